@@ -1,0 +1,164 @@
+"""The database schema: feeds, their articles, and the raw pages kept for re-extraction.
+
+The database is the truth about what is due (`feeds.next_poll_at`, `articles.next_attempt_at`), so a
+restarted daemon, a cron run and several nodes sharing one PostgreSQL agree. Every change to these models
+comes with an Alembic migration in migrations/ (a test checks that the two do not drift).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if getattr(dialect, "name", "") == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ArticleStatus:
+    """Where an article stands. A plain string column keeps migrations trivial across engines."""
+
+    PENDING = "pending"  # seen in a feed, page not yet archived (or a transient failure to retry)
+    ARCHIVED = "archived"  # record extracted and stored
+    GONE = "gone"  # the page answered 404 or 410
+    FAILED = "failed"  # a permanent failure, or retries exhausted; last_error says why
+
+    ALL = (PENDING, ARCHIVED, GONE, FAILED)
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    # Conditional GET validators from the last 200 answer.
+    etag: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # backoff or Retry-After
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures_in_row: Mapped[int] = mapped_column(Integer, default=0)
+    broken: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    articles: Mapped[list[Article]] = relationship(back_populates="feed")
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "guid", name="uq_articles_feed_id_guid"),
+        Index("ix_articles_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), index=True)
+    guid: Mapped[str | None] = mapped_column(String(2048))
+    url: Mapped[str] = mapped_column(String(2048))
+    canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    final_url: Mapped[str | None] = mapped_column(String(2048))
+
+    status: Mapped[str] = mapped_column(String(16), default=ArticleStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+
+    # What the feed said: the fallback for metadata, and the body when content = "feed".
+    entry_title: Mapped[str | None] = mapped_column(Text)
+    entry_author: Mapped[str | None] = mapped_column(Text)
+    entry_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entry_content: Mapped[str | None] = mapped_column(Text)
+
+    # The record.
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lang: Mapped[str | None] = mapped_column(String(32))
+    content_html: Mapped[str | None] = mapped_column(Text)
+    content_text: Mapped[str | None] = mapped_column(Text)
+    content_source: Mapped[str | None] = mapped_column(String(8))  # "page" or "feed"
+
+    post_path: Mapped[str | None] = mapped_column(String(1024), unique=True)
+
+    discovered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    feed: Mapped[Feed | None] = relationship(back_populates="articles")
+    page: Mapped[RawPage | None] = relationship(back_populates="article", cascade="all, delete-orphan")
+
+
+class RawPage(Base):
+    """The page as served, zlib-compressed, so a better extractor can run over history offline."""
+
+    __tablename__ = "raw_pages"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    content_type: Mapped[str | None] = mapped_column(String(256))
+    encoding: Mapped[str | None] = mapped_column(String(64))
+    body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="page")
