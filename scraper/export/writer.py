@@ -1,0 +1,77 @@
+"""From an article row to a post file: choose its path once, render, write atomically.
+
+The path is chosen the first time and kept in `articles.post_path`, so a later change of title or template
+rewrites the same file rather than leaving a twin. A name already used by another article, or by a file of
+another URL (an old archive's post), gets `-2`, `-3`...: two articles never share a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scraper.export.files import post_source_url, write_atomic
+from scraper.export.jekyll import Post, filename, render
+from scraper.store.models import Article, ArticleStatus, Feed
+
+MAX_NAME_SUFFIX = 1000
+
+
+def post_of(article: Article, feed_name: str) -> Post:
+    published = article.published_at or article.entry_published_at or article.discovered_at
+    archived_at = article.archived_at or article.discovered_at
+    return Post(
+        # The feed's title first: it is what the old archives used, and it carries no " | Site" suffix.
+        title=article.entry_title or article.title or article.canonical_url,
+        url=article.canonical_url,
+        feed_name=feed_name,
+        published=published,
+        archived_at=archived_at,
+        body_html=article.content_html or "",
+    )
+
+
+class PostWriter:
+    def __init__(self, export_dir: Path) -> None:
+        self.export_dir = export_dir
+
+    def write(self, session: Session, article: Article, feed_name: str) -> tuple[str, bool]:
+        """Returns the post's path (relative to the export folder) and whether the file changed."""
+        post = post_of(article, feed_name)
+        relative = article.post_path or self._free_name(session, article, post)
+        return relative, write_atomic(self.export_dir / relative, render(post))
+
+    def _free_name(self, session: Session, article: Article, post: Post) -> str:
+        for suffix in range(1, MAX_NAME_SUFFIX):
+            name = filename(post, suffix)
+            owner = session.scalar(select(Article.id).where(Article.post_path == name))
+            if owner is not None and owner != article.id:
+                continue
+            path = self.export_dir / name
+            if path.exists() and post_source_url(path) != post.url:
+                continue
+            return name
+        raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
+
+
+def export_articles(sessions: sessionmaker[Session], writer: PostWriter, article_ids: Iterable[int]) -> int:
+    """Write (or rewrite) the posts of these articles, each in its own transaction; returns files changed."""
+    changed_files = 0
+    for article_id in article_ids:
+        with sessions.begin() as session:
+            article = session.get_one(Article, article_id)
+            feed = session.get(Feed, article.feed_id) if article.feed_id else None
+            path, changed = writer.write(session, article, feed.name if feed else "")
+            article.post_path = path
+            changed_files += changed
+    return changed_files
+
+
+def archived_ids(session: Session, *, unwritten_only: bool = False) -> list[int]:
+    query = select(Article.id).where(Article.status == ArticleStatus.ARCHIVED)
+    if unwritten_only:
+        query = query.where(Article.post_path.is_(None))
+    return list(session.scalars(query.order_by(Article.id)))
