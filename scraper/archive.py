@@ -1,0 +1,152 @@
+"""One article from link to record: fetch the page, extract it, choose the body (page or feed).
+
+No database here: the stage takes a plain `ArticleJob` and returns a plain `ArchiveOutcome`, so the cron
+run, the daemon and the backfill share it, and tests drive it alone. How an HTTP answer is judged:
+
+- 2xx HTML: extracted.
+- 404, 410: the article is gone (not retried).
+- 408, 425, 429, 5xx, timeouts, resets: transient, retried later with backoff.
+- other 4xx, a refused address, a body over the cap, a redirect loop, not HTML: permanent failure.
+
+Content source (per feed): "page" extracts the page; "feed" takes the feed's own content without fetching
+(falling back to the page when the entry carries none); "auto" takes the page and falls back to the feed's
+content when the page fails or yields less text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scraper.extract import Record, RuleBook, clean_fragment, extract, html_to_text
+from scraper.extract.dates import reconcile
+from scraper.fetch import Fetcher, FetchError, Response
+from scraper.store.models import ArticleStatus
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+GONE_STATUSES = frozenset({404, 410})
+_HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class ArticleJob:
+    article_id: int
+    url: str
+    feed_name: str
+    feed_is_local: bool
+    content_source: str = "page"
+    selector: str | None = None
+    remove: tuple[str, ...] = ()
+    entry_title: str | None = None
+    entry_author: str | None = None
+    entry_published: datetime | None = None
+    entry_content: str | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveOutcome:
+    status: str  # an ArticleStatus
+    error: str | None = None
+    transient: bool = False
+    http_status: int | None = None
+    final_url: str | None = None
+    response: Response | None = None
+    encoding: str | None = None
+    record: Record | None = None
+    content_source: str | None = None
+    published: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+async def archive_article(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) -> ArchiveOutcome:
+    """Never raises for a bad page or server: every failure is an outcome with a reason."""
+    if job.content_source == "feed" and job.entry_content and job.entry_content.strip():
+        return _from_feed(job, None)
+
+    page = await _fetch_and_extract(job, fetcher, rules)
+    if job.content_source != "auto" or not job.entry_content:
+        return page
+    feed_text = html_to_text(job.entry_content)
+    if page.status != ArticleStatus.ARCHIVED or page.record is None:
+        return _from_feed(job, page) if feed_text.strip() else page
+    if len(page.record.text) < len(feed_text):
+        return _from_feed(job, page)
+    return page
+
+
+async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) -> ArchiveOutcome:
+    try:
+        response = await fetcher.get(
+            job.url,
+            {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+            allow_file=job.feed_is_local,
+        )
+    except FetchError as exc:
+        status = ArticleStatus.PENDING if exc.transient else ArticleStatus.FAILED
+        return ArchiveOutcome(status, exc.reason, transient=exc.transient)
+
+    common = {"http_status": response.status, "final_url": response.final_url}
+    if response.status in GONE_STATUSES:
+        return ArchiveOutcome(ArticleStatus.GONE, f"HTTP {response.status}", **common)
+    if response.status in TRANSIENT_STATUSES or response.status >= 500:
+        return ArchiveOutcome(ArticleStatus.PENDING, f"HTTP {response.status}", transient=True, **common)
+    if not response.ok:
+        return ArchiveOutcome(ArticleStatus.FAILED, f"HTTP {response.status}", **common)
+    content_type = (response.content_type or "text/html").split(";")[0].strip().lower()
+    if not content_type.startswith(_HTML_TYPES):
+        return ArchiveOutcome(ArticleStatus.FAILED, f"not an HTML page ({content_type})", **common)
+
+    text, encoding = response.text()
+    try:
+        record = extract(
+            text, response.final_url, rules.for_url(response.final_url, job.selector, job.remove)
+        )
+    except Exception as exc:  # an extractor bug must cost one article, never the run
+        return ArchiveOutcome(
+            ArticleStatus.FAILED,
+            f"extraction failed: {type(exc).__name__}: {exc}",
+            response=response,
+            encoding=encoding,
+            **common,
+        )
+    if not record.text.strip():
+        return ArchiveOutcome(
+            ArticleStatus.FAILED,
+            "no article text found on the page",
+            response=response,
+            encoding=encoding,
+            **common,
+        )
+    return ArchiveOutcome(
+        ArticleStatus.ARCHIVED,
+        response=response,
+        encoding=encoding,
+        record=record,
+        content_source="page",
+        published=reconcile(job.entry_published, record.published, response.final_url),
+        **common,
+    )
+
+
+def _from_feed(job: ArticleJob, page: ArchiveOutcome | None) -> ArchiveOutcome:
+    """The feed's own content, cleaned like a page (the old archives kept the ads; we do not)."""
+    body = clean_fragment(job.entry_content or "", job.url)
+    record = Record(
+        title=(page.record.title if page and page.record else None) or job.entry_title,
+        author=job.entry_author,
+        published=page.record.published if page and page.record else None,
+        lang=page.record.lang if page and page.record else None,
+        html=body,
+        text=html_to_text(body),
+    )
+    return ArchiveOutcome(
+        ArticleStatus.ARCHIVED,
+        http_status=page.http_status if page else None,
+        final_url=page.final_url if page else None,
+        response=page.response if page else None,
+        encoding=page.encoding if page else None,
+        record=record,
+        content_source="feed",
+        published=reconcile(job.entry_published, record.published, job.url),
+        extra={"page_error": page.error} if page and page.error else {},
+    )

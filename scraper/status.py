@@ -1,0 +1,103 @@
+"""`scraper status`: what an operator needs to see that the archive is healthy, per feed."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, func, select
+
+from scraper.store.db import session_factory
+from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+
+REASONS_SHOWN = 5
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = int((now - when).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{seconds // size}{unit}"
+            break
+    else:
+        text = f"{seconds}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def feed_status_report(engine: Engine, now: datetime | None = None) -> str:
+    """A table of feeds, then the most common failure reasons per feed."""
+    now = now or utcnow()
+    sessions = session_factory(engine)
+    with sessions() as session:
+        feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
+        counts: dict[tuple[int | None, str], int] = {
+            (feed_id, status): n
+            for feed_id, status, n in session.execute(
+                select(Article.feed_id, Article.status, func.count()).group_by(
+                    Article.feed_id, Article.status
+                )
+            )
+        }
+        reasons = session.execute(
+            select(Article.feed_id, Article.status, Article.last_error, func.count())
+            .where(Article.status.in_([ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING]))
+            .where(Article.last_error.is_not(None))
+            .group_by(Article.feed_id, Article.status, Article.last_error)
+            .order_by(func.count().desc())
+        ).all()
+
+    table = Table(title="feeds", title_justify="left")
+    for column in (
+        "feed",
+        "archived",
+        "pending",
+        "gone",
+        "failed",
+        "last poll",
+        "last success",
+        "fails in row",
+        "next poll",
+        "last error",
+    ):
+        table.add_column(column, overflow="fold")
+    for feed in feeds:
+        name = feed.name + ("" if feed.enabled else " (disabled)") + (" [BROKEN]" if feed.broken else "")
+        table.add_row(
+            name,
+            *(
+                str(counts.get((feed.id, s), 0))
+                for s in (
+                    ArticleStatus.ARCHIVED,
+                    ArticleStatus.PENDING,
+                    ArticleStatus.GONE,
+                    ArticleStatus.FAILED,
+                )
+            ),
+            _ago(feed.last_polled_at, now),
+            _ago(feed.last_success_at, now),
+            str(feed.failures_in_row),
+            _ago(feed.next_poll_at, now) if feed.enabled else "-",
+            (feed.last_error or "")[:200],
+        )
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, no_color=True, highlight=False)
+    console.print(table)
+    names = {feed.id: feed.name for feed in feeds}
+    shown: dict[int | None, int] = {}
+    lines = []
+    for feed_id, status, error, n in reasons:
+        if shown.get(feed_id, 0) >= REASONS_SHOWN:
+            continue
+        shown[feed_id] = shown.get(feed_id, 0) + 1
+        lines.append(f"  {names.get(feed_id, '?')}: {n} {status}: {error}")
+    if lines:
+        console.print("articles not archived, by reason:")
+        for line in lines:
+            console.print(line, markup=False)
+    return buffer.getvalue()
