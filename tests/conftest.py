@@ -1,0 +1,80 @@
+"""Shared fixtures: a config writer, the CLI runner, and the PostgreSQL test database.
+
+Every test that needs a server uses pytest-httpserver (127.0.0.1): tests never touch the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine, text
+
+from scraper.store.db import make_engine
+
+POSTGRES_URL = os.environ.get(
+    "SCRAPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(folder: Path, feeds: list[dict[str, object]], **sections: dict[str, object]) -> Path:
+    """A scraper.toml in `folder`; private networks are allowed since the test server is on loopback."""
+    sections = {"http": {"allow_private_networks": True}, **sections}
+    lines = ['[database]\nurl = "sqlite:///archive.db"\n', '[export]\ndir = "_posts"\n']
+    for name, table in sections.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+        lines.append("")
+    for feed in feeds:
+        lines.append("[[feeds]]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in feed.items())
+        lines.append("")
+    path = folder / "scraper.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return toml_string(str(value))
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> Result:
+    from scraper.cli import cli
+
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    """A fresh schema in the test PostgreSQL, dropped afterwards; skipped, saying why, without a server."""
+    try:
+        admin = make_engine(POSTGRES_URL)
+        with admin.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as exc:  # no server, no driver: say so
+        pytest.skip(f"PostgreSQL not available at {POSTGRES_URL}: {type(exc).__name__}: {exc}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()

@@ -1,0 +1,49 @@
+"""The command line as a user meets it: the bundled sample, --version, python -m scraper."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from scraper import __version__
+from tests.conftest import run_cli
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def test_bundled_sample_runs_offline(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=shutil.ignore_patterns("_posts", "archive.db*"))
+    config = tmp_path / "examples" / "scraper.toml"
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert "3 new entries; archived 3" in result.output
+    posts = sorted((tmp_path / "examples" / "_posts").glob("*.md"))
+    assert len(posts) == 3
+    for post in posts:
+        text = post.read_text(encoding="utf-8")
+        meta = yaml.safe_load(text.split("---\n", 2)[1])
+        assert meta["author"] == "联合早报"
+        assert "dfp-ad" not in text and "subscribe." not in text and "订阅联合早报" not in text
+    gbk = next(p for p in posts if "新田科技城" in p.name).read_text(encoding="utf-8")
+    assert "香港特区政府星期四公布新田科技城的初步规划" in gbk  # a GBK page decoded right
+
+    again = run_cli("once", "--config", str(config))
+    assert "1 not modified" in again.output and "wrote 0 posts" in again.output
+
+
+def test_version_and_module_entry_point() -> None:
+    assert run_cli("--version").output.strip() == f"scraper, version {__version__}"
+    result = subprocess.run(
+        [sys.executable, "-m", "scraper", "--version"], capture_output=True, text=True, check=True
+    )
+    assert __version__ in result.stdout
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    (tmp_path / "scraper.toml").write_text("[database]\nurl = 'sqlite:///a.db'\n", encoding="utf-8")
+    result = run_cli("db", "upgrade", "--config", str(tmp_path / "scraper.toml"))
+    assert result.exit_code == 0 and (tmp_path / "a.db").exists()

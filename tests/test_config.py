@@ -1,0 +1,110 @@
+from pathlib import Path
+
+import pytest
+
+from scraper.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scraper.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = """
+[database]
+url = "sqlite:///archive.db"
+[export]
+dir = "_posts"
+[http]
+allow_private_networks = false
+[[feeds]]
+name = "联合早报"
+url = "https://example.org/rss.xml"
+"""
+
+
+def test_documented_keys_and_relative_paths(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), env={})
+    assert config.database.url == f"sqlite:///{tmp_path.resolve() / 'archive.db'}"
+    assert config.export.dir == tmp_path.resolve() / "_posts"
+    assert config.http.allow_private_networks is False
+    (feed,) = config.feeds
+    assert (feed.name, feed.url, feed.content, feed.enabled) == (
+        "联合早报",
+        "https://example.org/rss.xml",
+        "page",
+        True,
+    )
+
+
+def test_environment_overrides_scalar_keys(tmp_path: Path) -> None:
+    env = {
+        "SCRAPER_DATABASE_URL": "postgresql://db.example/archive",
+        "SCRAPER_HTTP_ALLOW_PRIVATE_NETWORKS": "true",
+        "SCRAPER_HTTP_TIMEOUT": "5",
+        "SCRAPER_EXPORT_DIR": "out",
+    }
+    config = load_config(write(tmp_path, MINIMAL), env=env)
+    assert config.database.url == "postgresql://db.example/archive"
+    assert config.http.allow_private_networks is True
+    assert config.http.timeout == 5.0
+    assert config.export.dir == tmp_path.resolve() / "out"
+
+
+def test_config_path_from_environment_then_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, MINIMAL)
+    assert load_config(None, env={"SCRAPER_CONFIG": str(path)}).path == path.resolve()
+    monkeypatch.chdir(tmp_path)
+    assert load_config(None, env={}).path == path.resolve()
+
+
+def test_local_feed_path_becomes_file_url(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, MINIMAL.replace("https://example.org/rss.xml", "feeds/a.xml")), env={}
+    )
+    assert config.feeds[0].url == (tmp_path.resolve() / "feeds" / "a.xml").as_uri()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("[http]", "[http]\ntimeout = 'soon'"), "http.timeout: expected a number"),
+        (("[http]", "[http]\nbogus = 1"), "http.bogus: unknown key"),
+        (('name = "联合早报"', 'name = ""'), "feeds[0].name: required"),
+        (('name = "联合早报"', 'name = "x"\ncontent = "rss"'), "feeds[0].content: one of page, feed, auto"),
+        (('name = "联合早报"', 'name = "x"\ninterval = 5'), "feeds[0].interval"),
+        (("https://example.org/rss.xml", "ftp://example.org/rss.xml"), "unsupported scheme"),
+        (("[export]", "[export]\ntemplate = 'wordpress'"), "export.template"),
+        (("[[feeds]]", "[unknown]\n[[feeds]]"), "unknown section"),
+        (("[database]", "[database"), "not valid TOML"),
+    ],
+)
+def test_errors_name_file_key_and_problem(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    path = write(tmp_path, MINIMAL.replace(*change))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert str(path) in str(info.value)
+    assert message in str(info.value)
+
+
+def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\$SCRAPER_HTTP_CONCURRENCY: expected a number"):
+        load_config(write(tmp_path, MINIMAL), env={"SCRAPER_HTTP_CONCURRENCY": "many"})
+
+
+def test_duplicate_feed_urls_are_refused(tmp_path: Path) -> None:
+    text = MINIMAL + '[[feeds]]\nname = "again"\nurl = "https://example.org/rss.xml"\n'
+    with pytest.raises(ConfigError, match=r"feeds\[1\]\.url: the same URL as feeds\[0\]"):
+        load_config(write(tmp_path, text), env={})
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.toml", env={})
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).parent.parent / "config.example.toml"
+    config = load_config(example, env={})
+    assert config.feeds

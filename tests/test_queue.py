@@ -1,0 +1,77 @@
+"""The queue alone: each entry one row, deduplicated by (feed, GUID) and by canonical URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scraper.poll import FeedEntry
+from scraper.queue import enqueue_entries
+from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.models import Article, Feed, utcnow
+
+
+def entry(guid: str | None, link: str | None, title: str = "t") -> FeedEntry:
+    return FeedEntry(
+        guid=guid, link=link, title=title, author=None, published=None, content_html=None, summary=None
+    )
+
+
+def setup(tmp_path: Path) -> tuple[Session, int, int]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    upgrade(engine)
+    session = session_factory(engine)()
+    feeds = [Feed(url=f"https://example.org/{n}.xml", name=n, failures_in_row=0) for n in ("a", "b")]
+    session.add_all(feeds)
+    session.commit()
+    return session, feeds[0].id, feeds[1].id
+
+
+def test_new_entries_become_pending_rows_with_feed_metadata(tmp_path: Path) -> None:
+    session, feed_a, _ = setup(tmp_path)
+    result = enqueue_entries(
+        session, feed_a, [entry("g1", "https://example.org/1?utm_source=x", "One")], utcnow()
+    )
+    session.commit()
+    (row,) = session.scalars(select(Article)).all()
+    assert result.new_ids == (row.id,)
+    assert (row.status, row.guid, row.entry_title) == ("pending", "g1", "One")
+    assert row.url == "https://example.org/1?utm_source=x"
+    assert row.canonical_url == "https://example.org/1"
+
+
+def test_duplicates_within_a_batch_across_runs_and_feeds(tmp_path: Path) -> None:
+    session, feed_a, feed_b = setup(tmp_path)
+    now = utcnow()
+    first = enqueue_entries(
+        session,
+        feed_a,
+        [
+            entry("g1", "https://example.org/1"),
+            entry("g1", "https://example.org/1b"),
+            entry("g2", "https://EXAMPLE.org/1#top"),
+        ],
+        now,
+    )
+    session.commit()
+    assert len(first.new_ids) == 1 and first.duplicates == 2
+    again = enqueue_entries(session, feed_a, [entry("g1", "https://example.org/changed")], now)
+    other_feed = enqueue_entries(session, feed_b, [entry("x", "https://example.org/1?fbclid=1")], now)
+    session.commit()
+    assert again.new_ids == () and other_feed.new_ids == ()
+    assert session.query(Article).count() == 1
+
+
+def test_entries_without_link_are_reported_not_queued(tmp_path: Path) -> None:
+    session, feed_a, _ = setup(tmp_path)
+    result = enqueue_entries(session, feed_a, [entry("no-link", None, "Orphan")], utcnow())
+    assert result.new_ids == () and "has no link" in result.skipped[0]
+
+
+def test_missing_guid_falls_back_to_link(tmp_path: Path) -> None:
+    session, feed_a, _ = setup(tmp_path)
+    enqueue_entries(session, feed_a, [entry(None, "https://example.org/9")], utcnow())
+    session.commit()
+    assert session.scalars(select(Article.guid)).one() == "https://example.org/9"
