@@ -11,6 +11,7 @@ Environment overrides: `SCRAPER_<SECTION>_<KEY>` for every scalar key of a secti
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -44,13 +45,25 @@ class ExportConfig:
 
 @dataclass(frozen=True)
 class HttpConfig:
+    """The HTTP layer; politeness keys (per_host_*, user_agent, proxy, respect_robots) can be set per feed."""
+
     user_agent: str = "scraper/{version} (+https://github.com/scraper-archive/scraper)"
-    timeout: float = 30.0
+    timeout: float = 30.0  # the whole request: connect, redirects, body
     connect_timeout: float = 10.0
+    read_timeout: float = 20.0  # between two reads of the socket
     max_body_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 10
-    concurrency: int = 8
+    concurrency: int = 8  # requests in flight at once, all hosts together
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0  # seconds between the starts of two requests to one host
+    retries: int = 2  # immediate retries of a reset connection or a 5xx, within the run
+    retry_backoff: float = 1.0  # seconds before the first of those, doubled for the next
+    max_retry_wait: float = 10.0  # a Retry-After up to this is waited out; a longer one defers the work
+    respect_robots: bool = True
+    proxy: str | None = None
+    trust_env: bool = True  # proxies from HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY
     allow_private_networks: bool = False
+    allow_networks: tuple[str, ...] = ()  # CIDRs let through although private (a feed on your LAN)
 
 
 @dataclass(frozen=True)
@@ -60,14 +73,33 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """When feeds are polled, and how failures slow them down (seconds throughout)."""
+
+    min_interval: int = 300  # bounds of interval = "auto", and of what a server's hints can ask
+    max_interval: int = 86400
+    retry_base: float = 300.0  # wait after a first failed poll; doubled per failure in a row
+    max_backoff: float = 21600.0
+    broken_after: float = 7 * 86400.0  # failing this long marks a feed broken (it is still polled)
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     name: str
     url: str
-    interval: int = 1800
+    interval: int | Literal["auto"] = 1800
     enabled: bool = True
     content: ContentSource = "page"
     selector: str | None = None
     remove: tuple[str, ...] = ()
+    min_interval: int | None = None  # override [schedule] for this feed
+    max_interval: int | None = None
+    # Override [http] for this feed's polls and its article pages.
+    per_host_concurrency: int | None = None
+    per_host_delay: float | None = None
+    user_agent: str | None = None
+    proxy: str | None = None
+    respect_robots: bool | None = None
 
     @property
     def is_local(self) -> bool:
@@ -81,6 +113,7 @@ class Config:
     export: ExportConfig = field(default_factory=ExportConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
 
@@ -94,6 +127,7 @@ _SECTIONS: dict[str, type] = {
     "export": ExportConfig,
     "http": HttpConfig,
     "fetch": FetchConfig,
+    "schedule": ScheduleConfig,
 }
 _FEED_KEYS = {f.name for f in fields(FeedConfig)}
 
@@ -135,6 +169,8 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
             raise ConfigError(f"{where}: [{name}] must be a table")
         sections[name] = _build_section(where, name, cls, table, env)
 
+    _check_http(where, sections["http"])
+    _check_schedule(where, sections["schedule"])
     database = sections["database"]
     database = DatabaseConfig(url=resolve_database_url(database.url, base))
     export = sections["export"]
@@ -161,6 +197,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
         export=export,
         http=sections["http"],
         fetch=sections["fetch"],
+        schedule=sections["schedule"],
         feeds=feeds,
         rules=tuple(rules_raw),
     )
@@ -186,7 +223,21 @@ def _build_section(where: str, name: str, cls: type, table: Mapping[str, Any], e
 
 
 def _coerce(where_key: str, value: Any, default: Any) -> Any:
-    """Bring a TOML or environment value to the type of the key's default."""
+    """Bring a TOML or environment value to the type of the key's default.
+
+    A key whose default is None is an optional string; a tuple key is a list of strings (from the
+    environment: comma-separated).
+    """
+    if default is None:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where_key}: expected a non-empty string, got {value!r}")
+        return value.strip()
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{where_key}: expected a list of strings, got {value!r}")
+        return tuple(v.strip() for v in value)
     kind = type(default)
     if kind is bool:
         if isinstance(value, bool):
@@ -213,6 +264,34 @@ def _coerce(where_key: str, value: Any, default: Any) -> Any:
     return value
 
 
+def _check_http(where: str, http: HttpConfig) -> None:
+    for key in ("concurrency", "per_host_concurrency", "max_body_bytes"):
+        if getattr(http, key) < 1:
+            raise ConfigError(f"{where}: http.{key}: must be at least 1")
+    if http.proxy is not None:
+        _check_proxy(f"{where}: http.proxy", http.proxy)
+    for i, network in enumerate(http.allow_networks):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{where}: http.allow_networks[{i}]: not an address or network (CIDR): {network!r}"
+            ) from None
+
+
+def _check_proxy(where_key: str, proxy: str) -> None:
+    parts = urlsplit(proxy)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where_key}: a proxy URL such as http://proxy.example:3128, got {proxy!r}")
+
+
+def _check_schedule(where: str, schedule: ScheduleConfig) -> None:
+    if schedule.min_interval < 60:
+        raise ConfigError(f"{where}: schedule.min_interval: at least 60 seconds")
+    if schedule.max_interval < schedule.min_interval:
+        raise ConfigError(f"{where}: schedule.max_interval: less than schedule.min_interval")
+
+
 def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
     at = f"{where}: feeds[{index}]"
     if not isinstance(table, Mapping):
@@ -229,8 +308,10 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
     if scheme not in ("http", "https", "file"):
         raise ConfigError(f"{at}.url: unsupported scheme {scheme!r} in {url!r} (http, https or a local file)")
     interval = table.get("interval", FeedConfig.interval)
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 60:
-        raise ConfigError(f"{at}.interval: seconds between polls, a whole number >= 60, got {interval!r}")
+    if interval != "auto" and (isinstance(interval, bool) or not isinstance(interval, int) or interval < 60):
+        raise ConfigError(
+            f'{at}.interval: seconds between polls, a whole number >= 60, or "auto", got {interval!r}'
+        )
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{at}.enabled: expected true or false, got {enabled!r}")
@@ -245,6 +326,10 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
         remove = [remove]
     if not isinstance(remove, list) or not all(isinstance(r, str) and r.strip() for r in remove):
         raise ConfigError(f"{at}.remove: a list of CSS selectors, got {remove!r}")
+    overrides = {key: _feed_override(at, key, table[key]) for key in _FEED_OVERRIDES if key in table}
+    low, high = overrides.get("min_interval"), overrides.get("max_interval")
+    if low is not None and high is not None and high < low:
+        raise ConfigError(f"{at}.max_interval: less than min_interval")
     return FeedConfig(
         name=name,
         url=url,
@@ -253,7 +338,41 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
         content=content,
         selector=selector,
         remove=tuple(remove),
+        **overrides,
     )
+
+
+# Optional per-feed keys: the expected type, and the least allowed number.
+_FEED_OVERRIDES: dict[str, tuple[type, float]] = {
+    "min_interval": (int, 60),
+    "max_interval": (int, 60),
+    "per_host_concurrency": (int, 1),
+    "per_host_delay": (float, 0),
+    "user_agent": (str, 0),
+    "proxy": (str, 0),
+    "respect_robots": (bool, 0),
+}
+
+
+def _feed_override(at: str, key: str, value: Any) -> Any:
+    kind, least = _FEED_OVERRIDES[key]
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{at}.{key}: expected true or false, got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{at}.{key}: expected a non-empty string, got {value!r}")
+        if key == "proxy":
+            _check_proxy(f"{at}.{key}", value.strip())
+        return value.strip()
+    number_ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int and not isinstance(value, int):
+        number_ok = False
+    if not number_ok or value < least:
+        whole = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{at}.{key}: {whole} >= {least:g}, got {value!r}")
+    return kind(value)
 
 
 def _resolve_path(path: Path, base: Path) -> Path:

@@ -1,10 +1,25 @@
-"""The HTTP layer every stage shares: one httpx.AsyncClient, guarded against hostile servers.
+"""The HTTP layer every stage shares: one httpx client, polite to the sites, guarded against hostile ones.
 
-A feed is input from strangers. So redirects are followed by hand (each hop is checked against the
-private-network guard and for loops), the body is read as a stream and cut at a size cap (which also stops a
-decompression bomb, since the cap counts decoded bytes), and the whole request runs under one deadline (a
-server that drips a byte a second never trips a read timeout). Status codes are returned, not raised: what a
-404 means is the caller's business; only failures to get an answer at all raise FetchError.
+A feed is input from strangers, so:
+
+- redirects are followed by hand, at most `max_redirects`, a loop detected on the first repeat;
+- every connection goes to an address the guard checked (netguard), so no hop reaches a private network;
+- the body is read raw and decompressed here, bounded by the size cap *while* inflating, so neither an
+  endless body nor a gzip bomb costs more than the cap in memory;
+- timeouts: connect, read (between two reads of the socket), and one deadline over the whole request
+  (every hop and the body), so a server that drips a byte a second is cut off too; the time spent waiting
+  for a politeness slot does not count against it;
+- each request waits for its host's turn (politeness), and article pages ask robots.txt first.
+
+Status codes are returned, not raised: what a 404 means is the caller's business. FetchError is raised
+only when there is no usable answer; `transient` says whether a later try may help.
+
+Within one call, transient trouble is retried at once a few times (`retries`, with a doubling delay): a
+reset connection, a refused connect, a 500/502/503/504, and a 429/503 whose `Retry-After` is short
+(`max_retry_wait`). Timeouts are not retried within the call (a slow server would hold the run for
+several deadlines); the caller retries those later, with backoff, in the database. A 429/503 with a
+longer `Retry-After` blocks the whole host: the answer is returned with `retry_after` set, and other
+requests to that host fail fast with HostBlockedError until the time is up.
 
 `file://` URLs are read from disk, for the bundled sample and feeds made by other tools. They are allowed
 only where the caller says so (a feed the operator configured as a local file, and that feed's own links),
@@ -14,32 +29,50 @@ never for a link that came from a remote feed.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import mimetypes
-import socket
+import os
+import random
+import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import unquote, urljoin, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from scraper import __version__
 from scraper.charset import decode
 from scraper.config import HttpConfig
+from scraper.netguard import AddressGuard, BlockedAddress, GuardedBackend, Resolver
+from scraper.politeness import HostBlocked, Politeness
+from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
+from scraper.schedule import parse_retry_after
+
+if TYPE_CHECKING:
+    from scraper.config import FeedConfig
+
+RETRY_NOW_STATUSES = frozenset({500, 502, 503, 504})
+DEFAULT_429_WAIT = 60.0  # a 429 without Retry-After still means "not now"
+MAX_HOST_BLOCK = 86400.0
+MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay is honoured up to this
 
 
 class FetchError(Exception):
-    """No usable answer. `transient` says whether trying again later may help."""
+    """No usable answer. `transient`: a later try may help; `retry_now`: worth retrying at once."""
 
     transient = True
+    retry_now = False
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, *, retry_now: bool = False) -> None:
         super().__init__(f"{reason} ({url})")
         self.url = url
         self.reason = reason
+        self.retry_now = retry_now
 
 
 class BlockedAddressError(FetchError):
@@ -58,6 +91,47 @@ class UnsupportedURLError(FetchError):
     transient = False
 
 
+class RobotsDisallowedError(FetchError):
+    transient = False
+
+
+class RobotsUnavailableError(FetchError):
+    """robots.txt could not be read (5xx, 429, no answer): the site is off limits for now."""
+
+
+class HostBlockedError(FetchError):
+    """The host asked us to wait (Retry-After); no request was made. Defer the work `retry_after` s."""
+
+    def __init__(self, url: str, reason: str, retry_after: float) -> None:
+        super().__init__(url, reason)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """The per-request settings a feed can override: pace, identity, route, robots."""
+
+    user_agent: str
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    proxy: str | None = None
+    respect_robots: bool = True
+
+    @classmethod
+    def from_config(cls, http: HttpConfig, feed: FeedConfig | None = None) -> RequestPolicy:
+        def pick(key: str) -> object:
+            value = getattr(feed, key, None) if feed is not None else None
+            return getattr(http, key) if value is None else value
+
+        return cls(
+            user_agent=str(pick("user_agent")).replace("{version}", __version__),
+            per_host_concurrency=int(pick("per_host_concurrency")),  # type: ignore[call-overload]
+            per_host_delay=float(pick("per_host_delay")),  # type: ignore[arg-type]
+            proxy=pick("proxy"),  # type: ignore[arg-type]
+            respect_robots=bool(pick("respect_robots")),
+        )
+
+
 @dataclass(frozen=True)
 class Response:
     url: str
@@ -65,6 +139,7 @@ class Response:
     status: int
     content: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    retry_after: float | None = None  # seconds, from a 429/503's Retry-After
 
     @property
     def content_type(self) -> str | None:
@@ -79,29 +154,168 @@ class Response:
         return decode(self.content, self.content_type)
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+class _BodyDecoder:
+    """Content-Encoding undone chunk by chunk, never producing more than `cap` bytes in all."""
+
+    def __init__(self, url: str, encoding: str, cap: int) -> None:
+        codings = [c.strip().lower() for c in encoding.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+        self.url, self.cap = url, cap
+        self.kind = codings[0] if codings else None
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.started = False
+        self._z = self._new() if self.kind else None
+
+    def _new(self, raw: bool = False) -> zlib._Decompress:
+        if self.kind == "deflate":  # usually zlib-wrapped; some servers send raw deflate
+            return zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.cap:
+            what = "decompressed " if self.kind else ""
+            raise BodyTooLargeError(
+                self.url, f"body over the {self.cap}-byte cap ({what}at {self.size} bytes)"
+            )
+        if data:
+            self.parts.append(data)
+
+    def feed(self, data: bytes) -> None:
+        if self._z is None:
+            self._add(data)
+            return
+        while data:
+            try:
+                out = self._z.decompress(data, self.cap - self.size + 1)
+            except zlib.error as exc:
+                if self.kind == "deflate" and not self.started:
+                    self._z, self.started = self._new(raw=True), True
+                    continue
+                raise FetchError(self.url, f"corrupt {self.kind} body: {exc}") from None
+            self.started = True
+            self._add(out)  # raises when the output limit was reached, so no unconsumed input is left
+            data = self._z.unconsumed_tail
+            if self._z.eof and self._z.unused_data:
+                rest = self._z.unused_data
+                if self.kind != "deflate" and rest[:2] == b"\x1f\x8b":  # another gzip member
+                    self._z, data = self._new(), rest
+                # anything else after the end of the stream is trailing junk: ignored, as browsers do
+
+    def finish(self) -> bytes:
+        if self._z is not None:
+            self._add(self._z.flush())
+        return b"".join(self.parts)
+
+
+def _environment_proxies(env: Mapping[str, str]) -> dict[str, str]:
+    """http/https/all/no proxy settings, lower-case variables first (as curl reads them)."""
+    proxies = {}
+    for scheme in ("http", "https", "all", "no"):
+        value = env.get(f"{scheme}_proxy") or env.get(f"{scheme.upper()}_PROXY")
+        if value:
+            proxies[scheme] = value.strip()
+    return proxies
+
+
+def _bypasses_proxy(host: str, port: int | None, no_proxy: str) -> bool:
+    host = host.lower().strip("[]")
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and port is not None and entry_port != str(port):
+            continue
+        name = name.lstrip(".")
+        if host == name or host.endswith("." + name):
+            return True
+    return False
 
 
 class Fetcher:
-    """Shared client for feed polls and page fetches. Use as `async with Fetcher(config) as fetcher`."""
+    """Shared client for feed polls and page fetches. Use as `async with Fetcher(config) as fetcher`.
 
-    def __init__(self, config: HttpConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    `env` supplies the proxy variables (default: the process environment); `resolver` replaces the
+    system resolver (benchmarks map many host names onto one local server with it).
+    """
+
+    def __init__(
+        self,
+        config: HttpConfig,
+        *,
+        env: Mapping[str, str] | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
         self.config = config
-        self.user_agent = config.user_agent.replace("{version}", __version__)
-        self._client = httpx.AsyncClient(
+        self.default_policy = RequestPolicy.from_config(config)
+        self.user_agent = self.default_policy.user_agent
+        self.guard = AddressGuard(
+            allow_private=config.allow_private_networks,
+            allow_networks=config.allow_networks,
+            resolver=resolver,
+        )
+        self.politeness = Politeness(config.concurrency, max_wait=config.max_retry_wait)
+        self.robots = RobotsCache()
+        env = os.environ if env is None else env
+        self._env_proxies = _environment_proxies(env) if config.trust_env else {}
+        self._limits = httpx.Limits(
+            max_connections=max(config.concurrency * 2, 10),
+            max_keepalive_connections=max(config.concurrency * 2, 20),
+        )
+        self._direct = self._client(self._guarded_transport())
+        self._proxied: dict[str, httpx.AsyncClient] = {}
+        self._rng = random.Random()
+
+    def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+        config = self.config
+        return httpx.AsyncClient(
             transport=transport,
-            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
-            limits=httpx.Limits(
-                max_connections=max(config.concurrency * 2, 10), max_keepalive_connections=20
+            timeout=httpx.Timeout(
+                connect=config.connect_timeout,
+                read=config.read_timeout,
+                write=config.read_timeout,
+                pool=config.timeout,
             ),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=False,
-            trust_env=True,
+            trust_env=False,  # proxies are chosen here; and no .netrc credentials for strangers' hosts
         )
+
+    def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
+        """httpx's transport with its connection pool rebuilt on the guarded network backend."""
+        transport = httpx.AsyncHTTPTransport(limits=self._limits, trust_env=self.config.trust_env)
+        if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+            raise RuntimeError("httpx keeps its pool elsewhere in this version: cannot install the guard")
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=self.config.trust_env),
+            max_connections=self._limits.max_connections,
+            max_keepalive_connections=self._limits.max_keepalive_connections,
+            keepalive_expiry=self._limits.keepalive_expiry,
+            network_backend=GuardedBackend(self.guard),
+        )
+        return transport
+
+    def _client_for(self, parts: SplitResult, policy: RequestPolicy) -> tuple[httpx.AsyncClient, bool]:
+        """The client for a URL, and whether its connections are guarded (False: through a proxy)."""
+        proxy = policy.proxy
+        if proxy is None and self._env_proxies:
+            no_proxy = self._env_proxies.get("no", "")
+            if not (no_proxy and _bypasses_proxy(parts.hostname or "", parts.port, no_proxy)):
+                proxy = self._env_proxies.get(parts.scheme.lower()) or self._env_proxies.get("all")
+        if proxy is None:
+            return self._direct, True
+        client = self._proxied.get(proxy)
+        if client is None:
+            transport = httpx.AsyncHTTPTransport(
+                proxy=proxy, limits=self._limits, trust_env=self.config.trust_env
+            )
+            client = self._proxied[proxy] = self._client(transport)
+        return client, False
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -112,11 +326,20 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in (self._direct, *self._proxied.values()):
+            await client.aclose()
 
     async def get(
-        self, url: str, headers: Mapping[str, str] | None = None, *, allow_file: bool = False
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        allow_file: bool = False,
+        policy: RequestPolicy | None = None,
+        check_robots: bool = False,
+        max_bytes: int | None = None,
     ) -> Response:
+        """GET `url`. `check_robots`: an article page, so robots.txt is asked first (if the policy says)."""
         scheme = urlsplit(url).scheme.lower()
         if scheme == "file":
             if not allow_file:
@@ -124,79 +347,147 @@ class Fetcher:
             return await asyncio.to_thread(_read_file, url, (headers or {}).get("If-Modified-Since"))
         if scheme not in ("http", "https"):
             raise UnsupportedURLError(url, f"unsupported URL scheme {scheme!r}")
-        try:
-            async with asyncio.timeout(self.config.timeout):
-                return await self._get_following_redirects(url, headers or {})
-        except TimeoutError:
-            raise FetchError(url, f"timed out after {self.config.timeout:g} s") from None
-        except httpx.TimeoutException as exc:
-            raise FetchError(url, f"timed out ({type(exc).__name__})") from None
-        except httpx.HTTPError as exc:
-            raise FetchError(url, f"{type(exc).__name__}: {exc or 'connection failed'}") from None
+        policy = policy or self.default_policy
+        cap = max_bytes or self.config.max_body_bytes
+        attempt = 0
+        while True:
+            try:
+                response = await self._follow(url, headers or {}, policy, check_robots, cap)
+            except FetchError as exc:
+                if not (exc.retry_now and attempt < self.config.retries):
+                    raise
+                await asyncio.sleep(self._retry_delay(attempt))
+                attempt += 1
+                continue
+            wait = response.retry_after
+            if response.status == 429 and wait is None:
+                wait = DEFAULT_429_WAIT
+            if wait is not None and response.status in (429, 503):
+                self.politeness.block(urlsplit(response.final_url).hostname or "", min(wait, MAX_HOST_BLOCK))
+                if wait <= self.config.max_retry_wait and attempt < self.config.retries:
+                    attempt += 1  # the politeness slot waits the block out
+                    continue
+                return replace(response, retry_after=wait)
+            if response.status in RETRY_NOW_STATUSES and attempt < self.config.retries:
+                await asyncio.sleep(self._retry_delay(attempt))
+                attempt += 1
+                continue
+            return response
 
-    async def _get_following_redirects(self, url: str, headers: Mapping[str, str]) -> Response:
-        seen: set[str] = set()
+    def _retry_delay(self, attempt: int) -> float:
+        return self.config.retry_backoff * 2**attempt * self._rng.uniform(0.8, 1.2)
+
+    async def _follow(
+        self, url: str, headers: Mapping[str, str], policy: RequestPolicy, check_robots: bool, cap: int
+    ) -> Response:
+        """One try: every redirect hop, each in its host's politeness slot, all under one deadline."""
+        loop = asyncio.get_running_loop()
+        request_headers = {"User-Agent": policy.user_agent, **headers}
+        remaining = self.config.timeout
+        seen = {url}
         current = url
         for _ in range(self.config.max_redirects + 1):
-            await self._check_address(current)
-            seen.add(current)
-            request = self._client.build_request("GET", current, headers=headers)
-            response = await self._client.send(request, stream=True)
+            parts = urlsplit(current)
+            host = parts.hostname
+            if not host:
+                raise UnsupportedURLError(url, f"URL without a host: {current!r}")
+            if check_robots and policy.respect_robots:
+                await self._check_robots(current, policy)
+            client, guarded = self._client_for(parts, policy)
             try:
-                if response.is_redirect and "location" in response.headers:
-                    target = urljoin(current, response.headers["location"])
-                    if urlsplit(target).scheme.lower() not in ("http", "https"):
-                        raise RedirectError(url, f"redirect to a non-HTTP URL {target!r}")
-                    if target in seen:
-                        raise RedirectError(url, f"redirect loop at {target}")
-                    current = target
-                    continue
-                body = await self._read_capped(current, response)
-                return Response(url, current, response.status_code, body, dict(response.headers))
-            finally:
-                await response.aclose()
+                if not guarded:
+                    await self.guard.check_before_proxy(host, parts.port or _default_port(parts.scheme))
+                async with self.politeness.slot(host, policy.per_host_concurrency, policy.per_host_delay):
+                    started = loop.time()
+                    try:
+                        async with asyncio.timeout(max(remaining, 0.001)):
+                            status, location, answer_headers, body = await self._exchange(
+                                client, current, request_headers, cap
+                            )
+                    finally:
+                        remaining -= loop.time() - started
+            except HostBlocked as exc:
+                raise HostBlockedError(url, str(exc), exc.seconds) from None
+            except BlockedAddress as exc:
+                raise BlockedAddressError(url, str(exc)) from None
+            except TimeoutError:
+                raise FetchError(url, f"timed out after {self.config.timeout:g} s (whole request)") from None
+            except httpx.TimeoutException as exc:
+                raise FetchError(url, f"timed out ({_timeout_kind(exc)})") from None
+            except httpx.TransportError as exc:  # reset, refused, protocol garbage: worth another go now
+                raise FetchError(
+                    url, f"{type(exc).__name__}: {exc or 'connection failed'}", retry_now=True
+                ) from None
+            except httpx.HTTPError as exc:
+                raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
+            if location is None:
+                retry_after = None
+                if status in (429, 503):
+                    retry_after = parse_retry_after(answer_headers.get("retry-after"), datetime.now(UTC))
+                return Response(url, current, status, body, answer_headers, retry_after)
+            target = urljoin(current, location.strip())
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                raise RedirectError(url, f"redirect to a non-HTTP URL {target!r}")
+            if target in seen:
+                raise RedirectError(url, f"redirect loop at {target}")
+            seen.add(target)
+            current = target
         raise RedirectError(url, f"more than {self.config.max_redirects} redirects")
 
-    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
-        cap = self.config.max_body_bytes
-        declared = response.headers.get("content-length")
-        if (
-            declared
-            and declared.isdigit()
-            and int(declared) > cap
-            and "content-encoding" not in response.headers
-        ):
-            raise BodyTooLargeError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise BodyTooLargeError(url, f"body over the {cap}-byte cap (decoded)")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    async def _check_address(self, url: str) -> None:
-        if self.config.allow_private_networks:
-            return
-        parts = urlsplit(url)
-        host = parts.hostname
-        if not host:
-            raise UnsupportedURLError(url, "URL without a host")
+    async def _exchange(
+        self, client: httpx.AsyncClient, url: str, headers: Mapping[str, str], cap: int
+    ) -> tuple[int, str | None, dict[str, str], bytes]:
+        """Send; a redirect gives its Location (body unread), anything else its capped body."""
+        response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-            )
-        except socket.gaierror as exc:
-            raise FetchError(url, f"cannot resolve {host}: {exc.strerror}") from None
-        for info in infos:
-            address = str(info[4][0])
-            if not _is_public(address):
-                raise BlockedAddressError(
-                    url,
-                    f"{host} resolves to the non-public address {address}; "
-                    "set http.allow_private_networks = true to allow it",
+            if response.has_redirect_location:
+                return response.status_code, response.headers["location"], {}, b""
+            body = await self._read_capped(url, response, cap)
+            return response.status_code, None, dict(response.headers), body
+        finally:
+            await response.aclose()
+
+    @staticmethod
+    async def _read_capped(url: str, response: httpx.Response, cap: int) -> bytes:
+        encoding = response.headers.get("content-encoding", "")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap and not encoding:
+            raise BodyTooLargeError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
+        decoder = _BodyDecoder(url, encoding, cap)
+        async for chunk in response.aiter_raw():
+            decoder.feed(chunk)
+        return decoder.finish()
+
+    async def _check_robots(self, url: str, policy: RequestPolicy) -> None:
+        async def fetch(robots: str) -> RobotsAnswer:
+            try:
+                response = await self.get(
+                    robots, {"Accept": "text/plain, */*;q=0.5"}, policy=policy, max_bytes=MAX_ROBOTS_BYTES
                 )
+            except FetchError as exc:
+                return RobotsAnswer(None, error=exc.reason, transient=exc.transient)
+            return RobotsAnswer(response.status, response.content)
+
+        verdict = await self.robots.check(url, policy.user_agent, fetch)
+        if verdict.crawl_delay:
+            delay = min(verdict.crawl_delay, MAX_CRAWL_DELAY)
+            self.politeness.set_min_delay(urlsplit(url).hostname or "", delay)
+        if not verdict.allowed:
+            error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
+            raise error(url, verdict.reason or "refused by robots.txt")
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme.lower() == "https" else 80
+
+
+def _timeout_kind(exc: httpx.TimeoutException) -> str:
+    return {
+        httpx.ConnectTimeout: "no connection within the connect timeout",
+        httpx.ReadTimeout: "the server stopped sending (read timeout)",
+        httpx.WriteTimeout: "write timeout",
+        httpx.PoolTimeout: "no free connection (pool timeout)",
+    }.get(type(exc), type(exc).__name__)
 
 
 def _read_file(url: str, if_modified_since: str | None = None) -> Response:

@@ -25,9 +25,19 @@ def toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Test defaults for [http]: the test servers are on loopback, one host for everything, and serve no
+# robots.txt (pytest-httpserver answers 500 to an unexpected path); retries come quickly.
+TEST_HTTP: dict[str, object] = {
+    "allow_private_networks": True,
+    "per_host_delay": 0,
+    "retry_backoff": 0.01,
+    "respect_robots": False,
+}
+
+
 def write_config(folder: Path, feeds: list[dict[str, object]], **sections: dict[str, object]) -> Path:
-    """A scraper.toml in `folder`; private networks are allowed since the test server is on loopback."""
-    sections = {"http": {"allow_private_networks": True}, **sections}
+    """A scraper.toml in `folder`; `http` keys are merged over TEST_HTTP."""
+    sections = {**sections, "http": {**TEST_HTTP, **sections.get("http", {})}}
     lines = ['[database]\nurl = "sqlite:///archive.db"\n', '[export]\ndir = "_posts"\n']
     for name, table in sections.items():
         lines.append(f"[{name}]")

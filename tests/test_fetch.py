@@ -12,7 +12,9 @@ from scraper.fetch import BlockedAddressError, BodyTooLargeError, Fetcher, Redir
 
 def get(url: str, config: HttpConfig | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
     async def go():  # type: ignore[no-untyped-def]
-        async with Fetcher(config or HttpConfig(allow_private_networks=True)) as fetcher:
+        async with Fetcher(
+            config or HttpConfig(allow_private_networks=True, per_host_delay=0, retry_backoff=0.01)
+        ) as fetcher:
             return await fetcher.get(url, **kwargs)  # type: ignore[arg-type]
 
     return asyncio.run(go())

@@ -80,7 +80,9 @@ def test_unusable_feeds_raise_clear_errors(body: bytes, message: str) -> None:
 
 def poll(url: str, **kwargs: str | None) -> PollResult:
     async def go() -> PollResult:
-        async with Fetcher(HttpConfig(allow_private_networks=True)) as fetcher:
+        async with Fetcher(
+            HttpConfig(allow_private_networks=True, per_host_delay=0, retry_backoff=0.01)
+        ) as fetcher:
             return await poll_feed(fetcher, url, **kwargs)
 
     return asyncio.run(go())

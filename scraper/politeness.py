@@ -1,0 +1,149 @@
+"""Politeness: how hard the fetcher may press on one host, and on the network as a whole.
+
+Every request (feed poll, article page, robots.txt, each redirect hop) takes a slot here first:
+
+- at most `concurrency` requests to one host in flight, and successive requests to that host start at
+  least `delay` seconds apart, so a feed with 200 new entries is fetched at the pace the site expects,
+  not in a burst; the limits are given per request, so a feed with its own override is served at its
+  own pace while sharing the host's count with everyone else;
+- at most `global_concurrency` requests in flight in all (taken after the host wait, so requests queued
+  behind a slow host never hold slots that other hosts could use);
+- a host that answered 429 or 503 with `Retry-After` is blocked as a whole: a block shorter than
+  `max_wait` is waited out, a longer one fails fast with HostBlocked so the caller can defer the work
+  in the database instead of holding a task for an hour;
+- a robots.txt `Crawl-delay` raises the host's delay (`set_min_delay`).
+
+Hosts are keyed by host name (lower case, no port): politeness is owed to the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+# Host entries idle this long are forgotten (the table would otherwise grow with every host ever seen).
+_IDLE_SECONDS = 3600.0
+_PRUNE_AT = 10_000
+
+
+class HostBlocked(Exception):
+    """The host asked us to wait (Retry-After) longer than we wait within a run."""
+
+    def __init__(self, host: str, seconds: float) -> None:
+        super().__init__(f"{host} asked to wait {seconds:.0f} s (Retry-After)")
+        self.host = host
+        self.seconds = seconds
+
+
+@dataclass
+class _Host:
+    in_flight: int = 0
+    last_start: float = -math.inf
+    blocked_until: float = 0.0
+    min_delay: float = 0.0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+
+class Politeness:
+    def __init__(
+        self,
+        global_concurrency: int,
+        *,
+        max_wait: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.global_concurrency = global_concurrency
+        self.max_wait = max_wait
+        self._clock = clock
+        self._sleep = sleep
+        self._hosts: dict[str, _Host] = {}
+        self._global: asyncio.Semaphore | None = None
+
+    @staticmethod
+    def key(host: str) -> str:
+        return host.strip("[]").lower()
+
+    def _host(self, host: str) -> _Host:
+        key = self.key(host)
+        state = self._hosts.get(key)
+        if state is None:
+            if len(self._hosts) >= _PRUNE_AT:
+                self._prune()
+            state = self._hosts[key] = _Host()
+        return state
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for key, state in list(self._hosts.items()):
+            idle = now - state.last_start > _IDLE_SECONDS and state.blocked_until < now
+            if idle and state.in_flight == 0 and not state.min_delay:
+                del self._hosts[key]
+
+    def block(self, host: str, seconds: float) -> None:
+        """Hold every request to `host` for `seconds` (a Retry-After); a longer block already set stands."""
+        state = self._host(host)
+        state.blocked_until = max(state.blocked_until, self._clock() + seconds)
+
+    def blocked_for(self, host: str) -> float:
+        """Seconds the host is still blocked (0 if not)."""
+        state = self._hosts.get(self.key(host))
+        return max(0.0, state.blocked_until - self._clock()) if state else 0.0
+
+    def set_min_delay(self, host: str, seconds: float) -> None:
+        """A floor under the delay between requests to `host` (robots.txt Crawl-delay)."""
+        self._host(host).min_delay = max(0.0, seconds)
+
+    def in_flight(self, host: str) -> int:
+        state = self._hosts.get(self.key(host))
+        return state.in_flight if state else 0
+
+    @asynccontextmanager
+    async def slot(self, host: str, concurrency: int, delay: float) -> AsyncIterator[None]:
+        """Wait for a turn at `host`, then hold it (and a global slot) for the request's duration."""
+        state = self._host(host)
+        start = await self._reserve(host, state, max(1, concurrency), delay)
+        try:
+            wait = start - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+            await self._wait_out_block(host, state)
+            if self._global is None:
+                self._global = asyncio.Semaphore(self.global_concurrency)
+            async with self._global:
+                yield
+        finally:
+            async with state.changed:
+                state.in_flight -= 1
+                state.changed.notify_all()
+
+    async def _reserve(self, host: str, state: _Host, concurrency: int, delay: float) -> float:
+        """Take an in-flight place at the host and book a start time; returns that time."""
+        async with state.changed:
+            while True:
+                now = self._clock()
+                blocked = state.blocked_until - now
+                if blocked > self.max_wait:
+                    raise HostBlocked(host, blocked)
+                if blocked <= 0 and state.in_flight < concurrency:
+                    break
+                # Woken by a request finishing, or by the end of a short block.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(state.changed.wait(), blocked if blocked > 0 else None)
+            start = max(now, state.last_start + max(delay, state.min_delay))
+            state.last_start = start
+            state.in_flight += 1
+            return start
+
+    async def _wait_out_block(self, host: str, state: _Host) -> None:
+        """A block may have been set while this request waited for its start time."""
+        blocked = state.blocked_until - self._clock()
+        if blocked > self.max_wait:
+            raise HostBlocked(host, blocked)
+        if blocked > 0:
+            await self._sleep(blocked)
