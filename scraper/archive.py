@@ -5,8 +5,11 @@ run, the daemon and the backfill share it, and tests drive it alone. How an HTTP
 
 - 2xx HTML: extracted.
 - 404, 410: the article is gone (not retried).
-- 408, 425, 429, 5xx, timeouts, resets: transient, retried later with backoff.
-- other 4xx, a refused address, a body over the cap, a redirect loop, not HTML: permanent failure.
+- 408, 425, 429, 5xx, timeouts, resets, robots.txt unreachable: transient, retried later with backoff
+  (a 429/503's Retry-After sets the earliest retry).
+- the host asked the whole run to wait (HostBlockedError): deferred, not counted as an attempt.
+- other 4xx, a refused address, a body over the cap, a redirect loop, not HTML, disallowed by
+  robots.txt: permanent failure.
 
 Content source (per feed): "page" extracts the page; "feed" takes the feed's own content without fetching
 (falling back to the page when the entry carries none); "auto" takes the page and falls back to the feed's
@@ -20,7 +23,7 @@ from datetime import datetime
 
 from scraper.extract import Record, RuleBook, clean_fragment, extract, html_to_text
 from scraper.extract.dates import reconcile
-from scraper.fetch import Fetcher, FetchError, Response
+from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy, Response
 from scraper.store.models import ArticleStatus
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -41,6 +44,7 @@ class ArticleJob:
     entry_author: str | None = None
     entry_published: datetime | None = None
     entry_content: str | None = None
+    policy: RequestPolicy | None = None  # the feed's politeness overrides; None: the [http] defaults
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class ArchiveOutcome:
     content_source: str | None = None
     published: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    retry_after: float | None = None  # seconds the server asked us to wait before trying again
+    deferred: bool = False  # no request was made (the host is blocked): not an attempt
 
 
 async def archive_article(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) -> ArchiveOutcome:
@@ -80,6 +86,12 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
             job.url,
             {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
             allow_file=job.feed_is_local,
+            policy=job.policy,
+            check_robots=True,
+        )
+    except HostBlockedError as exc:
+        return ArchiveOutcome(
+            ArticleStatus.PENDING, exc.reason, transient=True, retry_after=exc.retry_after, deferred=True
         )
     except FetchError as exc:
         status = ArticleStatus.PENDING if exc.transient else ArticleStatus.FAILED
@@ -89,7 +101,13 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
     if response.status in GONE_STATUSES:
         return ArchiveOutcome(ArticleStatus.GONE, f"HTTP {response.status}", **common)
     if response.status in TRANSIENT_STATUSES or response.status >= 500:
-        return ArchiveOutcome(ArticleStatus.PENDING, f"HTTP {response.status}", transient=True, **common)
+        return ArchiveOutcome(
+            ArticleStatus.PENDING,
+            f"HTTP {response.status}",
+            transient=True,
+            retry_after=response.retry_after,
+            **common,
+        )
     if not response.ok:
         return ArchiveOutcome(ArticleStatus.FAILED, f"HTTP {response.status}", **common)
     content_type = (response.content_type or "text/html").split(";")[0].strip().lower()

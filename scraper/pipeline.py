@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,17 +22,26 @@ from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import Config, FeedConfig
 from scraper.export.writer import PostWriter, archived_ids, export_articles
 from scraper.extract import RuleBook
-from scraper.fetch import Fetcher, FetchError
+from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
 from scraper.poll import FeedError, PollResult, poll_feed
 from scraper.queue import enqueue_entries
+from scraper.schedule import (
+    AUTO_START,
+    ServerHints,
+    adapt_interval,
+    backoff,
+    decode_set,
+    encode_set,
+    server_not_before,
+    skip_window_end,
+)
 from scraper.store.db import session_factory
 from scraper.store.models import Article, ArticleStatus, Feed, RawPage, utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_RETRY_DELAY = timedelta(days=1)
-FEED_RETRY_BASE = timedelta(minutes=5)
-MAX_FEED_BACKOFF = timedelta(hours=6)
+MAX_RETRY_DELAY = 86400.0  # an article's backoff never exceeds a day
+TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait their turn unstarted)
 
 
 @dataclass
@@ -46,14 +55,18 @@ class RunSummary:
     retrying: int = 0
     failed: int = 0
     posts_written: int = 0
+    feeds_deferred: int = 0  # not polled: the host asked everyone to wait (Retry-After)
+    deferred: int = 0  # articles not fetched for the same reason
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        feeds_deferred = f", {self.feeds_deferred} deferred" if self.feeds_deferred else ""
+        deferred = f", deferred {self.deferred}" if self.deferred else ""
         return (
             f"polled {self.feeds_polled} feeds ({self.feeds_not_modified} not modified, "
-            f"{self.feeds_failed} failed); {self.new_entries} new entries; "
-            f"archived {self.archived}, gone {self.gone}, retrying {self.retrying}, failed {self.failed}; "
-            f"wrote {self.posts_written} posts"
+            f"{self.feeds_failed} failed{feeds_deferred}); {self.new_entries} new entries; "
+            f"archived {self.archived}, gone {self.gone}, retrying {self.retrying}, failed {self.failed}"
+            f"{deferred}; wrote {self.posts_written} posts"
         )
 
 
@@ -66,6 +79,7 @@ class FeedState:
     name: str
     etag: str | None
     last_modified: str | None
+    policy: RequestPolicy | None = None
 
 
 class Pipeline:
@@ -85,6 +99,7 @@ class Pipeline:
         self.writer = PostWriter(config.export.dir)
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
+        self.policies = {feed.url: RequestPolicy.from_config(config.http, feed) for feed in config.feeds}
 
     # --- the whole run -----------------------------------------------------------------------------------
 
@@ -111,10 +126,10 @@ class Pipeline:
                     row.enabled = False
 
     def feeds_to_poll(self, *, due_only: bool) -> list[FeedState]:
-        """Enabled feeds not in a backoff window; with `due_only`, also only those whose interval is up.
+        """Enabled feeds the server lets us poll now (`blocked_until`: its ttl, cache lifetime,
+        Retry-After, skip hours, or our error backoff); with `due_only`, only those whose interval is up.
 
-        The cron job polls every feed (cron's schedule is its interval) but still honours a server's
-        Retry-After and the error backoff; the daemon polls only what is due.
+        The cron job polls every such feed (cron's schedule is its interval); the daemon polls what is due.
         """
         now = self.clock()
         query = select(Feed).where(Feed.enabled.is_(True))
@@ -123,68 +138,142 @@ class Pipeline:
             query = query.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
         with self.sessions() as session:
             return [
-                FeedState(f.id, f.url, f.name, f.etag, f.last_modified)
+                FeedState(f.id, f.url, f.name, f.etag, f.last_modified, self.policies.get(f.url))
                 for f in session.scalars(query.order_by(Feed.id))
             ]
 
     # --- poll and queue ----------------------------------------------------------------------------------
 
     async def poll_feeds(self, feeds: Sequence[FeedState], summary: RunSummary) -> None:
-        limit = asyncio.Semaphore(self.config.http.concurrency)
+        """Poll all at once: the fetcher's politeness limits pace them, per host and in all."""
 
         async def one(feed: FeedState) -> None:
-            async with limit:
-                result: PollResult | Exception
-                try:
-                    result = await poll_feed(
-                        self.fetcher, feed.url, etag=feed.etag, last_modified=feed.last_modified
-                    )
-                except (FeedError, FetchError) as exc:
-                    result = exc
+            result: PollResult | Exception
+            try:
+                result = await poll_feed(
+                    self.fetcher,
+                    feed.url,
+                    etag=feed.etag,
+                    last_modified=feed.last_modified,
+                    policy=feed.policy,
+                )
+            except (FeedError, FetchError) as exc:
+                result = exc
+            except Exception as exc:  # a parser bug must cost one feed, never the run
+                log.exception("feed %s: unexpected error", feed.name)
+                result = FeedError(f"internal error: {type(exc).__name__}: {exc}")
             self.record_poll(feed, result, summary)
 
         await asyncio.gather(*(one(feed) for feed in feeds))
 
     def record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
+        """Write what a poll found, and when the feed is polled next (see scraper.schedule)."""
         now = self.clock()
-        interval = timedelta(seconds=self._feed_config(feed.url).interval)
+        feed_config = self._feed_config(feed.url)
+        low = feed_config.min_interval or self.config.schedule.min_interval
+        high = feed_config.max_interval or self.config.schedule.max_interval
         with self.sessions.begin() as session:
             row = session.get_one(Feed, feed.id)
+            interval = self._interval(feed_config, row, low, high)
+            if isinstance(result, HostBlockedError):  # nothing was asked of the server: not a failure
+                summary.feeds_deferred += 1
+                row.blocked_until = now + timedelta(seconds=min(result.retry_after, high))
+                row.next_poll_at = max(row.next_poll_at or now, row.blocked_until)
+                log.info("feed %s: deferred, %s", feed.name, result.reason)
+                return
             row.last_polled_at = now
             if isinstance(result, Exception):
-                summary.feeds_failed += 1
-                summary.errors.append(f"feed {feed.name}: {result}")
-                log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, result)
-                row.failures_in_row += 1
-                row.last_error, row.last_error_at = str(result), now
-                row.last_status = getattr(result, "status", None)
-                backoff = min(FEED_RETRY_BASE * 2 ** (row.failures_in_row - 1), MAX_FEED_BACKOFF)
-                row.blocked_until = now + backoff * random.uniform(0.8, 1.2)
-                row.next_poll_at = max(now + interval, row.blocked_until)
+                self._record_poll_failure(feed, row, result, summary, now, interval, high)
                 return
             summary.feeds_polled += 1
             row.last_status, row.last_success_at = result.status, now
-            row.failures_in_row, row.blocked_until, row.broken = 0, None, False
-            ttl = timedelta(minutes=result.ttl_minutes or 0)
-            row.next_poll_at = now + max(interval, ttl)
+            if row.broken:
+                log.warning(
+                    "feed %s: answers again after %d failures, no longer broken",
+                    feed.name,
+                    row.failures_in_row,
+                )
+            row.failures_in_row, row.failing_since, row.broken = 0, None, False
+            new_entries = 0
             if result.not_modified:
                 summary.feeds_not_modified += 1
                 log.info("feed %s: not modified", feed.name)
-                return
-            row.etag, row.last_modified = result.etag, result.last_modified
-            if result.warning:
-                row.last_error, row.last_error_at = f"parsed with a warning: {result.warning}", now
-            queued = enqueue_entries(session, feed.id, result.entries, now)
-            summary.new_entries += len(queued.new_ids)
-            for reason in queued.skipped:
-                summary.errors.append(f"feed {feed.name}: {reason}")
-            log.info(
-                "feed %s: %d entries, %d new, %d already seen",
-                feed.name,
-                len(result.entries),
-                len(queued.new_ids),
-                queued.duplicates,
+            else:
+                row.etag, row.last_modified = result.etag, result.last_modified
+                row.ttl_minutes = result.ttl_minutes
+                if result.skip_hours is not None:
+                    row.skip_hours = encode_set(result.skip_hours)
+                if result.skip_days is not None:
+                    row.skip_days = encode_set(result.skip_days)
+                if result.warning:
+                    row.last_error, row.last_error_at = f"parsed with a warning: {result.warning}", now
+                queued = enqueue_entries(session, feed.id, result.entries, now)
+                new_entries = len(queued.new_ids)
+                summary.new_entries += new_entries
+                for reason in queued.skipped:
+                    summary.errors.append(f"feed {feed.name}: {reason}")
+                log.info(
+                    "feed %s: %d entries, %d new, %d already seen",
+                    feed.name,
+                    len(result.entries),
+                    new_entries,
+                    queued.duplicates,
+                )
+            if feed_config.interval == "auto":
+                interval = adapt_interval(interval, new_entries, low, high)
+            row.poll_interval = interval
+            hints = ServerHints()
+            if not feed_config.is_local:  # a file has no server to spare
+                hints = ServerHints(
+                    ttl_minutes=row.ttl_minutes,
+                    max_age=result.max_age,
+                    skip_hours=decode_set(row.skip_hours),
+                    skip_days=decode_set(row.skip_days),
+                )
+            not_before = server_not_before(now, hints, cap=max(high, interval))
+            row.blocked_until = not_before if not_before > now else None
+            row.next_poll_at = skip_window_end(
+                max(now + timedelta(seconds=interval), not_before), hints.skip_hours, hints.skip_days
             )
+
+    def _record_poll_failure(
+        self,
+        feed: FeedState,
+        row: Feed,
+        error: Exception,
+        summary: RunSummary,
+        now: datetime,
+        interval: int,
+        high: int,
+    ) -> None:
+        """Back off (transient: doubling from retry_base; permanent: max_backoff at once), honour a
+        Retry-After, and mark the feed broken once it has failed for `broken_after`."""
+        schedule = self.config.schedule
+        summary.feeds_failed += 1
+        summary.errors.append(f"feed {feed.name}: {error}")
+        log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, error)
+        row.failures_in_row += 1
+        row.failing_since = row.failing_since or now
+        row.last_error, row.last_error_at = str(error), now
+        row.last_status = getattr(error, "status", None)
+        if getattr(error, "transient", True):
+            wait = backoff(row.failures_in_row, schedule.retry_base, schedule.max_backoff)
+        else:
+            wait = timedelta(seconds=schedule.max_backoff)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            wait = max(wait, timedelta(seconds=min(retry_after, high)))
+        row.blocked_until = now + wait
+        row.next_poll_at = max(now + timedelta(seconds=interval), row.blocked_until)
+        if not row.broken and now - row.failing_since >= timedelta(seconds=schedule.broken_after):
+            row.broken = True
+            log.error("feed %s: failing since %s, marked broken", feed.name, row.failing_since.isoformat())
+
+    def _interval(self, feed_config: FeedConfig, row: Feed, low: int, high: int) -> int:
+        """Seconds between polls: the configured one, or the learned one of an "auto" feed."""
+        if feed_config.interval != "auto":
+            return feed_config.interval
+        return round(min(high, max(low, row.poll_interval or AUTO_START)))
 
     # --- archive ---------------------------------------------------------------------------------------
 
@@ -204,6 +293,7 @@ class Pipeline:
     def _job(self, article: Article, feed: Feed | None) -> ArticleJob:
         feed_config = self.feeds_by_url.get(feed.url) if feed else None
         return ArticleJob(
+            policy=self.policies.get(feed.url) if feed else None,
             article_id=article.id,
             url=article.url,
             feed_name=feed.name if feed else "",
@@ -218,19 +308,35 @@ class Pipeline:
         )
 
     async def archive_pending(self, summary: RunSummary, jobs: Iterable[ArticleJob] | None = None) -> None:
-        limit = asyncio.Semaphore(self.config.http.concurrency)
+        """Fetch and extract every pending article. Jobs are interleaved by host, so while one host's
+        articles wait out its per-host delay the others' are fetched; the fetcher does the pacing."""
+        ordered = interleave_by_host(list(self.pending_jobs() if jobs is None else jobs))
+        alive = asyncio.Semaphore(max(64, self.config.http.concurrency * TASKS_PER_SLOT))
 
         async def one(job: ArticleJob) -> None:
-            async with limit:
-                outcome = await archive_article(job, self.fetcher, self.rules)
+            async with alive:
+                try:
+                    outcome = await archive_article(job, self.fetcher, self.rules)
+                except Exception as exc:  # a bug must cost one article, and only for now
+                    log.exception("article %s: unexpected error", job.url)
+                    outcome = ArchiveOutcome(
+                        ArticleStatus.PENDING, f"internal error: {type(exc).__name__}: {exc}", transient=True
+                    )
             self.record_outcome(job, outcome, summary)
 
-        await asyncio.gather(*(one(job) for job in (self.pending_jobs() if jobs is None else jobs)))
+        await asyncio.gather(*(one(job) for job in ordered))
 
     def record_outcome(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
         now = self.clock()
         with self.sessions.begin() as session:
             article = session.get_one(Article, job.article_id)
+            if outcome.deferred:  # the host asked us to wait; no request was made
+                article.next_attempt_at = now + timedelta(
+                    seconds=min(outcome.retry_after or 0, MAX_RETRY_DELAY)
+                )
+                summary.deferred += 1
+                log.info("article %s: deferred, %s", job.url, outcome.error)
+                return
             article.attempts += 1
             article.http_status = outcome.http_status
             article.final_url = outcome.final_url or article.final_url
@@ -254,8 +360,9 @@ class Pipeline:
                 return
             article.last_error = outcome.error
             if outcome.status == ArticleStatus.PENDING and article.attempts < self.config.fetch.max_attempts:
-                delay = timedelta(seconds=self.config.fetch.retry_base_seconds * 2 ** (article.attempts - 1))
-                delay = min(delay, MAX_RETRY_DELAY) * random.uniform(0.8, 1.2)
+                delay = backoff(article.attempts, self.config.fetch.retry_base_seconds, MAX_RETRY_DELAY)
+                if outcome.retry_after:
+                    delay = max(delay, timedelta(seconds=min(outcome.retry_after, MAX_RETRY_DELAY)))
                 article.next_attempt_at = now + delay
                 summary.retrying += 1
                 log.warning("article %s: %s; retry in %ds", job.url, outcome.error, delay.total_seconds())
@@ -293,3 +400,21 @@ class Pipeline:
 
     def _feed_config(self, url: str) -> FeedConfig:
         return self.feeds_by_url.get(url) or FeedConfig(name="", url=url)
+
+
+def interleave_by_host(jobs: Sequence[ArticleJob]) -> list[ArticleJob]:
+    """Round-robin over hosts (first-seen order kept within a host): a, b, c, a, b, a, ..."""
+    by_host: dict[str, list[ArticleJob]] = {}
+    for job in jobs:
+        by_host.setdefault((urlsplit(job.url).hostname or "").lower(), []).append(job)
+    ordered: list[ArticleJob] = []
+    queues = [iter(queue) for queue in by_host.values()]
+    while queues:
+        still = []
+        for queue in queues:
+            job = next(queue, None)
+            if job is not None:
+                ordered.append(job)
+                still.append(queue)
+        queues = still
+    return ordered

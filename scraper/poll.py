@@ -15,16 +15,25 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from scraper.fetch import Fetcher
+from scraper.fetch import Fetcher, RequestPolicy
+from scraper.schedule import DAY_NAMES, cache_lifetime
 
 
 class FeedError(Exception):
     """The feed gave nothing usable; `transient` says whether polling again later may help."""
 
-    def __init__(self, message: str, *, status: int | None = None, transient: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        transient: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.transient = transient
+        self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,9 @@ class PollResult:
     entries: tuple[FeedEntry, ...] = ()
     ttl_minutes: int | None = None
     warning: str | None = None  # the feed parsed, but not cleanly
+    max_age: float | None = None  # seconds the answer stays fresh (Cache-Control max-age / Expires)
+    skip_hours: frozenset[int] | None = None  # None: not known (a 304 does not repeat them)
+    skip_days: frozenset[int] | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -59,8 +71,13 @@ async def poll_feed(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    policy: RequestPolicy | None = None,
 ) -> PollResult:
-    """Fetch and parse one feed. Raises FeedError (and fetch.FetchError) when nothing usable came back."""
+    """Fetch and parse one feed. Raises FeedError (and fetch.FetchError) when nothing usable came back.
+
+    Only 404 and 410, a refused address and an unusable body are permanent; other 4xx (401, 403: often a
+    bot wall that lifts) and every 5xx are transient, so the schedule retries them with backoff.
+    """
     headers: dict[str, str] = {
         "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
     }
@@ -68,13 +85,20 @@ async def poll_feed(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    response = await fetcher.get(url, headers, allow_file=url.startswith("file:"))
+    response = await fetcher.get(url, headers, allow_file=url.startswith("file:"), policy=policy)
+    max_age = cache_lifetime(response.headers, datetime.now(UTC))
     if response.status == 304:
-        return PollResult(304, response.final_url, etag, last_modified)
+        return PollResult(304, response.final_url, etag, last_modified, max_age=max_age)
     if not response.ok:
-        transient = response.status in (408, 425, 429) or response.status >= 500
-        raise FeedError(f"HTTP {response.status}", status=response.status, transient=transient)
+        raise FeedError(
+            f"HTTP {response.status}"
+            + (f", Retry-After {response.retry_after:.0f} s" if response.retry_after else ""),
+            status=response.status,
+            transient=response.status not in (404, 410),
+            retry_after=response.retry_after,
+        )
     entries, ttl, warning = parse_feed(response.content, response.final_url, response.content_type)
+    hours, days = parse_skips(response.content)
     return PollResult(
         response.status,
         response.final_url,
@@ -83,6 +107,9 @@ async def poll_feed(
         entries,
         ttl,
         warning,
+        max_age=max_age,
+        skip_hours=hours,
+        skip_days=days,
     )
 
 
@@ -103,8 +130,11 @@ def parse_feed(
     if parsed.bozo and not isinstance(parsed.bozo_exception, _BENIGN):
         warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
     if not parsed.entries and (parsed.bozo or not parsed.version):
-        kind = "an HTML page" if b"<html" in body[:2048].lower() else "not a feed"
-        raise FeedError(f"{kind}: {warning or 'no RSS or Atom found'}", transient=False)
+        if b"<html" in body[:2048].lower():
+            found = _alternate_feed(body, url)
+            hint = f"; the page names its feed: {found}" if found else ""
+            raise FeedError(f"an HTML page, not a feed{hint}", transient=False)
+        raise FeedError(f"not a feed: {warning or 'no RSS or Atom found'}", transient=False)
     entries = tuple(_entry(raw, url) for raw in parsed.entries)
     return entries, _ttl(parsed.feed), warning
 
@@ -167,3 +197,38 @@ def _ttl(feed: Any) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+_ALTERNATE = re.compile(
+    rb"<link\b(?=[^>]*\brel=[\"']?alternate)(?=[^>]*\btype=[\"']?application/(?:rss|atom)\+xml)"
+    rb"[^>]*\bhref=[\"']?([^\"' >]+)",
+    re.I,
+)
+_SKIP_HOURS = re.compile(rb"<skipHours\b[^>]*>(.*?)</skipHours>", re.I | re.S)
+_SKIP_DAYS = re.compile(rb"<skipDays\b[^>]*>(.*?)</skipDays>", re.I | re.S)
+_HOUR = re.compile(rb"<hour\b[^>]*>\s*(\d{1,2})\s*</hour>", re.I)
+_DAY = re.compile(rb"<day\b[^>]*>\s*([A-Za-z]+)\s*</day>", re.I)
+
+
+def _alternate_feed(body: bytes, url: str) -> str | None:
+    """The feed an HTML page links to (`<link rel="alternate" type="application/rss+xml">`), if any."""
+    match = _ALTERNATE.search(body[:65536])
+    return urljoin(url, match.group(1).decode("ascii", "replace")) if match else None
+
+
+def parse_skips(body: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    """RSS `skipHours` (GMT hours 0-23) and `skipDays` (as weekday numbers, 0 = Monday).
+
+    feedparser does not keep them, and they sit in the channel head, so a look at the raw bytes does.
+    """
+    head = body[:65536]
+    hours: set[int] = set()
+    days: set[int] = set()
+    block = _SKIP_HOURS.search(head)
+    if block:
+        hours = {int(h) % 24 for h in _HOUR.findall(block.group(1)) if int(h) <= 24}
+    block = _SKIP_DAYS.search(head)
+    if block:
+        names = [d.decode("ascii").lower() for d in _DAY.findall(block.group(1))]
+        days = {DAY_NAMES.index(n) for n in names if n in DAY_NAMES}
+    return frozenset(hours), frozenset(days)

@@ -92,7 +92,15 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failures_in_row: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first failure of the streak
     broken: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Schedule: the interval in use (learned when interval = "auto"), and what the feed itself asks
+    # (kept, since a 304 answer does not repeat it).
+    poll_interval: Mapped[int | None] = mapped_column(Integer)
+    ttl_minutes: Mapped[int | None] = mapped_column(Integer)
+    skip_hours: Mapped[str | None] = mapped_column(String(100))  # "0,1,2": GMT hours
+    skip_days: Mapped[str | None] = mapped_column(String(20))  # "5,6": weekdays, 0 = Monday
 
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
