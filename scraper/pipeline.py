@@ -145,9 +145,20 @@ class Pipeline:
     # --- poll and queue ----------------------------------------------------------------------------------
 
     async def poll_feeds(self, feeds: Sequence[FeedState], summary: RunSummary) -> None:
-        """Poll all at once: the fetcher's politeness limits pace them, per host and in all."""
+        """Poll all at once (the fetcher's politeness limits pace them, per host and in all), and record
+        the results in the order of `feeds`: a story carried by two feeds then always belongs to the one
+        listed first, however the network happened to answer."""
+        results: list[PollResult | Exception | None] = [None] * len(feeds)
+        recorded = 0
 
-        async def one(feed: FeedState) -> None:
+        def record_ready() -> None:
+            nonlocal recorded
+            while recorded < len(feeds) and (ready := results[recorded]) is not None:
+                results[recorded] = None
+                self.record_poll(feeds[recorded], ready, summary)
+                recorded += 1
+
+        async def one(index: int, feed: FeedState) -> None:
             result: PollResult | Exception
             try:
                 result = await poll_feed(
@@ -162,9 +173,10 @@ class Pipeline:
             except Exception as exc:  # a parser bug must cost one feed, never the run
                 log.exception("feed %s: unexpected error", feed.name)
                 result = FeedError(f"internal error: {type(exc).__name__}: {exc}")
-            self.record_poll(feed, result, summary)
+            results[index] = result
+            record_ready()
 
-        await asyncio.gather(*(one(feed) for feed in feeds))
+        await asyncio.gather(*(one(i, feed) for i, feed in enumerate(feeds)))
 
     def record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
         """Write what a poll found, and when the feed is polled next (see scraper.schedule)."""
