@@ -1,0 +1,91 @@
+"""The private-network guard: what counts as public, and that it sits in the connection on every hop."""
+
+import asyncio
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Response as WResponse
+
+from scraper.config import HttpConfig
+from scraper.fetch import BlockedAddressError, Fetcher
+from scraper.netguard import AddressGuard, BlockedAddress, is_public
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:4700:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),  # cloud metadata (AWS, GCP, Azure)
+        ("100.100.100.200", False),  # Alibaba Cloud metadata, in shared address space
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("fd00:ec2::254", False),  # AWS metadata over IPv6
+        ("::ffff:10.0.0.1", False),  # IPv4-mapped
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254
+        ("64:ff9b::5db8:d70e", True),  # NAT64 of a public address
+    ],
+)
+def test_what_is_public(address: str, public: bool) -> None:
+    assert is_public(address) is public
+
+
+def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    async def resolve(host: str, port: int) -> list[str]:
+        return table[host]
+
+    return resolve
+
+
+def test_one_private_answer_refuses_the_host() -> None:
+    guard = AddressGuard(resolver=resolver({"mixed.test": ["93.184.215.14", "10.0.0.7"]}))
+    with pytest.raises(BlockedAddress, match=r"non-public address 10\.0\.0\.7"):
+        asyncio.run(guard.resolve("mixed.test", 80))
+
+
+def test_allow_networks_lets_one_network_through() -> None:
+    guard = AddressGuard(allow_networks=["10.0.0.0/24"], resolver=resolver({"lan.test": ["10.0.0.7"]}))
+    assert asyncio.run(guard.resolve("lan.test", 80)) == ["10.0.0.7"]
+    with pytest.raises(BlockedAddress):
+        asyncio.run(guard.resolve("10.0.1.7", 80))
+
+
+def fetch(url: str, table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    config = HttpConfig(allow_networks=("127.0.0.1/32",), per_host_delay=0, retries=0)
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with Fetcher(config, resolver=resolver(table), env={}) as fetcher:
+            return await fetcher.get(url)
+
+    return asyncio.run(go())
+
+
+def test_connections_go_to_the_address_the_guard_checked(httpserver: HTTPServer) -> None:
+    # "feed.test" exists only in the guard's resolver: the connection can only have used its answer.
+    httpserver.expect_request("/feed").respond_with_data("ok")
+    response = fetch(f"http://feed.test:{httpserver.port}/feed", {"feed.test": ["127.0.0.1"]})
+    assert response.status == 200 and response.content == b"ok"
+    assert httpserver.log[0][0].headers["Host"] == f"feed.test:{httpserver.port}"
+
+
+@pytest.mark.parametrize(
+    ("target", "address"),
+    [("http://internal.test:{port}/admin", "10.0.0.5"), ("http://127.0.0.2:{port}/", "127.0.0.2")],
+)
+def test_every_redirect_hop_is_checked(httpserver: HTTPServer, target: str, address: str) -> None:
+    # The first hop is allowed; the redirect points into the private network and is refused.
+    location = target.format(port=httpserver.port)
+    httpserver.expect_request("/r").respond_with_response(
+        WResponse(status=302, headers={"Location": location})
+    )
+    table = {"feed.test": ["127.0.0.1"], "internal.test": ["10.0.0.5"]}
+    with pytest.raises(BlockedAddressError, match=f"non-public address {address}"):
+        fetch(f"http://feed.test:{httpserver.port}/r", table)
+    assert len(httpserver.log) == 1

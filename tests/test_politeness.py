@@ -1,0 +1,98 @@
+"""Per-host concurrency and delay, the global cap, host-wide blocks: timed with short real delays."""
+
+import asyncio
+import time
+
+import pytest
+
+from scraper.politeness import HostBlocked, Politeness
+
+
+async def crowd(politeness: Politeness, hosts: list[str], concurrency: int, delay: float, hold: float):
+    """Run one request per entry of `hosts`; returns (start times per host, most in flight per host)."""
+    starts: dict[str, list[float]] = {}
+    peak: dict[str, int] = {}
+    total_peak = 0
+    in_flight: dict[str, int] = {}
+
+    async def one(host: str) -> None:
+        nonlocal total_peak
+        async with politeness.slot(host, concurrency, delay):
+            starts.setdefault(host, []).append(time.monotonic())
+            in_flight[host] = in_flight.get(host, 0) + 1
+            peak[host] = max(peak.get(host, 0), in_flight[host])
+            total_peak = max(total_peak, sum(in_flight.values()))
+            await asyncio.sleep(hold)
+            in_flight[host] -= 1
+
+    await asyncio.gather(*(one(h) for h in hosts))
+    return starts, peak, total_peak
+
+
+def test_per_host_concurrency_and_delay() -> None:
+    politeness = Politeness(global_concurrency=100)
+    starts, peak, _ = asyncio.run(crowd(politeness, ["a.example"] * 5, 2, 0.05, 0.1))
+    assert peak["a.example"] == 2
+    gaps = [b - a for a, b in zip(starts["a.example"], starts["a.example"][1:], strict=False)]
+    assert min(gaps) >= 0.045
+
+
+def test_hosts_do_not_wait_for_each_other_but_share_the_global_cap() -> None:
+    politeness = Politeness(global_concurrency=3)
+    hosts = [f"h{i}.example" for i in range(6)]
+    began = time.monotonic()
+    starts, _, total_peak = asyncio.run(crowd(politeness, hosts, 1, 1.0, 0.05))
+    assert total_peak == 3  # the global cap
+    assert (
+        max(s[0] for s in starts.values()) - began < 0.5
+    )  # a per-host delay of 1 s never applied across hosts
+
+
+def test_host_names_are_one_host_whatever_the_case() -> None:
+    politeness = Politeness(global_concurrency=10)
+    _, peak, _ = asyncio.run(crowd(politeness, ["A.example", "a.EXAMPLE", "a.example"], 1, 0, 0.05))
+    assert max(peak.values()) == 1
+
+
+def test_a_feed_override_waits_for_its_own_limit() -> None:
+    # Two requests at concurrency 2 are in flight; a third asking for concurrency 1 waits for both.
+    politeness = Politeness(global_concurrency=10)
+
+    async def go() -> float:
+        async def hold(concurrency: int) -> float:
+            async with politeness.slot("a.example", concurrency, 0):
+                began = time.monotonic()
+                await asyncio.sleep(0.1)
+                return began
+
+        first, second, third = await asyncio.gather(hold(2), hold(2), hold(1))
+        return third - max(first, second)
+
+    assert asyncio.run(go()) >= 0.09
+
+
+def test_short_block_is_waited_out_long_block_fails_fast() -> None:
+    politeness = Politeness(global_concurrency=10, max_wait=1.0)
+
+    async def go() -> float:
+        politeness.block("a.example", 0.2)
+        began = time.monotonic()
+        async with politeness.slot("a.example", 2, 0):
+            waited = time.monotonic() - began
+        politeness.block("a.example", 30)
+        with pytest.raises(HostBlocked) as info:
+            async with politeness.slot("a.example", 2, 0):
+                pass
+        assert 29 < info.value.seconds <= 30 and politeness.blocked_for("a.example") > 29
+        async with politeness.slot("b.example", 2, 0):  # other hosts go on
+            pass
+        return waited
+
+    assert 0.18 <= asyncio.run(go()) < 0.5
+
+
+def test_crawl_delay_raises_the_floor() -> None:
+    politeness = Politeness(global_concurrency=10)
+    politeness.set_min_delay("a.example", 0.1)
+    starts, _, _ = asyncio.run(crowd(politeness, ["a.example"] * 3, 5, 0, 0))
+    assert starts["a.example"][2] - starts["a.example"][0] >= 0.19
