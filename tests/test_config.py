@@ -78,6 +78,14 @@ def test_local_feed_path_becomes_file_url(tmp_path: Path) -> None:
         (("[export]", "[export]\ntemplate = 'wordpress'"), "export.template"),
         (("[[feeds]]", "[unknown]\n[[feeds]]"), "unknown section"),
         (("[database]", "[database"), "not valid TOML"),
+        (("[http]", "[http]\nproxy = 'socks5://p:1080'"), "http.proxy: a proxy URL"),
+        (("[http]", "[http]\nallow_networks = ['10.0.0.0/33']"), "http.allow_networks[0]: not an address"),
+        (("[http]", "[http]\nper_host_concurrency = 0"), "http.per_host_concurrency: must be at least 1"),
+        (("[[feeds]]", "[schedule]\nmax_interval = 100\n[[feeds]]"), "schedule.max_interval: less than"),
+        (('name = "联合早报"', 'name = "x"\ninterval = "often"'), 'or "auto"'),
+        (('name = "联合早报"', 'name = "x"\nper_host_delay = -1'), "feeds[0].per_host_delay: a number >= 0"),
+        (('name = "联合早报"', 'name = "x"\nper_host_concurrency = 1.5'), "a whole number >= 1"),
+        (('name = "联合早报"', 'name = "x"\nrespect_robots = "no"'), "feeds[0].respect_robots: expected"),
     ],
 )
 def test_errors_name_file_key_and_problem(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -108,3 +116,28 @@ def test_example_config_is_valid() -> None:
     example = Path(__file__).parent.parent / "config.example.toml"
     config = load_config(example, env={})
     assert config.feeds
+
+
+def test_politeness_and_schedule_keys_with_feed_overrides(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "[http]",
+        '[http]\nper_host_delay = 2.5\nproxy = "http://proxy.example:3128"\nallow_networks = ["10.1.0.0/16"]',
+    ).replace(
+        'name = "联合早报"',
+        'name = "联合早报"\ninterval = "auto"\nmax_interval = 7200\nper_host_concurrency = 1\n'
+        'user_agent = "Other/1"\nrespect_robots = false',
+    )
+    config = load_config(write(tmp_path, text), env={"SCRAPER_SCHEDULE_BROKEN_AFTER": "86400"})
+    assert config.http.per_host_delay == 2.5 and config.http.proxy == "http://proxy.example:3128"
+    assert config.http.allow_networks == ("10.1.0.0/16",) and config.http.per_host_concurrency == 2
+    assert config.schedule.broken_after == 86400.0 and config.schedule.min_interval == 300
+    (feed,) = config.feeds
+    assert (feed.interval, feed.max_interval, feed.min_interval) == ("auto", 7200, None)
+    assert (feed.per_host_concurrency, feed.user_agent, feed.respect_robots) == (1, "Other/1", False)
+
+
+def test_list_keys_from_the_environment_are_comma_separated(tmp_path: Path) -> None:
+    env = {"SCRAPER_HTTP_ALLOW_NETWORKS": "10.0.0.0/8, 192.168.1.0/24", "SCRAPER_HTTP_PROXY": "http://p:1"}
+    config = load_config(write(tmp_path, MINIMAL), env=env)
+    assert config.http.allow_networks == ("10.0.0.0/8", "192.168.1.0/24")
+    assert config.http.proxy == "http://p:1"

@@ -1,13 +1,26 @@
 import asyncio
 import gzip
+import time
+import zlib
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
-from scraper.config import HttpConfig
-from scraper.fetch import BlockedAddressError, BodyTooLargeError, Fetcher, RedirectError, UnsupportedURLError
+from scraper import __version__
+from scraper.config import FeedConfig, HttpConfig
+from scraper.fetch import (
+    BlockedAddressError,
+    BodyTooLargeError,
+    Fetcher,
+    FetchError,
+    HostBlockedError,
+    RedirectError,
+    RequestPolicy,
+    Response,
+    UnsupportedURLError,
+)
 
 
 def get(url: str, config: HttpConfig | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -84,3 +97,127 @@ def test_conditional_headers_and_user_agent_are_sent(httpserver: HTTPServer) -> 
     assert response.status == 304
     request, _ = httpserver.log[0]
     assert request.headers["User-Agent"].startswith("scraper/")
+
+
+def fast(**kwargs: object) -> HttpConfig:
+    return HttpConfig(
+        **{"allow_private_networks": True, "per_host_delay": 0, "retry_backoff": 0.01, **kwargs}
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip", gzip.compress(b"<p>a</p>") + gzip.compress(b"<p>b</p>")),  # two gzip members
+        ("deflate", zlib.compress(b"<p>a</p><p>b</p>")),
+        ("deflate", zlib.compress(b"<p>a</p><p>b</p>")[2:-4]),  # raw deflate, as some servers send it
+        ("identity", b"<p>a</p><p>b</p>"),
+    ],
+)
+def test_content_encodings_are_undone(httpserver: HTTPServer, encoding: str, body: bytes) -> None:
+    httpserver.expect_request("/x").respond_with_response(
+        WResponse(body, headers={"Content-Encoding": encoding})
+    )
+    assert get(httpserver.url_for("/x")).content == b"<p>a</p><p>b</p>"
+
+
+def test_unknown_content_encoding_is_an_error(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/x").respond_with_response(
+        WResponse(b"??", headers={"Content-Encoding": "br"})
+    )
+    with pytest.raises(FetchError, match="unsupported Content-Encoding 'br'"):
+        get(httpserver.url_for("/x"))
+
+
+def test_declared_length_over_the_cap_is_refused_before_reading(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/big").respond_with_data(b"x" * 5000)
+    with pytest.raises(BodyTooLargeError, match="body of 5000 bytes"):
+        get(httpserver.url_for("/big"), fast(max_body_bytes=1000))
+
+
+def test_too_many_redirects(httpserver: HTTPServer) -> None:
+    for i in range(4):
+        httpserver.expect_request(f"/{i}").respond_with_response(
+            WResponse(status=302, headers={"Location": f"/{i + 1}"})
+        )
+    with pytest.raises(RedirectError, match="more than 2 redirects"):
+        get(httpserver.url_for("/0"), fast(max_redirects=2))
+
+
+def test_a_5xx_is_retried_at_once_a_bounded_number_of_times(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/x").respond_with_data("down", status=502)
+    assert get(httpserver.url_for("/x"), fast(retries=2)).status == 502
+    assert len(httpserver.log) == 3
+
+
+def test_short_retry_after_is_waited_out_within_the_call(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/x").respond_with_data(
+        "wait", status=429, headers={"Retry-After": "1"}
+    )
+    httpserver.expect_ordered_request("/x").respond_with_data("here")
+    began = time.monotonic()
+    response = get(httpserver.url_for("/x"), fast())
+    assert response.status == 200 and response.content == b"here"
+    assert time.monotonic() - began >= 0.9
+
+
+def test_long_retry_after_blocks_the_host_for_the_next_requests(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/x").respond_with_data("later", status=503, headers={"Retry-After": "3600"})
+
+    async def go() -> tuple[Response, BaseException]:
+        async with Fetcher(fast(), env={}) as fetcher:
+            first = await fetcher.get(httpserver.url_for("/x"))
+            with pytest.raises(HostBlockedError) as info:
+                await fetcher.get(httpserver.url_for("/other"))
+            return first, info.value
+
+    first, blocked = asyncio.run(go())
+    assert first.status == 503 and first.retry_after == 3600
+    assert isinstance(blocked, HostBlockedError) and 3590 < blocked.retry_after <= 3600
+    assert len(httpserver.log) == 1
+
+
+def test_proxy_from_the_environment_and_no_proxy(httpserver: HTTPServer) -> None:
+    # The test server plays the proxy: a request for an unresolvable host reaches it in absolute form.
+    httpserver.expect_request("/feed.xml").respond_with_data("via proxy")
+    env = {"HTTP_PROXY": httpserver.url_for("/"), "NO_PROXY": "localhost,.internal.test"}
+
+    async def go() -> tuple[Response, BaseException]:
+        async with Fetcher(fast(), env=env) as fetcher:
+            proxied = await fetcher.get("http://feeds.example.test/feed.xml")
+            with pytest.raises(FetchError) as info:  # bypassed: resolved here, and it does not resolve
+                await fetcher.get("http://feeds.internal.test/feed.xml")
+            return proxied, info.value
+
+    proxied, direct = asyncio.run(go())
+    assert proxied.content == b"via proxy"
+    assert httpserver.log[0][0].headers["Host"] == "feeds.example.test"
+    assert "cannot resolve feeds.internal.test" in str(direct)
+
+
+def test_configured_proxy_and_trust_env_off(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("via proxy")
+    config = fast(proxy=httpserver.url_for("/"), trust_env=False)
+    response = asyncio.run(
+        _get_with(config, "http://feeds.example.test/feed.xml", {"HTTP_PROXY": "http://x:1"})
+    )
+    assert response.content == b"via proxy"
+
+
+def test_feed_policy_sets_the_user_agent(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/x").respond_with_data("ok")
+    config = fast(user_agent="archive-bot/{version} (+https://archive.example/contact)")
+    policy = RequestPolicy.from_config(
+        config, FeedConfig(name="f", url="https://f.example", user_agent="Other/1")
+    )
+    asyncio.run(_get_with(config, httpserver.url_for("/x"), {}, policy=policy))
+    asyncio.run(_get_with(config, httpserver.url_for("/x"), {}))
+    agents = [r.headers["User-Agent"] for r, _ in httpserver.log]
+    assert agents == ["Other/1", f"archive-bot/{__version__} (+https://archive.example/contact)"]
+
+
+async def _get_with(
+    config: HttpConfig, url: str, env: dict[str, str], policy: RequestPolicy | None = None
+) -> Response:
+    async with Fetcher(config, env=env) as fetcher:
+        return await fetcher.get(url, policy=policy)
