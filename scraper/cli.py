@@ -98,12 +98,13 @@ async def _run_once(config: Config, engine: Engine, due_only: bool) -> RunSummar
 @cli.command()
 @config_option
 def status(config_path: Path | None) -> None:
-    """Per-feed health: articles archived and failed, last poll, last error, next poll."""
+    """Per-feed health: articles, last poll and success, failures in a row, broken, next poll, last error."""
     config = _load(config_path)
     engine = make_engine(config.database.url)
     try:
         upgrade(engine)
-        click.echo(feed_status_report(engine), nl=False)
+        intervals = {feed.url: feed.interval for feed in config.feeds}
+        click.echo(feed_status_report(engine, intervals=intervals), nl=False)
     finally:
         engine.dispose()
 

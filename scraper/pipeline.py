@@ -194,6 +194,7 @@ class Pipeline:
                 log.info("feed %s: deferred, %s", feed.name, result.reason)
                 return
             row.last_polled_at = now
+            row.poll_interval = interval
             if isinstance(result, Exception):
                 self._record_poll_failure(feed, row, result, summary, now, interval, high)
                 return

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
@@ -30,9 +31,23 @@ def _ago(when: datetime | None, now: datetime) -> str:
     return f"in {text}" if future else f"{text} ago"
 
 
-def feed_status_report(engine: Engine, now: datetime | None = None) -> str:
-    """A table of feeds, then the most common failure reasons per feed."""
+def _duration(seconds: int | None, configured: int | str | None) -> str:
+    """The interval in use, marked "auto" when it is learned."""
+    if seconds is None:
+        return "auto" if configured == "auto" else "-"
+    text = _ago(utcnow() - timedelta(seconds=seconds), utcnow()).removesuffix(" ago")
+    return f"auto {text}" if configured == "auto" else text
+
+
+def feed_status_report(
+    engine: Engine, now: datetime | None = None, intervals: Mapping[str, int | str] | None = None
+) -> str:
+    """A table of feeds, then the most common failure reasons per feed.
+
+    `intervals` (feed URL -> configured interval) marks the feeds whose interval is "auto".
+    """
     now = now or utcnow()
+    intervals = intervals or {}
     sessions = session_factory(engine)
     with sessions() as session:
         feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
@@ -62,12 +77,14 @@ def feed_status_report(engine: Engine, now: datetime | None = None) -> str:
         "last poll",
         "last success",
         "fails in row",
+        "broken",
+        "interval",
         "next poll",
         "last error",
     ):
         table.add_column(column, overflow="fold")
     for feed in feeds:
-        name = feed.name + ("" if feed.enabled else " (disabled)") + (" [BROKEN]" if feed.broken else "")
+        name = feed.name + ("" if feed.enabled else " (disabled)")
         table.add_row(
             name,
             *(
@@ -82,6 +99,8 @@ def feed_status_report(engine: Engine, now: datetime | None = None) -> str:
             _ago(feed.last_polled_at, now),
             _ago(feed.last_success_at, now),
             str(feed.failures_in_row),
+            f"BROKEN, failing since {_ago(feed.failing_since, now)}" if feed.broken else "no",
+            _duration(feed.poll_interval, intervals.get(feed.url)),
             _ago(feed.next_poll_at, now) if feed.enabled else "-",
             (feed.last_error or "")[:200],
         )

@@ -108,6 +108,13 @@ def test_slow_drip_feed_is_cut_off_by_the_whole_request_deadline(
     assert bad.hits["/drip.xml"] == 1  # a timeout is not retried within the run
     assert_good_archived(tmp_path)
 
+    status = run_cli("status", "--config", str(tmp_path / "scraper.toml")).output
+    row = next(line for line in status.splitlines() if line.startswith("│ Drip"))
+    cells = [cell.strip() for cell in row.strip("│").split("│")]
+    # feed, archived, pending, gone, failed, last poll, last success, fails, broken, interval, next, error
+    assert cells[6:10] == ["never", "1", "no", "30m"] and cells[10] in ("in 29m", "in 30m"), cells
+    assert cells[11].startswith("timed out after 1 s")
+
 
 def test_endless_body_stops_at_the_cap(tmp_path: Path, good: HostileServer, bad: HostileServer) -> None:
     bad.route("/feed.xml", feed_handler([("e-1", bad.url("/endless"))]))
