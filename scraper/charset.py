@@ -1,9 +1,18 @@
 """Turn the bytes of a page or feed into text.
 
 Chinese, Japanese and Korean sources often serve GBK, Big5 or Shift_JIS without saying so, or say the
-wrong thing. The order of trust: the HTTP header, then a byte-order mark, then what the document declares
-(`<meta charset>`, `http-equiv`, the XML declaration), then charset-normalizer's guess. A declared charset
-that does not decode the bytes cleanly is passed over, so a mislabelled page still comes out right.
+wrong thing: most often "iso-8859-1" (a server default) on a GBK page, or a `<meta>` copied from another
+site. The order of trust:
+
+1. a byte-order mark;
+2. valid UTF-8 with non-ASCII in it, whatever the labels say (that never happens by accident);
+3. the HTTP header, then what the document declares (`<meta charset>`, `http-equiv`, the XML
+   declaration), each only if it decodes the bytes cleanly *and* charset-normalizer finds the result
+   plausible text (a single-byte label decodes any bytes, and EUC-KR decodes cleanly as EUC-JP: the
+   plausibility check is what catches those);
+4. charset-normalizer's guess; among equally good Western guesses, windows-1252 (the web's default).
+
+The check in 3 costs a detector pass, so it runs only for non-UTF-8 labels on non-ASCII bodies.
 """
 
 from __future__ import annotations
@@ -47,6 +56,8 @@ _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)[\"']
 
 # How far into the document a declaration is looked for (the HTML spec says 1024; real pages are sloppier).
 _SNIFF_BYTES = 4096
+# How much of a body charset-normalizer reads (enough for any page; it is the costly step).
+_DETECT_BYTES = 64 * 1024
 
 
 def normalise_label(label: str | None) -> str | None:
@@ -85,20 +96,53 @@ def _try(body: bytes, label: str | None) -> str | None:
         return None
 
 
+def _plausible(body: bytes, codec: str) -> bool:
+    """Is `body` read as `codec` text rather than mojibake, by charset-normalizer's measure of mess?
+
+    Rejected outright, or messier than what the detector finds on its own: not plausible.
+    """
+    match = from_bytes(body[:_DETECT_BYTES], cp_isolation=[codec]).best()
+    if match is None:
+        return False
+    if match.chaos == 0:
+        return True
+    best = from_bytes(body[:_DETECT_BYTES]).best()
+    return best is None or best.chaos >= match.chaos
+
+
+def _guess(body: bytes) -> str | None:
+    results = list(from_bytes(body[:_DETECT_BYTES]))
+    if not results:
+        return None
+    best = results[0]
+    ties = {
+        normalise_label(r.encoding)
+        for r in results
+        if r.chaos == best.chaos and r.coherence == best.coherence
+    }
+    if "cp1252" in ties:
+        return "cp1252"
+    return normalise_label(best.encoding) or best.encoding
+
+
 def detect_charset(body: bytes, content_type: str | None = None) -> str:
     """The codec that decodes `body`, by the order of trust above."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return codec
-    for label in (charset_from_content_type(content_type), declared_charset(body)):
-        if label and _try(body, label) is not None:
-            return normalise_label(label) or "utf-8"
+    labels = [charset_from_content_type(content_type), declared_charset(body)]
+    if body.isascii():
+        codec = next(
+            (normalise_label(label) for label in labels if label and _try(body, label) is not None), None
+        )
+        return codec or "utf-8"
     if _try(body, "utf-8") is not None:
         return "utf-8"
-    best = from_bytes(body[:200_000]).best()
-    if best is not None:
-        return normalise_label(best.encoding) or best.encoding
-    return "utf-8"
+    for label in labels:
+        codec = normalise_label(label)
+        if codec and codec != "utf-8" and _try(body, codec) is not None and _plausible(body, codec):
+            return codec
+    return _guess(body) or "utf-8"
 
 
 def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:

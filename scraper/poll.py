@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from scraper.charset import decode
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.schedule import DAY_NAMES, cache_lifetime
 
@@ -116,15 +117,20 @@ async def poll_feed(
 def parse_feed(
     body: bytes, url: str, content_type: str | None = None
 ) -> tuple[tuple[FeedEntry, ...], int | None, str | None]:
-    """The entries, the feed's <ttl> in minutes, and a warning if the feed was not well-formed."""
+    """The entries, the feed's <ttl> in minutes, and a warning if the feed was not well-formed.
+
+    The bytes are decoded here (scraper.charset: header, BOM, declaration, detection) and handed to
+    feedparser as UTF-8: feedparser alone reads an unlabelled or mislabelled GBK feed as Latin-1, and
+    follows RFC 3023 in taking `text/xml` without a charset for ASCII.
+    """
     if not body.strip():
         raise FeedError("empty body", transient=True)
+    text, _ = decode(body, content_type)
+    data = _XML_DECLARED_ENCODING.sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
     # No content-location: feedparser would resolve GUIDs against it as if they were URLs.
-    headers = {}
-    if content_type:
-        headers["content-type"] = content_type
+    headers = {"content-type": "application/xml; charset=utf-8"}
     parsed = feedparser.parse(
-        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
     warning = None
     if parsed.bozo and not isinstance(parsed.bozo_exception, _BENIGN):
@@ -138,6 +144,8 @@ def parse_feed(
     entries = tuple(_entry(raw, url) for raw in parsed.entries)
     return entries, _ttl(parsed.feed), warning
 
+
+_XML_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
 
 # feedparser flags these, but they only say the server labelled the feed loosely.
 _BENIGN = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)

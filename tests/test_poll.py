@@ -112,3 +112,36 @@ def test_http_errors_are_feed_errors(httpserver: HTTPServer) -> None:
     with pytest.raises(FeedError, match="HTTP 503") as info:
         poll(httpserver.url_for("/feed"))
     assert info.value.transient
+
+
+@pytest.mark.parametrize(
+    ("declaration", "content_type"),
+    [
+        ('<?xml version="1.0" encoding="gbk"?>', "application/rss+xml; charset=utf-8"),  # header lies
+        ("", "text/xml; charset=iso-8859-1"),  # header lies, nothing declared
+        ("", "text/xml"),  # RFC 3023 would say ASCII
+        ('<?xml version="1.0" encoding="utf-8"?>', "application/rss+xml"),  # the declaration lies
+    ],
+)
+def test_gbk_feed_however_labelled(declaration: str, content_type: str) -> None:
+    title = "中国工业和信息化部等八部门周三联合发布物联网新型基础设施建设三年行动计划"
+    body = f'{declaration}<rss version="2.0"><channel><title>t</title><item><title>{title}</title>'
+    body += "<link>https://example.org/1</link></item></channel></rss>"
+    (entry,), _, _ = parse_feed(body.encode("gbk"), "https://example.org/feed", content_type)
+    assert entry.title == title
+
+
+def test_html_page_served_as_a_feed_names_its_real_feed() -> None:
+    page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x'
+    with pytest.raises(
+        FeedError, match=r"an HTML page, not a feed; the page names its feed: https://example.org/rss.xml"
+    ):
+        parse_feed(page, "https://example.org/news")
+
+
+def test_entries_without_link_or_date_are_kept_for_the_queue_to_judge() -> None:
+    body = b'<rss version="2.0"><channel><title>t</title><item><title>no link</title></item>'
+    body += b"<item><title>no date</title><link>https://example.org/2</link></item></channel></rss>"
+    first, second = parse_feed(body, "https://example.org/feed")[0]
+    assert first.link is None and first.title == "no link"
+    assert second.link == "https://example.org/2" and second.published is None
