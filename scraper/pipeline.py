@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = 86400.0  # an article's backoff never exceeds a day
 TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait their turn unstarted)
+UNCHANGED_BATCH = 500  # 304 answers written per transaction
 
 
 @dataclass
@@ -80,6 +81,13 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     policy: RequestPolicy | None = None
+    # The schedule as read with the row, so an unchanged feed (304) is recorded without reading it again.
+    snapshot: bool = False
+    poll_interval: int | None = None
+    ttl_minutes: int | None = None
+    skip_hours: str | None = None
+    skip_days: str | None = None
+    broken: bool = False
 
 
 class Pipeline:
@@ -138,7 +146,20 @@ class Pipeline:
             query = query.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
         with self.sessions() as session:
             return [
-                FeedState(f.id, f.url, f.name, f.etag, f.last_modified, self.policies.get(f.url))
+                FeedState(
+                    f.id,
+                    f.url,
+                    f.name,
+                    f.etag,
+                    f.last_modified,
+                    self.policies.get(f.url),
+                    snapshot=True,
+                    poll_interval=f.poll_interval,
+                    ttl_minutes=f.ttl_minutes,
+                    skip_hours=f.skip_hours,
+                    skip_days=f.skip_days,
+                    broken=f.broken,
+                )
                 for f in session.scalars(query.order_by(Feed.id))
             ]
 
@@ -150,12 +171,19 @@ class Pipeline:
         listed first, however the network happened to answer."""
         results: list[PollResult | Exception | None] = [None] * len(feeds)
         recorded = 0
+        unchanged: list[dict[str, object]] = []  # 304s, written together: most polls, and nothing to queue
 
         def record_ready() -> None:
             nonlocal recorded
             while recorded < len(feeds) and (ready := results[recorded]) is not None:
                 results[recorded] = None
-                self.record_poll(feeds[recorded], ready, summary)
+                feed = feeds[recorded]
+                if isinstance(ready, PollResult) and ready.not_modified and feed.snapshot:
+                    unchanged.append(self._unchanged_values(feed, ready, summary))
+                    if len(unchanged) >= UNCHANGED_BATCH:
+                        self._write_unchanged(unchanged)
+                else:
+                    self.record_poll(feed, ready, summary)
                 recorded += 1
 
         async def one(index: int, feed: FeedState) -> None:
@@ -176,7 +204,42 @@ class Pipeline:
             results[index] = result
             record_ready()
 
-        await asyncio.gather(*(one(i, feed) for i, feed in enumerate(feeds)))
+        try:
+            await asyncio.gather(*(one(i, feed) for i, feed in enumerate(feeds)))
+        finally:
+            self._write_unchanged(unchanged)
+
+    def _unchanged_values(
+        self, feed: FeedState, result: PollResult, summary: RunSummary
+    ) -> dict[str, object]:
+        """The row update for a 304, computed from the snapshot taken when the feed was chosen."""
+        now = self.clock()
+        summary.feeds_polled += 1
+        summary.feeds_not_modified += 1
+        log.info("feed %s: not modified", feed.name)
+        if feed.broken:
+            log.warning("feed %s: answers again, no longer broken", feed.name)
+        interval, blocked_until, next_poll_at = self._success_schedule(
+            self._feed_config(feed.url), feed.poll_interval, 0, now, result, feed
+        )
+        return {
+            "id": feed.id,
+            "last_polled_at": now,
+            "last_status": result.status,
+            "last_success_at": now,
+            "failures_in_row": 0,
+            "failing_since": None,
+            "broken": False,
+            "poll_interval": interval,
+            "blocked_until": blocked_until,
+            "next_poll_at": next_poll_at,
+        }
+
+    def _write_unchanged(self, batch: list[dict[str, object]]) -> None:
+        if batch:
+            with self.sessions.begin() as session:
+                session.execute(update(Feed), batch)
+            batch.clear()
 
     def record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
         """Write what a poll found, and when the feed is polled next (see scraper.schedule)."""
@@ -232,22 +295,41 @@ class Pipeline:
                     new_entries,
                     queued.duplicates,
                 )
-            if feed_config.interval == "auto":
-                interval = adapt_interval(interval, new_entries, low, high)
-            row.poll_interval = interval
-            hints = ServerHints()
-            if not feed_config.is_local:  # a file has no server to spare
-                hints = ServerHints(
-                    ttl_minutes=row.ttl_minutes,
-                    max_age=result.max_age,
-                    skip_hours=decode_set(row.skip_hours),
-                    skip_days=decode_set(row.skip_days),
-                )
-            not_before = server_not_before(now, hints, cap=max(high, interval))
-            row.blocked_until = not_before if not_before > now else None
-            row.next_poll_at = skip_window_end(
-                max(now + timedelta(seconds=interval), not_before), hints.skip_hours, hints.skip_days
+            row.poll_interval, row.blocked_until, row.next_poll_at = self._success_schedule(
+                feed_config, row.poll_interval, new_entries, now, result, row
             )
+
+    def _success_schedule(
+        self,
+        feed_config: FeedConfig,
+        learned: int | None,
+        new_entries: int,
+        now: datetime,
+        result: PollResult,
+        hints_from: FeedState | Feed,
+    ) -> tuple[int, datetime | None, datetime]:
+        """After an answer: (interval, blocked_until, next_poll_at) from our interval (adapted when "auto")
+        and the server's hints (its ttl and skip hours/days as stored, the answer's cache lifetime)."""
+        low = feed_config.min_interval or self.config.schedule.min_interval
+        high = feed_config.max_interval or self.config.schedule.max_interval
+        if feed_config.interval == "auto":
+            current = round(min(high, max(low, learned or AUTO_START)))
+            interval = adapt_interval(current, new_entries, low, high)
+        else:
+            interval = feed_config.interval
+        hints = ServerHints()
+        if not feed_config.is_local:  # a file has no server to spare
+            hints = ServerHints(
+                ttl_minutes=hints_from.ttl_minutes,
+                max_age=result.max_age,
+                skip_hours=decode_set(hints_from.skip_hours),
+                skip_days=decode_set(hints_from.skip_days),
+            )
+        not_before = server_not_before(now, hints, cap=max(high, interval))
+        next_poll_at = skip_window_end(
+            max(now + timedelta(seconds=interval), not_before), hints.skip_hours, hints.skip_days
+        )
+        return interval, (not_before if not_before > now else None), next_poll_at
 
     def _record_poll_failure(
         self,

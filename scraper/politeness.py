@@ -43,6 +43,7 @@ class HostBlocked(Exception):
 @dataclass
 class _Host:
     in_flight: int = 0
+    waiting: int = 0
     last_start: float = -math.inf
     blocked_until: float = 0.0
     min_delay: float = 0.0
@@ -103,6 +104,12 @@ class Politeness:
         state = self._hosts.get(self.key(host))
         return state.in_flight if state else 0
 
+    def more_queued(self, host: str) -> bool:
+        """Is another request to `host` in flight or waiting, besides the caller's? (Then a connection
+        is worth keeping alive; otherwise it would only sit idle in the pool.)"""
+        state = self._hosts.get(self.key(host))
+        return state is not None and (state.in_flight > 1 or state.waiting > 0)
+
     @asynccontextmanager
     async def slot(self, host: str, concurrency: int, delay: float) -> AsyncIterator[None]:
         """Wait for a turn at `host`, then hold it (and a global slot) for the request's duration."""
@@ -133,8 +140,12 @@ class Politeness:
                 if blocked <= 0 and state.in_flight < concurrency:
                     break
                 # Woken by a request finishing, or by the end of a short block.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(state.changed.wait(), blocked if blocked > 0 else None)
+                state.waiting += 1
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(state.changed.wait(), blocked if blocked > 0 else None)
+                finally:
+                    state.waiting -= 1
             start = max(now, state.last_start + max(delay, state.min_delay))
             state.last_start = start
             state.in_flight += 1
