@@ -1,16 +1,21 @@
 """Polling 1,000 feeds: scraper's poller beside a naive loop, in one run, against one local server.
 
-    python benchmarks/poll.py [--feeds 1000] [--changed 0.1] [--items 20]
+    python benchmarks/poll.py [--feeds 1000] [--changed 0.1] [--items 20] [--latency 0 0.05]
 
 The server (a separate process, so its CPU is not counted) serves `--feeds` RSS feeds of `--items` items
 each, with ETags, and answers a matching If-None-Match with 304. After a first round, `--changed` of the
 feeds get one new item; the second round is the one compared: 90 % of feeds unchanged by default.
 
+The whole comparison runs once per `--latency`: seconds the server waits before each answer. With 0 it
+measures CPU alone (on loopback nothing else costs time, so polls/s is just the inverse of CPU per poll);
+a real feed answers after tens to hundreds of milliseconds (round trip and server time), and 0.05 s is a
+conservative stand-in for that: there, concurrency is what counts.
+
 - naive: one feed after another, a plain GET (urllib, no conditional headers) and feedparser over the body.
-- scraper: `Pipeline.poll_feeds` as `scraper once` runs it: default [http] settings (8 requests in flight,
-  2 per host, 1 s between requests to a host), conditional GET, the address guard on, results recorded in
-  SQLite (validators, schedule, new entries queued). A fresh Fetcher each round, as each cron run has.
-  Also "scraper, fetch+parse only": `poll_feed` alone without the database, to show where time goes.
+- scraper: `Pipeline.poll_feeds` as `scraper once` runs it: default [http] settings (16 requests in
+  flight, 2 per host, 1 s between requests to a host), conditional GET, the address guard on, results
+  recorded in SQLite (validators, schedule, new entries queued). A fresh Fetcher each round, as each cron
+  run has. Also "fetch+parse only": `poll_feed` alone without the database, to show where time goes.
 
 Every feed is on its own host name (feed-N.bench.test, all resolving to 127.0.0.1 through the Fetcher's
 resolver hook; the guard lets 127.0.0.1/32 through), as 1,000 real feeds are on many hosts: on one host the
@@ -30,7 +35,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,12 +77,16 @@ def feed_body(n: int, revision: int, items: int) -> bytes:
 
 
 def serve(port_out: multiprocessing.connection.Connection, feeds: int, items: int) -> None:
-    """A minimal asyncio HTTP/1.1 server with keep-alive. Control paths: /bump?every=N, /stats."""
+    """A minimal asyncio HTTP/1.1 server with keep-alive. Control: /bump?every=N, /latency?s=X, /stats."""
     revisions = [0] * feeds
     bodies: dict[tuple[int, int], bytes] = {}
     counters = {"in": 0, "out": 0, "requests": 0}
+    latency = [0.0]
 
     def answer(path: str, headers: dict[str, str]) -> bytes:
+        if path.startswith("/latency"):
+            latency[0] = float(path.split("s=", 1)[1])
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
         if path.startswith("/bump"):
             every = int(path.split("every=", 1)[1])
             for n in range(0, feeds, every):
@@ -111,9 +120,11 @@ def serve(port_out: multiprocessing.connection.Connection, feeds: int, items: in
                     name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
                 response = answer(path, headers)
-                if not path.startswith(("/stats", "/bump")):
+                if not path.startswith(("/stats", "/bump", "/latency")):
                     counters["in"] += len(head)
                     counters["out"] += len(response)
+                    if latency[0]:
+                        await asyncio.sleep(latency[0])
                 writer.write(response)
                 await writer.drain()
                 if headers.get("connection", "").lower() == "close":
@@ -226,11 +237,53 @@ def fetch_and_parse_only(config: Config, validators: dict[str, tuple[str | None,
     return asyncio.run(go())
 
 
+def compare(port: int, feeds: int, every: int, latency: float) -> list[tuple[str, Measured]]:
+    """Rounds 1-3 of scraper's poller and the naive loop, on a fresh database, at one server latency."""
+    control(port, "/bump?every=1")  # every feed changes: round 1 sees new content everywhere
+    control(port, f"/latency?s={latency}")
+    rows: list[tuple[str, Measured]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        config = make_config(port, feeds, Path(tmp))
+        engine = make_engine(config.database.url)
+        upgrade(engine)
+        Pipeline(config, engine, None).sync_feeds()  # type: ignore[arg-type]
+        validators: dict[str, tuple[str | None, str | None]] = {}
+
+        first, summary = measure(port, lambda: ours(config, engine))
+        first.note = f"{summary.new_entries} entries queued"  # type: ignore[attr-defined]
+        rows.append(("scraper, round 1 (all new)", first))
+        light, _ = measure(port, lambda: fetch_and_parse_only(config, validators))
+        rows.append(("scraper fetch+parse only, round 1", light))
+
+        control(port, f"/bump?every={every}")
+        time.sleep(1.1)  # the per-host delay since round 1 (a real schedule waits minutes)
+        second, summary = measure(port, lambda: ours(config, engine))
+        second.note = (
+            f"{summary.feeds_not_modified} not modified, "  # type: ignore[attr-defined]
+            f"{summary.new_entries} entries queued"  # type: ignore[attr-defined]
+        )
+        rows.append(("scraper, round 2", second))
+        light, _ = measure(port, lambda: fetch_and_parse_only(config, validators))
+        rows.append(("scraper fetch+parse only, round 2", light))
+        naive_run, entries = measure(port, lambda: naive(port, feeds))
+        naive_run.note = f"{entries} entries parsed"
+        rows.append(("naive loop, round 2", naive_run))
+        time.sleep(1.1)
+        third, summary = measure(port, lambda: ours(config, engine))
+        third.note = f"{summary.feeds_not_modified} not modified"  # type: ignore[attr-defined]
+        rows.append(("scraper, round 3 (none changed)", third))
+        engine.dispose()
+    return rows
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--changed", type=float, default=0.1, help="share of feeds changed for round 2")
     parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.05], help="server delay, seconds")
     args = parser.parse_args()
     every = max(1, round(1 / args.changed)) if args.changed > 0 else args.feeds + 1
 
@@ -239,55 +292,31 @@ def main() -> None:
     server.start()
     port = receive.recv()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            config = make_config(port, args.feeds, folder)
-            engine = make_engine(config.database.url)
-            upgrade(engine)
-            Pipeline(config, engine, None).sync_feeds()  # type: ignore[arg-type]
-            validators: dict[str, tuple[str | None, str | None]] = {}
-
-            rows: list[tuple[str, Measured]] = []
-            first, summary = measure(port, lambda: ours(config, engine))
-            first.note = f"{summary.new_entries} entries queued"  # type: ignore[attr-defined]
-            rows.append(("scraper, round 1 (all new)", first))
-            light, _ = measure(port, lambda: fetch_and_parse_only(config, validators))
-            rows.append(("scraper fetch+parse only, round 1", light))
-
-            control(port, f"/bump?every={every}")
-            time.sleep(1.1)  # the per-host delay since round 1 (a real schedule waits minutes)
-            second, summary = measure(port, lambda: ours(config, engine))
-            second.note = (
-                f"{summary.feeds_not_modified} not modified, "  # type: ignore[attr-defined]
-                f"{summary.new_entries} entries queued"  # type: ignore[attr-defined]
-            )
-            light2, _ = measure(port, lambda: fetch_and_parse_only(config, validators))
-            naive_run, entries = measure(port, lambda: naive(port, args.feeds))
-            naive_run.note = f"{entries} entries parsed"
-            time.sleep(1.1)
-            third, summary = measure(port, lambda: ours(config, engine))
-            third.note = f"{summary.feeds_not_modified} not modified"  # type: ignore[attr-defined]
-            engine.dispose()  # type: ignore[attr-defined]
+        results = {latency: compare(port, args.feeds, every, latency) for latency in args.latency}
     finally:
         server.terminate()
 
-    changed = sum(1 for n in range(0, args.feeds, every))
+    changed = len(range(0, args.feeds, every))
     print(
         f"{args.feeds} feeds x {args.items} items ({len(feed_body(0, 0, args.items)):,} bytes each), "
-        f"{changed} changed for round 2; Python {sys.version.split()[0]}"
+        f"{changed} changed for round 2; Python {sys.version.split()[0]}; scraper with default [http] "
+        f"settings ({HttpConfig().concurrency} requests in flight)"
     )
-    print(f"{'poller':<34} {'polls/s':>9} {'CPU s/1000':>12} {'MB on wire':>11}")
-    for name, measured in rows:
-        print(measured.row(name))
-    print(second.row("scraper, round 2"))
-    print(light2.row("scraper fetch+parse only, round 2"))
-    print(naive_run.row("naive loop, round 2"))
-    print(third.row("scraper, round 3 (none changed)"))
-    print(
-        f"round 2: scraper {second.polls / second.wall / (naive_run.polls / naive_run.wall):.1f}x the naive "
-        f"loop's polls/s, {naive_run.wire / second.wire:.1f}x fewer bytes; "
-        f"{third.cpu / third.polls * 1000:.2f} CPU s per 1,000 unchanged feeds"
-    )
+    for latency, rows in results.items():
+        print(f"\nserver latency {latency * 1000:.0f} ms")
+        print(f"{'poller':<34} {'polls/s':>9} {'CPU s/1000':>12} {'MB on wire':>11}")
+        for name, measured in rows:
+            print(measured.row(name))
+        by_name = dict(rows)
+        ours2 = by_name["scraper, round 2"]
+        naive2 = by_name["naive loop, round 2"]
+        ours3 = by_name["scraper, round 3 (none changed)"]
+        print(
+            f"round 2: scraper {ours2.polls / ours2.wall / (naive2.polls / naive2.wall):.1f}x the naive "
+            f"loop's polls/s, {naive2.cpu / naive2.polls / (ours2.cpu / ours2.polls):.1f}x less CPU a poll, "
+            f"{naive2.wire / ours2.wire:.1f}x fewer bytes; "
+            f"{ours3.cpu / ours3.polls * 1000:.2f} CPU s per 1,000 unchanged feeds"
+        )
 
 
 if __name__ == "__main__":

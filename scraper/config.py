@@ -53,7 +53,7 @@ class HttpConfig:
     read_timeout: float = 20.0  # between two reads of the socket
     max_body_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 10
-    concurrency: int = 8  # requests in flight at once, all hosts together
+    concurrency: int = 16  # requests in flight at once, all hosts together (Miniflux's worker default)
     per_host_concurrency: int = 2
     per_host_delay: float = 1.0  # seconds between the starts of two requests to one host
     retries: int = 2  # immediate retries of a reset connection or a 5xx, within the run
