@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from werkzeug import Request
 from werkzeug import Response as WResponse
 
@@ -38,11 +38,16 @@ def rss(guids: list[str], extra: str = "") -> str:
 
 
 def poll(
-    tmp_path: Path, feed: dict[str, object], clock: Clock, **sections: dict[str, object]
+    tmp_path: Path,
+    feed: dict[str, object],
+    clock: Clock,
+    engine: Engine | None = None,
+    **sections: dict[str, object],
 ) -> tuple[Feed, RunSummary]:
     """Poll the one feed once (no article fetching), at the clock's time; returns its row."""
     config = load_config(write_config(tmp_path, [{"name": "F", **feed}], **sections), env={})
-    engine = make_engine(config.database.url)
+    own_engine = engine is None
+    engine = engine or make_engine(config.database.url)
     upgrade(engine)
 
     async def go() -> RunSummary:
@@ -56,7 +61,8 @@ def poll(
     summary = asyncio.run(go())
     with session_factory(engine)() as session:
         row = session.scalars(select(Feed)).one()
-    engine.dispose()
+    if own_engine:
+        engine.dispose()
     return row, summary
 
 
@@ -156,3 +162,24 @@ def test_not_found_is_permanent_and_waits_longest(httpserver: HTTPServer, tmp_pa
     httpserver.expect_request("/f.xml").respond_with_data("gone", status=410)
     row, _ = poll(tmp_path, {"url": httpserver.url_for("/f.xml")}, Clock(), schedule={"max_backoff": 7200})
     assert row.blocked_until == T0 + timedelta(seconds=7200) and row.last_status == 410
+
+
+def test_poll_schedule_on_postgresql(httpserver: HTTPServer, tmp_path: Path, postgres_engine: Engine) -> None:
+    # The 200 path (row by row, entries queued) and the 304 path (a batched UPDATE) on PostgreSQL.
+    def handler(request: Request) -> WResponse:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return WResponse(status=304)
+        return WResponse(
+            rss(["a", "b"], "<ttl>45</ttl>"), content_type="application/rss+xml", headers={"ETag": '"v1"'}
+        )
+
+    httpserver.expect_request("/f.xml").respond_with_handler(handler)
+    feed = {"url": httpserver.url_for("/f.xml"), "interval": "auto"}
+    clock = Clock()
+    row, summary = poll(tmp_path, feed, clock, postgres_engine)
+    assert summary.new_entries == 2 and row.etag == '"v1"' and row.poll_interval == 900
+    assert row.blocked_until == T0 + timedelta(minutes=45)
+    clock.now = T0 + timedelta(hours=1)
+    row, summary = poll(tmp_path, feed, clock, postgres_engine)
+    assert summary.feeds_not_modified == 1 and row.last_status == 304 and row.poll_interval == 1350
+    assert row.last_success_at == clock.now and row.blocked_until == clock.now + timedelta(minutes=45)
