@@ -1,0 +1,106 @@
+"""Class/id hints shared by the content finder and the cleaner.
+
+Pages name their blocks for their own CSS; those names are the cheapest strong signal of what a block is.
+The patterns follow the vocabulary of news templates (English and the pinyin/abbreviations of Chinese sites).
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborNode
+
+# Blocks that are never the article, whatever else their names say.
+_STRONG = r"""
+    ad|ads|adv|advert\w*|adsbygoogle|dfp|gpt-ad|innity|outbrain|taboola|sponsor\w*|promo\w*|
+    share\w*|social|sharing|sns|toolbar|tool-bar|
+    comments?|comment-\w+|disqus|respond|
+    related\w*|recommend\w*|more-stories|read-more|readmore|also-read|trending|popular|most-read|
+    newsletter\w*|subscri\w*|signup|sign-up|paywall|microtransaction|
+    cookie\w*|consent|gdpr|
+    breadcrumbs?|pagination|pager|nav|navbar|navigation|menu|sidebar|side-bar|footer|masthead|site-header|
+    visually-hidden|sr-only|skip-link|byline|author-bio|author-info|dateline|
+    tuijian|xiangguan|pinglun|fenxiang|guanggao
+"""
+# Blocks that are usually furniture, unless their names also say "article".
+_WEAK = r"""
+    banner|rail|widget\w*|topbar|header-wrap|membership|
+    meta-info|article-meta|post-meta|tags?|tag-list|keywords|
+    print|modal|popup|overlay
+"""
+
+
+def _words(alternatives: str, *, anywhere: bool) -> re.Pattern[str]:
+    body = "".join(alternatives.split())
+    start = r"(?:^|[_-])" if anywhere else "^"
+    return re.compile(rf"(?i){start}(?:{body})(?:$|[_-])")
+
+
+# Strong words count anywhere in a class name ("c-share-bar"), weak ones only at its start ("widget-area",
+# not "elementor-widget-container").
+JUNK_STRONG = _words(_STRONG, anywhere=True)
+JUNK_WEAK = _words(_WEAK, anywhere=False)
+
+# Names that say "this is the article": they protect a block from the weak junk names.
+ARTICLE = re.compile(
+    r"(?i)article|post-?(?:body|content|text)|entry|story|main|content|body|text|detail|rawhtml|zhengwen|wenzhang"
+)
+
+# Class names that CMSs give the article body itself: a block with one is never dropped for its other names.
+ARTICLE_BODY_CLASSES = frozenset(
+    {
+        "entry-content", "post-content", "post-body", "article-content", "article-body", "articlebody",
+        "story-body", "story-content", "article-text", "main-content", "content-body", "body-text",
+        "article__body", "article__content", "c-entry-content", "td-post-content", "field-name-body",
+    }
+)  # fmt: skip
+
+# Ad slots named by id or attribute rather than by a word in the class.
+AD_SELECTORS = (
+    "[id^=dfp-ad]",
+    "[id^=div-gpt-ad]",
+    "[id^=google_ads]",
+    "#innity-in-post",
+    "ins.adsbygoogle",
+    "[data-ad-slot]",
+    "[data-google-query-id]",
+    ".overlay-microtransaction",
+)
+
+
+def names_of(node: LexborNode) -> str:
+    attributes = node.attributes
+    return f"{attributes.get('class') or ''} {attributes.get('id') or ''}".strip()
+
+
+def _junk_token(token: str) -> bool:
+    return bool(JUNK_STRONG.search(token)) or (bool(JUNK_WEAK.search(token)) and not ARTICLE.search(token))
+
+
+def class_weight(node: LexborNode) -> int:
+    """Readability's class weight: -25 for a furniture name, +25 for an article name."""
+    tokens = names_of(node).split()
+    weight = 0
+    if any(_junk_token(token) for token in tokens):
+        weight -= 25
+    if any(ARTICLE.search(token) and not JUNK_STRONG.search(token) for token in tokens):
+        weight += 25
+    return weight
+
+
+def looks_like_junk(node: LexborNode) -> bool:
+    """Furniture by name: some class says so, and no other class says "article".
+
+    Judged class by class: "comment-body" is a comment, but "l-sidebar-fixed l-article-body" is the
+    article's column in a layout with a sidebar.
+    """
+    tokens = names_of(node).lower().split()
+    if not tokens or not ARTICLE_BODY_CLASSES.isdisjoint(tokens):
+        return False
+    junk = False
+    for token in tokens:
+        if _junk_token(token):
+            junk = True
+        elif ARTICLE.search(token):
+            return False
+    return junk
