@@ -86,6 +86,8 @@ LAZY_SRC_ATTRIBUTES = (
 LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset", "srcset")
 
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto", "ftp", ""})
+_URL_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+_C0_OR_SPACE = "".join(chr(code) for code in range(0x21))
 _TRACKER = re.compile(
     r"(?i)doubleclick\.net|google-analytics|googletagmanager|scorecardresearch|quantserve|/pixel|"
     r"/beacon|/track(?:ing)?/|/1x1\.|spacer\.gif|blank\.gif|facebook\.com/tr|/b\.gif|/p\.gif"
@@ -228,24 +230,46 @@ def image_source(attributes: dict[str, str | None]) -> str | None:
 
 def largest_in_srcset(srcset: str) -> str | None:
     best: tuple[float, str] | None = None
-    for candidate in srcset.split(","):
-        parts = candidate.split()
-        if not parts or parts[0].startswith("data:"):
+    for link, descriptor in srcset_candidates(srcset):
+        if link.startswith("data:"):
             continue
-        size = 1.0
-        if len(parts) > 1:
-            try:
-                size = float(parts[1].rstrip("wxWX"))
-            except ValueError:
-                size = 1.0
+        try:
+            size = float(descriptor.split()[0].rstrip("wxWX")) if descriptor.strip() else 1.0
+        except ValueError:
+            size = 1.0
         if best is None or size > best[0]:
-            best = (size, parts[0])
+            best = (size, link)
     return best[1] if best else None
+
+
+def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
+    """(URL, descriptor) pairs, split as the HTML standard does: a URL runs to whitespace, so commas
+    inside it stay ("data:image/gif;base64,R0l...", "/w_100,h_80/a.jpg"); trailing commas end it."""
+    candidates: list[tuple[str, str]] = []
+    position, end = 0, len(srcset)
+    while position < end:
+        while position < end and (srcset[position].isspace() or srcset[position] == ","):
+            position += 1
+        start = position
+        while position < end and not srcset[position].isspace():
+            position += 1
+        link, descriptor = srcset[start:position], ""
+        if link.endswith(","):
+            link = link.rstrip(",")
+        else:
+            comma = srcset.find(",", position)
+            comma = end if comma < 0 else comma
+            descriptor, position = srcset[position:comma].strip(), comma + 1
+        if link:
+            candidates.append((link, descriptor))
+    return candidates
 
 
 def safe_url(link: str, base: str) -> str | None:
     """`link` made absolute against `base`, or None for a script, data or other unsafe scheme."""
-    link = "".join(link.split())  # browsers ignore whitespace inside URLs; so do attackers
+    # As browsers do (WHATWG URL): tabs and newlines vanish anywhere ("java\nscript:" is javascript:),
+    # control characters and spaces go at the ends; a space inside is part of the path ("photo 1.jpg").
+    link = _URL_TAB_OR_NEWLINE.sub("", link).strip(_C0_OR_SPACE).replace(" ", "%20")
     try:
         absolute = urljoin(base, link)
         scheme = urlsplit(absolute).scheme.lower()
