@@ -40,11 +40,16 @@ class SiteRule:
         path = parts.path or "/"
         for domain in self.domains:
             domain_host, _, prefix = domain.lower().partition("/")
-            if (host == domain_host or host.endswith("." + domain_host)) and (
-                not prefix or path.lstrip("/").startswith(prefix)
-            ):
+            if (host == domain_host or host.endswith("." + domain_host)) and _under(path, prefix):
                 return True
         return False
+
+
+def _under(path: str, prefix: str) -> bool:
+    """`path` lies in the folder `prefix`: "/zhongwen/simp/a" is under "zhongwen", "/zhongwenx" is not."""
+    prefix = prefix.strip("/")
+    rest = path.lstrip("/")
+    return not prefix or rest == prefix or rest.startswith(prefix + "/")
 
 
 def rule_from_table(table: Mapping[str, Any], where: str = "rule") -> SiteRule:
