@@ -15,9 +15,10 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.extract.dates import parse_date
+from scraper.extract.dates import EARLIEST_PLAUSIBLE, parse_date
 
-_ARTICLE_TYPES = re.compile(r"(?i)article|posting|report|news|blog|webpage")
+_ARTICLE_TYPES = re.compile(r"(?i)article|posting|report|news|blog")
+_PAGE_TYPES = re.compile(r"(?i)webpage")
 _SPACES = re.compile(r"\s+")
 
 # Meta names, most specific first.
@@ -39,6 +40,13 @@ _PUBLISHED_META = (
     "date",
     "article.published",
     "cXenseParse:recs:publishtime",
+)
+# Elements that carry the publication time, strongest sign first.
+_PUBLISHED_ELEMENTS = (
+    "[itemprop=datePublished]",
+    "article time[datetime]",
+    "time[pubdate]",
+    "time[datetime]",
 )
 _AUTHOR_META = ("author", "article:author", "byl", "parsely-author", "sailthru.author", "dc.creator")
 
@@ -85,20 +93,39 @@ def _meta_values(tree: LexborHTMLParser) -> dict[str, str]:
 
 
 def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any]:
-    """The first JSON-LD object that describes an article; broken JSON is skipped, as browsers do."""
+    """The JSON-LD object that describes the article; broken JSON is skipped, as browsers do.
+
+    An Article-like type wins over a WebPage (Yoast's @graph lists the WebPage first, with the same
+    dates but no headline or author); an author given as an `@id` reference is looked up in the graph.
+    """
+    objects: list[dict[str, Any]] = []
     for node in tree.css('script[type="application/ld+json"]'):
         try:
             data = json.loads(node.text(deep=True) or "")
         except ValueError:
             continue
-        for item in _ld_objects(data):
-            kind = item.get("@type")
-            kinds = kind if isinstance(kind, list) else [kind]
-            if any(isinstance(k, str) and _ARTICLE_TYPES.search(k) for k in kinds) and (
-                item.get("headline") or item.get("datePublished")
-            ):
-                return item
-    return {}
+        objects.extend(_ld_objects(data))
+    described = [item for item in objects if item.get("headline") or item.get("datePublished")]
+    chosen = next((item for item in described if _ld_type_matches(item, _ARTICLE_TYPES)), None)
+    chosen = chosen or next((item for item in described if _ld_type_matches(item, _PAGE_TYPES)), None)
+    if chosen is None:
+        return {}
+    by_id = {item["@id"]: item for item in objects if isinstance(item.get("@id"), str)}
+    return {**chosen, "author": _ld_resolve(chosen.get("author"), by_id)}
+
+
+def _ld_type_matches(item: dict[str, Any], pattern: re.Pattern[str]) -> bool:
+    kind = item.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return any(isinstance(k, str) and pattern.search(k) for k in kinds)
+
+
+def _ld_resolve(value: Any, by_id: dict[str, dict[str, Any]]) -> Any:
+    if isinstance(value, list):
+        return [_ld_resolve(item, by_id) for item in value]
+    if isinstance(value, dict) and "name" not in value and isinstance(value.get("@id"), str):
+        return by_id.get(value["@id"], value)
+    return value
 
 
 def _ld_objects(data: Any) -> Iterator[dict[str, Any]]:
@@ -152,11 +179,13 @@ def _published(
 ) -> datetime | None:
     candidates: list[str | None] = [_string(ld.get("datePublished")), _string(ld.get("dateCreated"))]
     candidates += [meta.get(name) for name in _PUBLISHED_META]
-    for node in tree.css("[itemprop=datePublished], article time[datetime], time[pubdate], time[datetime]"):
-        candidates.append(node.attributes.get("datetime") or node.attributes.get("content") or node.text())
+    for selector in _PUBLISHED_ELEMENTS:  # one at a time: a later kind is a weaker sign, wherever it is
+        for node in tree.css(selector):
+            attributes = node.attributes
+            candidates.append(attributes.get("datetime") or attributes.get("content") or node.text())
     for value in candidates:
         when = parse_date(value, default_tz)
-        if when is not None:
+        if when is not None and when >= EARLIEST_PLAUSIBLE:  # not a CMS placeholder (epoch, year 1)
             return when
     return None
 
