@@ -423,3 +423,26 @@ def test_extract_does_not_repeat_the_title_in_the_body() -> None:
     assert record.title == "台风登陆浙江"
     assert "<h1>" not in record.html
     assert record.text.startswith("今年第6号台风")
+
+
+def test_an_article_hidden_until_a_script_reveals_it_is_kept() -> None:
+    # WeChat articles: #js_content is "visibility: hidden" until the page's script shows it
+    paragraphs = [
+        "搬家那天，我才发现自己有多少用不上的东西，三台旧手机、十几本没拆封的书，还有一抽屉的数据线。",
+        "整理的过程并不轻松，每拿起一件东西都会想，说不定以后用得上，后来我给自己定了一条规矩。",
+        "一个周末下来，家里清出了整整十二箱东西，书捐给了社区图书角，衣服放进了旧衣回收箱。",
+    ]
+    page = (
+        "<html><body><div class='rich_media'><h1 class='rich_media_title'>断舍离</h1>"
+        "<div class='rich_media_content' id='js_content' style='visibility: hidden; opacity: 0;'>"
+        + "".join(f"<p><span style='font-size: 15px'>{text}</span></p>" for text in paragraphs)
+        + "<p style='display:none'>隐藏的统计代码说明</p></div>"
+        "<div class='qr_code_pc' style='display: none'><p>微信扫一扫，关注该公众号</p></div>"
+        "</div></body></html>"
+    )
+    record = extract(page, "https://mp.weixin.qq.com/s?__biz=MzA5&mid=1&idx=1")
+    for text in paragraphs:
+        assert text in record.text
+    assert "隐藏的统计代码说明" not in record.text
+    assert "关注该公众号" not in record.text
+    assert "style" not in record.html

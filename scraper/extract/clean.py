@@ -109,6 +109,9 @@ def clean_fragment_html(fragment: str, url: str, remove: Iterable[str] = (), tit
     root = tree.css_first("#scraper-root")
     if root is None:
         return ""
+    for block in root.iter():  # the chosen blocks are the article, even if a script is to reveal them
+        if _hidden_style(block.attributes.get("style")):
+            del block.attrs["style"]
     drop_junk(root, remove)
     if title:
         drop_title_heading(root, title)
@@ -136,9 +139,12 @@ def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None 
         attributes = node.attributes
         if (
             "hidden" in attributes
-            or _hidden_style(attributes.get("style"))
             or (attributes.get("aria-hidden") == "true" and not node.css_first("img"))
-            or (looks_like_junk(node) and not (protect and _holds_article(node, protect, whole)))
+            # a style-hidden block that holds the article is shown by script (WeChat's #js_content)
+            or (
+                (_hidden_style(attributes.get("style")) or looks_like_junk(node))
+                and not (protect and _holds_article(node, protect, whole))
+            )
         ):
             node.remove()
 
