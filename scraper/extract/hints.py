@@ -7,6 +7,7 @@ The patterns follow the vocabulary of news templates (English and the pinyin/abb
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
@@ -55,22 +56,18 @@ ARTICLE_BODY_CLASSES = frozenset(
     }
 )  # fmt: skip
 
-# Ad slots named by id or attribute rather than by a word in the class.
-AD_SELECTORS = (
-    "[id^=dfp-ad]",
-    "[id^=div-gpt-ad]",
-    "[id^=google_ads]",
-    "#innity-in-post",
-    "ins.adsbygoogle",
-    "[data-ad-slot]",
-    "[data-google-query-id]",
-    ".overlay-microtransaction",
-)
+# Ad slots marked by an attribute rather than named (named ones, `dfp-ad-*`, `div-gpt-ad-*`,
+# `innity-in-post`, `adsbygoogle`, match the junk words above).
+AD_ATTRIBUTE_NAMES = frozenset({"data-ad-slot", "data-google-query-id", "data-ad-unit", "data-dfp"})
+AD_ATTRIBUTES = tuple(f"[{name}]" for name in sorted(AD_ATTRIBUTE_NAMES))
 
 
 def names_of(node: LexborNode) -> str:
-    attributes = node.attributes
-    return f"{attributes.get('class') or ''} {attributes.get('id') or ''}".strip()
+    return names_in(node.attributes)
+
+
+def names_in(attributes: dict[str, str | None]) -> str:
+    return f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
 
 
 def _junk_token(token: str) -> bool:
@@ -79,13 +76,7 @@ def _junk_token(token: str) -> bool:
 
 def class_weight(node: LexborNode) -> int:
     """Readability's class weight: -25 for a furniture name, +25 for an article name."""
-    tokens = names_of(node).split()
-    weight = 0
-    if any(_junk_token(token) for token in tokens):
-        weight -= 25
-    if any(ARTICLE.search(token) and not JUNK_STRONG.search(token) for token in tokens):
-        weight += 25
-    return weight
+    return _weight_of_names(names_of(node))
 
 
 def looks_like_junk(node: LexborNode) -> bool:
@@ -94,7 +85,24 @@ def looks_like_junk(node: LexborNode) -> bool:
     Judged class by class: "comment-body" is a comment, but "l-sidebar-fixed l-article-body" is the
     article's column in a layout with a sidebar.
     """
-    tokens = names_of(node).lower().split()
+    return junk_names(names_of(node))
+
+
+# Pages repeat the same class strings hundreds of times, and sites repeat them across pages.
+@lru_cache(maxsize=8192)
+def _weight_of_names(names: str) -> int:
+    tokens = names.split()
+    weight = 0
+    if any(_junk_token(token) for token in tokens):
+        weight -= 25
+    if any(ARTICLE.search(token) and not JUNK_STRONG.search(token) for token in tokens):
+        weight += 25
+    return weight
+
+
+@lru_cache(maxsize=8192)
+def junk_names(names: str) -> bool:
+    tokens = names.lower().split()
     if not tokens or not ARTICLE_BODY_CLASSES.isdisjoint(tokens):
         return False
     junk = False

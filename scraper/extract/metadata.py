@@ -152,10 +152,14 @@ def _published(
 ) -> datetime | None:
     candidates: list[str | None] = [_string(ld.get("datePublished")), _string(ld.get("dateCreated"))]
     candidates += [meta.get(name) for name in _PUBLISHED_META]
-    for node in tree.css("[itemprop=datePublished], article time[datetime], time[pubdate], time[datetime]"):
-        candidates.append(node.attributes.get("datetime") or node.attributes.get("content") or node.text())
     for value in candidates:
         when = parse_date(value, default_tz)
+        if when is not None:
+            return when
+    # only pages without metadata pay for a search of the body
+    for node in tree.css("[itemprop=datePublished], time[pubdate], time[datetime]"):
+        attributes = node.attributes
+        when = parse_date(attributes.get("datetime") or attributes.get("content") or node.text(), default_tz)
         if when is not None:
             return when
     return None
