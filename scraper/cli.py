@@ -7,7 +7,10 @@ Exit status (documented in the README): 0 all well; 1 some feed failed (the othe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -16,9 +19,10 @@ import click
 from sqlalchemy import Engine
 
 from scraper import __version__
-from scraper.config import Config, ConfigError, load_config
+from scraper.config import Config, ConfigError, HttpConfig, find_config_path, load_config, parse_config
 from scraper.export.writer import PostWriter, archived_ids, export_articles
-from scraper.fetch import Fetcher
+from scraper.extract import RuleBook, RuleError, extract
+from scraper.fetch import Fetcher, FetchError
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
@@ -37,9 +41,11 @@ config_option = click.option(
 
 def _load(config_path: Path | None) -> Config:
     try:
-        return load_config(config_path)
-    except ConfigError as exc:
+        config = load_config(config_path)
+        RuleBook.load(config.rules)  # a broken [[rules]] table is a config error, found before any work
+    except (ConfigError, RuleError) as exc:
         _fail(f"config error: {exc}", EXIT_BAD_CONFIG)
+    return config
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -123,6 +129,74 @@ def export_command(config_path: Path | None) -> None:
     finally:
         engine.dispose()
     click.echo(f"rewrote {written} posts in {config.export.dir}")
+
+
+@cli.command("extract")
+@click.argument("source")
+@click.option("--url", help="The page's address, for a saved file (resolves links, picks the site rule).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["html", "text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--selector", help="Try a body selector (as a feed's `selector` would).")
+@click.option("--remove", multiple=True, help="Try a selector to drop (repeatable, as a feed's `remove`).")
+@config_option
+def extract_command(
+    source: str,
+    url: str | None,
+    output_format: str,
+    selector: str | None,
+    remove: tuple[str, ...],
+    config_path: Path | None,
+) -> None:
+    """Extract one page (a file or a URL) and print the record: for trying a rule on one page."""
+    config = _optional_config(config_path)
+    page: str | bytes
+    if source.startswith(("http://", "https://")):
+        page, final_url = asyncio.run(_download(source, config.http))
+    else:
+        try:
+            page, final_url = Path(source).read_bytes(), Path(source).resolve().as_uri()
+        except OSError as exc:
+            _fail(f"cannot read {source}: {exc.strerror or exc}", EXIT_BAD_CONFIG)
+    page_url = url or final_url
+    rules = RuleBook.load(config.rules)
+    record = extract(page, page_url, rules.for_url(page_url, selector, remove))
+    if output_format == "html":
+        click.echo(record.html)
+    elif output_format == "text":
+        click.echo(record.text)
+    else:
+        fields = dataclasses.asdict(record)
+        fields["published"] = record.published.isoformat() if record.published else None
+        fields["url"] = page_url
+        click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
+
+
+def _optional_config(config_path: Path | None) -> Config:
+    """The config if one is given or found (for user rules and HTTP settings); without one, the defaults
+    and the environment's `SCRAPER_*` overrides."""
+    if config_path is None and not find_config_path(None, os.environ).exists():
+        try:
+            return parse_config({}, None, os.environ)
+        except ConfigError as exc:
+            _fail(f"config error: {exc}", EXIT_BAD_CONFIG)
+    return _load(config_path)
+
+
+async def _download(url: str, http: HttpConfig) -> tuple[str, str]:
+    async with Fetcher(http) as fetcher:
+        try:
+            response = await fetcher.get(url)
+        except FetchError as exc:
+            _fail(f"cannot fetch {url}: {exc.reason}", EXIT_FEED_FAILED)
+    if not response.ok:
+        _fail(f"cannot fetch {url}: HTTP {response.status}", EXIT_FEED_FAILED)
+    text, _charset = response.text()  # the header's charset first, as for archived pages
+    return text, response.final_url
 
 
 @cli.group()
