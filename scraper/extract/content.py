@@ -187,6 +187,11 @@ def clean_conditionally(root: LexborNode) -> None:
     for heading in root.css("h1, h2, h3, h4, h5, h6"):
         if class_weight(heading) < 0 or link_density(heading) > 0.33:
             heading.remove()
+    # "READ MORE: <link>" lines between paragraphs: short, and mostly a link
+    for paragraph in root.css("p"):
+        text = (paragraph.text(deep=True) or "").strip()
+        if len(text) < 200 and paragraph.css_first("a") is not None and link_density(paragraph, text) > 0.6:
+            paragraph.remove()
 
 
 def _looks_like_furniture(node: LexborNode) -> bool:

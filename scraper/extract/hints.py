@@ -27,7 +27,8 @@ _STRONG = r"""
 _WEAK = r"""
     banner|rail|widget\w*|topbar|header-wrap|membership|
     meta-info|article-meta|post-meta|tags?|tag-list|keywords|
-    print|modal|popup|overlay
+    print|modal|popup|overlay|
+    caption|credits?|image-credit|photo-credit|img-credit|image-caption|photo-caption|inline-caption
 """
 
 
