@@ -71,8 +71,18 @@ def names_in(attributes: dict[str, str | None]) -> str:
     return f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
 
 
-def _junk_token(token: str) -> bool:
-    return bool(JUNK_STRONG.search(token)) or (bool(JUNK_WEAK.search(token)) and not ARTICLE.search(token))
+NEUTRAL, JUNK, ARTICLE_NAME, STRONG_JUNK = 0, 1, 2, 3
+
+
+# Class names repeat across a site's pages (ids less so): judged once per name, not per element.
+@lru_cache(maxsize=1 << 16)
+def token_kind(token: str) -> int:
+    if JUNK_STRONG.search(token):
+        return STRONG_JUNK
+    article = bool(ARTICLE.search(token))
+    if JUNK_WEAK.search(token) and not article:
+        return JUNK
+    return ARTICLE_NAME if article else NEUTRAL
 
 
 def class_weight(node: LexborNode) -> int:
@@ -89,27 +99,20 @@ def looks_like_junk(node: LexborNode) -> bool:
     return junk_names(names_of(node))
 
 
-# Pages repeat the same class strings hundreds of times, and sites repeat them across pages.
-@lru_cache(maxsize=8192)
 def _weight_of_names(names: str) -> int:
-    tokens = names.split()
-    weight = 0
-    if any(_junk_token(token) for token in tokens):
-        weight -= 25
-    if any(ARTICLE.search(token) and not JUNK_STRONG.search(token) for token in tokens):
-        weight += 25
-    return weight
+    kinds = {token_kind(token) for token in names.split()}
+    weight = -25 if (JUNK in kinds or STRONG_JUNK in kinds) else 0
+    return weight + 25 if ARTICLE_NAME in kinds else weight
 
 
-@lru_cache(maxsize=8192)
 def junk_names(names: str) -> bool:
     tokens = names.lower().split()
     if not tokens or not ARTICLE_BODY_CLASSES.isdisjoint(tokens):
         return False
     junk = False
     for token in tokens:
-        if _junk_token(token):
-            junk = True
-        elif ARTICLE.search(token):
+        kind = token_kind(token)
+        if kind == ARTICLE_NAME:
             return False
+        junk = junk or kind != NEUTRAL
     return junk
