@@ -15,8 +15,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, text
 
-# First half of the two-int advisory lock key: "scraper run" in a 32-bit constant, the second half the schema.
-_ADVISORY_CLASS = 0x5C4A9E11 - 2**32
+# The advisory lock key is two ints: this constant ("scraper run"), then a hash of the schema.
+_ADVISORY_CLASS = 0x5C4A9E11
 
 
 class LockHeld(Exception):
@@ -58,7 +58,7 @@ def run_lock(engine: Engine, *, advisory: bool = True) -> Iterator[None]:
         yield
         return
     with engine.connect() as connection:
-        key = "select pg_try_advisory_lock(:c, hashtext(current_schema()))"
+        key = "select pg_try_advisory_lock(cast(:c as integer), hashtext(current_schema()))"
         if not connection.execute(text(key), {"c": _ADVISORY_CLASS}).scalar():
             connection.rollback()
             where = engine.url.render_as_string(hide_password=True)
@@ -69,9 +69,8 @@ def run_lock(engine: Engine, *, advisory: bool = True) -> Iterator[None]:
         finally:
             # A pooled connection outlives this block: unlock explicitly, or the pool would keep the lock.
             try:
-                connection.execute(
-                    text("select pg_advisory_unlock(:c, hashtext(current_schema()))"), {"c": _ADVISORY_CLASS}
-                )
+                unlock = "select pg_advisory_unlock(cast(:c as integer), hashtext(current_schema()))"
+                connection.execute(text(unlock), {"c": _ADVISORY_CLASS})
                 connection.commit()
             except Exception:  # the server went away: so did the lock; never pool this connection again
                 connection.invalidate()
