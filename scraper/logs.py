@@ -90,6 +90,7 @@ def setup_logging(level: int, log_format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
+    handler.setLevel(level)  # also for libraries that set their own logger's level lower
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
