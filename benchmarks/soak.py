@@ -38,66 +38,13 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-WORDS = tuple(
-    [
-        "government",
-        "economy",
-        "market",
-        "report",
-        "city",
-        "police",
-        "court",
-        "minister",
-        "election",
-        "company",
-        "growth",
-        "policy",
-        "health",
-        "school",
-        "water",
-        "energy",
-        "climate",
-        "trade",
-        "bank",
-        "price",
-        "world",
-        "country",
-        "people",
-        "week",
-        "year",
-        "month",
-        "official",
-        "said",
-        "new",
-        "plan",
-        "project",
-        "service",
-        "public",
-        "local",
-        "national",
-        "security",
-        "research",
-        "study",
-        "data",
-        "digital",
-        "network",
-        "transport",
-        "housing",
-        "budget",
-        "tax",
-        "investment",
-        "industry",
-        "worker",
-        "union",
-        "farm",
-        "food",
-        "river",
-        "bridge",
-        "station",
-        "festival",
-        "museum",
-    ]
+_VOCABULARY = (
+    "government economy market report city police court minister election company growth policy health "
+    "school water energy climate trade bank price world country people week year month official said new "
+    "plan project service public local national security research study data digital network transport "
+    "housing budget tax investment industry worker union farm food river bridge station festival museum"
 )
+WORDS = tuple(_VOCABULARY.split())
 FEED_WINDOW = 100
 BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 
