@@ -36,6 +36,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.archive import ArchiveOutcome, ArticleJob
 from scraper.config import Config, load_config
@@ -134,6 +135,10 @@ class Daemon:
         log.info("stopped")
         return 0
 
+    @property
+    def _tick(self) -> float:
+        return self.config.daemon.tick_seconds
+
     def _make_pipeline(self, config: Config) -> _ObservedPipeline:
         pipeline = _ObservedPipeline(config, self.engine, self.fetcher)
         pipeline.metrics = self.metrics
@@ -148,8 +153,23 @@ class Daemon:
             ("export", self._export),
             ("watch", self._watch_config),
         ):
-            self.scheduler.add_job(func, "interval", seconds=tick, id=job_id, name=job_id, next_run_time=now)
+            self.scheduler.add_job(
+                self._job, "interval", (job_id, func), seconds=tick, id=job_id, name=job_id, next_run_time=now
+            )
         self.scheduler.start()
+
+    async def _job(self, job_id: str, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A job's run: marks the scheduler alive; a database outage is one log line a tick, not a traceback
+        (the health check reports it too), and the job simply runs again at the next tick."""
+        self._last_tick = time.monotonic()
+        try:
+            await func()
+        except SQLAlchemyError as exc:
+            log.error("%s job: database error, trying again in %g s: %s", job_id, self._tick, exc)
+            self.metrics.unexpected_errors.labels(job_id).inc()
+        except Exception:
+            log.exception("%s job failed; trying again in %g s", job_id, self._tick)
+            self.metrics.unexpected_errors.labels(job_id).inc()
 
     def _start_listener(self) -> None:
         listen = self.config.daemon.listen
@@ -209,7 +229,7 @@ class Daemon:
                     len(unfinished),
                     self.config.daemon.grace_seconds,
                 )
-        await self._export()  # write what was extracted
+        await self._job("export", self._export)  # write what was extracted
 
     # --- health ------------------------------------------------------------------------------------------
 
@@ -246,7 +266,6 @@ class Daemon:
             self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
 
     async def _poll_due(self) -> None:
-        self._last_tick = time.monotonic()
         if self.stopping:
             return
         pipeline = self.pipeline
@@ -258,7 +277,6 @@ class Daemon:
                 )
 
     async def _archive_due(self) -> None:
-        self._last_tick = time.monotonic()
         if self.stopping:
             return
         room = self.config.http.concurrency * QUEUE_READ_PER_SLOT - len(self._articles_in_flight)
@@ -277,19 +295,13 @@ class Daemon:
             )
 
     async def _export(self) -> None:
-        self._last_tick = time.monotonic()
         summary = RunSummary()
-        try:
-            self.pipeline.export_unwritten(summary)
-        except Exception:
-            log.exception("export failed; the posts are written on a later tick")
-            self.metrics.unexpected_errors.labels("export").inc()
+        self.pipeline.export_unwritten(summary)
         if summary.posts_written:
             self.metrics.posts_written.inc(summary.posts_written)
             log.info("wrote %d posts", summary.posts_written)
 
     async def _watch_config(self) -> None:
-        self._last_tick = time.monotonic()
         stamp = _stamp(self.config.path)
         if stamp != self._config_stamp and stamp is not None:
             self.reload("the config file changed")

@@ -155,3 +155,24 @@ def test_postgres_advisory_lock_keeps_a_second_run_out(postgres_engine: Engine) 
             pass
     with run_lock(postgres_engine):  # released, and not left behind on a pooled connection
         pass
+
+
+def test_a_job_survives_a_database_outage_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    from sqlalchemy.exc import OperationalError
+
+    daemon = Daemon(load_config(write_config(tmp_path, []), env={}))
+
+    async def outage() -> None:
+        raise OperationalError("select 1", {}, Exception("server closed the connection"))
+
+    with caplog.at_level(logging.ERROR, logger="scraper.daemon"):
+        asyncio.run(daemon._job("poll", outage))
+    (record,) = caplog.records
+    assert record.getMessage().startswith("poll job: database error, trying again in 5 s")
+    assert record.exc_info is None  # a line, not a traceback every tick
+    assert daemon.metrics.registry.get_sample_value("scraper_unexpected_errors_total", {"kind": "poll"}) == 1
+    daemon.engine.dispose()
