@@ -114,8 +114,8 @@ class Daemon:
             self.pipeline.sync_feeds()
             previous_handlers = self._install_signal_handlers()
             try:
+                self._start_listener()  # first: a taken address stops the start before any work
                 self._start_scheduler()
-                self._start_listener()
                 log.info(
                     "running: %d feeds, database %s, posts in %s, checking what is due every %g s",
                     sum(f.enabled for f in self.config.feeds),
@@ -176,7 +176,10 @@ class Daemon:
         if not listen:
             log.info("health and metrics listener off ([daemon] listen is empty)")
             return
-        self.listener = Listener(listen, self.metrics.registry, self.health)
+        try:
+            self.listener = Listener(listen, self.metrics.registry, self.health)
+        except OSError as exc:
+            raise OSError(f"cannot listen on {listen} ([daemon] listen): {exc.strerror or exc}") from None
         self.listener.start()
         log.info("health on %s/healthz, metrics on %s/metrics", self.listener.url, self.listener.url)
 

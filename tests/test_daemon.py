@@ -4,6 +4,7 @@ SIGTERM finishes or releases in-flight work, SIGHUP and a changed config file re
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,3 +215,14 @@ def test_a_held_lock_stops_a_second_daemon_on_the_same_sqlite_file(
     with pytest.raises(AssertionError, match="exited 1") as info:
         DaemonProcess(config)
     assert "another scraper run holds the lock" in str(info.value)
+
+
+def test_a_taken_listen_address_stops_the_start_with_a_clear_message(site: Site, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        with pytest.raises(AssertionError, match="exited 1") as info:
+            DaemonProcess(daemon_config(tmp_path, site, listen=listen))
+    assert f"cannot listen on {listen} ([daemon] listen): Address already in use" in str(info.value)
+    assert "Traceback" not in str(info.value)
