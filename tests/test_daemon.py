@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article
-from tests.conftest import write_config
+from tests.conftest import run_cli, write_config
 from tests.daemon_helpers import DaemonProcess, Site, daemon_config, json_lines, page, post_files, wait_for
 
 
@@ -207,7 +207,7 @@ def test_no_listener_when_listen_is_empty(site: Site, tmp_path: Path, daemons: l
     assert daemon.stop() == 0
 
 
-def test_a_held_lock_stops_a_second_daemon_on_the_same_sqlite_file(
+def test_a_running_daemon_keeps_a_second_daemon_and_a_cron_run_off_its_sqlite_file(
     site: Site, tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:
     config = daemon_config(tmp_path, site)
@@ -215,6 +215,9 @@ def test_a_held_lock_stops_a_second_daemon_on_the_same_sqlite_file(
     with pytest.raises(AssertionError, match="exited 1") as info:
         DaemonProcess(config)
     assert "another scraper run holds the lock" in str(info.value)
+    overlapping_cron_run = run_cli("once", "--config", str(config))
+    assert overlapping_cron_run.exit_code == 0
+    assert "another scraper run holds the lock" in overlapping_cron_run.output
 
 
 def test_a_taken_listen_address_stops_the_start_with_a_clear_message(site: Site, tmp_path: Path) -> None:
