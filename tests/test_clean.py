@@ -86,8 +86,9 @@ def test_semantic_blocks_are_kept() -> None:
     assert tree.css_first("blockquote").attributes == {"cite": "https://example.com/q"}
     assert tree.css_first("td[colspan]").attributes == {"colspan": "2"}
     assert tree.css_first("th[scope]").attributes == {"scope": "col"}
+    assert tree.css_first("figcaption").text() == "图片说明"
     text = html_to_text(html)
-    for words in ("小标题", "第二项", "引用的话。", "表格说明", "2021", "图片说明", "解释"):
+    for words in ("小标题", "第二项", "引用的话。", "表格说明", "2021", "解释"):
         assert words in text
 
 
@@ -446,3 +447,15 @@ def test_an_article_hidden_until_a_script_reveals_it_is_kept() -> None:
     assert "隐藏的统计代码说明" not in record.text
     assert "关注该公众号" not in record.text
     assert "style" not in record.html
+
+
+def test_a_display_none_copy_of_the_article_is_not_kept() -> None:
+    # some pages carry a hidden second copy of the article (a print or share version)
+    paragraph = "市政府今天公布新的公交线路调整方案，涉及三条线路的首末班时间，将于下月起正式实施。"
+    article = "".join(f"<p>{paragraph}第{n}段。</p>" for n in range(4))
+    page = (
+        f"<html><body><div class='story'>{article}</div>"
+        f"<div style='display: none'><div class='print-copy'>{article}</div></div></body></html>"
+    )
+    record = extract(page, "https://news.example.com/a/1.html")
+    assert record.text.count("第0段") == 1

@@ -1,8 +1,9 @@
 """Every built-in site rule against a page written in that site's markup (tests/fixtures/sites/).
 
 Each `<rule>.html` has a `<rule>.json` beside it: the page URL, the title and publication time the
-extraction must give, texts of the article that must be in the body, and texts of the page's furniture
-(navigation, ads, share bars, related links, promos, footer) that must not be.
+extraction must give, texts of the article that must be in the body, captions of the body's figures
+(kept in the HTML; the text leaves captions out), and texts of the page's furniture (navigation, ads,
+share bars, related links, promos, footer) that must not be in either.
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ def test_body_holds_the_article(name: str) -> None:
     text = extracted(name).text
     missing = [snippet for snippet in expected(name)["body"] if snippet not in text]
     assert not missing, f"missing from the body: {missing}\n---\n{text}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_figures_in_the_body_keep_their_captions(name: str) -> None:
+    root = LexborHTMLParser(extracted(name).html).body
+    assert root is not None
+    captions = [" ".join((node.text(deep=True) or "").split()) for node in root.css("figure figcaption")]
+    for caption in expected(name)["captions"]:
+        assert any(caption in found for found in captions), captions
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scraper.extract.hints import AD_SELECTORS, looks_like_junk
+from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_in
 
 # Elements dropped with everything inside them.
 DROP_TAGS = (
@@ -48,6 +48,10 @@ DROP_TAGS = (
     "aside",
     "footer",
 )
+
+_DROP_TAG_SET = frozenset(DROP_TAGS)
+# Blocks judged by their attributes: names (class, id), hiding, ad-slot markers.
+_JUDGED_BY_ATTRIBUTES = ", ".join(("[class]", "[id]", "[hidden]", "[style]", "[aria-hidden]", *AD_ATTRIBUTES))
 
 # Elements kept, with the attributes each may carry.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -97,28 +101,43 @@ _VOID_CONTENT = frozenset({"img", "br", "hr", "td", "th"})
 
 
 def clean_body(
-    nodes: Iterable[LexborNode], url: str, remove: Iterable[str] = (), title: str | None = None
+    tree: LexborHTMLParser,
+    nodes: Iterable[LexborNode],
+    url: str,
+    remove: Iterable[str] = (),
+    title: str | None = None,
+    *,
+    junk_dropped: bool = False,
 ) -> str:
-    """The clean HTML of the given body nodes, in document order, without a heading repeating `title`."""
-    fragment = "".join(node.html or "" for node in nodes)
-    return clean_fragment_html(fragment, url, remove, title)
+    """The clean HTML of the given body nodes of `tree`, in document order, without a heading repeating
+    `title`. The nodes are copied into a detached wrapper in the same document: no second parse."""
+    root = tree.create_node("div")
+    for node in nodes:
+        root.insert_child(node)
+    return _clean_root(root, url, () if junk_dropped else remove, title, drop=not junk_dropped)
 
 
 def clean_fragment_html(fragment: str, url: str, remove: Iterable[str] = (), title: str | None = None) -> str:
+    """Clean HTML from elsewhere (a feed's content) the same way as a page body."""
     tree = LexborHTMLParser(f"<html><body><div id='scraper-root'>{fragment}</div></body></html>")
     root = tree.css_first("#scraper-root")
-    if root is None:
-        return ""
-    for block in root.iter():  # the chosen blocks are the article, even if a script is to reveal them
-        if _hidden_style(block.attributes.get("style")):
-            del block.attrs["style"]
-    drop_junk(root, remove)
+    return _clean_root(root, url, remove, title) if root is not None else ""
+
+
+def _clean_root(
+    root: LexborNode, url: str, remove: Iterable[str], title: str | None, drop: bool = True
+) -> str:
+    if drop:
+        for block in root.iter():  # the chosen blocks are the article, even if a script is to reveal them
+            if _hidden_style(block.attributes.get("style")):
+                del block.attrs["style"]
+        drop_junk(root, remove)
     if title:
         drop_title_heading(root, title)
+    root_id = root.mem_id
     for node in list(root.traverse()):
-        if node is root or node.mem_id == root.mem_id:
-            continue
-        _clean_element(node, url)
+        if node.mem_id != root_id:
+            _clean_element(node, url)
     _remove_empty(root)
     root.merge_text_nodes()
     return (root.inner_html or "").strip()
@@ -130,28 +149,53 @@ def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None 
     `remove()` rather than `decompose()`: detaching a node whose ancestor is already detached is safe,
     freeing it is not.
     """
-    selectors = list(DROP_TAGS) + list(AD_SELECTORS) + [s for s in remove if s]
-    for selector in selectors:
-        for node in root.css(selector):
-            node.remove()
+    # One walk in Python beats one CSS pass per tag name.
+    for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
+        node.remove()
+    drop_selected(root, remove)
     whole = len(root.text(deep=True) or "") if protect else 0
-    for node in root.css("[class], [id], [hidden], [style], [aria-hidden]"):
+    holders = _ancestors_of(root.css(protect)) if protect else set()
+    for node in root.css(_JUDGED_BY_ATTRIBUTES):
         attributes = node.attributes
         if (
             "hidden" in attributes
+            or not AD_ATTRIBUTE_NAMES.isdisjoint(attributes)
             or (attributes.get("aria-hidden") == "true" and not node.css_first("img"))
-            # a style-hidden block that holds the article is shown by script (WeChat's #js_content)
+            or _hidden_style(attributes.get("style"), display_only=True)
+            # an invisible block that holds the article is shown by script (WeChat's #js_content);
+            # a display:none one is a copy (print version, template) and goes
             or (
-                (_hidden_style(attributes.get("style")) or looks_like_junk(node))
-                and not (protect and _holds_article(node, protect, whole))
+                (_hidden_style(attributes.get("style")) or junk_names(names_in(attributes)))
+                and not (protect and (node.mem_id in holders or _holds_text(node, whole)))
             )
         ):
             node.remove()
 
 
-def _holds_article(node: LexborNode, protect: str, whole: int) -> bool:
-    """A furniture-named block that wraps the article: it holds the `protect` match or most of the text."""
-    return node.css_first(protect) is not None or len(node.text(deep=True) or "") > 0.4 * whole
+def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
+    for selector in selectors:
+        try:
+            nodes = root.css(selector)
+        except Exception:  # an invalid selector in a user's rule costs that selector only
+            continue
+        for node in nodes:
+            node.remove()
+
+
+def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
+    held: set[int] = set()
+    for node in nodes:
+        ancestor: LexborNode | None = node
+        while ancestor is not None and ancestor.mem_id not in held:
+            held.add(ancestor.mem_id)
+            ancestor = ancestor.parent
+    return held
+
+
+def _holds_text(node: LexborNode, whole: int) -> bool:
+    """A furniture-named block that wraps most of the page's text is the page's wrapper, not furniture."""
+    # measuring the text is the costly part: a block without a paragraph holds no article
+    return node.css_first("p") is not None and len(node.text(deep=True) or "") > 0.4 * whole
 
 
 def drop_title_heading(root: LexborNode, title: str) -> None:
@@ -166,11 +210,11 @@ def _normal(text: str | None) -> str:
     return "".join((text or "").split()).lower()
 
 
-def _hidden_style(style: str | None) -> bool:
+def _hidden_style(style: str | None, display_only: bool = False) -> bool:
     if not style:
         return False
     compact = style.replace(" ", "").lower()
-    return "display:none" in compact or "visibility:hidden" in compact
+    return "display:none" in compact or (not display_only and "visibility:hidden" in compact)
 
 
 def _clean_element(node: LexborNode, url: str) -> None:

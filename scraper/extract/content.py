@@ -69,8 +69,8 @@ def find_main_content(body: LexborNode) -> list[LexborNode]:
         return [body]
     for candidate in candidates.values():
         candidate.score *= 1 - link_density(candidate.node)
-    top = max(candidates.values(), key=lambda c: c.score)
-    top = _prefer_enclosing(top, candidates)
+    ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
+    top = _common_ancestor(ranked, candidates) or _prefer_enclosing(ranked[0], candidates)
     nodes = _with_siblings(top, candidates)
     for node in nodes:
         clean_conditionally(node)
@@ -106,6 +106,27 @@ def _score_paragraphs(body: LexborNode) -> dict[int, _Candidate]:
 
 def _initial_score(node: LexborNode) -> float:
     return TAG_WEIGHT.get(node.tag or "", 0) + class_weight(node)
+
+
+def _common_ancestor(ranked: list[_Candidate], candidates: dict[int, _Candidate]) -> _Candidate | None:
+    """An article cut into chunks (ads between them) scores as several blocks of the same kind: the
+    lowest ancestor holding them all is the article. Same tag and class, so a sidebar never joins."""
+    top = ranked[0]
+    kind = (top.node.tag, top.node.attributes.get("class"))
+    chunks = {
+        c.node.mem_id
+        for c in ranked[1:10]
+        if c.score >= top.score * 0.5 and (c.node.tag, c.node.attributes.get("class")) == kind and kind[1]
+    }
+    if not chunks:
+        return None
+    ancestor = top.node.parent
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        held = sum(1 for node in ancestor.traverse() if node.mem_id in chunks)
+        if held == len(chunks):
+            return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
+        ancestor = ancestor.parent
+    return None
 
 
 def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate:
@@ -166,6 +187,11 @@ def clean_conditionally(root: LexborNode) -> None:
     for heading in root.css("h1, h2, h3, h4, h5, h6"):
         if class_weight(heading) < 0 or link_density(heading) > 0.33:
             heading.remove()
+    # "READ MORE: <link>" lines between paragraphs: short, and mostly a link
+    for paragraph in root.css("p"):
+        text = (paragraph.text(deep=True) or "").strip()
+        if len(text) < 200 and paragraph.css_first("a") is not None and link_density(paragraph, text) > 0.6:
+            paragraph.remove()
 
 
 def _looks_like_furniture(node: LexborNode) -> bool:

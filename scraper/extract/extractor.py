@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.charset import decode
-from scraper.extract.clean import clean_body, clean_fragment_html
+from scraper.extract.clean import clean_body, clean_fragment_html, drop_selected
 from scraper.extract.content import find_main_content
 from scraper.extract.dates import parse_date, parse_offset
 from scraper.extract.metadata import read_metadata
@@ -37,12 +37,11 @@ def extract(html: str | bytes, url: str, rule: SiteRule | None = None) -> Record
 
     body_nodes = select_body(tree, rule.body) if rule and rule.body else []
     remove = rule.remove if rule else ()
-    if not body_nodes and tree.body is not None:
-        for selector in remove:
-            for node in tree.body.css(selector):
-                node.remove()
-        body_nodes = find_main_content(tree.body)
-    body = clean_body(body_nodes, url, remove, title=title)
+    generic = not body_nodes and tree.body is not None
+    if generic:
+        drop_selected(tree.body, remove)
+        body_nodes = find_main_content(tree.body)  # drops the junk itself
+    body = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic)
     return Record(
         title=title,
         author=author,

@@ -7,6 +7,7 @@ The patterns follow the vocabulary of news templates (English and the pinyin/abb
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
@@ -26,7 +27,8 @@ _STRONG = r"""
 _WEAK = r"""
     banner|rail|widget\w*|topbar|header-wrap|membership|
     meta-info|article-meta|post-meta|tags?|tag-list|keywords|
-    print|modal|popup|overlay
+    print|modal|popup|overlay|
+    caption|credits?|image-credit|photo-credit|img-credit|image-caption|photo-caption|inline-caption
 """
 
 
@@ -55,37 +57,37 @@ ARTICLE_BODY_CLASSES = frozenset(
     }
 )  # fmt: skip
 
-# Ad slots named by id or attribute rather than by a word in the class.
-AD_SELECTORS = (
-    "[id^=dfp-ad]",
-    "[id^=div-gpt-ad]",
-    "[id^=google_ads]",
-    "#innity-in-post",
-    "ins.adsbygoogle",
-    "[data-ad-slot]",
-    "[data-google-query-id]",
-    ".overlay-microtransaction",
-)
+# Ad slots marked by an attribute rather than named (named ones, `dfp-ad-*`, `div-gpt-ad-*`,
+# `innity-in-post`, `adsbygoogle`, match the junk words above).
+AD_ATTRIBUTE_NAMES = frozenset({"data-ad-slot", "data-google-query-id", "data-ad-unit", "data-dfp"})
+AD_ATTRIBUTES = tuple(f"[{name}]" for name in sorted(AD_ATTRIBUTE_NAMES))
 
 
 def names_of(node: LexborNode) -> str:
-    attributes = node.attributes
-    return f"{attributes.get('class') or ''} {attributes.get('id') or ''}".strip()
+    return names_in(node.attributes)
 
 
-def _junk_token(token: str) -> bool:
-    return bool(JUNK_STRONG.search(token)) or (bool(JUNK_WEAK.search(token)) and not ARTICLE.search(token))
+def names_in(attributes: dict[str, str | None]) -> str:
+    return f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+
+
+NEUTRAL, JUNK, ARTICLE_NAME, STRONG_JUNK = 0, 1, 2, 3
+
+
+# Class names repeat across a site's pages (ids less so): judged once per name, not per element.
+@lru_cache(maxsize=1 << 16)
+def token_kind(token: str) -> int:
+    if JUNK_STRONG.search(token):
+        return STRONG_JUNK
+    article = bool(ARTICLE.search(token))
+    if JUNK_WEAK.search(token) and not article:
+        return JUNK
+    return ARTICLE_NAME if article else NEUTRAL
 
 
 def class_weight(node: LexborNode) -> int:
     """Readability's class weight: -25 for a furniture name, +25 for an article name."""
-    tokens = names_of(node).split()
-    weight = 0
-    if any(_junk_token(token) for token in tokens):
-        weight -= 25
-    if any(ARTICLE.search(token) and not JUNK_STRONG.search(token) for token in tokens):
-        weight += 25
-    return weight
+    return _weight_of_names(names_of(node))
 
 
 def looks_like_junk(node: LexborNode) -> bool:
@@ -94,13 +96,23 @@ def looks_like_junk(node: LexborNode) -> bool:
     Judged class by class: "comment-body" is a comment, but "l-sidebar-fixed l-article-body" is the
     article's column in a layout with a sidebar.
     """
-    tokens = names_of(node).lower().split()
+    return junk_names(names_of(node))
+
+
+def _weight_of_names(names: str) -> int:
+    kinds = {token_kind(token) for token in names.split()}
+    weight = -25 if (JUNK in kinds or STRONG_JUNK in kinds) else 0
+    return weight + 25 if ARTICLE_NAME in kinds else weight
+
+
+def junk_names(names: str) -> bool:
+    tokens = names.lower().split()
     if not tokens or not ARTICLE_BODY_CLASSES.isdisjoint(tokens):
         return False
     junk = False
     for token in tokens:
-        if _junk_token(token):
-            junk = True
-        elif ARTICLE.search(token):
+        kind = token_kind(token)
+        if kind == ARTICLE_NAME:
             return False
+        junk = junk or kind != NEUTRAL
     return junk

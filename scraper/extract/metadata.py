@@ -179,14 +179,18 @@ def _published(
 ) -> datetime | None:
     candidates: list[str | None] = [_string(ld.get("datePublished")), _string(ld.get("dateCreated"))]
     candidates += [meta.get(name) for name in _PUBLISHED_META]
-    for selector in _PUBLISHED_ELEMENTS:  # one at a time: a later kind is a weaker sign, wherever it is
-        for node in tree.css(selector):
-            attributes = node.attributes
-            candidates.append(attributes.get("datetime") or attributes.get("content") or node.text())
     for value in candidates:
         when = parse_date(value, default_tz)
         if when is not None and when >= EARLIEST_PLAUSIBLE:  # not a CMS placeholder (epoch, year 1)
             return when
+    # only pages without metadata pay for a search of the body; one kind at a time, strongest first
+    for selector in _PUBLISHED_ELEMENTS:
+        for node in tree.css(selector):
+            attributes = node.attributes
+            value = attributes.get("datetime") or attributes.get("content") or node.text()
+            when = parse_date(value, default_tz)
+            if when is not None and when >= EARLIEST_PLAUSIBLE:
+                return when
     return None
 
 

@@ -1,7 +1,8 @@
 """Clean HTML to plain text: paragraphs separated by blank lines, `<br>` as a line break.
 
 The text is what search indexes, the benchmark scores and the "auto" content source compares; it must
-hold every word of the body once and nothing else.
+hold the article's prose once and nothing else. Figure captions stay in the HTML but not in the text:
+they describe a picture, not the story, and they repeat (galleries, lightboxes).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _CELL_TAGS = frozenset({"td", "th"})
-_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title"})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "figcaption"})
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000]+")
 
 
@@ -43,11 +44,16 @@ def node_text(root: LexborNode) -> str:
         if text:
             lines.append(text)
 
+    seen: set[str] = set()
+
     def end_paragraph() -> None:
         end_line()
         if lines:
-            paragraphs.append("\n".join(lines))
+            paragraph = "\n".join(lines)
             lines.clear()
+            if paragraph not in seen:  # a block repeated (a caption twice, a pull quote) reads once
+                seen.add(paragraph)
+                paragraphs.append(paragraph)
 
     # An explicit stack (node, entering) instead of recursion: pages nest deeper than Python's limit.
     stack: list[tuple[LexborNode, bool]] = [(root, True)]
