@@ -21,13 +21,14 @@ _STRONG = r"""
     cookie\w*|consent|gdpr|
     breadcrumbs?|pagination|pager|nav|navbar|navigation|menu|sidebar|side-bar|footer|masthead|site-header|
     visually-hidden|sr-only|skip-link|byline|author-bio|author-info|dateline|
-    tuijian|xiangguan|pinglun|fenxiang|guanggao
+    tuijian|xiangguan|pinglun|fenxiang|guanggao|paihang|cmt|cmts|crumbs?
 """
 # Blocks that are usually furniture, unless their names also say "article".
 _WEAK = r"""
     banner|rail|widget\w*|topbar|header-wrap|membership|
     meta-info|article-meta|post-meta|tags?|tag-list|keywords|
     print|modal|popup|overlay|
+    rank|ranking|foot|
     caption|credits?|image-credit|photo-credit|img-credit|image-caption|photo-caption|inline-caption
 """
 
