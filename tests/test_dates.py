@@ -86,6 +86,8 @@ def test_parse_offset(value: str | None, offset: int) -> None:
         ("https://cn.nytimes.com/business/20210929/evergrande-china-economy/", date(2021, 9, 29)),
         ("https://theinitium.com/article/20210929-hongkong-teachers-exodus/", date(2021, 9, 29)),
         ("https://news.example.com/a_20210929.html", date(2021, 9, 29)),
+        ("https://www.cna.com.tw/news/acn/202109290123.aspx", date(2021, 9, 29)),
+        ("https://www.rfa.org/mandarin/yataibaodao/gangtai/hk-09292021123456.html", date(2021, 9, 29)),
         ("https://www.voachinese.com/a/6251234.html", None),
         ("https://udn.com/news/story/7240/5779321", None),
         ("https://news.example.com/article?date=20210929", None),

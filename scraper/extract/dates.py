@@ -27,6 +27,10 @@ _URL_DATES = (
     re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})[/_-](?P<m>[01]?\d)[/_-]?(?P<d>[0-3]\d)(?!\d)"),
     # story20210929-1198422, /20210929/, _20210929.html
     re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)"),
+    # cna.com.tw's day and a 4-digit sequence: /news/acn/202109290123.aspx
+    re.compile(r"/(?:[a-z]+/)*(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)\d{4}\.aspx"),
+    # rfa.org's month-day-year: /mandarin/.../xx-09292021123456.html
+    re.compile(r"-(?P<m>[01]\d)(?P<d>[0-3]\d)(?P<y>20\d{2})\d{6}\.html"),
 )
 
 
