@@ -84,6 +84,15 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class DaemonConfig:
+    """`scraper run`: the health/metrics listener, the shutdown grace period, how often jobs wake."""
+
+    listen: str = "127.0.0.1:9180"  # host:port of /healthz and /metrics; "" turns the listener off
+    grace_seconds: float = 20.0  # on SIGTERM/SIGINT, how long in-flight fetches may take to finish
+    tick_seconds: float = 5.0  # how often the jobs ask the database what is due
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     name: str
     url: str
@@ -114,6 +123,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
 
@@ -128,7 +138,10 @@ _SECTIONS: dict[str, type] = {
     "http": HttpConfig,
     "fetch": FetchConfig,
     "schedule": ScheduleConfig,
+    "daemon": DaemonConfig,
 }
+# String keys where "" is a meaningful value rather than a mistake.
+_MAY_BE_EMPTY = {("daemon", "listen")}
 _FEED_KEYS = {f.name for f in fields(FeedConfig)}
 
 
@@ -198,6 +211,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
         http=sections["http"],
         fetch=sections["fetch"],
         schedule=sections["schedule"],
+        daemon=_check_daemon(where, sections["daemon"]),
         feeds=feeds,
         rules=tuple(rules_raw),
     )
@@ -217,7 +231,7 @@ def _build_section(where: str, name: str, cls: type, table: Mapping[str, Any], e
             where_key = f"${env_key}"
         else:
             where_key = f"{where}: {name}.{key}"
-        if key in values:
+        if key in values and not ((name, key) in _MAY_BE_EMPTY and values[key] == ""):
             values[key] = _coerce(where_key, values[key], known[key].default)
     return cls(**values)
 
@@ -286,8 +300,8 @@ def _check_proxy(where_key: str, proxy: str) -> None:
 
 
 def _check_schedule(where: str, schedule: ScheduleConfig) -> None:
-    if schedule.min_interval < 60:
-        raise ConfigError(f"{where}: schedule.min_interval: at least 60 seconds")
+    if schedule.min_interval < 1:
+        raise ConfigError(f"{where}: schedule.min_interval: at least 1 second")
     if schedule.max_interval < schedule.min_interval:
         raise ConfigError(f"{where}: schedule.max_interval: less than schedule.min_interval")
 
@@ -308,9 +322,9 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
     if scheme not in ("http", "https", "file"):
         raise ConfigError(f"{at}.url: unsupported scheme {scheme!r} in {url!r} (http, https or a local file)")
     interval = table.get("interval", FeedConfig.interval)
-    if interval != "auto" and (isinstance(interval, bool) or not isinstance(interval, int) or interval < 60):
+    if interval != "auto" and (isinstance(interval, bool) or not isinstance(interval, int) or interval < 1):
         raise ConfigError(
-            f'{at}.interval: seconds between polls, a whole number >= 60, or "auto", got {interval!r}'
+            f'{at}.interval: seconds between polls, a whole number >= 1, or "auto", got {interval!r}'
         )
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
@@ -344,8 +358,8 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
 
 # Optional per-feed keys: the expected type, and the least allowed number.
 _FEED_OVERRIDES: dict[str, tuple[type, float]] = {
-    "min_interval": (int, 60),
-    "max_interval": (int, 60),
+    "min_interval": (int, 1),
+    "max_interval": (int, 1),
     "per_host_concurrency": (int, 1),
     "per_host_delay": (float, 0),
     "user_agent": (str, 0),
@@ -373,6 +387,25 @@ def _feed_override(at: str, key: str, value: Any) -> Any:
         whole = "a whole number" if kind is int else "a number"
         raise ConfigError(f"{at}.{key}: {whole} >= {least:g}, got {value!r}")
     return kind(value)
+
+
+def _check_daemon(where: str, daemon: DaemonConfig) -> DaemonConfig:
+    if daemon.listen:
+        try:
+            parse_listen(daemon.listen)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: daemon.listen: {exc}") from None
+    if daemon.tick_seconds <= 0:
+        raise ConfigError(f"{where}: daemon.tick_seconds: must be more than 0, got {daemon.tick_seconds!r}")
+    return daemon
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` -> (host, port); raises ValueError saying what is wrong."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port (such as 127.0.0.1:9180 or [::]:9180), got {listen!r}")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def _resolve_path(path: Path, base: Path) -> Path:

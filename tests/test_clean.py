@@ -1,0 +1,461 @@
+"""Cleaning a body into safe, semantic HTML: one test (or a small table of them) per cleaning rule."""
+
+from __future__ import annotations
+
+import pytest
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract import SiteRule, clean_fragment, extract, html_to_text
+from scraper.extract.clean import (
+    clean_fragment_html,
+    image_source,
+    largest_in_srcset,
+    safe_url,
+    srcset_candidates,
+)
+
+PAGE = "https://news.example.com/world/2021/09/29/story.html"
+
+
+def clean(fragment: str, **kwargs: object) -> str:
+    return clean_fragment(fragment, PAGE, **kwargs)  # type: ignore[arg-type]
+
+
+def parsed(html: str) -> LexborHTMLParser:
+    return LexborHTMLParser(f"<html><body>{html}</body></html>")
+
+
+# --- allowlist of tags -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<script>alert(1)</script>",
+        "<style>p{color:red}</style>",
+        "<noscript><img src='https://t.example.com/p.gif'></noscript>",
+        "<template><p>later</p></template>",
+        "<iframe src='https://player.example.com/v/1'></iframe>",
+        "<object data='movie.swf'><embed src='movie.swf'></object>",
+        "<svg><a href='javascript:alert(1)'><text>svg link</text></a></svg>",
+        "<math><mi href='javascript:alert(1)'>formula</mi></math>",
+        "<video src='v.mp4'>no video</video><audio src='a.mp3'>no audio</audio>",
+        "<form action='/subscribe'><input name='email'><button>订阅</button></form>",
+        "<nav><a href='/'>首页</a></nav>",
+        "<aside><p>侧栏</p></aside>",
+        "<footer><p>版权所有</p></footer>",
+        "<link rel='stylesheet' href='x.css'><meta name='x' content='y'><base href='https://evil.example/'>",
+    ],
+)
+def test_dangerous_and_furniture_tags_go_with_their_content(fragment: str) -> None:
+    assert clean(f"{fragment}<p>正文保留。</p>") == "<p>正文保留。</p>"
+
+
+def test_form_controls_go_but_text_around_them_stays() -> None:
+    html = clean(
+        "<div><p>请先阅读说明。</p><form><p>表单里的说明</p><select><option>一</option></select></form></div>"
+    )
+    assert "请先阅读说明。" in html
+    assert "option" not in html and "select" not in html
+
+
+def test_unknown_tags_are_unwrapped_keeping_their_text() -> None:
+    html = clean("<p><span class='x'>记者</span><font color='red'>报道</font><custom-tag>称</custom-tag></p>")
+    assert html == "<p>记者报道称</p>"
+
+
+def test_semantic_blocks_are_kept() -> None:
+    html = clean(
+        "<h2>小标题</h2><h3>三级标题</h3>"
+        "<p>一段<strong>重点</strong>和<em>强调</em>，<sub>下</sub><sup>上</sup>。</p>"
+        "<ul><li>第一项</li><li>第二项</li></ul><ol start='3'><li value='3'>第三项</li></ol>"
+        "<blockquote cite='https://example.com/q'><p>引用的话。</p></blockquote>"
+        "<pre><code>print('hi')</code></pre>"
+        "<table><caption>表格说明</caption><thead><tr><th scope='col'>年份</th><th>数字</th></tr></thead>"
+        "<tbody><tr><td>2021</td><td colspan='2'>42</td></tr></tbody></table>"
+        "<figure><img src='/a.jpg' alt='图'><figcaption>图片说明</figcaption></figure>"
+        "<dl><dt>术语</dt><dd>解释</dd></dl>"
+    )
+    tree = parsed(html)
+    for tag in ("h2", "h3", "strong", "em", "sub", "sup", "ul", "ol", "li", "blockquote", "pre", "code"):
+        assert tree.css_first(tag) is not None, tag
+    for tag in ("table", "caption", "thead", "th", "td", "figure", "img", "figcaption", "dl", "dt", "dd"):
+        assert tree.css_first(tag) is not None, tag
+    assert tree.css_first("ol").attributes == {"start": "3"}
+    assert tree.css_first("li[value]").attributes == {"value": "3"}
+    assert tree.css_first("blockquote").attributes == {"cite": "https://example.com/q"}
+    assert tree.css_first("td[colspan]").attributes == {"colspan": "2"}
+    assert tree.css_first("th[scope]").attributes == {"scope": "col"}
+    assert tree.css_first("figcaption").text() == "图片说明"
+    text = html_to_text(html)
+    for words in ("小标题", "第二项", "引用的话。", "表格说明", "2021", "解释"):
+        assert words in text
+
+
+# --- allowlist of attributes -----------------------------------------------------------------------------
+
+
+def test_only_allowed_attributes_survive() -> None:
+    html = clean(
+        "<p id='p1' class='lead' style='color:red' onclick='steal()' data-track='1' dir='ltr' "
+        "align='center'>文字<img src='/a.jpg' alt='说明' title='标题' width='640' height='480' "
+        "onerror='steal()' onload='steal()' style='border:0' class='lazy' loading='lazy'></p>"
+        "<a href='https://example.com/' target='_blank' rel='noopener' title='链接' "
+        "onmouseover='x()'>链接</a>"
+    )
+    tree = parsed(html)
+    assert tree.css_first("p").attributes == {}
+    assert tree.css_first("img").attributes == {
+        "src": "https://news.example.com/a.jpg",
+        "alt": "说明",
+        "title": "标题",
+        "width": "640",
+        "height": "480",
+    }
+    assert tree.css_first("a").attributes == {"href": "https://example.com/", "title": "链接"}
+
+
+def test_no_event_handler_or_style_anywhere() -> None:
+    html = clean(
+        "<div onmouseover='x()'><h2 onclick='x()' style='x'>标题</h2><table onload='x()'>"
+        "<tr><td onclick='x()' style='color:red'>格</td></tr></table>"
+        "<blockquote ONCLICK='x()'>引</blockquote>"
+        "<ul><li onfocus='x()'>项</li></ul></div>"
+    )
+    for node in parsed(html).css("body *"):
+        assert not [name for name in node.attributes if name.lower().startswith("on") or name == "style"]
+
+
+# --- links ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "  javascript:alert(1)",
+        "java\nscript:alert(1)",
+        "java&#x09;script:alert(1)",
+        "java&#10;script:alert(1)",
+        "jav&#x0D;ascript:alert(1)",
+        "&#106;avascript:alert(1)",
+        "javascript&colon;alert(1)",
+        "&#x01;javascript:alert(1)",
+        "vbscript:msgbox(1)",
+        "VBScript:msgbox(1)",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "da\tta:text/html,<script>alert(1)</script>",
+        "livescript:alert(1)",
+        "file:///etc/passwd",
+    ],
+)
+def test_script_and_data_links_are_unwrapped(href: str) -> None:
+    html = clean(f'<p>看<a href="{href}">这里</a>。</p>')
+    assert html == "<p>看这里。</p>"
+
+
+@pytest.mark.parametrize(
+    ("href", "absolute"),
+    [
+        ("/news/2021/09/28/other.html", "https://news.example.com/news/2021/09/28/other.html"),
+        ("other.html", "https://news.example.com/world/2021/09/29/other.html"),
+        ("../28/other.html", "https://news.example.com/world/2021/09/28/other.html"),
+        ("//cdn.example.org/doc.pdf", "https://cdn.example.org/doc.pdf"),
+        ("?page=2", "https://news.example.com/world/2021/09/29/story.html?page=2"),
+        ("https://other.example.com/a", "https://other.example.com/a"),
+        ("mailto:desk@example.com", "mailto:desk@example.com"),
+        ("  /spaced.html \n", "https://news.example.com/spaced.html"),
+        ("/files/photo 1.jpg", "https://news.example.com/files/photo%201.jpg"),
+    ],
+)
+def test_links_are_made_absolute(href: str, absolute: str) -> None:
+    tree = parsed(clean(f'<p>见<a href="{href}">链接</a></p>'))
+    assert tree.css_first("a").attributes["href"] == absolute
+
+
+def test_fragment_and_empty_links_are_unwrapped() -> None:
+    assert clean('<p><a href="#top">回到顶部</a>与<a>无链接</a>和<a href="">空</a></p>') == (
+        "<p>回到顶部与无链接和空</p>"
+    )
+
+
+def test_safe_url_directly() -> None:
+    assert safe_url("java\tscript:alert(1)", PAGE) is None
+    assert safe_url("data:image/png;base64,AAAA", PAGE) is None
+    assert safe_url("img/a.png", PAGE) == "https://news.example.com/world/2021/09/29/img/a.png"
+    assert safe_url("https://x.example.com/a\nb", PAGE) == "https://x.example.com/ab"
+
+
+# --- lazy images ------------------------------------------------------------------------------------------
+
+GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+@pytest.mark.parametrize(
+    ("img", "src"),
+    [
+        (f'<img src="{GIF}" data-src="/photos/a.jpg">', "https://news.example.com/photos/a.jpg"),
+        (f'<img src="{GIF}" data-original="//img.example.net/b.jpg">', "https://img.example.net/b.jpg"),
+        ('<img src="/thumb/c.jpg" data-lazy-src="/full/c.jpg">', "https://news.example.com/full/c.jpg"),
+        ('<img data-actualsrc="d.jpg">', "https://news.example.com/world/2021/09/29/d.jpg"),
+        (
+            '<img src="/s.jpg" srcset="/s.jpg 320w, /l.jpg 1024w, /m.jpg 640w">',
+            "https://news.example.com/l.jpg",
+        ),
+        (
+            '<img srcset="e.jpg 1x, e@3x.jpg 3x, e@2x.jpg 2x">',
+            "https://news.example.com/world/2021/09/29/e@3x.jpg",
+        ),
+        (
+            f'<img src="{GIF}" data-srcset="/f-400.jpg 400w, /f-1200.jpg 1200w">',
+            "https://news.example.com/f-1200.jpg",
+        ),
+        (f'<img src="{GIF}" data-src="{GIF}" data-original="/g.jpg">', "https://news.example.com/g.jpg"),
+        ('<img src="https://img.example.com/h.jpg">', "https://img.example.com/h.jpg"),
+    ],
+)
+def test_lazy_images_get_their_real_source(img: str, src: str) -> None:
+    tree = parsed(clean(f"<figure>{img}<figcaption>说明文字</figcaption></figure>"))
+    assert [node.attributes.get("src") for node in tree.css("img")] == [src]
+
+
+def test_picture_keeps_the_image_and_drops_the_sources() -> None:
+    html = clean(
+        '<picture><source type="image/webp" srcset="/a.webp 800w"><img src="/a.jpg" alt="甲"></picture>'
+        "<p>正文</p>"
+    )
+    assert html == '<img src="https://news.example.com/a.jpg" alt="甲"><p>正文</p>'
+
+
+@pytest.mark.parametrize(
+    "img",
+    [
+        f'<img src="{GIF}">',
+        f'<img src="{GIF}" data-src="{GIF}">',
+        '<img src="javascript:alert(1)">',
+        "<img>",
+        '<img src="">',
+    ],
+)
+def test_images_without_a_real_source_are_dropped(img: str) -> None:
+    assert clean(f"<p>{img}文字</p>") == "<p>文字</p>"
+
+
+def test_image_source_and_srcset_helpers() -> None:
+    assert image_source({"src": GIF, "data-src": "/x.jpg"}) == "/x.jpg"
+    assert image_source({"src": GIF}) is None
+    assert largest_in_srcset("a.jpg 200w, b.jpg 900w, c.jpg 500w") == "b.jpg"
+    assert largest_in_srcset("a.jpg, b.jpg 2x") == "b.jpg"
+    assert largest_in_srcset(f"{GIF} 1x") is None
+    assert largest_in_srcset(f"{GIF} 1x, /real.jpg 2x") == "/real.jpg"
+    assert largest_in_srcset("https://img.example.com/w_400,h_300/a.jpg 400w, /small.jpg 200w") == (
+        "https://img.example.com/w_400,h_300/a.jpg"
+    )
+    assert largest_in_srcset("") is None
+
+
+def test_srcset_is_split_as_browsers_split_it() -> None:
+    assert srcset_candidates(" /a.jpg 1x ,/b.jpg 2x,, /c.jpg") == [
+        ("/a.jpg", "1x"),
+        ("/b.jpg", "2x"),
+        ("/c.jpg", ""),
+    ]
+    assert srcset_candidates(f"{GIF}, /d.jpg 640w") == [(GIF, ""), ("/d.jpg", "640w")]
+
+
+def test_a_data_placeholder_in_srcset_does_not_become_a_broken_image() -> None:
+    html = clean(f'<p><img srcset="{GIF} 1x">文字</p><p><img src="{GIF}" srcset="{GIF} 1x, /e.jpg 2x">图</p>')
+    assert [img.attributes["src"] for img in parsed(html).css("img")] == ["https://news.example.com/e.jpg"]
+
+
+# --- tracking pixels --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "img",
+    [
+        '<img src="https://www.facebook.com/tr?id=123&ev=PageView" width="1" height="1">',
+        '<img src="https://ad.doubleclick.net/ddm/activity/src=1;type=a">',
+        '<img src="https://sb.scorecardresearch.com/p?c1=2&c2=123">',
+        '<img src="https://www.google-analytics.com/collect?v=1">',
+        '<img src="https://stats.example.com/pixel.gif?a=1">',
+        '<img src="/images/spacer.gif">',
+        '<img src="https://cdn.example.com/counter.png" width="1" height="1">',
+        '<img src="https://cdn.example.com/dot.png" width="0" height="0">',
+        '<img src="https://cdn.example.com/x.png" height="1px">',
+    ],
+)
+def test_tracking_pixels_are_dropped(img: str) -> None:
+    assert clean(f"<p>{img}新闻内容。</p>") == "<p>新闻内容。</p>"
+
+
+def test_small_but_real_images_are_kept() -> None:
+    html = clean('<p><img src="/icons/chart.png" width="48" height="48">图表</p>')
+    assert parsed(html).css_first("img") is not None
+
+
+# --- empty wrappers ---------------------------------------------------------------------------------------
+
+
+def test_empty_wrappers_are_removed() -> None:
+    html = clean(
+        "<div class='wrap'><section><div><span> </span></div><p></p><p>&nbsp;</p></section>"
+        "<div><div><p>唯一的段落。</p></div></div><strong></strong></div>"
+    )
+    assert html == "<p>唯一的段落。</p>"
+
+
+def test_blocks_holding_only_an_image_are_not_empty() -> None:
+    html = clean("<figure><div><img src='/a.jpg'></div></figure><p>文字</p>")
+    tree = parsed(html)
+    assert tree.css_first("figure img") is not None
+
+
+def test_nothing_left_gives_an_empty_body() -> None:
+    assert clean("<div><p> </p><span></span></div>") == ""
+    assert clean("") == ""
+
+
+# --- text separated by <br> ---------------------------------------------------------------------------------
+
+
+def test_br_separated_text_is_kept_line_by_line() -> None:
+    html = clean(
+        "<div class='content'>　　第一段：记者从市政府获悉。<br><br>　　第二段：新措施下月实施。<br>"
+        "　　第三段：市民可通过热线咨询。<br/></div>"
+    )
+    assert html.count("<br>") >= 3
+    lines = [line.strip() for line in html_to_text(html).splitlines() if line.strip()]
+    assert lines == ["第一段：记者从市政府获悉。", "第二段：新措施下月实施。", "第三段：市民可通过热线咨询。"]
+
+
+def test_text_directly_in_a_div_is_not_lost_when_wrappers_unwrap() -> None:
+    html = clean("<div><div>外层文字<div><p>内层段落</p></div></div></div>")
+    text = html_to_text(html)
+    assert "外层文字" in text and "内层段落" in text
+
+
+# --- furniture blocks by name, hidden blocks, ad slots ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        '<div id="comments"><p>网友评论：说得好。</p></div>',
+        '<section class="comment-list"><p>网友评论：说得好。</p></section>',
+        '<div id="disqus_thread"><p>网友评论：说得好。</p></div>',
+        '<div class="pinglun"><p>网友评论：说得好。</p></div>',
+        '<div class="related-posts"><a href="/a">相关新闻一</a></div>',
+        '<div class="xiangguan"><a href="/a">相关新闻一</a></div>',
+        '<div class="recommend-list"><a href="/a">推荐阅读</a></div>',
+        '<div class="newsletter-signup"><p>订阅我们的电子报</p></div>',
+        '<div class="subscribe-box"><p>订阅我们的电子报</p></div>',
+        '<div class="paywall"><p>成为会员阅读全文</p></div>',
+        '<div class="share-bar"><a href="https://facebook.com/sharer">分享</a></div>',
+        '<ul class="social-links"><li><a href="https://twitter.com/x">推特</a></li></ul>',
+        '<div class="fenxiang"><a href="https://weibo.com/share">分享到微博</a></div>',
+        '<div class="cookie-banner"><p>本站使用cookie</p></div>',
+        '<div id="gdpr-consent"><p>本站使用cookie</p></div>',
+        '<div class="breadcrumb"><a href="/">首页</a> &gt; <a href="/news">新闻</a></div>',
+        '<div class="ad-container"><p>广告</p></div>',
+        '<div id="div-gpt-ad-1234"><p>广告</p></div>',
+        '<ins class="adsbygoogle" data-ad-slot="123"><p>广告</p></ins>',
+        '<div data-ad-slot="top"><p>广告</p></div>',
+        "<div hidden><p>隐藏</p></div>",
+        '<div style="display: none"><p>隐藏</p></div>',
+        '<div style="visibility:hidden"><p>隐藏</p></div>',
+        '<p aria-hidden="true">隐藏</p>',
+        '<span class="visually-hidden">屏幕阅读器文字</span>',
+    ],
+)
+def test_furniture_blocks_are_dropped(block: str) -> None:
+    assert clean(f"<div><p>正文第一段。</p>{block}<p>正文第二段。</p></div>") == (
+        "<p>正文第一段。</p><p>正文第二段。</p>"
+    )
+
+
+def test_article_named_blocks_are_not_dropped_for_their_other_names() -> None:
+    html = clean(
+        "<div class='entry-content share-enabled'><p>文章正文。</p></div>"
+        "<div class='l-sidebar-fixed l-article-body'><p>文章栏。</p></div>"
+        "<div class='comment-body'><p>一条评论。</p></div>"
+    )
+    assert "文章正文。" in html and "文章栏。" in html
+    assert "一条评论。" not in html
+
+
+def test_html_comments_are_dropped() -> None:
+    assert clean("<p>正文<!-- ad slot: 300x250 --></p><!-- [if IE]><p>ie</p><![endif] -->") == "<p>正文</p>"
+
+
+def test_a_rules_remove_selectors_are_applied() -> None:
+    rule = SiteRule(name="test", remove=(".promo-inline", "p.editor-note"))
+    html = clean(
+        "<p>正文。</p><div class='promo-inline'>下载客户端</div>"
+        "<p class='editor-note'>编者按：转载请注明。</p>",
+        rule=rule,
+    )
+    assert html == "<p>正文。</p>"
+
+
+# --- the title heading -----------------------------------------------------------------------------------
+
+
+def test_a_heading_repeating_the_title_is_dropped() -> None:
+    html = clean_fragment_html(
+        "<h1>台风 “烟花” 登陆浙江</h1><p>正文。</p><h2>台风“烟花”登陆浙江</h2><h2>各地防汛情况</h2>",
+        PAGE,
+        title="台风“烟花”登陆浙江",
+    )
+    assert html == "<p>正文。</p><h2>各地防汛情况</h2>"
+
+
+def test_extract_does_not_repeat_the_title_in_the_body() -> None:
+    page = (
+        "<html><head><title>台风登陆浙江 | 某某新闻</title>"
+        '<meta property="og:title" content="台风登陆浙江"></head><body><article class="article-content">'
+        "<h1>台风登陆浙江</h1>"
+        "<p>今年第6号台风今天中午在浙江舟山沿海登陆，登陆时中心附近最大风力有13级，各地已启动防汛应急响应。</p>"
+        "<p>气象部门预计，台风将继续向西北方向移动，强度逐渐减弱，但沿海地区仍有大暴雨，请市民减少外出。</p>"
+        "</article></body></html>"
+    )
+    record = extract(page, PAGE)
+    assert record.title == "台风登陆浙江"
+    assert "<h1>" not in record.html
+    assert record.text.startswith("今年第6号台风")
+
+
+def test_an_article_hidden_until_a_script_reveals_it_is_kept() -> None:
+    # WeChat articles: #js_content is "visibility: hidden" until the page's script shows it
+    paragraphs = [
+        "搬家那天，我才发现自己有多少用不上的东西，三台旧手机、十几本没拆封的书，还有一抽屉的数据线。",
+        "整理的过程并不轻松，每拿起一件东西都会想，说不定以后用得上，后来我给自己定了一条规矩。",
+        "一个周末下来，家里清出了整整十二箱东西，书捐给了社区图书角，衣服放进了旧衣回收箱。",
+    ]
+    page = (
+        "<html><body><div class='rich_media'><h1 class='rich_media_title'>断舍离</h1>"
+        "<div class='rich_media_content' id='js_content' style='visibility: hidden; opacity: 0;'>"
+        + "".join(f"<p><span style='font-size: 15px'>{text}</span></p>" for text in paragraphs)
+        + "<p style='display:none'>隐藏的统计代码说明</p></div>"
+        "<div class='qr_code_pc' style='display: none'><p>微信扫一扫，关注该公众号</p></div>"
+        "</div></body></html>"
+    )
+    record = extract(page, "https://mp.weixin.qq.com/s?__biz=MzA5&mid=1&idx=1")
+    for text in paragraphs:
+        assert text in record.text
+    assert "隐藏的统计代码说明" not in record.text
+    assert "关注该公众号" not in record.text
+    assert "style" not in record.html
+
+
+def test_a_display_none_copy_of_the_article_is_not_kept() -> None:
+    # some pages carry a hidden second copy of the article (a print or share version)
+    paragraph = "市政府今天公布新的公交线路调整方案，涉及三条线路的首末班时间，将于下月起正式实施。"
+    article = "".join(f"<p>{paragraph}第{n}段。</p>" for n in range(4))
+    page = (
+        f"<html><body><div class='story'>{article}</div>"
+        f"<div style='display: none'><div class='print-copy'>{article}</div></div></body></html>"
+    )
+    record = extract(page, "https://news.example.com/a/1.html")
+    assert record.text.count("第0段") == 1

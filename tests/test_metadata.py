@@ -1,0 +1,247 @@
+"""Article metadata from the page: JSON-LD (with @graph), OpenGraph, `<meta>`, `<time>`, lang, canonical."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract.metadata import Metadata, read_metadata
+
+URL = "https://news.example.com/world/2021/09/29/story.html"
+TAIPEI = timezone(timedelta(hours=8))
+
+
+def page(head: str = "", body: str = "", html_attributes: str = "") -> LexborHTMLParser:
+    return LexborHTMLParser(
+        f"<!DOCTYPE html><html {html_attributes}><head>{head}</head><body>{body}</body></html>"
+    )
+
+
+def ld(data: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data, ensure_ascii=False)}</script>'
+
+
+def meta(tree: LexborHTMLParser, default_tz: timezone = UTC) -> Metadata:
+    return read_metadata(tree, URL, default_tz)
+
+
+# --- JSON-LD ---------------------------------------------------------------------------------------------
+
+
+def test_json_ld_news_article() -> None:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "台风“烟花”登陆浙江",
+        "datePublished": "2021-07-25T12:30:00+08:00",
+        "author": {"@type": "Person", "name": "王小明"},
+        "image": {"@type": "ImageObject", "url": "/images/typhoon.jpg"},
+    }
+    result = meta(page(ld(data) + "<title>别的标题 | 某报</title>"))
+    assert result.title == "台风“烟花”登陆浙江"
+    assert result.published == datetime(2021, 7, 25, 4, 30, tzinfo=UTC)
+    assert result.author == "王小明"
+    assert result.image == "https://news.example.com/images/typhoon.jpg"
+
+
+def test_json_ld_several_authors_and_image_list() -> None:
+    data = {
+        "@type": ["Article", "ReportageNewsArticle"],
+        "headline": "标题",
+        "author": [{"@type": "Person", "name": "甲"}, {"@type": "Person", "name": "乙"}, "丙"],
+        "image": ["https://img.example.com/a.jpg", "https://img.example.com/b.jpg"],
+    }
+    result = meta(page(ld(data)))
+    assert result.author == "甲, 乙, 丙"
+    assert result.image == "https://img.example.com/a.jpg"
+
+
+def test_json_ld_graph_prefers_the_article_and_resolves_author_references() -> None:
+    graph = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "@id": "https://blog.example.com/#website", "name": "博客"},
+            {
+                "@type": "WebPage",
+                "@id": "https://blog.example.com/p/1#webpage",
+                "name": "网页名 - 博客",
+                "datePublished": "2021-09-29T17:30:12+00:00",
+            },
+            {
+                "@type": "Article",
+                "@id": "https://blog.example.com/p/1#article",
+                "headline": "文章标题",
+                "datePublished": "2021-09-29T17:30:12+00:00",
+                "author": {"@id": "https://blog.example.com/#/schema/person/1"},
+            },
+            {"@type": "Person", "@id": "https://blog.example.com/#/schema/person/1", "name": "雷九"},
+        ],
+    }
+    result = meta(page(ld(graph)))
+    assert result.title == "文章标题"
+    assert result.author == "雷九"
+    assert result.published == datetime(2021, 9, 29, 17, 30, 12, tzinfo=UTC)
+
+
+def test_json_ld_web_page_is_used_when_there_is_no_article() -> None:
+    data = {"@graph": [{"@type": "WebPage", "headline": "网页标题", "datePublished": "2021-09-29"}]}
+    result = meta(page(ld(data)))
+    assert result.title == "网页标题"
+    assert result.published == datetime(2021, 9, 29, tzinfo=UTC)
+
+
+def test_json_ld_top_level_list_and_main_entity() -> None:
+    listed = [
+        {"@type": "BreadcrumbList", "itemListElement": []},
+        {"@type": "NewsArticle", "headline": "列表里的文章", "datePublished": "2021-09-29T14:34:00+08:00"},
+    ]
+    assert meta(page(ld(listed))).title == "列表里的文章"
+    wrapped = {"@type": "ItemPage", "mainEntity": {"@type": "BlogPosting", "headline": "主体文章"}}
+    assert meta(page(ld(wrapped))).title == "主体文章"
+
+
+def test_broken_json_ld_is_skipped() -> None:
+    head = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "坏的",</script>' + ld(
+        {"@type": "NewsArticle", "headline": "好的", "datePublished": "2021-09-29T00:00:00Z"}
+    )
+    result = meta(page(head))
+    assert result.title == "好的"
+    assert result.published == datetime(2021, 9, 29, tzinfo=UTC)
+
+
+def test_json_ld_without_an_article_is_ignored() -> None:
+    head = ld({"@type": "Organization", "name": "某报"}) + '<meta property="og:title" content="开放图谱标题">'
+    result = meta(page(head))
+    assert result.title == "开放图谱标题"
+    assert result.author is None
+
+
+# --- OpenGraph and <meta> ----------------------------------------------------------------------------------
+
+
+def test_open_graph() -> None:
+    head = (
+        '<meta property="og:title" content="  开放图谱\n标题 ">'
+        '<meta property="og:description" content="摘要文字">'
+        '<meta property="og:image" content="/img/cover.jpg">'
+        '<meta property="og:url" content="https://news.example.com/story">'
+        '<meta property="og:locale" content="zh_TW">'
+        '<meta property="article:published_time" content="2021-09-29T14:34:41+08:00">'
+    )
+    result = meta(page(head))
+    assert result.title == "开放图谱 标题"
+    assert result.description == "摘要文字"
+    assert result.image == "https://news.example.com/img/cover.jpg"
+    assert result.canonical_url == "https://news.example.com/story"
+    assert result.lang == "zh-TW"
+    assert result.published == datetime(2021, 9, 29, 6, 34, 41, tzinfo=UTC)
+
+
+def test_meta_names() -> None:
+    head = (
+        '<meta name="description" content="描述">'
+        '<meta name="author" content="记者 李四">'
+        '<meta name="pubdate" content="2021/09/29 14:34">'
+        '<meta name="twitter:image" content="https://img.example.com/t.jpg">'
+    )
+    result = meta(page(head), TAIPEI)
+    assert result.description == "描述"
+    assert result.author == "记者 李四"
+    assert result.published == datetime(2021, 9, 29, 6, 34, tzinfo=UTC)
+    assert result.image == "https://img.example.com/t.jpg"
+
+
+def test_dublin_core_and_itemprop_meta() -> None:
+    head = '<meta name="DC.date.issued" content="2021-09-29"><meta name="DC.creator" content="刘峰">'
+    result = meta(page(head))
+    assert result.published == datetime(2021, 9, 29, tzinfo=UTC)
+    assert result.author == "刘峰"
+    itemprop = meta(page(body='<meta itemprop="datePublished" content="2021-09-28T10:00:00Z"><p>x</p>'))
+    assert itemprop.published == datetime(2021, 9, 28, 10, tzinfo=UTC)
+
+
+def test_an_author_that_is_a_profile_url_is_skipped() -> None:
+    head = (
+        '<meta property="article:author" content="https://www.facebook.com/somepaper">'
+        '<meta name="byl" content="By Keith Bradsher">'
+    )
+    assert meta(page(head)).author == "By Keith Bradsher"
+
+
+def test_the_first_meta_of_a_name_wins() -> None:
+    head = '<meta property="og:title" content="第一个"><meta property="og:title" content="第二个">'
+    assert meta(page(head)).title == "第一个"
+
+
+def test_json_ld_wins_over_open_graph_and_meta() -> None:
+    head = (
+        '<meta property="og:title" content="开放图谱标题">'
+        '<meta property="article:published_time" content="2021-09-30T00:00:00Z">'
+        '<meta name="author" content="meta 作者">'
+        + ld({"@type": "NewsArticle", "headline": "LD 标题", "datePublished": "2021-09-29T00:00:00Z",
+              "author": {"name": "LD 作者"}})
+    )  # fmt: skip
+    result = meta(page(head))
+    assert (result.title, result.author) == ("LD 标题", "LD 作者")
+    assert result.published == datetime(2021, 9, 29, tzinfo=UTC)
+
+
+# --- <time> and placeholders -----------------------------------------------------------------------------
+
+
+def test_time_elements() -> None:
+    body = (
+        '<header><time datetime="2020-01-01T00:00:00Z">旧的</time></header>'
+        '<article><h1>标题</h1><time datetime="2021-09-29T10:15:00+08:00">2021年9月29日</time></article>'
+    )
+    assert meta(page(body=body)).published == datetime(2021, 9, 29, 2, 15, tzinfo=UTC)
+    pubdate = '<span><time pubdate datetime="2021-09-29 10:15" class="x">x</time></span>'
+    assert meta(page(body=pubdate), TAIPEI).published == datetime(2021, 9, 29, 2, 15, tzinfo=UTC)
+    itemprop = (
+        '<time datetime="2020-01-01">x</time><span itemprop="datePublished" content="2021-09-29">y</span>'
+    )
+    assert meta(page(body=itemprop)).published == datetime(2021, 9, 29, tzinfo=UTC)
+
+
+def test_placeholder_dates_are_passed_over() -> None:
+    head = (
+        ld({"@type": "NewsArticle", "headline": "标题", "datePublished": "0001-01-01T00:00:00Z"})
+        + '<meta property="article:published_time" content="1970-01-01T00:00:00Z">'
+        + '<meta name="pubdate" content="2021-09-29T06:00:00Z">'
+    )
+    assert meta(page(head)).published == datetime(2021, 9, 29, 6, tzinfo=UTC)
+
+
+def test_no_date_anywhere() -> None:
+    assert meta(page("<title>t</title>", "<p>2021年9月29日 是正文里的日期</p>")).published is None
+
+
+# --- lang, canonical, title fallbacks ----------------------------------------------------------------------
+
+
+def test_lang() -> None:
+    assert meta(page(html_attributes='lang="zh-Hant-TW"')).lang == "zh-Hant-TW"
+    assert meta(page('<meta http-equiv="content-language" content="zh-CN">')).lang == "zh-CN"
+    assert meta(page('<meta property="og:locale" content="ko_KR">')).lang == "ko-KR"
+    assert meta(page(html_attributes='lang=" "')).lang is None
+    assert meta(page()).lang is None
+
+
+def test_canonical() -> None:
+    head = '<link rel="canonical" href="/world/story.html"><meta property="og:url" content="https://x.example/og">'
+    assert meta(page(head)).canonical_url == "https://news.example.com/world/story.html"
+    assert meta(page('<meta property="og:url" content="//m.example.com/a">')).canonical_url == (
+        "https://m.example.com/a"
+    )
+    assert meta(page('<link rel="canonical" href="javascript:alert(1)">')).canonical_url is None
+    assert meta(page()).canonical_url is None
+
+
+def test_title_falls_back_to_h1_then_title_element() -> None:
+    assert (
+        meta(page("<title>页面标题 | 某报</title>", "<div><h1> 正文 标题 </h1></div>")).title == "正文 标题"
+    )
+    assert meta(page("<title>页面标题 | 某报</title>")).title == "页面标题 | 某报"
+    assert meta(page()).title is None
