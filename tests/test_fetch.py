@@ -73,7 +73,8 @@ def test_loopback_is_refused_unless_allowed(httpserver: HTTPServer) -> None:
 
 
 def test_redirect_into_the_private_network_is_refused(httpserver: HTTPServer) -> None:
-    # A public-looking start is not possible offline; the check runs on every hop, the first included.
+    # Here the first hop (loopback) is already refused; test_netguard lets the first hop through and
+    # shows the redirect refused.
     httpserver.expect_request("/r").respond_with_response(
         WResponse(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
     )
