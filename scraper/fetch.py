@@ -35,6 +35,7 @@ import asyncio
 import mimetypes
 import os
 import random
+import ssl
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -422,7 +423,7 @@ class Fetcher:
                 raise FetchError(url, f"timed out ({_timeout_kind(exc)})") from None
             except httpx.TransportError as exc:  # reset, refused, protocol garbage: worth another go now
                 raise FetchError(
-                    url, f"{type(exc).__name__}: {exc or 'connection failed'}", retry_now=True
+                    url, f"{type(exc).__name__}: {exc or 'connection failed'}", retry_now=not _tls_error(exc)
                 ) from None
             except httpx.HTTPError as exc:
                 raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
@@ -481,6 +482,18 @@ class Fetcher:
         if not verdict.allowed:
             error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
             raise error(url, verdict.reason or "refused by robots.txt")
+
+
+def _tls_error(exc: BaseException) -> bool:
+    """A failed TLS handshake (a bad certificate, say): trying again at once gives the same answer."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _default_port(scheme: str) -> int:

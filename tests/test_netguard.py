@@ -1,13 +1,20 @@
 """The private-network guard: what counts as public, and that it sits in the connection on every hop."""
 
 import asyncio
+import http.server
+import shutil
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
 from scraper.config import HttpConfig
-from scraper.fetch import BlockedAddressError, Fetcher
+from scraper.fetch import BlockedAddressError, Fetcher, FetchError
 from scraper.netguard import AddressGuard, BlockedAddress, is_public
 
 
@@ -89,3 +96,53 @@ def test_every_redirect_hop_is_checked(httpserver: HTTPServer, target: str, addr
     with pytest.raises(BlockedAddressError, match=f"non-public address {address}"):
         fetch(f"http://feed.test:{httpserver.port}/r", table)
     assert len(httpserver.log) == 1
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate for feed.test (made by openssl)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=feed.test"
+    command += " -addext subjectAltName=DNS:feed.test"
+    subprocess.run(
+        [*command.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = f"over TLS, Host {self.headers['Host']}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_through_the_guard_checks_the_certificate_against_the_name(
+    tls_server: tuple[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The guard connects to the address it checked, yet TLS still verifies the certificate for the name.
+    port, cert = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    table = {"feed.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]}
+    response = fetch(f"https://feed.test:{port}/x", table)
+    assert response.content == f"over TLS, Host feed.test:{port}".encode()
+    with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED") as info:
+        fetch(f"https://other.test:{port}/x", table)
+    assert not info.value.retry_now
