@@ -1,4 +1,4 @@
-"""The command line: `scraper once|status|export|db upgrade|extract`, also `python -m scraper`.
+"""The command line: `scraper once|backfill|import|status|export|db upgrade`, also `python -m scraper`.
 
 Exit status (documented in the README): 0 all well; 1 some feed failed (the others were still done);
 2 the configuration or the command line is wrong.
@@ -19,6 +19,7 @@ from scraper import __version__
 from scraper.config import Config, ConfigError, load_config
 from scraper.export.writer import PostWriter, archived_ids, export_articles
 from scraper.fetch import Fetcher
+from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
@@ -123,6 +124,40 @@ def export_command(config_path: Path | None) -> None:
     finally:
         engine.dispose()
     click.echo(f"rewrote {written} posts in {config.export.dir}")
+
+
+@cli.command("import")
+@config_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--feed",
+    "feed_name",
+    default=None,
+    help="Put every imported post under this configured feed (default: the feed its categories name).",
+)
+def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name: str | None) -> None:
+    """Read an existing archive: post folders or files, seen-URL lists (allurls.dat), feed lists (subs.json).
+
+    Posts become archived articles (their files are never rewritten), listed URLs are never archived again,
+    and feed lists are printed as [[feeds]] tables to add to the config.
+    """
+    config = _load(config_path)
+    engine = make_engine(config.database.url)
+    try:
+        upgrade(engine)
+        summary = import_paths(
+            session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
+        )
+    except PostFormatError as exc:
+        _fail(str(exc), EXIT_BAD_CONFIG)
+    finally:
+        engine.dispose()
+    if summary.feeds:
+        click.echo(feeds_toml(summary.feeds, config.feeds), nl=False)
+    click.echo(summary.line(), err=True)
+    for error in summary.errors:
+        click.echo(f"  {error}", err=True)
+    sys.exit(EXIT_FEED_FAILED if summary.errors else EXIT_OK)
 
 
 @cli.group()

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.export.files import post_source_url, write_atomic
 from scraper.export.jekyll import Post, filename, render
-from scraper.store.models import Article, ArticleStatus, Feed
+from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed
 
 MAX_NAME_SUFFIX = 1000
 
@@ -71,7 +71,9 @@ def export_articles(sessions: sessionmaker[Session], writer: PostWriter, article
 
 
 def archived_ids(session: Session, *, unwritten_only: bool = False) -> list[int]:
+    """Archived articles whose post we write: not those imported from an old archive (their file is kept)."""
     query = select(Article.id).where(Article.status == ArticleStatus.ARCHIVED)
+    query = query.where(or_(Article.content_source.is_(None), Article.content_source != IMPORTED))
     if unwritten_only:
         query = query.where(Article.post_path.is_(None))
     return list(session.scalars(query.order_by(Article.id)))
