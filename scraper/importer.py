@@ -381,11 +381,8 @@ def _import_batch(
             for a in session.scalars(select(Article).where(Article.canonical_url.in_(keys)))
         }
         paths = [post_path_for(post.path, export_dir) for post in posts]
-        owners = dict(
-            session.execute(
-                select(Article.post_path, Article.canonical_url).where(Article.post_path.in_(paths))
-            )
-        )
+        owned = select(Article.post_path, Article.canonical_url).where(Article.post_path.in_(paths))
+        owners: dict[str | None, str] = {path: key for path, key in session.execute(owned)}
         for post, path in zip(posts, paths, strict=True):
             key = canonical_url(post.url)
             owner = owners.get(path)
