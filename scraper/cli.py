@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,6 +19,9 @@ import click
 from sqlalchemy import Engine
 
 from scraper import __version__
+from scraper.backfill.frontier import Filters, parse_day_or_time
+from scraper.backfill.progress import make_progress
+from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
 from scraper.config import Config, ConfigError, load_config
 from scraper.export.writer import PostWriter, archived_ids, export_articles
 from scraper.fetch import Fetcher
@@ -24,7 +30,7 @@ from scraper.pipeline import Pipeline, RunSummary
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
 
-EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 config_option = click.option(
     "--config",
@@ -94,6 +100,128 @@ def once(config_path: Path | None, due_only: bool) -> None:
 async def _run_once(config: Config, engine: Engine, due_only: bool) -> RunSummary:
     async with Fetcher(config.http) as fetcher:
         return await Pipeline(config, engine, fetcher).run_once(due_only=due_only)
+
+
+def _date_option(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], datetime | None]:
+    def convert(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return parse_day_or_time(value, end_of_day=end_of_day)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not a date (2021-09-29) or time (2021-09-29T14:00)"
+            ) from None
+
+    return convert
+
+
+def _regex(_ctx: click.Context, _param: click.Parameter, value: str | None) -> re.Pattern[str] | None:
+    try:
+        return re.compile(value) if value else None
+    except re.error as exc:
+        raise click.BadParameter(f"not a regular expression: {exc}") from None
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--sitemap", "sitemaps", multiple=True, metavar="URL", help="A sitemap, index, or site root (robots.txt)."
+)
+@click.option(
+    "--feed-history", is_flag=True, help="Walk the feed's archives (RFC 5005) and pages back to --since."
+)
+@click.option(
+    "--urls", "url_files", multiple=True, metavar="FILE", help="One URL per line; - reads standard input."
+)
+@click.option(
+    "--reextract",
+    is_flag=True,
+    help="Extract the stored raw pages again (offline) and rewrite changed posts.",
+)
+@click.option(
+    "--feed",
+    "feed_name",
+    metavar="NAME",
+    help="Put the articles under this configured feed (name, rule, content).",
+)
+@click.option(
+    "--since", callback=_date_option(False), metavar="DATE", help="Only URLs dated on or after this."
+)
+@click.option(
+    "--until", callback=_date_option(True), metavar="DATE", help="Only URLs dated before the end of this day."
+)
+@click.option(
+    "--match", callback=_regex, metavar="REGEX", help="Only URLs this regular expression finds a match in."
+)
+@click.option(
+    "--per-host", type=click.IntRange(1), default=2, show_default=True, help="Requests in flight per host."
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1),
+    default=None,
+    help="Requests in flight in all (default: http.concurrency).",
+)
+@click.option(
+    "--max-pages", type=click.IntRange(1), default=1000, show_default=True, help="Feed pages read per feed."
+)
+@click.option(
+    "--rescan", is_flag=True, help="Read again the sitemaps and feed pages an earlier run has read."
+)
+def backfill(
+    config_path: Path | None,
+    sitemaps: tuple[str, ...],
+    feed_history: bool,
+    url_files: tuple[str, ...],
+    reextract: bool,
+    feed_name: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    match: re.Pattern[str] | None,
+    per_host: int,
+    concurrency: int | None,
+    max_pages: int,
+    rescan: bool,
+) -> None:
+    """Archive history: from sitemaps, a feed's archives and pages, URL lists; or re-extract stored pages.
+
+    Sources combine. Found URLs join the queue (never one already archived, imported or seen), then are
+    archived at most --per-host at a time per site, with a progress bar. Interrupted, the same command
+    continues where it stopped.
+    """
+    if not (sitemaps or feed_history or url_files or reextract):
+        _fail("backfill: give a source: --sitemap, --feed-history, --urls or --reextract", EXIT_BAD_CONFIG)
+    config = _load(config_path)
+    options = BackfillOptions(
+        sitemaps=sitemaps,
+        feed_history=feed_history,
+        url_files=url_files,
+        reextract=reextract,
+        feed=feed_name,
+        filters=Filters(since, until, match),
+        per_host=per_host,
+        concurrency=concurrency,
+        rescan=rescan,
+        max_pages=max_pages,
+    )
+    engine = make_engine(config.database.url)
+    stdin = click.get_text_stream("stdin") if "-" in url_files else ()
+    try:
+        upgrade(engine)
+        report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
+    except BackfillError as exc:
+        _fail(str(exc), EXIT_BAD_CONFIG)
+    except KeyboardInterrupt:
+        _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
+    finally:
+        engine.dispose()
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"posts: {config.export.dir}")
+    for error in report.errors():
+        click.echo(f"  {error}", err=True)
+    sys.exit(EXIT_FEED_FAILED if report.failed else EXIT_OK)
 
 
 @cli.command()

@@ -28,9 +28,9 @@ class QueueResult:
 
 
 def enqueue_entries(
-    session: Session, feed_id: int, entries: Iterable[FeedEntry], now: datetime
+    session: Session, feed_id: int | None, entries: Iterable[FeedEntry], now: datetime
 ) -> QueueResult:
-    """Insert the entries not seen before; the caller commits."""
+    """Insert the entries not seen before; the caller commits. `feed_id` None: articles under no feed."""
     candidates: dict[str, tuple[str, FeedEntry]] = {}
     batch_guids: set[str] = set()
     skipped: list[str] = []
@@ -80,7 +80,7 @@ def enqueue_entries(
 
 
 def _known(
-    session: Session, feed_id: int, candidates: dict[str, tuple[str, FeedEntry]]
+    session: Session, feed_id: int | None, candidates: dict[str, tuple[str, FeedEntry]]
 ) -> tuple[set[str], set[str]]:
     keys = list(candidates)
     guids = [guid for guid, _ in candidates.values()]
