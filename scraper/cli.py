@@ -206,7 +206,7 @@ def backfill(
         max_pages=max_pages,
     )
     engine = make_engine(config.database.url)
-    stdin = click.get_text_stream("stdin") if "-" in url_files else ()
+    stdin = click.open_file("-", encoding="utf-8", errors="replace") if "-" in url_files else ()
     try:
         upgrade(engine)
         report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))

@@ -156,7 +156,7 @@ class SourceReport:
 
     name: str
     documents_read: int = 0
-    documents_skipped: int = 0  # read by an earlier run (the journal), not fetched again
+    documents_skipped: int = 0  # read by an earlier run (the journal), or older than --since: not fetched
     found: int = 0
     filtered_out: int = 0
     queued: int = 0
@@ -165,7 +165,7 @@ class SourceReport:
 
     def line(self) -> str:
         return (
-            f"{self.name}: read {self.documents_read} documents ({self.documents_skipped} already read); "
+            f"{self.name}: read {self.documents_read} documents ({self.documents_skipped} skipped); "
             f"found {self.found} URLs, {self.filtered_out} filtered out, {self.queued} queued, "
             f"{self.known} already known"
         )
