@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -197,6 +198,54 @@ async def _archive_safely(job: ArticleJob, pipeline: Pipeline) -> ArchiveOutcome
         return ArchiveOutcome(ArticleStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
+class _Recorder:
+    """Records outcomes and writes posts in a worker thread, in arrival order, while the loop keeps fetching.
+
+    Storing a record and writing its post cost more time than fetching it does at these rates; done on the
+    event loop they would hold up every request in flight. One thread does them, one outcome at a time
+    (each its own transaction, as `Pipeline.record_outcome` does it), so writes never race each other.
+    """
+
+    def __init__(self, pipeline: Pipeline, summary: RunSummary, progress: Progress) -> None:
+        self.pipeline, self.summary, self.progress = pipeline, summary, progress
+        self.queue: list[tuple[ArticleJob, ArchiveOutcome]] = []
+        self.lock = threading.Lock()
+        self.worker: asyncio.Task[None] | None = None
+        self.exported_at = 0
+
+    def add(self, job: ArticleJob, outcome: ArchiveOutcome) -> None:
+        self.queue.append((job, outcome))
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.queue:
+            batch, self.queue = self.queue, []
+            await asyncio.to_thread(self._record, batch)
+
+    def _record(self, batch: list[tuple[ArticleJob, ArchiveOutcome]]) -> None:
+        with self.lock:
+            for job, outcome in batch:
+                before = self.summary.archived
+                self.pipeline.record_outcome(job, outcome, self.summary)
+                self.progress.advance(self.summary.archived == before)
+            if self.summary.archived - self.exported_at >= EXPORT_EVERY:
+                self.exported_at = self.summary.archived
+                self.pipeline.export_unwritten(self.summary)
+
+    async def close(self) -> None:
+        while self.worker is not None and not self.worker.done():
+            await self.worker
+        if self.worker is not None:
+            self.worker.result()
+
+    def flush(self) -> None:
+        """After an interruption: record what was fetched (waiting for the thread's batch), so no page
+        that was fetched is fetched again by the next run."""
+        batch, self.queue = self.queue, []
+        self._record(batch)
+
+
 async def archive_queue(
     pipeline: Pipeline,
     *,
@@ -210,7 +259,8 @@ async def archive_queue(
     waiting: dict[str, deque[ArticleJob]] = {}
     busy: Counter[str] = Counter()
     running: dict[asyncio.Task[ArchiveOutcome], tuple[str, ArticleJob]] = {}
-    after_id, buffered, exhausted, exported_at = 0, 0, False, 0
+    after_id, buffered, exhausted = 0, 0, False
+    recorder = _Recorder(pipeline, summary, progress)
     progress.start("archive", due_count(pipeline))
 
     def start_what_fits() -> None:
@@ -250,16 +300,14 @@ async def archive_queue(
             for task in done:
                 host, job = running.pop(task)
                 busy[host] -= 1
-                outcome = task.result()
-                before = summary.archived
-                pipeline.record_outcome(job, outcome, summary)
-                progress.advance(summary.archived == before)
-            if summary.archived - exported_at >= EXPORT_EVERY:
-                exported_at = summary.archived
-                pipeline.export_unwritten(summary)
-    finally:
+                recorder.add(job, task.result())
+        await recorder.close()
+    except BaseException:
         for task in running:
             task.cancel()
+        recorder.flush()
+        raise
+    finally:
         progress.finish()
     pipeline.export_unwritten(summary)
     return summary
