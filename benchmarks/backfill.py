@@ -23,6 +23,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import random
 import shutil
 import socket
 import sqlite3
@@ -37,18 +38,44 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HOSTS = ("127.0.0.1", "127.0.0.2")
-PARAGRAPH = (
-    "The committee said on Wednesday that the plan would build new infrastructure in the main cities by the "
-    "end of 2023, break through key technologies, and foster leading companies with output above ten "
-    "billion. 委员会周三表示，该计划将在2023年底前在主要城市建成新型基础设施，"
-    "突破关键技术，培育产值过百亿的龙头企业。"
+CHINESE = (
+    "委员会周三表示，该计划将在2023年底前在主要城市建成新型基础设施，突破关键技术，培育产值过百亿的龙头企业。"
 )
+WORDS = [
+    f"{a}{b}"
+    for a in ("ka", "lo", "mi", "ne", "pu", "ro", "sa", "ti", "vu", "ze")
+    for b in (
+        "ban",
+        "cor",
+        "dal",
+        "fen",
+        "gir",
+        "hol",
+        "jun",
+        "kel",
+        "mar",
+        "nor",
+        "pel",
+        "rus",
+        "sil",
+        "tam",
+    )
+]
+
+
+def story(number: int) -> str:
+    """Eight paragraphs of words drawn per page: pages as different from each other as real stories are
+    (trafilatura names its output files by a bag-of-words hash, so look-alike pages would share one file)."""
+    draw = random.Random(number)
+    return "".join(
+        f"<p>{' '.join(draw.choice(WORDS) for _ in range(60)).capitalize()}. {CHINESE}</p>" for _ in range(8)
+    )
 
 
 def page(path: str) -> bytes:
     """A news article page of about 12 KB: navigation, the story, related links, footer."""
     number = path.rsplit("/", 1)[-1]
-    story = "".join(f"<p>{i}. Story {number}: {PARAGRAPH}</p>" for i in range(8))  # unique text per page
+    text = story(int(number) if number.isdigit() else 0)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Story {number} | Bench News</title>"
@@ -56,7 +83,7 @@ def page(path: str) -> bytes:
         f'<meta property="og:title" content="Story {number}"><script>var x = 1;</script>'
         "<style>body{font:16px serif}</style></head><body>"
         '<nav><a href="/">Home</a><a href="/world">World</a><a href="/tech">Tech</a></nav>'
-        f"<article><h1>Story {number}</h1><p class='byline'>By A. Writer</p>{story}"
+        f"<article><h1>Story {number}</h1><p class='byline'>By A. Writer</p>{text}"
         '<figure><img data-src="/img/a.jpg" src="data:image/gif;base64,R0lGOD">'
         "<figcaption>A picture</figcaption>"
         "</figure></article>"
@@ -221,8 +248,9 @@ def main() -> None:
             work = Path(tmp)
             urls = work / "urls.txt"
             # As a sitemap lists them: all of one host, then all of the other.
+            per = args.urls // len(HOSTS)
             listing = [
-                f"http://{host}:{port}/news/{i}" for host in HOSTS for i in range(args.urls // len(HOSTS))
+                f"http://{host}:{port}/news/{n * per + i}" for n, host in enumerate(HOSTS) for i in range(per)
             ]
             urls.write_text("\n".join(listing) + "\n", encoding="utf-8")
             total = len(listing)
@@ -230,13 +258,13 @@ def main() -> None:
 
             stats(port, "_reset")
             elapsed, archived, rate_line = run_scraper(work, urls, port, args.per_host, env)
-            peak = stats(port)["peak"]
-            rows.append(("scraper backfill", elapsed, archived, peak))
+            served = stats(port)
+            rows.append(("scraper backfill", elapsed, archived, served))
 
             if not args.skip_trafilatura:
                 stats(port, "_reset")
                 t_elapsed, written = run_trafilatura(work, urls, args.per_host * len(HOSTS), env)
-                rows.append(("trafilatura -i --parallel", t_elapsed, written, stats(port)["peak"]))
+                rows.append(("trafilatura -i --parallel", t_elapsed, written, stats(port)))
     finally:
         server.terminate()
 

@@ -488,7 +488,10 @@ def adopt_export_folder(
         return summary
     with sessions() as session:
         known = set(session.scalars(select(Article.post_path).where(Article.post_path.is_not(None))))
-    unknown = [path for path in post_files(export_dir) if post_path_for(path, export_dir) not in known]
+    # Paths relative to the folder as listed (not resolved one by one: a big archive has many files).
+    unknown = [
+        path for path in post_files(export_dir) if path.relative_to(export_dir).as_posix() not in known
+    ]
     if not unknown:
         return summary
     posts = []

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
+from scraper.backfill.progress import Progress
 from scraper.charset import decode
 from scraper.export.writer import export_articles
 from scraper.extract import extract
@@ -69,13 +69,12 @@ def candidates(pipeline: Pipeline, feed_id: int | None) -> list[int]:
         return list(session.scalars(query))
 
 
-def reextract(
-    pipeline: Pipeline, feed_id: int | None = None, advance: Callable[[bool], None] | None = None
-) -> ReextractReport:
-    """Extract every candidate again; `advance(failed)` is called once per article (for the progress bar)."""
+def reextract(pipeline: Pipeline, progress: Progress, feed_id: int | None = None) -> ReextractReport:
+    """Extract every candidate again, showing progress; then rewrite the posts that changed."""
     report = ReextractReport()
     changed: list[int] = []
     ids = candidates(pipeline, feed_id)
+    progress.start("re-extract", len(ids))
     for start in range(0, len(ids), BATCH):
         with pipeline.sessions.begin() as session:
             query = (
@@ -88,8 +87,8 @@ def reextract(
                 ok = _one(pipeline, article, report)
                 if ok is True:
                     changed.append(article.id)
-                if advance:
-                    advance(ok is None)
+                progress.advance(ok is None)
+    progress.finish()
     report.posts_written = export_articles(pipeline.sessions, pipeline.writer, changed)
     return report
 

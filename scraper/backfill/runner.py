@@ -113,9 +113,7 @@ async def run_backfill(
         sessions = pipeline.sessions
 
         if options.reextract:
-            progress.start("re-extract", 0)
-            report.reextract = reextract(pipeline, feed_id, progress.advance)
-            progress.finish()
+            report.reextract = reextract(pipeline, progress, feed_id)
             progress.note(report.reextract.line())
         for url in options.sitemaps:
             source = SourceReport(f"sitemap {url}")
