@@ -221,7 +221,7 @@ def run_trafilatura(work: Path, urls: Path, parallel: int, env: dict[str, str]) 
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
-    written = len(list(out.glob("*"))) if out.exists() else 0
+    written = sum(1 for path in out.rglob("*") if path.is_file())  # it makes a folder per 1,000 files
     if done.returncode not in (0, 1) or not written:
         raise SystemExit(f"trafilatura failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return elapsed, written
@@ -274,12 +274,16 @@ def main() -> None:
         f"bound {bound:.0f} pages/s ({total / bound:.2f} s)"
     )
     print(
-        f"{'tool':<28}{'wall s':>9}{'pages/s':>10}{'of bound':>10}{'docs out':>10}   peak in flight per host"
+        f"{'tool':<28}{'wall s':>9}{'pages/s':>10}{'of bound':>10}{'fetched':>9}{'docs out':>10}"
+        "   peak in flight per host"
     )
-    for name, seconds, out, peak in rows:
-        per_host = ", ".join(f"{host} {peak.get(host, 0)}" for host in HOSTS)
+    for name, seconds, out, server in rows:
+        per_host = ", ".join(f"{host} {server['peak'].get(host, 0)}" for host in HOSTS)
+        fetched = sum(server["served"].values())
         rate = total / seconds
-        print(f"{name:<28}{seconds:>9.2f}{rate:>10.1f}{rate / bound:>10.0%}{out:>10}   {per_host}")
+        print(
+            f"{name:<28}{seconds:>9.2f}{rate:>10.1f}{rate / bound:>10.0%}{fetched:>9}{out:>10}   {per_host}"
+        )
     print(f"scraper's own archive phase: {rate_line.removeprefix('archive: ')}")
 
 

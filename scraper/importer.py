@@ -256,7 +256,7 @@ def post_files(folder: Path) -> Iterator[Path]:
 
 def classify(path: Path) -> str:
     """What a path holds: "posts" (a folder or a post), "subscriptions" (feeds in JSON) or "urls"."""
-    if path.is_dir():
+    if path.is_dir() or path.suffix.lower() in POST_SUFFIXES:
         return "posts"
     with path.open("rb") as handle:
         head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
