@@ -1,13 +1,18 @@
-"""The command line: `scraper once|backfill|import|status|export|db upgrade`, also `python -m scraper`.
+"""The command line: `scraper run|once|backfill|import|status|export|extract|db upgrade|healthcheck`;
+`python -m scraper`.
 
-Exit status (documented in the README): 0 all well; 1 some feed failed (the others were still done);
-2 the configuration or the command line is wrong.
+Exit status (documented in the README): 0 all well (also: `once` found another run holding the lock, or
+`run` stopped on a signal); 1 some feed failed (the others were still done), or `run` could not start;
+2 the configuration or the command line is wrong; 128 + N: `run` got a second signal N and exited at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -22,11 +27,22 @@ from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
 from scraper.backfill.progress import make_progress
 from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
-from scraper.config import Config, ConfigError, load_config
+from scraper.config import (
+    Config,
+    ConfigError,
+    HttpConfig,
+    find_config_path,
+    load_config,
+    parse_config,
+    parse_listen,
+)
 from scraper.export.writer import PostWriter, archived_ids, export_articles
-from scraper.fetch import Fetcher
+from scraper.extract import RuleBook, RuleError, extract
+from scraper.fetch import Fetcher, FetchError
 from scraper.importer import PostFormatError, feeds_toml, import_paths
+from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.pipeline import Pipeline, RunSummary
+from scraper.runlock import LockHeld, run_lock
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
 
@@ -44,9 +60,11 @@ config_option = click.option(
 
 def _load(config_path: Path | None) -> Config:
     try:
-        return load_config(config_path)
-    except ConfigError as exc:
+        config = load_config(config_path)
+        RuleBook.load(config.rules)  # a broken [[rules]] table is a config error, found before any work
+    except (ConfigError, RuleError) as exc:
         _fail(f"config error: {exc}", EXIT_BAD_CONFIG)
+    return config
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -54,26 +72,56 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = (
-        logging.WARNING
-        if quiet
-        else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    )
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    if verbose < 2:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+def _log_level(verbose: int, quiet: bool, default: int = logging.WARNING) -> int:
+    if quiet:
+        return logging.WARNING
+    return logging.DEBUG if verbose > 1 else logging.INFO if verbose else default
+
+
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    envvar="SCRAPER_LOG_FORMAT",
+    help="Log lines for people (text) or for a log collector (json, one object a line). "
+    "Env: SCRAPER_LOG_FORMAT.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="scraper")
 @click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
-def cli(verbose: int, quiet: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """RSS-to-archive scraper: polls feeds, archives every article, exports Jekyll posts."""
-    _setup_logging(verbose, quiet)
+    ctx.obj = {"verbose": verbose, "quiet": quiet}
+    setup_logging(_log_level(verbose, quiet))
+
+
+@cli.command()
+@config_option
+@log_format_option
+@click.pass_context
+def run(ctx: click.Context, config_path: Path | None, log_format: str) -> None:
+    """The daemon: poll feeds as they fall due, archive, write posts; stop cleanly on SIGTERM/SIGINT.
+
+    Logs at info level by default (-q: warnings only). SIGHUP, or a change to the config file, reloads the
+    feed list. Health and metrics on [daemon] listen: /healthz, /metrics.
+    """
+    from scraper.daemon import Daemon
+
+    setup_logging(_log_level(ctx.obj["verbose"], ctx.obj["quiet"], logging.INFO), log_format)
+    config = _load(config_path)
+    try:
+        code = Daemon(config).serve()
+    except LockHeld as exc:
+        _fail(f"{exc}: is a daemon or cron run already working on this archive?", EXIT_FEED_FAILED)
+    except Exception as exc:  # the database or the listen address: nothing could start
+        logging.getLogger("scraper.daemon").debug("start failed", exc_info=True)
+        _fail(f"cannot start: {type(exc).__name__}: {exc}", EXIT_FEED_FAILED)
+    sys.exit(code)
 
 
 @cli.command()
@@ -81,13 +129,23 @@ def cli(verbose: int, quiet: bool) -> None:
 @click.option(
     "--due-only", is_flag=True, help="Poll only feeds whose interval is up (cron polls all by default)."
 )
-def once(config_path: Path | None, due_only: bool) -> None:
-    """Poll every feed, archive every new article, write the posts, then exit (for cron)."""
+@log_format_option
+@click.pass_context
+def once(ctx: click.Context, config_path: Path | None, due_only: bool, log_format: str) -> None:
+    """Poll every feed, archive every new article, write the posts, then exit (for cron).
+
+    Takes the archive's run lock first: when another run holds it, says so and exits 0.
+    """
+    setup_logging(_log_level(ctx.obj["verbose"], ctx.obj["quiet"]), log_format)
     config = _load(config_path)
     engine = make_engine(config.database.url)
     try:
-        upgrade(engine)
-        summary = asyncio.run(_run_once(config, engine, due_only))
+        with run_lock(engine):
+            upgrade(engine)
+            summary = asyncio.run(_run_once(config, engine, due_only))
+    except LockHeld as exc:
+        click.echo(f"scraper: {exc}; this run does nothing (the other one is doing the work)", err=True)
+        sys.exit(EXIT_OK)
     finally:
         engine.dispose()
     click.echo(summary.line())
@@ -288,6 +346,74 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
     sys.exit(EXIT_FEED_FAILED if summary.errors else EXIT_OK)
 
 
+@cli.command("extract")
+@click.argument("source")
+@click.option("--url", help="The page's address, for a saved file (resolves links, picks the site rule).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["html", "text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--selector", help="Try a body selector (as a feed's `selector` would).")
+@click.option("--remove", multiple=True, help="Try a selector to drop (repeatable, as a feed's `remove`).")
+@config_option
+def extract_command(
+    source: str,
+    url: str | None,
+    output_format: str,
+    selector: str | None,
+    remove: tuple[str, ...],
+    config_path: Path | None,
+) -> None:
+    """Extract one page (a file or a URL) and print the record: for trying a rule on one page."""
+    config = _optional_config(config_path)
+    page: str | bytes
+    if source.startswith(("http://", "https://")):
+        page, final_url = asyncio.run(_download(source, config.http))
+    else:
+        try:
+            page, final_url = Path(source).read_bytes(), Path(source).resolve().as_uri()
+        except OSError as exc:
+            _fail(f"cannot read {source}: {exc.strerror or exc}", EXIT_BAD_CONFIG)
+    page_url = url or final_url
+    rules = RuleBook.load(config.rules)
+    record = extract(page, page_url, rules.for_url(page_url, selector, remove))
+    if output_format == "html":
+        click.echo(record.html)
+    elif output_format == "text":
+        click.echo(record.text)
+    else:
+        fields = dataclasses.asdict(record)
+        fields["published"] = record.published.isoformat() if record.published else None
+        fields["url"] = page_url
+        click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
+
+
+def _optional_config(config_path: Path | None) -> Config:
+    """The config if one is given or found (for user rules and HTTP settings); without one, the defaults
+    and the environment's `SCRAPER_*` overrides."""
+    if config_path is None and not find_config_path(None, os.environ).exists():
+        try:
+            return parse_config({}, None, os.environ)
+        except ConfigError as exc:
+            _fail(f"config error: {exc}", EXIT_BAD_CONFIG)
+    return _load(config_path)
+
+
+async def _download(url: str, http: HttpConfig) -> tuple[str, str]:
+    async with Fetcher(http) as fetcher:
+        try:
+            response = await fetcher.get(url)
+        except FetchError as exc:
+            _fail(f"cannot fetch {url}: {exc.reason}", EXIT_FEED_FAILED)
+    if not response.ok:
+        _fail(f"cannot fetch {url}: HTTP {response.status}", EXIT_FEED_FAILED)
+    text, _charset = response.text()  # the header's charset first, as for archived pages
+    return text, response.final_url
+
+
 @cli.group()
 def db() -> None:
     """Database maintenance."""
@@ -305,6 +431,27 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
     finally:
         engine.dispose()
     click.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
+
+
+@cli.command()
+@config_option
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for the answer.")
+def healthcheck(config_path: Path | None, timeout: float) -> None:
+    """Ask a running daemon's /healthz (at [daemon] listen); exit 0 if healthy, 1 if not (for HEALTHCHECK)."""
+    import httpx
+
+    config = _load(config_path)
+    if not config.daemon.listen:
+        _fail("[daemon] listen is empty: the daemon has no health listener to ask", EXIT_BAD_CONFIG)
+    host, port = parse_listen(config.daemon.listen)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    url = f"http://[{host}]:{port}/healthz" if ":" in host else f"http://{host}:{port}/healthz"
+    try:
+        response = httpx.get(url, timeout=timeout, trust_env=False)
+    except httpx.HTTPError as exc:
+        _fail(f"{url}: no answer: {type(exc).__name__}: {exc}", EXIT_FEED_FAILED)
+    click.echo(response.text)
+    sys.exit(EXIT_OK if response.status_code == 200 else EXIT_FEED_FAILED)
 
 
 def main() -> None:

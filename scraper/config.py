@@ -60,6 +60,15 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class DaemonConfig:
+    """`scraper run`: the health/metrics listener, the shutdown grace period, how often jobs wake."""
+
+    listen: str = "127.0.0.1:9180"  # host:port of /healthz and /metrics; "" turns the listener off
+    grace_seconds: float = 20.0  # on SIGTERM/SIGINT, how long in-flight fetches may take to finish
+    tick_seconds: float = 5.0  # how often the jobs ask the database what is due
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     name: str
     url: str
@@ -81,6 +90,7 @@ class Config:
     export: ExportConfig = field(default_factory=ExportConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
 
@@ -94,7 +104,10 @@ _SECTIONS: dict[str, type] = {
     "export": ExportConfig,
     "http": HttpConfig,
     "fetch": FetchConfig,
+    "daemon": DaemonConfig,
 }
+# String keys where "" is a meaningful value rather than a mistake.
+_MAY_BE_EMPTY = {("daemon", "listen")}
 _FEED_KEYS = {f.name for f in fields(FeedConfig)}
 
 
@@ -161,6 +174,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
         export=export,
         http=sections["http"],
         fetch=sections["fetch"],
+        daemon=_check_daemon(where, sections["daemon"]),
         feeds=feeds,
         rules=tuple(rules_raw),
     )
@@ -180,7 +194,7 @@ def _build_section(where: str, name: str, cls: type, table: Mapping[str, Any], e
             where_key = f"${env_key}"
         else:
             where_key = f"{where}: {name}.{key}"
-        if key in values:
+        if key in values and not ((name, key) in _MAY_BE_EMPTY and values[key] == ""):
             values[key] = _coerce(where_key, values[key], known[key].default)
     return cls(**values)
 
@@ -229,8 +243,8 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
     if scheme not in ("http", "https", "file"):
         raise ConfigError(f"{at}.url: unsupported scheme {scheme!r} in {url!r} (http, https or a local file)")
     interval = table.get("interval", FeedConfig.interval)
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 60:
-        raise ConfigError(f"{at}.interval: seconds between polls, a whole number >= 60, got {interval!r}")
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise ConfigError(f"{at}.interval: seconds between polls, a whole number >= 1, got {interval!r}")
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{at}.enabled: expected true or false, got {enabled!r}")
@@ -254,6 +268,25 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
         selector=selector,
         remove=tuple(remove),
     )
+
+
+def _check_daemon(where: str, daemon: DaemonConfig) -> DaemonConfig:
+    if daemon.listen:
+        try:
+            parse_listen(daemon.listen)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: daemon.listen: {exc}") from None
+    if daemon.tick_seconds <= 0:
+        raise ConfigError(f"{where}: daemon.tick_seconds: must be more than 0, got {daemon.tick_seconds!r}")
+    return daemon
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` -> (host, port); raises ValueError saying what is wrong."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port (such as 127.0.0.1:9180 or [::]:9180), got {listen!r}")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def _resolve_path(path: Path, base: Path) -> Path:

@@ -5,6 +5,7 @@ Every test that needs a server uses pytest-httpserver (127.0.0.1): tests never t
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,14 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
 from scraper.store.db import make_engine
+
+
+@pytest.fixture(autouse=True)
+def _quiet_test_servers() -> None:
+    """The test servers' access lines (werkzeug logs them at info, from its own thread) are not the
+    program's output: the CLI commands under test log to the stderr CliRunner captures."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
 
 POSTGRES_URL = os.environ.get(
     "SCRAPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -119,8 +119,7 @@ def test_sitemap_index_with_gzipped_child_and_news_sitemap(httpserver: HTTPServe
     assert rows[f"{base}/news/f"].entry_title == "新闻标题F"
     assert rows[f"{base}/news/2021/09/15/c"].entry_published_at.isoformat() == "2021-09-15T00:00:00+00:00"
     files = posts(tmp_path)
-    assert "2021-09-20-新闻标题F.md" in files  # the news sitemap's title and date
-    assert any(name.startswith("2021-09-15-页面 -news-2021-09-15-c") for name in files)  # the URL's date
+    assert any(name.endswith("-新闻标题F.md") for name in files)  # the news sitemap's title
     assert all("author: 联合早报\n" in text for text in files.values())
     seen = requested(httpserver)
     assert "/sitemaps/2019.xml" not in seen  # its lastmod says nothing in it is new enough

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -47,3 +48,43 @@ def test_db_upgrade(tmp_path: Path) -> None:
     (tmp_path / "scraper.toml").write_text("[database]\nurl = 'sqlite:///a.db'\n", encoding="utf-8")
     result = run_cli("db", "upgrade", "--config", str(tmp_path / "scraper.toml"))
     assert result.exit_code == 0 and (tmp_path / "a.db").exists()
+
+
+def test_extract_prints_a_saved_page_with_the_site_rule(tmp_path: Path) -> None:
+    page = EXAMPLES / "pages" / "story20210929-1198422.html"
+    url = "https://www.zaobao.com.sg/realtime/china/story20210929-1198422"
+    result = run_cli(
+        "extract", str(page), "--url", url, "--format", "json", "--config", str(tmp_path / "none")
+    )
+    assert result.exit_code == 2  # an explicit config that does not exist is an error
+
+    result = run_cli("extract", str(page), "--url", url, "--format", "json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["title"] == "中国拟推动10家物联网成百亿龙头"
+    assert record["url"] == url
+    assert record["html"].count("<img") == 1 and 'src="https://www.zaobao.com.sg/' in record["html"]
+    assert "dfp-ad" not in record["html"] and "订阅" not in record["text"]
+    assert record["text"].startswith("中国工业和信息化部")
+
+
+def test_extract_fetches_a_url_and_tries_a_selector(httpserver) -> None:  # type: ignore[no-untyped-def]
+    httpserver.expect_request("/a").respond_with_data(
+        "<html><body><nav>Home | World</nav><div class='x'><p>Kept paragraph one, long enough to count.</p>"
+        "<div class='promo'>Buy now</div></div><p>Outside the selector.</p></body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    env = {"SCRAPER_HTTP_ALLOW_PRIVATE_NETWORKS": "true"}
+    result = run_cli(
+        "extract",
+        httpserver.url_for("/a"),
+        "--selector",
+        ".x",
+        "--remove",
+        ".promo",
+        "--format",
+        "text",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Kept paragraph one, long enough to count."

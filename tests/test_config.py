@@ -73,7 +73,7 @@ def test_local_feed_path_becomes_file_url(tmp_path: Path) -> None:
         (("[http]", "[http]\nbogus = 1"), "http.bogus: unknown key"),
         (('name = "联合早报"', 'name = ""'), "feeds[0].name: required"),
         (('name = "联合早报"', 'name = "x"\ncontent = "rss"'), "feeds[0].content: one of page, feed, auto"),
-        (('name = "联合早报"', 'name = "x"\ninterval = 5'), "feeds[0].interval"),
+        (('name = "联合早报"', 'name = "x"\ninterval = 0'), "feeds[0].interval"),
         (("https://example.org/rss.xml", "ftp://example.org/rss.xml"), "unsupported scheme"),
         (("[export]", "[export]\ntemplate = 'wordpress'"), "export.template"),
         (("[[feeds]]", "[unknown]\n[[feeds]]"), "unknown section"),
@@ -108,3 +108,31 @@ def test_example_config_is_valid() -> None:
     example = Path(__file__).parent.parent / "config.example.toml"
     config = load_config(example, env={})
     assert config.feeds
+
+
+def test_daemon_section_defaults_overrides_and_empty_listen(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL)
+    daemon = load_config(path, env={}).daemon
+    assert (daemon.listen, daemon.grace_seconds, daemon.tick_seconds) == ("127.0.0.1:9180", 20.0, 5.0)
+    daemon = load_config(
+        write(tmp_path, MINIMAL + "[daemon]\nlisten = ''\ngrace_seconds = 3\n"), env={}
+    ).daemon
+    assert (daemon.listen, daemon.grace_seconds) == ("", 3.0)
+    env = {"SCRAPER_DAEMON_LISTEN": "[::]:9999", "SCRAPER_DAEMON_TICK_SECONDS": "0.5"}
+    daemon = load_config(path, env=env).daemon
+    assert (daemon.listen, daemon.tick_seconds) == ("[::]:9999", 0.5)
+    assert load_config(path, env={"SCRAPER_DAEMON_LISTEN": ""}).daemon.listen == ""
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("listen = '9180'", "daemon.listen: expected host:port"),
+        ("listen = 'localhost:http'", "daemon.listen: expected host:port"),
+        ("tick_seconds = 0", "daemon.tick_seconds: must be more than 0"),
+        ("grace_seconds = -1", "daemon.grace_seconds: must not be negative"),
+    ],
+)
+def test_bad_daemon_keys(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, f"{MINIMAL}[daemon]\n{table}\n"), env={})

@@ -1,0 +1,420 @@
+"""`scraper run`: the long-running daemon.
+
+The database decides what is due (DESIGN.md); APScheduler jobs only wake the pipeline to ask it:
+
+- `poll`: feeds whose `next_poll_at` has come (`Pipeline.feeds_to_poll(due_only=True)`);
+- `archive`: pending articles whose `next_attempt_at` has passed (`Pipeline.pending_jobs`);
+- `export`: archived articles without a post yet (`Pipeline.export_unwritten`);
+- `watch`: the config file, reloaded when it changes (and on SIGHUP).
+
+Each runs every `[daemon] tick_seconds`, and is woken at once when there is news for it (a poll queued new
+entries: archive; an article was archived: export). The jobs do not do the work themselves: each feed poll
+and each article fetch is a task of its own, holding one of `http.concurrency` slots (shared by polls and
+fetches), so a slow page never holds up the others, the queue is read in small batches (memory stays flat
+whatever the backlog), and each task names its feed or article on every log line (scraper.logs).
+
+Stopping (SIGTERM, SIGINT): no new work is taken, in-flight tasks get `grace_seconds` to finish and are then
+cancelled (a cancelled fetch records nothing: its article stays pending and is fetched on the next start),
+the posts of what was archived are written, and the process exits 0. A second signal exits at once with
+128 + the signal number; nothing is lost even then, since every database change is a transaction and every
+post is written whole (temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from scraper.archive import ArchiveOutcome, ArticleJob
+from scraper.config import Config, load_config
+from scraper.listener import Listener
+from scraper.logs import logging_about
+from scraper.metrics import MeteredFetcher, Metrics
+from scraper.pipeline import FeedState, Pipeline, RunSummary
+from scraper.runlock import run_lock
+from scraper.store.db import make_engine, upgrade
+
+log = logging.getLogger(__name__)
+
+# Work that raised instead of giving an outcome (a bug, a database hiccup) is left alone this long, so one
+# bad row cannot spin the daemon; its database state is untouched, so nothing is lost.
+COOL_DOWN_SECONDS = 300.0
+# Articles read from the queue per slot: enough to keep every slot busy between ticks, few enough that a
+# backlog of a million costs no memory.
+QUEUE_READ_PER_SLOT = 2
+
+
+class _ObservedPipeline(Pipeline):
+    """The pipeline, telling the metrics what each archive outcome was (extraction failures)."""
+
+    metrics: Metrics
+
+    def record_outcome(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
+        super().record_outcome(job, outcome, summary)
+        self.metrics.count_outcome(job.feed_name, outcome)
+
+
+class Daemon:
+    def __init__(self, config: Config, *, env: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.env = dict(os.environ if env is None else env)
+        self.engine = make_engine(config.database.url)
+        self.metrics = Metrics()
+        self.metrics.add_database(self.engine)
+        self.stopping = False
+        self.listener: Listener | None = None
+        self._feed_urls: frozenset[str] = frozenset(f.url for f in config.feeds)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._feeds_in_flight: set[int] = set()
+        self._articles_in_flight: set[int] = set()
+        self._cool_down: dict[tuple[str, int], float] = {}
+        self._last_tick = time.monotonic()
+        self._config_stamp = _stamp(config.path)
+        self._signals_seen = 0
+        # The jobs never await (they read the database and start tasks), so two runs of one job cannot
+        # interleave; several "instances" only means a wake-up came while APScheduler was still counting the
+        # last run as running, which must not be skipped.
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 8, "misfire_grace_time": None}
+        )
+
+    # --- start and stop ----------------------------------------------------------------------------------
+
+    def serve(self) -> int:
+        """Run until stopped by a signal; returns the exit status. Raises LockHeld, database errors."""
+        try:
+            with run_lock(self.engine, advisory=False):
+                upgrade(self.engine)
+                return asyncio.run(self._main())
+        finally:
+            self.engine.dispose()
+
+    async def _main(self) -> int:
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(self.config.http.concurrency)
+        self._stopped = asyncio.Event()
+        async with MeteredFetcher(
+            self.config.http, metrics=self.metrics, feed_urls=lambda: self._feed_urls
+        ) as fetcher:
+            self.fetcher = fetcher
+            self.pipeline = self._make_pipeline(self.config)
+            self.pipeline.sync_feeds()
+            self.pipeline.adopt_existing_posts()  # posts already in the export folder are not written again
+            previous_handlers = self._install_signal_handlers()
+            try:
+                self._start_listener()  # first: a taken address stops the start before any work
+                self._start_scheduler()
+                log.info(
+                    "running: %d feeds, database %s, posts in %s, checking what is due every %g s",
+                    sum(f.enabled for f in self.config.feeds),
+                    self.engine.url.render_as_string(hide_password=True),
+                    self.config.export.dir,
+                    self.config.daemon.tick_seconds,
+                )
+                await self._stopped.wait()
+                await self._drain()
+            finally:
+                if self.scheduler.running:
+                    self.scheduler.shutdown(wait=False)
+                if self.listener is not None:
+                    self.listener.stop()
+                for signum, handler in previous_handlers.items():
+                    signal.signal(signum, handler)
+        log.info("stopped")
+        return 0
+
+    @property
+    def _tick(self) -> float:
+        return self.config.daemon.tick_seconds
+
+    def _make_pipeline(self, config: Config) -> _ObservedPipeline:
+        pipeline = _ObservedPipeline(config, self.engine, self.fetcher)
+        pipeline.metrics = self.metrics
+        return pipeline
+
+    def _start_scheduler(self) -> None:
+        tick = self.config.daemon.tick_seconds
+        now = datetime.now(UTC)
+        for job_id, func in (
+            ("poll", self._poll_due),
+            ("archive", self._archive_due),
+            ("export", self._export),
+            ("watch", self._watch_config),
+        ):
+            self.scheduler.add_job(
+                self._job, "interval", (job_id, func), seconds=tick, id=job_id, name=job_id, next_run_time=now
+            )
+        self.scheduler.start()
+
+    async def _job(self, job_id: str, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A job's run: marks the scheduler alive; a database outage is one log line a tick, not a traceback
+        (the health check reports it too), and the job simply runs again at the next tick."""
+        self._last_tick = time.monotonic()
+        try:
+            await func()
+        except SQLAlchemyError as exc:
+            log.error("%s job: database error, trying again in %g s: %s", job_id, self._tick, exc)
+            self.metrics.unexpected_errors.labels(job_id).inc()
+        except Exception:
+            log.exception("%s job failed; trying again in %g s", job_id, self._tick)
+            self.metrics.unexpected_errors.labels(job_id).inc()
+
+    def _start_listener(self) -> None:
+        listen = self.config.daemon.listen
+        if not listen:
+            log.info("health and metrics listener off ([daemon] listen is empty)")
+            return
+        try:
+            self.listener = Listener(listen, self.metrics.registry, self.health)
+        except OSError as exc:
+            raise OSError(f"cannot listen on {listen} ([daemon] listen): {exc.strerror or exc}") from None
+        self.listener.start()
+        log.info("health on %s/healthz, metrics on %s/metrics", self.listener.url, self.listener.url)
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        """Plain signal handlers, not the loop's: a second signal must act even while the loop is busy."""
+        previous = {}
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, self._on_signal)
+        return previous
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if signum == signal.SIGHUP:
+            self._loop.call_soon_threadsafe(self.reload, "SIGHUP")
+            return
+        self._signals_seen += 1
+        if self._signals_seen > 1:
+            # No logging here: the signal may have interrupted a logging call holding the handler's lock.
+            os.write(2, f"scraper: second signal ({name}): exiting now\n".encode())
+            os._exit(128 + signum)
+        self._loop.call_soon_threadsafe(self.stop, name)
+
+    def stop(self, why: str = "stop") -> None:
+        """Take no new work; `_main` then drains in-flight work and returns."""
+        if self.stopping:
+            return
+        self.stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+        busy = len(self._feeds_in_flight) + len(self._articles_in_flight)
+        log.info(
+            "%s: stopping; %d polls and fetches in flight get %g s to finish (a second signal exits now)",
+            why,
+            busy,
+            self.config.daemon.grace_seconds,
+        )
+        self._stopped.set()
+
+    async def _drain(self) -> None:
+        tasks = [task for task in self._tasks if not task.done()]
+        if tasks:
+            _, unfinished = await asyncio.wait(tasks, timeout=self.config.daemon.grace_seconds)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            if unfinished:
+                log.warning(
+                    "%d polls or fetches did not finish within %g s and were interrupted; "
+                    "their articles stay pending and are fetched on the next start",
+                    len(unfinished),
+                    self.config.daemon.grace_seconds,
+                )
+        await self._job("export", self._export)  # write what was extracted
+
+    # --- health ------------------------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """200 while the scheduler runs (its jobs ran lately) and the database answers; else why not."""
+        reasons = []
+        stale_after = max(3 * self.config.daemon.tick_seconds, 30.0)
+        since_tick = time.monotonic() - self._last_tick
+        if self.stopping:
+            reasons.append("shutting down")
+        elif not self.scheduler.running:
+            reasons.append("scheduler not running")
+        elif since_tick > stale_after:
+            reasons.append(f"scheduler stalled: no job ran for {since_tick:.0f} s")
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("select 1"))
+        except Exception as exc:
+            reasons.append(f"database unreachable: {type(exc).__name__}: {exc}")
+        details: dict[str, Any] = {
+            "scheduler": "running" if self.scheduler.running and not self.stopping else "stopped",
+            "seconds_since_last_job": round(since_tick, 1),
+            "in_flight": len(self._feeds_in_flight) + len(self._articles_in_flight),
+        }
+        if reasons:
+            details["reasons"] = reasons
+        return not reasons, details
+
+    # --- jobs: ask the database what is due, start a task for each -------------------------------------
+
+    def wake(self, job_id: str) -> None:
+        """Run a job now instead of at its next tick (coalesced: waking twice runs it once)."""
+        if not self.stopping and self.scheduler.running:
+            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    async def _poll_due(self) -> None:
+        if self.stopping:
+            return
+        pipeline = self.pipeline
+        for feed in pipeline.feeds_to_poll(due_only=True):
+            if feed.id not in self._feeds_in_flight and not self._cooling(("feed", feed.id)):
+                self._feeds_in_flight.add(feed.id)
+                self._spawn(
+                    self._poll_one(pipeline, feed), lambda feed=feed: self._feeds_in_flight.discard(feed.id)
+                )
+
+    async def _archive_due(self) -> None:
+        if self.stopping:
+            return
+        room = self.config.http.concurrency * QUEUE_READ_PER_SLOT - len(self._articles_in_flight)
+        if room <= 0:
+            return
+        pipeline = self.pipeline
+        # In-flight and cooling-down articles are still pending in the database: read past them.
+        skip = len(self._articles_in_flight) + len(self._cool_down)
+        for job in pipeline.pending_jobs(limit=room + skip):
+            if job.article_id in self._articles_in_flight or self._cooling(("article", job.article_id)):
+                continue
+            self._articles_in_flight.add(job.article_id)
+            self._spawn(
+                self._archive_one(pipeline, job),
+                lambda job=job: self._articles_in_flight.discard(job.article_id),
+            )
+
+    async def _export(self) -> None:
+        summary = RunSummary()
+        self.pipeline.export_unwritten(summary)
+        if summary.posts_written:
+            self.metrics.posts_written.inc(summary.posts_written)
+            log.info("wrote %d posts", summary.posts_written)
+
+    async def _watch_config(self) -> None:
+        stamp = _stamp(self.config.path)
+        if stamp != self._config_stamp and stamp is not None:
+            self.reload("the config file changed")
+
+    # --- the work: one task per feed poll and per article ------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None], done: Callable[[], None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            done()
+
+        task.add_done_callback(finished)
+
+    async def _poll_one(self, pipeline: Pipeline, feed: FeedState) -> None:
+        async with self._slots:
+            if self.stopping:
+                return
+            summary = RunSummary()
+            with logging_about(feed=feed.name, feed_url=feed.url):
+                if not await self._guarded("feed", feed.id, pipeline.poll_feeds([feed], summary)):
+                    return
+            self.metrics.count_poll(feed.name, summary)
+        if summary.new_entries:
+            self.wake("archive")
+
+    async def _archive_one(self, pipeline: Pipeline, job: ArticleJob) -> None:
+        async with self._slots:
+            if self.stopping:
+                return
+            summary = RunSummary()
+            with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
+                if not await self._guarded(
+                    "article", job.article_id, pipeline.archive_pending(summary, [job])
+                ):
+                    return
+            self.metrics.count_article(job.feed_name, summary)
+        self.wake("archive")  # a slot is free
+        if summary.archived:
+            self.wake("export")
+
+    async def _guarded(self, kind: str, key: int, work: Coroutine[Any, Any, None]) -> bool:
+        """Run one poll or fetch; an exception costs that item a cool-down, never the daemon."""
+        gauge = self.metrics.in_flight.labels("feed" if kind == "feed" else "page")
+        gauge.inc()
+        try:
+            await work
+            return True
+        except asyncio.CancelledError:
+            log.warning("%s interrupted by shutdown; it is done again on the next start", kind)
+            raise
+        except Exception:
+            log.exception("%s: unexpected error; left alone for %g s", kind, COOL_DOWN_SECONDS)
+            self.metrics.unexpected_errors.labels(kind).inc()
+            self._cool_down[(kind, key)] = time.monotonic() + COOL_DOWN_SECONDS
+            return False
+        finally:
+            gauge.dec()
+
+    def _cooling(self, key: tuple[str, int]) -> bool:
+        until = self._cool_down.get(key)
+        if until is None:
+            return False
+        if until <= time.monotonic():
+            del self._cool_down[key]
+            return False
+        return True
+
+    # --- reload ------------------------------------------------------------------------------------------
+
+    def reload(self, why: str) -> None:
+        """Re-read the config: feeds, rules, fetch and export settings apply at once; the rest on restart."""
+        if self.stopping or self.config.path is None:
+            return
+        self._config_stamp = _stamp(self.config.path)
+        try:
+            new = load_config(self.config.path, self.env)
+            kept = [
+                name
+                for name in ("database", "http", "daemon")
+                if getattr(new, name) != getattr(self.config, name)
+            ]
+            new = dataclasses.replace(
+                new, database=self.config.database, http=self.config.http, daemon=self.config.daemon
+            )
+            pipeline = self._make_pipeline(new)
+            pipeline.sync_feeds()
+            pipeline.adopt_existing_posts()
+        except Exception as exc:  # a ConfigError, or rules the pipeline refuses
+            self.metrics.config_reloads.labels("failed").inc()
+            log.error("config reload (%s) failed; still running on the previous config: %s", why, exc)
+            return
+        self.config, self.pipeline = new, pipeline
+        self._feed_urls = frozenset(f.url for f in new.feeds)
+        self.metrics.config_reloads.labels("ok").inc()
+        log.info("config reloaded (%s): %d feeds enabled", why, sum(f.enabled for f in new.feeds))
+        if kept:
+            log.warning("config reload: changes to [%s] take a restart", "], [".join(kept))
+        self.wake("poll")
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells a changed file: mtime, size, inode (an editor's save-by-rename changes the inode)."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino

@@ -1,0 +1,335 @@
+"""Cleaning a chosen article body into safe, semantic HTML.
+
+An allowlist, not a blocklist: a post is published on the user's own site, so nothing that can run code,
+track the reader or restyle the page survives. Lazy-loaded images get a real `src` (the old archives kept
+1-pixel placeholders), links become absolute (the post no longer lives on the source's host).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_in
+
+# Elements dropped with everything inside them.
+DROP_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "canvas",
+    "video",
+    "audio",
+    "source",
+    "track",
+    "map",
+    "link",
+    "meta",
+    "base",
+    "input",
+    "button",
+    "select",
+    "textarea",
+    "label",
+    "dialog",
+    "nav",
+    "aside",
+    "footer",
+)
+
+_DROP_TAG_SET = frozenset(DROP_TAGS)
+# Blocks judged by their attributes: names (class, id), hiding, ad-slot markers.
+_JUDGED_BY_ATTRIBUTES = ", ".join(("[class]", "[id]", "[hidden]", "[style]", "[aria-hidden]", *AD_ATTRIBUTES))
+
+# Elements kept, with the attributes each may carry.
+ALLOWED: dict[str, frozenset[str]] = {
+    **{
+        tag: frozenset()
+        for tag in ("p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "dl", "dt", "dd")
+    },
+    **{tag: frozenset() for tag in ("em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "mark")},
+    **{tag: frozenset() for tag in ("pre", "code", "kbd", "samp", "var", "figure", "figcaption", "div")},
+    **{tag: frozenset() for tag in ("table", "thead", "tbody", "tfoot", "tr", "caption", "del", "ins")},
+    "li": frozenset({"value"}),
+    "ol": frozenset({"start", "reversed", "type"}),
+    "blockquote": frozenset({"cite"}),
+    "q": frozenset({"cite"}),
+    "cite": frozenset(),
+    "abbr": frozenset({"title"}),
+    "time": frozenset({"datetime"}),
+    "a": frozenset({"href", "title"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "td": frozenset({"colspan", "rowspan"}),
+    "th": frozenset({"colspan", "rowspan", "scope"}),
+}
+
+# Where lazy-loading scripts keep the real image, best first.
+LAZY_SRC_ATTRIBUTES = (
+    "data-src",
+    "data-original",
+    "data-lazy-src",
+    "data-lazyload",
+    "data-actualsrc",
+    "data-original-src",
+    "data-hi-res-src",
+    "data-url",
+    "data-echo",
+)
+LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset", "srcset")
+
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto", "ftp", ""})
+_TRACKER = re.compile(
+    r"(?i)doubleclick\.net|google-analytics|googletagmanager|scorecardresearch|quantserve|/pixel|"
+    r"/beacon|/track(?:ing)?/|/1x1\.|spacer\.gif|blank\.gif|facebook\.com/tr|/b\.gif|/p\.gif"
+)
+# Empty elements that are still content.
+_VOID_CONTENT = frozenset({"img", "br", "hr", "td", "th"})
+
+
+def clean_body(
+    tree: LexborHTMLParser,
+    nodes: Iterable[LexborNode],
+    url: str,
+    remove: Iterable[str] = (),
+    title: str | None = None,
+    *,
+    junk_dropped: bool = False,
+) -> str:
+    """The clean HTML of the given body nodes of `tree`, in document order, without a heading repeating
+    `title`. The nodes are copied into a detached wrapper in the same document: no second parse."""
+    root = tree.create_node("div")
+    for node in nodes:
+        root.insert_child(node)
+    return _clean_root(root, url, () if junk_dropped else remove, title, drop=not junk_dropped)
+
+
+def clean_fragment_html(fragment: str, url: str, remove: Iterable[str] = (), title: str | None = None) -> str:
+    """Clean HTML from elsewhere (a feed's content) the same way as a page body."""
+    tree = LexborHTMLParser(f"<html><body><div id='scraper-root'>{fragment}</div></body></html>")
+    root = tree.css_first("#scraper-root")
+    return _clean_root(root, url, remove, title) if root is not None else ""
+
+
+def _clean_root(
+    root: LexborNode, url: str, remove: Iterable[str], title: str | None, drop: bool = True
+) -> str:
+    if drop:
+        drop_junk(root, remove)
+    if title:
+        drop_title_heading(root, title)
+    root_id = root.mem_id
+    for node in list(root.traverse()):
+        if node.mem_id != root_id:
+            _clean_element(node, url)
+    _remove_empty(root)
+    root.merge_text_nodes()
+    return (root.inner_html or "").strip()
+
+
+def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None = None) -> None:
+    """Detach script, furniture, ad slots, hidden blocks and the caller's own selectors.
+
+    `remove()` rather than `decompose()`: detaching a node whose ancestor is already detached is safe,
+    freeing it is not.
+    """
+    # One walk in Python beats one CSS pass per tag name.
+    for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
+        node.remove()
+    drop_selected(root, remove)
+    whole = len(root.text(deep=True) or "") if protect else 0
+    holders = _ancestors_of(root.css(protect)) if protect else set()
+    for node in root.css(_JUDGED_BY_ATTRIBUTES):
+        attributes = node.attributes
+        if (
+            "hidden" in attributes
+            or not AD_ATTRIBUTE_NAMES.isdisjoint(attributes)
+            or _hidden_style(attributes.get("style"))
+            or (attributes.get("aria-hidden") == "true" and not node.css_first("img"))
+            or (
+                junk_names(names_in(attributes))
+                and not (protect and (node.mem_id in holders or _holds_text(node, whole)))
+            )
+        ):
+            node.remove()
+
+
+def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
+    for selector in selectors:
+        try:
+            nodes = root.css(selector)
+        except Exception:  # an invalid selector in a user's rule costs that selector only
+            continue
+        for node in nodes:
+            node.remove()
+
+
+def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
+    held: set[int] = set()
+    for node in nodes:
+        ancestor: LexborNode | None = node
+        while ancestor is not None and ancestor.mem_id not in held:
+            held.add(ancestor.mem_id)
+            ancestor = ancestor.parent
+    return held
+
+
+def _holds_text(node: LexborNode, whole: int) -> bool:
+    """A furniture-named block that wraps most of the page's text is the page's wrapper, not furniture."""
+    # measuring the text is the costly part: a block without a paragraph holds no article
+    return node.css_first("p") is not None and len(node.text(deep=True) or "") > 0.4 * whole
+
+
+def drop_title_heading(root: LexborNode, title: str) -> None:
+    """The title is the post's own heading; the body repeating it reads twice."""
+    wanted = _normal(title)
+    for heading in root.css("h1, h2"):
+        if _normal(heading.text(deep=True)) == wanted:
+            heading.remove()
+
+
+def _normal(text: str | None) -> str:
+    return "".join((text or "").split()).lower()
+
+
+def _hidden_style(style: str | None) -> bool:
+    if not style:
+        return False
+    compact = style.replace(" ", "").lower()
+    return "display:none" in compact or "visibility:hidden" in compact
+
+
+def _clean_element(node: LexborNode, url: str) -> None:
+    tag = node.tag
+    if tag is None or tag.startswith("-"):  # text and comments
+        if tag == "_comment" or node.is_comment_node:
+            node.remove()
+        return
+    if tag == "img":
+        _clean_image(node, url)
+        return
+    if tag == "a":
+        _clean_link(node, url)
+        return
+    allowed = ALLOWED.get(tag)
+    if allowed is None:
+        node.unwrap()
+        return
+    _keep_attributes(node, allowed)
+
+
+def _keep_attributes(node: LexborNode, allowed: frozenset[str]) -> None:
+    attrs = node.attrs
+    for name in list(node.attributes):
+        if name not in allowed:
+            del attrs[name]
+
+
+def _clean_link(node: LexborNode, url: str) -> None:
+    href = (node.attributes.get("href") or "").strip()
+    absolute = safe_url(href, url) if href and not href.startswith("#") else None
+    if absolute is None:
+        node.unwrap()
+        return
+    _keep_attributes(node, ALLOWED["a"])
+    node.attrs["href"] = absolute
+
+
+def _clean_image(node: LexborNode, url: str) -> None:
+    attributes = node.attributes
+    source = image_source(attributes)
+    absolute = safe_url(source, url) if source else None
+    if absolute is None or _is_tracker(absolute, attributes):
+        node.remove()
+        return
+    _keep_attributes(node, ALLOWED["img"])
+    node.attrs["src"] = absolute
+
+
+def image_source(attributes: dict[str, str | None]) -> str | None:
+    """The real image behind a lazy-loading placeholder: data-* first, then the largest srcset entry."""
+    for name in LAZY_SRC_ATTRIBUTES:
+        value = (attributes.get(name) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    for name in LAZY_SRCSET_ATTRIBUTES:
+        best = largest_in_srcset(attributes.get(name) or "")
+        if best:
+            return best
+    src = (attributes.get("src") or "").strip()
+    return src if src and not src.startswith("data:") else None
+
+
+def largest_in_srcset(srcset: str) -> str | None:
+    best: tuple[float, str] | None = None
+    for candidate in srcset.split(","):
+        parts = candidate.split()
+        if not parts or parts[0].startswith("data:"):
+            continue
+        size = 1.0
+        if len(parts) > 1:
+            try:
+                size = float(parts[1].rstrip("wxWX"))
+            except ValueError:
+                size = 1.0
+        if best is None or size > best[0]:
+            best = (size, parts[0])
+    return best[1] if best else None
+
+
+def safe_url(link: str, base: str) -> str | None:
+    """`link` made absolute against `base`, or None for a script, data or other unsafe scheme."""
+    link = "".join(link.split())  # browsers ignore whitespace inside URLs; so do attackers
+    try:
+        absolute = urljoin(base, link)
+        scheme = urlsplit(absolute).scheme.lower()
+    except ValueError:
+        return None
+    return absolute if scheme in _SAFE_SCHEMES else None
+
+
+def _is_tracker(src: str, attributes: dict[str, str | None]) -> bool:
+    if _TRACKER.search(src):
+        return True
+    return _tiny(attributes.get("width")) or _tiny(attributes.get("height"))
+
+
+def _tiny(size: str | None) -> bool:
+    if not size:
+        return False
+    digits = size.strip().removesuffix("px")
+    return digits.isdigit() and int(digits) <= 2
+
+
+def _remove_empty(root: LexborNode) -> None:
+    """Drop wrappers left without text or image, innermost first, so nested empties go too."""
+    for node in reversed(list(root.traverse())):
+        tag = node.tag
+        if node.mem_id == root.mem_id or tag is None or tag.startswith("-") or tag in _VOID_CONTENT:
+            continue
+        if node.css_first("img, hr") is None and not (node.text(deep=True) or "").strip():
+            node.remove()
+    # unwrap divs that only wrap one block, so the body is not a tower of wrappers
+    for div in root.css("div"):
+        if div.mem_id != root.mem_id and not _has_direct_text(div):
+            div.unwrap()
+
+
+def _has_direct_text(node: LexborNode) -> bool:
+    child = node.child
+    while child is not None:
+        if child.is_text_node and (child.text_content or "").strip():
+            return True
+        child = child.next
+    return False

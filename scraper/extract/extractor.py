@@ -1,0 +1,114 @@
+"""Page to record: metadata, the body (by site rule or by the generic finder), cleaning, text.
+
+A pure function of the page and its URL, so `scraper backfill --reextract` can run it again over the raw
+pages kept in the database, offline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from scraper.charset import decode
+from scraper.extract.clean import clean_body, clean_fragment_html, drop_selected
+from scraper.extract.content import find_main_content
+from scraper.extract.dates import parse_date, parse_offset
+from scraper.extract.metadata import read_metadata
+from scraper.extract.record import Record
+from scraper.extract.rules import SiteRule
+from scraper.extract.text import html_to_text
+
+_SPACES = re.compile(r"\s+")
+
+
+def extract(html: str | bytes, url: str, rule: SiteRule | None = None) -> Record:
+    """The record of one article page; `rule` is the site rule for `url`, if any (see RuleBook.for_url)."""
+    if isinstance(html, bytes):
+        html, _ = decode(html)
+    tree = LexborHTMLParser(html)
+    tz = parse_offset(rule.timezone if rule else None)
+    meta = read_metadata(tree, url, tz)
+    title = _rule_text(tree, rule.title if rule else ()) or meta.title
+    author = _rule_text(tree, rule.author if rule else ()) or meta.author
+    published = meta.published or _rule_date(tree, rule.published if rule else (), tz)
+
+    body_nodes = select_body(tree, rule.body) if rule and rule.body else []
+    remove = rule.remove if rule else ()
+    generic = not body_nodes and tree.body is not None
+    if generic:
+        drop_selected(tree.body, remove)
+        body_nodes = find_main_content(tree.body)  # drops the junk itself
+    body = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic)
+    return Record(
+        title=title,
+        author=author,
+        published=published,
+        lang=meta.lang,
+        html=body,
+        text=html_to_text(body),
+        canonical_url=meta.canonical_url,
+        description=meta.description,
+        image=meta.image,
+    )
+
+
+def clean_fragment(html: str, url: str, rule: SiteRule | None = None) -> str:
+    """A feed's own HTML content, cleaned like a page body."""
+    return clean_fragment_html(html or "", url, rule.remove if rule else ())
+
+
+def select_body(tree: LexborHTMLParser, selectors: Sequence[str]) -> list[LexborNode]:
+    """All matches of the first body selector that matches anything, outermost only, in page order."""
+    for selector in selectors:
+        try:
+            nodes = tree.css(selector)
+        except Exception:  # an invalid selector in a user's rule: try the next one
+            continue
+        if nodes:
+            return _outermost(nodes)
+    return []
+
+
+def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    kept: list[LexborNode] = []
+    ids = {node.mem_id for node in nodes}
+    for node in nodes:
+        ancestor = node.parent
+        while ancestor is not None and ancestor.mem_id not in ids:
+            ancestor = ancestor.parent
+        if ancestor is None:
+            kept.append(node)
+    return kept
+
+
+def _rule_text(tree: LexborHTMLParser, selectors: Sequence[str]) -> str | None:
+    for selector in selectors:
+        node = _first(tree, selector)
+        if node is not None:
+            text = _SPACES.sub(" ", node.text(deep=True) or "").strip()
+            if text:
+                return text
+    return None
+
+
+def _rule_date(tree: LexborHTMLParser, selectors: Sequence[str], tz: timezone) -> datetime | None:
+    for selector in selectors:
+        node = _first(tree, selector)
+        if node is None:
+            continue
+        attributes = node.attributes
+        for value in (attributes.get("datetime"), attributes.get("content"), node.text(deep=True)):
+            when = parse_date(value, tz)
+            if when is not None:
+                return when
+    return None
+
+
+def _first(tree: LexborHTMLParser, selector: str) -> LexborNode | None:
+    try:
+        return tree.css_first(selector)
+    except Exception:  # an invalid selector in a user's rule
+        return None

@@ -1,0 +1,118 @@
+"""Class/id hints shared by the content finder and the cleaner.
+
+Pages name their blocks for their own CSS; those names are the cheapest strong signal of what a block is.
+The patterns follow the vocabulary of news templates (English and the pinyin/abbreviations of Chinese sites).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from selectolax.lexbor import LexborNode
+
+# Blocks that are never the article, whatever else their names say.
+_STRONG = r"""
+    ad|ads|adv|advert\w*|adsbygoogle|dfp|gpt-ad|innity|outbrain|taboola|sponsor\w*|promo\w*|
+    share\w*|social|sharing|sns|toolbar|tool-bar|
+    comments?|comment-\w+|disqus|respond|
+    related\w*|recommend\w*|more-stories|read-more|readmore|also-read|trending|popular|most-read|
+    newsletter\w*|subscri\w*|signup|sign-up|paywall|microtransaction|
+    cookie\w*|consent|gdpr|
+    breadcrumbs?|pagination|pager|nav|navbar|navigation|menu|sidebar|side-bar|footer|masthead|site-header|
+    visually-hidden|sr-only|skip-link|byline|author-bio|author-info|dateline|
+    tuijian|xiangguan|pinglun|fenxiang|guanggao
+"""
+# Blocks that are usually furniture, unless their names also say "article".
+_WEAK = r"""
+    banner|rail|widget\w*|topbar|header-wrap|membership|
+    meta-info|article-meta|post-meta|tags?|tag-list|keywords|
+    print|modal|popup|overlay|
+    caption|credits?|image-credit|photo-credit|img-credit|image-caption|photo-caption|inline-caption
+"""
+
+
+def _words(alternatives: str, *, anywhere: bool) -> re.Pattern[str]:
+    body = "".join(alternatives.split())
+    start = r"(?:^|[_-])" if anywhere else "^"
+    return re.compile(rf"(?i){start}(?:{body})(?:$|[_-])")
+
+
+# Strong words count anywhere in a class name ("c-share-bar"), weak ones only at its start ("widget-area",
+# not "elementor-widget-container").
+JUNK_STRONG = _words(_STRONG, anywhere=True)
+JUNK_WEAK = _words(_WEAK, anywhere=False)
+
+# Names that say "this is the article": they protect a block from the weak junk names.
+ARTICLE = re.compile(
+    r"(?i)article|post-?(?:body|content|text)|entry|story|main|content|body|text|detail|rawhtml|zhengwen|wenzhang"
+)
+
+# Class names that CMSs give the article body itself: a block with one is never dropped for its other names.
+ARTICLE_BODY_CLASSES = frozenset(
+    {
+        "entry-content", "post-content", "post-body", "article-content", "article-body", "articlebody",
+        "story-body", "story-content", "article-text", "main-content", "content-body", "body-text",
+        "article__body", "article__content", "c-entry-content", "td-post-content", "field-name-body",
+    }
+)  # fmt: skip
+
+# Ad slots marked by an attribute rather than named (named ones, `dfp-ad-*`, `div-gpt-ad-*`,
+# `innity-in-post`, `adsbygoogle`, match the junk words above).
+AD_ATTRIBUTE_NAMES = frozenset({"data-ad-slot", "data-google-query-id", "data-ad-unit", "data-dfp"})
+AD_ATTRIBUTES = tuple(f"[{name}]" for name in sorted(AD_ATTRIBUTE_NAMES))
+
+
+def names_of(node: LexborNode) -> str:
+    return names_in(node.attributes)
+
+
+def names_in(attributes: dict[str, str | None]) -> str:
+    return f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+
+
+NEUTRAL, JUNK, ARTICLE_NAME, STRONG_JUNK = 0, 1, 2, 3
+
+
+# Class names repeat across a site's pages (ids less so): judged once per name, not per element.
+@lru_cache(maxsize=1 << 16)
+def token_kind(token: str) -> int:
+    if JUNK_STRONG.search(token):
+        return STRONG_JUNK
+    article = bool(ARTICLE.search(token))
+    if JUNK_WEAK.search(token) and not article:
+        return JUNK
+    return ARTICLE_NAME if article else NEUTRAL
+
+
+def class_weight(node: LexborNode) -> int:
+    """Readability's class weight: -25 for a furniture name, +25 for an article name."""
+    return _weight_of_names(names_of(node))
+
+
+def looks_like_junk(node: LexborNode) -> bool:
+    """Furniture by name: some class says so, and no other class says "article".
+
+    Judged class by class: "comment-body" is a comment, but "l-sidebar-fixed l-article-body" is the
+    article's column in a layout with a sidebar.
+    """
+    return junk_names(names_of(node))
+
+
+def _weight_of_names(names: str) -> int:
+    kinds = {token_kind(token) for token in names.split()}
+    weight = -25 if (JUNK in kinds or STRONG_JUNK in kinds) else 0
+    return weight + 25 if ARTICLE_NAME in kinds else weight
+
+
+def junk_names(names: str) -> bool:
+    tokens = names.lower().split()
+    if not tokens or not ARTICLE_BODY_CLASSES.isdisjoint(tokens):
+        return False
+    junk = False
+    for token in tokens:
+        kind = token_kind(token)
+        if kind == ARTICLE_NAME:
+            return False
+        junk = junk or kind != NEUTRAL
+    return junk

@@ -1,0 +1,107 @@
+"""Site rules: where a known site keeps its article, and which of its blocks are junk.
+
+The built-in rules ship as package data (`rules.toml`) so users read and copy them; `[[rules]]` in the
+config adds rules or replaces a built-in one of the same name. A feed's `selector`/`remove` keys refine
+the rule for that feed's pages only.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+_SELECTOR_KEYS = ("body", "remove", "title", "author", "published")
+_KNOWN_KEYS = frozenset({"name", "domains", "timezone", *_SELECTOR_KEYS})
+
+
+class RuleError(ValueError):
+    """A site rule cannot be used; the message names the rule and the key."""
+
+
+@dataclass(frozen=True)
+class SiteRule:
+    name: str
+    domains: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    title: tuple[str, ...] = ()
+    author: tuple[str, ...] = ()
+    published: tuple[str, ...] = ()
+    timezone: str | None = None  # for pages that write local times without an offset
+
+    def matches(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().removeprefix("www.")
+        path = parts.path or "/"
+        for domain in self.domains:
+            domain_host, _, prefix = domain.lower().partition("/")
+            if (host == domain_host or host.endswith("." + domain_host)) and (
+                not prefix or path.lstrip("/").startswith(prefix)
+            ):
+                return True
+        return False
+
+
+def rule_from_table(table: Mapping[str, Any], where: str = "rule") -> SiteRule:
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise RuleError(f"{where}: 'name' must be a non-empty string")
+    where = f"{where} {name!r}"
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise RuleError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KNOWN_KEYS))}"
+        )
+    values = {key: _strings(table.get(key, ()), f"{where}: '{key}'") for key in ("domains", *_SELECTOR_KEYS)}
+    timezone = table.get("timezone")
+    if timezone is not None and not isinstance(timezone, str):
+        raise RuleError(f"{where}: 'timezone' must be a string such as \"+08:00\"")
+    return SiteRule(name=name.strip(), timezone=timezone, **values)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise RuleError(f"{where} must be a string or a list of strings")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+class RuleBook:
+    """Every known rule, user rules first so they win over built-in ones for the same site."""
+
+    def __init__(self, rules: Sequence[SiteRule]) -> None:
+        self.rules = tuple(rules)
+
+    @classmethod
+    def load(cls, extra: Iterable[Mapping[str, Any]] = ()) -> RuleBook:
+        users = [rule_from_table(table, f"[[rules]] #{i + 1}") for i, table in enumerate(extra)]
+        replaced = {rule.name for rule in users}
+        return cls(users + [rule for rule in builtin_rules() if rule.name not in replaced])
+
+    def rule_for(self, url: str) -> SiteRule | None:
+        return next((rule for rule in self.rules if rule.matches(url)), None)
+
+    def for_url(self, url: str, selector: str | None = None, remove: Sequence[str] = ()) -> SiteRule | None:
+        """The rule for a page, refined by its feed's own `selector` and `remove`."""
+        rule = self.rule_for(url)
+        if not selector and not remove:
+            return rule
+        base = rule or SiteRule(name="feed")
+        return replace(
+            base,
+            body=(selector,) if selector else base.body,
+            remove=base.remove + tuple(remove),
+        )
+
+
+@lru_cache(maxsize=1)
+def builtin_rules() -> tuple[SiteRule, ...]:
+    text = resources.files("scraper.extract").joinpath("rules.toml").read_text(encoding="utf-8")
+    tables = tomllib.loads(text).get("rules", [])
+    return tuple(rule_from_table(table, "built-in rule") for table in tables)

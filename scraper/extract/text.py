@@ -1,0 +1,93 @@
+"""Clean HTML to plain text: paragraphs separated by blank lines, `<br>` as a line break.
+
+The text is what search indexes, the benchmark scores and the "auto" content source compares; it must
+hold the article's prose once and nothing else. Figure captions stay in the HTML but not in the text:
+they describe a picture, not the story, and they repeat (galleries, lightboxes).
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "blockquote", "pre",
+        "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "caption", "figure",
+        "figcaption", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "address", "details", "summary", "center",
+        "form", "fieldset", "legend", "body", "html",
+    }
+)  # fmt: skip
+_CELL_TAGS = frozenset({"td", "th"})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "figcaption"})
+_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000]+")
+
+
+def html_to_text(html: str | None) -> str:
+    if not html or not html.strip():
+        return ""
+    tree = LexborHTMLParser(html)
+    root = tree.body or tree.root
+    return node_text(root) if root is not None else ""
+
+
+def node_text(root: LexborNode) -> str:
+    """The text of `root`, laid out as paragraphs."""
+    paragraphs: list[str] = []
+    line: list[str] = []
+    lines: list[str] = []
+
+    def end_line() -> None:
+        text = _SPACES.sub(" ", "".join(line)).strip()
+        line.clear()
+        if text:
+            lines.append(text)
+
+    seen: set[str] = set()
+
+    def end_paragraph() -> None:
+        end_line()
+        if lines:
+            paragraph = "\n".join(lines)
+            lines.clear()
+            if paragraph not in seen:  # a block repeated (a caption twice, a pull quote) reads once
+                seen.add(paragraph)
+                paragraphs.append(paragraph)
+
+    # An explicit stack (node, entering) instead of recursion: pages nest deeper than Python's limit.
+    stack: list[tuple[LexborNode, bool]] = [(root, True)]
+    while stack:
+        node, entering = stack.pop()
+        tag = node.tag or ""
+        if not entering:
+            if tag in BLOCK_TAGS:
+                end_paragraph()
+            elif tag in _CELL_TAGS:
+                line.append(" ")
+            continue
+        if node.is_text_node:
+            line.append(node.text_content or "")
+            continue
+        if tag in _SKIP_TAGS or node.is_comment_node:
+            continue
+        if tag == "br":
+            end_line()
+            continue
+        if tag == "pre":
+            end_paragraph()
+            text = (node.text(deep=True) or "").strip("\n")
+            if text.strip():
+                paragraphs.append(text)
+            continue
+        if tag in BLOCK_TAGS:
+            end_paragraph()
+        stack.append((node, False))
+        children = []
+        child = node.child
+        while child is not None:
+            children.append(child)
+            child = child.next
+        stack.extend((child, True) for child in reversed(children))
+    end_paragraph()
+    return "\n\n".join(paragraphs)

@@ -1,0 +1,211 @@
+"""Prometheus metrics of one daemon, in a registry of its own (no module-level state: tests start several).
+
+Counters and histograms are fed as work happens. What the database knows (the queue of pending articles,
+each feed's last success) is read from it at scrape time by `DatabaseCollector`, so the numbers are those of
+the archive, whichever process (daemon, cron run, another node) did the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Iterator
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
+
+from scraper.archive import ArchiveOutcome
+from scraper.fetch import Fetcher, FetchError, Response
+from scraper.pipeline import RunSummary
+from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.polls = Counter(
+            "scraper_polls",
+            "Feed polls by feed and outcome (ok, not_modified, failed).",
+            ["feed", "outcome"],
+            registry=r,
+        )
+        self.entries_queued = Counter(
+            "scraper_entries_queued", "New feed entries queued as articles.", ["feed"], registry=r
+        )
+        self.fetches = Counter(
+            "scraper_fetches",
+            "Article fetch attempts by outcome (archived, gone, retrying, failed).",
+            ["outcome"],
+            registry=r,
+        )
+        self.archived = Counter("scraper_articles_archived", "Articles archived.", ["feed"], registry=r)
+        self.extraction_failures = Counter(
+            "scraper_extraction_failures",
+            "Pages fetched fine that gave no article (an extractor error, or no text found).",
+            ["feed"],
+            registry=r,
+        )
+        self.posts_written = Counter("scraper_posts_written", "Post files written or rewritten.", registry=r)
+        self.requests = Counter(
+            "scraper_http_requests",
+            "HTTP requests by kind (feed, page) and result (2xx, 3xx, 4xx, 5xx, error).",
+            ["kind", "result"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "scraper_http_request_duration_seconds",
+            "Time to a whole answer (redirects and body included), by kind (feed, page).",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "scraper_in_flight", "Feed polls and article fetches under way.", ["kind"], registry=r
+        )
+        self.unexpected_errors = Counter(
+            "scraper_unexpected_errors",
+            "Work items that raised instead of giving an outcome (a bug or a database error).",
+            ["kind"],
+            registry=r,
+        )
+        self.config_reloads = Counter(
+            "scraper_config_reloads", "Config reloads by result (ok, failed).", ["result"], registry=r
+        )
+        for kind in ("feed", "page"):
+            self.in_flight.labels(kind)
+        for outcome in ("archived", "gone", "retrying", "failed"):
+            self.fetches.labels(outcome)
+
+    def count_poll(self, feed: str, summary: RunSummary) -> None:
+        """`summary` is the one poll's own: which counter moved says the outcome."""
+        if summary.feeds_failed:
+            self.polls.labels(feed, "failed").inc()
+        elif summary.feeds_not_modified:
+            self.polls.labels(feed, "not_modified").inc()
+        elif summary.feeds_polled:
+            self.polls.labels(feed, "ok").inc()
+        if summary.new_entries:
+            self.entries_queued.labels(feed).inc(summary.new_entries)
+
+    def count_article(self, feed: str, summary: RunSummary) -> None:
+        """`summary` is the one article's own."""
+        for outcome in ("archived", "gone", "retrying", "failed"):
+            if getattr(summary, outcome):
+                self.fetches.labels(outcome).inc()
+        if summary.archived:
+            self.archived.labels(feed).inc()
+
+    def count_outcome(self, feed: str, outcome: ArchiveOutcome) -> None:
+        page_came = outcome.response is not None and outcome.response.ok
+        if outcome.record is None and page_came:
+            self.extraction_failures.labels(feed).inc()
+
+    def add_database(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.registry.register(DatabaseCollector(engine, clock))
+
+
+class DatabaseCollector(Collector):
+    """Queue depth and per-feed health, read from the database at each scrape."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def describe(self) -> list[Metric]:
+        return []  # nothing to check for clashes, and no query at registration time
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("scraper_database_up", "1 when the database answered this scrape.")
+        try:
+            metrics = self._read()
+        except Exception as exc:
+            log.warning("metrics: the database did not answer: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from metrics
+
+    def _read(self) -> list[Metric]:
+        now = self.clock()
+        queue = GaugeMetricFamily(
+            "scraper_queue_depth",
+            "Pending articles: due (to fetch now) or waiting (a retry later).",
+            labels=["state"],
+        )
+        articles = GaugeMetricFamily(
+            "scraper_articles", "Articles in the archive by status.", labels=["status"]
+        )
+        since = GaugeMetricFamily(
+            "scraper_feed_seconds_since_success",
+            "Seconds since the feed last answered a poll (since it was added, if it never has).",
+            labels=["feed"],
+        )
+        failures = GaugeMetricFamily(
+            "scraper_feed_failures_in_row", "Polls failed in a row, per feed.", labels=["feed"]
+        )
+        with self.engine.connect() as connection:
+            by_status = dict(
+                connection.execute(select(Article.status, func.count()).group_by(Article.status)).all()
+            )
+            due = connection.scalar(
+                select(func.count())
+                .select_from(Article)
+                .where(Article.status == ArticleStatus.PENDING)
+                .where((Article.next_attempt_at.is_(None)) | (Article.next_attempt_at <= now))
+            )
+            feeds = connection.execute(
+                select(Feed.name, Feed.last_success_at, Feed.created_at, Feed.failures_in_row).where(
+                    Feed.enabled.is_(True)
+                )
+            ).all()
+        pending = by_status.get(ArticleStatus.PENDING, 0)
+        queue.add_metric(["due"], due or 0)
+        queue.add_metric(["waiting"], pending - (due or 0))
+        for status in ArticleStatus.ALL:
+            articles.add_metric([status], by_status.get(status, 0))
+        for name, last_success, created, failures_in_row in feeds:
+            since.add_metric([name], _seconds_since(now, last_success or created))
+            failures.add_metric([name], failures_in_row or 0)
+        return [queue, articles, since, failures]
+
+
+def _seconds_since(now: datetime, then: datetime | None) -> float:
+    if then is None:
+        return float("inf")
+    if then.tzinfo is None:  # a row written by raw SQL on SQLite; the models keep UTC
+        then = then.replace(tzinfo=now.tzinfo)
+    return max((now - then).total_seconds(), 0.0)
+
+
+class MeteredFetcher(Fetcher):
+    """The shared Fetcher, timing and counting every request by kind (feed poll or article page)."""
+
+    def __init__(self, *args: Any, metrics: Metrics, feed_urls: Callable[[], Collection[str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._metrics = metrics
+        self._feed_urls = feed_urls
+
+    async def get(self, url: str, *args: Any, **kwargs: Any) -> Response:
+        kind = "feed" if url in self._feed_urls() else "page"
+        started = time.perf_counter()
+        try:
+            response = await super().get(url, *args, **kwargs)
+        except FetchError:
+            self._metrics.requests.labels(kind, "error").inc()
+            self._metrics.latency.labels(kind).observe(time.perf_counter() - started)
+            raise
+        self._metrics.requests.labels(kind, f"{response.status // 100}xx").inc()
+        self._metrics.latency.labels(kind).observe(time.perf_counter() - started)
+        return response
