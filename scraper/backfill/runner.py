@@ -34,6 +34,7 @@ from scraper.backfill.reextract import ReextractReport, reextract
 from scraper.backfill.sitemap import backfill_sitemaps
 from scraper.backfill.url_list import backfill_urls
 from scraper.config import Config
+from scraper.export.writer import archived_ids, export_articles
 from scraper.fetch import Fetcher
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.store.models import Article, ArticleStatus, Feed
@@ -229,7 +230,7 @@ class _Recorder:
                 self.progress.advance(self.summary.archived == before)
             if self.summary.archived - self.exported_at >= EXPORT_EVERY:
                 self.exported_at = self.summary.archived
-                self.pipeline.export_unwritten(self.summary)
+                export_unwritten(self.pipeline, self.summary)
 
     async def close(self) -> None:
         while self.worker is not None and not self.worker.done():
@@ -307,5 +308,12 @@ async def archive_queue(
         raise
     finally:
         progress.finish()
-    pipeline.export_unwritten(summary)
+    export_unwritten(pipeline, summary)
     return summary
+
+
+def export_unwritten(pipeline: Pipeline, summary: RunSummary) -> None:
+    """`Pipeline.export_unwritten`, a batch of posts to a transaction."""
+    with pipeline.sessions() as session:
+        ids = archived_ids(session, unwritten_only=True)
+    summary.posts_written += export_articles(pipeline.sessions, pipeline.writer, ids, batch=EXPORT_EVERY)
