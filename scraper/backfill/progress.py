@@ -61,8 +61,8 @@ class BarProgress:
             TextColumn("failed {task.fields[failed]}"),
             _Rate(),
             TimeElapsedColumn(),
-            TextColumn("left"),
             TimeRemainingColumn(),
+            TextColumn("left"),
             console=self.console,
             speed_estimate_period=10,
         )
