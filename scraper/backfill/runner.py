@@ -232,6 +232,11 @@ class _Recorder:
                 self.exported_at = self.summary.archived
                 export_unwritten(self.pipeline, self.summary)
 
+    async def keep_up(self, limit: int) -> None:
+        """Backpressure: fetched pages wait in memory to be recorded; past `limit` let the thread catch up."""
+        if len(self.queue) >= limit and self.worker is not None and not self.worker.done():
+            await asyncio.shield(self.worker)
+
     async def close(self) -> None:
         while self.worker is not None and not self.worker.done():
             await self.worker
@@ -300,6 +305,7 @@ async def archive_queue(
                 host, job = running.pop(task)
                 busy[host] -= 1
                 recorder.add(job, task.result())
+            await recorder.keep_up(8 * concurrency)
         await recorder.close()
     except BaseException:
         for task in running:
