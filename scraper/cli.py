@@ -266,8 +266,14 @@ def backfill(
     engine = make_engine(config.database.url)
     stdin = click.open_file("-", encoding="utf-8", errors="replace") if "-" in url_files else ()
     try:
-        upgrade(engine)
-        report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
+        with run_lock(engine):  # SQLite has no leases: one process works on an archive at a time
+            upgrade(engine)
+            report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
+    except LockHeld as exc:
+        _fail(
+            f"{exc}: a daemon or cron run is working on this archive; backfill when it is done",
+            EXIT_FEED_FAILED,
+        )
     except BackfillError as exc:
         _fail(str(exc), EXIT_BAD_CONFIG)
     except KeyboardInterrupt:
@@ -330,9 +336,15 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
     config = _load(config_path)
     engine = make_engine(config.database.url)
     try:
-        upgrade(engine)
-        summary = import_paths(
-            session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
+        with run_lock(engine):
+            upgrade(engine)
+            summary = import_paths(
+                session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
+            )
+    except LockHeld as exc:
+        _fail(
+            f"{exc}: a daemon or cron run is working on this archive; import when it is done",
+            EXIT_FEED_FAILED,
         )
     except PostFormatError as exc:
         _fail(str(exc), EXIT_BAD_CONFIG)

@@ -22,6 +22,7 @@ from werkzeug import Request
 from werkzeug import Response as WResponse
 
 from scraper.cli import cli
+from scraper.runlock import run_lock
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article, BackfillDocument, Feed
 from tests.conftest import run_cli, write_config
@@ -431,3 +432,18 @@ def test_backfill_needs_a_source_and_a_known_feed(tmp_path: Path) -> None:
     result = run_cli("backfill", "--config", str(config), "--urls", "-", "--since", "yesterday")
     assert result.exit_code == 2 and "is not a date" in result.output
     assert BackfillDocument.__tablename__ == "backfill_documents"
+
+
+def test_backfill_and_import_wait_their_turn_behind_a_running_daemon_or_cron_run(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [])
+    (tmp_path / "urls.txt").write_text("https://example.org/a\n", encoding="utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    try:
+        with run_lock(engine):
+            result = run_cli("backfill", "--config", str(config), "--urls", str(tmp_path / "urls.txt"))
+            assert result.exit_code == 1 and "backfill when it is done" in result.output
+            result = run_cli("import", "--config", str(config), str(tmp_path / "urls.txt"))
+            assert result.exit_code == 1 and "import when it is done" in result.output
+    finally:
+        engine.dispose()
+    assert not (tmp_path / "archive.db").exists()  # nothing was touched
