@@ -1,4 +1,5 @@
-"""The command line: `scraper run|once|status|export|extract|db upgrade|healthcheck`; `python -m scraper`.
+"""The command line: `scraper run|once|backfill|import|status|export|extract|db upgrade|healthcheck`;
+`python -m scraper`.
 
 Exit status (documented in the README): 0 all well (also: `once` found another run holding the lock, or
 `run` stopped on a signal); 1 some feed failed (the others were still done), or `run` could not start;
@@ -12,7 +13,10 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -20,6 +24,9 @@ import click
 from sqlalchemy import Engine
 
 from scraper import __version__
+from scraper.backfill.frontier import Filters, parse_day_or_time
+from scraper.backfill.progress import make_progress
+from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
 from scraper.config import (
     Config,
     ConfigError,
@@ -32,13 +39,14 @@ from scraper.config import (
 from scraper.export.writer import PostWriter, archived_ids, export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
+from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.runlock import LockHeld, run_lock
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
 
-EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 config_option = click.option(
     "--config",
@@ -152,6 +160,137 @@ async def _run_once(config: Config, engine: Engine, due_only: bool) -> RunSummar
         return await Pipeline(config, engine, fetcher).run_once(due_only=due_only)
 
 
+def _date_option(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], datetime | None]:
+    def convert(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return parse_day_or_time(value, end_of_day=end_of_day)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not a date (2021-09-29) or time (2021-09-29T14:00)"
+            ) from None
+
+    return convert
+
+
+def _regex(_ctx: click.Context, _param: click.Parameter, value: str | None) -> re.Pattern[str] | None:
+    try:
+        return re.compile(value) if value else None
+    except re.error as exc:
+        raise click.BadParameter(f"not a regular expression: {exc}") from None
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--sitemap", "sitemaps", multiple=True, metavar="URL", help="A sitemap, index, or site root (robots.txt)."
+)
+@click.option(
+    "--feed-history", is_flag=True, help="Walk the feed's archives (RFC 5005) and pages back to --since."
+)
+@click.option(
+    "--urls", "url_files", multiple=True, metavar="FILE", help="One URL per line; - reads standard input."
+)
+@click.option(
+    "--reextract",
+    is_flag=True,
+    help="Extract the stored raw pages again (offline) and rewrite changed posts.",
+)
+@click.option(
+    "--feed",
+    "feed_name",
+    metavar="NAME",
+    help="Put the articles under this configured feed (name, rule, content).",
+)
+@click.option(
+    "--since", callback=_date_option(False), metavar="DATE", help="Only URLs dated on or after this."
+)
+@click.option(
+    "--until", callback=_date_option(True), metavar="DATE", help="Only URLs dated before the end of this day."
+)
+@click.option(
+    "--match", callback=_regex, metavar="REGEX", help="Only URLs this regular expression finds a match in."
+)
+@click.option(
+    "--per-host",
+    type=click.IntRange(1),
+    default=None,
+    help="Requests in flight per host (default: http.per_host_concurrency).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1),
+    default=None,
+    help="Requests in flight in all (default: http.concurrency).",
+)
+@click.option(
+    "--max-pages", type=click.IntRange(1), default=1000, show_default=True, help="Feed pages read per feed."
+)
+@click.option(
+    "--rescan", is_flag=True, help="Read again the sitemaps and feed pages an earlier run has read."
+)
+def backfill(
+    config_path: Path | None,
+    sitemaps: tuple[str, ...],
+    feed_history: bool,
+    url_files: tuple[str, ...],
+    reextract: bool,
+    feed_name: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    match: re.Pattern[str] | None,
+    per_host: int | None,
+    concurrency: int | None,
+    max_pages: int,
+    rescan: bool,
+) -> None:
+    """Archive history: from sitemaps, a feed's archives and pages, URL lists; or re-extract stored pages.
+
+    Sources combine. Found URLs join the queue (never one already archived, imported or seen), then are
+    archived at most --per-host at a time per site, with a progress bar. Interrupted, the same command
+    continues where it stopped.
+    """
+    if not (sitemaps or feed_history or url_files or reextract):
+        _fail("backfill: give a source: --sitemap, --feed-history, --urls or --reextract", EXIT_BAD_CONFIG)
+    config = _load(config_path)
+    options = BackfillOptions(
+        sitemaps=sitemaps,
+        feed_history=feed_history,
+        url_files=url_files,
+        reextract=reextract,
+        feed=feed_name,
+        filters=Filters(since, until, match),
+        per_host=per_host,
+        concurrency=concurrency,
+        rescan=rescan,
+        max_pages=max_pages,
+    )
+    engine = make_engine(config.database.url)
+    stdin = click.open_file("-", encoding="utf-8", errors="replace") if "-" in url_files else ()
+    try:
+        with run_lock(engine):  # SQLite has no leases: one process works on an archive at a time
+            upgrade(engine)
+            report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
+    except LockHeld as exc:
+        _fail(
+            f"{exc}: a daemon or cron run is working on this archive; backfill when it is done",
+            EXIT_FEED_FAILED,
+        )
+    except BackfillError as exc:
+        _fail(str(exc), EXIT_BAD_CONFIG)
+    except KeyboardInterrupt:
+        _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
+    finally:
+        engine.dispose()
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"posts: {config.export.dir}")
+    for error in report.errors():
+        click.echo(f"  {error}", err=True)
+    sys.exit(EXIT_FEED_FAILED if report.failed else EXIT_OK)
+
+
 @cli.command()
 @config_option
 def status(config_path: Path | None) -> None:
@@ -181,6 +320,46 @@ def export_command(config_path: Path | None) -> None:
     finally:
         engine.dispose()
     click.echo(f"rewrote {written} posts in {config.export.dir}")
+
+
+@cli.command("import")
+@config_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--feed",
+    "feed_name",
+    default=None,
+    help="Put every imported post under this configured feed (default: the feed its categories name).",
+)
+def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name: str | None) -> None:
+    """Read an existing archive: post folders or files, seen-URL lists (allurls.dat), feed lists (subs.json).
+
+    Posts become archived articles (their files are never rewritten), listed URLs are never archived again,
+    and feed lists are printed as [[feeds]] tables to add to the config.
+    """
+    config = _load(config_path)
+    engine = make_engine(config.database.url)
+    try:
+        with run_lock(engine):
+            upgrade(engine)
+            summary = import_paths(
+                session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
+            )
+    except LockHeld as exc:
+        _fail(
+            f"{exc}: a daemon or cron run is working on this archive; import when it is done",
+            EXIT_FEED_FAILED,
+        )
+    except PostFormatError as exc:
+        _fail(str(exc), EXIT_BAD_CONFIG)
+    finally:
+        engine.dispose()
+    if summary.feeds:
+        click.echo(feeds_toml(summary.feeds, config.feeds), nl=False)
+    click.echo(summary.line(), err=True)
+    for error in summary.errors:
+        click.echo(f"  {error}", err=True)
+    sys.exit(EXIT_FEED_FAILED if summary.errors else EXIT_OK)
 
 
 @cli.command("extract")

@@ -112,6 +112,7 @@ class Daemon:
             self.fetcher = fetcher
             self.pipeline = self._make_pipeline(self.config)
             self.pipeline.sync_feeds()
+            self.pipeline.adopt_existing_posts()  # posts already in the export folder are not written again
             previous_handlers = self._install_signal_handlers()
             try:
                 self._start_listener()  # first: a taken address stops the start before any work
@@ -394,6 +395,7 @@ class Daemon:
             )
             pipeline = self._make_pipeline(new)
             pipeline.sync_feeds()
+            pipeline.adopt_existing_posts()
         except Exception as exc:  # a ConfigError, or rules the pipeline refuses
             self.metrics.config_reloads.labels("failed").inc()
             log.error("config reload (%s) failed; still running on the previous config: %s", why, exc)

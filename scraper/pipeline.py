@@ -23,6 +23,7 @@ from scraper.config import Config, FeedConfig
 from scraper.export.writer import PostWriter, archived_ids, export_articles
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
+from scraper.importer import adopt_export_folder
 from scraper.poll import FeedError, PollResult, poll_feed
 from scraper.queue import enqueue_entries
 from scraper.schedule import (
@@ -114,6 +115,7 @@ class Pipeline:
     async def run_once(self, *, due_only: bool = False) -> RunSummary:
         summary = RunSummary()
         self.sync_feeds()
+        self.adopt_existing_posts()
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only), summary)
         await self.archive_pending(summary)
         self.export_unwritten(summary)
@@ -132,6 +134,12 @@ class Pipeline:
             for url, row in rows.items():
                 if url not in self.feeds_by_url:
                     row.enabled = False
+
+    def adopt_existing_posts(self) -> int:
+        """Import the export folder's posts the database does not know, before any poll (see importer)."""
+        return adopt_export_folder(
+            self.sessions, self.config.export.dir, self.config.feeds, self.clock()
+        ).posts
 
     def feeds_to_poll(self, *, due_only: bool) -> list[FeedState]:
         """Enabled feeds the server lets us poll now (`blocked_until`: its ttl, cache lifetime,
@@ -372,13 +380,14 @@ class Pipeline:
 
     # --- archive ---------------------------------------------------------------------------------------
 
-    def pending_jobs(self, limit: int | None = None) -> list[ArticleJob]:
+    def pending_jobs(self, limit: int | None = None, *, after_id: int = 0) -> list[ArticleJob]:
         now = self.clock()
         query = (
             select(Article, Feed)
             .join(Feed, Article.feed_id == Feed.id, isouter=True)
             .where(Article.status == ArticleStatus.PENDING)
             .where(or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now))
+            .where(Article.id > after_id)
             .order_by(Article.id)
             .limit(limit)
         )

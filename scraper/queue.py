@@ -28,9 +28,9 @@ class QueueResult:
 
 
 def enqueue_entries(
-    session: Session, feed_id: int, entries: Iterable[FeedEntry], now: datetime
+    session: Session, feed_id: int | None, entries: Iterable[FeedEntry], now: datetime
 ) -> QueueResult:
-    """Insert the entries not seen before; the caller commits."""
+    """Insert the entries not seen before; the caller commits. `feed_id` None: articles under no feed."""
     candidates: dict[str, tuple[str, FeedEntry]] = {}
     batch_guids: set[str] = set()
     skipped: list[str] = []
@@ -50,37 +50,51 @@ def enqueue_entries(
         return QueueResult((), duplicates, tuple(skipped))
 
     known_urls, known_guids = _known(session, feed_id, candidates)
-    new_ids: list[int] = []
+    fresh = []
     for key, (guid, entry) in candidates.items():
         if key in known_urls or guid in known_guids:
             duplicates += 1
-            continue
-        article = Article(
-            feed_id=feed_id,
-            guid=guid,
-            url=entry.link or key,
-            canonical_url=key,
-            status=ArticleStatus.PENDING,
-            next_attempt_at=now,
-            entry_title=entry.title,
-            entry_author=entry.author,
-            entry_published_at=entry.published,
-            entry_content=entry.content_html or entry.summary,
-            discovered_at=now,
-        )
-        try:
-            with session.begin_nested():  # another node may have queued it a moment ago
-                session.add(article)
-                session.flush()
-        except IntegrityError:
-            duplicates += 1
-            continue
-        new_ids.append(article.id)
+        else:
+            fresh.append((key, guid, entry))
+    try:  # all at once: one flush for a backfill's thousands of URLs
+        with session.begin_nested():
+            articles = [_article(feed_id, key, guid, entry, now) for key, guid, entry in fresh]
+            session.add_all(articles)
+            session.flush()
+        new_ids = [article.id for article in articles]
+    except IntegrityError:  # another node queued some a moment ago: one at a time, skipping those
+        new_ids = []
+        for key, guid, entry in fresh:
+            article = _article(feed_id, key, guid, entry, now)
+            try:
+                with session.begin_nested():
+                    session.add(article)
+                    session.flush()
+            except IntegrityError:
+                duplicates += 1
+                continue
+            new_ids.append(article.id)
     return QueueResult(tuple(new_ids), duplicates, tuple(skipped))
 
 
+def _article(feed_id: int | None, key: str, guid: str, entry: FeedEntry, now: datetime) -> Article:
+    return Article(
+        feed_id=feed_id,
+        guid=guid,
+        url=entry.link or key,
+        canonical_url=key,
+        status=ArticleStatus.PENDING,
+        next_attempt_at=now,
+        entry_title=entry.title,
+        entry_author=entry.author,
+        entry_published_at=entry.published,
+        entry_content=entry.content_html or entry.summary,
+        discovered_at=now,
+    )
+
+
 def _known(
-    session: Session, feed_id: int, candidates: dict[str, tuple[str, FeedEntry]]
+    session: Session, feed_id: int | None, candidates: dict[str, tuple[str, FeedEntry]]
 ) -> tuple[set[str], set[str]]:
     keys = list(candidates)
     guids = [guid for guid, _ in candidates.values()]

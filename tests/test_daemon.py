@@ -18,6 +18,7 @@ from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article
 from tests.conftest import run_cli, write_config
 from tests.daemon_helpers import DaemonProcess, Site, daemon_config, json_lines, page, post_files, wait_for
+from tests.test_import import seed_post
 
 
 @pytest.fixture
@@ -229,3 +230,22 @@ def test_a_taken_listen_address_stops_the_start_with_a_clear_message(site: Site,
             DaemonProcess(daemon_config(tmp_path, site, listen=listen))
     assert f"cannot listen on {listen} ([daemon] listen): Address already in use" in str(info.value)
     assert "Traceback" not in str(info.value)
+
+
+def test_the_daemon_takes_the_posts_already_in_the_export_folder_as_archived(
+    site: Site, tmp_path: Path, daemons: list[DaemonProcess]
+) -> None:
+    """Started on a folder of posts and no database, it writes only what has no post yet."""
+    site.publish("Old story", "/fast/1")
+    site.publish("New story", "/fast/2")
+    old = tmp_path / "_posts" / "2021-09-29-Old story.md"
+    old.parent.mkdir()
+    old.write_text(seed_post("Old story", site.server.url_for("/fast/1"), feed="Site"), encoding="utf-8")
+    before = old.read_bytes()
+    daemon = DaemonProcess(daemon_config(tmp_path, site))
+    daemons.append(daemon)
+    wait_for(lambda: len(post_files(tmp_path)) == 2, 15, "the new story's post")
+    assert daemon.stop() == 0
+    assert old.read_bytes() == before
+    assert [r.path for r, _ in site.server.log if r.path.startswith("/fast/")] == ["/fast/2"]
+    assert statuses(tmp_path) == {"fast/1": "archived", "fast/2": "archived"}

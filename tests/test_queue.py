@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -75,3 +76,21 @@ def test_missing_guid_falls_back_to_link(tmp_path: Path) -> None:
     enqueue_entries(session, feed_a, [entry(None, "https://example.org/9")], utcnow())
     session.commit()
     assert session.scalars(select(Article.guid)).one() == "https://example.org/9"
+
+
+def test_rows_another_node_queued_meanwhile_are_skipped_and_the_rest_queued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the look-up and the insert another node queued one URL: the batch insert fails on the unique
+    canonical URL, and the entries are then queued one by one, that one counted as a duplicate."""
+    session, feed_a, feed_b = setup(tmp_path)
+    now = utcnow()
+    enqueue_entries(session, feed_b, [entry("other", "https://example.org/2")], now)
+    session.commit()
+    monkeypatch.setattr("scraper.queue._known", lambda *_args: (set(), set()))  # the look-up saw nothing
+    links = [f"https://example.org/{n}" for n in (1, 2, 3)]
+    result = enqueue_entries(session, feed_a, [entry(f"g{n}", link) for n, link in enumerate(links)], now)
+    session.commit()
+    assert len(result.new_ids) == 2 and result.duplicates == 1
+    rows = {a.canonical_url: a.feed_id for a in session.scalars(select(Article))}
+    assert rows == {links[0]: feed_a, links[1]: feed_b, links[2]: feed_a}

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.export.files import post_source_url, write_atomic
 from scraper.export.jekyll import Post, filename, render
-from scraper.store.models import Article, ArticleStatus, Feed
+from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed
 
 MAX_NAME_SUFFIX = 1000
 
@@ -57,21 +57,32 @@ class PostWriter:
         raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
 
 
-def export_articles(sessions: sessionmaker[Session], writer: PostWriter, article_ids: Iterable[int]) -> int:
-    """Write (or rewrite) the posts of these articles, each in its own transaction; returns files changed."""
+def export_articles(
+    sessions: sessionmaker[Session], writer: PostWriter, article_ids: Iterable[int], *, batch: int = 1
+) -> int:
+    """Write (or rewrite) the posts of these articles, `batch` to a transaction; returns files changed.
+
+    A backfill writes thousands: a transaction per article would cost more than the writing. A crash in the
+    middle of a batch loses nothing: the files written are found again by their `from:` URL, and keep their
+    names, when the batch is done again.
+    """
     changed_files = 0
-    for article_id in article_ids:
+    ids = list(article_ids)
+    for start in range(0, len(ids), max(batch, 1)):
         with sessions.begin() as session:
-            article = session.get_one(Article, article_id)
-            feed = session.get(Feed, article.feed_id) if article.feed_id else None
-            path, changed = writer.write(session, article, feed.name if feed else "")
-            article.post_path = path
-            changed_files += changed
+            for article_id in ids[start : start + max(batch, 1)]:
+                article = session.get_one(Article, article_id)
+                feed = session.get(Feed, article.feed_id) if article.feed_id else None
+                path, changed = writer.write(session, article, feed.name if feed else "")
+                article.post_path = path
+                changed_files += changed
     return changed_files
 
 
 def archived_ids(session: Session, *, unwritten_only: bool = False) -> list[int]:
+    """Archived articles whose post we write: not those imported from an old archive (their file is kept)."""
     query = select(Article.id).where(Article.status == ArticleStatus.ARCHIVED)
+    query = query.where(or_(Article.content_source.is_(None), Article.content_source != IMPORTED))
     if unwritten_only:
         query = query.where(Article.post_path.is_(None))
     return list(session.scalars(query.order_by(Article.id)))

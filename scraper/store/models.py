@@ -68,8 +68,16 @@ class ArticleStatus:
     ARCHIVED = "archived"  # record extracted and stored
     GONE = "gone"  # the page answered 404 or 410
     FAILED = "failed"  # a permanent failure, or retries exhausted; last_error says why
+    # Known only from an old archive's list of seen URLs (`scraper import allurls.dat`): never fetched,
+    # never exported, but its canonical URL keeps every poll and backfill from queueing it again.
+    SEEN = "seen"
 
-    ALL = (PENDING, ARCHIVED, GONE, FAILED)
+    ALL = (PENDING, ARCHIVED, GONE, FAILED, SEEN)
+
+
+# `articles.content_source` of a post read from an old archive by `scraper import` (or found in the export
+# folder): its file is the post, kept byte for byte, so export never writes it.
+IMPORTED = "import"
 
 
 class Feed(Base):
@@ -170,3 +178,25 @@ class RawPage(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     article: Mapped[Article] = relationship(back_populates="page")
+
+
+class BackfillDocument(Base):
+    """A sitemap or feed page a backfill has read, so a rerun after a crash does not read it again.
+
+    Article URLs found in a document are queued (pending article rows) in the same transaction that marks
+    the document done, so a document is either done with all its URLs queued, or not done at all.
+    `params` fingerprints the filters of the run (since, until, match, feed): a run with other filters reads
+    the document again. `next_url` keeps the link to the following page of a feed's history, so a resumed
+    walk follows the chain without fetching the pages already read.
+    """
+
+    __tablename__ = "backfill_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sitemap, feed-page, feed-archive
+    params: Mapped[str | None] = mapped_column(String(64))
+    lastmod: Mapped[str | None] = mapped_column(String(64))  # as the parent sitemap index gave it
+    next_url: Mapped[str | None] = mapped_column(String(2048))
+    urls_found: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

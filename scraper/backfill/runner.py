@@ -1,0 +1,328 @@
+"""The backfill run: find URLs with each source, then archive the queue host by host, then export.
+
+Archiving goes through the ordinary path (`archive_article`, `Pipeline.record_outcome`, the post writer),
+with one difference that matters for history: the queue is long and lumpy (a sitemap lists thousands of
+URLs of one host, then thousands of another), so jobs wait in one line per host and a job starts only when
+its host has a free slot. At most `per_host` requests are in flight to one host and `concurrency` in all;
+no job holds a slot while waiting for another host, so every host is kept busy up to its limit.
+
+Per-host politeness in the Fetcher itself (delays, robots) is issue 3's work; until it lands this
+scheduler is what bounds the load on each site, and with it the bound stays (it only avoids waiting).
+
+Jobs are read from the database in batches, in id order; rows stay pending until their outcome is
+recorded, so a crash or Ctrl-C loses nothing and a rerun fetches only what was not archived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, func, or_, select
+
+from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
+from scraper.backfill.feed_history import DEFAULT_MAX_PAGES, HistoryFeed, backfill_feed_history
+from scraper.backfill.frontier import Filters, SourceReport
+from scraper.backfill.progress import Progress
+from scraper.backfill.reextract import ReextractReport, reextract
+from scraper.backfill.sitemap import backfill_sitemaps
+from scraper.backfill.url_list import backfill_urls
+from scraper.config import Config
+from scraper.export.writer import archived_ids, export_articles
+from scraper.fetch import Fetcher
+from scraper.pipeline import Pipeline, RunSummary
+from scraper.store.models import Article, ArticleStatus, Feed
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # jobs read from the database at a time
+MAX_BUFFERED = 20_000  # jobs held in memory while looking for work for an idle host
+EXPORT_EVERY = 200  # archived articles between post writes, so an interrupted run leaves its posts
+
+
+class BackfillError(Exception):
+    """The command asks for something the config does not have; the message says what."""
+
+
+@dataclass(frozen=True)
+class BackfillOptions:
+    sitemaps: tuple[str, ...] = ()
+    feed_history: bool = False
+    url_files: tuple[str, ...] = ()  # "-" is standard input
+    reextract: bool = False
+    feed: str | None = None
+    filters: Filters = field(default_factory=Filters)
+    per_host: int | None = None  # None: the config's http.per_host_concurrency
+    concurrency: int | None = None  # default: http.concurrency
+    rescan: bool = False
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    @property
+    def discovers(self) -> bool:
+        return bool(self.sitemaps or self.feed_history or self.url_files)
+
+
+@dataclass
+class BackfillReport:
+    sources: list[SourceReport] = field(default_factory=list)
+    archive: RunSummary | None = None
+    reextract: ReextractReport | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(source.errors for source in self.sources) or bool(self.reextract and self.reextract.errors)
+
+    def lines(self) -> list[str]:
+        out = [source.line() for source in self.sources]
+        if self.reextract:
+            out.append(self.reextract.line())
+        if self.archive:
+            out.append(self.archive.line().split("; ", 2)[-1])  # the archive part of the run summary
+        return out
+
+    def errors(self) -> list[str]:
+        out = [error for source in self.sources for error in source.errors]
+        out += self.reextract.errors if self.reextract else []
+        out += self.archive.errors if self.archive else []
+        return out
+
+
+async def run_backfill(
+    config: Config,
+    engine: Engine,
+    options: BackfillOptions,
+    progress: Progress,
+    *,
+    stdin: Iterable[str] = (),
+) -> BackfillReport:
+    if options.concurrency:
+        config = replace(config, http=replace(config.http, concurrency=options.concurrency))
+    if options.per_host:  # the runner's slots and the fetcher's politeness say the same
+        config = replace(config, http=replace(config.http, per_host_concurrency=options.per_host))
+    report = BackfillReport()
+    async with Fetcher(config.http) as fetcher:
+        pipeline = Pipeline(config, engine, fetcher)
+        pipeline.sync_feeds()
+        pipeline.adopt_existing_posts()  # posts already in the export folder are never archived twice
+        feeds = _chosen_feeds(pipeline, options)
+        feed_id = feeds[0].id if options.feed else None
+        sessions = pipeline.sessions
+
+        if options.reextract:
+            report.reextract = reextract(pipeline, progress, feed_id)
+            progress.note(report.reextract.line())
+        for url in options.sitemaps:
+            source = SourceReport(f"sitemap {url}")
+            report.sources.append(source)
+            await backfill_sitemaps(
+                fetcher, sessions, url, options.filters, feed_id, source, rescan=options.rescan
+            )
+            progress.note(source.line())
+        if options.feed_history:
+            for feed in feeds:
+                source = SourceReport(f"history of {feed.name}")
+                report.sources.append(source)
+                await backfill_feed_history(
+                    fetcher,
+                    sessions,
+                    feed,
+                    options.filters,
+                    source,
+                    rescan=options.rescan,
+                    max_pages=options.max_pages,
+                )
+                progress.note(source.line())
+        for name in options.url_files:
+            source = SourceReport(f"URLs from {'standard input' if name == '-' else name}")
+            report.sources.append(source)
+            try:
+                if name == "-":
+                    backfill_urls(sessions, stdin, options.filters, feed_id, source)
+                else:
+                    with open(name, encoding="utf-8", errors="replace") as lines:
+                        backfill_urls(sessions, lines, options.filters, feed_id, source)
+            except OSError as exc:
+                source.errors.append(f"{name}: {exc}")
+            progress.note(source.line())
+        if options.discovers:
+            report.archive = await archive_queue(
+                pipeline,
+                per_host=config.http.per_host_concurrency,
+                concurrency=config.http.concurrency,
+                progress=progress,
+            )
+    return report
+
+
+def _chosen_feeds(pipeline: Pipeline, options: BackfillOptions) -> list[HistoryFeed]:
+    """`--feed NAME`'s feed, or every enabled configured feed; as rows (with their ids)."""
+    configured = [feed for feed in pipeline.config.feeds if options.feed in (None, feed.name)]
+    if options.feed is not None and not configured:
+        names = ", ".join(repr(feed.name) for feed in pipeline.config.feeds) or "none"
+        raise BackfillError(f"--feed {options.feed!r}: no configured feed of that name (configured: {names})")
+    with pipeline.sessions() as session:
+        rows = {row.url: row for row in session.scalars(select(Feed))}
+    return [
+        HistoryFeed(rows[feed.url].id, feed.name, feed.url)
+        for feed in configured
+        if options.feed is not None or feed.enabled
+    ]
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def due_count(pipeline: Pipeline) -> int:
+    now = pipeline.clock()
+    with pipeline.sessions() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Article)
+                .where(Article.status == ArticleStatus.PENDING)
+                .where(or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now))
+            )
+            or 0
+        )
+
+
+async def _archive_safely(job: ArticleJob, pipeline: Pipeline) -> ArchiveOutcome:
+    try:
+        return await archive_article(job, pipeline.fetcher, pipeline.rules)
+    except Exception as exc:  # a bug on one page must not end a run of hours
+        log.exception("article %s: unexpected error", job.url)
+        return ArchiveOutcome(ArticleStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+class _Recorder:
+    """Records outcomes and writes posts in a worker thread, in arrival order, while the loop keeps fetching.
+
+    Storing a record and writing its post cost more time than fetching it does at these rates; done on the
+    event loop they would hold up every request in flight. One thread does them, one outcome at a time
+    (each its own transaction, as `Pipeline.record_outcome` does it), so writes never race each other.
+    """
+
+    def __init__(self, pipeline: Pipeline, summary: RunSummary, progress: Progress) -> None:
+        self.pipeline, self.summary, self.progress = pipeline, summary, progress
+        self.queue: list[tuple[ArticleJob, ArchiveOutcome]] = []
+        self.lock = threading.Lock()
+        self.worker: asyncio.Task[None] | None = None
+        self.exported_at = 0
+
+    def add(self, job: ArticleJob, outcome: ArchiveOutcome) -> None:
+        self.queue.append((job, outcome))
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.queue:
+            batch, self.queue = self.queue, []
+            await asyncio.to_thread(self._record, batch)
+
+    def _record(self, batch: list[tuple[ArticleJob, ArchiveOutcome]]) -> None:
+        with self.lock:
+            for job, outcome in batch:
+                before = self.summary.archived
+                self.pipeline.record_outcome(job, outcome, self.summary)
+                self.progress.advance(self.summary.archived == before)
+            if self.summary.archived - self.exported_at >= EXPORT_EVERY:
+                self.exported_at = self.summary.archived
+                export_unwritten(self.pipeline, self.summary)
+
+    async def keep_up(self, limit: int) -> None:
+        """Backpressure: fetched pages wait in memory to be recorded; past `limit` let the thread catch up."""
+        if len(self.queue) >= limit and self.worker is not None and not self.worker.done():
+            await asyncio.shield(self.worker)
+
+    async def close(self) -> None:
+        while self.worker is not None and not self.worker.done():
+            await self.worker
+        if self.worker is not None:
+            self.worker.result()
+
+    def flush(self) -> None:
+        """After an interruption: record what was fetched (waiting for the thread's batch), so no page
+        that was fetched is fetched again by the next run."""
+        batch, self.queue = self.queue, []
+        self._record(batch)
+
+
+async def archive_queue(
+    pipeline: Pipeline,
+    *,
+    per_host: int,
+    concurrency: int,
+    progress: Progress,
+) -> RunSummary:
+    """Archive every due pending article, host by host within the limits; then write the posts."""
+    per_host, concurrency = max(per_host, 1), max(concurrency, 1)
+    summary = RunSummary()
+    waiting: dict[str, deque[ArticleJob]] = {}
+    busy: Counter[str] = Counter()
+    running: dict[asyncio.Task[ArchiveOutcome], tuple[str, ArticleJob]] = {}
+    after_id, buffered, exhausted = 0, 0, False
+    recorder = _Recorder(pipeline, summary, progress)
+    progress.start("archive", due_count(pipeline))
+
+    def start_what_fits() -> None:
+        nonlocal buffered
+        for host in list(waiting):
+            line = waiting[host]
+            while line and busy[host] < per_host and len(running) < concurrency:
+                job = line.popleft()
+                buffered -= 1
+                busy[host] += 1
+                running[asyncio.create_task(_archive_safely(job, pipeline))] = (host, job)
+            if not line:
+                del waiting[host]
+            else:  # the next pass starts with the other hosts
+                waiting[host] = waiting.pop(host)
+
+    def refill() -> None:
+        nonlocal after_id, buffered, exhausted
+        jobs = pipeline.pending_jobs(BATCH, after_id=after_id)
+        exhausted = len(jobs) < BATCH
+        if jobs:
+            after_id = jobs[-1].article_id
+        for job in jobs:
+            waiting.setdefault(_host(job.url), deque()).append(job)
+        buffered += len(jobs)
+
+    try:
+        while True:
+            start_what_fits()
+            idle = len(running) < concurrency
+            if not exhausted and buffered < MAX_BUFFERED and (buffered < concurrency * 4 or idle):
+                refill()
+                continue
+            if not running:
+                break
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                host, job = running.pop(task)
+                busy[host] -= 1
+                recorder.add(job, task.result())
+            await recorder.keep_up(8 * concurrency)
+        await recorder.close()
+    except BaseException:
+        for task in running:
+            task.cancel()
+        recorder.flush()
+        raise
+    finally:
+        progress.finish()
+    export_unwritten(pipeline, summary)
+    return summary
+
+
+def export_unwritten(pipeline: Pipeline, summary: RunSummary) -> None:
+    """`Pipeline.export_unwritten`, a batch of posts to a transaction."""
+    with pipeline.sessions() as session:
+        ids = archived_ids(session, unwritten_only=True)
+    summary.posts_written += export_articles(pipeline.sessions, pipeline.writer, ids, batch=EXPORT_EVERY)
