@@ -93,6 +93,22 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Several nodes on one database: how long a claim on a unit of work lasts, how often a node says so.
+
+    A node renews its leases and its `nodes` row every `heartbeat_seconds`; a node that stops (killed, cut
+    off) loses its leases `lease_seconds` after its last renewal, and another node takes the work over.
+    """
+
+    lease_seconds: float = 60.0
+    heartbeat_seconds: float = 0.0  # 0: a third of lease_seconds; else at most half of it
+
+    @property
+    def heartbeat(self) -> float:
+        return self.heartbeat_seconds or self.lease_seconds / 3
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     name: str
     url: str
@@ -124,6 +140,7 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
 
@@ -139,6 +156,7 @@ _SECTIONS: dict[str, type] = {
     "fetch": FetchConfig,
     "schedule": ScheduleConfig,
     "daemon": DaemonConfig,
+    "cluster": ClusterConfig,
 }
 # String keys where "" is a meaningful value rather than a mistake.
 _MAY_BE_EMPTY = {("daemon", "listen")}
@@ -212,6 +230,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
         fetch=sections["fetch"],
         schedule=sections["schedule"],
         daemon=_check_daemon(where, sections["daemon"]),
+        cluster=_check_cluster(where, sections["cluster"]),
         feeds=feeds,
         rules=tuple(rules_raw),
     )
@@ -398,6 +417,17 @@ def _check_daemon(where: str, daemon: DaemonConfig) -> DaemonConfig:
     if daemon.tick_seconds <= 0:
         raise ConfigError(f"{where}: daemon.tick_seconds: must be more than 0, got {daemon.tick_seconds!r}")
     return daemon
+
+
+def _check_cluster(where: str, cluster: ClusterConfig) -> ClusterConfig:
+    if cluster.lease_seconds < 1:
+        raise ConfigError(f"{where}: cluster.lease_seconds: at least 1 second, got {cluster.lease_seconds!r}")
+    if cluster.heartbeat_seconds > cluster.lease_seconds / 2:
+        raise ConfigError(
+            f"{where}: cluster.heartbeat_seconds: at most half of lease_seconds ({cluster.lease_seconds:g}), "
+            f"got {cluster.heartbeat_seconds!r}: a lease must outlive one late renewal"
+        )
+    return cluster
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

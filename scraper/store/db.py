@@ -3,6 +3,12 @@
 SQLite is the embedded default and runs in WAL mode (readers never block the writer, and a crash leaves a
 consistent file); PostgreSQL is for several nodes. The schema is always brought up by Alembic, never by
 `create_all`, so every database, old or new, walks the same migration path.
+
+SQLite transactions are begun by SQLAlchemy, not by the driver's guesswork (SQLAlchemy's documented recipe
+for pysqlite): a connection with the execution option `sqlite_begin="IMMEDIATE"` starts with
+`BEGIN IMMEDIATE`, taking the write lock before its first read. Claims and lease-guarded writes use it, so
+their read-check-write is exclusive (a deferred transaction that reads, then writes after another writer
+committed, fails at once with "database is locked" instead of waiting).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -29,6 +35,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _ensure_sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -46,6 +53,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    dbapi_connection.isolation_level = None  # the driver begins nothing; _sqlite_begin does
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".rstrip())
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -55,9 +68,30 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
+# The advisory lock key that serialises migrations on PostgreSQL: this constant, then a hash of the schema.
+_MIGRATION_LOCK = 0x5C4A9E12
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (the daemon and every command do this on start)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply migrations up to `revision` (the daemon and every command do this on start).
+
+    On PostgreSQL several nodes may start at once: they migrate one after the other (an advisory lock per
+    schema), so the second finds the schema up to date instead of creating the same tables.
+    """
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as connection:
+        key = {"c": _MIGRATION_LOCK}
+        lock = "select pg_advisory_lock(cast(:c as integer), hashtext(current_schema()))"
+        connection.execute(text(lock), key)
+        connection.commit()
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            unlock = "select pg_advisory_unlock(cast(:c as integer), hashtext(current_schema()))"
+            connection.execute(text(unlock), key)
+            connection.commit()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,6 +8,8 @@ comes with an Alembic migration in migrations/ (a test checks that the two do no
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import (
     Boolean,
@@ -55,6 +57,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def url_host(url: str) -> str:
+    """The host an article's page is on, as politeness keys it (lower case, no port): claims of pending
+    articles are spread over hosts by it."""
+    try:
+        return (urlsplit(url).hostname or "").lower()[:255]
+    except ValueError:
+        return ""
+
+
+def _host_default(context: Any) -> str:
+    return url_host(context.get_current_parameters().get("url") or "")
 
 
 class Base(DeclarativeBase):
@@ -122,12 +137,14 @@ class Article(Base):
     __table_args__ = (
         UniqueConstraint("feed_id", "guid", name="uq_articles_feed_id_guid"),
         Index("ix_articles_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_articles_lease_owner", "lease_owner"),  # what a node holds (renewal, status)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), index=True)
     guid: Mapped[str | None] = mapped_column(String(2048))
     url: Mapped[str] = mapped_column(String(2048))
+    host: Mapped[str | None] = mapped_column(String(255), default=_host_default)
     canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
     final_url: Mapped[str | None] = mapped_column(String(2048))
 
@@ -199,4 +216,25 @@ class BackfillDocument(Base):
     lastmod: Mapped[str | None] = mapped_column(String(64))  # as the parent sitemap index gave it
     next_url: Mapped[str | None] = mapped_column(String(2048))
     urls_found: Mapped[int] = mapped_column(Integer, default=0)
-    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: claimed, not read yet
+
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Node(Base):
+    """A process working on this database (`scraper run`, `once`, `backfill`), seen through its heartbeat.
+
+    The id (host:pid:random) is what the rows it leases carry in `lease_owner`. A node's row is renewed with
+    its leases every `[cluster] heartbeat_seconds`; one not seen for `lease_seconds` is dead (its leases have
+    expired too). Live nodes divide each host's politeness limits between them (scraper.politeness).
+    """
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    command: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
