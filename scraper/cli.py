@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -45,6 +46,7 @@ from scraper.pipeline import Pipeline, RunSummary
 from scraper.runlock import LockHeld, run_lock
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.leases import Leases
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -156,8 +158,14 @@ def once(ctx: click.Context, config_path: Path | None, due_only: bool, log_forma
 
 
 async def _run_once(config: Config, engine: Engine, due_only: bool) -> RunSummary:
-    async with Fetcher(config.http) as fetcher:
-        return await Pipeline(config, engine, fetcher).run_once(due_only=due_only)
+    """One run, as a node: it claims what it does, so it may run beside daemons on one PostgreSQL."""
+    leases = Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
+    async with (
+        Fetcher(config.http) as fetcher,
+        leases.working("once", partial(setattr, fetcher.politeness, "share")),
+    ):
+        fetcher.politeness.share = leases.live_nodes
+        return await Pipeline(config, engine, fetcher, leases=leases).run_once(due_only=due_only)
 
 
 def _date_option(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], datetime | None]:
@@ -269,7 +277,9 @@ def backfill(
     engine = make_engine(config.database.url)
     stdin = click.open_file("-", encoding="utf-8", errors="replace") if "-" in url_files else ()
     try:
-        with run_lock(engine):  # SQLite has no leases: one process works on an archive at a time
+        # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
+        # share the queue through their claims, beside the daemons.
+        with run_lock(engine, advisory=False):
             upgrade(engine)
             report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
     except LockHeld as exc:

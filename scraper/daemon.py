@@ -9,13 +9,22 @@ The database decides what is due (DESIGN.md); APScheduler jobs only wake the pip
 
 Each runs every `[daemon] tick_seconds`, and is woken at once when there is news for it (a poll queued new
 entries: archive; an article was archived: export). The jobs do not do the work themselves: each feed poll
-and each article fetch is a task of its own, holding one of `http.concurrency` slots (shared by polls and
-fetches), so a slow page never holds up the others, the queue is read in small batches (memory stays flat
-whatever the backlog), and each task names its feed or article on every log line (scraper.logs).
+and each article fetch is a task of its own, so a slow page never holds up the others, the queue is read in
+small batches (memory stays flat whatever the backlog), and each task names its feed or article on every
+log line (scraper.logs). A fifth job, `heartbeat`, renews this node's leases every
+`[cluster] heartbeat_seconds` and counts the live nodes.
+
+Every unit is claimed before its task starts (scraper.store.leases): on PostgreSQL several daemons share
+the work, each feed poll, article and post done by one of them; on SQLite the run lock keeps one daemon.
+The tasks hold no slot of their own: the fetcher's politeness lets `http.concurrency` requests run at once,
+and a request takes its slot only when its host's turn has come, so articles waiting for a busy host never
+keep the other hosts' articles from the network. Claims take at most a few articles of one host at a time
+(`Pipeline.claims_per_host`), so one host's backlog cannot fill the daemon's queue either.
 
 Stopping (SIGTERM, SIGINT): no new work is taken, in-flight tasks get `grace_seconds` to finish and are then
 cancelled (a cancelled fetch records nothing: its article stays pending and is fetched on the next start),
-the posts of what was archived are written, and the process exits 0. A second signal exits at once with
+the posts of what was archived are written, the node's leases are released (another node may take its
+unfinished work at once), and the process exits 0. A second signal exits at once with
 128 + the signal number; nothing is lost even then, since every database change is a transaction and every
 post is written whole (temp file, then rename).
 """
@@ -23,11 +32,13 @@ post is written whole (temp file, then rename).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,9 +54,10 @@ from scraper.config import Config, load_config
 from scraper.listener import Listener
 from scraper.logs import logging_about
 from scraper.metrics import MeteredFetcher, Metrics
-from scraper.pipeline import FeedState, Pipeline, RunSummary
+from scraper.pipeline import FeedState, Pipeline, RunSummary, job_host
 from scraper.runlock import run_lock
 from scraper.store.db import make_engine, upgrade
+from scraper.store.leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +67,9 @@ COOL_DOWN_SECONDS = 300.0
 # Articles read from the queue per slot: enough to keep every slot busy between ticks, few enough that a
 # backlog of a million costs no memory.
 QUEUE_READ_PER_SLOT = 2
+# Feed polls claimed at a time per slot: the rest of what is due stays free for other nodes.
+POLLS_PER_SLOT = 4
+EXPORTS_PER_TICK = 200  # posts written per run of the export job before it yields to the fetches
 
 
 class _ObservedPipeline(Pipeline):
@@ -72,18 +87,23 @@ class Daemon:
         self.config = config
         self.env = dict(os.environ if env is None else env)
         self.engine = make_engine(config.database.url)
+        self.leases = Leases(
+            self.engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
+        )
         self.metrics = Metrics()
         self.metrics.add_database(self.engine)
+        self.metrics.add_leases(self.leases)
         self.stopping = False
         self.listener: Listener | None = None
         self._feed_urls: frozenset[str] = frozenset(f.url for f in config.feeds)
         self._tasks: set[asyncio.Task[None]] = set()
         self._feeds_in_flight: set[int] = set()
-        self._articles_in_flight: set[int] = set()
+        self._articles_in_flight: dict[int, str] = {}  # article id -> its host
         self._cool_down: dict[tuple[str, int], float] = {}
         self._last_tick = time.monotonic()
         self._config_stamp = _stamp(config.path)
         self._signals_seen = 0
+        self._more_polls_due = False
         # The jobs never await (they read the database and start tasks), so two runs of one job cannot
         # interleave; several "instances" only means a wake-up came while APScheduler was still counting the
         # last run as running, which must not be skipped.
@@ -98,18 +118,29 @@ class Daemon:
         try:
             with run_lock(self.engine, advisory=False):
                 upgrade(self.engine)
-                return asyncio.run(self._main())
+                self.leases.join("run")
+                try:
+                    return asyncio.run(self._main())
+                finally:
+                    self._leave()
         finally:
             self.engine.dispose()
 
+    def _leave(self) -> None:
+        """Give back what this node holds (a clean stop: nobody waits for the leases to expire)."""
+        try:
+            self.leases.leave()
+        except SQLAlchemyError as exc:
+            log.error("could not release this node's leases (they expire in %g s): %s", self.leases.ttl, exc)
+
     async def _main(self) -> int:
         self._loop = asyncio.get_running_loop()
-        self._slots = asyncio.Semaphore(self.config.http.concurrency)
         self._stopped = asyncio.Event()
         async with MeteredFetcher(
             self.config.http, metrics=self.metrics, feed_urls=lambda: self._feed_urls
         ) as fetcher:
             self.fetcher = fetcher
+            fetcher.politeness.share = self.leases.live_nodes
             self.pipeline = self._make_pipeline(self.config)
             self.pipeline.sync_feeds()
             self.pipeline.adopt_existing_posts()  # posts already in the export folder are not written again
@@ -118,11 +149,14 @@ class Daemon:
                 self._start_listener()  # first: a taken address stops the start before any work
                 self._start_scheduler()
                 log.info(
-                    "running: %d feeds, database %s, posts in %s, checking what is due every %g s",
+                    "running: %d feeds, database %s, posts in %s, checking what is due every %g s; "
+                    "node %s (%d live)",
                     sum(f.enabled for f in self.config.feeds),
                     self.engine.url.render_as_string(hide_password=True),
                     self.config.export.dir,
                     self.config.daemon.tick_seconds,
+                    self.leases.node_id,
+                    self.leases.live_nodes,
                 )
                 await self._stopped.wait()
                 await self._drain()
@@ -141,7 +175,7 @@ class Daemon:
         return self.config.daemon.tick_seconds
 
     def _make_pipeline(self, config: Config) -> _ObservedPipeline:
-        pipeline = _ObservedPipeline(config, self.engine, self.fetcher)
+        pipeline = _ObservedPipeline(config, self.engine, self.fetcher, leases=self.leases)
         pipeline.metrics = self.metrics
         return pipeline
 
@@ -157,6 +191,10 @@ class Daemon:
             self.scheduler.add_job(
                 self._job, "interval", (job_id, func), seconds=tick, id=job_id, name=job_id, next_run_time=now
             )
+        beat = self.leases.heartbeat
+        self.scheduler.add_job(
+            self._job, "interval", ("heartbeat", self._beat), seconds=beat, id="heartbeat", name="heartbeat"
+        )
         self.scheduler.start()
 
     async def _job(self, job_id: str, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -229,11 +267,11 @@ class Daemon:
             if unfinished:
                 log.warning(
                     "%d polls or fetches did not finish within %g s and were interrupted; "
-                    "their articles stay pending and are fetched on the next start",
+                    "their articles stay pending, for the next start or another node",
                     len(unfinished),
                     self.config.daemon.grace_seconds,
                 )
-        await self._job("export", self._export)  # write what was extracted
+        await self._job("export", lambda: self._export(None))  # write all that was extracted
 
     # --- health ------------------------------------------------------------------------------------------
 
@@ -257,6 +295,8 @@ class Daemon:
             "scheduler": "running" if self.scheduler.running and not self.stopping else "stopped",
             "seconds_since_last_job": round(since_tick, 1),
             "in_flight": len(self._feeds_in_flight) + len(self._articles_in_flight),
+            "node": self.leases.node_id,
+            "live_nodes": self.leases.live_nodes,
         }
         if reasons:
             details["reasons"] = reasons
@@ -273,37 +313,53 @@ class Daemon:
         if self.stopping:
             return
         pipeline = self.pipeline
-        for feed in pipeline.feeds_to_poll(due_only=True):
-            if feed.id not in self._feeds_in_flight and not self._cooling(("feed", feed.id)):
-                self._feeds_in_flight.add(feed.id)
-                self._spawn(
-                    self._poll_one(pipeline, feed), lambda feed=feed: self._feeds_in_flight.discard(feed.id)
-                )
+        room = self.config.http.concurrency * POLLS_PER_SLOT - len(self._feeds_in_flight)
+        if room <= 0:
+            return
+        claimed = pipeline.feeds_to_poll(due_only=True, limit=room, exclude_ids=self._cooling_ids("feed"))
+        self._more_polls_due = len(claimed) == room
+        for feed in claimed:
+            self._feeds_in_flight.add(feed.id)
+            self._spawn(
+                self._poll_one(pipeline, feed), lambda feed=feed: self._feeds_in_flight.discard(feed.id)
+            )
 
     async def _archive_due(self) -> None:
         if self.stopping:
             return
-        room = self.config.http.concurrency * QUEUE_READ_PER_SLOT - len(self._articles_in_flight)
-        if room <= 0:
+        capacity = self.config.http.concurrency * QUEUE_READ_PER_SLOT
+        room = capacity - len(self._articles_in_flight)
+        if room < max(1, capacity // 4):  # claim in batches, not one article per finished fetch
             return
         pipeline = self.pipeline
-        # In-flight and cooling-down articles are still pending in the database: read past them.
-        skip = len(self._articles_in_flight) + len(self._cool_down)
-        for job in pipeline.pending_jobs(limit=room + skip):
-            if job.article_id in self._articles_in_flight or self._cooling(("article", job.article_id)):
-                continue
-            self._articles_in_flight.add(job.article_id)
+        claimed = pipeline.claim_jobs(
+            room,
+            per_host=pipeline.claims_per_host(),
+            held=Counter(self._articles_in_flight.values()),
+            exclude_ids=self._cooling_ids("article"),
+        )
+        for job in claimed:
+            self._articles_in_flight[job.article_id] = job_host(job)
             self._spawn(
                 self._archive_one(pipeline, job),
-                lambda job=job: self._articles_in_flight.discard(job.article_id),
+                lambda job=job: self._articles_in_flight.pop(job.article_id, None),
             )
 
-    async def _export(self) -> None:
+    async def _export(self, limit: int | None = EXPORTS_PER_TICK) -> None:
         summary = RunSummary()
-        self.pipeline.export_unwritten(summary)
+        self.pipeline.export_unwritten(summary, limit=limit)
         if summary.posts_written:
             self.metrics.posts_written.inc(summary.posts_written)
             log.info("wrote %d posts", summary.posts_written)
+        if limit is not None and summary.posts_written >= limit:
+            self.wake("export")  # more to write: go on at once, letting the fetches run in between
+
+    async def _beat(self) -> None:
+        """Renew this node's leases, say it is alive, and share each host's limits with the live nodes."""
+        live = self.leases.beat()
+        if self.fetcher.politeness.share != live:
+            log.info("%d live nodes: each takes 1/%d of every host's politeness limits", live, live)
+        self.fetcher.politeness.share = live
 
     async def _watch_config(self) -> None:
         stamp = _stamp(self.config.path)
@@ -323,29 +379,23 @@ class Daemon:
         task.add_done_callback(finished)
 
     async def _poll_one(self, pipeline: Pipeline, feed: FeedState) -> None:
-        async with self._slots:
-            if self.stopping:
+        summary = RunSummary()
+        with logging_about(feed=feed.name, feed_url=feed.url):
+            if not await self._guarded("feed", feed.id, pipeline.poll_feeds([feed], summary)):
                 return
-            summary = RunSummary()
-            with logging_about(feed=feed.name, feed_url=feed.url):
-                if not await self._guarded("feed", feed.id, pipeline.poll_feeds([feed], summary)):
-                    return
-            self.metrics.count_poll(feed.name, summary)
+        self.metrics.count_poll(feed.name, summary)
         if summary.new_entries:
             self.wake("archive")
+        if self._more_polls_due:
+            self.wake("poll")
 
     async def _archive_one(self, pipeline: Pipeline, job: ArticleJob) -> None:
-        async with self._slots:
-            if self.stopping:
+        summary = RunSummary()
+        with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
+            if not await self._guarded("article", job.article_id, pipeline.archive_pending(summary, [job])):
                 return
-            summary = RunSummary()
-            with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
-                if not await self._guarded(
-                    "article", job.article_id, pipeline.archive_pending(summary, [job])
-                ):
-                    return
-            self.metrics.count_article(job.feed_name, summary)
-        self.wake("archive")  # a slot is free
+        self.metrics.count_article(job.feed_name, summary)
+        self.wake("archive")  # room for another
         if summary.archived:
             self.wake("export")
 
@@ -363,18 +413,17 @@ class Daemon:
             log.exception("%s: unexpected error; left alone for %g s", kind, COOL_DOWN_SECONDS)
             self.metrics.unexpected_errors.labels(kind).inc()
             self._cool_down[(kind, key)] = time.monotonic() + COOL_DOWN_SECONDS
+            with contextlib.suppress(SQLAlchemyError):  # else it expires
+                self.leases.release(kind, [key])
             return False
         finally:
             gauge.dec()
 
-    def _cooling(self, key: tuple[str, int]) -> bool:
-        until = self._cool_down.get(key)
-        if until is None:
-            return False
-        if until <= time.monotonic():
+    def _cooling_ids(self, kind: str) -> list[int]:
+        now = time.monotonic()
+        for key in [key for key, until in self._cool_down.items() if until <= now]:
             del self._cool_down[key]
-            return False
-        return True
+        return [key for cooling_kind, key in self._cool_down if cooling_kind == kind]
 
     # --- reload ------------------------------------------------------------------------------------------
 

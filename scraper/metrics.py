@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from scraper.archive import ArchiveOutcome
 from scraper.fetch import Fetcher, FetchError, Response
 from scraper.pipeline import RunSummary
+from scraper.store.leases import Leases
 from scraper.store.models import Article, ArticleStatus, Feed, utcnow
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,25 @@ class Metrics:
 
     def add_database(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.registry.register(DatabaseCollector(engine, clock))
+
+    def add_leases(self, leases: Leases) -> None:
+        """This node's share of a cluster: leases held now, results discarded for a lost lease, live nodes."""
+        held = Gauge(
+            "scraper_leases_held",
+            "Units of work this node holds a lease on.",
+            ["kind"],
+            registry=self.registry,
+        )
+        for kind in ("feed", "article", "document"):
+            held.labels(kind).set_function(lambda kind=kind: len(leases.held(kind)))
+        Gauge(
+            "scraper_leases_lost",
+            "Results discarded: the lease had gone to another node.",
+            registry=self.registry,
+        ).set_function(lambda: leases.lost)
+        Gauge(
+            "scraper_cluster_nodes", "Nodes whose heartbeat is within the lease time.", registry=self.registry
+        ).set_function(lambda: leases.live_nodes)
 
 
 class DatabaseCollector(Collector):

@@ -3,6 +3,12 @@
 The stages are joined here and nowhere else; each writes its result to the database before the next one
 starts, so a crash between any two leaves work the next run finds (pending rows, archived rows without a
 post). `scraper once`, the daemon and the backfill all drive this one class.
+
+Every unit of work is claimed before it is done, and its result written only while the claim stands
+(scraper.store.leases): feeds to poll (`feeds_to_poll`), pending articles (`claim_jobs`, spread over
+hosts), posts to write (`export_unwritten`). With one node on SQLite the claims always succeed; with
+several on PostgreSQL they are what keeps two nodes from doing the same work, and a dead node's work from
+being lost. An article is archived and its post written by the same node, under one lease.
 """
 
 from __future__ import annotations
@@ -10,17 +16,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import ColumnElement, Engine, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import Config, FeedConfig
-from scraper.export.writer import PostWriter, archived_ids, export_articles
+from scraper.export.writer import PostWriter, export_unwritten
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
 from scraper.importer import adopt_export_folder
@@ -37,6 +46,7 @@ from scraper.schedule import (
     skip_window_end,
 )
 from scraper.store.db import session_factory
+from scraper.store.leases import Leases
 from scraper.store.models import Article, ArticleStatus, Feed, RawPage, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +54,8 @@ log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 86400.0  # an article's backoff never exceeds a day
 TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait their turn unstarted)
 UNCHANGED_BATCH = 500  # 304 answers written per transaction
+CLAIM_SCAN = 4  # pending articles read per one claimed, to find other hosts' work among one host's backlog
+CLAIMS_PER_HOST_SLOT = 2  # articles of one host claimed per per-host request slot (one in flight, one next)
 
 
 @dataclass
@@ -59,6 +71,7 @@ class RunSummary:
     posts_written: int = 0
     feeds_deferred: int = 0  # not polled: the host asked everyone to wait (Retry-After)
     deferred: int = 0  # articles not fetched for the same reason
+    lost: int = 0  # results discarded: the lease had expired and another node took the work over
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -69,6 +82,7 @@ class RunSummary:
             f"{self.feeds_failed} failed{feeds_deferred}); {self.new_entries} new entries; "
             f"archived {self.archived}, gone {self.gone}, retrying {self.retrying}, failed {self.failed}"
             f"{deferred}; wrote {self.posts_written} posts"
+            + (f"; {self.lost} results discarded (leases lost)" if self.lost else "")
         )
 
 
@@ -99,6 +113,7 @@ class Pipeline:
         fetcher: Fetcher,
         *,
         clock: Callable[[], datetime] = utcnow,
+        leases: Leases | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -109,6 +124,9 @@ class Pipeline:
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self.policies = {feed.url: RequestPolicy.from_config(config.http, feed) for feed in config.feeds}
+        self.leases = leases or Leases(
+            engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
+        )
 
     # --- the whole run -----------------------------------------------------------------------------------
 
@@ -122,7 +140,16 @@ class Pipeline:
         return summary
 
     def sync_feeds(self) -> None:
-        """Bring the feed rows in line with the config: new feeds added, removed ones disabled (kept)."""
+        """Bring the feed rows in line with the config: new feeds added, removed ones disabled (kept).
+
+        Nodes starting together add the same feeds: the one that loses the race reads the rows again.
+        """
+        try:
+            self._sync_feeds()
+        except IntegrityError:
+            self._sync_feeds()
+
+    def _sync_feeds(self) -> None:
         with self.sessions.begin() as session:
             rows = {feed.url: feed for feed in session.scalars(select(Feed))}
             for feed in self.config.feeds:
@@ -136,40 +163,54 @@ class Pipeline:
                     row.enabled = False
 
     def adopt_existing_posts(self) -> int:
-        """Import the export folder's posts the database does not know, before any poll (see importer)."""
-        return adopt_export_folder(
-            self.sessions, self.config.export.dir, self.config.feeds, self.clock()
-        ).posts
+        """Import the export folder's posts the database does not know, before any poll (see importer).
+        Nodes sharing the folder may adopt the same post at once: the one that loses reads again."""
+        try:
+            found = adopt_export_folder(
+                self.sessions, self.config.export.dir, self.config.feeds, self.clock()
+            )
+        except IntegrityError:
+            found = adopt_export_folder(
+                self.sessions, self.config.export.dir, self.config.feeds, self.clock()
+            )
+        return found.posts
 
-    def feeds_to_poll(self, *, due_only: bool) -> list[FeedState]:
-        """Enabled feeds the server lets us poll now (`blocked_until`: its ttl, cache lifetime,
+    def feeds_to_poll(
+        self, *, due_only: bool, limit: int | None = None, exclude_ids: Collection[int] = ()
+    ) -> list[FeedState]:
+        """Claim the enabled feeds the server lets us poll now (`blocked_until`: its ttl, cache lifetime,
         Retry-After, skip hours, or our error backoff); with `due_only`, only those whose interval is up.
+        Feeds another node is polling are skipped; `record_poll` releases each claim.
 
         The cron job polls every such feed (cron's schedule is its interval); the daemon polls what is due.
         """
         now = self.clock()
-        query = select(Feed).where(Feed.enabled.is_(True))
-        query = query.where(or_(Feed.blocked_until.is_(None), Feed.blocked_until <= now))
+        where: list[ColumnElement[bool]] = [
+            Feed.enabled.is_(True),
+            or_(Feed.blocked_until.is_(None), Feed.blocked_until <= now),
+        ]
         if due_only:
-            query = query.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
-        with self.sessions() as session:
-            return [
-                FeedState(
-                    f.id,
-                    f.url,
-                    f.name,
-                    f.etag,
-                    f.last_modified,
-                    self.policies.get(f.url),
-                    snapshot=True,
-                    poll_interval=f.poll_interval,
-                    ttl_minutes=f.ttl_minutes,
-                    skip_hours=f.skip_hours,
-                    skip_days=f.skip_days,
-                    broken=f.broken,
-                )
-                for f in session.scalars(query.order_by(Feed.id))
-            ]
+            where.append(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
+        if exclude_ids:
+            where.append(Feed.id.not_in(sorted(exclude_ids)))
+        claimed = self.leases.claim("feed", where, order_by=[Feed.id], limit=limit)
+        return [
+            FeedState(
+                f.id,
+                f.url,
+                f.name,
+                f.etag,
+                f.last_modified,
+                self.policies.get(f.url),
+                snapshot=True,
+                poll_interval=f.poll_interval,
+                ttl_minutes=f.ttl_minutes,
+                skip_hours=f.skip_hours,
+                skip_days=f.skip_days,
+                broken=f.broken,
+            )
+            for f in claimed
+        ]
 
     # --- poll and queue ----------------------------------------------------------------------------------
 
@@ -244,19 +285,48 @@ class Pipeline:
         }
 
     def _write_unchanged(self, batch: list[dict[str, object]]) -> None:
-        if batch:
-            with self.sessions.begin() as session:
-                session.execute(update(Feed), batch)
-            batch.clear()
+        """Write a batch of 304s, releasing their claims; a feed whose claim was lost is left out."""
+        if not batch:
+            return
+        ids = [values["id"] for values in batch]
+        with self.leases.sessions.begin() as session:
+            mine = set(
+                session.scalars(
+                    select(Feed.id)
+                    .where(Feed.id.in_(ids), Feed.lease_owner == self.leases.node_id)
+                    .with_for_update()
+                )
+            )
+            kept = [{**values, "lease_owner": None, "lease_expires_at": None} for values in batch]
+            kept = [values for values in kept if values["id"] in mine]
+            if kept:
+                session.execute(update(Feed), kept)
+        self.leases.forget("feed", ids)
+        for feed_id in ids:
+            if feed_id not in mine:
+                self.leases.discard("feed", feed_id, f"feed {feed_id} (not modified)")  # type: ignore[arg-type]
+        batch.clear()
 
     def record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
-        """Write what a poll found, and when the feed is polled next (see scraper.schedule)."""
+        """Write what a poll found, and when the feed is polled next (see scraper.schedule), if our claim
+        on the feed still stands; the claim is released with it."""
+        try:
+            self._record_poll(feed, result, summary)
+        finally:
+            self.leases.forget("feed", [feed.id])
+
+    def _record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
         now = self.clock()
         feed_config = self._feed_config(feed.url)
         low = feed_config.min_interval or self.config.schedule.min_interval
         high = feed_config.max_interval or self.config.schedule.max_interval
-        with self.sessions.begin() as session:
-            row = session.get_one(Feed, feed.id)
+        with self.leases.sessions.begin() as session:
+            row = self.leases.guard(session, "feed", feed.id)
+            if row is None:
+                summary.lost += 1
+                self.leases.discard("feed", feed.id, f"feed {feed.name}: poll result")
+                return
+            row.lease_owner, row.lease_expires_at = None, None  # released with the result
             interval = self._interval(feed_config, row, low, high)
             if isinstance(result, HostBlockedError):  # nothing was asked of the server: not a failure
                 summary.feeds_deferred += 1
@@ -380,19 +450,59 @@ class Pipeline:
 
     # --- archive ---------------------------------------------------------------------------------------
 
-    def pending_jobs(self, limit: int | None = None, *, after_id: int = 0) -> list[ArticleJob]:
-        now = self.clock()
-        query = (
-            select(Article, Feed)
-            .join(Feed, Article.feed_id == Feed.id, isouter=True)
-            .where(Article.status == ArticleStatus.PENDING)
-            .where(or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now))
-            .where(Article.id > after_id)
-            .order_by(Article.id)
-            .limit(limit)
+    def claim_jobs(
+        self,
+        limit: int,
+        *,
+        due_before: datetime | None = None,
+        per_host: int | None = None,
+        held: Mapping[str, int] | None = None,
+        exclude_ids: Collection[int] = (),
+    ) -> list[ArticleJob]:
+        """Claim up to `limit` pending articles due by `due_before` (default now), interleaved by host,
+        so that the caller holds at most `per_host` of one host (`held`: how many it holds already).
+
+        The queue is read in id order, `CLAIM_SCAN` rows per one wanted, and hosts the caller has enough
+        of are left out of the read, so one host's backlog at the head of the queue does not hide the
+        others' work.
+        """
+        held = held or {}
+        exclude_hosts = {host for host, n in held.items() if per_host is not None and n >= per_host}
+        now = due_before or self.clock()
+        where: list[ColumnElement[bool]] = [
+            Article.status == ArticleStatus.PENDING,
+            or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now),
+        ]
+        if exclude_hosts:
+            where.append(or_(Article.host.is_(None), Article.host.not_in(sorted(exclude_hosts))))
+        if exclude_ids:
+            where.append(Article.id.not_in(sorted(exclude_ids)))
+        articles = self.leases.claim(
+            "article",
+            where,
+            order_by=[Article.id],
+            limit=limit,
+            scan=limit * CLAIM_SCAN,
+            pick=lambda rows: spread_over_hosts(
+                rows,
+                lambda a: a.host or "",
+                None if per_host is None else lambda h: per_host - held.get(h, 0),
+            ),
         )
-        with self.sessions() as session:
-            return [self._job(article, feed) for article, feed in session.execute(query)]
+        feed_ids = {article.feed_id for article in articles if article.feed_id is not None}
+        feeds: dict[int, Feed] = {}
+        if feed_ids:
+            with self.sessions() as session:
+                feeds = {f.id: f for f in session.scalars(select(Feed).where(Feed.id.in_(feed_ids)))}
+        return [self._job(article, feeds.get(article.feed_id or 0)) for article in articles]
+
+    def claims_per_host(self) -> int:
+        """How many articles of one host a node claims at a time: enough to keep its share of the host's
+        request slots busy (scraper.politeness divides them between the live nodes), and no more, so the
+        rest stays free for the other nodes and the other hosts."""
+        limits = [self.config.http.per_host_concurrency]
+        limits += [feed.per_host_concurrency for feed in self.config.feeds if feed.per_host_concurrency]
+        return CLAIMS_PER_HOST_SLOT * max(1, max(limits) // max(1, self.leases.live_nodes))
 
     def _job(self, article: Article, feed: Feed | None) -> ArticleJob:
         feed_config = self.feeds_by_url.get(feed.url) if feed else None
@@ -412,75 +522,127 @@ class Pipeline:
         )
 
     async def archive_pending(self, summary: RunSummary, jobs: Iterable[ArticleJob] | None = None) -> None:
-        """Fetch and extract every pending article. Jobs are interleaved by host, so while one host's
-        articles wait out its per-host delay the others' are fetched; the fetcher does the pacing."""
-        ordered = interleave_by_host(list(self.pending_jobs() if jobs is None else jobs))
-        alive = asyncio.Semaphore(max(64, self.config.http.concurrency * TASKS_PER_SLOT))
+        """Fetch, extract and record articles: the given `jobs` (claimed by the caller), or every article
+        due when this starts, claimed a window at a time as slots free up (`scraper once`).
 
-        async def one(job: ArticleJob) -> None:
-            async with alive:
-                try:
-                    outcome = await archive_article(job, self.fetcher, self.rules)
-                except Exception as exc:  # a bug must cost one article, and only for now
-                    log.exception("article %s: unexpected error", job.url)
-                    outcome = ArchiveOutcome(
-                        ArticleStatus.PENDING, f"internal error: {type(exc).__name__}: {exc}", transient=True
-                    )
-            self.record_outcome(job, outcome, summary)
+        Claims are spread over hosts (`claim_jobs`), so while one host's articles wait out its per-host
+        delay the others' are fetched; the fetcher does the pacing, and takes a request slot only once a
+        host's turn has come, so a task waiting on a host holds nothing another host could use.
+        """
+        if jobs is not None:
+            await asyncio.gather(*(self._archive(job, summary) for job in interleave_by_host(list(jobs))))
+            return
+        cutoff = self.clock()  # what falls due again during the run (a retry, a deferral) waits for the next
+        window = max(64, self.config.http.concurrency * TASKS_PER_SLOT)
+        running: dict[asyncio.Task[None], tuple[str, int]] = {}
+        by_host: Counter[str] = Counter()
+        dry = False  # the last claim found less than it could take: wait for a task to end first
+        try:
+            while True:
+                room = window - len(running)
+                if not dry and room >= max(1, window // 4):
+                    per_host = self.claims_per_host()
+                    claimed = self.claim_jobs(room, due_before=cutoff, per_host=per_host, held=by_host)
+                    dry = len(claimed) < room
+                    for job in claimed:
+                        host = job_host(job)
+                        by_host[host] += 1
+                        running[asyncio.create_task(self._archive(job, summary))] = (host, job.article_id)
+                if not running:
+                    if dry:
+                        break
+                    continue
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    by_host[running.pop(task)[0]] -= 1
+                    task.result()
+                dry = False  # a host has room again
+        finally:  # interrupted: what was not recorded is given back at once, not at expiry
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            self.leases.release("article", [article_id for _, article_id in running.values()])
 
-        await asyncio.gather(*(one(job) for job in ordered))
+    async def _archive(self, job: ArticleJob, summary: RunSummary) -> None:
+        try:
+            outcome = await archive_article(job, self.fetcher, self.rules)
+        except Exception as exc:  # a bug must cost one article, and only for now
+            log.exception("article %s: unexpected error", job.url)
+            outcome = ArchiveOutcome(
+                ArticleStatus.PENDING, f"internal error: {type(exc).__name__}: {exc}", transient=True
+            )
+        self.record_outcome(job, outcome, summary)
 
     def record_outcome(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
+        """Write the outcome if our claim on the article still stands (else discard it: another node has
+        the article now). The claim is released with it, or kept for the post when it was archived."""
         now = self.clock()
-        with self.sessions.begin() as session:
-            article = session.get_one(Article, job.article_id)
-            if outcome.deferred:  # the host asked us to wait; no request was made
-                article.next_attempt_at = now + timedelta(
-                    seconds=min(outcome.retry_after or 0, MAX_RETRY_DELAY)
-                )
-                summary.deferred += 1
-                log.info("article %s: deferred, %s", job.url, outcome.error)
+        with self.leases.sessions.begin() as session:
+            article = self.leases.guard(session, "article", job.article_id)
+            if article is None:
+                summary.lost += 1
+                self.leases.discard("article", job.article_id, f"article {job.url}")
                 return
-            article.attempts += 1
-            article.http_status = outcome.http_status
-            article.final_url = outcome.final_url or article.final_url
-            if outcome.response is not None and outcome.response.content:
-                self._keep_raw_page(session, article, outcome, now)
-            if outcome.status == ArticleStatus.ARCHIVED and outcome.record is not None:
-                record = outcome.record
-                article.status = ArticleStatus.ARCHIVED
-                article.title = record.title
-                article.author = record.author or article.entry_author
-                article.published_at = outcome.published
-                article.lang = record.lang
-                article.content_html, article.content_text = record.html, record.text
-                article.content_source = outcome.content_source
-                article.fetched_at = now if outcome.response is not None else article.fetched_at
-                article.archived_at = article.archived_at or now
-                article.last_error = outcome.extra.get("page_error")
-                article.next_attempt_at = None
-                summary.archived += 1
-                log.info("article %s: archived (%s)", job.url, outcome.content_source)
-                return
-            article.last_error = outcome.error
-            if outcome.status == ArticleStatus.PENDING and article.attempts < self.config.fetch.max_attempts:
-                delay = backoff(article.attempts, self.config.fetch.retry_base_seconds, MAX_RETRY_DELAY)
-                if outcome.retry_after:
-                    delay = max(delay, timedelta(seconds=min(outcome.retry_after, MAX_RETRY_DELAY)))
-                article.next_attempt_at = now + delay
-                summary.retrying += 1
-                log.warning("article %s: %s; retry in %ds", job.url, outcome.error, delay.total_seconds())
-                return
-            article.status = (
-                ArticleStatus.FAILED if outcome.status == ArticleStatus.PENDING else outcome.status
-            )
-            article.next_attempt_at = None
-            if article.status == ArticleStatus.GONE:
-                summary.gone += 1
+            self._apply_outcome(session, article, job, outcome, summary, now)
+            if article.status == ArticleStatus.ARCHIVED:
+                self.leases.extend(session, "article", article.id)  # this node writes the post next
             else:
-                summary.failed += 1
-            summary.errors.append(f"article {job.url}: {outcome.error}")
-            log.warning("article %s: %s (%s)", job.url, article.status, outcome.error)
+                article.lease_owner, article.lease_expires_at = None, None
+        if article.status != ArticleStatus.ARCHIVED:
+            self.leases.forget("article", [job.article_id])
+
+    def _apply_outcome(
+        self,
+        session: Session,
+        article: Article,
+        job: ArticleJob,
+        outcome: ArchiveOutcome,
+        summary: RunSummary,
+        now: datetime,
+    ) -> None:
+        if outcome.deferred:  # the host asked us to wait; no request was made
+            article.next_attempt_at = now + timedelta(seconds=min(outcome.retry_after or 0, MAX_RETRY_DELAY))
+            summary.deferred += 1
+            log.info("article %s: deferred, %s", job.url, outcome.error)
+            return
+        article.attempts += 1
+        article.http_status = outcome.http_status
+        article.final_url = outcome.final_url or article.final_url
+        if outcome.response is not None and outcome.response.content:
+            self._keep_raw_page(session, article, outcome, now)
+        if outcome.status == ArticleStatus.ARCHIVED and outcome.record is not None:
+            record = outcome.record
+            article.status = ArticleStatus.ARCHIVED
+            article.title = record.title
+            article.author = record.author or article.entry_author
+            article.published_at = outcome.published
+            article.lang = record.lang
+            article.content_html, article.content_text = record.html, record.text
+            article.content_source = outcome.content_source
+            article.fetched_at = now if outcome.response is not None else article.fetched_at
+            article.archived_at = article.archived_at or now
+            article.last_error = outcome.extra.get("page_error")
+            article.next_attempt_at = None
+            summary.archived += 1
+            log.info("article %s: archived (%s)", job.url, outcome.content_source)
+            return
+        article.last_error = outcome.error
+        if outcome.status == ArticleStatus.PENDING and article.attempts < self.config.fetch.max_attempts:
+            delay = backoff(article.attempts, self.config.fetch.retry_base_seconds, MAX_RETRY_DELAY)
+            if outcome.retry_after:
+                delay = max(delay, timedelta(seconds=min(outcome.retry_after, MAX_RETRY_DELAY)))
+            article.next_attempt_at = now + delay
+            summary.retrying += 1
+            log.warning("article %s: %s; retry in %ds", job.url, outcome.error, delay.total_seconds())
+            return
+        article.status = ArticleStatus.FAILED if outcome.status == ArticleStatus.PENDING else outcome.status
+        article.next_attempt_at = None
+        if article.status == ArticleStatus.GONE:
+            summary.gone += 1
+        else:
+            summary.failed += 1
+        summary.errors.append(f"article {job.url}: {outcome.error}")
+        log.warning("article %s: %s (%s)", job.url, article.status, outcome.error)
 
     @staticmethod
     def _keep_raw_page(session: Session, article: Article, outcome: ArchiveOutcome, now: datetime) -> None:
@@ -496,29 +658,42 @@ class Pipeline:
 
     # --- export ------------------------------------------------------------------------------------------
 
-    def export_unwritten(self, summary: RunSummary) -> None:
-        """Posts for archived articles that have none yet (new ones, or a crash between store and export)."""
-        with self.sessions() as session:
-            ids = archived_ids(session, unwritten_only=True)
-        summary.posts_written += export_articles(self.sessions, self.writer, ids)
+    def export_unwritten(self, summary: RunSummary, *, limit: int | None = None) -> None:
+        """Write the posts of the articles this node archived, and of those whose node died before writing
+        them (scraper.export.writer.export_unwritten); at most `limit` this call."""
+        summary.posts_written += export_unwritten(self.leases, self.writer, limit=limit)
 
     def _feed_config(self, url: str) -> FeedConfig:
         return self.feeds_by_url.get(url) or FeedConfig(name="", url=url)
 
 
-def interleave_by_host(jobs: Sequence[ArticleJob]) -> list[ArticleJob]:
-    """Round-robin over hosts (first-seen order kept within a host): a, b, c, a, b, a, ..."""
-    by_host: dict[str, list[ArticleJob]] = {}
-    for job in jobs:
-        by_host.setdefault((urlsplit(job.url).hostname or "").lower(), []).append(job)
-    ordered: list[ArticleJob] = []
+def job_host(job: ArticleJob) -> str:
+    return (urlsplit(job.url).hostname or "").lower()
+
+
+def spread_over_hosts(
+    items: Sequence[Any], host_of: Callable[[Any], str], room: Callable[[str], int] | None = None
+) -> list[Any]:
+    """Round-robin over hosts (first-seen order kept within a host), at most `room(host)` of each."""
+    by_host: dict[str, list[Any]] = {}
+    for item in items:
+        host = host_of(item)
+        line = by_host.setdefault(host, [])
+        if room is None or len(line) < room(host):
+            line.append(item)
+    ordered: list[Any] = []
     queues = [iter(queue) for queue in by_host.values()]
     while queues:
         still = []
         for queue in queues:
-            job = next(queue, None)
-            if job is not None:
-                ordered.append(job)
+            item = next(queue, None)
+            if item is not None:
+                ordered.append(item)
                 still.append(queue)
         queues = still
     return ordered
+
+
+def interleave_by_host(jobs: Sequence[ArticleJob]) -> list[ArticleJob]:
+    """Round-robin over hosts (first-seen order kept within a host): a, b, c, a, b, a, ..."""
+    return spread_over_hosts(jobs, job_host, None)

@@ -14,6 +14,12 @@ Every request (feed poll, article page, robots.txt, each redirect hop) takes a s
 - a robots.txt `Crawl-delay` raises the host's delay (`set_min_delay`).
 
 Hosts are keyed by host name (lower case, no port): politeness is owed to the machine.
+
+Several nodes (scraper.store.leases) each keep their own table; `share` is the number of live nodes, and
+each takes its share of every host's limits: at most max(1, concurrency // share) requests in flight to a
+host, starting at least delay x share seconds apart. Across the cluster a host then sees at most
+max(concurrency, live nodes) requests at once, and no more than one start per `delay` on average: the
+limits hold (to within that max) without a round trip to the database per request.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ class Politeness:
         self._sleep = sleep
         self._hosts: dict[str, _Host] = {}
         self._global: asyncio.Semaphore | None = None
+        self.share = 1  # live nodes sharing each host's limits (set by the node's heartbeat)
 
     @staticmethod
     def key(host: str) -> str:
@@ -114,7 +121,8 @@ class Politeness:
     async def slot(self, host: str, concurrency: int, delay: float) -> AsyncIterator[None]:
         """Wait for a turn at `host`, then hold it (and a global slot) for the request's duration."""
         state = self._host(host)
-        start = await self._reserve(host, state, max(1, concurrency), delay)
+        share = max(1, self.share)
+        start = await self._reserve(host, state, max(1, concurrency // share), delay * share)
         try:
             wait = start - self._clock()
             if wait > 0:
@@ -146,7 +154,7 @@ class Politeness:
                         await asyncio.wait_for(state.changed.wait(), blocked if blocked > 0 else None)
                 finally:
                     state.waiting -= 1
-            start = max(now, state.last_start + max(delay, state.min_delay))
+            start = max(now, state.last_start + max(delay, state.min_delay * max(1, self.share)))
             state.last_start = start
             state.in_flight += 1
             return start

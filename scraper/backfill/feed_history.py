@@ -29,9 +29,18 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import feedparser
 from sqlalchemy.orm import Session, sessionmaker
 
-from scraper.backfill.frontier import Filters, Found, SourceReport, already_read, mark_read, queue_found
+from scraper.backfill.frontier import (
+    Filters,
+    Found,
+    SourceReport,
+    already_read,
+    claim_document,
+    mark_read,
+    queue_found,
+)
 from scraper.fetch import Fetcher, FetchError
 from scraper.poll import FeedError, parse_feed
+from scraper.store.leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +115,11 @@ async def backfill_feed_history(
     *,
     rescan: bool = False,
     max_pages: int = DEFAULT_MAX_PAGES,
+    leases: Leases | None = None,
 ) -> None:
-    """Walk one feed's history back to `--since`, queueing its entries. Never raises for bad input."""
+    """Walk one feed's history back to `--since`, queueing its entries. Never raises for bad input.
+    With `leases`, each page is claimed first; a page another node is reading ends this walk (that node
+    goes on with the pages after it)."""
     params = filters.fingerprint(feed.id)
     local = feed.url.startswith("file:")
     step: Step | None = Step(feed.url, "feed", False)
@@ -126,7 +138,18 @@ async def backfill_feed_history(
                 report.documents_skipped += 1
                 step = Step(entry.next_url, entry.kind, False) if entry.next_url else None
                 continue
+        claim = None
+        if leases is not None and step.kind != "feed":
+            claim = claim_document(leases, step.url, step.kind, params)
+            if claim is None:
+                report.documents_skipped += 1
+                log.info(
+                    "feed %s: %s: another node is reading it; it walks on from there", feed.name, step.url
+                )
+                break
         outcome = await _read_page(fetcher, step, local)
+        if isinstance(outcome, str) and leases is not None and claim is not None:
+            leases.release("document", [claim])
         if isinstance(outcome, str):
             if step.guessed:  # the guess was wrong: try the next one, or this is the end of the pages
                 log.info("feed %s: %s: %s", feed.name, step.url, outcome)
@@ -161,6 +184,7 @@ async def backfill_feed_history(
                     params,
                     next_url=following.url if following else None,
                     urls_found=len(found),
+                    leases=leases,
                 )
         log.info("feed %s: %s: %d entries", feed.name, step.url, len(found))
         step = following

@@ -7,6 +7,8 @@ archived, imported, or seen in an old archive is never fetched again, and the or
 
 The journal (`backfill_documents`) records the sitemaps and feed pages a source has read, in the same
 transaction that queues their URLs: after a crash or Ctrl-C, a rerun skips what was read and continues.
+A document is claimed in the journal before it is read (`claim_document`, a lease as for articles): two
+backfills of one site on two nodes share its sitemaps, each read by one of them.
 """
 
 from __future__ import annotations
@@ -17,13 +19,18 @@ from calendar import monthrange
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scraper.poll import FeedEntry
 from scraper.queue import enqueue_entries
 from scraper.store.models import BackfillDocument
+
+if TYPE_CHECKING:
+    from scraper.store.leases import Leases
 
 
 @dataclass(frozen=True)
@@ -195,11 +202,26 @@ def already_read(
 ) -> BackfillDocument | None:
     """The journal entry of a document read under the same filters (and the same lastmod, if asked)."""
     entry = journal_entry(session, url)
-    if entry is None or entry.params != params:
+    if entry is None or entry.done_at is None or entry.params != params:
         return None
     if check_lastmod and entry.lastmod != lastmod:
         return None
     return entry
+
+
+def claim_document(leases: Leases, url: str, kind: str, params: str) -> int | None:
+    """Claim a document before reading it; its journal id, or None when another node is reading it."""
+    with leases.sessions.begin() as session:
+        entry = session.scalar(select(BackfillDocument).where(BackfillDocument.url == url).with_for_update())
+        if entry is None:
+            entry = BackfillDocument(url=url, kind=kind, params=params, urls_found=0, done_at=None)
+            try:
+                with session.begin_nested():
+                    session.add(entry)
+                    session.flush()
+            except IntegrityError:  # another node put it in the journal a moment ago: it is reading it
+                return None
+        return entry.id if leases.claim_one(session, "document", entry.id) else None
 
 
 def mark_read(
@@ -211,7 +233,18 @@ def mark_read(
     lastmod: str | None = None,
     next_url: str | None = None,
     urls_found: int = 0,
+    leases: Leases | None = None,
 ) -> None:
+    """Journal the document as read (in the transaction that queued its URLs), releasing its claim. If the
+    claim was lost, the node that has it now journals it (the URLs queued here stand: they are deduped)."""
+    if leases is not None:
+        claimed = journal_entry(session, url)
+        if claimed is None or leases.guard(session, "document", claimed.id) is None:
+            if claimed is not None:
+                leases.discard("document", claimed.id, f"backfill document {url}")
+            return
+        claimed.lease_owner, claimed.lease_expires_at = None, None
+        leases.forget("document", [claimed.id])
     entry = journal_entry(session, url) or BackfillDocument(url=url)
     entry.kind, entry.params, entry.lastmod, entry.next_url = kind, params, lastmod, next_url
     entry.urls_found = urls_found

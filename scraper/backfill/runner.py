@@ -9,8 +9,10 @@ no job holds a slot while waiting for another host, so every host is kept busy u
 Per-host politeness in the Fetcher itself (delays, robots) is issue 3's work; until it lands this
 scheduler is what bounds the load on each site, and with it the bound stays (it only avoids waiting).
 
-Jobs are read from the database in batches, in id order; rows stay pending until their outcome is
-recorded, so a crash or Ctrl-C loses nothing and a rerun fetches only what was not archived.
+Jobs are claimed from the database in batches (scraper.store.leases), a few per host at a time, so several
+backfills (and daemons) on one PostgreSQL share the queue, each article fetched by one of them; rows stay
+pending until their outcome is recorded, so a crash or Ctrl-C loses nothing and a rerun fetches only what
+was not archived (Ctrl-C gives the claims back at once; after a kill they expire).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func, or_, select
@@ -33,9 +36,9 @@ from scraper.backfill.reextract import ReextractReport, reextract
 from scraper.backfill.sitemap import backfill_sitemaps
 from scraper.backfill.url_list import backfill_urls
 from scraper.config import Config
-from scraper.export.writer import archived_ids, export_articles
 from scraper.fetch import Fetcher
-from scraper.pipeline import Pipeline, RunSummary
+from scraper.pipeline import CLAIMS_PER_HOST_SLOT, Pipeline, RunSummary
+from scraper.store.leases import Leases
 from scraper.store.models import Article, ArticleStatus, Feed
 
 log = logging.getLogger(__name__)
@@ -105,58 +108,74 @@ async def run_backfill(
     if options.per_host:  # the runner's slots and the fetcher's politeness say the same
         config = replace(config, http=replace(config.http, per_host_concurrency=options.per_host))
     report = BackfillReport()
-    async with Fetcher(config.http) as fetcher:
-        pipeline = Pipeline(config, engine, fetcher)
-        pipeline.sync_feeds()
-        pipeline.adopt_existing_posts()  # posts already in the export folder are never archived twice
-        feeds = _chosen_feeds(pipeline, options)
-        feed_id = feeds[0].id if options.feed else None
-        sessions = pipeline.sessions
-
-        if options.reextract:
-            report.reextract = reextract(pipeline, progress, feed_id)
-            progress.note(report.reextract.line())
-        for url in options.sitemaps:
-            source = SourceReport(f"sitemap {url}")
-            report.sources.append(source)
-            await backfill_sitemaps(
-                fetcher, sessions, url, options.filters, feed_id, source, rescan=options.rescan
-            )
-            progress.note(source.line())
-        if options.feed_history:
-            for feed in feeds:
-                source = SourceReport(f"history of {feed.name}")
-                report.sources.append(source)
-                await backfill_feed_history(
-                    fetcher,
-                    sessions,
-                    feed,
-                    options.filters,
-                    source,
-                    rescan=options.rescan,
-                    max_pages=options.max_pages,
-                )
-                progress.note(source.line())
-        for name in options.url_files:
-            source = SourceReport(f"URLs from {'standard input' if name == '-' else name}")
-            report.sources.append(source)
-            try:
-                if name == "-":
-                    backfill_urls(sessions, stdin, options.filters, feed_id, source)
-                else:
-                    with open(name, encoding="utf-8", errors="replace") as lines:
-                        backfill_urls(sessions, lines, options.filters, feed_id, source)
-            except OSError as exc:
-                source.errors.append(f"{name}: {exc}")
-            progress.note(source.line())
-        if options.discovers:
-            report.archive = await archive_queue(
-                pipeline,
-                per_host=config.http.per_host_concurrency,
-                concurrency=config.http.concurrency,
-                progress=progress,
-            )
+    leases = Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
+    async with (
+        Fetcher(config.http) as fetcher,
+        leases.working("backfill", partial(setattr, fetcher.politeness, "share")),
+    ):
+        fetcher.politeness.share = leases.live_nodes
+        await _run(Pipeline(config, engine, fetcher, leases=leases), options, progress, report, stdin)
     return report
+
+
+async def _run(
+    pipeline: Pipeline,
+    options: BackfillOptions,
+    progress: Progress,
+    report: BackfillReport,
+    stdin: Iterable[str],
+) -> None:
+    config, fetcher, leases = pipeline.config, pipeline.fetcher, pipeline.leases
+    pipeline.sync_feeds()
+    pipeline.adopt_existing_posts()  # posts already in the export folder are never archived twice
+    feeds = _chosen_feeds(pipeline, options)
+    feed_id = feeds[0].id if options.feed else None
+    sessions = pipeline.sessions
+
+    if options.reextract:
+        report.reextract = reextract(pipeline, progress, feed_id)
+        progress.note(report.reextract.line())
+    for url in options.sitemaps:
+        source = SourceReport(f"sitemap {url}")
+        report.sources.append(source)
+        await backfill_sitemaps(
+            fetcher, sessions, url, options.filters, feed_id, source, rescan=options.rescan, leases=leases
+        )
+        progress.note(source.line())
+    if options.feed_history:
+        for feed in feeds:
+            source = SourceReport(f"history of {feed.name}")
+            report.sources.append(source)
+            await backfill_feed_history(
+                fetcher,
+                sessions,
+                feed,
+                options.filters,
+                source,
+                rescan=options.rescan,
+                max_pages=options.max_pages,
+                leases=leases,
+            )
+            progress.note(source.line())
+    for name in options.url_files:
+        source = SourceReport(f"URLs from {'standard input' if name == '-' else name}")
+        report.sources.append(source)
+        try:
+            if name == "-":
+                backfill_urls(sessions, stdin, options.filters, feed_id, source)
+            else:
+                with open(name, encoding="utf-8", errors="replace") as lines:
+                    backfill_urls(sessions, lines, options.filters, feed_id, source)
+        except OSError as exc:
+            source.errors.append(f"{name}: {exc}")
+        progress.note(source.line())
+    if options.discovers:
+        report.archive = await archive_queue(
+            pipeline,
+            per_host=config.http.per_host_concurrency,
+            concurrency=config.http.concurrency,
+            progress=progress,
+        )
 
 
 def _chosen_feeds(pipeline: Pipeline, options: BackfillOptions) -> list[HistoryFeed]:
@@ -233,7 +252,7 @@ class _Recorder:
                 self.progress.advance(self.summary.archived == before)
             if self.summary.archived - self.exported_at >= EXPORT_EVERY:
                 self.exported_at = self.summary.archived
-                export_unwritten(self.pipeline, self.summary)
+                self.pipeline.export_unwritten(self.summary)
 
     async def keep_up(self, limit: int) -> None:
         """Backpressure: fetched pages wait in memory to be recorded; past `limit` let the thread catch up."""
@@ -266,7 +285,9 @@ async def archive_queue(
     waiting: dict[str, deque[ArticleJob]] = {}
     busy: Counter[str] = Counter()
     running: dict[asyncio.Task[ArchiveOutcome], tuple[str, ArticleJob]] = {}
-    after_id, buffered, exhausted = 0, 0, False
+    buffered, dry = 0, False  # dry: the last claim found less than it could take; wait for a job to end
+    cutoff = pipeline.clock()  # a retry falling due during the run is for the next run
+    per_host_held = per_host * CLAIMS_PER_HOST_SLOT * 2  # jobs of one host held here: waiting or running
     recorder = _Recorder(pipeline, summary, progress)
     progress.start("archive", due_count(pipeline))
 
@@ -285,11 +306,10 @@ async def archive_queue(
                 waiting[host] = waiting.pop(host)
 
     def refill() -> None:
-        nonlocal after_id, buffered, exhausted
-        jobs = pipeline.pending_jobs(BATCH, after_id=after_id)
-        exhausted = len(jobs) < BATCH
-        if jobs:
-            after_id = jobs[-1].article_id
+        nonlocal buffered, dry
+        held = Counter({host: len(line) for host, line in waiting.items()}) + busy
+        jobs = pipeline.claim_jobs(BATCH, due_before=cutoff, per_host=per_host_held, held=held)
+        dry = len(jobs) < BATCH
         for job in jobs:
             waiting.setdefault(_host(job.url), deque()).append(job)
         buffered += len(jobs)
@@ -298,12 +318,13 @@ async def archive_queue(
         while True:
             start_what_fits()
             idle = len(running) < concurrency
-            if not exhausted and buffered < MAX_BUFFERED and (buffered < concurrency * 4 or idle):
+            if not dry and buffered < MAX_BUFFERED and (buffered < concurrency * 4 or idle):
                 refill()
                 continue
             if not running:
                 break
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            dry = False
             for task in done:
                 host, job = running.pop(task)
                 busy[host] -= 1
@@ -317,12 +338,5 @@ async def archive_queue(
         raise
     finally:
         progress.finish()
-    export_unwritten(pipeline, summary)
+    pipeline.export_unwritten(summary)
     return summary
-
-
-def export_unwritten(pipeline: Pipeline, summary: RunSummary) -> None:
-    """`Pipeline.export_unwritten`, a batch of posts to a transaction."""
-    with pipeline.sessions() as session:
-        ids = archived_ids(session, unwritten_only=True)
-    summary.posts_written += export_articles(pipeline.sessions, pipeline.writer, ids, batch=EXPORT_EVERY)

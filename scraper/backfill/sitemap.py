@@ -32,11 +32,13 @@ from scraper.backfill.frontier import (
     Found,
     SourceReport,
     already_read,
+    claim_document,
     mark_read,
     parse_w3c_datetime,
     queue_found,
 )
 from scraper.fetch import Fetcher, FetchError
+from scraper.store.leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +173,10 @@ async def backfill_sitemaps(
     report: SourceReport,
     *,
     rescan: bool = False,
+    leases: Leases | None = None,
 ) -> None:
-    """Walk the sitemaps from `start_url` and queue the article URLs they list. Never raises for bad input."""
+    """Walk the sitemaps from `start_url` and queue the article URLs they list. Never raises for bad input.
+    With `leases`, each sitemap is claimed first, and one another node is reading is left to it."""
     params = filters.fingerprint(feed_id)
     try:
         entries = await _entry_points(fetcher, start_url, report)
@@ -196,13 +200,24 @@ async def backfill_sitemaps(
                 if already_read(session, child.url, params, child.lastmod, check_lastmod=True):
                     report.documents_skipped += 1
                     continue
+        claim = None
+        if leases is not None:
+            claim = claim_document(leases, child.url, "sitemap", params)
+            if claim is None:
+                report.documents_skipped += 1
+                log.info("sitemap %s: another node is reading it", child.url)
+                continue
         try:
             sitemap = await _read(fetcher, child.url)
         except (FetchError, SitemapError) as exc:
             report.errors.append(f"sitemap {child.url}: {exc}")
             log.warning("sitemap %s: %s", child.url, exc)
+            if leases is not None and claim is not None:
+                leases.release("document", [claim])
             continue
         report.documents_read += 1
+        if sitemap.kind == "index" and leases is not None and claim is not None:
+            leases.release("document", [claim])  # an index is not journalled: its children are
         if sitemap.kind == "index":
             if depth >= MAX_DEPTH:
                 report.errors.append(
@@ -216,7 +231,13 @@ async def backfill_sitemaps(
             before = report.queued
             queue_found(session, feed_id, sitemap.urls, filters, report)
             mark_read(
-                session, child.url, "sitemap", params, lastmod=child.lastmod, urls_found=len(sitemap.urls)
+                session,
+                child.url,
+                "sitemap",
+                params,
+                lastmod=child.lastmod,
+                urls_found=len(sitemap.urls),
+                leases=leases,
             )
         log.info("sitemap %s: %d URLs, %d queued", child.url, len(sitemap.urls), report.queued - before)
 

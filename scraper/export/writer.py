@@ -3,19 +3,29 @@
 The path is chosen the first time and kept in `articles.post_path`, so a later change of title or template
 rewrites the same file rather than leaving a twin. A name already used by another article, or by a file of
 another URL (an old archive's post), gets `-2`, `-3`...: two articles never share a file.
+
+The name is reserved in the database (the unique `post_path`, flushed) *before* the file is written: a
+node choosing the same name for another article at the same moment finds it taken (on PostgreSQL its
+flush waits for ours, then fails, and it takes the next suffix), so two nodes never write one file for two
+articles. The posts of claimed articles (`write_claimed`) are written by the node holding the claim.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.export.files import post_source_url, write_atomic
 from scraper.export.jekyll import Post, filename, render
 from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed
+
+if TYPE_CHECKING:
+    from scraper.store.leases import Leases
 
 MAX_NAME_SUFFIX = 1000
 
@@ -41,10 +51,39 @@ class PostWriter:
     def write(self, session: Session, article: Article, feed_name: str) -> tuple[str, bool]:
         """Returns the post's path (relative to the export folder) and whether the file changed."""
         post = post_of(article, feed_name)
-        relative = article.post_path or self._free_name(session, article, post)
+        relative = article.post_path or self.reserve(session, article, post)
         return relative, write_atomic(self.export_dir / relative, render(post))
 
-    def _free_name(self, session: Session, article: Article, post: Post) -> str:
+    def write_claimed(self, leases: Leases, article_ids: Iterable[int]) -> int:
+        """Write the posts of these articles, claimed through `leases`, and release the claims; returns
+        the files changed. The names are reserved and committed first: on PostgreSQL a transaction per
+        article, so two nodes reserving crossing names never wait on each other (a deadlock); on SQLite,
+        one writer, all in one. A post whose claim was lost meanwhile is left to the node that has it now."""
+        ids = list(article_ids)
+        group = 1 if leases.engine.dialect.name == "postgresql" else max(1, len(ids))
+        todo: list[tuple[int, str, str]] = []
+        for start in range(0, len(ids), group):
+            with leases.sessions.begin() as session:
+                for article_id in ids[start : start + group]:
+                    article = leases.guard(session, "article", article_id)
+                    if article is None:
+                        leases.discard("article", article_id, f"post of article {article_id}")
+                        continue
+                    feed = session.get(Feed, article.feed_id) if article.feed_id else None
+                    post = post_of(article, feed.name if feed else "")
+                    relative = article.post_path or self.reserve(session, article, post)
+                    todo.append((article_id, relative, render(post)))
+        changed, written = 0, []
+        try:
+            for article_id, relative, text in todo:
+                changed += write_atomic(self.export_dir / relative, text)
+                written.append(article_id)
+        finally:
+            leases.release("article", written)
+        return changed
+
+    def reserve(self, session: Session, article: Article, post: Post) -> str:
+        """Choose the post's file name and claim it in the database (flushed: unique across nodes)."""
         for suffix in range(1, MAX_NAME_SUFFIX):
             name = filename(post, suffix)
             owner = session.scalar(select(Article.id).where(Article.post_path == name))
@@ -52,6 +91,12 @@ class PostWriter:
                 continue
             path = self.export_dir / name
             if path.exists() and post_source_url(path) != post.url:
+                continue
+            try:
+                with session.begin_nested():
+                    article.post_path = name
+                    session.flush()
+            except IntegrityError:  # another node reserved it a moment ago
                 continue
             return name
         raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
@@ -79,10 +124,51 @@ def export_articles(
     return changed_files
 
 
-def archived_ids(session: Session, *, unwritten_only: bool = False) -> list[int]:
-    """Archived articles whose post we write: not those imported from an old archive (their file is kept)."""
-    query = select(Article.id).where(Article.status == ArticleStatus.ARCHIVED)
-    query = query.where(or_(Article.content_source.is_(None), Article.content_source != IMPORTED))
-    if unwritten_only:
-        query = query.where(Article.post_path.is_(None))
+EXPORT_BATCH = 50  # posts claimed at a time
+
+
+def export_unwritten(leases: Leases, writer: PostWriter, *, limit: int | None = None) -> int:
+    """Write the posts of archived articles that have none yet: those this node archived (it holds their
+    lease), and those whose node died before writing them (the lease expired); a batch at a time, at most
+    `limit` posts. Returns the files changed."""
+    tried: list[int] = []
+    changed = 0
+    while limit is None or len(tried) < limit:
+        batch = EXPORT_BATCH if limit is None else min(EXPORT_BATCH, limit - len(tried))
+        where = unwritten_posts()
+        if tried:  # one whose write failed is not claimed again in this call
+            where.append(Article.id.not_in(tried))
+        rows = leases.claim("article", where, order_by=[Article.id], limit=batch, or_mine=True)
+        if not rows:
+            break
+        ids = [row.id for row in rows]
+        tried.extend(ids)
+        changed += writer.write_claimed(leases, ids)
+        if len(rows) < batch:
+            break
+    return changed
+
+
+def archived_ids(
+    session: Session, *, unwritten_only: bool = False, unclaimed_only: bool = False
+) -> list[int]:
+    """Archived articles whose post we write: not those imported from an old archive (their file is kept).
+    `unclaimed_only`: not those a node is working on (archiving, or writing the post of)."""
+    query = select(Article.id).where(*(unwritten_posts() if unwritten_only else ours()))
+    if unclaimed_only:
+        query = query.where(Article.lease_owner.is_(None))
     return list(session.scalars(query.order_by(Article.id)))
+
+
+def ours() -> list[ColumnElement[bool]]:
+    """Archived articles whose post this program writes (not those imported from an old archive)."""
+    return [
+        Article.status == ArticleStatus.ARCHIVED,
+        or_(Article.content_source.is_(None), Article.content_source != IMPORTED),
+    ]
+
+
+def unwritten_posts() -> list[ColumnElement[bool]]:
+    """Of those, the ones whose post is not written yet: no file name chosen, or one chosen by a node that
+    still holds the article's lease (it releases the lease once the file is written), or died holding it."""
+    return [*ours(), or_(Article.post_path.is_(None), Article.lease_owner.is_not(None))]

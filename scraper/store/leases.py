@@ -1,0 +1,319 @@
+"""Leases: several nodes share one database's work, each unit done by one node, none lost when a node dies.
+
+A unit of work is a row: a due feed (a poll), a pending article (a fetch), an archived article without its
+post (an export), a backfill document (a sitemap or feed page to read). A node *claims* units in one short
+transaction: `SELECT ... FOR UPDATE SKIP LOCKED` the rows that are due and whose lease is free or expired,
+then writes its id and an expiry into `lease_owner` / `lease_expires_at`. Two nodes claiming at once get
+different rows (each skips what the other has locked), and neither waits for the other.
+
+The work runs outside any transaction. Its result is written in a transaction that first locks the row
+*with our id still on it* (`guard`): if the lease was lost (it expired, and another node claimed the
+unit), the result is discarded and logged, never written. The result's transaction also releases the
+lease (or keeps it, for an article whose post this node writes next).
+
+While work runs, the node renews what it holds every `[cluster] heartbeat_seconds` (`renew`). A node that
+dies stops renewing: `lease_seconds` later its units are free, and another node claims them. Nothing is
+lost, and nothing is done twice unless a node was cut off for longer than its lease (then the result of
+the first is thrown away, and the unit is done again by the second).
+
+SQLite (one node) goes through the same code: SQLAlchemy renders no FOR UPDATE there, and the claim and
+guard transactions begin with `BEGIN IMMEDIATE` (scraper.store.db), which takes the one write lock first,
+so they are exclusive all the same. PostgreSQL is the engine; this module writes no coordination of its
+own beyond these rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from scraper.store import nodes
+from scraper.store.models import Article, BackfillDocument, Feed
+
+log = logging.getLogger(__name__)
+
+KINDS: dict[str, Any] = {"feed": Feed, "article": Article, "document": BackfillDocument}
+CHUNK = 500  # ids per statement (SQLite's bound-parameter limit, PostgreSQL's plan cache)
+
+
+def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+class Leases:
+    """One node's leases on one database. Thread-safe (the backfill records outcomes in a thread)."""
+
+    def __init__(
+        self, engine: Engine, *, ttl: float = 60.0, heartbeat: float | None = None, node_id: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.node_id = node_id or nodes.new_node_id()
+        self.ttl = ttl
+        self.heartbeat = heartbeat or ttl / 3
+        # Claims and guarded writes: BEGIN IMMEDIATE on SQLite (see the module docstring).
+        self.sessions: sessionmaker[Session] = sessionmaker(
+            engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+        )
+        self.live_nodes = 1
+        self.lost = 0  # results thrown away because the lease had gone to another node
+        self._held: dict[str, set[int]] = {kind: set() for kind in KINDS}
+        self._lock = threading.Lock()
+        self._command: str | None = None
+
+    # --- the node -----------------------------------------------------------------------------------------
+
+    def join(self, command: str) -> None:
+        """Register this node. Leases that cannot belong to a live process are freed first: on SQLite all
+        of them (the run lock makes this the only process on the file), on PostgreSQL those of earlier
+        lives of nodes on this machine."""
+        self._command = command
+        with self.sessions.begin() as session:
+            if self.engine.dialect.name == "sqlite":
+                freed = self._free_owners(session, None)
+            else:
+                dead = nodes.dead_local_nodes(session, self.node_id)
+                freed = self._free_owners(session, dead)
+                for node_id in dead:
+                    nodes.forget(session, node_id)
+            nodes.prune(session, self.engine)
+            nodes.register(session, self.engine, self.node_id, command)
+            self.live_nodes = nodes.live_count(session, self.engine, self.ttl)
+        if freed:
+            log.info("freed %d leases left by a process that is no longer running", freed)
+
+    def beat(self) -> int:
+        """The heartbeat: renew what we hold, say we are alive, count the live nodes (returned)."""
+        self.renew()
+        with self.sessions.begin() as session:
+            nodes.touch(session, self.engine, self.node_id, self._command or "?")
+            self.live_nodes = nodes.live_count(session, self.engine, self.ttl)
+        return self.live_nodes
+
+    async def keep_alive(self, on_beat: Callable[[int], None] | None = None) -> None:
+        """Beat every `heartbeat` seconds until cancelled (for `once` and `backfill`; the daemon schedules
+        `beat` as a job). A failed beat is logged and tried again at the next."""
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                live = await asyncio.to_thread(self.beat)
+            except Exception as exc:
+                log.error("heartbeat failed (leases not renewed this time): %s", exc)
+                continue
+            if on_beat is not None:
+                on_beat(live)
+
+    @asynccontextmanager
+    async def working(
+        self, command: str, on_beat: Callable[[int], None] | None = None
+    ) -> AsyncIterator[None]:
+        """Join, beat in the background, leave at the end (after an error or Ctrl-C too): once, backfill."""
+        self.join(command)
+        try:
+            beat = asyncio.create_task(self.keep_alive(on_beat))
+            try:
+                yield
+            finally:
+                beat.cancel()
+                await asyncio.gather(beat, return_exceptions=True)
+        finally:
+            self.leave()
+
+    def leave(self) -> None:
+        """Release everything this node holds and remove its row (a clean stop)."""
+        with self.sessions.begin() as session:
+            self._free_owners(session, [self.node_id])
+            nodes.forget(session, self.node_id)
+        with self._lock:
+            for held in self._held.values():
+                held.clear()
+
+    def _free_owners(self, session: Session, owners: list[str] | None) -> int:
+        """Free the leases of these owners (None: of everyone)."""
+        if owners == []:
+            return 0
+        freed = 0
+        for model in KINDS.values():
+            statement = update(model).where(model.lease_owner.is_not(None))
+            if owners is not None:
+                statement = statement.where(model.lease_owner.in_(owners))
+            result = session.execute(
+                statement.values(lease_owner=None, lease_expires_at=None),
+                execution_options={"synchronize_session": False},
+            )
+            freed += result.rowcount or 0
+        return freed
+
+    # --- claims ---------------------------------------------------------------------------------------------
+
+    def now(self) -> ColumnElement[Any]:
+        return nodes.sql_now(self.engine)
+
+    def free(self, model: Any, *, or_mine: bool = False) -> ColumnElement[bool]:
+        """No lease, or an expired one (or, with `or_mine`, one of ours)."""
+        conditions = [model.lease_owner.is_(None), model.lease_expires_at < self.now()]
+        if or_mine:
+            conditions.append(model.lease_owner == self.node_id)
+        return or_(*conditions)
+
+    def claim(
+        self,
+        kind: str,
+        where: Sequence[ColumnElement[bool]],
+        *,
+        order_by: Sequence[Any],
+        limit: int | None,
+        scan: int | None = None,
+        pick: Callable[[list[Any]], list[Any]] | None = None,
+        or_mine: bool = False,
+    ) -> list[Any]:
+        """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows.
+
+        `scan` rows are locked and read (default `limit`), and `pick` chooses among them which to claim
+        (the rest are unlocked at commit, untouched): how articles are spread over hosts.
+        """
+        model = KINDS[kind]
+        with self.sessions.begin() as session:
+            query = (
+                select(model)
+                .where(*where, self.free(model, or_mine=or_mine))
+                .order_by(*order_by)
+                .limit(scan or limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = list(session.scalars(query))
+            if pick is not None:
+                rows = pick(rows)
+            if limit is not None:
+                rows = rows[:limit]
+            ids = [row.id for row in rows]
+            for chunk in _chunks(ids):
+                session.execute(
+                    update(model)
+                    .where(model.id.in_(chunk))
+                    .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
+                    execution_options={"synchronize_session": False},
+                )
+        with self._lock:
+            self._held[kind].update(ids)
+        return rows
+
+    def claim_one(self, session: Session, kind: str, key: int) -> bool:
+        """Within the caller's (IMMEDIATE) transaction: claim this row if its lease is free or ours."""
+        model = KINDS[kind]
+        claimed = session.execute(
+            update(model)
+            .where(model.id == key, self.free(model, or_mine=True))
+            .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
+            execution_options={"synchronize_session": False},
+        )
+        if claimed.rowcount:
+            with self._lock:
+                self._held[kind].add(key)
+        return bool(claimed.rowcount)
+
+    # --- while the work runs, and after ---------------------------------------------------------------------
+
+    def guard(self, session: Session, kind: str, key: int) -> Any | None:
+        """The row, locked for this transaction, if our lease on it still stands; else None (the result
+        must be discarded: call `discard`). Use in a transaction from `self.sessions`."""
+        model = KINDS[kind]
+        row = session.scalars(
+            select(model).where(model.id == key, model.lease_owner == self.node_id).with_for_update()
+        ).first()
+        return row
+
+    def discard(self, kind: str, key: int, what: str) -> None:
+        """Log a result thrown away because the lease was lost, and forget the lease."""
+        self.lost += 1
+        with self._lock:
+            self._held[kind].discard(key)
+        log.warning(
+            "%s: lease lost (it expired and another node took the work over); this result is discarded",
+            what,
+        )
+
+    def release(self, kind: str, keys: Iterable[int], session: Session | None = None) -> None:
+        """Give up our leases on these rows (in the caller's transaction, if given)."""
+        model = KINDS[kind]
+        ids = list(keys)
+        if not ids:
+            return
+
+        def run(session: Session) -> None:
+            for chunk in _chunks(ids):
+                session.execute(
+                    update(model)
+                    .where(model.id.in_(chunk), model.lease_owner == self.node_id)
+                    .values(lease_owner=None, lease_expires_at=None),
+                    execution_options={"synchronize_session": False},
+                )
+
+        if session is not None:
+            run(session)
+        else:
+            with self.sessions.begin() as own:
+                run(own)
+        with self._lock:
+            self._held[kind].difference_update(ids)
+
+    def extend(self, session: Session, kind: str, key: int) -> None:
+        """Keep the lease for the next step of the same unit (an archived article's post)."""
+        model = KINDS[kind]
+        session.execute(
+            update(model)
+            .where(model.id == key, model.lease_owner == self.node_id)
+            .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
+            execution_options={"synchronize_session": False},
+        )
+
+    def renew(self) -> dict[str, list[int]]:
+        """Push back the expiry of everything we hold; returns (and forgets) the leases found lost."""
+        lost: dict[str, list[int]] = {}
+        with self._lock:
+            held = {kind: sorted(ids) for kind, ids in self._held.items() if ids}
+        for kind, ids in held.items():
+            model = KINDS[kind]
+            kept: set[int] = set()
+            with self.sessions.begin() as session:
+                for chunk in _chunks(ids):
+                    kept.update(
+                        session.scalars(
+                            update(model)
+                            .where(model.id.in_(chunk), model.lease_owner == self.node_id)
+                            .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl))
+                            .returning(model.id),
+                            execution_options={"synchronize_session": False},
+                        )
+                    )
+            gone = [key for key in ids if key not in kept]
+            if gone:
+                with self._lock:
+                    # Released meanwhile (the work finished as we renewed) is not lost: only what we hold.
+                    gone = [key for key in gone if key in self._held[kind]]
+                    self._held[kind].difference_update(gone)
+            if gone:
+                lost[kind] = gone
+                log.warning(
+                    "%d %s leases lost (expired and taken over before renewal: was this node paused?); "
+                    "their results will be discarded",
+                    len(gone),
+                    kind,
+                )
+        return lost
+
+    def forget(self, kind: str, keys: Iterable[int]) -> None:
+        """Stop renewing these (released by the caller's own statement)."""
+        with self._lock:
+            self._held[kind].difference_update(keys)
+
+    def held(self, kind: str) -> frozenset[int]:
+        with self._lock:
+            return frozenset(self._held[kind])

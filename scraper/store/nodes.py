@@ -1,0 +1,135 @@
+"""The nodes working on one database, known by their heartbeats.
+
+Every process that claims work (`scraper run`, `once`, `backfill`) is a node: it has an id (host:pid:random,
+the value its leases carry in `lease_owner`) and a row in `nodes` that it touches on every heartbeat. The
+table is for people (`scraper status` shows who is working and what each holds) and for politeness (the
+live nodes divide each host's limits between them); correctness never depends on it: a lease is a lease
+whether or not its owner's row is there.
+
+Times are the database's clock on PostgreSQL (`now()`), so nodes on machines whose clocks disagree still
+agree on who is alive and which lease has expired; on SQLite (one machine) the local clock.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Engine, delete, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from scraper.store.models import Article, BackfillDocument, Feed, Node, UTCDateTime, utcnow
+
+FORGET_AFTER = timedelta(days=1)  # a node unseen this long is dropped from the table (and from status)
+
+
+def new_node_id() -> str:
+    """host:pid:random. The random part tells two lives of one pid apart (a restarted container is pid 1)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def sql_now(engine: Engine, plus: float = 0.0) -> ColumnElement[datetime]:
+    """Now (plus `plus` seconds) as the database should compare it: its own clock on PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        return func.now() + timedelta(seconds=plus) if plus else func.now()
+    return literal(utcnow() + timedelta(seconds=plus), UTCDateTime())
+
+
+def register(session: Session, engine: Engine, node_id: str, command: str) -> None:
+    """The node's row, written at start (and again by a heartbeat that finds it gone)."""
+    hostname, pid, _ = node_id.rsplit(":", 2)
+    now = sql_now(engine)
+    session.execute(delete(Node).where(Node.id == node_id))
+    session.execute(
+        Node.__table__.insert().values(
+            id=node_id, hostname=hostname, pid=int(pid), command=command, started_at=now, last_seen_at=now
+        )
+    )
+
+
+def touch(session: Session, engine: Engine, node_id: str, command: str) -> None:
+    found = session.execute(update(Node).where(Node.id == node_id).values(last_seen_at=sql_now(engine)))
+    if not found.rowcount:  # pruned by another node after a long pause: say we are here again
+        register(session, engine, node_id, command)
+
+
+def live_count(session: Session, engine: Engine, within: float) -> int:
+    """Nodes seen within `within` seconds (at least 1: the caller is one)."""
+    seen = session.scalar(
+        select(func.count()).select_from(Node).where(Node.last_seen_at >= sql_now(engine, -within))
+    )
+    return max(1, seen or 0)
+
+
+def forget(session: Session, node_id: str) -> None:
+    session.execute(delete(Node).where(Node.id == node_id))
+
+
+def prune(session: Session, engine: Engine) -> None:
+    session.execute(delete(Node).where(Node.last_seen_at < sql_now(engine, -FORGET_AFTER.total_seconds())))
+
+
+def dead_local_nodes(session: Session, node_id: str) -> list[str]:
+    """Earlier lives of nodes on this machine: same host name, and a pid that no longer runs (or is ours:
+    a restarted container has pid 1 again). Their leases can go at once instead of at expiry."""
+    hostname, pid, _ = node_id.rsplit(":", 2)
+    rows = session.execute(select(Node.id, Node.pid).where(Node.hostname == hostname, Node.id != node_id))
+    return [other for other, other_pid in rows if other_pid == int(pid) or not _running(other_pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+# --- for `scraper status` ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    id: str
+    command: str
+    started_at: datetime | None
+    last_seen_at: datetime | None
+    live: bool
+    feeds: int  # unexpired leases held, by kind
+    articles: int
+    documents: int
+
+
+def node_reports(session: Session, engine: Engine, lease_seconds: float) -> list[NodeReport]:
+    """Every node in the table, and every owner of an unexpired lease (a row may be missing: pruned, or a
+    program that claims without registering), with what each holds now."""
+    now = sql_now(engine)
+    held: dict[str, list[int]] = {}
+    for index, model in enumerate((Feed, Article, BackfillDocument)):
+        counts = session.execute(
+            select(model.lease_owner, func.count())
+            .where(model.lease_owner.is_not(None), model.lease_expires_at >= now)
+            .group_by(model.lease_owner)
+        )
+        for owner, count in counts:
+            held.setdefault(owner, [0, 0, 0])[index] = count
+    live_since = utcnow() - timedelta(seconds=lease_seconds)
+    if engine.dialect.name == "postgresql":  # compare with the database's clock, as the heartbeats do
+        live_since = session.scalar(select(sql_now(engine, -lease_seconds))) or live_since
+    reports = []
+    for node in session.scalars(select(Node).order_by(Node.started_at, Node.id)):
+        feeds, articles, documents = held.pop(node.id, [0, 0, 0])
+        live = node.last_seen_at >= live_since
+        reports.append(
+            NodeReport(
+                node.id, node.command, node.started_at, node.last_seen_at, live, feeds, articles, documents
+            )
+        )
+    for owner, (feeds, articles, documents) in sorted(held.items()):
+        reports.append(NodeReport(owner, "?", None, None, True, feeds, articles, documents))
+    return reports
