@@ -304,13 +304,15 @@ def backfill(
 @cli.command()
 @config_option
 def status(config_path: Path | None) -> None:
-    """Per-feed health: articles, last poll and success, failures in a row, broken, next poll, last error."""
+    """Per-feed health: articles, last poll and success, failures in a row, broken, next poll, last error;
+    then the nodes seen in the last day and what each holds."""
     config = _load(config_path)
     engine = make_engine(config.database.url)
     try:
         upgrade(engine)
         intervals = {feed.url: feed.interval for feed in config.feeds}
-        click.echo(feed_status_report(engine, intervals=intervals), nl=False)
+        report = feed_status_report(engine, intervals=intervals, lease_seconds=config.cluster.lease_seconds)
+        click.echo(report, nl=False)
     finally:
         engine.dispose()
 

@@ -55,6 +55,7 @@ MAX_RETRY_DELAY = 86400.0  # an article's backoff never exceeds a day
 TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait their turn unstarted)
 UNCHANGED_BATCH = 500  # 304 answers written per transaction
 CLAIM_SCAN = 4  # pending articles read per one claimed, to find other hosts' work among one host's backlog
+CLAIM_PASSES = 4  # reads past hosts held enough of, in one claim
 CLAIMS_PER_HOST_SLOT = 2  # articles of one host claimed per per-host request slot (one in flight, one next)
 
 
@@ -463,32 +464,41 @@ class Pipeline:
         so that the caller holds at most `per_host` of one host (`held`: how many it holds already).
 
         The queue is read in id order, `CLAIM_SCAN` rows per one wanted, and hosts the caller has enough
-        of are left out of the read, so one host's backlog at the head of the queue does not hide the
-        others' work.
+        of are left out of the read (a read that found only such hosts is done again without them, up to
+        `CLAIM_PASSES` times), so one host's backlog at the head of the queue does not hide the others'
+        work. Each read is its own short claim transaction.
         """
-        held = held or {}
-        exclude_hosts = {host for host, n in held.items() if per_host is not None and n >= per_host}
+        counts = Counter(held or {})
         now = due_before or self.clock()
-        where: list[ColumnElement[bool]] = [
-            Article.status == ArticleStatus.PENDING,
-            or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now),
-        ]
-        if exclude_hosts:
-            where.append(or_(Article.host.is_(None), Article.host.not_in(sorted(exclude_hosts))))
-        if exclude_ids:
-            where.append(Article.id.not_in(sorted(exclude_ids)))
-        articles = self.leases.claim(
-            "article",
-            where,
-            order_by=[Article.id],
-            limit=limit,
-            scan=limit * CLAIM_SCAN,
-            pick=lambda rows: spread_over_hosts(
-                rows,
-                lambda a: a.host or "",
-                None if per_host is None else lambda h: per_host - held.get(h, 0),
-            ),
-        )
+        articles: list[Article] = []
+        for _ in range(CLAIM_PASSES):
+            scanned = 0
+
+            def pick(rows: list[Article]) -> list[Article]:
+                nonlocal scanned
+                scanned = len(rows)
+                room = None if per_host is None else lambda name: per_host - counts[name]
+                return spread_over_hosts(rows, lambda a: a.host or "", room)
+
+            where: list[ColumnElement[bool]] = [
+                Article.status == ArticleStatus.PENDING,
+                or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now),
+            ]
+            full = sorted(host for host, n in counts.items() if per_host is not None and n >= per_host)
+            if full:
+                where.append(or_(Article.host.is_(None), Article.host.not_in(full)))
+            if exclude_ids:
+                where.append(Article.id.not_in(sorted(exclude_ids)))
+            wanted = limit - len(articles)
+            claimed = self.leases.claim(
+                "article", where, order_by=[Article.id], limit=wanted, scan=wanted * CLAIM_SCAN, pick=pick
+            )
+            articles += claimed
+            counts.update(article.host or "" for article in claimed)
+            # Again only if the read was cut short by hosts we now hold enough of: it may hide others.
+            if len(articles) >= limit or scanned < wanted * CLAIM_SCAN or len(claimed) == scanned:
+                break
+        articles = spread_over_hosts(articles, lambda a: a.host or "")
         feed_ids = {article.feed_id for article in articles if article.feed_id is not None}
         feeds: dict[int, Feed] = {}
         if feed_ids:

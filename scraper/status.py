@@ -1,4 +1,5 @@
-"""`scraper status`: what an operator needs to see that the archive is healthy, per feed."""
+"""`scraper status`: what an operator needs to see that the archive is healthy, per feed; then the nodes
+working on it (several, on one PostgreSQL) and what each holds."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from scraper.store.db import session_factory
 from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+from scraper.store.nodes import NodeReport, node_reports
 
 REASONS_SHOWN = 5
 
@@ -40,11 +42,15 @@ def _duration(seconds: int | None, configured: int | str | None) -> str:
 
 
 def feed_status_report(
-    engine: Engine, now: datetime | None = None, intervals: Mapping[str, int | str] | None = None
+    engine: Engine,
+    now: datetime | None = None,
+    intervals: Mapping[str, int | str] | None = None,
+    lease_seconds: float = 60.0,
 ) -> str:
-    """A table of feeds, then the most common failure reasons per feed.
+    """A table of feeds, then the most common failure reasons per feed, then the nodes.
 
-    `intervals` (feed URL -> configured interval) marks the feeds whose interval is "auto".
+    `intervals` (feed URL -> configured interval) marks the feeds whose interval is "auto"; a node is live
+    when its heartbeat is within `lease_seconds`.
     """
     now = now or utcnow()
     intervals = intervals or {}
@@ -66,6 +72,7 @@ def feed_status_report(
             .group_by(Article.feed_id, Article.status, Article.last_error)
             .order_by(func.count().desc())
         ).all()
+        nodes = node_reports(session, engine, lease_seconds)
 
     table = Table(title="feeds", title_justify="left")
     for column in (
@@ -119,4 +126,25 @@ def feed_status_report(
         console.print("articles not archived, by reason:")
         for line in lines:
             console.print(line, markup=False)
+    if nodes:
+        console.print(_nodes_table(nodes, now))
     return buffer.getvalue()
+
+
+def _nodes_table(nodes: list[NodeReport], now: datetime) -> Table:
+    """The nodes seen in the last day, and the leases each holds now (polls, fetches and posts in hand)."""
+    table = Table(title="nodes", title_justify="left")
+    for column in ("node", "command", "started", "last seen", "state", "feeds", "articles", "documents"):
+        table.add_column(column, overflow="fold")
+    for node in nodes:
+        table.add_row(
+            node.id,
+            node.command,
+            _ago(node.started_at, now) if node.started_at else "-",
+            _ago(node.last_seen_at, now) if node.last_seen_at else "-",
+            "live" if node.live else "gone (its leases expired)",
+            str(node.feeds),
+            str(node.articles),
+            str(node.documents),
+        )
+    return table

@@ -96,3 +96,17 @@ def test_crawl_delay_raises_the_floor() -> None:
     politeness.set_min_delay("a.example", 0.1)
     starts, _, _ = asyncio.run(crowd(politeness, ["a.example"] * 3, 5, 0, 0))
     assert starts["a.example"][2] - starts["a.example"][0] >= 0.19
+
+
+def test_live_nodes_share_each_hosts_limits() -> None:
+    """With 2 live nodes, each takes half of a host's slots and spaces its requests twice as far apart, so
+    the two together keep to the host's limits; a limit smaller than the nodes still lets one through."""
+    politeness = Politeness(global_concurrency=100)
+    politeness.share = 2
+    starts, peak, _ = asyncio.run(crowd(politeness, ["a.example"] * 4, 4, 0.03, 0.02))
+    assert peak["a.example"] == 2
+    gaps = [b - a for a, b in zip(starts["a.example"], starts["a.example"][1:], strict=False)]
+    assert min(gaps) >= 0.055
+    politeness.share = 3
+    _, peak, _ = asyncio.run(crowd(politeness, ["b.example"] * 3, 2, 0, 0.02))
+    assert peak["b.example"] == 1

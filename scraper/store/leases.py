@@ -76,13 +76,11 @@ class Leases:
         lives of nodes on this machine."""
         self._command = command
         with self.sessions.begin() as session:
-            if self.engine.dialect.name == "sqlite":
-                freed = self._free_owners(session, None)
-            else:
-                dead = nodes.dead_local_nodes(session, self.node_id)
-                freed = self._free_owners(session, dead)
-                for node_id in dead:
-                    nodes.forget(session, node_id)
+            dead = nodes.dead_local_nodes(session, self.node_id)
+            everyone = self.engine.dialect.name == "sqlite"
+            freed = self._free_owners(session, None if everyone else dead)
+            for node_id in dead:
+                nodes.forget(session, node_id)
             nodes.prune(session, self.engine)
             nodes.register(session, self.engine, self.node_id, command)
             self.live_nodes = nodes.live_count(session, self.engine, self.ttl)

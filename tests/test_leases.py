@@ -1,0 +1,363 @@
+"""Claims, renewal, release and lost leases, on SQLite and on the real PostgreSQL (scraper.store.leases).
+
+Each test runs twice: on a SQLite file (one node; its claim transactions begin IMMEDIATE) and on a fresh
+PostgreSQL schema (FOR UPDATE SKIP LOCKED), skipped with the reason when no server answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from scraper.archive import ArchiveOutcome
+from scraper.config import Config, ExportConfig, FeedConfig
+from scraper.extract import Record
+from scraper.pipeline import Pipeline, RunSummary
+from scraper.poll import FeedError
+from scraper.status import feed_status_report
+from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.leases import Leases
+from scraper.store.models import Article, ArticleStatus, Feed, Node, utcnow
+
+FEED_URL = "http://feeds.test/rss"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+        upgrade(engine)
+        yield engine
+
+
+def config(tmp_path: Path) -> Config:
+    return Config(
+        path=None,
+        export=ExportConfig(dir=tmp_path / "_posts"),
+        feeds=(FeedConfig(name="Feed", url=FEED_URL),),
+    )
+
+
+def node(engine: Engine, tmp_path: Path, name: str, ttl: float = 60.0) -> Pipeline:
+    """A node's pipeline (no fetcher: these tests record outcomes themselves)."""
+    leases = Leases(engine, ttl=ttl, node_id=f"test-host:{name}:0")
+    return Pipeline(config(tmp_path), engine, None, leases=leases)  # type: ignore[arg-type]
+
+
+def add_articles(engine: Engine, urls: list[str], title: str | None = None) -> list[int]:
+    now = utcnow()
+    with session_factory(engine).begin() as session:
+        feed = session.scalar(select(Feed).where(Feed.url == FEED_URL))
+        if feed is None:
+            feed = Feed(url=FEED_URL, name="Feed", failures_in_row=0)
+            session.add(feed)
+            session.flush()
+        articles = [
+            Article(
+                feed_id=feed.id,
+                guid=url,
+                url=url,
+                canonical_url=url,
+                next_attempt_at=now,
+                discovered_at=now,
+                entry_title=title or url.rsplit("/", 1)[-1],
+            )
+            for url in urls
+        ]
+        session.add_all(articles)
+        session.flush()
+        return [article.id for article in articles]
+
+
+def article(engine: Engine, article_id: int) -> Article:
+    with session_factory(engine)() as session:
+        return session.get_one(Article, article_id)
+
+
+def expire(engine: Engine, model: type, key: int) -> None:
+    """As if the owner had stopped renewing a while ago."""
+    with session_factory(engine).begin() as session:
+        session.execute(
+            update(model).where(model.id == key).values(lease_expires_at=utcnow() - timedelta(seconds=5))
+        )
+
+
+def archived(title: str = "Title") -> ArchiveOutcome:
+    html = f"<p>{title} body text.</p>"
+    record = Record(
+        title=title, author=None, published=None, lang="en", html=html, text=f"{title} body text."
+    )
+    return ArchiveOutcome(ArticleStatus.ARCHIVED, record=record, content_source="page", published=utcnow())
+
+
+# --- claims -----------------------------------------------------------------------------------------------
+
+
+def test_two_nodes_claim_different_articles(engine: Engine, tmp_path: Path) -> None:
+    ids = add_articles(engine, [f"http://a.test/{i}" for i in range(10)])
+    first, second = node(engine, tmp_path, "1"), node(engine, tmp_path, "2")
+    mine = {job.article_id for job in first.claim_jobs(6)}
+    theirs = {job.article_id for job in second.claim_jobs(10)}
+    assert len(mine) == 6 and len(theirs) == 4
+    assert mine | theirs == set(ids) and not mine & theirs
+    assert first.claim_jobs(10) == [] and second.claim_jobs(10) == []  # everything is held
+    assert article(engine, ids[0]).lease_owner == first.leases.node_id
+
+
+def test_concurrent_claims_from_many_threads_never_overlap(engine: Engine, tmp_path: Path) -> None:
+    ids = add_articles(engine, [f"http://h{i % 7}.test/{i}" for i in range(240)])
+    taken: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        pipeline = node(engine, tmp_path, name)
+        got: list[int] = []
+        try:
+            while jobs := pipeline.claim_jobs(5):
+                got.extend(job.article_id for job in jobs)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        taken.append(got)
+
+    threads = [threading.Thread(target=work, args=(str(n),)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    every = [article_id for got in taken for article_id in got]
+    assert sorted(every) == sorted(ids)  # each claimed exactly once
+    assert sum(1 for got in taken if got) >= 2  # the work was shared
+
+
+def test_claims_spread_over_hosts_and_skip_hosts_held_enough(engine: Engine, tmp_path: Path) -> None:
+    add_articles(engine, [f"http://big.test/{i}" for i in range(30)])  # a backlog first in the queue
+    add_articles(engine, [f"http://b.test/{i}" for i in range(3)] + [f"http://c.test/{i}" for i in range(3)])
+    pipeline = node(engine, tmp_path, "1")
+    jobs = pipeline.claim_jobs(6, per_host=2)
+    hosts = [job.url.split("/")[2] for job in jobs]
+    assert Counter(hosts) == {"big.test": 2, "b.test": 2, "c.test": 2}
+    assert hosts[:3] == ["big.test", "b.test", "c.test"]  # interleaved
+    more = pipeline.claim_jobs(6, per_host=2, held={"big.test": 2, "b.test": 2, "c.test": 2})
+    assert more == []  # every host with work is held enough: nothing more, the backlog is not taken
+    more = pipeline.claim_jobs(6, per_host=3, held={"big.test": 2, "b.test": 2, "c.test": 2})
+    assert Counter(job.url.split("/")[2] for job in more) == {"big.test": 1, "b.test": 1, "c.test": 1}
+
+
+def test_only_due_and_pending_articles_are_claimed(engine: Engine, tmp_path: Path) -> None:
+    due, later, done = add_articles(
+        engine, ["http://a.test/due", "http://a.test/later", "http://a.test/done"]
+    )
+    with session_factory(engine).begin() as session:
+        session.get_one(Article, later).next_attempt_at = utcnow() + timedelta(hours=1)
+        session.get_one(Article, done).status = ArticleStatus.ARCHIVED
+    assert [job.article_id for job in node(engine, tmp_path, "1").claim_jobs(10)] == [due]
+
+
+# --- results, renewal, release ----------------------------------------------------------------------------
+
+
+def test_a_result_is_written_only_while_the_lease_stands(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (article_id,) = add_articles(engine, ["http://a.test/1"])
+    slow, other = node(engine, tmp_path, "slow", ttl=30), node(engine, tmp_path, "other")
+    (job,) = slow.claim_jobs(1)
+    expire(engine, Article, article_id)  # the slow node stopped renewing (paused, cut off)
+    (taken,) = other.claim_jobs(1)
+    assert taken.article_id == article_id
+
+    summary = RunSummary()
+    with caplog.at_level(logging.WARNING, logger="scraper.store.leases"):
+        slow.record_outcome(job, archived("Late"), summary)
+    assert summary.lost == 1 and summary.archived == 0
+    assert "lease lost" in caplog.text and "discarded" in caplog.text
+    row = article(engine, article_id)
+    assert row.status == ArticleStatus.PENDING and row.attempts == 0 and row.title is None
+    assert row.lease_owner == other.leases.node_id
+    assert article_id not in slow.leases.held("article")
+
+    summary = RunSummary()
+    other.record_outcome(taken, archived("On time"), summary)
+    row = article(engine, article_id)
+    assert summary.archived == 1 and row.status == ArticleStatus.ARCHIVED and row.attempts == 1
+    assert row.lease_owner == other.leases.node_id  # kept: this node writes the post next
+
+
+def test_a_failed_fetch_releases_the_lease_and_an_archived_one_keeps_it_for_the_post(
+    engine: Engine, tmp_path: Path
+) -> None:
+    failing, fine = add_articles(engine, ["http://a.test/gone", "http://a.test/fine"])
+    pipeline = node(engine, tmp_path, "1")
+    jobs = {job.article_id: job for job in pipeline.claim_jobs(2)}
+    summary = RunSummary()
+    pipeline.record_outcome(jobs[failing], ArchiveOutcome(ArticleStatus.GONE, "HTTP 404"), summary)
+    pipeline.record_outcome(jobs[fine], archived(), summary)
+    assert article(engine, failing).lease_owner is None and article(engine, failing).status == "gone"
+    assert article(engine, fine).lease_owner == pipeline.leases.node_id
+    assert pipeline.leases.held("article") == {fine}
+
+    pipeline.export_unwritten(summary)
+    row = article(engine, fine)
+    assert summary.posts_written == 1 and row.lease_owner is None and row.post_path
+    assert (tmp_path / "_posts" / row.post_path).read_text(encoding="utf-8").endswith("</div>\n")
+    assert pipeline.leases.held("article") == set()
+
+
+def test_renew_pushes_the_expiry_back_and_reports_leases_lost(engine: Engine, tmp_path: Path) -> None:
+    kept, lost = add_articles(engine, ["http://a.test/kept", "http://a.test/lost"])
+    first, second = node(engine, tmp_path, "1", ttl=30), node(engine, tmp_path, "2")
+    first.claim_jobs(2)
+    before = article(engine, kept).lease_expires_at
+    expire(engine, Article, lost)
+    second.claim_jobs(2)  # takes the expired one
+    assert first.leases.renew() == {"article": [lost]}
+    after = article(engine, kept).lease_expires_at
+    assert before is not None and after is not None and after >= before
+    assert first.leases.held("article") == {kept}
+    assert article(engine, lost).lease_owner == second.leases.node_id
+
+
+def test_release_frees_at_once_and_leave_gives_everything_back(engine: Engine, tmp_path: Path) -> None:
+    ids = add_articles(engine, [f"http://a.test/{i}" for i in range(4)])
+    first, second = node(engine, tmp_path, "1"), node(engine, tmp_path, "2")
+    first.leases.join("test")
+    claimed = [job.article_id for job in first.claim_jobs(4)]
+    first.leases.release("article", claimed[:2])
+    assert {job.article_id for job in second.claim_jobs(4)} == set(claimed[:2])
+    second.leases.release("article", claimed[:2])
+    first.leases.leave()
+    assert {job.article_id for job in second.claim_jobs(4)} == set(ids)
+    with session_factory(engine)() as session:
+        assert session.get(Node, first.leases.node_id) is None
+
+
+def test_feed_claims_and_a_lost_feed_lease(engine: Engine, tmp_path: Path) -> None:
+    first, second = node(engine, tmp_path, "1"), node(engine, tmp_path, "2")
+    first.sync_feeds()
+    (feed,) = first.feeds_to_poll(due_only=True)
+    assert second.feeds_to_poll(due_only=True) == []  # being polled by the first node
+    expire(engine, Feed, feed.id)
+    (again,) = second.feeds_to_poll(due_only=True)
+
+    summary = RunSummary()
+    first.record_poll(feed, FeedError("late failure"), summary)
+    assert summary.lost == 1 and summary.feeds_failed == 0
+    with session_factory(engine)() as session:
+        row = session.get_one(Feed, feed.id)
+        assert row.failures_in_row == 0 and row.lease_owner == second.leases.node_id
+
+    second.record_poll(again, FeedError("timed out"), summary)
+    with session_factory(engine)() as session:
+        row = session.get_one(Feed, feed.id)
+        assert row.failures_in_row == 1 and row.lease_owner is None and row.next_poll_at is not None
+
+
+# --- posts ------------------------------------------------------------------------------------------------
+
+
+def test_two_nodes_exporting_same_named_posts_never_share_a_file(engine: Engine, tmp_path: Path) -> None:
+    ids = add_articles(engine, ["http://a.test/1", "http://b.test/2"], title="Same title")
+    first, second = node(engine, tmp_path, "1"), node(engine, tmp_path, "2")
+    for pipeline, article_id in ((first, ids[0]), (second, ids[1])):
+        (job,) = pipeline.claim_jobs(1)
+        assert job.article_id == article_id
+        pipeline.record_outcome(job, archived("Same title"), RunSummary())
+    # Each node writes the post of what it archived; neither touches the other's.
+    summaries = [RunSummary(), RunSummary()]
+    second.export_unwritten(summaries[1])
+    first.export_unwritten(summaries[0])
+    assert [summary.posts_written for summary in summaries] == [1, 1]
+    paths = {article_id: article(engine, article_id).post_path for article_id in ids}
+    assert len(set(paths.values())) == 2
+    for article_id, path in paths.items():
+        assert path is not None
+        text = (tmp_path / "_posts" / path).read_text(encoding="utf-8")
+        assert f"from: {article(engine, article_id).canonical_url}" in text
+
+
+def test_a_post_left_by_a_dead_node_is_written_by_another_after_expiry(
+    engine: Engine, tmp_path: Path
+) -> None:
+    (article_id,) = add_articles(engine, ["http://a.test/orphan"])
+    dead, alive = node(engine, tmp_path, "dead"), node(engine, tmp_path, "alive")
+    (job,) = dead.claim_jobs(1)
+    dead.record_outcome(job, archived("Orphan"), RunSummary())  # archived, then killed before the post
+    summary = RunSummary()
+    alive.export_unwritten(summary)
+    assert summary.posts_written == 0  # the archiving node's lease still stands
+    expire(engine, Article, article_id)
+    alive.export_unwritten(summary)
+    assert summary.posts_written == 1 and article(engine, article_id).lease_owner is None
+
+
+# --- nodes ------------------------------------------------------------------------------------------------
+
+
+def test_join_frees_the_leases_of_a_dead_process_and_status_shows_the_nodes(
+    engine: Engine, tmp_path: Path
+) -> None:
+    add_articles(engine, [f"http://a.test/{i}" for i in range(5)])
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(finished.stdout)
+    dead = node(engine, tmp_path, str(dead_pid))
+    dead.leases.node_id = f"test-host:{dead_pid}:dead"
+    dead.leases.join("run")
+    dead.claim_jobs(3)
+
+    alive = node(engine, tmp_path, "1")
+    alive.leases.node_id = f"test-host:{os.getpid()}:live"
+    alive.leases.join("run")
+    # Its earlier life on this host is dead: its 3 leases are free at once (on SQLite: every lease).
+    assert len(alive.claim_jobs(10)) == 5
+    alive.sync_feeds()
+    alive.feeds_to_poll(due_only=False)
+
+    report = feed_status_report(engine, lease_seconds=60)
+    assert "nodes" in report and alive.leases.node_id in report
+    line = next(line for line in report.splitlines() if alive.leases.node_id in line)
+    assert "live" in line and " 1 " in line and " 5 " in line  # 1 feed, 5 articles held
+    assert dead.leases.node_id not in report
+
+
+def test_live_nodes_divide_the_per_host_claims(engine: Engine, tmp_path: Path) -> None:
+    first, second = node(engine, tmp_path, "1"), node(engine, tmp_path, "2")
+    first.leases.join("run")
+    assert first.claims_per_host() == 4  # two per host slot, per_host_concurrency 2
+    second.leases.join("run")
+    assert first.leases.beat() == 2
+    assert first.claims_per_host() == 2  # each node now has one of the host's two slots
+
+
+def test_migrations_run_once_when_nodes_start_together(postgres_engine: Engine) -> None:
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            upgrade(postgres_engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    with session_factory(postgres_engine)() as session:
+        assert session.scalars(select(Node)).all() == []  # the schema is there and usable
