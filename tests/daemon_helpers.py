@@ -100,16 +100,22 @@ def daemon_config(folder: Path, site: Site, **daemon: object) -> Path:
 class DaemonProcess:
     """`scraper run` in a subprocess; stderr (the log) to a file."""
 
-    def __init__(self, config: Path, *args: str) -> None:
+    def __init__(
+        self, config: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True
+    ) -> None:
         self.log_path = config.parent / f"daemon-{time.monotonic_ns()}.log"
         self._log_file = self.log_path.open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "scraper", "run", "--config", str(config), *args],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env=env,
         )
+        self.url = self._wait_for_listener() if wait else None
+
+    def wait_started(self) -> None:
+        """For a process started with `wait=False` (several started at once)."""
         self.url = self._wait_for_listener()
 
     def log(self) -> str:
