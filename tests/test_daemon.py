@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
+from werkzeug import Response
 
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article
@@ -249,3 +250,60 @@ def test_the_daemon_takes_the_posts_already_in_the_export_folder_as_archived(
     assert old.read_bytes() == before
     assert [r.path for r, _ in site.server.log if r.path.startswith("/fast/")] == ["/fast/2"]
     assert statuses(tmp_path) == {"fast/1": "archived", "fast/2": "archived"}
+
+
+def test_one_hosts_backlog_does_not_hold_up_another_host(
+    tmp_path: Path, daemons: list[DaemonProcess]
+) -> None:
+    """Host A has 30 articles and asks for 0.5 s between requests; host B has 2. The daemon (2 requests at
+    once) claims only a few of A's at a time and waits for A's turns holding no request slot, so B's
+    articles are archived at once, not after A's 15 s backlog."""
+    slow_host = HTTPServer(host="127.0.0.1", threaded=True)
+    other_host = HTTPServer(host="127.0.0.2", threaded=True)
+    for server in (slow_host, other_host):
+        server.start()
+    try:
+
+        def feed(server: HTTPServer, prefix: str, count: int, pause: float) -> None:
+            items = "".join(
+                f"<item><title>{prefix} {i}</title><link>{server.url_for(f'/{prefix}/{i}')}</link></item>"
+                for i in range(count)
+            )
+            body = (
+                f'<?xml version="1.0"?><rss version="2.0"><channel><title>{prefix}</title>{items}</channel>'
+            )
+            body += "</rss>"
+
+            def answer(_request: object) -> Response:
+                time.sleep(pause)  # B's feed answers later: A's backlog is queued first
+                return Response(body, content_type="application/rss+xml")
+
+            server.expect_request("/feed.xml").respond_with_handler(answer)
+            for i in range(count):
+                server.expect_request(f"/{prefix}/{i}").respond_with_data(
+                    page(f"{prefix} {i}"), content_type="text/html"
+                )
+
+        feed(slow_host, "A", 30, 0)
+        feed(other_host, "B", 2, 0.3)
+        config = write_config(
+            tmp_path,
+            [
+                {"name": "A", "url": slow_host.url_for("/feed.xml"), "interval": 600, "per_host_delay": 0.5},
+                {"name": "B", "url": other_host.url_for("/feed.xml"), "interval": 600},
+            ],
+            http={"concurrency": 2, "per_host_concurrency": 1},
+            daemon={"listen": "", "tick_seconds": 0.2},
+        )
+        daemons.append(DaemonProcess(config))
+
+        def done(host: str) -> int:
+            return sum(f"-{host} " in name for name in post_files(tmp_path))
+
+        wait_for(lambda: done("B") == 2, 8, "B's two posts")
+        a_done = done("A")
+        assert a_done < 15, f"B waited for A's backlog: {a_done} of A's 30 were done first"
+    finally:
+        for server in (slow_host, other_host):
+            server.clear()
+            server.stop()
