@@ -104,9 +104,10 @@ class Daemon:
         self._config_stamp = _stamp(config.path)
         self._signals_seen = 0
         self._more_polls_due = False
-        # The jobs never await (they read the database and start tasks), so two runs of one job cannot
-        # interleave; several "instances" only means a wake-up came while APScheduler was still counting the
-        # last run as running, which must not be skipped.
+        self._running: set[str] = set()  # jobs running now
+        self._again: set[str] = set()  # jobs woken while running: run once more
+        # Several "instances" only means a wake-up came while APScheduler was still counting the last run as
+        # running, which must not be skipped; `_job` runs the job again after the current run instead.
         self.scheduler = AsyncIOScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 8, "misfire_grace_time": None}
         )
@@ -199,16 +200,31 @@ class Daemon:
 
     async def _job(self, job_id: str, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A job's run: marks the scheduler alive; a database outage is one log line a tick, not a traceback
-        (the health check reports it too), and the job simply runs again at the next tick."""
+        (the health check reports it too), and the job simply runs again at the next tick.
+
+        The jobs wait for the database in a worker thread, so a wake-up can come while the same job is
+        still running: it is not run alongside (two claims would take twice the room), but once more as
+        soon as the running one ends."""
         self._last_tick = time.monotonic()
+        if job_id in self._running:
+            self._again.add(job_id)
+            return
+        self._running.add(job_id)
         try:
-            await func()
-        except SQLAlchemyError as exc:
-            log.error("%s job: database error, trying again in %g s: %s", job_id, self._tick, exc)
-            self.metrics.unexpected_errors.labels(job_id).inc()
-        except Exception:
-            log.exception("%s job failed; trying again in %g s", job_id, self._tick)
-            self.metrics.unexpected_errors.labels(job_id).inc()
+            while True:
+                self._again.discard(job_id)
+                try:
+                    await func()
+                except SQLAlchemyError as exc:
+                    log.error("%s job: database error, trying again in %g s: %s", job_id, self._tick, exc)
+                    self.metrics.unexpected_errors.labels(job_id).inc()
+                except Exception:
+                    log.exception("%s job failed; trying again in %g s", job_id, self._tick)
+                    self.metrics.unexpected_errors.labels(job_id).inc()
+                if job_id not in self._again or self.stopping:
+                    break
+        finally:
+            self._running.discard(job_id)
 
     def _start_listener(self) -> None:
         listen = self.config.daemon.listen
@@ -271,7 +287,7 @@ class Daemon:
                     len(unfinished),
                     self.config.daemon.grace_seconds,
                 )
-        await self._job("export", lambda: self._export(None))  # write all that was extracted
+        await self._job("final export", lambda: self._export(None, mine=True))  # all that was extracted
 
     # --- health ------------------------------------------------------------------------------------------
 
@@ -316,7 +332,13 @@ class Daemon:
         room = self.config.http.concurrency * POLLS_PER_SLOT - len(self._feeds_in_flight)
         if room <= 0:
             return
-        claimed = pipeline.feeds_to_poll(due_only=True, limit=room, exclude_ids=self._cooling_ids("feed"))
+        cooling = self._cooling_ids("feed")
+        claimed = await asyncio.to_thread(
+            pipeline.feeds_to_poll, due_only=True, limit=room, exclude_ids=cooling
+        )
+        if self.stopping:  # stopped while claiming
+            self.leases.release("feed", [feed.id for feed in claimed])
+            return
         self._more_polls_due = len(claimed) == room
         for feed in claimed:
             self._feeds_in_flight.add(feed.id)
@@ -332,12 +354,16 @@ class Daemon:
         if room < max(1, capacity // 4):  # claim in batches, not one article per finished fetch
             return
         pipeline = self.pipeline
-        claimed = pipeline.claim_jobs(
+        claimed = await asyncio.to_thread(
+            pipeline.claim_jobs,
             room,
             per_host=pipeline.claims_per_host(),
             held=Counter(self._articles_in_flight.values()),
             exclude_ids=self._cooling_ids("article"),
         )
+        if self.stopping:
+            self.leases.release("article", [job.article_id for job in claimed])
+            return
         for job in claimed:
             self._articles_in_flight[job.article_id] = job_host(job)
             self._spawn(
@@ -345,9 +371,12 @@ class Daemon:
                 lambda job=job: self._articles_in_flight.pop(job.article_id, None),
             )
 
-    async def _export(self, limit: int | None = EXPORTS_PER_TICK) -> None:
+    async def _export(self, limit: int | None = EXPORTS_PER_TICK, *, mine: bool = False) -> None:
+        """Posts not written right after their article was archived: a node died first, or stopped between
+        the two. (An article's own task writes its post at once, see `Pipeline.store`; the last export on
+        stopping also writes those of tasks interrupted between the two, `mine`.)"""
         summary = RunSummary()
-        self.pipeline.export_unwritten(summary, limit=limit)
+        await asyncio.to_thread(self.pipeline.export_unwritten, summary, limit=limit, mine=mine)
         if summary.posts_written:
             self.metrics.posts_written.inc(summary.posts_written)
             log.info("wrote %d posts", summary.posts_written)
@@ -356,7 +385,7 @@ class Daemon:
 
     async def _beat(self) -> None:
         """Renew this node's leases, say it is alive, and share each host's limits with the live nodes."""
-        live = self.leases.beat()
+        live = await asyncio.to_thread(self.leases.beat)
         if self.fetcher.politeness.share != live:
             log.info("%d live nodes: each takes 1/%d of every host's politeness limits", live, live)
         self.fetcher.politeness.share = live
@@ -395,9 +424,9 @@ class Daemon:
             if not await self._guarded("article", job.article_id, pipeline.archive_pending(summary, [job])):
                 return
         self.metrics.count_article(job.feed_name, summary)
+        if summary.posts_written:
+            self.metrics.posts_written.inc(summary.posts_written)
         self.wake("archive")  # room for another
-        if summary.archived:
-            self.wake("export")
 
     async def _guarded(self, kind: str, key: int, work: Coroutine[Any, Any, None]) -> bool:
         """Run one poll or fetch; an exception costs that item a cool-down, never the daemon."""

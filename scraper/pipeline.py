@@ -75,6 +75,13 @@ class RunSummary:
     lost: int = 0  # results discarded: the lease had expired and another node took the work over
     errors: list[str] = field(default_factory=list)
 
+    def merge(self, other: RunSummary) -> None:
+        """Add another summary's counts and errors (one a worker thread kept, so no count is lost)."""
+        for name, value in vars(other).items():
+            if isinstance(value, int):
+                setattr(self, name, getattr(self, name) + value)
+        self.errors.extend(other.errors)
+
     def line(self) -> str:
         feeds_deferred = f", {self.feeds_deferred} deferred" if self.feeds_deferred else ""
         deferred = f", deferred {self.deferred}" if self.deferred else ""
@@ -236,6 +243,8 @@ class Pipeline:
                     self.record_poll(feed, ready, summary)
                 recorded += 1
 
+        recording = asyncio.Lock()  # one recording thread at a time, in feed order
+
         async def one(index: int, feed: FeedState) -> None:
             result: PollResult | Exception
             try:
@@ -252,7 +261,8 @@ class Pipeline:
                 log.exception("feed %s: unexpected error", feed.name)
                 result = FeedError(f"internal error: {type(exc).__name__}: {exc}")
             results[index] = result
-            record_ready()
+            async with recording:  # the database in a worker thread, while the loop goes on polling
+                await asyncio.to_thread(record_ready)
 
         try:
             await asyncio.gather(*(one(i, feed) for i, feed in enumerate(feeds)))
@@ -474,7 +484,7 @@ class Pipeline:
         for _ in range(CLAIM_PASSES):
             scanned = 0
 
-            def pick(rows: list[Article]) -> list[Article]:
+            def pick(rows: list[Any]) -> list[Any]:
                 nonlocal scanned
                 scanned = len(rows)
                 room = None if per_host is None else lambda name: per_host - counts[name]
@@ -491,7 +501,13 @@ class Pipeline:
                 where.append(Article.id.not_in(sorted(exclude_ids)))
             wanted = limit - len(articles)
             claimed = self.leases.claim(
-                "article", where, order_by=[Article.id], limit=wanted, scan=wanted * CLAIM_SCAN, pick=pick
+                "article",
+                where,
+                order_by=[Article.id],
+                limit=wanted,
+                scan=wanted * CLAIM_SCAN,
+                pick=pick,
+                pick_by=[Article.host],
             )
             articles += claimed
             counts.update(article.host or "" for article in claimed)
@@ -581,7 +597,18 @@ class Pipeline:
             outcome = ArchiveOutcome(
                 ArticleStatus.PENDING, f"internal error: {type(exc).__name__}: {exc}", transient=True
             )
+        # The database and the post file in a worker thread: the event loop goes on with other fetches
+        # while this one waits for the database (each of these is a few short transactions). The thread
+        # counts in its own summary: two threads adding to one could lose a count.
+        counted = RunSummary()
+        await asyncio.to_thread(self.store, job, outcome, counted)
+        summary.merge(counted)
+
+    def store(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
+        """Record the outcome; an article archived gets its post written at once, by this node."""
         self.record_outcome(job, outcome, summary)
+        if job.article_id in self.leases.held("article"):  # archived, and its lease kept for the post
+            summary.posts_written += self.writer.write_claimed(self.leases, [job.article_id])
 
     def record_outcome(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
         """Write the outcome if our claim on the article still stands (else discard it: another node has
@@ -595,7 +622,7 @@ class Pipeline:
                 return
             self._apply_outcome(session, article, job, outcome, summary, now)
             if article.status == ArticleStatus.ARCHIVED:
-                self.leases.extend(session, "article", article.id)  # this node writes the post next
+                article.lease_expires_at = self.leases.expiry()  # kept: this node writes the post next
             else:
                 article.lease_owner, article.lease_expires_at = None, None
         if article.status != ArticleStatus.ARCHIVED:
@@ -668,10 +695,10 @@ class Pipeline:
 
     # --- export ------------------------------------------------------------------------------------------
 
-    def export_unwritten(self, summary: RunSummary, *, limit: int | None = None) -> None:
-        """Write the posts of the articles this node archived, and of those whose node died before writing
-        them (scraper.export.writer.export_unwritten); at most `limit` this call."""
-        summary.posts_written += export_unwritten(self.leases, self.writer, limit=limit)
+    def export_unwritten(self, summary: RunSummary, *, limit: int | None = None, mine: bool = True) -> None:
+        """Write the posts of the articles this node archived (unless not `mine`), and of those whose node
+        died before writing them (scraper.export.writer.export_unwritten); at most `limit` this call."""
+        summary.posts_written += export_unwritten(self.leases, self.writer, limit=limit, mine=mine)
 
     def _feed_config(self, url: str) -> FeedConfig:
         return self.feeds_by_url.get(url) or FeedConfig(name="", url=url)

@@ -80,6 +80,9 @@ class PostWriter:
                 written.append(article_id)
         finally:
             leases.release("article", written)
+            # A post not written (the disk full, say): its lease is left to expire, and the post is
+            # written then by whichever node claims it (this one included).
+            leases.forget("article", [article_id for article_id, _, _ in todo[len(written) :]])
         return changed
 
     def reserve(self, session: Session, article: Article, post: Post) -> str:
@@ -127,25 +130,38 @@ def export_articles(
 EXPORT_BATCH = 50  # posts claimed at a time
 
 
-def export_unwritten(leases: Leases, writer: PostWriter, *, limit: int | None = None) -> int:
-    """Write the posts of archived articles that have none yet: those this node archived (it holds their
-    lease), and those whose node died before writing them (the lease expired); a batch at a time, at most
-    `limit` posts. Returns the files changed."""
+def export_unwritten(
+    leases: Leases, writer: PostWriter, *, limit: int | None = None, mine: bool = True
+) -> int:
+    """Write the posts of archived articles that have none yet, a batch at a time, at most `limit` posts;
+    returns the files changed. Three kinds, each found through an index (a tick must not read a whole
+    archive): those this node archived and holds (normally written at once, after the archiving), those
+    whose node died holding them (the lease expired), and those no node holds (archived by an older
+    version, or released by a node that stopped before writing the post). `mine=False` leaves out the
+    first kind, for a caller whose tasks write those themselves (the daemon)."""
+    now = leases.now()
+    kinds: list[tuple[list[ColumnElement[bool]], bool]] = [
+        ([Article.lease_owner.is_not(None), Article.lease_expires_at < now], False),
+        ([Article.post_path.is_(None), Article.lease_owner.is_(None)], False),
+    ]
+    if mine:
+        kinds.insert(0, ([Article.lease_owner == leases.node_id], True))
     tried: list[int] = []
     changed = 0
-    while limit is None or len(tried) < limit:
-        batch = EXPORT_BATCH if limit is None else min(EXPORT_BATCH, limit - len(tried))
-        where = unwritten_posts()
-        if tried:  # one whose write failed is not claimed again in this call
-            where.append(Article.id.not_in(tried))
-        rows = leases.claim("article", where, order_by=[Article.id], limit=batch, or_mine=True)
-        if not rows:
-            break
-        ids = [row.id for row in rows]
-        tried.extend(ids)
-        changed += writer.write_claimed(leases, ids)
-        if len(rows) < batch:
-            break
+    for where, mine in kinds:
+        while limit is None or len(tried) < limit:
+            batch = EXPORT_BATCH if limit is None else min(EXPORT_BATCH, limit - len(tried))
+            conditions = [*ours(), *where]
+            if tried:  # one whose write failed is not claimed again in this call
+                conditions.append(Article.id.not_in(tried))
+            rows = leases.claim("article", conditions, order_by=[Article.id], limit=batch, or_mine=mine)
+            if not rows:
+                break
+            ids = [row.id for row in rows]
+            tried.extend(ids)
+            changed += writer.write_claimed(leases, ids)
+            if len(rows) < batch:
+                break
     return changed
 
 

@@ -170,28 +170,28 @@ class Leases:
         limit: int | None,
         scan: int | None = None,
         pick: Callable[[list[Any]], list[Any]] | None = None,
+        pick_by: Sequence[Any] = (),
         or_mine: bool = False,
     ) -> list[Any]:
         """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows.
 
-        `scan` rows are locked and read (default `limit`), and `pick` chooses among them which to claim
-        (the rest are unlocked at commit, untouched): how articles are spread over hosts.
+        `scan` rows are locked and read (default `limit`), only their id and the `pick_by` columns, and
+        `pick` chooses among them which to claim (the rest are unlocked at commit, untouched): how articles
+        are spread over hosts. The rows claimed are then read whole.
         """
         model = KINDS[kind]
         with self.sessions.begin() as session:
             query = (
-                select(model)
+                select(model.id, *pick_by)
                 .where(*where, self.free(model, or_mine=or_mine))
                 .order_by(*order_by)
                 .limit(scan or limit)
                 .with_for_update(skip_locked=True)
             )
-            rows = list(session.scalars(query))
-            if pick is not None:
-                rows = pick(rows)
-            if limit is not None:
-                rows = rows[:limit]
-            ids = [row.id for row in rows]
+            scanned = list(session.execute(query))
+            chosen = pick(scanned) if pick is not None else scanned
+            ids = [row.id for row in (chosen if limit is None else chosen[:limit])]
+            rows: list[Any] = []
             for chunk in _chunks(ids):
                 session.execute(
                     update(model)
@@ -199,6 +199,9 @@ class Leases:
                     .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
                     execution_options={"synchronize_session": False},
                 )
+                rows += session.scalars(select(model).where(model.id.in_(chunk)))
+        position = {key: index for index, key in enumerate(ids)}
+        rows.sort(key=lambda row: position[row.id])
         with self._lock:
             self._held[kind].update(ids)
         return rows
@@ -262,15 +265,9 @@ class Leases:
         with self._lock:
             self._held[kind].difference_update(ids)
 
-    def extend(self, session: Session, kind: str, key: int) -> None:
-        """Keep the lease for the next step of the same unit (an archived article's post)."""
-        model = KINDS[kind]
-        session.execute(
-            update(model)
-            .where(model.id == key, model.lease_owner == self.node_id)
-            .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
-            execution_options={"synchronize_session": False},
-        )
+    def expiry(self) -> ColumnElement[Any]:
+        """A new expiry, to write with a result when the lease is kept for the unit's next step."""
+        return nodes.sql_now(self.engine, self.ttl)
 
     def renew(self) -> dict[str, list[int]]:
         """Push back the expiry of everything we hold; returns (and forgets) the leases found lost."""

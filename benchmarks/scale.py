@@ -1,0 +1,324 @@
+"""Several workers on one PostgreSQL: articles per second with 1, 2 and 4 `scraper run` processes.
+
+    python benchmarks/scale.py [--workers 1 2 4] [--articles 2000] [--hosts 40] [--latency 0.05]
+                               [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+A local server (a separate process, so its CPU is not counted against the workers) answers on `--hosts`
+loopback addresses (127.0.0.10, .11, ...: one "site" each, so per-host politeness applies as it would on the
+internet), each with one feed listing its share of `--articles` small article pages; every answer comes
+after `--latency` seconds. For each worker count, a fresh PostgreSQL schema, then that many `scraper run`
+processes (each `[http] concurrency = 4`, per-host limits left at their defaults, no per-host delay), all
+pointed at it and at one posts folder. The feeds stay empty until every worker is up (its `nodes` row is
+live); then they publish everything at once.
+
+Printed per worker count: articles per second from the first article request the server saw to the last
+article archived (`archived_at`), the bound `workers x 4 / latency` (each worker never has more than 4
+requests in flight), the share of the bound reached, the speed-up over one worker, and the seconds until
+the last post was written. Checks, as the cluster tests do: every article archived once, one post each.
+Target: 4 workers at least 3x one worker, each within 80 % of its bound. Only 127.0.0.0/8 is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+
+FIRST_HOST = 10  # 127.0.0.10 upwards
+
+
+def host(n: int) -> str:
+    return f"127.0.0.{FIRST_HOST + n}"
+
+
+# --- the server ------------------------------------------------------------------------------------------
+
+
+def serve(out: Connection, hosts: int, articles: int, latency: float) -> None:
+    """HTTP/1.1 with keep-alive on every host address, one port. Control (on the first host): /go publishes
+    the feeds, /stats gives the first and last article request times and the count."""
+    per_host = [list(range(n, articles, hosts)) for n in range(hosts)]
+    state = {"go": False, "first": 0.0, "last": 0.0, "count": 0}
+
+    def feed(n: int, port: int) -> bytes:
+        items = "".join(
+            f"<item><title>Story {i}</title><link>http://{host(n)}:{port}/a/{i}</link><guid>a-{i}</guid>"
+            f"<pubDate>Wed, 01 May 2024 08:00:00 GMT</pubDate></item>"
+            for i in (per_host[n] if state["go"] else [])
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>H{n}</title>{items}</channel></rss>'.encode()
+
+    def page(i: int) -> bytes:
+        words = " ".join(f"w{k}" for k in range(60))
+        return (
+            f"<html><head><title>Story {i}</title></head><body><article><h1>Story {i}</h1>"
+            f"<p>Story {i} begins: {words}.</p><p>And ends here.</p></article></body></html>"
+        ).encode()
+
+    def response(status: str, body: bytes, kind: str, etag: str = "", max_age: int = 0) -> bytes:
+        head = f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+        if etag:
+            head += f"ETag: {etag}\r\n"
+        if max_age:
+            head += f"Cache-Control: max-age={max_age}\r\n"
+        return (head + "\r\n").encode() + body
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        local, port = writer.get_extra_info("sockname")[:2]
+        n = int(local.rsplit(".", 1)[1]) - FIRST_HOST
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                if path == "/go":
+                    state["go"] = True
+                    answer = response("200 OK", b"ok", "text/plain")
+                elif path == "/stats":  # and reset, for the next run
+                    stats = f"{state['first']} {state['last']} {state['count']}".encode()
+                    state.update(go=False, first=0.0, last=0.0, count=0)
+                    answer = response("200 OK", stats, "text/plain")
+                elif path == "/feed.xml":
+                    await asyncio.sleep(latency)
+                    etag = f'"{state["go"]}"'
+                    if headers.get("if-none-match") == etag:
+                        answer = f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n".encode()
+                    else:
+                        # Published: come back in an hour (as a feed's cache lifetime says), so the feeds
+                        # are polled once and the run measures the articles.
+                        max_age = 3600 if state["go"] else 0
+                        answer = response("200 OK", feed(n, port), "application/rss+xml", etag, max_age)
+                else:
+                    now = time.time()
+                    state["first"] = state["first"] or now
+                    state["last"], state["count"] = now, state["count"] + 1
+                    await asyncio.sleep(latency)
+                    answer = response("200 OK", page(int(path.rsplit("/", 1)[1])), "text/html; charset=utf-8")
+                writer.write(answer)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        for _ in range(20):  # a free port on every address
+            probe = await asyncio.start_server(client, host(0), 0)
+            port = probe.sockets[0].getsockname()[1]
+            probe.close()
+            await probe.wait_closed()
+            try:
+                server = await asyncio.start_server(
+                    client, [host(n) for n in range(hosts)], port, backlog=1024, reuse_address=True
+                )
+                break
+            except OSError:
+                continue
+        else:
+            raise OSError("no port free on every loopback address")
+        out.send(port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def control(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://{host(0)}:{port}{path}", timeout=10) as answer:
+        return answer.read().decode()
+
+
+# --- one measurement ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    workers: int
+    rate: float  # articles per second, first article request to last archived
+    posts_after: float  # seconds from the first article request to the last post written
+    refetched: int
+
+
+def run(workers: int, port: int, args: argparse.Namespace, admin: Engine) -> Measured:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    url = f"{args.postgres}?options=-csearch_path%3D{schema}"
+    engine = create_engine(url)
+    folder = Path(tempfile.mkdtemp(prefix="scale-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        config = write_config(folder, port, args.hosts, args.lease)
+        env = {**os.environ, "SCRAPER_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+        scraper = [sys.executable, "-m", "scraper"]
+        subprocess.run(
+            [*scraper, "db", "upgrade", "--config", str(config)], env=env, check=True, capture_output=True
+        )
+        for n in range(workers):
+            log = (folder / f"worker-{n}.log").open("wb")
+            processes.append(
+                subprocess.Popen(
+                    [*scraper, "-q", "run", "--config", str(config)], env=env, stdout=log, stderr=log
+                )
+            )
+        wait(
+            lambda: count(engine, "select count(*) from nodes where command = 'run'") >= workers,
+            60,
+            "workers",
+        )
+        control(port, "/go")
+        total = args.articles
+        wait(
+            lambda: count(engine, "select count(*) from articles where status = 'archived'") >= total,
+            300,
+            "archive",
+        )
+        wait(
+            lambda: (
+                count(
+                    engine,
+                    "select count(*) from articles where post_path is not null and lease_owner is null",
+                )
+                >= total
+            ),
+            120,
+            "posts",
+        )
+        posts_done = time.time()
+        first, _, requests = (float(x) for x in control(port, "/stats").split())
+        with engine.connect() as connection:
+            last = connection.execute(
+                text("select extract(epoch from max(archived_at)) from articles")
+            ).scalar()
+            attempts = connection.execute(text("select count(*) from articles where attempts <> 1")).scalar()
+        files = len(list((folder / "_posts").glob("*.md")))
+        if attempts or files != total:
+            raise AssertionError(f"{workers} workers: {attempts} articles not archived once, {files} posts")
+        return Measured(workers, total / (float(last) - first), posts_done - first, int(requests) - total)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'drop schema "{schema}" cascade'))
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_config(folder: Path, port: int, hosts: int, lease: float) -> Path:
+    feeds = "".join(
+        f'[[feeds]]\nname = "H{n}"\nurl = "http://{host(n)}:{port}/feed.xml"\ninterval = 1\n\n'
+        for n in range(hosts)
+    )
+    path = folder / "scraper.toml"
+    path.write_text(
+        '[export]\ndir = "_posts"\n\n'
+        "[http]\nconcurrency = 4\nper_host_delay = 0\nrespect_robots = false\n"
+        'allow_networks = ["127.0.0.0/8"]\n\n'
+        '[daemon]\nlisten = ""\ntick_seconds = 0.2\n\n'
+        f"[cluster]\nlease_seconds = {lease}\n\n" + feeds,
+        encoding="utf-8",
+    )
+    return path
+
+
+def count(engine: Engine, query: str) -> int:
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(query)).scalar() or 0)
+    except Exception:  # the schema is still being created
+        return 0
+
+
+def wait(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"waited {timeout} s for the {what}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--hosts", type=int, default=40)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds before each answer")
+    parser.add_argument("--lease", type=float, default=60.0, help="[cluster] lease_seconds")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "SCRAPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    args = parser.parse_args()
+    if args.hosts > 200:
+        parser.error("--hosts: at most 200 (127.0.0.10 to 127.0.0.209)")
+
+    receive, send = multiprocessing.Pipe(duplex=False)
+    server = multiprocessing.Process(
+        target=serve, args=(send, args.hosts, args.articles, args.latency), daemon=True
+    )
+    server.start()
+    port = receive.recv()
+    admin = create_engine(args.postgres)
+    results = []
+    try:
+        for workers in args.workers:
+            results.append(run(workers, port, args, admin))
+    finally:
+        server.terminate()
+        admin.dispose()
+
+    cores = os.cpu_count()
+    print(
+        f"{args.articles} articles on {args.hosts} hosts answering after {args.latency * 1000:.0f} ms; "
+        f"each worker a `scraper run` with [http] concurrency 4; one PostgreSQL; {cores} CPU cores; "
+        f"Python {sys.version.split()[0]}"
+    )
+    print(
+        f"{'workers':>7} {'articles/s':>11} {'bound':>7} {'of bound':>9} {'speed-up':>9} {'posts done':>11}"
+    )
+    base = results[0].rate if results and results[0].workers == 1 else None
+    for measured in results:
+        bound = measured.workers * 4 / args.latency
+        speedup = f"{measured.rate / base:.2f}x" if base else "-"
+        print(
+            f"{measured.workers:>7} {measured.rate:>11.1f} {bound:>7.0f} {measured.rate / bound:>8.0%} "
+            f"{speedup:>9} {measured.posts_after:>10.1f}s"
+            + (f"  ({measured.refetched} pages fetched twice)" if measured.refetched else "")
+        )
+    if base and results[-1].workers == 4:
+        four = results[-1]
+        ok = four.rate >= 3 * base and all(m.rate >= 0.8 * m.workers * 4 / args.latency for m in results)
+        print(f"target (4 workers >= 3x one, each >= 80 % of its bound): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
