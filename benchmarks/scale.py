@@ -196,7 +196,7 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine) -> Mea
             lambda: (
                 count(
                     engine,
-                    "select count(*) from articles where post_path is not null and lease_owner is null",
+                    "select count(*) from articles where post_written_at is not null and lease_owner is null",
                 )
                 >= total
             ),

@@ -51,6 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.archive import ArchiveOutcome, ArticleJob
 from scraper.config import Config, load_config
+from scraper.export.writer import ReservedPost
 from scraper.listener import Listener
 from scraper.logs import logging_about
 from scraper.metrics import MeteredFetcher, Metrics
@@ -77,9 +78,12 @@ class _ObservedPipeline(Pipeline):
 
     metrics: Metrics
 
-    def record_outcome(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
-        super().record_outcome(job, outcome, summary)
+    def record_outcome(
+        self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary
+    ) -> ReservedPost | None:
+        post = super().record_outcome(job, outcome, summary)
         self.metrics.count_outcome(job.feed_name, outcome)
+        return post
 
 
 class Daemon:
@@ -478,7 +482,11 @@ class Daemon:
             self.metrics.config_reloads.labels("failed").inc()
             log.error("config reload (%s) failed; still running on the previous config: %s", why, exc)
             return
-        self.config, self.pipeline = new, pipeline
+        previous, self.config, self.pipeline = self.pipeline, new, pipeline
+        try:
+            previous.writer.flush(self.leases)  # posts it wrote are marked so
+        except SQLAlchemyError as exc:  # they are written again (the same bytes) when their leases expire
+            log.warning("config reload: could not mark the last posts written: %s", exc)
         self._feed_urls = frozenset(f.url for f in new.feeds)
         self.metrics.config_reloads.labels("ok").inc()
         log.info("config reloaded (%s): %d feeds enabled", why, sum(f.enabled for f in new.feeds))

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import Config, FeedConfig
-from scraper.export.writer import PostWriter, export_unwritten
+from scraper.export.writer import PostWriter, ReservedPost, export_unwritten
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
 from scraper.importer import adopt_export_folder
@@ -125,7 +125,12 @@ class Pipeline:
     ) -> None:
         self.config = config
         self.engine = engine
-        self.sessions: sessionmaker[Session] = session_factory(engine)
+        # On SQLite every transaction of the pipeline takes the write lock first (BEGIN IMMEDIATE): its work
+        # runs in several threads, and a transaction that read, then writes after another thread's commit
+        # would fail at once instead of waiting its turn (scraper.store.db).
+        self.sessions: sessionmaker[Session] = session_factory(
+            engine.execution_options(sqlite_begin="IMMEDIATE")
+        )
         self.fetcher = fetcher
         self.rules = RuleBook.load(config.rules)
         self.writer = PostWriter(config.export.dir)
@@ -606,27 +611,33 @@ class Pipeline:
 
     def store(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
         """Record the outcome; an article archived gets its post written at once, by this node."""
-        self.record_outcome(job, outcome, summary)
-        if job.article_id in self.leases.held("article"):  # archived, and its lease kept for the post
-            summary.posts_written += self.writer.write_claimed(self.leases, [job.article_id])
+        post = self.record_outcome(job, outcome, summary)
+        if post is not None:
+            summary.posts_written += self.writer.write_reserved(self.leases, post)
 
-    def record_outcome(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
+    def record_outcome(
+        self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary
+    ) -> ReservedPost | None:
         """Write the outcome if our claim on the article still stands (else discard it: another node has
-        the article now). The claim is released with it, or kept for the post when it was archived."""
+        the article now). The claim is released with it; or, when the article was archived, kept for its
+        post, whose file name is reserved in the same transaction: the post to write is returned."""
         now = self.clock()
         with self.leases.sessions.begin() as session:
             article = self.leases.guard(session, "article", job.article_id)
             if article is None:
                 summary.lost += 1
                 self.leases.discard("article", job.article_id, f"article {job.url}")
-                return
+                return None
             self._apply_outcome(session, article, job, outcome, summary, now)
-            if article.status == ArticleStatus.ARCHIVED:
-                article.lease_expires_at = self.leases.expiry()  # kept: this node writes the post next
-            else:
+            if article.status != ArticleStatus.ARCHIVED:
                 article.lease_owner, article.lease_expires_at = None, None
-        if article.status != ArticleStatus.ARCHIVED:
+                post = None
+            else:
+                article.lease_expires_at = self.leases.expiry()  # kept: this node writes the post next
+                post = self.writer.reserve_post(session, article, job.feed_name)
+        if post is None:
             self.leases.forget("article", [job.article_id])
+        return post
 
     def _apply_outcome(
         self,
@@ -685,7 +696,9 @@ class Pipeline:
     def _keep_raw_page(session: Session, article: Article, outcome: ArchiveOutcome, now: datetime) -> None:
         response = outcome.response
         assert response is not None
-        page = session.get(RawPage, article.id) or RawPage(article_id=article.id)
+        # Only a page fetched before can have a row (an attempt that got an answer): no query the first time.
+        page = RawPage(article_id=article.id) if article.attempts == 1 else session.get(RawPage, article.id)
+        page = page or RawPage(article_id=article.id)
         page.url = response.final_url
         page.content_type = response.content_type
         page.encoding = outcome.encoding

@@ -124,7 +124,7 @@ def progress(engine: Engine) -> tuple[int, int]:
         written = session.scalar(
             select(func.count())
             .select_from(Article)
-            .where(Article.post_path.is_not(None), Article.lease_owner.is_(None))
+            .where(Article.post_written_at.is_not(None), Article.lease_owner.is_(None))
         )
     return archived or 0, written or 0
 

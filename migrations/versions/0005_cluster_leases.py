@@ -1,4 +1,5 @@
-"""several nodes: the nodes table, articles.host (claims spread over hosts), leases on backfill documents
+"""several nodes: the nodes table, articles.host (claims spread over hosts), articles.post_written_at,
+leases on backfill documents
 
 Revision ID: 0005
 Revises: 0003
@@ -42,7 +43,15 @@ def upgrade() -> None:
 
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.add_column(sa.Column("host", sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column("post_written_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index("ix_articles_lease_owner", ["lease_owner"], unique=False)
+        batch_op.create_index(
+            "ix_articles_status_post_written_at", ["status", "post_written_at"], unique=False
+        )
+    # A post with a path was written by the versions before (they chose the path as they wrote the file).
+    op.execute(
+        "UPDATE articles SET post_written_at = COALESCE(archived_at, discovered_at) WHERE post_path IS NOT NULL"
+    )
 
     with op.batch_alter_table("backfill_documents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=128), nullable=True))
@@ -77,7 +86,9 @@ def downgrade() -> None:
         batch_op.drop_column("lease_expires_at")
         batch_op.drop_column("lease_owner")
     with op.batch_alter_table("articles", schema=None) as batch_op:
+        batch_op.drop_index("ix_articles_status_post_written_at")
         batch_op.drop_index("ix_articles_lease_owner")
+        batch_op.drop_column("post_written_at")
         batch_op.drop_column("host")
     with op.batch_alter_table("nodes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_nodes_last_seen_at"))

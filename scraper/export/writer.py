@@ -7,27 +7,42 @@ another URL (an old archive's post), gets `-2`, `-3`...: two articles never shar
 The name is reserved in the database (the unique `post_path`, flushed) *before* the file is written: a
 node choosing the same name for another article at the same moment finds it taken (on PostgreSQL its
 flush waits for ours, then fails, and it takes the next suffix), so two nodes never write one file for two
-articles. The posts of claimed articles (`write_claimed`) are written by the node holding the claim.
+articles. `post_written_at` is set once the file is on disk; until then the post is still to write, by the
+node holding the article's lease (the one that archived it), or by any node once that lease is free.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.export.files import post_source_url, write_atomic
 from scraper.export.jekyll import Post, filename, render
-from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed
+from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed, utcnow
 
 if TYPE_CHECKING:
     from scraper.store.leases import Leases
 
 MAX_NAME_SUFFIX = 1000
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReservedPost:
+    """A post whose file name is reserved (`articles.post_path`) and whose text is rendered: to write."""
+
+    article_id: int
+    path: str  # relative to the export folder
+    text: str
 
 
 def post_of(article: Article, feed_name: str) -> Post:
@@ -45,8 +60,12 @@ def post_of(article: Article, feed_name: str) -> Post:
 
 
 class PostWriter:
+    """Writes posts. Thread-safe: the daemon writes from worker threads."""
+
     def __init__(self, export_dir: Path) -> None:
         self.export_dir = export_dir
+        self._written: list[int] = []  # posts written whose articles are not marked so yet
+        self._lock = threading.Lock()
 
     def write(self, session: Session, article: Article, feed_name: str) -> tuple[str, bool]:
         """Returns the post's path (relative to the export folder) and whether the file changed."""
@@ -54,11 +73,44 @@ class PostWriter:
         relative = article.post_path or self.reserve(session, article, post)
         return relative, write_atomic(self.export_dir / relative, render(post))
 
+    def reserve_post(self, session: Session, article: Article, feed_name: str) -> ReservedPost:
+        """In the transaction that archives the article: its file name reserved, its post rendered."""
+        post = post_of(article, feed_name)
+        relative = article.post_path or self.reserve(session, article, post)
+        return ReservedPost(article.id, relative, render(post))
+
+    def write_reserved(self, leases: Leases, post: ReservedPost) -> int:
+        """Write a post reserved by `reserve_post`; returns 1 if the file changed. The article is marked
+        written (and its lease released) with the next batch (`flush`): a crash before that only means the
+        same bytes are written again by the node that claims it next. A file that cannot be written is
+        logged, and its lease left to expire: the post is written by whichever node claims it then."""
+        try:
+            changed = write_atomic(self.export_dir / post.path, post.text)
+        except OSError as exc:
+            log.error("post %s of article %d not written (tried later): %s", post.path, post.article_id, exc)
+            leases.forget("article", [post.article_id])
+            return 0
+        with self._lock:
+            self._written.append(post.article_id)
+            due = len(self._written) >= WRITTEN_BATCH
+        if due:
+            self.flush(leases)
+        return int(changed)
+
+    def flush(self, leases: Leases) -> None:
+        """Mark the posts written so far as written, and release their articles' leases."""
+        with self._lock:
+            ids, self._written = self._written, []
+        if ids:
+            with leases.sessions.begin() as session:
+                mark_written(session, leases, ids)
+
     def write_claimed(self, leases: Leases, article_ids: Iterable[int]) -> int:
-        """Write the posts of these articles, claimed through `leases`, and release the claims; returns
-        the files changed. The names are reserved and committed first: on PostgreSQL a transaction per
-        article, so two nodes reserving crossing names never wait on each other (a deadlock); on SQLite,
-        one writer, all in one. A post whose claim was lost meanwhile is left to the node that has it now."""
+        """Write the posts of these articles, claimed through `leases`, mark them written and release the
+        claims; returns the files changed. The names are reserved and committed first: on PostgreSQL a
+        transaction per article, so two nodes reserving crossing names never wait on each other (a
+        deadlock); on SQLite, one writer, all in one. A post whose claim was lost meanwhile is left to the
+        node that has it now."""
         ids = list(article_ids)
         group = 1 if leases.engine.dialect.name == "postgresql" else max(1, len(ids))
         todo: list[tuple[int, str, str]] = []
@@ -79,7 +131,9 @@ class PostWriter:
                 changed += write_atomic(self.export_dir / relative, text)
                 written.append(article_id)
         finally:
-            leases.release("article", written)
+            if written:
+                with leases.sessions.begin() as session:
+                    mark_written(session, leases, written)
             # A post not written (the disk full, say): its lease is left to expire, and the post is
             # written then by whichever node claims it (this one included).
             leases.forget("article", [article_id for article_id, _, _ in todo[len(written) :]])
@@ -105,6 +159,19 @@ class PostWriter:
         raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
 
 
+def mark_written(session: Session, leases: Leases, article_ids: list[int]) -> None:
+    """The posts of these articles are on disk: marked written, leases released (only while ours: if
+    another node has one now, it writes the post again, the same bytes, and marks it)."""
+    for start in range(0, len(article_ids), 500):
+        session.execute(
+            update(Article)
+            .where(Article.id.in_(article_ids[start : start + 500]), Article.lease_owner == leases.node_id)
+            .values(post_written_at=leases.now(), lease_owner=None, lease_expires_at=None),
+            execution_options={"synchronize_session": False},
+        )
+    leases.forget("article", article_ids)
+
+
 def export_articles(
     sessions: sessionmaker[Session], writer: PostWriter, article_ids: Iterable[int], *, batch: int = 1
 ) -> int:
@@ -123,38 +190,36 @@ def export_articles(
                 feed = session.get(Feed, article.feed_id) if article.feed_id else None
                 path, changed = writer.write(session, article, feed.name if feed else "")
                 article.post_path = path
+                article.post_written_at = article.post_written_at or utcnow()
                 changed_files += changed
     return changed_files
 
 
 EXPORT_BATCH = 50  # posts claimed at a time
+WRITTEN_BATCH = 64  # posts marked written together
 
 
 def export_unwritten(
     leases: Leases, writer: PostWriter, *, limit: int | None = None, mine: bool = True
 ) -> int:
     """Write the posts of archived articles that have none yet, a batch at a time, at most `limit` posts;
-    returns the files changed. Three kinds, each found through an index (a tick must not read a whole
-    archive): those this node archived and holds (normally written at once, after the archiving), those
-    whose node died holding them (the lease expired), and those no node holds (archived by an older
-    version, or released by a node that stopped before writing the post). `mine=False` leaves out the
-    first kind, for a caller whose tasks write those themselves (the daemon)."""
-    now = leases.now()
-    kinds: list[tuple[list[ColumnElement[bool]], bool]] = [
-        ([Article.lease_owner.is_not(None), Article.lease_expires_at < now], False),
-        ([Article.post_path.is_(None), Article.lease_owner.is_(None)], False),
-    ]
-    if mine:
-        kinds.insert(0, ([Article.lease_owner == leases.node_id], True))
+    returns the files changed. Those this node archived and holds (their posts are normally written at
+    once, after the archiving; `mine=False` leaves them to the caller's tasks, as the daemon does), then
+    the others whose lease is free: their node died, or stopped before writing the post, or they were
+    archived by an older version. Found through an index on (status, post_written_at)."""
+    writer.flush(leases)  # posts written a moment ago are done: not claimed again
+    kinds = [True, False] if mine else [False]
     tried: list[int] = []
     changed = 0
-    for where, mine in kinds:
+    for only_mine in kinds:
         while limit is None or len(tried) < limit:
             batch = EXPORT_BATCH if limit is None else min(EXPORT_BATCH, limit - len(tried))
-            conditions = [*ours(), *where]
+            conditions = unwritten_posts()
+            if only_mine:
+                conditions.append(Article.lease_owner == leases.node_id)
             if tried:  # one whose write failed is not claimed again in this call
                 conditions.append(Article.id.not_in(tried))
-            rows = leases.claim("article", conditions, order_by=[Article.id], limit=batch, or_mine=mine)
+            rows = leases.claim("article", conditions, order_by=[Article.id], limit=batch, or_mine=only_mine)
             if not rows:
                 break
             ids = [row.id for row in rows]
@@ -185,6 +250,5 @@ def ours() -> list[ColumnElement[bool]]:
 
 
 def unwritten_posts() -> list[ColumnElement[bool]]:
-    """Of those, the ones whose post is not written yet: no file name chosen, or one chosen by a node that
-    still holds the article's lease (it releases the lease once the file is written), or died holding it."""
-    return [*ours(), or_(Article.post_path.is_(None), Article.lease_owner.is_not(None))]
+    """Of those, the ones whose post is not written yet."""
+    return [*ours(), Article.post_written_at.is_(None)]

@@ -138,6 +138,7 @@ class Article(Base):
         UniqueConstraint("feed_id", "guid", name="uq_articles_feed_id_guid"),
         Index("ix_articles_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_articles_lease_owner", "lease_owner"),  # what a node holds (renewal, status)
+        Index("ix_articles_status_post_written_at", "status", "post_written_at"),  # posts to write
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -169,7 +170,8 @@ class Article(Base):
     content_text: Mapped[str | None] = mapped_column(Text)
     content_source: Mapped[str | None] = mapped_column(String(8))  # "page" or "feed"
 
-    post_path: Mapped[str | None] = mapped_column(String(1024), unique=True)
+    post_path: Mapped[str | None] = mapped_column(String(1024), unique=True)  # reserved, then written
+    post_written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: the post is still to write
 
     discovered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
