@@ -137,6 +137,7 @@ class Pipeline:
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self.policies = {feed.url: RequestPolicy.from_config(config.http, feed) for feed in config.feeds}
+        self._feed_rows: dict[int, Feed] = {}  # by id, for the jobs of claimed articles
         self.leases = leases or Leases(
             engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
         )
@@ -520,12 +521,12 @@ class Pipeline:
             if len(articles) >= limit or scanned < wanted * CLAIM_SCAN or len(claimed) == scanned:
                 break
         articles = spread_over_hosts(articles, lambda a: a.host or "")
-        feed_ids = {article.feed_id for article in articles if article.feed_id is not None}
-        feeds: dict[int, Feed] = {}
-        if feed_ids:
+        missing = {a.feed_id for a in articles if a.feed_id is not None and a.feed_id not in self._feed_rows}
+        if missing:  # feed rows change with the config, and a new pipeline comes with a new config
             with self.sessions() as session:
-                feeds = {f.id: f for f in session.scalars(select(Feed).where(Feed.id.in_(feed_ids)))}
-        return [self._job(article, feeds.get(article.feed_id or 0)) for article in articles]
+                for feed in session.scalars(select(Feed).where(Feed.id.in_(missing))):
+                    self._feed_rows[feed.id] = feed
+        return [self._job(article, self._feed_rows.get(article.feed_id or 0)) for article in articles]
 
     def claims_per_host(self) -> int:
         """How many articles of one host a node claims at a time: enough to keep its share of the host's

@@ -142,10 +142,7 @@ class PostWriter:
     def reserve(self, session: Session, article: Article, post: Post) -> str:
         """Choose the post's file name and claim it in the database (flushed: unique across nodes)."""
         for suffix in range(1, MAX_NAME_SUFFIX):
-            name = filename(post, suffix)
-            owner = session.scalar(select(Article.id).where(Article.post_path == name))
-            if owner is not None and owner != article.id:
-                continue
+            name = filename(post, suffix)  # another article's name fails the unique flush below
             path = self.export_dir / name
             if path.exists() and post_source_url(path) != post.url:
                 continue
@@ -153,7 +150,7 @@ class PostWriter:
                 with session.begin_nested():
                     article.post_path = name
                     session.flush()
-            except IntegrityError:  # another node reserved it a moment ago
+            except IntegrityError:  # another article has it (or another node reserved it a moment ago)
                 continue
             return name
         raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
