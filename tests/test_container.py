@@ -58,13 +58,19 @@ def test_dockerfile_shape() -> None:
     assert (last["ENTRYPOINT"], last["CMD"]) == ('["scraper"]', '["run"]')
 
 
-def test_compose_file_runs_scraper_on_postgres() -> None:
+def test_compose_file_runs_two_scraper_nodes_on_one_postgres() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-    scraper, db = compose["services"]["scraper"], compose["services"]["db"]
+    services, db = compose["services"], compose["services"]["db"]
     assert db["image"].startswith("postgres:")
-    assert scraper["environment"]["SCRAPER_DATABASE_URL"].startswith("postgresql://")
-    assert scraper["depends_on"]["db"]["condition"] == "service_healthy"
-    assert any(volume.endswith(":/data") for volume in scraper["volumes"])
+    nodes = [services["scraper"], services["scraper-2"]]
+    for scraper in nodes:
+        assert scraper["environment"]["SCRAPER_DATABASE_URL"].startswith("postgresql://")
+        assert scraper["depends_on"]["db"]["condition"] == "service_healthy"
+        assert any(volume.endswith(":/data") for volume in scraper["volumes"])
+    # One database, one posts folder (a shared volume), each node's health port of its own.
+    assert len({scraper["environment"]["SCRAPER_DATABASE_URL"] for scraper in nodes}) == 1
+    assert len({tuple(scraper["volumes"]) for scraper in nodes}) == 1
+    assert len({tuple(scraper["ports"]) for scraper in nodes}) == 2
 
 
 def _free_port() -> int:
