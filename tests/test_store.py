@@ -54,3 +54,25 @@ def test_postgresql_migrations_and_no_drift(postgres_engine: Engine) -> None:
     assert {"feeds", "articles", "raw_pages"} <= set(inspect(postgres_engine).get_table_names())
     assert_no_drift(postgres_engine)
     assert_round_trip(postgres_engine)
+
+
+def test_the_cluster_migration_fills_hosts_and_marks_posts_already_written(tmp_path: Path) -> None:
+    """0005 on an archive made before it: pending articles get their host (claims spread over hosts by
+    it), and posts written by the earlier versions (they have a path) count as written."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        for n, (status, path) in enumerate((("pending", None), ("archived", "2021-09-29-x.md"))):
+            connection.execute(
+                text(
+                    "insert into articles (url, canonical_url, status, attempts, post_path, discovered_at) "
+                    "values (:url, :url, :status, 0, :path, '2021-09-29 00:00:00')"
+                ),
+                {"url": f"https://Example.org/{n}", "status": status, "path": path},
+            )
+    upgrade(engine)
+    with session_factory(engine)() as session:
+        pending, archived = session.scalars(select(Article).order_by(Article.id)).all()
+    assert pending.host == "example.org" and pending.post_written_at is None
+    assert archived.post_written_at is not None
+    assert_no_drift(engine)

@@ -49,9 +49,8 @@ def upgrade() -> None:
             "ix_articles_status_post_written_at", ["status", "post_written_at"], unique=False
         )
     # A post with a path was written by the versions before (they chose the path as they wrote the file).
-    op.execute(
-        "UPDATE articles SET post_written_at = COALESCE(archived_at, discovered_at) WHERE post_path IS NOT NULL"
-    )
+    written = "COALESCE(archived_at, discovered_at)"
+    op.execute(f"UPDATE articles SET post_written_at = {written} WHERE post_path IS NOT NULL")
 
     with op.batch_alter_table("backfill_documents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=128), nullable=True))
