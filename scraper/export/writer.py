@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,10 +74,16 @@ def export_articles(
             for article_id in ids[start : start + max(batch, 1)]:
                 article = session.get_one(Article, article_id)
                 feed = session.get(Feed, article.feed_id) if article.feed_id else None
-                path, changed = writer.write(session, article, feed.name if feed else "")
+                path, changed = writer.write(session, article, feed.name if feed else site_name(article.url))
                 article.post_path = path
                 changed_files += changed
     return changed_files
+
+
+def site_name(url: str) -> str:
+    """What a post from no feed (a backfill without --feed) gives as author, tag and category: its site."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
 
 
 def archived_ids(session: Session, *, unwritten_only: bool = False) -> list[int]:
