@@ -5,8 +5,10 @@ Every test that needs a server uses pytest-httpserver (127.0.0.1): tests never t
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,31 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
 from scraper.store.db import make_engine
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _loopback_only(connect):  # type: ignore[no-untyped-def]
+    def guarded(sock: socket.socket, address: object) -> object:
+        internet = sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple)
+        if internet and not _is_loopback(str(address[0])):  # type: ignore[index]
+            raise ConnectionRefusedError(f"a test tried to reach {address[0]}: tests stay on loopback")  # type: ignore[index]
+        return connect(sock, address)
+
+    return guarded
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the internet: a connection from this process to anything but loopback fails
+    at once, so a test that would reach out is found, not silently slow or flaky."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", _loopback_only(socket.socket.connect_ex))
 
 
 @pytest.fixture(autouse=True)

@@ -24,67 +24,72 @@ from scraper.backfill.sitemap import (
 def test_urlset_index_text_and_gzip() -> None:
     urlset = (
         b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.84">'
-        b"<url><loc> https://e.org/a </loc><lastmod>2021-09-29</lastmod></url><url><loc>/rel</loc></url>"
+        b"<url><loc> https://example.org/a </loc><lastmod>2021-09-29</lastmod></url>"
+        b"<url><loc>/rel</loc></url>"
         b"<url><lastmod>2021-01-01</lastmod></url></urlset>"
     )
-    parsed = parse_sitemap(gzip.compress(urlset), "https://e.org/sitemap.xml.gz")
+    parsed = parse_sitemap(gzip.compress(urlset), "https://example.org/sitemap.xml.gz")
     assert parsed.kind == "urlset"
-    assert [f.url for f in parsed.urls] == ["https://e.org/a", "https://e.org/rel"]  # no <loc>: skipped
+    # no <loc>: skipped
+    assert [f.url for f in parsed.urls] == ["https://example.org/a", "https://example.org/rel"]
     assert parsed.urls[0].lastmod == datetime(2021, 9, 29, tzinfo=UTC)
 
     index = parse_sitemap(
-        b"<sitemapindex><sitemap><loc>https://e.org/1.xml</loc><lastmod>2021-09-29T10:00+08:00</lastmod>"
+        b"<sitemapindex><sitemap><loc>https://example.org/1.xml</loc><lastmod>2021-09-29T10:00+08:00</lastmod>"
         b"</sitemap></sitemapindex>",
-        "https://e.org/",
+        "https://example.org/",
     )
-    assert index.kind == "index" and index.children[0].url == "https://e.org/1.xml"
+    assert index.kind == "index" and index.children[0].url == "https://example.org/1.xml"
     assert index.children[0].lastmod == "2021-09-29T10:00+08:00"
 
     text = parse_sitemap(
-        b"\xef\xbb\xbfhttps://e.org/x\n\nnot a url\nhttps://e.org/y\n", "https://e.org/s.txt"
+        b"\xef\xbb\xbfhttps://example.org/x\n\nnot a url\nhttps://example.org/y\n",
+        "https://example.org/s.txt",
     )
-    assert [f.url for f in text.urls] == ["https://e.org/x", "https://e.org/y"]
+    assert [f.url for f in text.urls] == ["https://example.org/x", "https://example.org/y"]
 
 
 def test_broken_and_hostile_sitemaps() -> None:
-    truncated = b"<urlset><url><loc>https://e.org/a</loc></url><url><loc>https://e.org/b</lo"
-    assert [f.url for f in parse_sitemap(truncated, "https://e.org/").urls] == ["https://e.org/a"]
+    truncated = b"<urlset><url><loc>https://example.org/a</loc></url><url><loc>https://example.org/b</lo"
+    assert [f.url for f in parse_sitemap(truncated, "https://example.org/").urls] == ["https://example.org/a"]
     with pytest.raises(SitemapError, match="not a sitemap"):
-        parse_sitemap(b"<html><body>hi</body></html>", "https://e.org/")
+        parse_sitemap(b"<html><body>hi</body></html>", "https://example.org/")
     with pytest.raises(SitemapError, match="not well-formed"):
-        parse_sitemap(b"<<<", "https://e.org/")
+        parse_sitemap(b"<<<", "https://example.org/")
     with pytest.raises(SitemapError, match="refused"):
-        parse_sitemap(b'<!DOCTYPE x [<!ENTITY a "aaaa">]><urlset>&a;</urlset>', "https://e.org/")
+        parse_sitemap(b'<!DOCTYPE x [<!ENTITY a "aaaa">]><urlset>&a;</urlset>', "https://example.org/")
     with pytest.raises(SitemapError, match="empty"):
-        parse_sitemap(b"  ", "https://e.org/")
+        parse_sitemap(b"  ", "https://example.org/")
     bomb = io.BytesIO()
     with gzip.GzipFile(fileobj=bomb, mode="wb") as handle:
         for _ in range(MAX_UNPACKED // (1 << 20) + 1):
             handle.write(b"\0" * (1 << 20))
     with pytest.raises(SitemapError, match="more than"):
-        parse_sitemap(bomb.getvalue(), "https://e.org/")
+        parse_sitemap(bomb.getvalue(), "https://example.org/")
 
 
 def test_robots_and_site_roots() -> None:
     assert sitemaps_from_robots(
-        "User-agent: *\nDisallow: /x\nSitemap: https://e.org/a.xml\nsitemap: /b.xml\n"
+        "User-agent: *\nDisallow: /x\nSitemap: https://example.org/a.xml\nsitemap: /b.xml\n"
     ) == [
-        "https://e.org/a.xml",
+        "https://example.org/a.xml",
         "/b.xml",
     ]
-    assert is_site_root("https://e.org") and is_site_root("https://e.org/")
-    assert not is_site_root("https://e.org/sitemap.xml") and not is_site_root("https://e.org/?s=1")
+    assert is_site_root("https://example.org") and is_site_root("https://example.org/")
+    assert not is_site_root("https://example.org/sitemap.xml") and not is_site_root(
+        "https://example.org/?s=1"
+    )
 
 
 @pytest.mark.parametrize(
     ("url", "start", "days"),
     [
-        ("https://e.org/2021/09/29/story", "2021-09-29", 1),
-        ("https://e.org/news/2021-09-29-story", "2021-09-29", 1),
+        ("https://example.org/2021/09/29/story", "2021-09-29", 1),
+        ("https://example.org/news/2021-09-29-story", "2021-09-29", 1),
         ("https://www.zaobao.com/realtime/china/story20210929-1198422", "2021-09-29", 1),
-        ("https://e.org/2021/02/", "2021-02-01", 28),
-        ("https://e.org/2021/13/40/x", None, 0),
-        ("https://e.org/id/1234567890123", None, 0),
+        ("https://example.org/2021/02/", "2021-02-01", 28),
+        ("https://example.org/2021/13/40/x", None, 0),
+        ("https://example.org/id/1234567890123", None, 0),
         ("https://20210929.example.org/x", None, 0),  # the host is not the path
     ],
 )
@@ -103,15 +108,18 @@ def test_filters() -> None:
         until=parse_day_or_time("2021-09-30", end_of_day=True),
         match=re.compile("/news/"),
     )
-    assert filters.accepts(Found("https://e.org/news/x"))  # undated passes
-    assert not filters.accepts(Found("https://e.org/about"))
-    assert filters.accepts(Found("https://e.org/news/x", lastmod=datetime(2021, 9, 30, 23, 59, tzinfo=UTC)))
-    assert not filters.accepts(Found("https://e.org/news/x", lastmod=datetime(2021, 10, 1, tzinfo=UTC)))
-    assert not filters.accepts(Found("https://e.org/news/2021/08/31/x"))
-    assert filters.accepts(Found("https://e.org/news/2021/08/")) is False
-    assert filters.accepts(Found("https://e.org/news/2021/09/"))  # the month overlaps
+    assert filters.accepts(Found("https://example.org/news/x"))  # undated passes
+    assert not filters.accepts(Found("https://example.org/about"))
+    late = datetime(2021, 9, 30, 23, 59, tzinfo=UTC)
+    assert filters.accepts(Found("https://example.org/news/x", lastmod=late))
+    assert not filters.accepts(Found("https://example.org/news/x", lastmod=datetime(2021, 10, 1, tzinfo=UTC)))
+    assert not filters.accepts(Found("https://example.org/news/2021/08/31/x"))
+    assert filters.accepts(Found("https://example.org/news/2021/08/")) is False
+    assert filters.accepts(Found("https://example.org/news/2021/09/"))  # the month overlaps
     # a publication date wins over lastmod (an old story edited lately is still old)
-    old = Found("https://e.org/news/x", published=datetime(2020, 1, 1, tzinfo=UTC), lastmod=datetime.now(UTC))
+    old = Found(
+        "https://example.org/news/x", published=datetime(2020, 1, 1, tzinfo=UTC), lastmod=datetime.now(UTC)
+    )
     assert not filters.accepts(old) and filters.older_than_since(old)
     assert Filters().fingerprint(1) != Filters().fingerprint(2) != filters.fingerprint(2)
     assert parse_day_or_time("2021-09-29T08:00+08:00") == datetime(2021, 9, 29, tzinfo=UTC)
@@ -121,28 +129,32 @@ def test_filters() -> None:
 
 
 def test_paging_guesses_and_links() -> None:
-    assert guess_next("https://e.org/feed/", 1) == (
-        "https://e.org/feed/?paged=2",
-        "https://e.org/feed/page/2/",
+    assert guess_next("https://example.org/feed/", 1) == (
+        "https://example.org/feed/?paged=2",
+        "https://example.org/feed/page/2/",
     )
-    assert guess_next("https://e.org/feed?cat=3&paged=2", 2) == ("https://e.org/feed?cat=3&paged=3",)
-    assert guess_next("https://e.org/news/page/7/feed/", 7) == ("https://e.org/news/page/8/feed/",)
-    assert guess_next("https://e.org/feed/", 2) == ()
+    assert guess_next("https://example.org/feed?cat=3&paged=2", 2) == (
+        "https://example.org/feed?cat=3&paged=3",
+    )
+    assert guess_next("https://example.org/news/page/7/feed/", 7) == (
+        "https://example.org/news/page/8/feed/",
+    )
+    assert guess_next("https://example.org/feed/", 2) == ()
 
     rss = (
         b'<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t'
         b'</title><atom:link rel="next" href="/feed?page=2"/><item><title>a</title></item></channel></rss>'
     )
-    links = feed_links(rss, "https://e.org/feed")
-    assert links["next"] == "https://e.org/feed?page=2"
-    step = next_step("https://e.org/feed", links, 1, may_guess=True)
+    links = feed_links(rss, "https://example.org/feed")
+    assert links["next"] == "https://example.org/feed?page=2"
+    step = next_step("https://example.org/feed", links, 1, may_guess=True)
     assert step is not None and (step.url, step.kind, step.guessed) == (
-        "https://e.org/feed?page=2",
+        "https://example.org/feed?page=2",
         "feed-page",
         False,
     )
-    archive = {"prev-archive": "https://e.org/2021-08.xml", "next": "https://e.org/x"}
-    step = next_step("https://e.org/feed", archive, 1, may_guess=True)
+    archive = {"prev-archive": "https://example.org/2021-08.xml", "next": "https://example.org/x"}
+    step = next_step("https://example.org/feed", archive, 1, may_guess=True)
     assert step is not None and step.kind == "feed-archive" and step.url.endswith("2021-08.xml")
     assert next_step("file:///feed.xml", {}, 1, may_guess=False) is None
 

@@ -459,3 +459,9 @@ def test_a_display_none_copy_of_the_article_is_not_kept() -> None:
     )
     record = extract(page, "https://news.example.com/a/1.html")
     assert record.text.count("第0段") == 1
+
+
+def test_double_br_separates_paragraphs_in_the_text() -> None:
+    from scraper.extract import html_to_text
+
+    assert html_to_text("<div>one<br>two<br><br>three<br>\n<br>four</div>") == "one\ntwo\n\nthree\n\nfour"

@@ -123,3 +123,10 @@ def test_post_source_url(tmp_path: Path) -> None:
     assert post_source_url(path) == "https://www.zaobao.com/realtime/china/story20210929-1198422"
     path.write_text("no front matter", encoding="utf-8")
     assert post_source_url(path) is None
+
+
+def test_a_post_from_no_feed_is_signed_by_its_site() -> None:
+    from scraper.export.writer import site_name
+
+    assert site_name("https://www.zaobao.com.sg/realtime/china/story20210929-1198422") == "zaobao.com.sg"
+    assert site_name("http://127.0.0.1:8080/a/1") == "127.0.0.1"

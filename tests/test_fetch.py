@@ -222,3 +222,10 @@ async def _get_with(
 ) -> Response:
     async with Fetcher(config, env=env) as fetcher:
         return await fetcher.get(url, policy=policy)
+
+
+def test_the_suite_itself_cannot_reach_beyond_loopback() -> None:
+    import socket
+
+    with socket.socket() as sock, pytest.raises(ConnectionRefusedError, match="tests stay on loopback"):
+        sock.connect(("192.0.2.1", 80))  # TEST-NET-1: refused by tests/conftest.py before any packet

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,13 +47,14 @@ class ReservedPost:
 
 
 def post_of(article: Article, feed_name: str) -> Post:
+    """The post of an article; `feed_name` "" (no feed: a backfill without --feed) names its site."""
     published = article.published_at or article.entry_published_at or article.discovered_at
     archived_at = article.archived_at or article.discovered_at
     return Post(
         # The feed's title first: it is what the old archives used, and it carries no " | Site" suffix.
         title=article.entry_title or article.title or article.canonical_url,
         url=article.canonical_url,
-        feed_name=feed_name,
+        feed_name=feed_name or site_name(article.url),
         published=published,
         archived_at=archived_at,
         body_html=article.content_html or "",
@@ -225,6 +227,12 @@ def export_unwritten(
             if len(rows) < batch:
                 break
     return changed
+
+
+def site_name(url: str) -> str:
+    """What a post from no feed (a backfill without --feed) gives as author, tag and category: its site."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
 
 
 def archived_ids(

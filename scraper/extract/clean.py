@@ -108,25 +108,30 @@ def clean_body(
     title: str | None = None,
     *,
     junk_dropped: bool = False,
-) -> str:
-    """The clean HTML of the given body nodes of `tree`, in document order, without a heading repeating
-    `title`. The nodes are copied into a detached wrapper in the same document: no second parse."""
+) -> LexborNode:
+    """A wrapper holding the clean copies of the given body nodes of `tree`, in document order, without a
+    heading repeating `title`. Copied within the same document: no second parse; the caller takes both
+    the HTML and the text from it."""
     root = tree.create_node("div")
     for node in nodes:
         root.insert_child(node)
-    return _clean_root(root, url, () if junk_dropped else remove, title, drop=not junk_dropped)
+    _clean_root(root, url, () if junk_dropped else remove, title, drop=not junk_dropped)
+    return root
 
 
 def clean_fragment_html(fragment: str, url: str, remove: Iterable[str] = (), title: str | None = None) -> str:
     """Clean HTML from elsewhere (a feed's content) the same way as a page body."""
     tree = LexborHTMLParser(f"<html><body><div id='scraper-root'>{fragment}</div></body></html>")
     root = tree.css_first("#scraper-root")
-    return _clean_root(root, url, remove, title) if root is not None else ""
+    if root is None:
+        return ""
+    _clean_root(root, url, remove, title)
+    return (root.inner_html or "").strip()
 
 
 def _clean_root(
     root: LexborNode, url: str, remove: Iterable[str], title: str | None, drop: bool = True
-) -> str:
+) -> None:
     if drop:
         for block in root.iter():  # the chosen blocks are the article, even if a script is to reveal them
             if _hidden_style(block.attributes.get("style")):
@@ -140,7 +145,6 @@ def _clean_root(
             _clean_element(node, url)
     _remove_empty(root)
     root.merge_text_nodes()
-    return (root.inner_html or "").strip()
 
 
 def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None = None) -> None:
@@ -153,7 +157,7 @@ def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None 
     for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
         node.remove()
     drop_selected(root, remove)
-    whole = len(root.text(deep=True) or "") if protect else 0
+    whole: list[int] = []  # the page's text length, measured once and only if needed
     holders = _ancestors_of(root.css(protect)) if protect else set()
     for node in root.css(_JUDGED_BY_ATTRIBUTES):
         attributes = node.attributes
@@ -166,7 +170,7 @@ def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None 
             # a display:none one is a copy (print version, template) and goes
             or (
                 (_hidden_style(attributes.get("style")) or junk_names(names_in(attributes)))
-                and not (protect and (node.mem_id in holders or _holds_text(node, whole)))
+                and not (protect and (node.mem_id in holders or _holds_text(node, root, whole)))
             )
         ):
             node.remove()
@@ -192,10 +196,14 @@ def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
     return held
 
 
-def _holds_text(node: LexborNode, whole: int) -> bool:
+def _holds_text(node: LexborNode, root: LexborNode, whole: list[int]) -> bool:
     """A furniture-named block that wraps most of the page's text is the page's wrapper, not furniture."""
     # measuring the text is the costly part: a block without a paragraph holds no article
-    return node.css_first("p") is not None and len(node.text(deep=True) or "") > 0.4 * whole
+    if node.css_first("p") is None:
+        return False
+    if not whole:
+        whole.append(len(root.text(deep=True) or ""))
+    return len(node.text(deep=True) or "") > 0.4 * whole[0]
 
 
 def drop_title_heading(root: LexborNode, title: str) -> None:

@@ -19,7 +19,7 @@ from scraper.extract.dates import parse_date, parse_offset
 from scraper.extract.metadata import read_metadata
 from scraper.extract.record import Record
 from scraper.extract.rules import SiteRule
-from scraper.extract.text import html_to_text
+from scraper.extract.text import node_text
 
 _SPACES = re.compile(r"\s+")
 
@@ -41,14 +41,14 @@ def extract(html: str | bytes, url: str, rule: SiteRule | None = None) -> Record
     if generic:
         drop_selected(tree.body, remove)
         body_nodes = find_main_content(tree.body)  # drops the junk itself
-    body = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic)
+    body_root = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic)
     return Record(
         title=title,
         author=author,
         published=published,
         lang=meta.lang,
-        html=body,
-        text=html_to_text(body),
+        html=(body_root.inner_html or "").strip(),
+        text=node_text(body_root),
         canonical_url=meta.canonical_url,
         description=meta.description,
         image=meta.image,

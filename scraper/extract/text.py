@@ -72,6 +72,8 @@ def node_text(root: LexborNode) -> str:
         if tag in _SKIP_TAGS or node.is_comment_node:
             continue
         if tag == "br":
+            if not "".join(line).strip():  # <br><br>: the blank line that separates paragraphs
+                end_paragraph()
             end_line()
             continue
         if tag == "pre":
