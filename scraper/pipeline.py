@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -56,6 +57,7 @@ TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait
 UNCHANGED_BATCH = 500  # 304 answers written per transaction
 CLAIM_SCAN = 4  # pending articles read per one claimed, to find other hosts' work among one host's backlog
 CLAIM_PASSES = 4  # reads past hosts held enough of, in one claim
+EMPTY_BEYOND_SECONDS = 1.0  # a read past some hosts that found nothing is not done again for this long
 CLAIMS_PER_HOST_SLOT = 2  # articles of one host claimed per per-host request slot (one in flight, one next)
 
 
@@ -138,6 +140,7 @@ class Pipeline:
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self.policies = {feed.url: RequestPolicy.from_config(config.http, feed) for feed in config.feeds}
         self._feed_rows: dict[int, Feed] = {}  # by id, for the jobs of claimed articles
+        self._empty_beyond: tuple[frozenset[str], float] | None = None  # see _nothing_beyond
         self.leases = leases or Leases(
             engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
         )
@@ -502,6 +505,8 @@ class Pipeline:
             ]
             full = sorted(host for host, n in counts.items() if per_host is not None and n >= per_host)
             if full:
+                if self._nothing_beyond(full):
+                    break
                 where.append(or_(Article.host.is_(None), Article.host.not_in(full)))
             if exclude_ids:
                 where.append(Article.id.not_in(sorted(exclude_ids)))
@@ -517,6 +522,8 @@ class Pipeline:
             )
             articles += claimed
             counts.update(article.host or "" for article in claimed)
+            if full and not scanned:  # the queue holds nothing but these hosts' work: read it again later
+                self._empty_beyond = (frozenset(full), time.monotonic() + EMPTY_BEYOND_SECONDS)
             # Again only if the read was cut short by hosts we now hold enough of: it may hide others.
             if len(articles) >= limit or scanned < wanted * CLAIM_SCAN or len(claimed) == scanned:
                 break
@@ -527,6 +534,14 @@ class Pipeline:
                 for feed in session.scalars(select(Feed).where(Feed.id.in_(missing))):
                     self._feed_rows[feed.id] = feed
         return [self._job(article, self._feed_rows.get(article.feed_id or 0)) for article in articles]
+
+    def _nothing_beyond(self, hosts: Sequence[str]) -> bool:
+        """Did a read leaving out these hosts (or fewer) find nothing a moment ago? Then the next would
+        not either: it is skipped (such a read goes through the whole backlog of the hosts left out)."""
+        if self._empty_beyond is None:
+            return False
+        left_out, until = self._empty_beyond
+        return time.monotonic() < until and left_out <= set(hosts)
 
     def claims_per_host(self) -> int:
         """How many articles of one host a node claims at a time: enough to keep its share of the host's

@@ -1,6 +1,6 @@
 """The backfill run: find URLs with each source, then archive the queue host by host, then export.
 
-Archiving goes through the ordinary path (`archive_article`, `Pipeline.record_outcome`, the post writer),
+Archiving goes through the ordinary path (`archive_article`, `Pipeline.store`: the outcome, then the post),
 with one difference that matters for history: the queue is long and lumpy (a sitemap lists thousands of
 URLs of one host, then thousands of another), so jobs wait in one line per host and a job starts only when
 its host has a free slot. At most `per_host` requests are in flight to one host and `concurrency` in all;
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 500  # jobs read from the database at a time
 MAX_BUFFERED = 20_000  # jobs held in memory while looking for work for an idle host
-EXPORT_EVERY = 200  # archived articles between post writes, so an interrupted run leaves its posts
+EXPORT_EVERY = 200  # archived articles between marking their posts written (a crash: written again)
 
 
 class BackfillError(Exception):
@@ -224,7 +224,8 @@ class _Recorder:
 
     Storing a record and writing its post cost more time than fetching it does at these rates; done on the
     event loop they would hold up every request in flight. One thread does them, one outcome at a time
-    (each its own transaction, as `Pipeline.record_outcome` does it), so writes never race each other.
+    (`Pipeline.store`: the outcome in a transaction with the post's name, then the post), so writes never
+    race each other.
     """
 
     def __init__(self, pipeline: Pipeline, summary: RunSummary, progress: Progress) -> None:
@@ -248,11 +249,11 @@ class _Recorder:
         with self.lock:
             for job, outcome in batch:
                 before = self.summary.archived
-                self.pipeline.record_outcome(job, outcome, self.summary)
+                self.pipeline.store(job, outcome, self.summary)
                 self.progress.advance(self.summary.archived == before)
-            if self.summary.archived - self.exported_at >= EXPORT_EVERY:
+            if self.summary.archived - self.exported_at >= EXPORT_EVERY:  # mark the posts written so far
                 self.exported_at = self.summary.archived
-                self.pipeline.export_unwritten(self.summary)
+                self.pipeline.writer.flush(self.pipeline.leases)
 
     async def keep_up(self, limit: int) -> None:
         """Backpressure: fetched pages wait in memory to be recorded; past `limit` let the thread catch up."""
@@ -308,8 +309,9 @@ async def archive_queue(
     def refill() -> None:
         nonlocal buffered, dry
         held = Counter({host: len(line) for host, line in waiting.items()}) + busy
-        jobs = pipeline.claim_jobs(BATCH, due_before=cutoff, per_host=per_host_held, held=held)
-        dry = len(jobs) < BATCH
+        wanted = min(BATCH, concurrency * 4 - buffered)
+        jobs = pipeline.claim_jobs(wanted, due_before=cutoff, per_host=per_host_held, held=held)
+        dry = len(jobs) < wanted
         for job in jobs:
             waiting.setdefault(_host(job.url), deque()).append(job)
         buffered += len(jobs)
@@ -318,7 +320,8 @@ async def archive_queue(
         while True:
             start_what_fits()
             idle = len(running) < concurrency
-            if not dry and buffered < MAX_BUFFERED and (buffered < concurrency * 4 or idle):
+            # Claim when the lines run low (or a slot is idle): a claim reads the queue, so not per job.
+            if not dry and buffered < MAX_BUFFERED and (buffered < concurrency * 2 or idle):
                 refill()
                 continue
             if not running:
