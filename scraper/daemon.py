@@ -3,12 +3,14 @@
 The database decides what is due (DESIGN.md); APScheduler jobs only wake the pipeline to ask it:
 
 - `poll`: feeds whose `next_poll_at` has come (`Pipeline.feeds_to_poll(due_only=True)`);
-- `archive`: pending articles whose `next_attempt_at` has passed (`Pipeline.pending_jobs`);
-- `export`: archived articles without a post yet (`Pipeline.export_unwritten`);
+- `archive`: pending articles whose `next_attempt_at` has passed (`Pipeline.claim_jobs`); each article's
+  task stores it and writes its post (`Pipeline.store`);
+- `export`: archived articles whose post is not written: their node died or stopped first
+  (`Pipeline.export_unwritten`);
 - `watch`: the config file, reloaded when it changes (and on SIGHUP).
 
 Each runs every `[daemon] tick_seconds`, and is woken at once when there is news for it (a poll queued new
-entries: archive; an article was archived: export). The jobs do not do the work themselves: each feed poll
+entries, or a fetch ended: archive). The jobs do not do the work themselves: each feed poll
 and each article fetch is a task of its own, so a slow page never holds up the others, the queue is read in
 small batches (memory stays flat whatever the backlog), and each task names its feed or article on every
 log line (scraper.logs). A fifth job, `heartbeat`, renews this node's leases every
