@@ -9,8 +9,11 @@ Skipped, saying why, without a PostgreSQL server.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -193,3 +196,30 @@ def test_a_node_killed_in_the_middle_loses_nothing(
     assert_each_archived_once(postgres_engine, tmp_path / "_posts")
     refetched = sum(count - 1 for count in site.hits.values())
     assert len(site.hits) == ARTICLES and refetched <= held  # only what the dead node had in hand
+
+
+def test_two_backfills_on_one_postgresql_share_the_urls(
+    site: ClusterSite, postgres_engine: Engine, tmp_path: Path
+) -> None:
+    """`scraper backfill` takes no lock on PostgreSQL: two at once share the queue, each page fetched once."""
+    urls = [site.server.url_for(f"/a/{n}/{m}") for n in range(10) for m in range(PER_FEED)]
+    (tmp_path / "urls.txt").write_text("\n".join(urls) + "\n", encoding="utf-8")
+    config = write_config(tmp_path, [], cluster={"lease_seconds": 3})
+    upgrade(postgres_engine)
+    env = {**os.environ, "SCRAPER_DATABASE_URL": database_url(postgres_engine), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "scraper", "backfill", "--config", str(config), "--urls", "urls.txt"]
+    runs = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    shares = [int(re.search(rb"archived (\d+)", out)[1]) for out, _ in outputs]  # type: ignore[index]
+    assert sum(shares) == len(urls)  # what one archived, the other did not
+
+    with session_factory(postgres_engine)() as session:
+        rows = session.scalars(select(Article)).all()
+    assert len(rows) == len(urls) and {row.status for row in rows} == {ArticleStatus.ARCHIVED}
+    assert {row.attempts for row in rows} == {1} and all(row.post_written_at for row in rows)
+    assert sorted(site.hits.values()) == [1] * len(urls)  # every page fetched once, by one of the two
+    assert len(list((tmp_path / "_posts").glob("*.md"))) == len(urls)

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from scraper.archive import ArchiveOutcome
+from scraper.backfill.frontier import already_read, claim_document, mark_read
 from scraper.config import Config, ExportConfig, FeedConfig
 from scraper.extract import Record
 from scraper.pipeline import Pipeline, RunSummary
@@ -27,7 +28,7 @@ from scraper.poll import FeedError
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.leases import Leases
-from scraper.store.models import Article, ArticleStatus, Feed, Node, utcnow
+from scraper.store.models import Article, ArticleStatus, BackfillDocument, Feed, Node, utcnow
 
 FEED_URL = "http://feeds.test/rss"
 
@@ -361,3 +362,28 @@ def test_migrations_run_once_when_nodes_start_together(postgres_engine: Engine) 
     assert not errors
     with session_factory(postgres_engine)() as session:
         assert session.scalars(select(Node)).all() == []  # the schema is there and usable
+
+
+# --- backfill documents ----------------------------------------------------------------------------------
+
+
+def test_a_backfill_document_is_read_by_one_node(engine: Engine, tmp_path: Path) -> None:
+    first, second = node(engine, tmp_path, "1").leases, node(engine, tmp_path, "2").leases
+    url = "http://a.test/sitemap-1.xml"
+    claim = claim_document(first, url, "sitemap", "p")
+    assert claim is not None
+    assert claim_document(second, url, "sitemap", "p") is None  # the first node is reading it
+    with session_factory(engine)() as session:
+        assert already_read(session, url, "p") is None  # claimed is not read
+
+    expire(engine, BackfillDocument, claim)  # the first node died while reading it
+    assert claim_document(second, url, "sitemap", "p") == claim
+    with session_factory(engine).begin() as session:
+        mark_read(session, url, "sitemap", "p", urls_found=3, leases=first)  # too late: discarded
+    with session_factory(engine)() as session:
+        assert already_read(session, url, "p") is None
+    with session_factory(engine).begin() as session:
+        mark_read(session, url, "sitemap", "p", urls_found=3, leases=second)
+    with session_factory(engine)() as session:
+        entry = already_read(session, url, "p")
+        assert entry is not None and entry.urls_found == 3 and entry.lease_owner is None
