@@ -221,6 +221,10 @@ class Daemon:
                 self._again.discard(job_id)
                 try:
                     await func()
+                except asyncio.CancelledError:
+                    if self.stopping:  # the scheduler shut down while the job waited for the database
+                        return
+                    raise
                 except SQLAlchemyError as exc:
                     log.error("%s job: database error, trying again in %g s: %s", job_id, self._tick, exc)
                     self.metrics.unexpected_errors.labels(job_id).inc()

@@ -132,6 +132,27 @@ def progress(engine: Engine) -> tuple[int, int]:
     return archived or 0, written or 0
 
 
+def wait_for_everything(engine: Engine, daemons: list[DaemonProcess]) -> None:
+    """Every article archived and its post written; on a timeout, say what is missing and what the nodes
+    logged about it."""
+    try:
+        wait_for(lambda: progress(engine) == (ARTICLES, ARTICLES), 60, "every article and its post")
+    except AssertionError as exc:
+        with session_factory(engine)() as session:
+            state = session.execute(
+                select(
+                    Article.status, Article.lease_owner, Article.post_written_at.is_(None), func.count()
+                ).group_by(Article.status, Article.lease_owner, Article.post_written_at.is_(None))
+            ).all()
+        logs = [
+            line
+            for daemon in daemons
+            for line in daemon.log().splitlines()
+            if "ERROR" in line or "WARN" in line
+        ]
+        raise AssertionError(f"{exc}: {progress(engine)}; {state}; {logs[-20:]}") from None
+
+
 def assert_each_archived_once(engine: Engine, posts: Path) -> None:
     """1,000 rows, each archived by one fetch, each with one whole post file of its own."""
     with session_factory(engine)() as session:
@@ -159,7 +180,7 @@ def test_three_nodes_archive_every_article_exactly_once(
     assert status.exit_code == 0, status.output
     assert sum(" live " in line and " run " in line for line in status.output.splitlines()) == 3
 
-    wait_for(lambda: progress(postgres_engine) == (ARTICLES, ARTICLES), 60, "every article and its post")
+    wait_for_everything(postgres_engine, daemons)
     for daemon in daemons:
         assert daemon.stop() == 0, daemon.log()
 
@@ -187,7 +208,7 @@ def test_a_node_killed_in_the_middle_loses_nothing(
     killed_at = time.monotonic()
     assert held, "the killed node held no article: the test killed it too late to mean anything"
 
-    wait_for(lambda: progress(postgres_engine) == (ARTICLES, ARTICLES), 60, "every article and its post")
+    wait_for_everything(postgres_engine, daemons)
     took = time.monotonic() - killed_at
     assert took >= 1.5  # its leases had to expire first (3 s after its last renewal)
     for daemon in daemons[1:]:

@@ -103,9 +103,16 @@ class PostWriter:
         """Mark the posts written so far as written, and release their articles' leases."""
         with self._lock:
             ids, self._written = self._written, []
-        if ids:
+        if not ids:
+            return
+        try:
             with leases.sessions.begin() as session:
                 mark_written(session, leases, ids)
+        except BaseException:
+            # Not marked: their leases are left to expire (no longer renewed), and then whichever node
+            # claims them writes the same bytes again and marks them.
+            leases.forget("article", ids)
+            raise
 
     def write_claimed(self, leases: Leases, article_ids: Iterable[int]) -> int:
         """Write the posts of these articles, claimed through `leases`, mark them written and release the
