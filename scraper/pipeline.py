@@ -314,6 +314,7 @@ class Pipeline:
                 session.scalars(
                     select(Feed.id)
                     .where(Feed.id.in_(ids), Feed.lease_owner == self.leases.node_id)
+                    .order_by(Feed.id)
                     .with_for_update()
                 )
             )

@@ -168,14 +168,17 @@ class PostWriter:
 def mark_written(session: Session, leases: Leases, article_ids: list[int]) -> None:
     """The posts of these articles are on disk: marked written, leases released (only while ours: if
     another node has one now, it writes the post again, the same bytes, and marks it)."""
-    for start in range(0, len(article_ids), 500):
-        session.execute(
-            update(Article)
-            .where(Article.id.in_(article_ids[start : start + 500]), Article.lease_owner == leases.node_id)
-            .values(post_written_at=leases.now(), lease_owner=None, lease_expires_at=None),
-            execution_options={"synchronize_session": False},
-        )
-    leases.forget("article", article_ids)
+    ids = sorted(article_ids)
+    for start in range(0, len(ids), 500):
+        mine = leases.lock_mine(session, "article", ids[start : start + 500])  # in id order: no deadlock
+        if mine:
+            session.execute(
+                update(Article)
+                .where(Article.id.in_(mine))
+                .values(post_written_at=leases.now(), lease_owner=None, lease_expires_at=None),
+                execution_options={"synchronize_session": False},
+            )
+    leases.forget("article", ids)
 
 
 def export_articles(

@@ -250,12 +250,14 @@ class Leases:
 
         def run(session: Session) -> None:
             for chunk in _chunks(ids):
-                session.execute(
-                    update(model)
-                    .where(model.id.in_(chunk), model.lease_owner == self.node_id)
-                    .values(lease_owner=None, lease_expires_at=None),
-                    execution_options={"synchronize_session": False},
-                )
+                mine = self.lock_mine(session, kind, chunk)
+                if mine:
+                    session.execute(
+                        update(model)
+                        .where(model.id.in_(mine))
+                        .values(lease_owner=None, lease_expires_at=None),
+                        execution_options={"synchronize_session": False},
+                    )
 
         if session is not None:
             run(session)
@@ -279,15 +281,15 @@ class Leases:
             kept: set[int] = set()
             with self.sessions.begin() as session:
                 for chunk in _chunks(ids):
-                    kept.update(
-                        session.scalars(
+                    mine = self.lock_mine(session, kind, chunk)
+                    if mine:
+                        session.execute(
                             update(model)
-                            .where(model.id.in_(chunk), model.lease_owner == self.node_id)
-                            .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl))
-                            .returning(model.id),
+                            .where(model.id.in_(mine))
+                            .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
                             execution_options={"synchronize_session": False},
                         )
-                    )
+                    kept.update(mine)
             gone = [key for key in ids if key not in kept]
             if gone:
                 with self._lock:
@@ -303,6 +305,20 @@ class Leases:
                     kind,
                 )
         return lost
+
+    def lock_mine(self, session: Session, kind: str, keys: Sequence[int]) -> list[int]:
+        """Lock, in id order, those of these rows whose lease is ours; returns their ids. Every statement
+        that changes several of a node's rows at once takes their locks this way first (in id order), so
+        two of its threads (the heartbeat renewing, a batch of posts marked written) never deadlock."""
+        model = KINDS[kind]
+        return list(
+            session.scalars(
+                select(model.id)
+                .where(model.id.in_(keys), model.lease_owner == self.node_id)
+                .order_by(model.id)
+                .with_for_update()
+            )
+        )
 
     def forget(self, kind: str, keys: Iterable[int]) -> None:
         """Stop renewing these (released by the caller's own statement)."""
