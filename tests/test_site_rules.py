@@ -1,9 +1,10 @@
-"""Every built-in site rule against a page written in that site's markup (tests/fixtures/sites/).
+"""Every built-in site rule against a page written in that site's markup.
 
-Each `<rule>.html` has a `<rule>.json` beside it: the page URL, the title and publication time the
-extraction must give, texts of the article that must be in the body, captions of the body's figures
-(kept in the HTML; the text leaves captions out), and texts of the page's furniture (navigation, ads,
-share bars, related links, promos, footer) that must not be in either.
+The page is the rule's first page in the Chinese labelled set (benchmarks/cjk/<rule>-1.html), so one file
+serves the benchmark and the test. `tests/fixtures/sites/<rule>.json` gives the page URL, the title and
+publication time the extraction must give, texts of the article that must be in the body, captions of the
+body's figures (kept in the HTML; the text leaves captions out), and texts of the page's furniture
+(navigation, ads, share bars, related links, promos, footer) that must not be in either.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from scraper.extract import Record, RuleBook, extract
 from scraper.extract.rules import builtin_rules
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sites"
-NAMES = sorted(path.stem for path in FIXTURES.glob("*.html"))
+PAGES = Path(__file__).parent.parent / "benchmarks" / "cjk"
+NAMES = sorted(path.stem for path in FIXTURES.glob("*.json"))
 # Elements and attributes no cleaned body may carry.
 UNSAFE_TAGS = "script, style, iframe, noscript, object, embed, form, input, button, svg, link, meta"
 
@@ -35,7 +37,7 @@ def expected(name: str) -> dict[str, Any]:
 @cache
 def extracted(name: str) -> Record:
     url = expected(name)["url"]
-    html = (FIXTURES / f"{name}.html").read_text(encoding="utf-8")
+    html = (PAGES / f"{name}-1.html").read_text(encoding="utf-8")
     return extract(html, url, RuleBook.load().rule_for(url))
 
 
