@@ -475,11 +475,15 @@ class Daemon:
             new = load_config(self.config.path, self.env)
             kept = [
                 name
-                for name in ("database", "http", "daemon")
+                for name in ("database", "http", "daemon", "cluster")
                 if getattr(new, name) != getattr(self.config, name)
             ]
             new = dataclasses.replace(
-                new, database=self.config.database, http=self.config.http, daemon=self.config.daemon
+                new,
+                database=self.config.database,
+                http=self.config.http,
+                daemon=self.config.daemon,
+                cluster=self.config.cluster,  # the leases' length is the node's, for its whole life
             )
             pipeline = self._make_pipeline(new)
             pipeline.sync_feeds()
