@@ -12,12 +12,16 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
 from scraper.store.db import make_engine
+
+if TYPE_CHECKING:
+    from tests.daemon_helpers import DaemonProcess
 
 
 def _is_loopback(host: str) -> bool:
@@ -102,6 +106,15 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> Result:
     from scraper.cli import cli
 
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    """Every `scraper run` a test starts is killed at the end, whatever happened."""
+    started: list[DaemonProcess] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
 
 
 @pytest.fixture

@@ -84,14 +84,6 @@ def site() -> Iterator[ClusterSite]:
         server.stop()
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 def database_url(engine: Engine) -> str:
     """The test schema as a URL a subprocess can use."""
     with engine.connect() as connection:

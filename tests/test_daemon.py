@@ -35,15 +35,6 @@ def site() -> Iterator[Site]:
         server.stop()
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    """Every daemon a test starts is killed at the end, whatever happened."""
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 def statuses(folder: Path) -> dict[str, str]:
     """Article status by page path without the leading slash ("fast/1")."""
     engine = make_engine(f"sqlite:///{folder / 'archive.db'}")
