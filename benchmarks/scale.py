@@ -51,7 +51,7 @@ def serve(out: Connection, hosts: int, articles: int, latency: float) -> None:
     """HTTP/1.1 with keep-alive on every host address, one port. Control (on the first host): /go publishes
     the feeds, /stats gives the first and last article request times and the count."""
     per_host = [list(range(n, articles, hosts)) for n in range(hosts)]
-    state = {"go": False, "first": 0.0, "last": 0.0, "count": 0}
+    state = {"go": False, "first": 0.0, "last": 0.0, "count": 0, "connections": 0}
 
     def feed(n: int, port: int) -> bytes:
         items = "".join(
@@ -79,6 +79,7 @@ def serve(out: Connection, hosts: int, articles: int, latency: float) -> None:
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         local, port = writer.get_extra_info("sockname")[:2]
+        state["connections"] += 1
         n = int(local.rsplit(".", 1)[1]) - FIRST_HOST
         try:
             while True:
@@ -93,8 +94,9 @@ def serve(out: Connection, hosts: int, articles: int, latency: float) -> None:
                     state["go"] = True
                     answer = response("200 OK", b"ok", "text/plain")
                 elif path == "/stats":  # and reset, for the next run
-                    stats = f"{state['first']} {state['last']} {state['count']}".encode()
-                    state.update(go=False, first=0.0, last=0.0, count=0)
+                    stats = f"{state['first']} {state['last']} {state['count']} {state['connections']}"
+                    state.update(go=False, first=0.0, last=0.0, count=0, connections=0)
+                    stats = stats.encode()
                     answer = response("200 OK", stats, "text/plain")
                 elif path == "/feed.xml":
                     await asyncio.sleep(latency)
@@ -159,6 +161,7 @@ class Measured:
     refetched: int
     busy: float  # CPU cores busy (every process on the machine) while the articles were archived
     worker_cpu_ms: float  # the workers' CPU per article (process time, from publishing to the last archived)
+    connections: int  # TCP connections the server accepted (feeds and pages), from publishing to the end
 
 
 def run(workers: int, port: int, args: argparse.Namespace, admin: Engine) -> Measured:
@@ -193,7 +196,7 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine) -> Mea
         worker_cpu = sum(process_cpu(process.pid) for process in processes) - workers_before
         wait(lambda: count(engine, POSTS_WRITTEN) >= total, 120, "posts")
         posts_done = time.time()
-        first, _, requests = (float(x) for x in control(port, "/stats").split())
+        first, _, requests, connections = (float(x) for x in control(port, "/stats").split())
         with engine.connect() as connection:
             last = connection.execute(text(LAST_ARCHIVED)).scalar()
             again = connection.execute(text(NOT_ONCE)).scalar()
@@ -208,6 +211,7 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine) -> Mea
             int(requests) - total,
             busy * (os.cpu_count() or 1),
             worker_cpu / total * 1000,
+            int(connections),
         )
     finally:
         for process in processes:
@@ -319,7 +323,7 @@ def main() -> None:
     )
     print(
         f"{'workers':>7} {'articles/s':>11} {'bound':>7} {'of bound':>9} {'speed-up':>9} {'posts done':>11} "
-        f"{'CPU busy':>9} {'worker CPU/article':>19}"
+        f"{'CPU busy':>9} {'worker CPU/article':>19} {'connections':>12}"
     )
     base = results[0].rate if results and results[0].workers == 1 else None
     for measured in results:
@@ -328,7 +332,7 @@ def main() -> None:
         print(
             f"{measured.workers:>7} {measured.rate:>11.1f} {bound:>7.0f} {measured.rate / bound:>8.0%} "
             f"{speedup:>9} {measured.posts_after:>10.1f}s {measured.busy:>5.2f} of {cores} "
-            f"{measured.worker_cpu_ms:>16.1f} ms"
+            f"{measured.worker_cpu_ms:>16.1f} ms {measured.connections:>12}"
             + (f"  ({measured.refetched} pages fetched twice)" if measured.refetched else "")
         )
     if base and results[-1].workers == 4:

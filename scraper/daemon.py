@@ -41,7 +41,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -68,8 +68,9 @@ log = logging.getLogger(__name__)
 # bad row cannot spin the daemon; its database state is untouched, so nothing is lost.
 COOL_DOWN_SECONDS = 300.0
 # Articles read from the queue per slot: enough to keep every slot busy between ticks, few enough that a
-# backlog of a million costs no memory.
-QUEUE_READ_PER_SLOT = 2
+# backlog of a million costs no memory. They are claimed in batches of half that (a claim reads the queue,
+# so not one per finished fetch).
+QUEUE_READ_PER_SLOT = 4
 # Feed polls claimed at a time per slot: the rest of what is due stays free for other nodes.
 POLLS_PER_SLOT = 4
 EXPORTS_PER_TICK = 200  # posts written per run of the export job before it yields to the fetches
@@ -80,12 +81,13 @@ class _ObservedPipeline(Pipeline):
 
     metrics: Metrics
 
-    def record_outcome(
-        self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary
-    ) -> ReservedPost | None:
-        post = super().record_outcome(job, outcome, summary)
-        self.metrics.count_outcome(job.feed_name, outcome)
-        return post
+    def record_outcomes(
+        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]
+    ) -> list[ReservedPost | None]:
+        posts = super().record_outcomes(items, summaries)
+        for job, outcome in items:
+            self.metrics.count_outcome(job.feed_name, outcome)
+        return posts
 
 
 class Daemon:
@@ -109,6 +111,7 @@ class Daemon:
         self._last_tick = time.monotonic()
         self._config_stamp = _stamp(config.path)
         self._signals_seen = 0
+        self._pipelines: list[Pipeline] = []
         self._more_polls_due = False
         self._running: set[str] = set()  # jobs running now
         self._again: set[str] = set()  # jobs woken while running: run once more
@@ -178,12 +181,22 @@ class Daemon:
         return 0
 
     @property
+    def _article_capacity(self) -> int:
+        return self.config.http.concurrency * QUEUE_READ_PER_SLOT
+
+    @property
+    def _claim_batch(self) -> int:
+        return max(1, self._article_capacity // 2)
+
+    @property
     def _tick(self) -> float:
         return self.config.daemon.tick_seconds
 
     def _make_pipeline(self, config: Config) -> _ObservedPipeline:
         pipeline = _ObservedPipeline(config, self.engine, self.fetcher, leases=self.leases)
         pipeline.metrics = self.metrics
+        # Tasks of the previous config's pipeline may still be recording through it.
+        self._pipelines = [p for p in self._pipelines if p.recorder.busy] + [pipeline]
         return pipeline
 
     def _start_scheduler(self) -> None:
@@ -290,6 +303,8 @@ class Daemon:
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
+            for pipeline in self._pipelines:  # outcomes fetched before the stop are recorded
+                await pipeline.recorder.wait()
             if unfinished:
                 log.warning(
                     "%d polls or fetches did not finish within %g s and were interrupted; "
@@ -359,9 +374,8 @@ class Daemon:
     async def _archive_due(self) -> None:
         if self.stopping:
             return
-        capacity = self.config.http.concurrency * QUEUE_READ_PER_SLOT
-        room = capacity - len(self._articles_in_flight)
-        if room < max(1, capacity // 4):  # claim in batches, not one article per finished fetch
+        room = self._article_capacity - len(self._articles_in_flight)
+        if room < self._claim_batch:
             return
         pipeline = self.pipeline
         claimed = await asyncio.to_thread(
@@ -436,7 +450,8 @@ class Daemon:
         self.metrics.count_article(job.feed_name, summary)
         if summary.posts_written:
             self.metrics.posts_written.inc(summary.posts_written)
-        self.wake("archive")  # room for another
+        if self._article_capacity - len(self._articles_in_flight) >= self._claim_batch - 1:
+            self.wake("archive")  # room for another batch (this one leaves the count once it returns)
 
     async def _guarded(self, kind: str, key: int, work: Coroutine[Any, Any, None]) -> bool:
         """Run one poll or fetch; an exception costs that item a cool-down, never the daemon."""

@@ -24,18 +24,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Engine, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import Config, FeedConfig
-from scraper.export.writer import PostWriter, ReservedPost, export_unwritten
+from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, new_post
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
 from scraper.importer import adopt_export_folder
 from scraper.poll import FeedError, PollResult, poll_feed
 from scraper.queue import enqueue_entries
+from scraper.recorder import GroupRecorder
 from scraper.schedule import (
     AUTO_START,
     ServerHints,
@@ -47,7 +48,7 @@ from scraper.schedule import (
     skip_window_end,
 )
 from scraper.store.db import session_factory
-from scraper.store.leases import Leases
+from scraper.store.leases import Leases, chunks
 from scraper.store.models import Article, ArticleStatus, Feed, RawPage, utcnow
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,45 @@ CLAIM_SCAN = 4  # pending articles read per one claimed, to find other hosts' wo
 CLAIM_PASSES = 4  # reads past hosts held enough of, in one claim
 EMPTY_BEYOND_SECONDS = 1.0  # a read past some hosts that found nothing is not done again for this long
 CLAIMS_PER_HOST_SLOT = 2  # articles of one host claimed per per-host request slot (one in flight, one next)
+RAW_PAGE_COMPRESSION = 6  # zlib level of the raw pages kept
+
+# What a claim reads of an article for its job, and what its outcome's transaction reads (locking it).
+JOB_COLUMNS = (
+    Article.id,
+    Article.feed_id,
+    Article.url,
+    Article.host,
+    Article.entry_title,
+    Article.entry_author,
+    Article.entry_published_at,
+    Article.entry_content,
+)
+ROW_COLUMNS = (
+    Article.id,
+    Article.attempts,
+    Article.canonical_url,
+    Article.discovered_at,
+    Article.archived_at,
+    Article.final_url,
+    Article.post_path,
+)
+
+
+class PostNameTaken(Exception):
+    """The post name chosen was reserved by another article meanwhile (the unique index said so)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a written outcome means for the counts and the log."""
+
+    status: str
+    kind: str  # archived, deferred, retrying, gone, failed
+    delay: timedelta | None = None
 
 
 @dataclass
@@ -143,6 +183,10 @@ class Pipeline:
         self._empty_beyond: tuple[frozenset[str], float] | None = None  # see _nothing_beyond
         self.leases = leases or Leases(
             engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
+        )
+        # Outcomes of fetches are written a batch per transaction (scraper.recorder).
+        self.recorder: GroupRecorder[tuple[ArticleJob, ArchiveOutcome], RunSummary] = GroupRecorder(
+            self.store_many, RunSummary
         )
 
     # --- the whole run -----------------------------------------------------------------------------------
@@ -490,7 +534,7 @@ class Pipeline:
         """
         counts = Counter(held or {})
         now = due_before or self.clock()
-        articles: list[Article] = []
+        articles: list[Row[Any]] = []
         for _ in range(CLAIM_PASSES):
             scanned = 0
 
@@ -520,6 +564,7 @@ class Pipeline:
                 scan=wanted * CLAIM_SCAN,
                 pick=pick,
                 pick_by=[Article.host],
+                columns=JOB_COLUMNS,
             )
             articles += claimed
             counts.update(article.host or "" for article in claimed)
@@ -552,7 +597,7 @@ class Pipeline:
         limits += [feed.per_host_concurrency for feed in self.config.feeds if feed.per_host_concurrency]
         return CLAIMS_PER_HOST_SLOT * max(1, max(limits) // max(1, self.leases.live_nodes))
 
-    def _job(self, article: Article, feed: Feed | None) -> ArticleJob:
+    def _job(self, article: Row[Any], feed: Feed | None) -> ArticleJob:
         feed_config = self.feeds_by_url.get(feed.url) if feed else None
         return ArticleJob(
             policy=self.policies.get(feed.url) if feed else None,
@@ -609,6 +654,7 @@ class Pipeline:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+            await self.recorder.wait()  # what was fetched is recorded, not fetched again
             self.leases.release("article", [article_id for _, article_id in running.values()])
 
     async def _archive(self, job: ArticleJob, summary: RunSummary) -> None:
@@ -619,109 +665,219 @@ class Pipeline:
             outcome = ArchiveOutcome(
                 ArticleStatus.PENDING, f"internal error: {type(exc).__name__}: {exc}", transient=True
             )
-        # The database and the post file in a worker thread: the event loop goes on with other fetches
-        # while this one waits for the database (each of these is a few short transactions). The thread
-        # counts in its own summary: two threads adding to one could lose a count.
-        counted = RunSummary()
-        await asyncio.to_thread(self.store, job, outcome, counted)
-        summary.merge(counted)
+        summary.merge(await self.recorder.record((job, outcome)))
 
     def store(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
         """Record the outcome; an article archived gets its post written at once, by this node."""
-        post = self.record_outcome(job, outcome, summary)
-        if post is not None:
-            summary.posts_written += self.writer.write_reserved(self.leases, post)
+        self.store_many([(job, outcome)], [summary])
+
+    def store_many(
+        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]
+    ) -> None:
+        """Record these outcomes in one transaction (each counted in its own summary), then write the
+        posts of those archived."""
+        posts = self.record_outcomes(items, summaries)
+        for post, summary in zip(posts, summaries, strict=True):
+            if post is not None:
+                summary.posts_written += self.writer.write_reserved(self.leases, post)
 
     def record_outcome(
         self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary
     ) -> ReservedPost | None:
-        """Write the outcome if our claim on the article still stands (else discard it: another node has
+        """`record_outcomes` of one."""
+        return self.record_outcomes([(job, outcome)], [summary])[0]
+
+    def record_outcomes(
+        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]
+    ) -> list[ReservedPost | None]:
+        """Write each outcome if our claim on its article still stands (else discard it: another node has
         the article now). The claim is released with it; or, when the article was archived, kept for its
-        post, whose file name is reserved in the same transaction: the post to write is returned."""
+        post, whose file name is reserved in the same transaction: the posts to write are returned.
+
+        One transaction for them all (a daemon records what finished while the last batch was written):
+        the rows still ours are locked and read in one statement, then updated, and the raw pages
+        inserted, a statement per kind of change. A post name another article took meanwhile fails the
+        unique index: the batch is then recorded one by one, each with the next free name."""
+        if not items:
+            return []
         now = self.clock()
-        with self.leases.sessions.begin() as session:
-            article = self.leases.guard(session, "article", job.article_id)
-            if article is None:
+        written = self._write_with_free_names(items, now)
+        posts: list[ReservedPost | None] = []
+        for (job, outcome), summary, result in zip(items, summaries, written, strict=True):
+            if result is None:
                 summary.lost += 1
                 self.leases.discard("article", job.article_id, f"article {job.url}")
-                return None
-            self._apply_outcome(session, article, job, outcome, summary, now)
-            if article.status != ArticleStatus.ARCHIVED:
-                article.lease_owner, article.lease_expires_at = None, None
-                post = None
-            else:
-                article.lease_expires_at = self.leases.expiry()  # kept: this node writes the post next
-                post = self.writer.reserve_post(session, article, job.feed_name)
-        if post is None:
-            self.leases.forget("article", [job.article_id])
-        return post
+                posts.append(None)
+                continue
+            verdict, post = result
+            self._count(job, outcome, verdict, summary)
+            if post is None:
+                self.leases.forget("article", [job.article_id])
+            posts.append(post)
+        return posts
 
-    def _apply_outcome(
-        self,
-        session: Session,
-        article: Article,
-        job: ArticleJob,
-        outcome: ArchiveOutcome,
-        summary: RunSummary,
-        now: datetime,
-    ) -> None:
+    def _write_with_free_names(
+        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime, taken: set[str] | None = None
+    ) -> list[tuple[Verdict, ReservedPost | None] | None]:
+        taken = set() if taken is None else taken
+        while True:
+            try:
+                return self._write_outcomes(items, now, taken)
+            except PostNameTaken as exc:
+                if len(items) > 1:  # which name it was is not known: one by one
+                    return [self._write_with_free_names([item], now)[0] for item in items]
+                taken.add(exc.name)
+
+    def _write_outcomes(
+        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime, taken: set[str]
+    ) -> list[tuple[Verdict, ReservedPost | None] | None]:
+        """One try at the transaction: per item its verdict and post, or None if the lease was lost."""
+        articles, pages = Article.__table__, RawPage.__table__
+        results: list[tuple[Verdict, ReservedPost | None] | None] = []
+        changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one UPDATE per set of columns
+        kept_pages: list[dict[str, Any]] = []
+        chosen: set[str] = set()
+        with self.leases.writes.begin() as connection:
+            ids = sorted({job.article_id for job, _ in items})
+            rows = {}
+            for chunk in chunks(ids):
+                for row in connection.execute(
+                    select(*ROW_COLUMNS)
+                    .where(Article.id.in_(chunk), Article.lease_owner == self.leases.node_id)
+                    .order_by(Article.id)  # locks taken in id order, as the heartbeat takes them
+                    .with_for_update()
+                ):
+                    rows[row.id] = row
+            for job, outcome in items:
+                row = rows.pop(job.article_id, None)  # an article twice in one batch: the first outcome
+                if row is None:
+                    results.append(None)
+                    continue
+                verdict, values = self._outcome_values(job, row, outcome, now)
+                post = None
+                if verdict.status == ArticleStatus.ARCHIVED:
+                    post = self.writer.reserved(
+                        new_post(
+                            entry_title=job.entry_title,
+                            title=values["title"],
+                            canonical_url=row.canonical_url,
+                            url=job.url,
+                            feed_name=job.feed_name,
+                            published=values["published_at"] or job.entry_published,
+                            discovered_at=row.discovered_at,
+                            archived_at=values["archived_at"],
+                            body_html=values["content_html"],
+                        ),
+                        row.post_path,
+                        job.article_id,
+                        taken | chosen,
+                    )
+                    chosen.add(post.path)
+                    values["post_path"] = post.path
+                params = {f"new_{name}": value for name, value in values.items()}
+                changes.setdefault(tuple(sorted(values)), []).append({"row_id": job.article_id, **params})
+                if outcome.response is not None and outcome.response.content and not outcome.deferred:
+                    kept_pages.append(self._raw_page(job.article_id, outcome, now) | {"again": row.attempts})
+                results.append((verdict, post))
+            try:
+                for columns, batch in changes.items():
+                    archived = "post_path" in columns  # the lease is kept: this node writes the post next
+                    statement = (
+                        update(articles)
+                        .where(articles.c.id == bindparam("row_id"))
+                        .values({name: bindparam(f"new_{name}") for name in columns})
+                        .values(
+                            lease_owner=self.leases.node_id if archived else None,
+                            lease_expires_at=self.leases.expiry() if archived else None,
+                        )
+                    )
+                    connection.execute(statement, batch)
+            except IntegrityError:
+                if chosen:  # the unique post_path: another article took a name meanwhile
+                    raise PostNameTaken(next(iter(chosen))) from None
+                raise
+            again = [page["article_id"] for page in kept_pages if page.pop("again")]
+            for chunk in chunks(again):  # only a page fetched before can have a row
+                connection.execute(delete(pages).where(pages.c.article_id.in_(chunk)))
+            if kept_pages:
+                connection.execute(insert(pages), kept_pages)
+        return results
+
+    def _outcome_values(
+        self, job: ArticleJob, claimed: Row[Any], outcome: ArchiveOutcome, now: datetime
+    ) -> tuple[Verdict, dict[str, Any]]:
+        """The article row's new values for this outcome, and what it means (counted once written)."""
         if outcome.deferred:  # the host asked us to wait; no request was made
-            article.next_attempt_at = now + timedelta(seconds=min(outcome.retry_after or 0, MAX_RETRY_DELAY))
-            summary.deferred += 1
-            log.info("article %s: deferred, %s", job.url, outcome.error)
-            return
-        article.attempts += 1
-        article.http_status = outcome.http_status
-        article.final_url = outcome.final_url or article.final_url
-        if outcome.response is not None and outcome.response.content:
-            self._keep_raw_page(session, article, outcome, now)
+            wait = timedelta(seconds=min(outcome.retry_after or 0, MAX_RETRY_DELAY))
+            return Verdict(ArticleStatus.PENDING, "deferred"), {"next_attempt_at": now + wait}
+        attempts = claimed.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "http_status": outcome.http_status,
+            "final_url": outcome.final_url or claimed.final_url,
+        }
         if outcome.status == ArticleStatus.ARCHIVED and outcome.record is not None:
             record = outcome.record
-            article.status = ArticleStatus.ARCHIVED
-            article.title = record.title
-            article.author = record.author or article.entry_author
-            article.published_at = outcome.published
-            article.lang = record.lang
-            article.content_html, article.content_text = record.html, record.text
-            article.content_source = outcome.content_source
-            article.fetched_at = now if outcome.response is not None else article.fetched_at
-            article.archived_at = article.archived_at or now
-            article.last_error = outcome.extra.get("page_error")
-            article.next_attempt_at = None
-            summary.archived += 1
-            log.info("article %s: archived (%s)", job.url, outcome.content_source)
-            return
-        article.last_error = outcome.error
-        if outcome.status == ArticleStatus.PENDING and article.attempts < self.config.fetch.max_attempts:
-            delay = backoff(article.attempts, self.config.fetch.retry_base_seconds, MAX_RETRY_DELAY)
+            values.update(
+                status=ArticleStatus.ARCHIVED,
+                title=record.title,
+                author=record.author or job.entry_author,
+                published_at=outcome.published,
+                lang=record.lang,
+                content_html=record.html,
+                content_text=record.text,
+                content_source=outcome.content_source,
+                archived_at=claimed.archived_at or now,
+                last_error=outcome.extra.get("page_error"),
+                next_attempt_at=None,
+            )
+            if outcome.response is not None:
+                values["fetched_at"] = now
+            return Verdict(ArticleStatus.ARCHIVED, "archived"), values
+        values["last_error"] = outcome.error
+        if outcome.status == ArticleStatus.PENDING and attempts < self.config.fetch.max_attempts:
+            delay = backoff(attempts, self.config.fetch.retry_base_seconds, MAX_RETRY_DELAY)
             if outcome.retry_after:
                 delay = max(delay, timedelta(seconds=min(outcome.retry_after, MAX_RETRY_DELAY)))
-            article.next_attempt_at = now + delay
-            summary.retrying += 1
-            log.warning("article %s: %s; retry in %ds", job.url, outcome.error, delay.total_seconds())
-            return
-        article.status = ArticleStatus.FAILED if outcome.status == ArticleStatus.PENDING else outcome.status
-        article.next_attempt_at = None
-        if article.status == ArticleStatus.GONE:
-            summary.gone += 1
-        else:
-            summary.failed += 1
-        summary.errors.append(f"article {job.url}: {outcome.error}")
-        log.warning("article %s: %s (%s)", job.url, article.status, outcome.error)
+            values["next_attempt_at"] = now + delay
+            return Verdict(ArticleStatus.PENDING, "retrying", delay), values
+        status = ArticleStatus.FAILED if outcome.status == ArticleStatus.PENDING else outcome.status
+        values.update(status=status, next_attempt_at=None)
+        return Verdict(status, "gone" if status == ArticleStatus.GONE else "failed"), values
 
     @staticmethod
-    def _keep_raw_page(session: Session, article: Article, outcome: ArchiveOutcome, now: datetime) -> None:
+    def _count(job: ArticleJob, outcome: ArchiveOutcome, verdict: Verdict, summary: RunSummary) -> None:
+        """Count and log an outcome once it is written."""
+        if verdict.kind == "deferred":
+            summary.deferred += 1
+            log.info("article %s: deferred, %s", job.url, outcome.error)
+        elif verdict.kind == "archived":
+            summary.archived += 1
+            log.info("article %s: archived (%s)", job.url, outcome.content_source)
+        elif verdict.kind == "retrying":
+            summary.retrying += 1
+            delay = verdict.delay.total_seconds() if verdict.delay else 0
+            log.warning("article %s: %s; retry in %ds", job.url, outcome.error, delay)
+        else:
+            if verdict.kind == "gone":
+                summary.gone += 1
+            else:
+                summary.failed += 1
+            summary.errors.append(f"article {job.url}: {outcome.error}")
+            log.warning("article %s: %s (%s)", job.url, verdict.status, outcome.error)
+
+    @staticmethod
+    def _raw_page(article_id: int, outcome: ArchiveOutcome, now: datetime) -> dict[str, Any]:
         response = outcome.response
         assert response is not None
-        # Only a page fetched before can have a row (an attempt that got an answer): no query the first time.
-        page = RawPage(article_id=article.id) if article.attempts == 1 else session.get(RawPage, article.id)
-        page = page or RawPage(article_id=article.id)
-        page.url = response.final_url
-        page.content_type = response.content_type
-        page.encoding = outcome.encoding
-        page.body_zlib = zlib.compress(response.content, 6)
-        page.fetched_at = now
-        session.add(page)
+        return {
+            "article_id": article_id,
+            "url": response.final_url,
+            "content_type": response.content_type,
+            "encoding": outcome.encoding,
+            "body_zlib": zlib.compress(response.content, RAW_PAGE_COMPRESSION),
+            "fetched_at": now,
+        }
 
     # --- export ------------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -48,16 +49,40 @@ class ReservedPost:
 
 def post_of(article: Article, feed_name: str) -> Post:
     """The post of an article; `feed_name` "" (no feed: a backfill without --feed) names its site."""
-    published = article.published_at or article.entry_published_at or article.discovered_at
-    archived_at = article.archived_at or article.discovered_at
+    return new_post(
+        entry_title=article.entry_title,
+        title=article.title,
+        canonical_url=article.canonical_url,
+        url=article.url,
+        feed_name=feed_name,
+        published=article.published_at or article.entry_published_at,
+        discovered_at=article.discovered_at,
+        archived_at=article.archived_at,
+        body_html=article.content_html,
+    )
+
+
+def new_post(
+    *,
+    entry_title: str | None,
+    title: str | None,
+    canonical_url: str,
+    url: str,
+    feed_name: str,
+    published: datetime | None,
+    discovered_at: datetime,
+    archived_at: datetime | None,
+    body_html: str | None,
+) -> Post:
+    """The post of an article's fields (the row's, or those about to be written)."""
     return Post(
         # The feed's title first: it is what the old archives used, and it carries no " | Site" suffix.
-        title=article.entry_title or article.title or article.canonical_url,
-        url=article.canonical_url,
-        feed_name=feed_name or site_name(article.url),
-        published=published,
-        archived_at=archived_at,
-        body_html=article.content_html or "",
+        title=entry_title or title or canonical_url,
+        url=canonical_url,
+        feed_name=feed_name or site_name(url),
+        published=published or discovered_at,
+        archived_at=archived_at or discovered_at,
+        body_html=body_html or "",
     )
 
 
@@ -150,16 +175,32 @@ class PostWriter:
 
     def reserve(self, session: Session, article: Article, post: Post) -> str:
         """Choose the post's file name and claim it in the database (flushed: unique across nodes)."""
-        for suffix in range(1, MAX_NAME_SUFFIX):
-            name = filename(post, suffix)  # another article's name fails the unique flush below
-            path = self.export_dir / name
-            if path.exists() and post_source_url(path) != post.url:
-                continue
+        taken: set[str] = set()
+        while True:
+            name = self.free_name(post, taken)
             try:
                 with session.begin_nested():
                     article.post_path = name
                     session.flush()
             except IntegrityError:  # another article has it (or another node reserved it a moment ago)
+                taken.add(name)
+                continue
+            return name
+
+    def reserved(self, post: Post, path: str | None, article_id: int, taken: set[str]) -> ReservedPost:
+        """The post to write at `path` (kept from before), else at a free name not in `taken`: the caller
+        reserves it (`articles.post_path`, unique) in the transaction that archives the article."""
+        return ReservedPost(article_id, path or self.free_name(post, taken), render(post))
+
+    def free_name(self, post: Post, taken: set[str]) -> str:
+        """The first of the post's names (`-2`, `-3`...) not in `taken` whose file is not another URL's
+        post (an old archive's). Another article reserving it first is found by the unique index."""
+        for suffix in range(1, MAX_NAME_SUFFIX):
+            name = filename(post, suffix)
+            if name in taken:
+                continue
+            path = self.export_dir / name
+            if path.exists() and post_source_url(path) != post.url:
                 continue
             return name
         raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
@@ -228,7 +269,14 @@ def export_unwritten(
                 conditions.append(Article.lease_owner == leases.node_id)
             if tried:  # one whose write failed is not claimed again in this call
                 conditions.append(Article.id.not_in(tried))
-            rows = leases.claim("article", conditions, order_by=[Article.id], limit=batch, or_mine=only_mine)
+            rows = leases.claim(
+                "article",
+                conditions,
+                order_by=[Article.id],
+                limit=batch,
+                or_mine=only_mine,
+                columns=[Article.id],
+            )
             if not rows:
                 break
             ids = [row.id for row in rows]

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.store import nodes
@@ -43,7 +43,7 @@ KINDS: dict[str, Any] = {"feed": Feed, "article": Article, "document": BackfillD
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit, PostgreSQL's plan cache)
 
 
-def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
+def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
@@ -59,9 +59,8 @@ class Leases:
         self.ttl = ttl
         self.heartbeat = heartbeat or ttl / 3
         # Claims and guarded writes: BEGIN IMMEDIATE on SQLite (see the module docstring).
-        self.sessions: sessionmaker[Session] = sessionmaker(
-            engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
-        )
+        self.writes = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self.sessions: sessionmaker[Session] = sessionmaker(self.writes, expire_on_commit=False)
         self.live_nodes = 1
         self.lost = 0  # results thrown away because the lease had gone to another node
         self._held: dict[str, set[int]] = {kind: set() for kind in KINDS}
@@ -172,34 +171,42 @@ class Leases:
         pick: Callable[[list[Any]], list[Any]] | None = None,
         pick_by: Sequence[Any] = (),
         or_mine: bool = False,
-    ) -> list[Any]:
-        """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows.
+        columns: Sequence[Any] | None = None,
+    ) -> list[Row[Any]]:
+        """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows, as
+        plain rows of `columns` (default: all) in claim order.
 
         `scan` rows are locked and read (default `limit`), only their id and the `pick_by` columns, and
         `pick` chooses among them which to claim (the rest are unlocked at commit, untouched): how articles
-        are spread over hosts. The rows claimed are then read whole.
+        are spread over hosts. The lease is written and the rows claimed read back in one statement
+        (UPDATE ... RETURNING): Core rows, not ORM objects, since a claim runs for every few articles.
         """
         model = KINDS[kind]
-        with self.sessions.begin() as session:
+        table = model.__table__
+        wanted = list(columns) if columns is not None else list(table.c)
+        with self.writes.begin() as connection:
             query = (
-                select(model.id, *pick_by)
+                select(table.c.id, *pick_by)
                 .where(*where, self.free(model, or_mine=or_mine))
                 .order_by(*order_by)
                 .limit(scan or limit)
                 .with_for_update(skip_locked=True)
             )
-            scanned = list(session.execute(query))
+            scanned = list(connection.execute(query))
             chosen = pick(scanned) if pick is not None else scanned
             ids = [row.id for row in (chosen if limit is None else chosen[:limit])]
-            rows: list[Any] = []
-            for chunk in _chunks(ids):
-                session.execute(
-                    update(model)
-                    .where(model.id.in_(chunk))
-                    .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
-                    execution_options={"synchronize_session": False},
+            rows: list[Row[Any]] = []
+            for chunk in chunks(ids):
+                lease = (
+                    update(table)
+                    .where(table.c.id.in_(chunk))
+                    .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl))
                 )
-                rows += session.scalars(select(model).where(model.id.in_(chunk)))
+                if self.engine.dialect.update_returning:
+                    rows += connection.execute(lease.returning(*wanted))
+                else:
+                    connection.execute(lease)
+                    rows += connection.execute(select(*wanted).where(table.c.id.in_(chunk)))
         position = {key: index for index, key in enumerate(ids)}
         rows.sort(key=lambda row: position[row.id])
         with self._lock:
@@ -249,7 +256,7 @@ class Leases:
             return
 
         def run(session: Session) -> None:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 mine = self.lock_mine(session, kind, chunk)
                 if mine:
                     session.execute(
@@ -280,7 +287,7 @@ class Leases:
             model = KINDS[kind]
             kept: set[int] = set()
             with self.sessions.begin() as session:
-                for chunk in _chunks(ids):
+                for chunk in chunks(ids):
                     mine = self.lock_mine(session, kind, chunk)
                     if mine:
                         session.execute(
