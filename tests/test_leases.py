@@ -387,3 +387,55 @@ def test_a_backfill_document_is_read_by_one_node(engine: Engine, tmp_path: Path)
     with session_factory(engine)() as session:
         entry = already_read(session, url, "p")
         assert entry is not None and entry.urls_found == 3 and entry.lease_owner is None
+
+
+# --- outcomes recorded a batch per transaction ------------------------------------------------------------
+
+
+def test_a_batch_of_outcomes_is_written_in_one_go_and_a_lost_lease_costs_only_its_own(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = add_articles(engine, [f"http://a.test/{n}" for n in range(4)], title="Same title")
+    pipeline = node(engine, tmp_path, "1")
+    jobs = {job.article_id: job for job in pipeline.claim_jobs(4)}
+    expire(engine, Article, ids[3])
+    (taken,) = node(engine, tmp_path, "2").claim_jobs(1)  # another node has the fourth now
+    assert taken.article_id == ids[3]
+
+    items = [
+        (jobs[ids[0]], archived("Same title")),
+        (jobs[ids[1]], archived("Same title")),
+        (jobs[ids[2]], ArchiveOutcome(ArticleStatus.PENDING, "HTTP 503", transient=True, http_status=503)),
+        (jobs[ids[3]], archived("Same title")),
+    ]
+    summaries = [RunSummary() for _ in items]
+    with caplog.at_level(logging.WARNING, logger="scraper.store.leases"):
+        posts = pipeline.record_outcomes(items, summaries)
+
+    assert [s.archived for s in summaries] == [1, 1, 0, 0]
+    assert summaries[2].retrying == 1 and summaries[3].lost == 1 and "lease lost" in caplog.text
+    first, second = (post.path for post in posts[:2] if post is not None)
+    assert first != second and second.endswith("-2.md")  # two posts of one name in one batch
+    assert posts[2] is None and posts[3] is None
+    rows = [article(engine, article_id) for article_id in ids]
+    assert [row.status for row in rows] == ["archived", "archived", "pending", "pending"]
+    assert [row.attempts for row in rows] == [1, 1, 1, 0]
+    assert rows[0].lease_owner == rows[1].lease_owner == pipeline.leases.node_id  # kept for the posts
+    assert rows[2].lease_owner is None and rows[2].next_attempt_at is not None
+    assert rows[3].lease_owner == "test-host:2:0" and rows[3].title is None  # untouched
+    assert pipeline.leases.held("article") == {ids[0], ids[1]}
+
+
+def test_a_post_name_taken_meanwhile_sends_the_batch_one_by_one(engine: Engine, tmp_path: Path) -> None:
+    ids = add_articles(engine, ["http://a.test/1", "http://a.test/2"], title="Taken")
+    pipeline = node(engine, tmp_path, "1")
+    jobs = pipeline.claim_jobs(2)
+    name = f"{utcnow():%Y-%m-%d}-Taken.md"
+    other = add_articles(engine, ["http://a.test/other"])[0]
+    with session_factory(engine).begin() as session:  # another article reserved the name a moment ago
+        session.execute(update(Article).where(Article.id == other).values(post_path=name))
+
+    posts = pipeline.record_outcomes([(job, archived("Taken")) for job in jobs], [RunSummary(), RunSummary()])
+    paths = sorted(post.path for post in posts if post is not None)
+    assert len(paths) == 2 and name not in paths
+    assert {article(engine, article_id).post_path for article_id in ids} == set(paths)

@@ -1,0 +1,81 @@
+"""The group recorder (scraper.recorder): outcomes that finish while a batch is written go in the next."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from scraper.recorder import GroupRecorder
+
+
+class Store:
+    """A store_many that blocks on its first batch until released, and records the batches it saw."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.release = threading.Event()
+        self.fail_on = fail_on
+
+    def __call__(self, items: Sequence[str], summaries: Sequence[list[str]]) -> None:
+        if not self.batches:
+            self.release.wait(5)
+        self.batches.append(list(items))
+        if self.fail_on in items:
+            raise RuntimeError("database went away")
+        for item, summary in zip(items, summaries, strict=True):
+            summary.append(f"stored {item}")
+
+
+def test_outcomes_arriving_during_a_write_go_together_in_the_next_batch() -> None:
+    async def main() -> list[list[str]]:
+        store = Store()
+        recorder: GroupRecorder[str, list[str]] = GroupRecorder(store, list)
+        first = asyncio.create_task(recorder.record("a"))
+        await asyncio.sleep(0.05)  # "a" is being written (blocked in the thread)
+        rest = [asyncio.create_task(recorder.record(name)) for name in "bcd"]
+        await asyncio.sleep(0.05)
+        store.release.set()
+        results = await asyncio.gather(first, *rest)
+        assert results == [["stored a"], ["stored b"], ["stored c"], ["stored d"]]
+        assert recorder.batches == 2
+        return store.batches
+
+    assert asyncio.run(main()) == [["a"], ["b", "c", "d"]]
+
+
+def test_a_failed_batch_raises_in_each_of_its_callers_and_the_next_batch_goes_on() -> None:
+    async def main() -> None:
+        store = Store(fail_on="b")
+        recorder: GroupRecorder[str, list[str]] = GroupRecorder(store, list)
+        first = asyncio.create_task(recorder.record("a"))
+        await asyncio.sleep(0.05)
+        failing = [asyncio.create_task(recorder.record(name)) for name in "bc"]
+        await asyncio.sleep(0.05)
+        store.release.set()
+        assert await first == ["stored a"]
+        for task in failing:
+            with pytest.raises(RuntimeError, match="went away"):
+                await task
+        assert await recorder.record("d") == ["stored d"]  # the recorder still works
+
+    asyncio.run(main())
+
+
+def test_an_outcome_whose_caller_was_cancelled_is_still_written() -> None:
+    async def main() -> list[list[str]]:
+        store = Store()
+        recorder: GroupRecorder[str, list[str]] = GroupRecorder(store, list)
+        first = asyncio.create_task(recorder.record("a"))
+        await asyncio.sleep(0.05)
+        cancelled = asyncio.create_task(recorder.record("b"))
+        await asyncio.sleep(0.01)
+        cancelled.cancel()  # the daemon stopping: the fetch was done, its outcome is kept
+        store.release.set()
+        await first
+        await recorder.wait()
+        return store.batches
+
+    assert asyncio.run(main()) == [["a"], ["b"]]
