@@ -10,9 +10,8 @@ A feed is input from strangers, so:
   (every hop and the body), so a server that drips a byte a second is cut off too; the time spent waiting
   for a politeness slot does not count against it;
 - each request waits for its host's turn (politeness), and article pages ask robots.txt first;
-- a connection is kept alive only while more requests to its host are queued (`Connection: close`
-  otherwise): a poll of 1,000 feeds on 1,000 hosts would else fill the pool with idle sockets that
-  httpcore re-examines on every request.
+- each host has its own small connection pool (scraper.pools), its connections kept alive for a few
+  seconds: a site fetched again soon reuses its socket, and no request walks the other sites' sockets.
 
 Status codes are returned, not raised: what a 404 means is the caller's business. FetchError is raised
 only when there is no usable answer; `transient` says whether a later try may help.
@@ -54,6 +53,7 @@ from scraper.charset import decode
 from scraper.config import HttpConfig
 from scraper.netguard import AddressGuard, BlockedAddress, GuardedBackend, Resolver
 from scraper.politeness import HostBlocked, Politeness
+from scraper.pools import HostPools
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.schedule import parse_retry_after
 
@@ -64,6 +64,8 @@ RETRY_NOW_STATUSES = frozenset({500, 502, 503, 504})
 DEFAULT_429_WAIT = 60.0  # a 429 without Retry-After still means "not now"
 MAX_HOST_BLOCK = 86400.0
 MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay is honoured up to this
+KEEPALIVE_SECONDS = 5.0  # an idle connection is closed after this (httpx's default)
+HOST_KEEPALIVE = 2  # idle connections kept per host
 
 
 class FetchError(Exception):
@@ -270,8 +272,16 @@ class Fetcher:
         self._limits = httpx.Limits(
             max_connections=max(config.concurrency * 2, 10),
             max_keepalive_connections=max(config.concurrency * 2, 20),
+            keepalive_expiry=KEEPALIVE_SECONDS,
         )
-        self._direct = self._client(self._guarded_transport())
+        # One host's requests never outnumber the global slots (politeness); its idle sockets are fewer.
+        self._host_limits = httpx.Limits(
+            max_connections=max(config.concurrency, 1),
+            max_keepalive_connections=HOST_KEEPALIVE,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+        )
+        self._ssl_context = httpx.create_ssl_context(trust_env=config.trust_env)  # made once: it is slow
+        self._direct = self._client(HostPools(self._guarded_transport))
         self._proxied: dict[str, httpx.AsyncClient] = {}
         self._rng = random.Random()
 
@@ -291,15 +301,18 @@ class Fetcher:
         )
 
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
-        """httpx's transport with its connection pool rebuilt on the guarded network backend."""
-        transport = httpx.AsyncHTTPTransport(limits=self._limits, trust_env=self.config.trust_env)
+        """httpx's transport (for one host) with its pool rebuilt on the guarded network backend."""
+        limits = self._host_limits
+        transport = httpx.AsyncHTTPTransport(
+            verify=self._ssl_context, limits=limits, trust_env=self.config.trust_env
+        )
         if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx keeps its pool elsewhere in this version: cannot install the guard")
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=self.config.trust_env),
-            max_connections=self._limits.max_connections,
-            max_keepalive_connections=self._limits.max_keepalive_connections,
-            keepalive_expiry=self._limits.keepalive_expiry,
+            ssl_context=self._ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
             network_backend=GuardedBackend(self.guard),
         )
         return transport
@@ -403,13 +416,10 @@ class Fetcher:
                     await self.guard.check_before_proxy(host, parts.port or _default_port(parts.scheme))
                 async with self.politeness.slot(host, policy.per_host_concurrency, policy.per_host_delay):
                     started = loop.time()
-                    hop_headers = request_headers
-                    if not self.politeness.more_queued(host):  # nothing else for this host: no idle socket
-                        hop_headers = {**request_headers, "Connection": "close"}
                     try:
                         async with asyncio.timeout(max(remaining, 0.001)):
                             status, location, answer_headers, body = await self._exchange(
-                                client, current, hop_headers, cap
+                                client, current, request_headers, cap
                             )
                     finally:
                         remaining -= loop.time() - started

@@ -111,12 +111,6 @@ class Politeness:
         state = self._hosts.get(self.key(host))
         return state.in_flight if state else 0
 
-    def more_queued(self, host: str) -> bool:
-        """Is another request to `host` in flight or waiting, besides the caller's? (Then a connection
-        is worth keeping alive; otherwise it would only sit idle in the pool.)"""
-        state = self._hosts.get(self.key(host))
-        return state is not None and (state.in_flight > 1 or state.waiting > 0)
-
     @asynccontextmanager
     async def slot(self, host: str, concurrency: int, delay: float) -> AsyncIterator[None]:
         """Wait for a turn at `host`, then hold it (and a global slot) for the request's duration."""
