@@ -281,7 +281,8 @@ class Fetcher:
             keepalive_expiry=KEEPALIVE_SECONDS,
         )
         self._ssl_context = httpx.create_ssl_context(trust_env=config.trust_env)  # made once: it is slow
-        self._direct = self._client(HostPools(self._guarded_transport))
+        self._backend = GuardedBackend(self.guard)
+        self._direct = self._client(self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
         self._rng = random.Random()
 
@@ -301,21 +302,25 @@ class Fetcher:
         )
 
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
-        """httpx's transport (for one host) with its pool rebuilt on the guarded network backend."""
-        limits = self._host_limits
+        """httpx's transport with its pool replaced: a pool per host (scraper.pools), each on the guarded
+        network backend."""
         transport = httpx.AsyncHTTPTransport(
-            verify=self._ssl_context, limits=limits, trust_env=self.config.trust_env
+            verify=self._ssl_context, limits=self._host_limits, trust_env=self.config.trust_env
         )
         if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx keeps its pool elsewhere in this version: cannot install the guard")
-        transport._pool = httpcore.AsyncConnectionPool(
+        transport._pool = HostPools(self._guarded_pool)  # type: ignore[assignment]
+        return transport
+
+    def _guarded_pool(self) -> httpcore.AsyncConnectionPool:
+        limits = self._host_limits
+        return httpcore.AsyncConnectionPool(
             ssl_context=self._ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(self.guard),
+            network_backend=self._backend,
         )
-        return transport
 
     def _client_for(self, parts: SplitResult, policy: RequestPolicy) -> tuple[httpx.AsyncClient, bool]:
         """The client for a URL, and whether its connections are guarded (False: through a proxy)."""

@@ -3,56 +3,60 @@
 httpcore keeps one list of connections per pool and walks all of it on every request and every response
 closed, asking each idle socket whether the server closed it (a system call or two per socket). With one
 pool for every site, a daemon fetching from 40 hosts paid that for 40 sockets on each request; keeping no
-socket idle instead (`Connection: close`) paid a new connection per article. Here each host (scheme, name,
-port) has its own small pool: a request looks only at its host's sockets, and a host fetched again within
-the keep-alive time finds its connection open.
+socket idle instead (`Connection: close`) paid a new connection per article. Here each origin (scheme,
+host, port) has its own small httpcore pool behind httpx's one transport: a request looks only at its own
+host's sockets, and a host fetched again within the keep-alive time finds its connection open.
 
-The pools of the hosts used least lately are closed beyond `max_hosts` (only once no request of theirs is
-running), which bounds the idle sockets whatever the number of sites.
+The pools of the origins used least lately are closed beyond `max_hosts` (only once no request of theirs
+is running), which bounds the idle sockets whatever the number of sites.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from types import TracebackType
 
-import httpx
+import httpcore
 
-MAX_HOSTS = 64  # hosts whose pools (and idle keep-alive sockets) are kept
+MAX_HOSTS = 64  # origins whose pools (and idle keep-alive sockets) are kept
+
+Origin = tuple[bytes, bytes, int | None]
 
 
-class HostPools(httpx.AsyncBaseTransport):
-    """An httpx transport that hands each request to its host's own transport, made by `new_transport`."""
+class HostPools:
+    """Hands each request to its origin's own pool, made by `new_pool`. Stands where httpx's transport
+    keeps its pool (`transport._pool`)."""
 
     def __init__(
-        self, new_transport: Callable[[], httpx.AsyncHTTPTransport], *, max_hosts: int = MAX_HOSTS
+        self, new_pool: Callable[[], httpcore.AsyncConnectionPool], *, max_hosts: int = MAX_HOSTS
     ) -> None:
-        self._new_transport = new_transport
+        self._new_pool = new_pool
         self.max_hosts = max_hosts
-        self._pools: OrderedDict[tuple[str, str, int | None], httpx.AsyncHTTPTransport] = OrderedDict()
+        self._pools: OrderedDict[Origin, httpcore.AsyncConnectionPool] = OrderedDict()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        key = (url.scheme, url.host, url.port)
-        transport = self._pools.get(key)
-        if transport is None:
-            transport = self._pools[key] = self._new_transport()
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        origin = request.url.origin
+        key = (origin.scheme, origin.host, origin.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = self._new_pool()
             await self._close_least_used()
         else:
             self._pools.move_to_end(key)
-        return await transport.handle_async_request(request)
+        return await pool.handle_async_request(request)
 
     async def _close_least_used(self) -> None:
-        """Close the pools of the hosts used least lately, beyond `max_hosts`, that are idle now."""
+        """Close the pools of the origins used least lately, beyond `max_hosts`, that are idle now."""
         surplus = len(self._pools) - self.max_hosts
         for key in list(self._pools)[:-1]:  # never the one just made
             if surplus <= 0:
                 break
-            transport = self._pools[key]
-            if _idle(transport):
+            pool = self._pools[key]
+            if all(connection.is_idle() or connection.is_closed() for connection in pool.connections):
                 del self._pools[key]
                 surplus -= 1
-                await transport.aclose()
+                await pool.aclose()
 
     @property
     def hosts(self) -> int:
@@ -60,11 +64,16 @@ class HostPools(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()
-        for transport in pools:
-            await transport.aclose()
+        for pool in pools:
+            await pool.aclose()
 
+    async def __aenter__(self) -> HostPools:
+        return self
 
-def _idle(transport: httpx.AsyncHTTPTransport) -> bool:
-    """No request of this pool is running (a response being read holds its connection busy)."""
-    pool = transport._pool  # the httpcore pool httpx keeps
-    return all(connection.is_idle() or connection.is_closed() for connection in pool.connections)
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,62 @@
+"""A connection pool per host (scraper.pools): keep-alive per site, sockets of other sites never walked,
+and the pools of the hosts used least lately closed beyond the cap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from scraper.config import HttpConfig
+from scraper.fetch import Fetcher
+from scraper.pools import HostPools
+
+ADDRESSES = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+
+
+async def keep_alive_server(connections: Counter[str]) -> tuple[asyncio.Server, int]:
+    """HTTP/1.1 with keep-alive on three loopback addresses; counts the connections per address."""
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections[writer.get_extra_info("sockname")[0]] += 1
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                body = b"<p>ok</p>"
+                head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n\r\n"
+                writer.write(head.encode() + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    probe = await asyncio.start_server(client, ADDRESSES[0], 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    return await asyncio.start_server(client, list(ADDRESSES), port, reuse_address=True), port
+
+
+def test_each_host_keeps_its_own_connection_alive_and_the_least_used_pools_are_closed() -> None:
+    async def main() -> tuple[Counter[str], int, list[int]]:
+        connections: Counter[str] = Counter()
+        server, port = await keep_alive_server(connections)
+        config = HttpConfig(allow_private_networks=True, per_host_delay=0)
+        async with server, Fetcher(config) as fetcher:
+            pools = fetcher._direct._transport._pool  # type: ignore[attr-defined]
+            assert isinstance(pools, HostPools)
+            pools.max_hosts = 2
+            statuses = []
+            for address in (*ADDRESSES[:2], *ADDRESSES[:2], *ADDRESSES[:2]):  # two hosts, in turns
+                statuses.append((await fetcher.get(f"http://{address}:{port}/a")).status)
+            kept = pools.hosts
+            await fetcher.get(f"http://{ADDRESSES[2]}:{port}/a")  # a third host: the least used is closed
+            await fetcher.get(f"http://{ADDRESSES[0]}:{port}/a")  # so .1 connects again
+            return connections, kept, statuses
+
+    connections, kept, statuses = asyncio.run(main())
+    assert statuses == [200] * 6
+    assert kept == 2
+    # Six requests to two hosts, in turns, took one connection each; after the cap closed .1's pool, .1
+    # connected once more.
+    assert connections == {"127.0.0.1": 2, "127.0.0.2": 1, "127.0.0.3": 1}
