@@ -247,10 +247,11 @@ class _Recorder:
 
     def _record(self, batch: list[tuple[ArticleJob, ArchiveOutcome]]) -> None:
         with self.lock:
-            for job, outcome in batch:
-                before = self.summary.archived
-                self.pipeline.store(job, outcome, self.summary)
-                self.progress.advance(self.summary.archived == before)
+            summaries = [RunSummary() for _ in batch]
+            self.pipeline.store_many(batch, summaries)  # one transaction for the batch
+            for summary in summaries:
+                self.summary.merge(summary)
+                self.progress.advance(not summary.archived)
             if self.summary.archived - self.exported_at >= EXPORT_EVERY:  # mark the posts written so far
                 self.exported_at = self.summary.archived
                 self.pipeline.writer.flush(self.pipeline.leases)
