@@ -13,8 +13,10 @@ live); then they publish everything at once.
 
 Printed per worker count: articles per second from the first article request the server saw to the last
 article archived (`archived_at`), the bound `workers x 4 / latency` (each worker never has more than 4
-requests in flight), the share of the bound reached, the speed-up over one worker, and the seconds until
-the last post was written. Checks, as the cluster tests do: every article archived once, one post each.
+requests in flight), the share of the bound reached, the speed-up over one worker, the seconds until
+the last post was written, the CPU busy on the whole machine, the workers' CPU per article, and the TCP
+connections the server accepted (keep-alive at work: far fewer than the articles). Checks, as the
+cluster tests do: every article archived once, one post each.
 Target: 4 workers at least 3x one worker, each within 80 % of its bound. Only 127.0.0.0/8 is used.
 """
 
