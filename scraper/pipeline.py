@@ -717,9 +717,9 @@ class Pipeline:
         return posts
 
     def _write_with_free_names(
-        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime, taken: set[str] | None = None
+        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime
     ) -> list[tuple[Verdict, ReservedPost | None] | None]:
-        taken = set() if taken is None else taken
+        taken: set[str] = set()
         while True:
             try:
                 return self._write_outcomes(items, now, taken)
@@ -772,7 +772,8 @@ class Pipeline:
                         job.article_id,
                         taken | chosen,
                     )
-                    chosen.add(post.path)
+                    if row.post_path is None:  # a name kept from before is the row's own already
+                        chosen.add(post.path)
                     values["post_path"] = post.path
                 params = {f"new_{name}": value for name, value in values.items()}
                 changes.setdefault(tuple(sorted(values)), []).append({"row_id": job.article_id, **params})

@@ -100,14 +100,8 @@ class PostWriter:
         relative = article.post_path or self.reserve(session, article, post)
         return relative, write_atomic(self.export_dir / relative, render(post))
 
-    def reserve_post(self, session: Session, article: Article, feed_name: str) -> ReservedPost:
-        """In the transaction that archives the article: its file name reserved, its post rendered."""
-        post = post_of(article, feed_name)
-        relative = article.post_path or self.reserve(session, article, post)
-        return ReservedPost(article.id, relative, render(post))
-
     def write_reserved(self, leases: Leases, post: ReservedPost) -> int:
-        """Write a post reserved by `reserve_post`; returns 1 if the file changed. The article is marked
+        """Write a post reserved by `reserved`; returns 1 if the file changed. The article is marked
         written (and its lease released) with the next batch (`flush`): a crash before that only means the
         same bytes are written again by the node that claims it next. A file that cannot be written is
         logged, and its lease left to expire: the post is written by whichever node claims it then."""
