@@ -11,8 +11,12 @@ Environment overrides: `SCRAPER_<SECTION>_<KEY>` for every scalar key of a secti
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import logging
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -20,9 +24,25 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+log = logging.getLogger(__name__)
+
 CONFIG_ENV = "SCRAPER_CONFIG"
 DEFAULT_CONFIG = "scraper.toml"
 ENV_PREFIX = "SCRAPER_"
+
+# Environment variables of that prefix that are not config keys.
+OTHER_ENV = frozenset({CONFIG_ENV, "SCRAPER_LOG_FORMAT"})
+# Every number a key takes must fit a database integer and mean something in seconds or bytes: a bound
+# far above any sane value, so a typo (an extra digit, `inf`, `1e30`) is an error rather than a stall.
+MAX_INT = 2**31 - 1
+MAX_FLOAT = 1e9
+# Control characters (CR/LF included) in a header value or a name would split a request or a log line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+DATABASE_DRIVERS = {"sqlite": ("sqlite3", None), "postgresql": ("psycopg", "postgres")}
 
 ContentSource = Literal["page", "feed", "auto"]
 CONTENT_SOURCES: tuple[str, ...] = ("page", "feed", "auto")
@@ -193,6 +213,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
     unknown = set(raw) - set(_SECTIONS) - {"feeds", "rules"}
     if unknown:
         raise ConfigError(f"{where}: unknown section or key {sorted(unknown)[0]!r}")
+    _warn_unknown_env(env)
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         table = raw.get(name, {})
@@ -203,7 +224,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
     _check_http(where, sections["http"])
     _check_schedule(where, sections["schedule"])
     database = sections["database"]
-    database = DatabaseConfig(url=resolve_database_url(database.url, base))
+    database = DatabaseConfig(url=check_database_url(where, resolve_database_url(database.url, base)))
     export = sections["export"]
     export = ExportConfig(dir=_resolve_path(export.dir, base), template=export.template)
     if export.template not in ("jekyll",):
@@ -214,10 +235,18 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
         raise ConfigError(f"{where}: feeds must be an array of tables ([[feeds]])")
     feeds = tuple(_build_feed(where, i, table, base) for i, table in enumerate(feeds_raw))
     seen: dict[str, int] = {}
+    names: dict[str, int] = {}
     for i, feed in enumerate(feeds):
         if feed.url in seen:
             raise ConfigError(f"{where}: feeds[{i}].url: the same URL as feeds[{seen[feed.url]}]")
         seen[feed.url] = i
+        if feed.name.casefold() in names:
+            raise ConfigError(
+                f"{where}: feeds[{i}].name: {feed.name!r} is already the name of "
+                f"feeds[{names[feed.name.casefold()]}] "
+                "(a feed's name is its posts' author and category: give each feed its own)"
+            )
+        names[feed.name.casefold()] = i
 
     rules_raw = raw.get("rules", [])
     if not isinstance(rules_raw, list) or not all(isinstance(r, Mapping) for r in rules_raw):
@@ -245,56 +274,99 @@ def _build_section(where: str, name: str, cls: type, table: Mapping[str, Any], e
         values[key] = value
     for key in known:
         env_key = f"{ENV_PREFIX}{name}_{key}".upper()
-        if env_key in env:
+        from_env = env_key in env
+        if from_env:
             values[key] = env[env_key]
             where_key = f"${env_key}"
         else:
             where_key = f"{where}: {name}.{key}"
         if key in values and not ((name, key) in _MAY_BE_EMPTY and values[key] == ""):
-            values[key] = _coerce(where_key, values[key], known[key].default)
+            values[key] = _coerce(where_key, values[key], known[key].default, from_env=from_env)
     return cls(**values)
 
 
-def _coerce(where_key: str, value: Any, default: Any) -> Any:
+def _coerce(where_key: str, value: Any, default: Any, *, from_env: bool = False) -> Any:
     """Bring a TOML or environment value to the type of the key's default.
 
     A key whose default is None is an optional string; a tuple key is a list of strings (from the
-    environment: comma-separated).
+    environment: comma-separated). Only the environment, where everything is text, may spell a number or
+    a boolean as a string: in the file `"16"` for a number is a mistake worth naming.
     """
     if default is None:
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where_key}: expected a non-empty string, got {value!r}")
-        return value.strip()
+        return _text(where_key, value)
     if isinstance(default, tuple):
-        if isinstance(value, str):
+        if isinstance(value, str) and from_env:
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConfigError(f"{where_key}: expected a list of strings, got {value!r}")
-        return tuple(v.strip() for v in value)
+        return tuple(_text(where_key, v) for v in value)
     kind = type(default)
     if kind is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+        if from_env and isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
             return True
-        if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
+        if from_env and isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
             return False
         raise ConfigError(f"{where_key}: expected true or false, got {value!r}")
     if kind in (int, float):
-        if isinstance(value, bool):
-            raise ConfigError(f"{where_key}: expected a number, got {value!r}")
-        try:
-            number = kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where_key}: expected a number, got {value!r}") from None
-        if number < 0:
-            raise ConfigError(f"{where_key}: must not be negative, got {value!r}")
-        return number
+        return check_number(where_key, value, whole=kind is int, least=0, from_env=from_env)
     if kind is str or isinstance(default, Path):
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{where_key}: expected a non-empty string, got {value!r}")
-        return Path(value) if isinstance(default, Path) else value
+        text = _text(where_key, value)
+        return Path(text) if isinstance(default, Path) else text
     return value
+
+
+def check_number(where_key: str, value: Any, *, whole: bool, least: float, from_env: bool = False) -> Any:
+    """A finite number within [least, MAX_INT or MAX_FLOAT]; whole when the key counts things (a
+    fraction is refused, not truncated). Raises ConfigError naming the key."""
+    what = "a whole number" if whole else "a number"
+    limit = MAX_INT if whole else MAX_FLOAT
+    number: Any = value
+    if from_env and isinstance(value, str):
+        try:
+            number = int(value.strip()) if whole else float(value.strip())
+        except ValueError:
+            raise ConfigError(f"{where_key}: expected {what} >= {least:g}, got {value!r}") from None
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise ConfigError(f"{where_key}: expected {what} >= {least:g}, got {value!r}")
+    if whole and not isinstance(number, int):
+        raise ConfigError(f"{where_key}: expected {what} >= {least:g} (no fraction), got {value!r}")
+    if not math.isfinite(number):
+        raise ConfigError(f"{where_key}: expected {what} >= {least:g}, got {value!r}")
+    if number < least:
+        need = "must not be negative" if least == 0 else f"expected {what} >= {least:g}"
+        raise ConfigError(f"{where_key}: {need}, got {value!r}")
+    if number > limit:
+        raise ConfigError(
+            f"{where_key}: at most {limit:g}, got {value!r} (a typo? the unit is seconds or bytes)"
+        )
+    return int(number) if whole else float(number)
+
+
+def _text(where_key: str, value: Any) -> str:
+    """A non-empty string without control characters (a CR/LF in a header value splits the request)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where_key}: expected a non-empty string, got {value!r}")
+    if _CONTROL.search(value):
+        raise ConfigError(
+            f"{where_key}: control characters (such as a line break) are not allowed: {value!r}"
+        )
+    return value.strip()
+
+
+def _warn_unknown_env(env: Mapping[str, str]) -> None:
+    """A mistyped `SCRAPER_*` variable would be ignored without a word: say so, with the nearest key."""
+    known = {f"{ENV_PREFIX}{name}_{f.name}".upper() for name, cls in _SECTIONS.items() for f in fields(cls)}
+    for key in sorted(env):
+        upper = key.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known or upper in OTHER_ENV:
+            continue
+        if upper.startswith(f"{ENV_PREFIX}TEST_"):  # the test suite's own settings
+            continue
+        near = difflib.get_close_matches(upper, sorted(known | OTHER_ENV), n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        log.warning("environment: %s is not a setting and is ignored%s", key, hint)
 
 
 def _check_http(where: str, http: HttpConfig) -> None:
@@ -335,16 +407,15 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
     for key in ("name", "url"):
         if not isinstance(table.get(key), str) or not table[key].strip():
             raise ConfigError(f"{at}.{key}: required, a non-empty string")
-    name = table["name"].strip()
-    url = resolve_feed_url(table["url"].strip(), base)
-    scheme = urlsplit(url).scheme
-    if scheme not in ("http", "https", "file"):
-        raise ConfigError(f"{at}.url: unsupported scheme {scheme!r} in {url!r} (http, https or a local file)")
+    name = _text(f"{at}.name", table["name"])
+    url = check_feed_url(f"{at}.url", _text(f"{at}.url", table["url"]), base)
     interval = table.get("interval", FeedConfig.interval)
-    if interval != "auto" and (isinstance(interval, bool) or not isinstance(interval, int) or interval < 1):
-        raise ConfigError(
-            f'{at}.interval: seconds between polls, a whole number >= 1, or "auto", got {interval!r}'
-        )
+    if interval != "auto":
+        if isinstance(interval, str):
+            raise ConfigError(
+                f'{at}.interval: seconds between polls, a whole number >= 1, or "auto", got {interval!r}'
+            )
+        interval = check_number(f"{at}.interval", interval, whole=True, least=1)
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{at}.enabled: expected true or false, got {enabled!r}")
@@ -354,11 +425,14 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
     selector = table.get("selector")
     if selector is not None and (not isinstance(selector, str) or not selector.strip()):
         raise ConfigError(f"{at}.selector: a CSS selector string, got {selector!r}")
+    if selector is not None:
+        selector = check_selector(f"{at}.selector", selector)
     remove = table.get("remove", [])
     if isinstance(remove, str):
         remove = [remove]
     if not isinstance(remove, list) or not all(isinstance(r, str) and r.strip() for r in remove):
         raise ConfigError(f"{at}.remove: a list of CSS selectors, got {remove!r}")
+    remove = [check_selector(f"{at}.remove[{i}]", r) for i, r in enumerate(remove)]
     overrides = {key: _feed_override(at, key, table[key]) for key in _FEED_OVERRIDES if key in table}
     low, high = overrides.get("min_interval"), overrides.get("max_interval")
     if low is not None and high is not None and high < low:
@@ -394,18 +468,11 @@ def _feed_override(at: str, key: str, value: Any) -> Any:
             raise ConfigError(f"{at}.{key}: expected true or false, got {value!r}")
         return value
     if kind is str:
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{at}.{key}: expected a non-empty string, got {value!r}")
+        text = _text(f"{at}.{key}", value)
         if key == "proxy":
-            _check_proxy(f"{at}.{key}", value.strip())
-        return value.strip()
-    number_ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int and not isinstance(value, int):
-        number_ok = False
-    if not number_ok or value < least:
-        whole = "a whole number" if kind is int else "a number"
-        raise ConfigError(f"{at}.{key}: {whole} >= {least:g}, got {value!r}")
-    return kind(value)
+            _check_proxy(f"{at}.{key}", text)
+        return text
+    return check_number(f"{at}.{key}", value, whole=kind is int, least=least)
 
 
 def _check_daemon(where: str, daemon: DaemonConfig) -> DaemonConfig:
@@ -449,6 +516,94 @@ def resolve_database_url(url: str, base: Path) -> str:
     if sep and prefix.startswith("sqlite") and rest and not rest.startswith("/") and rest != ":memory:":
         return f"{prefix}:///{_resolve_path(Path(rest), base)}"
     return url
+
+
+def check_selector(where_key: str, selector: str) -> str:
+    """A CSS selector the extractor can use; an invalid one would otherwise be ignored in silence."""
+    from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
+    selector = _text(where_key, selector)
+    try:
+        LexborHTMLParser("<p></p>").css(selector)
+    except (SelectolaxError, ValueError) as exc:
+        raise ConfigError(f"{where_key}: not a valid CSS selector: {selector!r} ({exc})") from None
+    return selector
+
+
+def check_feed_url(where_key: str, url: str, base: Path) -> str:
+    """An http(s) URL with a host, a `file:` URL, or the path of a local feed file that exists. Anything
+    else (`htp:/x`, `http://`, a typo taken for a file name) is an error now, not a `file://` 404 later."""
+    if _SCHEME.match(url) and not url.lower().startswith(("http:", "https:", "file:")):
+        scheme = url.split(":", 1)[0]
+        raise ConfigError(
+            f"{where_key}: unsupported scheme {scheme!r} in {url!r} (http, https or a local file)"
+        )
+    resolved = resolve_feed_url(url, base)
+    try:
+        parts = urlsplit(resolved)
+        parts.port  # noqa: B018 (raises on a port out of range)
+    except ValueError as exc:
+        raise ConfigError(f"{where_key}: not a URL: {url!r} ({exc})") from None
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname or not resolved.lower().startswith(f"{parts.scheme}://"):
+            raise ConfigError(f"{where_key}: no host in {url!r} (such as https://www.example.org/feed.xml)")
+        return resolved
+    if parts.scheme != "file":
+        raise ConfigError(
+            f"{where_key}: unsupported scheme {parts.scheme!r} in {url!r} (http, https or a local file)"
+        )
+    from urllib.request import url2pathname
+
+    path = Path(url2pathname(parts.path))
+    if not _SCHEME.match(url) and not path.is_file():  # a bare path: a typo'd URL is taken for one
+        raise ConfigError(
+            f"{where_key}: {url!r} is not an http(s) URL, and no such file: {path} "
+            "(a feed is https://... or a local feed file)"
+        )
+    return resolved
+
+
+def check_database_url(where: str, url: str) -> str:
+    """A database URL SQLAlchemy can open, with its driver installed, and for SQLite a folder that exists
+    (a typo would otherwise create folders anywhere on disk)."""
+    at = f"{where}: database.url"
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError(
+            f"{at}: not a database URL: {url!r} (such as sqlite:///archive.db or "
+            "postgresql://user:password@host/dbname)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in DATABASE_DRIVERS:
+        raise ConfigError(
+            f"{at}: unsupported database {backend!r} in {_hide_password(url)} (sqlite or postgresql)"
+        )
+    module, extra = DATABASE_DRIVERS[backend]
+    driver = parsed.get_driver_name() if "+" in parsed.drivername else None
+    if backend == "postgresql" and driver not in (None, "psycopg"):
+        module = driver or module
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        fix = (
+            f"pip install 'scraper[{extra}]'"
+            if extra and module == "psycopg"
+            else f"install the {module} module"
+        )
+        raise ConfigError(f"{at}: the {backend} driver ({module}) is not installed: {fix}")
+    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise ConfigError(f"{at}: the folder {folder} does not exist (create it, or fix the path)")
+    return url
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url
 
 
 def resolve_feed_url(url: str, base: Path) -> str:

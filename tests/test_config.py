@@ -60,6 +60,8 @@ def test_config_path_from_environment_then_default(tmp_path: Path, monkeypatch: 
 
 
 def test_local_feed_path_becomes_file_url(tmp_path: Path) -> None:
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "a.xml").write_text("<rss/>", encoding="utf-8")
     config = load_config(
         write(tmp_path, MINIMAL.replace("https://example.org/rss.xml", "feeds/a.xml")), env={}
     )
@@ -83,7 +85,7 @@ def test_local_feed_path_becomes_file_url(tmp_path: Path) -> None:
         (("[http]", "[http]\nper_host_concurrency = 0"), "http.per_host_concurrency: must be at least 1"),
         (("[[feeds]]", "[schedule]\nmax_interval = 100\n[[feeds]]"), "schedule.max_interval: less than"),
         (('name = "联合早报"', 'name = "x"\ninterval = "often"'), 'or "auto"'),
-        (('name = "联合早报"', 'name = "x"\nper_host_delay = -1'), "feeds[0].per_host_delay: a number >= 0"),
+        (('name = "联合早报"', 'name = "x"\nper_host_delay = -1'), "feeds[0].per_host_delay: must not be negative"),
         (('name = "联合早报"', 'name = "x"\nper_host_concurrency = 1.5'), "a whole number >= 1"),
         (('name = "联合早报"', 'name = "x"\nrespect_robots = "no"'), "feeds[0].respect_robots: expected"),
     ],
@@ -97,7 +99,7 @@ def test_errors_name_file_key_and_problem(tmp_path: Path, change: tuple[str, str
 
 
 def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"\$SCRAPER_HTTP_CONCURRENCY: expected a number"):
+    with pytest.raises(ConfigError, match=r"\$SCRAPER_HTTP_CONCURRENCY: expected a whole number"):
         load_config(write(tmp_path, MINIMAL), env={"SCRAPER_HTTP_CONCURRENCY": "many"})
 
 
