@@ -18,13 +18,17 @@ content when the page fails or yields less text.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from scraper.extract import Record, RuleBook, clean_fragment, extract, html_to_text
 from scraper.extract.dates import reconcile
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy, Response
+from scraper.selectors import selector_matches, selector_missed
 from scraper.store.models import ArticleStatus
+
+log = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 GONE_STATUSES = frozenset({404, 410})
@@ -135,6 +139,10 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
             encoding=encoding,
             **common,
         )
+    extra = {}
+    if job.selector and not selector_matches(text, job.selector):
+        log.warning("feed %s: %s (%s)", job.feed_name, selector_missed(job.selector), response.final_url)
+        extra = {"page_error": selector_missed(job.selector), "selector_missed": job.selector}
     return ArchiveOutcome(
         ArticleStatus.ARCHIVED,
         response=response,
@@ -142,6 +150,7 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
         record=record,
         content_source="page",
         published=reconcile(job.entry_published, record.published, response.final_url),
+        extra=extra,
         **common,
     )
 

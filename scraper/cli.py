@@ -15,7 +15,9 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import NoReturn
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, OperationalError
 
 from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
@@ -32,11 +35,14 @@ from scraper.config import (
     Config,
     ConfigError,
     HttpConfig,
+    check_selector,
     find_config_path,
     load_config,
     parse_config,
     parse_listen,
 )
+from scraper.diagnose import EXPORT_DIR_FIX, database_error, export_dir_problem, posts_waiting
+from scraper.due import PollTiming, describe
 from scraper.export.writer import PostWriter, archived_ids, export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
@@ -44,25 +50,99 @@ from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.runlock import LockHeld, run_lock
-from scraper.status import feed_status_report
+from scraper.selectors import selector_matches
+from scraper.status import feed_status_report, skipped_feeds
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.leases import Leases
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-config_option = click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Config file (default: $SCRAPER_CONFIG, then ./scraper.toml).",
-)
+
+def _remember(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Options given before or after the subcommand land in one place (the root context's obj), so
+    `scraper -q once` and `scraper once -q` mean the same."""
+    obj = ctx.find_root().ensure_object(dict)
+    if param.name == "verbose":
+        obj["verbose"] = obj.get("verbose", 0) + int(value or 0)  # type: ignore[call-overload]
+    elif param.name == "quiet":
+        obj["quiet"] = bool(obj.get("quiet") or value)
+    elif value is not None and param.name == "log_format":
+        # The command line wins over $SCRAPER_LOG_FORMAT, whichever side of the subcommand it is on.
+        obj["log_format_env" if _from_env(ctx, param) else "log_format"] = value
+    elif value is not None and param.name == "config_path":
+        obj["config_path"] = value
+    return value
+
+
+def _from_env(ctx: click.Context, param: click.Parameter) -> bool:
+    return ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.ENVIRONMENT
+
+
+def _global_options(*, config: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """-v, -q, --log-format (and --config) on a command: accepted after the subcommand as before it."""
+
+    def decorate(function: Callable[..., None]) -> Callable[..., None]:
+        function = click.option(
+            "-v", "--verbose", count=True, expose_value=False, callback=_remember, help="More log lines."
+        )(function)
+        function = click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember,
+            help="Warnings and errors only; nothing on standard output when all is well.",
+        )(function)
+        function = click.option(
+            "--log-format",
+            type=click.Choice(LOG_FORMATS),
+            default=None,
+            envvar="SCRAPER_LOG_FORMAT",
+            expose_value=False,
+            callback=_remember,
+            help="Log lines for people (text, the default) or for a log collector (json, one object a "
+            "line). Env: SCRAPER_LOG_FORMAT.",
+        )(function)
+        if config:
+            function = click.option(
+                "--config",
+                "-c",
+                "config_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                callback=_remember,
+                help="Config file (default: $SCRAPER_CONFIG, then ./scraper.toml).",
+            )(function)
+        return function
+
+    return decorate
+
+
+def _options() -> dict[str, object]:
+    return click.get_current_context().find_root().ensure_object(dict)
+
+
+def _quiet() -> bool:
+    return bool(_options().get("quiet"))
+
+
+def _start_logging(default: int = logging.WARNING) -> None:
+    """Log at the level -v/-q ask (wherever they were given), in the --log-format asked."""
+    options = _options()
+    verbose = int(options.get("verbose", 0))  # type: ignore[call-overload]
+    log_format = options.get("log_format") or options.get("log_format_env") or "text"
+    setup_logging(_log_level(verbose, _quiet(), default), str(log_format))
+
+
+def _config_path(given: Path | None) -> Path | None:
+    """--config after the subcommand, else before it."""
+    remembered = _options().get("config_path")
+    return given or (remembered if isinstance(remembered, Path) else None)
 
 
 def _load(config_path: Path | None) -> Config:
     try:
-        config = load_config(config_path)
+        config = load_config(_config_path(config_path))
         RuleBook.load(config.rules)  # a broken [[rules]] table is a config error, found before any work
     except (ConfigError, RuleError) as exc:
         _fail(f"config error: {exc}", EXIT_BAD_CONFIG)
@@ -80,33 +160,38 @@ def _log_level(verbose: int, quiet: bool, default: int = logging.WARNING) -> int
     return logging.DEBUG if verbose > 1 else logging.INFO if verbose else default
 
 
-log_format_option = click.option(
-    "--log-format",
-    type=click.Choice(LOG_FORMATS),
-    default="text",
-    show_default=True,
-    envvar="SCRAPER_LOG_FORMAT",
-    help="Log lines for people (text) or for a log collector (json, one object a line). "
-    "Env: SCRAPER_LOG_FORMAT.",
-)
+@contextmanager
+def _database(config: Config) -> Iterator[Engine]:
+    """The engine of database.url; a database that cannot be reached or used is one line and exit 1,
+    not a traceback (a config error caught later, such as a missing driver, is exit 2)."""
+    try:
+        engine = make_engine(config.database.url)
+    except (ArgumentError, ImportError) as exc:
+        _fail(f"config error: database.url: {exc}", EXIT_BAD_CONFIG)
+    try:
+        yield engine
+    except (OperationalError, InterfaceError, DatabaseError) as exc:
+        logging.getLogger("scraper.cli").debug("database error", exc_info=True)
+        _fail(database_error(config.database.url, exc), EXIT_FEED_FAILED)
+    finally:
+        engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="scraper")
-@click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
+@_global_options()
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
-    """RSS-to-archive scraper: polls feeds, archives every article, exports Jekyll posts."""
-    ctx.obj = {"verbose": verbose, "quiet": quiet}
-    setup_logging(_log_level(verbose, quiet))
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """RSS-to-archive scraper: polls feeds, archives every article, exports Jekyll posts.
+
+    -v, -q, --log-format and --config may be given before the subcommand or after it.
+    """
+    _start_logging()
 
 
 @cli.command()
-@config_option
-@log_format_option
-@click.pass_context
-def run(ctx: click.Context, config_path: Path | None, log_format: str) -> None:
+@_global_options()
+def run(config_path: Path | None) -> None:
     """The daemon: poll feeds as they fall due, archive, write posts; stop cleanly on SIGTERM/SIGINT.
 
     Logs at info level by default (-q: warnings only). SIGHUP, or a change to the config file, reloads the
@@ -114,50 +199,86 @@ def run(ctx: click.Context, config_path: Path | None, log_format: str) -> None:
     """
     from scraper.daemon import Daemon
 
-    setup_logging(_log_level(ctx.obj["verbose"], ctx.obj["quiet"], logging.INFO), log_format)
+    _start_logging(logging.INFO)
     config = _load(config_path)
     try:
         code = Daemon(config).serve()
     except LockHeld as exc:
         _fail(f"{exc}: is a daemon or cron run already working on this archive?", EXIT_FEED_FAILED)
-    except Exception as exc:  # the database or the listen address: nothing could start
+    except (OperationalError, InterfaceError, DatabaseError) as exc:
+        logging.getLogger("scraper.daemon").debug("start failed", exc_info=True)
+        _fail(f"cannot start: {database_error(config.database.url, exc)}", EXIT_FEED_FAILED)
+    except Exception as exc:  # the listen address: nothing could start
         logging.getLogger("scraper.daemon").debug("start failed", exc_info=True)
         _fail(f"cannot start: {type(exc).__name__}: {exc}", EXIT_FEED_FAILED)
     sys.exit(code)
 
 
 @cli.command()
-@config_option
+@_global_options()
 @click.option(
     "--due-only", is_flag=True, help="Poll only feeds whose interval is up (cron polls all by default)."
 )
-@log_format_option
-@click.pass_context
-def once(ctx: click.Context, config_path: Path | None, due_only: bool, log_format: str) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Poll every enabled feed now, whatever backoff, Retry-After, <ttl> or skipHours say.",
+)
+def once(config_path: Path | None, due_only: bool, force: bool) -> None:
     """Poll every feed, archive every new article, write the posts, then exit (for cron).
 
-    Takes the archive's run lock first: when another run holds it, says so and exits 0.
+    Feeds not polled (backoff after failures, the server's Retry-After, its <ttl> or skipHours) are listed
+    with when and why. Takes the archive's run lock first: when another run holds it, says so and exits 0.
+    With -q nothing is printed when all is well.
     """
-    setup_logging(_log_level(ctx.obj["verbose"], ctx.obj["quiet"]), log_format)
+    _start_logging()
     config = _load(config_path)
-    engine = make_engine(config.database.url)
-    try:
-        with run_lock(engine):
-            upgrade(engine)
-            summary = asyncio.run(_run_once(config, engine, due_only))
-    except LockHeld as exc:
-        click.echo(f"scraper: {exc}; this run does nothing (the other one is doing the work)", err=True)
-        sys.exit(EXIT_OK)
-    finally:
-        engine.dispose()
-    click.echo(summary.line())
-    click.echo(f"posts: {config.export.dir}")
+    quiet = _quiet()
+    problem = export_dir_problem(config.export.dir)
+    if problem:  # the run still archives; the posts wait in the database until the folder takes them
+        click.echo(f"scraper: {problem}; {EXPORT_DIR_FIX}", err=True)
+    with _database(config) as engine:
+        try:
+            with run_lock(engine):
+                upgrade(engine)
+                run = asyncio.run(_run_once(config, engine, due_only, force))
+        except LockHeld as exc:
+            if not quiet:
+                click.echo(
+                    f"scraper: {exc}; this run does nothing (the other one is doing the work)", err=True
+                )
+            sys.exit(EXIT_OK)
+        with engine.connect() as connection:
+            waiting = posts_waiting(connection)
+    summary = run.summary
+    failed = bool(summary.feeds_failed or waiting)
+    out = not quiet or failed  # -q: nothing when all is well (cron mails nothing)
+    if out:
+        click.echo(summary.line(), err=quiet)
+        if not quiet:
+            click.echo(f"posts: {config.export.dir}")
+            for name, timing in run.skipped:
+                click.echo(f"  skipped {name}: {describe(timing, run.started)}")
     for error in summary.errors:
         click.echo(f"  {error}", err=True)
-    sys.exit(EXIT_FEED_FAILED if summary.feeds_failed else EXIT_OK)
+    if waiting:
+        reason = run.export_failure or problem or "see the log"
+        click.echo(
+            f"scraper: {waiting} posts not written to {config.export.dir}: {reason}; {EXPORT_DIR_FIX}",
+            err=True,
+        )
+    sys.exit(EXIT_FEED_FAILED if failed else EXIT_OK)
 
 
-async def _run_once(config: Config, engine: Engine, due_only: bool) -> RunSummary:
+@dataclass(frozen=True)
+class _OnceRun:
+    summary: RunSummary
+    skipped: list[tuple[str, PollTiming]]
+    started: datetime
+    export_failure: str | None
+
+
+async def _run_once(config: Config, engine: Engine, due_only: bool, force: bool = False) -> _OnceRun:
     """One run, as a node: it claims what it does, so it may run beside daemons on one PostgreSQL."""
     leases = Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
     async with (
@@ -165,7 +286,14 @@ async def _run_once(config: Config, engine: Engine, due_only: bool) -> RunSummar
         leases.working("once", partial(setattr, fetcher.politeness, "share")),
     ):
         fetcher.politeness.share = leases.live_nodes
-        return await Pipeline(config, engine, fetcher, leases=leases).run_once(due_only=due_only)
+        pipeline = Pipeline(config, engine, fetcher, leases=leases)
+        pipeline.sync_feeds()  # a changed config first, so what is skipped is what this run skips
+        started = pipeline.clock()
+        skipped = [] if force else skipped_feeds(engine, started, due_only=due_only, node_id=leases.node_id)
+        for name, timing in skipped:
+            logging.getLogger("scraper.once").info("feed %s: skipped, %s", name, describe(timing, started))
+        summary = await pipeline.run_once(due_only=due_only, force=force)
+        return _OnceRun(summary, skipped, started, pipeline.writer.failure)
 
 
 def _date_option(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], datetime | None]:
@@ -190,7 +318,7 @@ def _regex(_ctx: click.Context, _param: click.Parameter, value: str | None) -> r
 
 
 @cli.command()
-@config_option
+@_global_options()
 @click.option(
     "--sitemap", "sitemaps", multiple=True, metavar="URL", help="A sitemap, index, or site root (robots.txt)."
 )
@@ -261,6 +389,7 @@ def backfill(
     """
     if not (sitemaps or feed_history or url_files or reextract):
         _fail("backfill: give a source: --sitemap, --feed-history, --urls or --reextract", EXIT_BAD_CONFIG)
+    _start_logging()
     config = _load(config_path)
     options = BackfillOptions(
         sitemaps=sitemaps,
@@ -274,68 +403,87 @@ def backfill(
         rescan=rescan,
         max_pages=max_pages,
     )
-    engine = make_engine(config.database.url)
     stdin = click.open_file("-", encoding="utf-8", errors="replace") if "-" in url_files else ()
-    try:
-        # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
-        # share the queue through their claims, beside the daemons.
-        with run_lock(engine, advisory=False):
-            upgrade(engine)
-            report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
-    except LockHeld as exc:
-        _fail(
-            f"{exc}: a daemon or cron run is working on this archive; backfill when it is done",
-            EXIT_FEED_FAILED,
-        )
-    except BackfillError as exc:
-        _fail(str(exc), EXIT_BAD_CONFIG)
-    except KeyboardInterrupt:
-        _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
-    finally:
-        engine.dispose()
-    for line in report.lines():
-        click.echo(line)
-    click.echo(f"posts: {config.export.dir}")
+    problem = export_dir_problem(config.export.dir)
+    if problem:
+        click.echo(f"scraper: {problem}; {EXPORT_DIR_FIX}", err=True)
+    with _database(config) as engine:
+        try:
+            # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
+            # share the queue through their claims, beside the daemons.
+            with run_lock(engine, advisory=False):
+                upgrade(engine)
+                report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
+        except LockHeld as exc:
+            _fail(
+                f"{exc}: a daemon or cron run is working on this archive; backfill when it is done",
+                EXIT_FEED_FAILED,
+            )
+        except BackfillError as exc:
+            _fail(str(exc), EXIT_BAD_CONFIG)
+        except KeyboardInterrupt:
+            _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
+        with engine.connect() as connection:
+            waiting = posts_waiting(connection)
+    failed = bool(report.failed or waiting)
+    if not _quiet() or failed:
+        for line in report.lines():
+            click.echo(line, err=_quiet())
+        if not _quiet():
+            click.echo(f"posts: {config.export.dir}")
     for error in report.errors():
         click.echo(f"  {error}", err=True)
-    sys.exit(EXIT_FEED_FAILED if report.failed else EXIT_OK)
+    if waiting:
+        reason = problem or "see the log"
+        click.echo(
+            f"scraper: {waiting} posts not written to {config.export.dir}: {reason}; {EXPORT_DIR_FIX}",
+            err=True,
+        )
+    sys.exit(EXIT_FEED_FAILED if failed else EXIT_OK)
 
 
 @cli.command()
-@config_option
+@_global_options()
 def status(config_path: Path | None) -> None:
     """Per-feed health: articles, last poll and success, failures in a row, broken, next poll, last error;
     then the nodes seen in the last day and what each holds."""
+    _start_logging()
     config = _load(config_path)
-    engine = make_engine(config.database.url)
-    try:
+    with _database(config) as engine:
         upgrade(engine)
         intervals = {feed.url: feed.interval for feed in config.feeds}
         report = feed_status_report(engine, intervals=intervals, lease_seconds=config.cluster.lease_seconds)
-        click.echo(report, nl=False)
-    finally:
-        engine.dispose()
+    click.echo(report, nl=False)
 
 
 @cli.command("export")
-@config_option
+@_global_options()
 def export_command(config_path: Path | None) -> None:
     """Rewrite every post from the database (after a template change, say); unchanged files are left alone."""
+    _start_logging()
     config = _load(config_path)
-    engine = make_engine(config.database.url)
-    try:
+    problem = export_dir_problem(config.export.dir)
+    if problem:
+        _fail(f"{problem}; {EXPORT_DIR_FIX}", EXIT_FEED_FAILED)
+    with _database(config) as engine:
         upgrade(engine)
         sessions = session_factory(engine)
         with sessions() as session:
             ids = archived_ids(session)
-        written = export_articles(sessions, PostWriter(config.export.dir), ids)
-    finally:
-        engine.dispose()
-    click.echo(f"rewrote {written} posts in {config.export.dir}")
+        try:
+            written = export_articles(sessions, PostWriter(config.export.dir), ids)
+        except OSError as exc:  # the disk full, say: what was written stays, the rest is written next time
+            _fail(
+                f"export stopped: {exc.strerror or exc}: {exc.filename or config.export.dir}; "
+                + EXPORT_DIR_FIX,
+                EXIT_FEED_FAILED,
+            )
+    if not _quiet():
+        click.echo(f"rewrote {written} posts in {config.export.dir}")
 
 
 @cli.command("import")
-@config_option
+@_global_options()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--feed",
@@ -349,23 +497,22 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
     Posts become archived articles (their files are never rewritten), listed URLs are never archived again,
     and feed lists are printed as [[feeds]] tables to add to the config.
     """
+    _start_logging()
     config = _load(config_path)
-    engine = make_engine(config.database.url)
-    try:
-        with run_lock(engine):
-            upgrade(engine)
-            summary = import_paths(
-                session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
+    with _database(config) as engine:
+        try:
+            with run_lock(engine):
+                upgrade(engine)
+                summary = import_paths(
+                    session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
+                )
+        except LockHeld as exc:
+            _fail(
+                f"{exc}: a daemon or cron run is working on this archive; import when it is done",
+                EXIT_FEED_FAILED,
             )
-    except LockHeld as exc:
-        _fail(
-            f"{exc}: a daemon or cron run is working on this archive; import when it is done",
-            EXIT_FEED_FAILED,
-        )
-    except PostFormatError as exc:
-        _fail(str(exc), EXIT_BAD_CONFIG)
-    finally:
-        engine.dispose()
+        except PostFormatError as exc:
+            _fail(str(exc), EXIT_BAD_CONFIG)
     if summary.feeds:
         click.echo(feeds_toml(summary.feeds, config.feeds), nl=False)
     click.echo(summary.line(), err=True)
@@ -386,7 +533,7 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
 )
 @click.option("--selector", help="Try a body selector (as a feed's `selector` would).")
 @click.option("--remove", multiple=True, help="Try a selector to drop (repeatable, as a feed's `remove`).")
-@config_option
+@_global_options()
 def extract_command(
     source: str,
     url: str | None,
@@ -395,7 +542,17 @@ def extract_command(
     remove: tuple[str, ...],
     config_path: Path | None,
 ) -> None:
-    """Extract one page (a file or a URL) and print the record: for trying a rule on one page."""
+    """Extract one page (a file or a URL) and print the record: for trying a rule on one page.
+
+    An invalid --selector or --remove is an error (exit 2); a --selector that matches nothing on the page
+    is said on standard error (the generic finder is used instead).
+    """
+    _start_logging()
+    try:
+        selector = check_selector("--selector", selector) if selector is not None else None
+        remove = tuple(check_selector(f"--remove {r!r}", r) for r in remove)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_BAD_CONFIG)
     config = _optional_config(config_path)
     page: str | bytes
     if source.startswith(("http://", "https://")):
@@ -408,6 +565,11 @@ def extract_command(
     page_url = url or final_url
     rules = RuleBook.load(config.rules)
     record = extract(page, page_url, rules.for_url(page_url, selector, remove))
+    if selector is not None and not selector_matches(page, selector):
+        click.echo(
+            f"scraper: --selector {selector!r} matches nothing on this page: the generic finder was used",
+            err=True,
+        )
     if output_format == "html":
         click.echo(record.html)
     elif output_format == "text":
@@ -422,6 +584,7 @@ def extract_command(
 def _optional_config(config_path: Path | None) -> Config:
     """The config if one is given or found (for user rules and HTTP settings); without one, the defaults
     and the environment's `SCRAPER_*` overrides."""
+    config_path = _config_path(config_path)
     if config_path is None and not find_config_path(None, os.environ).exists():
         try:
             return parse_config({}, None, os.environ)
@@ -448,26 +611,26 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@config_option
+@_global_options()
 @click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
 def db_upgrade(config_path: Path | None, revision: str) -> None:
     """Apply the schema migrations (every other command does this on start too)."""
+    _start_logging()
     config = _load(config_path)
-    engine = make_engine(config.database.url)
-    try:
+    with _database(config) as engine:
         upgrade(engine, revision)
-    finally:
-        engine.dispose()
-    click.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
+    if not _quiet():
+        click.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
 
 
 @cli.command()
-@config_option
+@_global_options()
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for the answer.")
 def healthcheck(config_path: Path | None, timeout: float) -> None:
     """Ask a running daemon's /healthz (at [daemon] listen); exit 0 if healthy, 1 if not (for HEALTHCHECK)."""
     import httpx
 
+    _start_logging()
     config = _load(config_path)
     if not config.daemon.listen:
         _fail("[daemon] listen is empty: the daemon has no health listener to ask", EXIT_BAD_CONFIG)

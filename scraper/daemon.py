@@ -332,6 +332,12 @@ class Daemon:
                 connection.execute(text("select 1"))
         except Exception as exc:
             reasons.append(f"database unreachable: {type(exc).__name__}: {exc}")
+        pipeline = getattr(self, "pipeline", None)  # not made yet while starting
+        export_failure = pipeline.writer.failure if pipeline else None
+        if export_failure:  # archiving goes on, but nothing reaches the site: monitoring must see it
+            reasons.append(
+                f"posts cannot be written to export.dir {self.config.export.dir}: {export_failure}"
+            )
         details: dict[str, Any] = {
             "scheduler": "running" if self.scheduler.running and not self.stopping else "stopped",
             "seconds_since_last_job": round(since_tick, 1),

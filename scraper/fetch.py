@@ -69,10 +69,12 @@ HOST_KEEPALIVE = 2  # idle connections kept per host
 
 
 class FetchError(Exception):
-    """No usable answer. `transient`: a later try may help; `retry_now`: worth retrying at once."""
+    """No usable answer. `transient`: a later try may help; `retry_now`: worth retrying at once; `ours`:
+    our own settings refused the request (not the site's failure: no backoff, fixed by the config)."""
 
     transient = True
     retry_now = False
+    ours = False
 
     def __init__(self, url: str, reason: str, *, retry_now: bool = False) -> None:
         super().__init__(f"{reason} ({url})")
@@ -83,6 +85,7 @@ class FetchError(Exception):
 
 class BlockedAddressError(FetchError):
     transient = False
+    ours = True  # http.allow_private_networks / allow_networks decide
 
 
 class BodyTooLargeError(FetchError):
@@ -99,6 +102,7 @@ class UnsupportedURLError(FetchError):
 
 class RobotsDisallowedError(FetchError):
     transient = False
+    ours = True  # respect_robots decides
 
 
 class RobotsUnavailableError(FetchError):

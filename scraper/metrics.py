@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from scraper.archive import ArchiveOutcome
+from scraper.diagnose import posts_waiting
 from scraper.fetch import Fetcher, FetchError, Response
 from scraper.pipeline import RunSummary
 from scraper.store.leases import Leases
@@ -57,6 +58,12 @@ class Metrics:
             registry=r,
         )
         self.posts_written = Counter("scraper_posts_written", "Post files written or rewritten.", registry=r)
+        self.selector_misses = Counter(
+            "scraper_selector_misses",
+            "Pages on which the feed's selector matched nothing (the generic finder was used).",
+            ["feed"],
+            registry=r,
+        )
         self.requests = Counter(
             "scraper_http_requests",
             "HTTP requests by kind (feed, page) and result (2xx, 3xx, 4xx, 5xx, error).",
@@ -110,6 +117,8 @@ class Metrics:
         page_came = outcome.response is not None and outcome.response.ok
         if outcome.record is None and page_came:
             self.extraction_failures.labels(feed).inc()
+        if outcome.extra.get("selector_missed"):
+            self.selector_misses.labels(feed).inc()
 
     def add_database(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.registry.register(DatabaseCollector(engine, clock))
@@ -175,6 +184,10 @@ class DatabaseCollector(Collector):
         failures = GaugeMetricFamily(
             "scraper_feed_failures_in_row", "Polls failed in a row, per feed.", labels=["feed"]
         )
+        unwritten = GaugeMetricFamily(
+            "scraper_posts_unwritten",
+            "Archived articles whose post is not on disk yet (stays above 0 while export.dir is unwritable).",
+        )
         with self.engine.connect() as connection:
             by_status = dict(
                 connection.execute(select(Article.status, func.count()).group_by(Article.status)).all()
@@ -185,6 +198,7 @@ class DatabaseCollector(Collector):
                 .where(Article.status == ArticleStatus.PENDING)
                 .where((Article.next_attempt_at.is_(None)) | (Article.next_attempt_at <= now))
             )
+            unwritten.add_metric([], posts_waiting(connection))
             feeds = connection.execute(
                 select(Feed.name, Feed.last_success_at, Feed.created_at, Feed.failures_in_row).where(
                     Feed.enabled.is_(True)
@@ -198,7 +212,7 @@ class DatabaseCollector(Collector):
         for name, last_success, created, failures_in_row in feeds:
             since.add_metric([name], _seconds_since(now, last_success or created))
             failures.add_metric([name], failures_in_row or 0)
-        return [queue, articles, since, failures]
+        return [queue, articles, since, failures, unwritten]
 
 
 def _seconds_since(now: datetime, then: datetime | None) -> float:

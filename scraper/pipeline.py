@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import Config, FeedConfig
+from scraper.due import config_fingerprint
 from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, new_post
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
@@ -191,11 +192,11 @@ class Pipeline:
 
     # --- the whole run -----------------------------------------------------------------------------------
 
-    async def run_once(self, *, due_only: bool = False) -> RunSummary:
+    async def run_once(self, *, due_only: bool = False, force: bool = False) -> RunSummary:
         summary = RunSummary()
         self.sync_feeds()
         self.adopt_existing_posts()
-        await self.poll_feeds(self.feeds_to_poll(due_only=due_only), summary)
+        await self.poll_feeds(self.feeds_to_poll(due_only=due_only, force=force), summary)
         await self.archive_pending(summary)
         self.export_unwritten(summary)
         return summary
@@ -215,10 +216,23 @@ class Pipeline:
             rows = {feed.url: feed for feed in session.scalars(select(Feed))}
             for feed in self.config.feeds:
                 row = rows.get(feed.url)
+                fingerprint = config_fingerprint(feed, self.config.http, self.config.schedule)
                 if row is None:
-                    session.add(Feed(url=feed.url, name=feed.name, enabled=feed.enabled, failures_in_row=0))
+                    session.add(
+                        Feed(
+                            url=feed.url,
+                            name=feed.name,
+                            enabled=feed.enabled,
+                            failures_in_row=0,
+                            config_fingerprint=fingerprint,
+                        )
+                    )
                 else:
                     row.name, row.enabled = feed.name, feed.enabled
+                    if row.config_fingerprint != fingerprint:  # changed settings: due now (scraper.due)
+                        row.config_fingerprint, row.next_poll_at = fingerprint, None
+                        if row.failures_in_row:  # our backoff, perhaps after our own mistake
+                            row.blocked_until = None
             for url, row in rows.items():
                 if url not in self.feeds_by_url:
                     row.enabled = False
@@ -237,20 +251,25 @@ class Pipeline:
         return found.posts
 
     def feeds_to_poll(
-        self, *, due_only: bool, limit: int | None = None, exclude_ids: Collection[int] = ()
+        self,
+        *,
+        due_only: bool,
+        limit: int | None = None,
+        exclude_ids: Collection[int] = (),
+        force: bool = False,
     ) -> list[FeedState]:
         """Claim the enabled feeds the server lets us poll now (`blocked_until`: its ttl, cache lifetime,
         Retry-After, skip hours, or our error backoff); with `due_only`, only those whose interval is up.
         Feeds another node is polling are skipped; `record_poll` releases each claim.
 
         The cron job polls every such feed (cron's schedule is its interval); the daemon polls what is due.
+        `force` (`once --force`): every enabled feed. scraper.due.poll_timing says why one is not chosen.
         """
         now = self.clock()
-        where: list[ColumnElement[bool]] = [
-            Feed.enabled.is_(True),
-            or_(Feed.blocked_until.is_(None), Feed.blocked_until <= now),
-        ]
-        if due_only:
+        where: list[ColumnElement[bool]] = [Feed.enabled.is_(True)]
+        if not force:
+            where.append(or_(Feed.blocked_until.is_(None), Feed.blocked_until <= now))
+        if due_only and not force:
             where.append(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
         if exclude_ids:
             where.append(Feed.id.not_in(sorted(exclude_ids)))
@@ -490,10 +509,14 @@ class Pipeline:
         summary.feeds_failed += 1
         summary.errors.append(f"feed {feed.name}: {error}")
         log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, error)
+        row.last_status = getattr(error, "status", None)
+        if getattr(error, "ours", False):  # our own settings refused it: not the site's failure, no backoff
+            row.last_error, row.last_error_at = str(error), now
+            row.blocked_until, row.next_poll_at = None, now + timedelta(seconds=interval)
+            return
         row.failures_in_row += 1
         row.failing_since = row.failing_since or now
         row.last_error, row.last_error_at = str(error), now
-        row.last_status = getattr(error, "status", None)
         if getattr(error, "transient", True):
             wait = backoff(row.failures_in_row, schedule.retry_base, schedule.max_backoff)
         else:

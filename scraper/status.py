@@ -1,5 +1,9 @@
 """`scraper status`: what an operator needs to see that the archive is healthy, per feed; then the nodes
-working on it (several, on one PostgreSQL) and what each holds."""
+working on it (several, on one PostgreSQL) and what each holds.
+
+Everything shown comes from outside (feed names, servers' error messages, node names) and is printed as
+plain text, never read as rich markup: a `[/bold]` in an error message is shown, not obeyed.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,12 @@ from datetime import datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine, func, select
 
+from scraper.due import FeedTiming, PollTiming, describe, poll_timing
+from scraper.export.writer import unwritten_posts
+from scraper.schedule import decode_set
 from scraper.store.db import session_factory
 from scraper.store.models import Article, ArticleStatus, Feed, utcnow
 from scraper.store.nodes import NodeReport, node_reports
@@ -39,6 +47,45 @@ def _duration(seconds: int | None, configured: int | str | None) -> str:
         return "auto" if configured == "auto" else "-"
     text = _ago(utcnow() - timedelta(seconds=seconds), utcnow()).removesuffix(" ago")
     return f"auto {text}" if configured == "auto" else text
+
+
+def feed_timing(feed: Feed, now: datetime, node_id: str | None = None) -> FeedTiming:
+    """The plain data `scraper.due.poll_timing` decides on, from a feed row (`node_id`: ours, whose own
+    claims do not count as another node's)."""
+    claimed = (
+        feed.lease_owner
+        if feed.lease_owner
+        and feed.lease_owner != node_id
+        and feed.lease_expires_at is not None
+        and feed.lease_expires_at > now
+        else None
+    )
+    return FeedTiming(
+        enabled=feed.enabled,
+        next_poll_at=feed.next_poll_at,
+        blocked_until=feed.blocked_until,
+        last_polled_at=feed.last_polled_at,
+        failures_in_row=feed.failures_in_row or 0,
+        last_status=feed.last_status,
+        last_error=feed.last_error,
+        ttl_minutes=feed.ttl_minutes,
+        skip_hours=bool(decode_set(feed.skip_hours)),
+        skip_days=bool(decode_set(feed.skip_days)),
+        interval=feed.poll_interval,
+        claimed_by=claimed,
+    )
+
+
+def skipped_feeds(
+    engine: Engine, now: datetime, *, due_only: bool, node_id: str | None = None
+) -> list[tuple[str, PollTiming]]:
+    """The enabled feeds a run would not poll now, each with when and why (`scraper once` says so)."""
+    with session_factory(engine)() as session:
+        feeds = list(session.scalars(select(Feed).where(Feed.enabled.is_(True)).order_by(Feed.name)))
+    timings = [
+        (feed.name, poll_timing(feed_timing(feed, now, node_id), now, due_only=due_only)) for feed in feeds
+    ]
+    return [(name, timing) for name, timing in timings if not timing.due]
 
 
 def feed_status_report(
@@ -73,6 +120,7 @@ def feed_status_report(
             .order_by(func.count().desc())
         ).all()
         nodes = node_reports(session, engine, lease_seconds)
+        waiting = session.scalar(select(func.count()).select_from(Article).where(*unwritten_posts())) or 0
 
     table = Table(title="feeds", title_justify="left")
     for column in (
@@ -93,7 +141,7 @@ def feed_status_report(
     for feed in feeds:
         name = feed.name + ("" if feed.enabled else " (disabled)")
         table.add_row(
-            name,
+            Text(name),
             *(
                 str(counts.get((feed.id, s), 0))
                 for s in (
@@ -108,12 +156,19 @@ def feed_status_report(
             str(feed.failures_in_row),
             f"BROKEN, failing since {_ago(feed.failing_since, now)}" if feed.broken else "no",
             _duration(feed.poll_interval, intervals.get(feed.url)),
-            _ago(feed.next_poll_at, now) if feed.enabled else "-",
-            (feed.last_error or "")[:200],
+            Text(describe(poll_timing(feed_timing(feed, now), now, due_only=True), now)),
+            Text((feed.last_error or "")[:200]),
         )
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, no_color=True, highlight=False)
     console.print(table)
+    if waiting:
+        console.print(
+            Text(
+                f"posts waiting to be written: {waiting} (archived, not yet on disk in the export folder; "
+                "if this stays above 0, see the log: export.dir may not be writable)"
+            )
+        )
     names = {feed.id: feed.name for feed in feeds}
     shown: dict[int | None, int] = {}
     lines = []
@@ -123,7 +178,7 @@ def feed_status_report(
         shown[feed_id] = shown.get(feed_id, 0) + 1
         lines.append(f"  {names.get(feed_id, '?')}: {n} {status}: {error}")
     if lines:
-        console.print("articles not archived, by reason:")
+        console.print(Text("articles not archived, by reason:"))
         for line in lines:
             console.print(line, markup=False)
     if nodes:
@@ -132,14 +187,15 @@ def feed_status_report(
 
 
 def _nodes_table(nodes: list[NodeReport], now: datetime) -> Table:
-    """The nodes seen in the last day, and the leases each holds now (polls, fetches and posts in hand)."""
-    table = Table(title="nodes", title_justify="left")
+    """The nodes seen in the last day, and the leases each holds now (polls, fetches and posts in hand).
+    A node that stopped cleanly leaves the table (its work handed back), so it is not listed."""
+    table = Table(title="nodes (running, or gone without stopping)", title_justify="left")
     for column in ("node", "command", "started", "last seen", "state", "feeds", "articles", "documents"):
         table.add_column(column, overflow="fold")
     for node in nodes:
         table.add_row(
-            node.id,
-            node.command,
+            Text(node.id),
+            Text(node.command),
             _ago(node.started_at, now) if node.started_at else "-",
             _ago(node.last_seen_at, now) if node.last_seen_at else "-",
             "live" if node.live else "gone (its leases expired)",

@@ -93,6 +93,8 @@ class PostWriter:
         self.export_dir = export_dir
         self._written: list[int] = []  # posts written whose articles are not marked so yet
         self._lock = threading.Lock()
+        # Why the last post could not be written (None once one is): for the health check, the run's end.
+        self.failure: str | None = None
 
     def write(self, session: Session, article: Article, feed_name: str) -> tuple[str, bool]:
         """Returns the post's path (relative to the export folder) and whether the file changed."""
@@ -108,9 +110,10 @@ class PostWriter:
         try:
             changed = write_atomic(self.export_dir / post.path, post.text)
         except OSError as exc:
-            log.error("post %s of article %d not written (tried later): %s", post.path, post.article_id, exc)
+            self._failed(post.path, exc)
             leases.forget("article", [post.article_id])
             return 0
+        self.failure = None
         with self._lock:
             self._written.append(post.article_id)
             due = len(self._written) >= WRITTEN_BATCH
@@ -156,7 +159,12 @@ class PostWriter:
         changed, written = 0, []
         try:
             for article_id, relative, text in todo:
-                changed += write_atomic(self.export_dir / relative, text)
+                try:
+                    changed += write_atomic(self.export_dir / relative, text)
+                except OSError as exc:  # the folder unwritable, the disk full: the post waits, no data lost
+                    self._failed(relative, exc)
+                    continue
+                self.failure = None
                 written.append(article_id)
         finally:
             if written:
@@ -164,8 +172,13 @@ class PostWriter:
                     mark_written(session, leases, written)
             # A post not written (the disk full, say): its lease is left to expire, and the post is
             # written then by whichever node claims it (this one included).
-            leases.forget("article", [article_id for article_id, _, _ in todo[len(written) :]])
+            done = set(written)
+            leases.forget("article", [article_id for article_id, _, _ in todo if article_id not in done])
         return changed
+
+    def _failed(self, relative: str, exc: OSError) -> None:
+        self.failure = f"{exc.strerror or type(exc).__name__}: {exc.filename or self.export_dir / relative}"
+        log.error("post %s not written (it waits until the folder takes it): %s", relative, exc)
 
     def reserve(self, session: Session, article: Article, post: Post) -> str:
         """Choose the post's file name and claim it in the database (flushed: unique across nodes)."""

@@ -124,6 +124,8 @@ class Feed(Base):
     ttl_minutes: Mapped[int | None] = mapped_column(Integer)
     skip_hours: Mapped[str | None] = mapped_column(String(100))  # "0,1,2": GMT hours
     skip_days: Mapped[str | None] = mapped_column(String(20))  # "5,6": weekdays, 0 = Monday
+    # The settings this feed was last polled under (scraper.due.config_fingerprint): a change makes it due.
+    config_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

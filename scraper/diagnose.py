@@ -1,0 +1,65 @@
+"""What went wrong, as one line an operator can act on: the setting at fault and the fix.
+
+Used by the command line (instead of a traceback) and the daemon's health check, so that the same trouble
+reads the same wherever it shows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
+
+from scraper.export.writer import unwritten_posts
+from scraper.store.models import Article
+
+EXPORT_DIR_FIX = (
+    "fix: make export.dir a folder this user can write "
+    "(in Docker: sudo chown 10001 on the mounted folder); the posts are written at the next run"
+)
+
+
+def export_dir_problem(folder: Path) -> str | None:
+    """Why posts could not be written to `folder` now, or None. It need not exist (it is created), but
+    the nearest existing folder above it must be a writable folder."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        what = "export.dir" if probe == folder else f"export.dir's parent {probe}"
+        return f"{what} is a file, not a folder: {probe}"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"export.dir {probe} is not writable by this user (uid {os.getuid()})"
+    return None
+
+
+def posts_waiting(connection: Connection) -> int:
+    """Archived articles whose post is not on disk yet (normally only for a moment)."""
+    query = select(func.count()).select_from(Article).where(*unwritten_posts())
+    return int(connection.scalar(query) or 0)
+
+
+def shown_url(url: str) -> str:
+    """A database URL without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<not a URL>"
+
+
+def database_error(url: str, exc: BaseException) -> str:
+    """One line for a database that cannot be used: which one, what it said, what to do."""
+    said = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+    if url.startswith("postgresql"):
+        fix = (
+            "fix: start PostgreSQL, create the database (createdb NAME), or correct database.url "
+            "(or $SCRAPER_DATABASE_URL)"
+        )
+    else:
+        fix = "fix: check that database.url names a file this user can write, on a disk with room"
+    return f"cannot use the database {shown_url(url)}: {said}; {fix}"
