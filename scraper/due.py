@@ -53,7 +53,7 @@ def poll_timing(feed: FeedTiming, now: datetime, *, due_only: bool, force: bool 
     if not feed.enabled:
         return PollTiming(False, None, "disabled in the config")
     if feed.claimed_by:
-        return PollTiming(False, None, f"being polled by node {feed.claimed_by}")
+        return PollTiming(False, None, "being polled by another node (its lease is in the nodes table)")
     if force:
         return PollTiming(True, now, "--force")
     if feed.blocked_until is not None and feed.blocked_until > now:
