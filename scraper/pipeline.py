@@ -35,6 +35,7 @@ from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, ne
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
 from scraper.importer import adopt_export_folder
+from scraper.logs import logging_about
 from scraper.poll import FeedError, PollResult, poll_feed
 from scraper.queue import enqueue_entries
 from scraper.recorder import GroupRecorder
@@ -307,12 +308,13 @@ class Pipeline:
             while recorded < len(feeds) and (ready := results[recorded]) is not None:
                 results[recorded] = None
                 feed = feeds[recorded]
-                if isinstance(ready, PollResult) and ready.not_modified and feed.snapshot:
-                    unchanged.append(self._unchanged_values(feed, ready, summary))
-                    if len(unchanged) >= UNCHANGED_BATCH:
-                        self._write_unchanged(unchanged)
-                else:
-                    self.record_poll(feed, ready, summary)
+                with logging_about(feed=feed.name, feed_url=feed.url):  # this thread records any feed's
+                    if isinstance(ready, PollResult) and ready.not_modified and feed.snapshot:
+                        unchanged.append(self._unchanged_values(feed, ready, summary))
+                        if len(unchanged) >= UNCHANGED_BATCH:
+                            self._write_unchanged(unchanged)
+                    else:
+                        self.record_poll(feed, ready, summary)
                 recorded += 1
 
         recording = asyncio.Lock()  # one recording thread at a time, in feed order
@@ -320,13 +322,14 @@ class Pipeline:
         async def one(index: int, feed: FeedState) -> None:
             result: PollResult | Exception
             try:
-                result = await poll_feed(
-                    self.fetcher,
-                    feed.url,
-                    etag=feed.etag,
-                    last_modified=feed.last_modified,
-                    policy=feed.policy,
-                )
+                with logging_about(feed=feed.name, feed_url=feed.url):
+                    result = await poll_feed(
+                        self.fetcher,
+                        feed.url,
+                        etag=feed.etag,
+                        last_modified=feed.last_modified,
+                        policy=feed.policy,
+                    )
             except (FeedError, FetchError) as exc:
                 result = exc
             except Exception as exc:  # a parser bug must cost one feed, never the run
@@ -682,7 +685,8 @@ class Pipeline:
 
     async def _archive(self, job: ArticleJob, summary: RunSummary) -> None:
         try:
-            outcome = await archive_article(job, self.fetcher, self.rules)
+            with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
+                outcome = await archive_article(job, self.fetcher, self.rules)
         except Exception as exc:  # a bug must cost one article, and only for now
             log.exception("article %s: unexpected error", job.url)
             outcome = ArchiveOutcome(
@@ -733,7 +737,8 @@ class Pipeline:
                 posts.append(None)
                 continue
             verdict, post = result
-            self._count(job, outcome, verdict, summary)
+            with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
+                self._count(job, outcome, verdict, summary)
             if post is None:
                 self.leases.forget("article", [job.article_id])
             posts.append(post)

@@ -114,7 +114,11 @@ def feed_status_report(
         }
         reasons = session.execute(
             select(Article.feed_id, Article.status, Article.last_error, func.count())
-            .where(Article.status.in_([ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING]))
+            .where(
+                Article.status.in_(
+                    [ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING, ArticleStatus.ARCHIVED]
+                )
+            )
             .where(Article.last_error.is_not(None))
             .group_by(Article.feed_id, Article.status, Article.last_error)
             .order_by(func.count().desc())
@@ -178,7 +182,7 @@ def feed_status_report(
         shown[feed_id] = shown.get(feed_id, 0) + 1
         lines.append(f"  {names.get(feed_id, '?')}: {n} {status}: {error}")
     if lines:
-        console.print(Text("articles not archived, by reason:"))
+        console.print(Text("articles not archived, or archived with a note, by reason:"))
         for line in lines:
             console.print(line, markup=False)
     if nodes:

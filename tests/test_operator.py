@@ -1,0 +1,343 @@
+"""Issue 13: what an operator meets on day one. Each test is one situation of the issue, end to end through
+`scraper once` / `status` / `export` against a loopback server: no silent stall, no traceback, nothing
+hidden from monitoring."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+
+from scraper.store.db import make_engine, session_factory
+from scraper.store.models import Article, Feed, utcnow
+from tests.conftest import run_cli, write_config
+from tests.daemon_helpers import DaemonProcess, Site, daemon_config, wait_for
+from tests.test_once import article_page, rss
+
+PARAS = ["第一段，足够长的正文内容，用来确认提取成功。" * 3, "第二段正文。" * 10]
+
+
+def serve_site(server: HTTPServer, items: int = 2) -> str:
+    base = server.url_for("")
+    entries = [(f"标题 {n}", f"/news/{n}", f"g-{n}") for n in range(items)]
+    server.expect_request("/feed.xml").respond_with_data(
+        rss(entries, base.rstrip("/")), content_type="application/rss+xml"
+    )
+    for _title, path, _guid in entries:
+        server.expect_request(path).respond_with_data(
+            article_page(path, PARAS), content_type="text/html; charset=utf-8"
+        )
+    return server.url_for("/feed.xml")
+
+
+def with_setting(config: Path, old: str, new: str) -> Path:
+    """The config with one of write_config's fixed lines (database url, export dir) changed."""
+    text = config.read_text(encoding="utf-8")
+    assert old in text
+    config.write_text(text.replace(old, new), encoding="utf-8")
+    return config
+
+
+def feed_row(folder: Path) -> Feed:
+    engine = make_engine(f"sqlite:///{folder / 'archive.db'}")
+    with session_factory(engine)() as session:
+        row = session.scalars(select(Feed)).one()
+        session.expunge(row)
+    engine.dispose()
+    return row
+
+
+# --- 1. a config mistake never stalls a feed ------------------------------------------------------------
+
+
+def test_refused_private_address_is_our_config_not_a_site_failure(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    url = serve_site(httpserver)
+    config = write_config(tmp_path, [{"name": "Local", "url": url}], http={"allow_private_networks": False})
+    first = run_cli("once", "--config", str(config))
+    assert first.exit_code == 1
+    assert "allow_private_networks" in first.output
+    row = feed_row(tmp_path)
+    assert row.failures_in_row == 0 and row.blocked_until is None  # no backoff for our own refusal
+    # The operator fixes the config: the next run polls the feed and archives its entries.
+    write_config(tmp_path, [{"name": "Local", "url": url}])
+    second = run_cli("once", "--config", str(config))
+    assert second.exit_code == 0, second.output
+    assert "polled 1 feeds" in second.output and "archived 2" in second.output
+
+
+def test_a_changed_feed_config_is_due_at_once_and_skips_say_why(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("down", status=500)
+    url = httpserver.url_for("/feed.xml")
+    config = write_config(tmp_path, [{"name": "Flaky", "url": url}], http={"retries": 0})
+    assert run_cli("once", "--config", str(config)).exit_code == 1
+    assert feed_row(tmp_path).failures_in_row == 1
+    # Unchanged config: the feed waits out its backoff, and the run says so (not a bare "polled 0 feeds").
+    again = run_cli("once", "--config", str(config))
+    assert "polled 0 feeds" in again.output
+    assert "skipped Flaky: in " in again.output and "backoff after 1 failed poll" in again.output
+    # `status` says when and why it is polled next.
+    status = run_cli("status", "--config", str(config))
+    assert "backoff after 1 failed poll" in status.output
+    # Any key of the feed changed: due at once.
+    write_config(tmp_path, [{"name": "Flaky", "url": url, "interval": 600}], http={"retries": 0})
+    changed = run_cli("once", "--config", str(config))
+    assert "skipped" not in changed.output and "1 failed" in changed.output
+    assert feed_row(tmp_path).failures_in_row == 2
+
+
+def test_once_force_polls_every_enabled_feed(httpserver: HTTPServer, tmp_path: Path) -> None:
+    url = serve_site(httpserver, items=1)
+    config = write_config(tmp_path, [{"name": "Site", "url": url}])
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine).begin() as session:  # as a server's Retry-After of a day would leave it
+        row = session.scalars(select(Feed)).one()
+        row.blocked_until = utcnow() + timedelta(days=1)
+    engine.dispose()
+    skipped = run_cli("once", "--config", str(config))
+    forced = run_cli("once", "--config", str(config), "--force")
+    assert "polled 0 feeds" in skipped.output and "skipped Site" in skipped.output
+    assert "polled 1 feeds" in forced.output and "skipped" not in forced.output
+
+
+# --- 2. one clear line, the exit status of the README's table, the summary ------------------------------
+
+
+def test_export_dir_that_is_a_file_is_one_line_and_the_posts_wait(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    url = serve_site(httpserver)
+    config = with_setting(
+        write_config(tmp_path, [{"name": "Site", "url": url}]), 'dir = "_posts"', 'dir = "posts"'
+    )
+    (tmp_path / "posts").write_text("not a folder", encoding="utf-8")
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "archived 2" in result.output  # the summary
+    assert "export.dir is a file, not a folder" in result.output and "2 posts not written" in result.output
+    # Fixed: the next run writes the posts that waited; nothing was lost.
+    (tmp_path / "posts").unlink()
+    fixed = run_cli("once", "--config", str(config))
+    assert fixed.exit_code == 0, fixed.output
+    assert len(list((tmp_path / "posts").glob("*.md"))) == 2
+
+
+def test_disk_full_loses_nothing_and_says_so(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scraper.export.writer as writer
+
+    def full(path: Path, text: str) -> bool:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    url = serve_site(httpserver)
+    config = write_config(tmp_path, [{"name": "Site", "url": url}], cluster={"lease_seconds": 1})
+    monkeypatch.setattr(writer, "write_atomic", full)
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "No space left on device" in result.output and "archived 2" in result.output
+    monkeypatch.undo()
+    export = run_cli("export", "--config", str(config))
+    assert export.exit_code == 0
+    assert len(list((tmp_path / "_posts").glob("*.md"))) == 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_read_only_export_dir_is_named(httpserver: HTTPServer, tmp_path: Path) -> None:
+    url = serve_site(httpserver)
+    config = write_config(tmp_path, [{"name": "Site", "url": url}])
+    (tmp_path / "_posts").mkdir(mode=0o555)
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 1 and "not writable by this user" in result.output
+
+
+@pytest.mark.parametrize("command", ["once", "status", "export", "db"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres@127.0.0.1:1/nothing",
+        "postgresql://postgres@127.0.0.1:5432/h13_no_such_database",
+    ],
+)
+def test_database_down_or_missing_is_one_line(tmp_path: Path, command: str, url: str) -> None:
+    config = write_config(tmp_path, [{"name": "F", "url": "https://example.org/feed.xml"}])
+    with_setting(config, "sqlite:///archive.db", url)
+    args = ["db", "upgrade"] if command == "db" else [command]
+    result = run_cli(*args, "--config", str(config))
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("scraper: cannot use the database postgresql") and "fix:" in line
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("not a url", "not a database URL"), ("mysql://u@h/db", "unsupported database 'mysql'")],
+)
+def test_bad_database_urls_exit_2(tmp_path: Path, url: str, message: str) -> None:
+    config = with_setting(write_config(tmp_path, []), "sqlite:///archive.db", url)
+    for command in ("once", "status"):
+        result = run_cli(command, "--config", str(config))
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+# --- 3. posts that cannot be written are visible to monitoring -------------------------------------------
+
+
+def test_status_counts_posts_waiting(httpserver: HTTPServer, tmp_path: Path) -> None:
+    url = serve_site(httpserver)
+    config = with_setting(
+        write_config(tmp_path, [{"name": "Site", "url": url}]), 'dir = "_posts"', 'dir = "posts"'
+    )
+    (tmp_path / "posts").write_text("", encoding="utf-8")
+    run_cli("once", "--config", str(config))
+    assert "posts waiting to be written: 2" in run_cli("status", "--config", str(config)).output
+
+
+# --- 4. global options after the subcommand; -q quiet when all is well -----------------------------------
+
+
+def test_global_options_after_the_subcommand_and_quiet_cron(httpserver: HTTPServer, tmp_path: Path) -> None:
+    url = serve_site(httpserver)
+    config = write_config(tmp_path, [{"name": "Site", "url": url}])
+    quiet = run_cli("once", "--config", str(config), "-q")
+    assert quiet.exit_code == 0 and quiet.output == ""  # CliRunner mixes stderr in: nothing at all
+    assert run_cli("-q", "once", "-c", str(config)).output == ""
+    assert run_cli("--config", str(config), "status", "-v").exit_code == 0
+    assert run_cli("status", "--config", str(config), "--log-format", "json", "-vv").exit_code == 0
+
+
+def test_quiet_still_reports_failure(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("gone", status=404)
+    config = write_config(tmp_path, [{"name": "Gone", "url": httpserver.url_for("/feed.xml")}])
+    result = run_cli("once", "-q", "--config", str(config))
+    assert result.exit_code == 1 and "1 failed" in result.output and "Gone" in result.output
+
+
+# --- 5. once's log lines name the feed and article ------------------------------------------------------
+
+
+def test_once_json_lines_name_feed_and_article(
+    httpserver: HTTPServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    url = serve_site(httpserver)
+    config = write_config(tmp_path, [{"name": "Site", "url": url}])
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "scraper", "once", "--config", str(config), "-v", "--log-format", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    polled = [line for line in lines if "entries" in line["message"]]
+    archived = [line for line in lines if "archived (" in line["message"]]
+    assert polled and all(line["feed"] == "Site" and line["feed_url"] == url for line in polled)
+    assert len(archived) == 2
+    assert all(
+        line["feed"] == "Site" and line["article"] in line["message"] and line["article_id"]
+        for line in archived
+    )
+
+
+# --- 6. selectors ----------------------------------------------------------------------------------------
+
+
+def test_extract_selector_invalid_is_exit_2_and_unmatched_is_said(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(article_page("t", PARAS), encoding="utf-8")
+    bad = run_cli("extract", str(page), "--selector", "div[[[")
+    assert bad.exit_code == 2 and "not a valid CSS selector" in bad.output
+    missed = run_cli("extract", str(page), "--selector", ".no-such-class")
+    assert missed.exit_code == 0 and "matches nothing on this page" in missed.output
+
+
+def test_a_feed_selector_matching_nothing_is_named_in_status(httpserver: HTTPServer, tmp_path: Path) -> None:
+    url = serve_site(httpserver, items=1)
+    config = write_config(tmp_path, [{"name": "Site", "url": url, "selector": ".renamed-body"}])
+    result = run_cli("once", "--config", str(config), "-v")
+    assert result.exit_code == 0
+    status = run_cli("status", "--config", str(config)).output
+    assert "selector '.renamed-body' matched nothing" in status
+
+
+# --- 12 (c): markup from outside is shown, never obeyed ---------------------------------------------------
+
+
+def test_status_shows_rich_markup_from_outside_as_text(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"name": "[bold]F[/bold]", "url": "https://example.org/feed.xml"}])
+    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine).begin() as session:
+        session.add(
+            Feed(url="https://example.org/feed.xml", name="[bold]F[/bold]", last_error="bad [/bold] [red]x")
+        )
+        session.flush()
+        session.add(
+            Article(
+                feed_id=1,
+                guid="g",
+                url="https://example.org/a",
+                canonical_url="https://example.org/a",
+                status="failed",
+                last_error="[/i] no",
+            )
+        )
+    engine.dispose()
+    result = run_cli("status", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert (
+        "[bold]F[/bold]" in result.output
+        and "bad [/bold] [red]x" in result.output
+        and "[/i] no" in result.output
+    )
+
+
+def test_daemon_health_and_metrics_show_posts_that_cannot_be_written(
+    tmp_path: Path, daemons: list[DaemonProcess]
+) -> None:
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    site = Site(server)
+    try:
+        site.publish("Blocked post", "/fast/1")
+        config = with_setting(daemon_config(tmp_path, site), 'dir = "_posts"', 'dir = "posts"')
+        config.write_text(
+            config.read_text(encoding="utf-8") + "\n[cluster]\nlease_seconds = 1\n", encoding="utf-8"
+        )
+        (tmp_path / "posts").write_text("a file where the folder should be", encoding="utf-8")
+        daemon = DaemonProcess(config)
+        daemons.append(daemon)
+
+        def degraded() -> dict[str, object] | None:
+            answer = daemon.get("/healthz")
+            return answer.json() if answer.status_code == 503 else None
+
+        body = wait_for(degraded, 20, "/healthz to report the unwritable export folder")
+        assert any("posts cannot be written to export.dir" in reason for reason in body["reasons"])  # type: ignore[union-attr]
+        assert re.search(r"^scraper_posts_unwritten [1-9]", daemon.get("/metrics").text, re.M)
+        # The folder fixed: the waiting post is written, and health is back.
+        (tmp_path / "posts").unlink()
+        wait_for(lambda: daemon.get("/healthz").status_code == 200, 20, "/healthz to recover")
+        assert re.search(r"^scraper_posts_unwritten 0", daemon.get("/metrics").text, re.M)
+        assert len(list((tmp_path / "posts").glob("*.md"))) == 1
+        assert daemon.stop() == 0
+    finally:
+        site.release.set()
+        server.clear()
+        server.stop()
