@@ -289,7 +289,7 @@ async def _run_once(config: Config, engine: Engine, due_only: bool, force: bool 
         pipeline = Pipeline(config, engine, fetcher, leases=leases)
         pipeline.sync_feeds()  # a changed config first, so what is skipped is what this run skips
         started = pipeline.clock()
-        skipped = [] if force else skipped_feeds(engine, started, due_only=due_only, node_id=leases.node_id)
+        skipped = [] if force else skipped_feeds(engine, started, due_only=due_only)
         for name, timing in skipped:
             logging.getLogger("scraper.once").info("feed %s: skipped, %s", name, describe(timing, started))
         summary = await pipeline.run_once(due_only=due_only, force=force)

@@ -36,7 +36,7 @@ class FeedTiming:
     skip_hours: bool = False  # the feed names hours or days to skip
     skip_days: bool = False
     interval: int | None = None
-    claimed_by: str | None = None  # another node holding the feed now
+    claimed_by: str | None = None  # the node whose claim on the feed stands (a poll in flight)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def poll_timing(feed: FeedTiming, now: datetime, *, due_only: bool, force: bool 
     if not feed.enabled:
         return PollTiming(False, None, "disabled in the config")
     if feed.claimed_by:
-        return PollTiming(False, None, "being polled by another node (its lease is in the nodes table)")
+        return PollTiming(False, None, "being polled now (its node is in the nodes table)")
     if force:
         return PollTiming(True, now, "--force")
     if feed.blocked_until is not None and feed.blocked_until > now:

@@ -49,17 +49,11 @@ def _duration(seconds: int | None, configured: int | str | None) -> str:
     return f"auto {text}" if configured == "auto" else text
 
 
-def feed_timing(feed: Feed, now: datetime, node_id: str | None = None) -> FeedTiming:
-    """The plain data `scraper.due.poll_timing` decides on, from a feed row (`node_id`: ours, whose own
-    claims do not count as another node's)."""
-    claimed = (
-        feed.lease_owner
-        if feed.lease_owner
-        and feed.lease_owner != node_id
-        and feed.lease_expires_at is not None
-        and feed.lease_expires_at > now
-        else None
-    )
+def feed_timing(feed: Feed, now: datetime) -> FeedTiming:
+    """The plain data `scraper.due.poll_timing` decides on, from a feed row. A claim that stands (any
+    node's, ours included: a poll in flight) keeps the feed from being chosen again."""
+    held = feed.lease_owner and feed.lease_expires_at is not None and feed.lease_expires_at > now
+    claimed = feed.lease_owner if held else None
     return FeedTiming(
         enabled=feed.enabled,
         next_poll_at=feed.next_poll_at,
@@ -76,15 +70,11 @@ def feed_timing(feed: Feed, now: datetime, node_id: str | None = None) -> FeedTi
     )
 
 
-def skipped_feeds(
-    engine: Engine, now: datetime, *, due_only: bool, node_id: str | None = None
-) -> list[tuple[str, PollTiming]]:
+def skipped_feeds(engine: Engine, now: datetime, *, due_only: bool) -> list[tuple[str, PollTiming]]:
     """The enabled feeds a run would not poll now, each with when and why (`scraper once` says so)."""
     with session_factory(engine)() as session:
         feeds = list(session.scalars(select(Feed).where(Feed.enabled.is_(True)).order_by(Feed.name)))
-    timings = [
-        (feed.name, poll_timing(feed_timing(feed, now, node_id), now, due_only=due_only)) for feed in feeds
-    ]
+    timings = [(feed.name, poll_timing(feed_timing(feed, now), now, due_only=due_only)) for feed in feeds]
     return [(name, timing) for name, timing in timings if not timing.due]
 
 
