@@ -29,7 +29,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, Operati
 
 from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
-from scraper.backfill.progress import make_progress
+from scraper.backfill.progress import Progress, make_progress
 from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
 from scraper.config import (
     Config,
@@ -296,6 +296,29 @@ async def _run_once(config: Config, engine: Engine, due_only: bool, force: bool 
         return _OnceRun(summary, skipped, started, pipeline.writer.failure)
 
 
+class _FinalSummaryOnly:
+    """The backfill's progress bar (or lines) on standard error, without the per-source lines the
+    final summary prints on standard output anyway; with -q (`inner` None), nothing."""
+
+    def __init__(self, inner: Progress | None) -> None:
+        self.inner = inner
+
+    def note(self, line: str) -> None:
+        pass
+
+    def start(self, label: str, total: int) -> None:
+        if self.inner:
+            self.inner.start(label, total)
+
+    def advance(self, failed: bool) -> None:
+        if self.inner:
+            self.inner.advance(failed)
+
+    def finish(self) -> None:
+        if self.inner:
+            self.inner.finish()
+
+
 def _date_option(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], datetime | None]:
     def convert(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
         if value is None:
@@ -413,7 +436,8 @@ def backfill(
             # share the queue through their claims, beside the daemons.
             with run_lock(engine, advisory=False):
                 upgrade(engine)
-                report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
+                progress = _FinalSummaryOnly(None if _quiet() else make_progress())
+                report = asyncio.run(run_backfill(config, engine, options, progress, stdin=stdin))
         except LockHeld as exc:
             _fail(
                 f"{exc}: a daemon or cron run is working on this archive; backfill when it is done",

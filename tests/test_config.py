@@ -85,7 +85,7 @@ def test_local_feed_path_becomes_file_url(tmp_path: Path) -> None:
         (("[http]", "[http]\nper_host_concurrency = 0"), "http.per_host_concurrency: must be at least 1"),
         (("[[feeds]]", "[schedule]\nmax_interval = 100\n[[feeds]]"), "schedule.max_interval: less than"),
         (('name = "联合早报"', 'name = "x"\ninterval = "often"'), 'or "auto"'),
-        (('name = "联合早报"', 'name = "x"\nper_host_delay = -1'), "feeds[0].per_host_delay: must not be negative"),
+        (('name = "联合早报"', 'name = "x"\nper_host_delay = -1'), "per_host_delay: must not be negative"),
         (('name = "联合早报"', 'name = "x"\nper_host_concurrency = 1.5'), "a whole number >= 1"),
         (('name = "联合早报"', 'name = "x"\nrespect_robots = "no"'), "feeds[0].respect_robots: expected"),
     ],

@@ -18,18 +18,8 @@ from scraper.store.models import Article, Feed
 from tests.conftest import run_cli, write_config
 from tests.test_once import PARAGRAPHS, article_page, rss
 
-SEED = Path("/work/shared/seed-example.md")
-SEED_TEXT = (
-    SEED.read_text(encoding="utf-8")
-    if SEED.exists()
-    else (
-        '---\nlayout: post\ntitle: "中国拟推动10家物联网成百亿龙头"\ndate: 2021-09-29T14:34:41.881Z\n'
-        "author: 联合早报\nfrom: https://www.zaobao.com/realtime/china/story20210929-1198422\n"
-        "tags: [ 联合早报 ]\ncategories: [ 联合早报 ]\n---\n<!--1632928260000-->\n"
-        "[中国拟推动10家物联网成百亿龙头](https://www.zaobao.com/realtime/china/story20210929-1198422)\n"
-        "------\n\n<div>\n<p>中国工业和信息化部</p>\n</div>\n"
-    )
-)
+SEED = Path(__file__).parent / "fixtures" / "seed-example.md"  # a copy of ../shared/seed-example.md
+SEED_TEXT = SEED.read_text(encoding="utf-8")
 
 
 def seed_post(title: str, url: str, feed: str = "联合早报", epoch_ms: int = 1632928260000) -> str:

@@ -341,3 +341,38 @@ def test_daemon_health_and_metrics_show_posts_that_cannot_be_written(
         site.release.set()
         server.clear()
         server.stop()
+
+
+# --- 8. small things --------------------------------------------------------------------------------------
+
+
+def test_backfill_urls_names_lines_that_are_not_urls_and_prints_its_summary_once(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    serve_site(httpserver, items=1)
+    config = write_config(tmp_path, [])
+    listed = tmp_path / "list.txt"
+    listed.write_text(
+        f"# a comment\n\nnot a url\n{httpserver.url_for('/news/0')}\nhtp:/garbage\n", encoding="utf-8"
+    )
+    result = run_cli("backfill", "--config", str(config), "--urls", str(listed))
+    assert result.exit_code == 1
+    assert "line 3: not an http(s) URL, skipped: 'not a url'" in result.stderr
+    assert "line 5: not an http(s) URL, skipped: 'htp:/garbage'" in result.stderr
+    assert "comment" not in result.stderr
+    assert "list.txt: read 1" in result.stdout and "list.txt: read" not in result.stderr
+    assert "archived 1" in result.stdout
+
+
+def test_config_example_says_one_thing_about_interval() -> None:
+    text = (Path(__file__).parent.parent / "config.example.toml").read_text(encoding="utf-8")
+    feeds = text[text.index("[[feeds]]") :]
+    said = feeds[: feeds.index("\ninterval =")]
+    assert said.count("at least") <= 1 and "at least 60" not in said
+
+
+def test_docker_build_context_leaves_out_the_venv_and_archives() -> None:
+    root = Path(__file__).parent.parent
+    ignored = (root / ".dockerignore").read_text(encoding="utf-8").split()
+    for name in (".venv", ".git", "*.db", "_posts"):
+        assert name in ignored or f"**/{name}" in ignored

@@ -1,6 +1,7 @@
 """`--urls FILE`: article URLs, one per line (`-` reads standard input).
 
-Blank lines and `#` comments are skipped, and so is anything that is not an http(s) URL. `--match` and the
+Blank lines and `#` comments are skipped; a line that is not an http(s) URL is skipped and named in the
+report (an error: exit status 1), never dropped without a word. `--match` and the
 date in the URL (for `--since`/`--until`) filter them. Resuming needs no journal: the URLs are queued in
 batches, and the queue knows each one already queued or archived.
 """
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scraper.backfill.frontier import Filters, Found, SourceReport, queue_found
 from scraper.importer import read_url_list
 
+MAX_NAMED = 20  # bad lines named one by one; the rest counted
 BATCH = 1000
 
 
@@ -26,7 +28,18 @@ def backfill_urls(
 ) -> None:
     batch: list[Found] = []
     report.documents_read += 1
-    for url in read_url_list(lines):
+    bad = 0
+    for number, line in enumerate(lines, 1):
+        url = next(read_url_list([line]), None)
+        if url is None:
+            text = line.strip().lstrip("\ufeff")
+            if text and not text.startswith("#"):
+                bad += 1
+                if bad <= MAX_NAMED:
+                    report.errors.append(
+                        f"{report.name}, line {number}: not an http(s) URL, skipped: {text[:200]!r}"
+                    )
+            continue
         batch.append(Found(url))
         if len(batch) >= BATCH:
             with sessions.begin() as session:
@@ -35,3 +48,5 @@ def backfill_urls(
     if batch:
         with sessions.begin() as session:
             queue_found(session, feed_id, batch, filters, report)
+    if bad > MAX_NAMED:
+        report.errors.append(f"{bad - MAX_NAMED} more lines that are not http(s) URLs, skipped")
