@@ -78,8 +78,8 @@ def _from_env(ctx: click.Context, param: click.Parameter) -> bool:
     return ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.ENVIRONMENT
 
 
-def _global_options(*, config: bool = True) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """-v, -q, --log-format (and --config) on a command: accepted after the subcommand as before it."""
+def _global_options() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """-v, -q, --log-format and --config on a command: accepted after the subcommand as before it."""
 
     def decorate(function: Callable[..., None]) -> Callable[..., None]:
         function = click.option(
@@ -103,17 +103,15 @@ def _global_options(*, config: bool = True) -> Callable[[Callable[..., None]], C
             help="Log lines for people (text, the default) or for a log collector (json, one object a "
             "line). Env: SCRAPER_LOG_FORMAT.",
         )(function)
-        if config:
-            function = click.option(
-                "--config",
-                "-c",
-                "config_path",
-                type=click.Path(dir_okay=False, path_type=Path),
-                default=None,
-                callback=_remember,
-                help="Config file (default: $SCRAPER_CONFIG, then ./scraper.toml).",
-            )(function)
-        return function
+        return click.option(
+            "--config",
+            "-c",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            callback=_remember,
+            help="Config file (default: $SCRAPER_CONFIG, then ./scraper.toml).",
+        )(function)
 
     return decorate
 

@@ -42,6 +42,7 @@ MAX_FLOAT = 1e9
 # Control characters (CR/LF included) in a header value or a name would split a request or a log line.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+RULE_SELECTOR_KEYS = ("body", "remove", "title", "author", "published")  # CSS selectors in [[rules]]
 DATABASE_DRIVERS = {"sqlite": ("sqlite3", None), "postgresql": ("psycopg", "postgres")}
 
 ContentSource = Literal["page", "feed", "auto"]
@@ -251,6 +252,12 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
     rules_raw = raw.get("rules", [])
     if not isinstance(rules_raw, list) or not all(isinstance(r, Mapping) for r in rules_raw):
         raise ConfigError(f"{where}: rules must be an array of tables ([[rules]])")
+    for i, rule in enumerate(rules_raw):  # the rest of a rule is checked by scraper.extract.rules
+        for key in RULE_SELECTOR_KEYS:
+            selectors = rule.get(key, [])
+            for j, selector in enumerate([selectors] if isinstance(selectors, str) else selectors):
+                if isinstance(selector, str) and selector.strip():
+                    check_selector(f"{where}: rules[{i}].{key}[{j}]", selector)
     return Config(
         path=path,
         database=database,

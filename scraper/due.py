@@ -56,11 +56,15 @@ def poll_timing(feed: FeedTiming, now: datetime, *, due_only: bool, force: bool 
         return PollTiming(False, None, "being polled now (its node is in the nodes table)")
     if force:
         return PollTiming(True, now, "--force")
+    waits = []  # each wait that holds the feed back, the longest first: it says when
     if feed.blocked_until is not None and feed.blocked_until > now:
-        return PollTiming(False, feed.blocked_until, _wait_reason(feed))
+        waits.append((feed.blocked_until, _wait_reason(feed)))
     if due_only and feed.next_poll_at is not None and feed.next_poll_at > now:
         every = f" ({feed.interval} s)" if feed.interval else ""
-        return PollTiming(False, feed.next_poll_at, f"its interval{every} since the last poll")
+        waits.append((feed.next_poll_at, f"its interval{every} since the last poll"))
+    if waits:
+        waits.sort(key=lambda wait: wait[0], reverse=True)
+        return PollTiming(False, waits[0][0], "; ".join(why for _, why in waits))
     if feed.last_polled_at is None:
         return PollTiming(True, now, "never polled")
     if feed.next_poll_at is None:

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine, func, select
 
-from scraper.due import FeedTiming, PollTiming, describe, poll_timing
+from scraper.due import FeedTiming, PollTiming, poll_timing
 from scraper.export.writer import unwritten_posts
 from scraper.schedule import decode_set
 from scraper.store.db import session_factory
@@ -130,10 +130,12 @@ def feed_status_report(
         "interval",
         "next poll",
         "last error",
+        "next poll: why",
     ):
         table.add_column(column, overflow="fold")
     for feed in feeds:
         name = feed.name + ("" if feed.enabled else " (disabled)")
+        next_poll = poll_timing(feed_timing(feed, now), now, due_only=True)  # as the daemon decides
         table.add_row(
             Text(name),
             *(
@@ -150,8 +152,9 @@ def feed_status_report(
             str(feed.failures_in_row),
             f"BROKEN, failing since {_ago(feed.failing_since, now)}" if feed.broken else "no",
             _duration(feed.poll_interval, intervals.get(feed.url)),
-            Text(describe(poll_timing(feed_timing(feed, now), now, due_only=True), now)),
+            _next(next_poll, now),
             Text((feed.last_error or "")[:200]),
+            Text(next_poll.why),
         )
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, no_color=True, highlight=False)
@@ -178,6 +181,12 @@ def feed_status_report(
     if nodes:
         console.print(_nodes_table(nodes, now))
     return buffer.getvalue()
+
+
+def _next(timing: PollTiming, now: datetime) -> str:
+    if timing.due:
+        return "now"
+    return _ago(timing.when, now) if timing.when else "-"
 
 
 def _nodes_table(nodes: list[NodeReport], now: datetime) -> Table:

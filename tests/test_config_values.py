@@ -170,6 +170,12 @@ def test_invalid_selectors_are_config_errors(selector: str) -> None:
         parse_config({"feeds": [{**FEED, "remove": [".ad", selector]}]}, None, {})
 
 
+def test_invalid_selectors_in_rules_are_config_errors() -> None:
+    rules = [{"name": "site", "domains": ["example.org"], "body": ["article", "div[[["]}]
+    with pytest.raises(ConfigError, match=r"rules\[0\]\.body\[1\]: not a valid CSS selector"):
+        parse_config({"rules": rules}, None, {})
+
+
 def test_unknown_environment_key_is_named_with_the_near_one(caplog: pytest.LogCaptureFixture) -> None:
     parse_config({"feeds": [FEED]}, None, {"SCRAPER_HTTP_TIMEOT": "5", "SCRAPER_CONFIG": "x"})
     assert "SCRAPER_HTTP_TIMEOT is not a setting" in caplog.text

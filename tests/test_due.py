@@ -41,6 +41,12 @@ def timing(**values: object) -> FeedTiming:
         (timing(last_polled_at=None), True, True, "never polled"),
         (timing(next_poll_at=None), True, True, "its configuration changed"),
         (timing(next_poll_at=LATER), True, False, "its interval"),
+        (
+            timing(next_poll_at=LATER, blocked_until=NOW + timedelta(minutes=5), failures_in_row=1),
+            True,
+            False,
+            "its interval since the last poll; backoff after 1 failed poll",
+        ),
         (timing(next_poll_at=LATER), False, True, "each run polls"),
         (
             timing(blocked_until=LATER, next_poll_at=LATER, failures_in_row=3, last_error="HTTP 500"),
@@ -129,7 +135,7 @@ def test_the_decision_agrees_with_the_pipelines_selection(
                     failures_in_row=failures,
                     last_polled_at=NOW - timedelta(hours=1),
                     lease_owner=owner,
-                    lease_expires_at=NOW + timedelta(minutes=1) if owner else None,
+                    lease_expires_at=utcnow() + timedelta(hours=1) if owner else None,  # real time
                 )
             )
     with pipeline.sessions() as session:
