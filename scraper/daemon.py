@@ -347,6 +347,10 @@ class Daemon:
         }
         if reasons:
             details["reasons"] = reasons
+            if reasons == [
+                f"posts cannot be written to export.dir {self.config.export.dir}: {export_failure}"
+            ]:
+                details["status"] = "degraded"  # the daemon works, its output does not land: still a 503
         return not reasons, details
 
     # --- jobs: ask the database what is due, start a task for each -------------------------------------

@@ -329,6 +329,7 @@ def test_daemon_health_and_metrics_show_posts_that_cannot_be_written(
             return answer.json() if answer.status_code == 503 else None
 
         body = wait_for(degraded, 20, "/healthz to report the unwritable export folder")
+        assert body["status"] == "degraded"
         assert any("posts cannot be written to export.dir" in reason for reason in body["reasons"])  # type: ignore[union-attr]
         assert re.search(r"^scraper_posts_unwritten [1-9]", daemon.get("/metrics").text, re.M)
         # The folder fixed: the waiting post is written, and health is back.
