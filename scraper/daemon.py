@@ -332,6 +332,7 @@ class Daemon:
                 connection.execute(text("select 1"))
         except Exception as exc:
             reasons.append(f"database unreachable: {type(exc).__name__}: {exc}")
+        working = not reasons
         pipeline = getattr(self, "pipeline", None)  # not made yet while starting
         export_failure = pipeline.writer.failure if pipeline else None
         if export_failure:  # archiving goes on, but nothing reaches the site: monitoring must see it
@@ -347,10 +348,8 @@ class Daemon:
         }
         if reasons:
             details["reasons"] = reasons
-            if reasons == [
-                f"posts cannot be written to export.dir {self.config.export.dir}: {export_failure}"
-            ]:
-                details["status"] = "degraded"  # the daemon works, its output does not land: still a 503
+            if working:  # the daemon works, its output does not land: "degraded", still a 503
+                details["status"] = "degraded"
         return not reasons, details
 
     # --- jobs: ask the database what is due, start a task for each -------------------------------------
