@@ -246,10 +246,13 @@ def once(config_path: Path | None, due_only: bool, force: bool) -> None:
                     f"scraper: {exc}; this run does nothing (the other one is doing the work)", err=True
                 )
             sys.exit(EXIT_OK)
-        with engine.connect() as connection:
-            waiting = posts_waiting(connection)
+        # Posts this run could not write (other nodes' posts in flight are not this run's trouble).
+        unwritable, waiting = run.export_failure or export_dir_problem(config.export.dir), 0
+        if unwritable:
+            with engine.connect() as connection:
+                waiting = posts_waiting(connection)
     summary = run.summary
-    failed = bool(summary.feeds_failed or waiting)
+    failed = bool(summary.feeds_failed or unwritable)
     out = not quiet or failed  # -q: nothing when all is well (cron mails nothing)
     if out:
         click.echo(summary.line(), err=quiet)
@@ -259,10 +262,9 @@ def once(config_path: Path | None, due_only: bool, force: bool) -> None:
                 click.echo(f"  skipped {name}: {describe(timing, run.started)}")
     for error in summary.errors:
         click.echo(f"  {error}", err=True)
-    if waiting:
-        reason = run.export_failure or problem or "see the log"
+    if unwritable:
         click.echo(
-            f"scraper: {waiting} posts not written to {config.export.dir}: {reason}; {EXPORT_DIR_FIX}",
+            f"scraper: {waiting} posts not written to {config.export.dir}: {unwritable}; {EXPORT_DIR_FIX}",
             err=True,
         )
     sys.exit(EXIT_FEED_FAILED if failed else EXIT_OK)
@@ -445,9 +447,11 @@ def backfill(
             _fail(str(exc), EXIT_BAD_CONFIG)
         except KeyboardInterrupt:
             _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
-        with engine.connect() as connection:
-            waiting = posts_waiting(connection)
-    failed = bool(report.failed or waiting)
+        unwritable, waiting = export_dir_problem(config.export.dir), 0  # (its own failed writes are logged)
+        if unwritable:
+            with engine.connect() as connection:
+                waiting = posts_waiting(connection)
+    failed = bool(report.failed or unwritable)
     if not _quiet() or failed:
         for line in report.lines():
             click.echo(line, err=_quiet())
@@ -455,10 +459,9 @@ def backfill(
             click.echo(f"posts: {config.export.dir}")
     for error in report.errors():
         click.echo(f"  {error}", err=True)
-    if waiting:
-        reason = problem or "see the log"
+    if unwritable:
         click.echo(
-            f"scraper: {waiting} posts not written to {config.export.dir}: {reason}; {EXPORT_DIR_FIX}",
+            f"scraper: {waiting} posts not written to {config.export.dir}: {unwritable}; {EXPORT_DIR_FIX}",
             err=True,
         )
     sys.exit(EXIT_FEED_FAILED if failed else EXIT_OK)

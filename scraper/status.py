@@ -190,9 +190,9 @@ def _next(timing: PollTiming, now: datetime) -> str:
 
 
 def _nodes_table(nodes: list[NodeReport], now: datetime) -> Table:
-    """The nodes seen in the last day, and the leases each holds now (polls, fetches and posts in hand).
-    A node that stopped cleanly leaves the table (its work handed back), so it is not listed."""
-    table = Table(title="nodes (running, or gone without stopping)", title_justify="left")
+    """The nodes seen in the last day: live, stopped (cleanly, its work handed back) or gone (dead: its
+    leases expire); and the leases each holds now (polls, fetches and posts in hand)."""
+    table = Table(title="nodes", title_justify="left")
     for column in ("node", "command", "started", "last seen", "state", "feeds", "articles", "documents"):
         table.add_column(column, overflow="fold")
     for node in nodes:
@@ -201,7 +201,7 @@ def _nodes_table(nodes: list[NodeReport], now: datetime) -> Table:
             Text(node.command),
             _ago(node.started_at, now) if node.started_at else "-",
             _ago(node.last_seen_at, now) if node.last_seen_at else "-",
-            "live" if node.live else "gone (its leases expired)",
+            "live" if node.live else "stopped" if node.stopped else "gone (its leases expired)",
             str(node.feeds),
             str(node.articles),
             str(node.documents),

@@ -244,8 +244,9 @@ def test_release_frees_at_once_and_leave_gives_everything_back(engine: Engine, t
     second.leases.release("article", claimed[:2])
     first.leases.leave()
     assert {job.article_id for job in second.claim_jobs(4)} == set(ids)
-    with session_factory(engine)() as session:
-        assert session.get(Node, first.leases.node_id) is None
+    with session_factory(engine)() as session:  # kept, marked stopped, for `status`
+        node_row = session.get(Node, first.leases.node_id)
+        assert node_row is not None and node_row.stopped_at is not None
 
 
 def test_feed_claims_and_a_lost_feed_lease(engine: Engine, tmp_path: Path) -> None:

@@ -377,3 +377,23 @@ def test_docker_build_context_leaves_out_the_venv_and_archives() -> None:
     ignored = (root / ".dockerignore").read_text(encoding="utf-8").split()
     for name in (".venv", ".git", "*.db", "_posts"):
         assert name in ignored or f"**/{name}" in ignored
+
+
+def test_status_lists_a_node_that_stopped_cleanly_as_stopped(tmp_path: Path) -> None:
+    from scraper.status import feed_status_report
+    from scraper.store.db import upgrade
+    from scraper.store.leases import Leases
+    from scraper.store.nodes import live_count
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    upgrade(engine)
+    stopping, running = Leases(engine, node_id="host:1:stopping"), Leases(engine, node_id="host:2:running")
+    stopping.join("once")
+    running.join("run")
+    stopping.leave()
+    report = feed_status_report(engine, lease_seconds=60)
+    rows = {line.split("│")[1].strip(): line for line in report.splitlines() if "host:" in line}
+    assert "stopped" in rows["host:1:stopping"] and "live" in rows["host:2:running"]
+    with session_factory(engine)() as session:  # the stopped one no longer counts as live
+        assert live_count(session, engine, 60) == 1
+    engine.dispose()

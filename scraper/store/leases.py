@@ -124,10 +124,10 @@ class Leases:
             self.leave()
 
     def leave(self) -> None:
-        """Release everything this node holds and remove its row (a clean stop)."""
+        """Release everything this node holds and mark its row stopped (a clean stop)."""
         with self.sessions.begin() as session:
             self._free_owners(session, [self.node_id])
-            nodes.forget(session, self.node_id)
+            nodes.stopped(session, self.engine, self.node_id)
         with self._lock:
             for held in self._held.values():
                 held.clear()

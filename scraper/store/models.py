@@ -241,4 +241,5 @@ class Node(Base):
     pid: Mapped[int] = mapped_column(Integer)
     command: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a clean stop: kept, for `status`
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -57,11 +57,19 @@ def touch(session: Session, engine: Engine, node_id: str, command: str) -> None:
 
 
 def live_count(session: Session, engine: Engine, within: float) -> int:
-    """Nodes seen within `within` seconds (at least 1: the caller is one)."""
+    """Nodes seen within `within` seconds and not stopped (at least 1: the caller is one)."""
     seen = session.scalar(
-        select(func.count()).select_from(Node).where(Node.last_seen_at >= sql_now(engine, -within))
+        select(func.count())
+        .select_from(Node)
+        .where(Node.last_seen_at >= sql_now(engine, -within), Node.stopped_at.is_(None))
     )
     return max(1, seen or 0)
+
+
+def stopped(session: Session, engine: Engine, node_id: str) -> None:
+    """A clean stop: the row stays (until pruned with the rest) so `status` shows the node as stopped."""
+    now = sql_now(engine)
+    session.execute(update(Node).where(Node.id == node_id).values(stopped_at=now, last_seen_at=now))
 
 
 def forget(session: Session, node_id: str) -> None:
@@ -103,6 +111,7 @@ class NodeReport:
     feeds: int  # unexpired leases held, by kind
     articles: int
     documents: int
+    stopped: bool = False  # stopped cleanly (its work handed back)
 
 
 def node_reports(session: Session, engine: Engine, lease_seconds: float) -> list[NodeReport]:
@@ -124,10 +133,18 @@ def node_reports(session: Session, engine: Engine, lease_seconds: float) -> list
     reports = []
     for node in session.scalars(select(Node).order_by(Node.started_at, Node.id)):
         feeds, articles, documents = held.pop(node.id, [0, 0, 0])
-        live = node.last_seen_at >= live_since
+        live = node.last_seen_at >= live_since and node.stopped_at is None
         reports.append(
             NodeReport(
-                node.id, node.command, node.started_at, node.last_seen_at, live, feeds, articles, documents
+                node.id,
+                node.command,
+                node.started_at,
+                node.last_seen_at,
+                live,
+                feeds,
+                articles,
+                documents,
+                stopped=node.stopped_at is not None,
             )
         )
     for owner, (feeds, articles, documents) in sorted(held.items()):
