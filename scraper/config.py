@@ -302,7 +302,7 @@ def _coerce(where_key: str, value: Any, default: Any, *, from_env: bool = False)
     if default is None:
         return _text(where_key, value)
     if isinstance(default, tuple):
-        if isinstance(value, str) and from_env:
+        if isinstance(value, str):  # comma-separated (the environment's only way to give a list)
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConfigError(f"{where_key}: expected a list of strings, got {value!r}")
