@@ -337,10 +337,10 @@ def check_number(where_key: str, value: Any, *, whole: bool, least: float, from_
             raise ConfigError(f"{where_key}: expected {what} >= {least:g}, got {value!r}") from None
     if isinstance(number, bool) or not isinstance(number, int | float):
         raise ConfigError(f"{where_key}: expected {what} >= {least:g}, got {value!r}")
-    if whole and not isinstance(number, int):
-        raise ConfigError(f"{where_key}: expected {what} >= {least:g} (no fraction), got {value!r}")
     if not math.isfinite(number):
         raise ConfigError(f"{where_key}: expected {what} >= {least:g}, got {value!r}")
+    if whole and isinstance(number, float) and not number.is_integer():  # 2.7 threads: refused, not cut
+        raise ConfigError(f"{where_key}: expected {what} >= {least:g} (no fraction), got {value!r}")
     if number < least:
         need = "must not be negative" if least == 0 else f"expected {what} >= {least:g}"
         raise ConfigError(f"{where_key}: {need}, got {value!r}")

@@ -104,6 +104,12 @@ def test_every_string_feed_key_refuses_control_characters(key: str, bad: str, ta
         _parse({"feeds": [{**FEED, key: f"a{bad}b{tail}"}]})
 
 
+def test_a_whole_float_is_a_whole_number() -> None:
+    config = parse_config({"http": {"concurrency": 16.0}, "feeds": [{**FEED, "interval": 600.0}]}, None, {})
+    assert config.http.concurrency == 16 and isinstance(config.http.concurrency, int)
+    assert config.feeds[0].interval == 600 and isinstance(config.feeds[0].interval, int)
+
+
 def test_numbers_from_the_environment_are_text_and_still_checked() -> None:
     raw = {"feeds": [FEED]}
     env = {"SCRAPER_HTTP_CONCURRENCY": "16", "SCRAPER_HTTP_TIMEOUT": "2.5"}
