@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine, func, select
 
+from scraper.diagnose import posts_waiting
 from scraper.due import FeedTiming, PollTiming, poll_timing
-from scraper.export.writer import unwritten_posts
 from scraper.schedule import decode_set
 from scraper.store.db import session_factory
 from scraper.store.models import Article, ArticleStatus, Feed, utcnow
@@ -114,7 +114,7 @@ def feed_status_report(
             .order_by(func.count().desc())
         ).all()
         nodes = node_reports(session, engine, lease_seconds)
-        waiting = session.scalar(select(func.count()).select_from(Article).where(*unwritten_posts())) or 0
+        waiting = posts_waiting(session.connection())
 
     table = Table(title="feeds", title_justify="left")
     for column in (
