@@ -28,6 +28,7 @@ from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
 from scraper.backfill.progress import make_progress
 from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
+from scraper.capture import capture_for
 from scraper.config import (
     Config,
     ConfigError,
@@ -161,7 +162,7 @@ async def _run_once(config: Config, engine: Engine, due_only: bool) -> RunSummar
     """One run, as a node: it claims what it does, so it may run beside daemons on one PostgreSQL."""
     leases = Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
     async with (
-        Fetcher(config.http) as fetcher,
+        Fetcher(config.http, capture=capture_for(config)) as fetcher,
         leases.working("once", partial(setattr, fetcher.politeness, "share")),
     ):
         fetcher.politeness.share = leases.live_nodes
