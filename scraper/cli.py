@@ -29,6 +29,7 @@ from scraper.backfill.frontier import Filters, parse_day_or_time
 from scraper.backfill.progress import make_progress
 from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
 from scraper.capture import capture_for
+from scraper.capture.export import PageFilter, export_wacz, export_warc
 from scraper.config import (
     Config,
     ConfigError,
@@ -320,9 +321,43 @@ def status(config_path: Path | None) -> None:
 
 @cli.command("export")
 @config_option
-def export_command(config_path: Path | None) -> None:
-    """Rewrite every post from the database (after a template change, say); unchanged files are left alone."""
+@click.option(
+    "--warc",
+    "warc_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the stored pages as WARC files into this folder instead of rewriting posts.",
+)
+@click.option(
+    "--wacz",
+    "wacz_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Package the stored pages (WARCs, CDXJ index, pages list) into this WACZ file instead.",
+)
+@click.option(
+    "--since", callback=_date_option(False), metavar="DATE", help="--warc/--wacz: fetched on or after."
+)
+@click.option(
+    "--until", callback=_date_option(True), metavar="DATE", help="--warc/--wacz: fetched by the end."
+)
+@click.option("--feed", "feed_name", metavar="NAME", help="--warc/--wacz: only this feed's pages.")
+def export_command(
+    config_path: Path | None,
+    warc_dir: Path | None,
+    wacz_file: Path | None,
+    since: datetime | None,
+    until: datetime | None,
+    feed_name: str | None,
+) -> None:
+    """Rewrite every post from the database (after a template change, say); unchanged files are left alone.
+
+    With --warc or --wacz, the stored pages go to WARC files or a WACZ instead (scraper.capture.export).
+    """
     config = _load(config_path)
+    if warc_dir or wacz_file:
+        _export_captures(config, warc_dir, wacz_file, PageFilter(since, until, feed_name))
+        return
+    if since or until or feed_name:
+        _fail("--since, --until and --feed choose what --warc or --wacz export", EXIT_BAD_CONFIG)
     engine = make_engine(config.database.url)
     try:
         upgrade(engine)
@@ -333,6 +368,27 @@ def export_command(config_path: Path | None) -> None:
     finally:
         engine.dispose()
     click.echo(f"rewrote {written} posts in {config.export.dir}")
+
+
+def _export_captures(
+    config: Config, warc_dir: Path | None, wacz_file: Path | None, pages: PageFilter
+) -> None:
+    engine = make_engine(config.database.url)
+    try:
+        upgrade(engine)
+        sessions = session_factory(engine)
+        if warc_dir:
+            report = export_warc(
+                sessions, warc_dir, config.warc.dir, pages, max_file_bytes=config.warc.max_file_bytes
+            )
+            click.echo(f"{report.line()} in {len(report.files)} WARC files in {warc_dir}")
+        if wacz_file:
+            report = export_wacz(sessions, wacz_file, config.warc.dir, pages)
+            click.echo(f"{report.line()} into {wacz_file}")
+    except RuntimeError as exc:
+        _fail(str(exc), EXIT_FEED_FAILED)
+    finally:
+        engine.dispose()
 
 
 @cli.command("import")

@@ -445,9 +445,10 @@ def _check_cluster(where: str, cluster: ClusterConfig) -> ClusterConfig:
 
 
 def _check_warc(where: str, warc: WarcConfig, base: Path) -> WarcConfig:
-    if not re.fullmatch(r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*", warc.prefix):
+    if not re.fullmatch(r"[a-z0-9.]+(-[a-z0-9.]+)*", warc.prefix):  # what a WACZ allows in a file name
         raise ConfigError(
-            f"{where}: warc.prefix: letters, digits, '_', '.' and single inner '-' only, got {warc.prefix!r}"
+            f"{where}: warc.prefix: lower-case letters, digits, '.' and single inner '-' only, "
+            f"got {warc.prefix!r}"
         )
     if warc.max_file_bytes < 1:
         raise ConfigError(f"{where}: warc.max_file_bytes: at least 1, got {warc.max_file_bytes!r}")

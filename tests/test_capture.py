@@ -20,7 +20,7 @@ from scraper.store.models import Article, RawPage
 from tests.capture_site import CaptureSite
 from tests.conftest import run_cli, write_config
 
-HERITRIX_NAME = re.compile(r"^scraper-\d{17}-\d{5}-\d+~[A-Za-z0-9.-]+\.warc\.gz$")
+HERITRIX_NAME = re.compile(r"^scraper-\d{17}-\d{5}-[a-z0-9.-]+-\d+\.warc\.gz$")
 WARCIO = Path(sys.executable).parent / "warcio"
 CDXJ_INDEXER = Path(sys.executable).parent / "cdxj-indexer"
 

@@ -154,7 +154,7 @@ def test_a_torn_tail_is_cut_to_the_last_whole_record(tmp_path_factory: object, c
         assert member.startswith(b"WARC/1.1")
     at = int(len(data) * cut)
     whole.unlink()
-    torn = folder / f"scraper-20260101000000000-00000-1~{host_label()}.warc.gz.open"
+    torn = folder / f"scraper-20260101000000000-00000-{host_label()}-1.warc.gz.open"
     torn.write_bytes(data[:at])
     WarcWriter(folder, {}).close()
     kept = max(end for end in ends if end <= at)

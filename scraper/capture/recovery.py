@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import zlib
 from pathlib import Path
 
@@ -21,12 +22,16 @@ log = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
 _CHUNK = 1 << 16
+_OPEN_NAME = re.compile(r"-\d{17}-\d{5}-(?P<host>.+)-\d+\.warc\.gz\.open$")  # see writer.warc_name
 
 
 def recover_leftovers(directory: Path, host: str) -> list[Path]:
     """Close every dead `.open` file of this host in `directory`; returns the files closed."""
     closed = []
-    for path in sorted(directory.glob(f"*~{host}.warc.gz{OPEN_SUFFIX}")):
+    for path in sorted(directory.glob(f"*.warc.gz{OPEN_SUFFIX}")):
+        match = _OPEN_NAME.search(path.name)
+        if match is None or match["host"] != host:
+            continue
         try:
             done = _recover(path)
         except OSError as exc:

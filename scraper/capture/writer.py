@@ -1,8 +1,9 @@
 """The WARC file writer: one open file per process, rotated by size, named as Heritrix names them.
 
-Names follow Heritrix's `${prefix}-${timestamp17}-${serialno}-${pid}~${hostname}` (its port left out: we
-listen on none), so files of several processes and nodes never collide in one shared folder, and sort by
-time. A file is written as `<name>.warc.gz.open` and renamed when closed (rotation or a clean stop);
+Names hold what Heritrix's `${prefix}-${timestamp17}-${serialno}-${pid}~${hostname}` holds, in the order
+prefix-timestamp17-serial-host-pid and in lower case, dashes only: a WACZ's datapackage.json names each
+file, and its schema allows `[-a-z0-9._/]` only (no `~`). Files of several processes and nodes never
+collide in one shared folder, and sort by time. A file is written as `<name>.warc.gz.open` and renamed when closed (rotation or a clean stop);
 `recovery` closes those of dead processes when a writer starts.
 
 Each exchange is serialised first, then appended with a single write() (O_APPEND): a kill -9 leaves whole
@@ -29,17 +30,17 @@ from scraper.capture.recovery import OPEN_SUFFIX, recover_leftovers
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000_000
-_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
+_UNSAFE = re.compile(r"[^a-z0-9.-]+")
 
 
 def host_label() -> str:
-    """This machine's name as it goes into a file name (letters, digits, dot and dash only)."""
-    return _UNSAFE.sub("-", socket.gethostname()).strip("-") or "localhost"
+    """This machine's name as it goes into a file name (lower-case letters, digits, dot and dash)."""
+    return _UNSAFE.sub("-", socket.gethostname().lower()).strip("-.") or "localhost"
 
 
 def warc_name(prefix: str, when: datetime, serial: int, pid: int, host: str) -> str:
     stamp = when.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
-    return f"{prefix}-{stamp}-{serial:05d}-{pid}~{host}.warc.gz"
+    return f"{prefix}-{stamp}-{serial:05d}-{host}-{pid}.warc.gz"
 
 
 class WarcWriter:
@@ -86,7 +87,10 @@ class WarcWriter:
             return None
 
     def write(self, exchange: Exchange) -> CaptureRef:
-        data = exchange_bytes(exchange)
+        return self.append(exchange_bytes(exchange))
+
+    def append(self, data: bytes) -> CaptureRef:
+        """Whole records (gzip members), appended in one write; the offset is where `data` starts."""
         with self._lock:
             if self._fd is not None and self._size + len(data) > self.max_file_bytes:
                 self._close_file()
