@@ -3,8 +3,8 @@
 Names hold what Heritrix's `${prefix}-${timestamp17}-${serialno}-${pid}~${hostname}` holds, in the order
 prefix-timestamp17-serial-host-pid and in lower case, dashes only: a WACZ's datapackage.json names each
 file, and its schema allows `[-a-z0-9._/]` only (no `~`). Files of several processes and nodes never
-collide in one shared folder, and sort by time. A file is written as `<name>.warc.gz.open` and renamed when closed (rotation or a clean stop);
-`recovery` closes those of dead processes when a writer starts.
+collide in one shared folder, and sort by time. A file is written as `<name>.warc.gz.open` and renamed
+when closed (rotation or a clean stop); `recovery` closes those of dead processes when a writer starts.
 
 Each exchange is serialised first, then appended with a single write() (O_APPEND): a kill -9 leaves whole
 records, and the offset handed back is that of a record already in the file.
