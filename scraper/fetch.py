@@ -275,7 +275,8 @@ class Fetcher:
 
     `env` supplies the proxy variables (default: the process environment); `resolver` replaces the
     system resolver (benchmarks map many host names onto one local server with it); `capture` observes
-    every HTTP exchange (scraper.capture), and is closed with the Fetcher if it has a `close`.
+    every HTTP exchange (scraper.capture; called in a worker thread, so it must be thread-safe), and is
+    closed with the Fetcher if it has a `close`.
     """
 
     def __init__(
@@ -519,15 +520,15 @@ class Fetcher:
                         raw.add(chunk)
                         if raw.truncated:
                             break
-                    self._report(url, capture_kind, started, response, raw, peer)
+                    await self._report(url, capture_kind, started, response, raw, peer)
                 return response.status_code, response.headers["location"], {}, b"", None
             body = await self._read_capped(url, response, cap, raw)
-            captured = self._report(url, capture_kind, started, response, raw, peer)
+            captured = await self._report(url, capture_kind, started, response, raw, peer)
             return response.status_code, None, dict(response.headers), body, captured
         finally:
             await response.aclose()
 
-    def _report(
+    async def _report(
         self,
         url: str,
         kind: str | None,
@@ -536,12 +537,15 @@ class Fetcher:
         raw: _RawBody | None,
         peer: str | None,
     ) -> CaptureRef | None:
-        """Hand the exchange to the capture. Its failure costs the capture, never the fetch."""
+        """Hand the exchange to the capture, in a worker thread: writing a WARC record is mostly gzip and
+        SHA-1, which release the GIL, so it runs beside the event loop. Its failure costs the capture,
+        never the fetch."""
         if self.capture is None or kind is None or raw is None:
             return None
         try:
             request = response.request
-            return self.capture(
+            return await asyncio.to_thread(
+                self.capture,
                 Exchange(
                     url=url,
                     kind=kind,
@@ -557,7 +561,7 @@ class Fetcher:
                     body=b"".join(raw.parts),
                     truncated=raw.truncated,
                     peer_ip=peer,
-                )
+                ),
             )
         except Exception:
             log.exception("capture of %s failed", url)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from warcio.warcwriter import WARCWriter
 
 from scraper import __version__
-from scraper.capture.records import WARC_VERSION, warc_date
+from scraper.capture.records import WARC_VERSION, record_bytes, warc_date
 from scraper.capture.recovery import OPEN_SUFFIX
 from scraper.capture.writer import DEFAULT_MAX_FILE_BYTES, WarcWriter
 from scraper.store.models import Article, Feed, RawPage
@@ -224,9 +224,9 @@ def _resource(page: _Page) -> bytes:
     content_type = page.content_type or "application/octet-stream"
     if page.encoding and "charset" not in content_type.lower() and content_type.startswith("text/"):
         content_type += f"; charset={page.encoding}"
-    out = BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
-    writer.write_record(
+    writer = WARCWriter(BytesIO(), gzip=False, warc_version=WARC_VERSION)
+    return record_bytes(
+        writer,
         writer.create_warc_record(
             page.url,
             "resource",
@@ -234,9 +234,8 @@ def _resource(page: _Page) -> bytes:
             length=len(body),
             warc_content_type=content_type,
             warc_headers_dict={"WARC-Date": warc_date(page.fetched_at)},
-        )
+        ),
     )
-    return out.getvalue()
 
 
 def _page_entry(page: _Page) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 warcio re-encodes an HTTP header block it writes (non-ASCII percent-encoded); a capture must keep the bytes
 the server sent, so the header block is handed to warcio whole (`_ExactHeaders`) and warcio does the rest:
-the record headers, the lengths, the block and payload digests, the gzip member per record.
+the record headers, the lengths, the block and payload digests. Each record is then one gzip member,
+compressed here at level 6: warcio's own gzip runs at level 9, which costs 40 % more time for a file
+smaller by under 1 % (the soak benchmark's 79 KB pages: 4.1 ms against 2.9 ms).
 
 The response comes first and the request after it (WARC-Concurrent-To naming the response), so a response's
 offset is where its pair starts: copying the pair is reading two records from there.
@@ -10,16 +12,19 @@ offset is where its pair starts: copying the pair is reading two records from th
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from io import BytesIO
 
+from warcio.recordbuilder import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from scraper.capture.exchange import Exchange, RawHeaders
 
 WARC_VERSION = "1.1"
+GZIP_LEVEL = 6
 
 
 class _ExactHeaders(StatusAndHeaders):  # type: ignore[misc]
@@ -49,17 +54,27 @@ def _header_lines(headers: RawHeaders) -> bytes:
     return b"".join(name + b": " + value + b"\r\n" for name, value in headers) + b"\r\n"
 
 
-def warcinfo_bytes(filename: str, info: Mapping[str, str]) -> bytes:
+def _writer() -> WARCWriter:
+    return WARCWriter(BytesIO(), gzip=False, warc_version=WARC_VERSION)
+
+
+def record_bytes(writer: WARCWriter, record: ArcWarcRecord) -> bytes:
+    """One record, written by warcio, as one gzip member."""
     out = BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
-    writer.write_record(writer.create_warcinfo_record(filename, dict(info)))
-    return out.getvalue()
+    writer.out = out
+    writer.write_record(record)
+    gzipper = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return gzipper.compress(out.getvalue()) + gzipper.flush()
+
+
+def warcinfo_bytes(filename: str, info: Mapping[str, str]) -> bytes:
+    writer = _writer()
+    return record_bytes(writer, writer.create_warcinfo_record(filename, dict(info)))
 
 
 def exchange_bytes(exchange: Exchange) -> bytes:
     """The response and request records of one exchange, each a gzip member, ready to append."""
-    out = BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
+    writer = _writer()
     date = warc_date(exchange.started)
     status_line = f"{exchange.http_version} {exchange.status} ".encode("ascii") + exchange.reason
     response_head = status_line + b"\r\n" + _header_lines(exchange.response_headers)
@@ -93,6 +108,4 @@ def exchange_bytes(exchange: Exchange) -> bytes:
             request=True,
         ),
     )
-    writer.write_record(response)
-    writer.write_record(request)
-    return out.getvalue()
+    return record_bytes(writer, response) + record_bytes(writer, request)
