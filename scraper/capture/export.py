@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from warcio.warcwriter import WARCWriter
+from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from scraper import __version__
 from scraper.capture.records import WARC_VERSION, record_bytes, warc_date
@@ -114,7 +114,7 @@ def export_wacz(
 ) -> ExportReport:
     """A WACZ (the `wacz` package): the chosen pages' WARCs, their CDXJ index and the pages list."""
     try:
-        from wacz.main import main as wacz_main
+        from wacz.main import main as wacz_main  # type: ignore[import-untyped]
     except ImportError as exc:  # an optional dependency
         raise RuntimeError(
             f"making a WACZ needs the wacz package (pip install 'scraper[wacz]'): {exc}"
