@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import socket
 import subprocess
 import sys
 import zlib
@@ -17,8 +18,10 @@ from werkzeug import Response as WResponse
 
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article, RawPage
+from tests import hostile
 from tests.capture_site import CaptureSite
 from tests.conftest import run_cli, write_config
+from tests.hostile import HostileServer
 
 HERITRIX_NAME = re.compile(r"^scraper-\d{17}-\d{5}-[a-z0-9.-]+-\d+\.warc\.gz$")
 WARCIO = Path(sys.executable).parent / "warcio"
@@ -149,3 +152,64 @@ def test_the_raw_body_kept_is_bounded_by_the_size_cap(httpserver: HTTPServer, tm
     (response,) = [(w, b) for kind, w, _h, b in read_records(path) if kind == "response"]
     assert response[0]["WARC-Truncated"] == "length"
     assert response[1] == body[:4000]
+
+
+def chunked(body: bytes, content_type: str = "text/html; charset=utf-8") -> hostile.Handler:
+    """HTTP/1.1 chunked transfer coding, in chunks of 100 bytes."""
+
+    def handler(sock: socket.socket, request: hostile.Request) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n"
+        parts = [head.encode() + b"Connection: close\r\n\r\n"]
+        for start in range(0, len(body), 100):
+            piece = body[start : start + 100]
+            parts.append(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        sock.sendall(b"".join(parts) + b"0\r\n\r\n")
+
+    return handler
+
+
+def test_captures_keep_the_defences(tmp_path: Path) -> None:
+    """With captures on, a hostile server fails its article for the same reason as without, nothing over
+    the cap is kept, a redirect loop writes a bounded number of records; a chunked page is kept de-chunked
+    and read back by warcio."""
+    page = (
+        b"<html><body><article>"
+        + b"<p>chunked words, a good many of them</p>" * 20
+        + b"</article></body></html>"
+    )
+    server = HostileServer("127.0.0.1")
+    links = ["/chunked", "/endless", "/bomb", "/loop-a"]
+    items = "".join(f"<item><link>{server.url(p)}</link><guid>{p}</guid></item>" for p in links)
+    server.route(
+        "/feed.xml", hostile.html(f'<rss version="2.0"><channel>{items}</channel></rss>', "text/xml")
+    )
+    server.route("/chunked", chunked(page))
+    server.route("/endless", hostile.endless())
+    server.route("/bomb", hostile.gzip_bomb(50_000_000, "text/html"))
+    server.route("/loop-a", hostile.redirect("/loop-b"))
+    server.route("/loop-b", hostile.redirect("/loop-a"))
+    http = {"max_body_bytes": 200_000, "timeout": 5.0, "max_redirects": 3}
+    with server.running():
+        config = write_config(
+            tmp_path, [{"name": "H", "url": server.url("/feed.xml")}], http=http, warc={"dir": "warc"}
+        )
+        result = run_cli("once", "--config", str(config))
+    assert "archived 1" in result.output and "failed 3" in result.output, result.output
+    lines = result.output.splitlines()
+    for path in ("/endless", "/bomb"):  # the reason it has without captures
+        assert any(server.url(path) in line and "200000-byte cap" in line for line in lines), path
+    assert "redirect loop" in result.output
+
+    (path,) = (tmp_path / "warc").iterdir()
+    responses = [(w["WARC-Target-URI"], h, b) for kind, w, h, b in read_records(path) if kind == "response"]
+    urls = [url for url, _h, _b in responses]
+    assert server.url("/endless") not in urls and server.url("/bomb") not in urls  # no whole answer
+    assert urls.count(server.url("/loop-a")) == 1 and urls.count(server.url("/loop-b")) == 1
+    (chunked_head, chunked_body) = next((h, b) for u, h, b in responses if u == server.url("/chunked"))
+    assert b"Transfer-Encoding: chunked" in chunked_head and chunked_body == page
+    with path.open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            if record.rec_type == "response" and record.rec_headers.get_header("WARC-Target-URI") == (
+                server.url("/chunked")
+            ):
+                assert record.content_stream().read() == page  # a reader takes it as it is
