@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
@@ -195,3 +196,25 @@ def test_a_failing_capture_costs_the_capture_not_the_fetch(httpserver: HTTPServe
         return response.status, response.content, response.capture
 
     assert asyncio.run(fetch()) == (200, b"<p>fine</p>", None)
+
+
+def test_a_failed_write_is_cut_off_and_the_file_stays_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = WarcWriter(tmp_path, {})
+    writer(exchange(b"first"))
+    real_write = os.write
+
+    def half_then_full(fd: int, data: bytes | memoryview) -> int:
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    assert writer(exchange(b"second")) is None  # the capture is lost, the caller goes on
+    monkeypatch.setattr(os, "write", real_write)
+    writer(exchange(b"third"))
+    writer.close()
+    (path,) = tmp_path.iterdir()
+    with path.open("rb") as stream:
+        bodies = [r.raw_stream.read() for r in ArchiveIterator(stream, check_digests="raise")]
+    assert bodies[1::2] == [b"first", b"third"]

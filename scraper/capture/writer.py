@@ -98,9 +98,23 @@ class WarcWriter:
                 self._open_file()
             assert self._fd is not None
             offset = self._size
-            _write_all(self._fd, data)
+            try:
+                _write_all(self._fd, data)
+            except OSError:
+                self._drop_torn_tail()
+                raise
             self._size += len(data)
             return CaptureRef(self._name, offset)
+
+    def _drop_torn_tail(self) -> None:
+        """A write that failed half way (a full disk) is cut off, so the file stays readable to its end;
+        failing that, the file is given up (left `.open`: the next start on this host cuts and closes it)."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
     @property
     def current_file(self) -> str | None:
