@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,7 +59,6 @@ class ExportReport:
     copied: int = 0  # captures copied from the capture folder
     made: int = 0  # resource records made from stored pages
     files: list[Path] = field(default_factory=list)
-    pages: list[dict[str, str]] = field(default_factory=list)  # the pages list of a WACZ
 
     def line(self) -> str:
         return (
@@ -86,8 +86,10 @@ def export_warc(
     filters: PageFilter,
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    pages_list: TextIO | None = None,
 ) -> ExportReport:
-    """Write the chosen pages into new WARC files in `out_dir` (named as the captures are)."""
+    """Write the chosen pages into new WARC files in `out_dir` (named as the captures are); each page's
+    line of a WACZ pages list goes to `pages_list` as it is written (the archive may be large)."""
     report = ExportReport()
     info = {
         "software": f"scraper/{__version__}",
@@ -103,9 +105,10 @@ def export_warc(
                 report.copied += 1
             else:
                 report.made += 1
-            if ref.file not in {f.name for f in report.files}:
+            if not report.files or report.files[-1].name != ref.file:  # files are written one by one
                 report.files.append(out_dir / ref.file)
-            report.pages.append(_page_entry(page))
+            if pages_list is not None:
+                pages_list.write(json.dumps(_page_entry(page), ensure_ascii=False) + "\n")
     return report
 
 
@@ -121,13 +124,14 @@ def export_wacz(
         ) from None
     with tempfile.TemporaryDirectory(prefix="scraper-wacz-") as work:
         folder = Path(work)
-        report = export_warc(sessions, folder / "warc", capture_dir, filters)
+        pages = folder / "pages.jsonl"
+        with pages.open("w", encoding="utf-8") as pages_list:
+            pages_list.write(
+                json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}) + "\n"
+            )
+            report = export_warc(sessions, folder / "warc", capture_dir, filters, pages_list=pages_list)
         if not report.files:
             raise RuntimeError("no stored page matches: nothing to put in a WACZ")
-        pages = folder / "pages.jsonl"
-        header = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
-        lines = [json.dumps(header)] + [json.dumps(p, ensure_ascii=False) for p in report.pages]
-        pages.write_text("\n".join(lines) + "\n", encoding="utf-8")
         out_file.parent.mkdir(parents=True, exist_ok=True)
         partial = out_file.with_name(out_file.name + ".partial")
         args = ["create", "-o", str(partial), "-p", str(pages), "-c", *map(str, report.files)]
