@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import shutil
 import signal
@@ -193,6 +194,12 @@ def proc_status(pid: int) -> dict[str, int]:
     return values
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads, so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def scrape(url: str) -> dict[str, float]:
     """Sums of the daemon's counters we follow, from its /metrics."""
     totals: dict[str, float] = {}
@@ -223,12 +230,14 @@ def main() -> int:
     args = parser.parse_args()
     modes = [False, True] * max(args.repeat, 1) if args.warc == "both" else [args.warc == "on"]
     rates: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
     all_ok = True
     for warc in modes:
         print(f"--- WARC captures {'on' if warc else 'off'}")
-        ok, rate = soak(args, warc)
+        ok, rate, cpu_ms = soak(args, warc)
         all_ok &= ok
         rates[warc].append(rate)
+        cpu[warc].append(cpu_ms)
     if rates[False] and rates[True]:
         off, on = max(rates[False]), max(rates[True])  # the load of a shared machine only ever slows a run
         cost = (off - on) / off * 100
@@ -239,11 +248,17 @@ def main() -> int:
             f"target (within 10 %): {'met' if within else 'NOT met'}"
         )
         all_ok &= within
+        cpu_off, cpu_on = min(cpu[False]), min(cpu[True])
+        print(
+            f"daemon CPU an article (least of the runs): {cpu_off:.2f} ms without, {cpu_on:.2f} ms with "
+            f"({(cpu_on - cpu_off) / cpu_off * 100:+.1f} %)"
+        )
     return 0 if all_ok else 1
 
 
-def soak(args: argparse.Namespace, warc: bool) -> tuple[bool, float]:
-    """One run of the daemon; whether it met its targets, and its articles per second."""
+def soak(args: argparse.Namespace, warc: bool) -> tuple[bool, float, float]:
+    """One run of the daemon; whether it met its targets, its articles per second, and the daemon's CPU
+    milliseconds an article (a figure the other loads of a shared machine disturb far less)."""
     per_feed = args.articles // args.feeds
     total = per_feed * args.feeds
     site = Site(args.feeds, per_feed, revealed=min(args.round, per_feed))
@@ -294,7 +309,7 @@ def soak(args: argparse.Namespace, warc: bool) -> tuple[bool, float]:
             time.sleep(0.25)
             if daemon.poll() is not None:
                 print(f"the daemon exited early with {daemon.returncode}; see {folder / 'daemon.log'}")
-                return False, 0.0
+                return False, 0.0, 0.0
             try:
                 counts = scrape(metrics_url)
             except httpx.HTTPError:
@@ -322,6 +337,7 @@ def soak(args: argparse.Namespace, warc: bool) -> tuple[bool, float]:
             print(f"timed out after {args.timeout:.0f} s with {handled:.0f} of {total} articles")
         elapsed = time.monotonic() - started
         memory = proc_status(daemon.pid)
+        cpu = cpu_seconds(daemon.pid)
         stop_started = time.monotonic()
         daemon.send_signal(signal.SIGTERM)
         code = daemon.wait(timeout=60)
@@ -342,7 +358,7 @@ def soak(args: argparse.Namespace, warc: bool) -> tuple[bool, float]:
     )
     print(
         f"daemon: RSS {memory['VmRSS']} MB at the end, peak {memory['VmHWM']} MB; SIGTERM -> exit {code} "
-        f"in {stop_seconds:.1f} s"
+        f"in {stop_seconds:.1f} s; CPU {cpu:.1f} s = {cpu / max(handled, 1) * 1000:.2f} ms an article"
     )
     if len(marks) >= 3:
         warm = marks[1]
@@ -357,7 +373,7 @@ def soak(args: argparse.Namespace, warc: bool) -> tuple[bool, float]:
         ok &= check_warcs(folder / "warc", counts.get("archived", 0) + counts.get("failed", 0))
     if args.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
-    return ok, handled / elapsed
+    return ok, handled / elapsed, cpu / max(handled, 1) * 1000
 
 
 def check_warcs(folder: Path, pages: float) -> bool:

@@ -5,8 +5,10 @@ when the process dies (kill -9 included), so a lock we can take is a file nobody
 files are touched (the host is in the name): flock over a network file system is not to be trusted, and
 each node recovers its own leftovers when it starts.
 
-A record pair is written with one write() call, so kill -9 leaves whole records only; a crash of the
-machine can leave a torn tail, which is cut here so that every reader reads the file to its end.
+A record pair is written with one write() call, and yet a kill -9 can cut it: Linux stops a write to a file
+between two pages when a fatal signal is pending (the kill -9 test sees it). A crash of the machine can
+leave a torn tail too. Readers (warcio, pywb's indexer) read every whole record before such a tail and
+then a short last one, without error; the tail is cut here, so that the closed file is whole.
 """
 
 from __future__ import annotations

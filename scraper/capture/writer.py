@@ -6,8 +6,9 @@ file, and its schema allows `[-a-z0-9._/]` only (no `~`). Files of several proce
 collide in one shared folder, and sort by time. A file is written as `<name>.warc.gz.open` and renamed
 when closed (rotation or a clean stop); `recovery` closes those of dead processes when a writer starts.
 
-Each exchange is serialised first, then appended with a single write() (O_APPEND): a kill -9 leaves whole
-records, and the offset handed back is that of a record already in the file.
+Each exchange is serialised first, then appended with a single write() (O_APPEND), and the offset handed
+back is that of a record already in the file; a kill -9 during the write can still tear the last record
+(see `recovery`).
 """
 
 from __future__ import annotations
