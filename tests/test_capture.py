@@ -213,3 +213,30 @@ def test_captures_keep_the_defences(tmp_path: Path) -> None:
                 server.url("/chunked")
             ):
                 assert record.content_stream().read() == page  # a reader takes it as it is
+
+
+@pytest.mark.parametrize(
+    ("warc", "error"),
+    [
+        ({"prefix": "Scraper"}, "warc.prefix"),  # a WACZ's datapackage allows lower case only
+        ({"prefix": "a~b"}, "warc.prefix"),
+        ({"prefix": "a--b"}, "warc.prefix"),
+        ({"max_file_bytes": 0}, "warc.max_file_bytes"),
+        ({"feeds": "sometimes"}, "warc.feeds"),
+        ({"colour": "red"}, "warc.colour: unknown key"),
+    ],
+)
+def test_bad_warc_settings_are_config_errors(tmp_path: Path, warc: dict[str, object], error: str) -> None:
+    config = write_config(tmp_path, [], warc=warc)
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 2 and error in result.output, result.output
+
+
+def test_the_capture_folder_is_relative_to_the_config_and_off_by_default(tmp_path: Path) -> None:
+    from scraper.config import load_config
+
+    assert load_config(write_config(tmp_path, []), env={}).warc.dir is None
+    config = load_config(write_config(tmp_path, [], warc={"dir": "captures"}), env={})
+    assert config.warc.dir == tmp_path / "captures"
+    from_env = load_config(write_config(tmp_path, []), env={"SCRAPER_WARC_DIR": str(tmp_path / "w")})
+    assert from_env.warc.dir == tmp_path / "w"
