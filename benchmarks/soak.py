@@ -1,6 +1,7 @@
 """Soak: `scraper run` over 10,000 articles from a local site; articles per second and the daemon's RSS.
 
     python benchmarks/soak.py [--articles 10000] [--feeds 20] [--every 1000] [--keep DIR]
+                              [--warc off|on|both] [--repeat N]
 
 Twenty feeds, each served from its own loopback address (127.0.0.10, .11, ...: twenty "sites", so per-host
 politeness applies per feed as it would on the internet), publish their entries in rounds of 50 while the
@@ -14,12 +15,18 @@ overall), the daemon's resident memory now (VmRSS) and its peak so far (VmHWM), 
 Progress is read from the daemon's own /metrics. At the end it stops the daemon with SIGTERM and checks that
 it exits 0 with a post for every archived article. Target: RSS flat after warm-up and under 200 MB.
 Only addresses in 127.0.0.0/8 are used; the run is bounded by `--timeout`.
+
+`--warc on` runs the daemon with WARC captures (`[warc] dir`), and checks that it leaves whole, closed WARC
+files (no `.open`) with a response record for every page fetched; `--warc both` runs without and with them
+in one go (`--repeat` times each, alternating, as the machine's load drifts) and prints the cost of the
+captures in articles per second, fastest run against fastest run (target: within 10 %).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import shutil
 import signal
@@ -187,6 +194,12 @@ def proc_status(pid: int) -> dict[str, int]:
     return values
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads, so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def scrape(url: str) -> dict[str, float]:
     """Sums of the daemon's counters we follow, from its /metrics."""
     totals: dict[str, float] = {}
@@ -212,8 +225,40 @@ def main() -> int:
     parser.add_argument("--interval", type=int, default=2, help="the feeds' poll interval, seconds")
     parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a temp dir)")
+    parser.add_argument("--warc", choices=("off", "on", "both"), default="off", help="WARC captures")
+    parser.add_argument("--repeat", type=int, default=1, help="with --warc both: runs of each, alternating")
     args = parser.parse_args()
+    modes = [False, True] * max(args.repeat, 1) if args.warc == "both" else [args.warc == "on"]
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
+    all_ok = True
+    for warc in modes:
+        print(f"--- WARC captures {'on' if warc else 'off'}")
+        ok, rate, cpu_ms = soak(args, warc)
+        all_ok &= ok
+        rates[warc].append(rate)
+        cpu[warc].append(cpu_ms)
+    if rates[False] and rates[True]:
+        off, on = max(rates[False]), max(rates[True])  # the load of a shared machine only ever slows a run
+        cost = (off - on) / off * 100
+        within = cost <= 10
+        print(
+            f"WARC cost (fastest runs): {off:.1f} articles/s without, {on:.1f} with ({cost:+.1f} %; runs: "
+            f"{', '.join(f'{r:.1f}' for r in rates[False])} / {', '.join(f'{r:.1f}' for r in rates[True])}); "
+            f"target (within 10 %): {'met' if within else 'NOT met'}"
+        )
+        all_ok &= within
+        cpu_off, cpu_on = min(cpu[False]), min(cpu[True])
+        print(
+            f"daemon CPU an article (least of the runs): {cpu_off:.2f} ms without, {cpu_on:.2f} ms with "
+            f"({(cpu_on - cpu_off) / cpu_off * 100:+.1f} %)"
+        )
+    return 0 if all_ok else 1
 
+
+def soak(args: argparse.Namespace, warc: bool) -> tuple[bool, float, float]:
+    """One run of the daemon; whether it met its targets, its articles per second, and the daemon's CPU
+    milliseconds an article (a figure the other loads of a shared machine disturb far less)."""
     per_feed = args.articles // args.feeds
     total = per_feed * args.feeds
     site = Site(args.feeds, per_feed, revealed=min(args.round, per_feed))
@@ -225,7 +270,8 @@ def main() -> int:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
 
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="scraper-soak-"))
+    folder = (args.keep / ("warc-on" if warc else "warc-off")) if args.keep else None
+    folder = folder or Path(tempfile.mkdtemp(prefix="scraper-soak-"))
     folder.mkdir(parents=True, exist_ok=True)
     listen_port = free_port()
     feeds_toml = "".join(
@@ -238,7 +284,9 @@ def main() -> int:
         '[database]\nurl = "sqlite:///archive.db"\n\n[export]\ndir = "_posts"\n\n'
         # the daemon's own pace, not the politeness pause (1 s per host by default) is measured here
         "[http]\nallow_private_networks = true\nper_host_delay = 0\n\n"
-        f'[daemon]\nlisten = "127.0.0.1:{listen_port}"\ntick_seconds = 1.0\n\n{feeds_toml}',
+        f'[daemon]\nlisten = "127.0.0.1:{listen_port}"\ntick_seconds = 1.0\n\n'
+        + ('[warc]\ndir = "warc"\n\n' if warc else "")
+        + feeds_toml,
         encoding="utf-8",
     )
     scraper = shutil.which("scraper", path=str(Path(sys.executable).parent)) or "scraper"
@@ -261,7 +309,7 @@ def main() -> int:
             time.sleep(0.25)
             if daemon.poll() is not None:
                 print(f"the daemon exited early with {daemon.returncode}; see {folder / 'daemon.log'}")
-                return 1
+                return False, 0.0, 0.0
             try:
                 counts = scrape(metrics_url)
             except httpx.HTTPError:
@@ -289,6 +337,7 @@ def main() -> int:
             print(f"timed out after {args.timeout:.0f} s with {handled:.0f} of {total} articles")
         elapsed = time.monotonic() - started
         memory = proc_status(daemon.pid)
+        cpu = cpu_seconds(daemon.pid)
         stop_started = time.monotonic()
         daemon.send_signal(signal.SIGTERM)
         code = daemon.wait(timeout=60)
@@ -309,7 +358,7 @@ def main() -> int:
     )
     print(
         f"daemon: RSS {memory['VmRSS']} MB at the end, peak {memory['VmHWM']} MB; SIGTERM -> exit {code} "
-        f"in {stop_seconds:.1f} s"
+        f"in {stop_seconds:.1f} s; CPU {cpu:.1f} s = {cpu / max(handled, 1) * 1000:.2f} ms an article"
     )
     if len(marks) >= 3:
         warm = marks[1]
@@ -320,9 +369,30 @@ def main() -> int:
         )
     ok = code == 0 and posts == counts.get("archived", -1) and memory["VmHWM"] < 200
     print("target (exit 0, a post per archived article, peak RSS < 200 MB):", "met" if ok else "NOT met")
+    if warc:
+        ok &= check_warcs(folder / "warc", counts.get("archived", 0) + counts.get("failed", 0))
     if args.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
-    return 0 if ok else 1
+    return ok, handled / elapsed, cpu / max(handled, 1) * 1000
+
+
+def check_warcs(folder: Path, pages: float) -> bool:
+    """Closed files only, each read whole by warcio, a response record for every page fetched."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    left_open = list(folder.glob("*.open"))
+    files = sorted(folder.glob("*.warc.gz"))
+    responses = 0
+    for path in files:
+        with path.open("rb") as stream:
+            responses += sum(r.rec_type == "response" for r in ArchiveIterator(stream))
+    size = sum(p.stat().st_size for p in files)
+    ok = not left_open and responses >= pages
+    print(
+        f"WARC: {len(files)} files, {size / 1e6:.0f} MB, {responses} responses for {pages:.0f} pages, "
+        f"{len(left_open)} left open: {'ok' if ok else 'NOT ok'}"
+    )
+    return ok
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
 from scraper.backfill.progress import Progress, make_progress
 from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
+from scraper.capture import capture_for
+from scraper.capture.export import PageFilter, export_wacz, export_warc
 from scraper.config import (
     Config,
     ConfigError,
@@ -122,6 +124,12 @@ def _options() -> dict[str, object]:
 
 def _quiet() -> bool:
     return bool(_options().get("quiet"))
+
+
+def _say(line: str) -> None:
+    """A result line on standard output, unless -q asked for silence when all is well."""
+    if not _quiet():
+        click.echo(line)
 
 
 def _start_logging(default: int = logging.WARNING) -> None:
@@ -282,7 +290,7 @@ async def _run_once(config: Config, engine: Engine, due_only: bool, force: bool 
     """One run, as a node: it claims what it does, so it may run beside daemons on one PostgreSQL."""
     leases = Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
     async with (
-        Fetcher(config.http) as fetcher,
+        Fetcher(config.http, capture=capture_for(config)) as fetcher,
         leases.working("once", partial(setattr, fetcher.politeness, "share")),
     ):
         fetcher.politeness.share = leases.live_nodes
@@ -483,10 +491,44 @@ def status(config_path: Path | None) -> None:
 
 @cli.command("export")
 @_global_options()
-def export_command(config_path: Path | None) -> None:
-    """Rewrite every post from the database (after a template change, say); unchanged files are left alone."""
+@click.option(
+    "--warc",
+    "warc_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the stored pages as WARC files into this folder instead of rewriting posts.",
+)
+@click.option(
+    "--wacz",
+    "wacz_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Package the stored pages (WARCs, CDXJ index, pages list) into this WACZ file instead.",
+)
+@click.option(
+    "--since", callback=_date_option(False), metavar="DATE", help="--warc/--wacz: fetched on or after."
+)
+@click.option(
+    "--until", callback=_date_option(True), metavar="DATE", help="--warc/--wacz: fetched by the end."
+)
+@click.option("--feed", "feed_name", metavar="NAME", help="--warc/--wacz: only this feed's pages.")
+def export_command(
+    config_path: Path | None,
+    warc_dir: Path | None,
+    wacz_file: Path | None,
+    since: datetime | None,
+    until: datetime | None,
+    feed_name: str | None,
+) -> None:
+    """Rewrite every post from the database (after a template change, say); unchanged files are left alone.
+
+    With --warc or --wacz, the stored pages go to WARC files or a WACZ instead (scraper.capture.export).
+    """
     _start_logging()
     config = _load(config_path)
+    if warc_dir or wacz_file:
+        _export_captures(config, warc_dir, wacz_file, PageFilter(since, until, feed_name))
+        return
+    if since or until or feed_name:
+        _fail("--since, --until and --feed choose what --warc or --wacz export", EXIT_BAD_CONFIG)
     problem = export_dir_problem(config.export.dir)
     if problem:
         _fail(f"{problem}; {EXPORT_DIR_FIX}", EXIT_FEED_FAILED)
@@ -505,6 +547,25 @@ def export_command(config_path: Path | None) -> None:
             )
     if not _quiet():
         click.echo(f"rewrote {written} posts in {config.export.dir}")
+
+
+def _export_captures(
+    config: Config, warc_dir: Path | None, wacz_file: Path | None, pages: PageFilter
+) -> None:
+    with _database(config) as engine:
+        upgrade(engine)
+        sessions = session_factory(engine)
+        try:
+            if warc_dir:
+                report = export_warc(
+                    sessions, warc_dir, config.warc.dir, pages, max_file_bytes=config.warc.max_file_bytes
+                )
+                _say(f"{report.line()} in {len(report.files)} WARC files in {warc_dir}")
+            if wacz_file:
+                report = export_wacz(sessions, wacz_file, config.warc.dir, pages)
+                _say(f"{report.line()} into {wacz_file}")
+        except RuntimeError as exc:
+            _fail(str(exc), EXIT_FEED_FAILED)
 
 
 @cli.command("import")

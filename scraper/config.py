@@ -19,7 +19,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -130,6 +130,16 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class WarcConfig:
+    """WARC captures (scraper.capture): off unless `dir` is set; article pages always, feeds on request."""
+
+    dir: Path | None = None  # relative to the config file's folder
+    prefix: str = "scraper"  # the start of each file name
+    max_file_bytes: int = 1_000_000_000  # a file is closed and a new one started past this
+    feeds: bool = False  # capture feed polls (and robots.txt, sitemaps) too
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     name: str
     url: str
@@ -162,6 +172,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    warc: WarcConfig = field(default_factory=WarcConfig)
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
 
@@ -178,6 +189,7 @@ _SECTIONS: dict[str, type] = {
     "schedule": ScheduleConfig,
     "daemon": DaemonConfig,
     "cluster": ClusterConfig,
+    "warc": WarcConfig,
 }
 # String keys where "" is a meaningful value rather than a mistake.
 _MAY_BE_EMPTY = {("daemon", "listen")}
@@ -267,6 +279,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
         schedule=sections["schedule"],
         daemon=_check_daemon(where, sections["daemon"]),
         cluster=_check_cluster(where, sections["cluster"]),
+        warc=_check_warc(where, sections["warc"], base),
         feeds=feeds,
         rules=tuple(rules_raw),
     )
@@ -502,6 +515,19 @@ def _check_cluster(where: str, cluster: ClusterConfig) -> ClusterConfig:
             f"got {cluster.heartbeat_seconds!r}: a lease must outlive one late renewal"
         )
     return cluster
+
+
+def _check_warc(where: str, warc: WarcConfig, base: Path) -> WarcConfig:
+    if not re.fullmatch(r"[a-z0-9.]+(-[a-z0-9.]+)*", warc.prefix):  # what a WACZ allows in a file name
+        raise ConfigError(
+            f"{where}: warc.prefix: lower-case letters, digits, '.' and single inner '-' only, "
+            f"got {warc.prefix!r}"
+        )
+    if warc.max_file_bytes < 1:
+        raise ConfigError(f"{where}: warc.max_file_bytes: at least 1, got {warc.max_file_bytes!r}")
+    if warc.dir is None:
+        return warc
+    return replace(warc, dir=_resolve_path(Path(warc.dir), base))
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

@@ -52,6 +52,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.archive import ArchiveOutcome, ArticleJob
+from scraper.capture import capture_for
 from scraper.config import Config, load_config
 from scraper.export.writer import ReservedPost
 from scraper.listener import Listener
@@ -147,7 +148,10 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         async with MeteredFetcher(
-            self.config.http, metrics=self.metrics, feed_urls=lambda: self._feed_urls
+            self.config.http,
+            metrics=self.metrics,
+            feed_urls=lambda: self._feed_urls,
+            capture=capture_for(self.config),
         ) as fetcher:
             self.fetcher = fetcher
             fetcher.politeness.share = self.leases.live_nodes

@@ -906,6 +906,8 @@ class Pipeline:
             "encoding": outcome.encoding,
             "body_zlib": zlib.compress(response.content, RAW_PAGE_COMPRESSION),
             "fetched_at": now,
+            "warc_file": response.capture.file if response.capture else None,
+            "warc_offset": response.capture.offset if response.capture else None,
         }
 
     # --- export ------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from scraper.backfill.progress import Progress
 from scraper.backfill.reextract import ReextractReport, reextract
 from scraper.backfill.sitemap import backfill_sitemaps
 from scraper.backfill.url_list import backfill_urls
+from scraper.capture import capture_for
 from scraper.config import Config
 from scraper.fetch import Fetcher
 from scraper.pipeline import CLAIMS_PER_HOST_SLOT, Pipeline, RunSummary
@@ -110,7 +111,7 @@ async def run_backfill(
     report = BackfillReport()
     leases = Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
     async with (
-        Fetcher(config.http) as fetcher,
+        Fetcher(config.http, capture=capture_for(config)) as fetcher,
         leases.working("backfill", partial(setattr, fetcher.politeness, "share")),
     ):
         fetcher.politeness.share = leases.live_nodes

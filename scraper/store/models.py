@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -197,6 +198,10 @@ class RawPage(Base):
     encoding: Mapped[str | None] = mapped_column(String(64))
     body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The page's WARC capture ([warc]): the file's name in the capture folder and the offset of its
+    # response record (its request record follows it). None: captures were off, or it failed.
+    warc_file: Mapped[str | None] = mapped_column(String(255))
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
 
     article: Mapped[Article] = relationship(back_populates="page")
 
