@@ -25,11 +25,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Engine, Row, bindparam, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import Config, FeedConfig
+from scraper.export.files import remove_stale_temp_files
 from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, new_post
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
@@ -37,6 +38,7 @@ from scraper.importer import adopt_export_folder
 from scraper.poll import FeedError, PollResult, poll_feed
 from scraper.queue import enqueue_entries
 from scraper.recorder import GroupRecorder
+from scraper.sanitize import storable_text
 from scraper.schedule import (
     AUTO_START,
     ServerHints,
@@ -99,6 +101,7 @@ class Verdict:
     status: str
     kind: str  # archived, deferred, retrying, gone, failed
     delay: timedelta | None = None
+    error: str | None = None  # the outcome could not be stored as it was: why (then it is failed)
 
 
 @dataclass
@@ -226,6 +229,7 @@ class Pipeline:
     def adopt_existing_posts(self) -> int:
         """Import the export folder's posts the database does not know, before any poll (see importer).
         Nodes sharing the folder may adopt the same post at once: the one that loses reads again."""
+        remove_stale_temp_files(self.config.export.dir)  # a killed run's half-written posts
         try:
             found = adopt_export_folder(
                 self.sessions, self.config.export.dir, self.config.feeds, self.clock()
@@ -426,7 +430,9 @@ class Pipeline:
                     row.skip_days = encode_set(result.skip_days)
                 if result.warning:
                     row.last_error, row.last_error_at = f"parsed with a warning: {result.warning}", now
-                queued = enqueue_entries(session, feed.id, result.entries, now)
+                queued = enqueue_entries(
+                    session, feed.id, result.entries, now, allow_file=feed_config.is_local
+                )
                 new_entries = len(queued.new_ids)
                 summary.new_entries += new_entries
                 for reason in queued.skipped:
@@ -727,6 +733,38 @@ class Pipeline:
                 if len(items) > 1:  # which name it was is not known: one by one
                     return [self._write_with_free_names([item], now)[0] for item in items]
                 taken.add(exc.name)
+            except (OperationalError, InterfaceError):  # the database itself: nothing to blame an item for
+                raise
+            except Exception as exc:  # one outcome the database refuses must not fail its batch-mates
+                if len(items) > 1:
+                    log.warning("%d outcomes not stored together (%s): one by one", len(items), exc)
+                    return [self._write_with_free_names([item], now)[0] for item in items]
+                return [self._write_unstorable(items[0], now, exc)]
+
+    def _write_unstorable(
+        self, item: tuple[ArticleJob, ArchiveOutcome], now: datetime, error: Exception
+    ) -> tuple[Verdict, ReservedPost | None] | None:
+        """An outcome that cannot be stored as it is: its article is failed with the reason (an attempt
+        counted, so it is not tried forever), its lease released; None if the lease was lost."""
+        job, _ = item
+        reason = storable_text(f"outcome not storable: {type(error).__name__}: {error}") or ""
+        with self.leases.writes.begin() as connection:
+            done = connection.execute(
+                update(Article)
+                .where(Article.id == job.article_id, Article.lease_owner == self.leases.node_id)
+                .values(
+                    status=ArticleStatus.FAILED,
+                    attempts=Article.attempts + 1,
+                    last_error=reason[:2000],
+                    next_attempt_at=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                ),
+                execution_options={"synchronize_session": False},
+            )
+        if not done.rowcount:
+            return None
+        return Verdict(ArticleStatus.FAILED, "failed", error=reason), None
 
     def _write_outcomes(
         self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime, taken: set[str]
@@ -849,6 +887,8 @@ class Pipeline:
     @staticmethod
     def _count(job: ArticleJob, outcome: ArchiveOutcome, verdict: Verdict, summary: RunSummary) -> None:
         """Count and log an outcome once it is written."""
+        if verdict.error:
+            outcome = ArchiveOutcome(verdict.status, verdict.error)
         if verdict.kind == "deferred":
             summary.deferred += 1
             log.info("article %s: deferred, %s", job.url, outcome.error)

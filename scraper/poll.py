@@ -17,6 +17,7 @@ import feedparser
 
 from scraper.charset import decode
 from scraper.fetch import Fetcher, RequestPolicy
+from scraper.sanitize import clamped_int, defuse_char_refs, storable_text
 from scraper.schedule import DAY_NAMES, cache_lifetime
 
 
@@ -126,6 +127,8 @@ def parse_feed(
     if not body.strip():
         raise FeedError("empty body", transient=True)
     text, _ = decode(body, content_type)
+    # A reference to no character (`&#0;`, `&#xD800;`) would make feedparser fail the whole feed.
+    text = defuse_char_refs(storable_text(text) or "")
     data = _XML_DECLARED_ENCODING.sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
     # No content-location: feedparser would resolve GUIDs against it as if they were URLs.
     headers = {"content-type": "application/xml; charset=utf-8"}
@@ -158,7 +161,7 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry:
         link = guid
     return FeedEntry(
         guid=guid.strip() if guid else None,
-        link=urljoin(feed_url, link.strip()) if link else None,
+        link=_absolute(feed_url, link),
         title=_clean(raw.get("title")),
         author=_clean(raw.get("author")),
         published=_when(
@@ -167,6 +170,16 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry:
         content_html=_content(raw),
         summary=raw.get("summary") or None,
     )
+
+
+def _absolute(feed_url: str, link: str | None) -> str | None:
+    """The link resolved against the feed; as written when urllib cannot read it (the queue says why)."""
+    if not link:
+        return None
+    try:
+        return urljoin(feed_url, link.strip())
+    except ValueError:
+        return link.strip()
 
 
 def _link_from_links(raw: Any) -> str | None:
@@ -199,12 +212,12 @@ def _clean(text: str | None) -> str | None:
     return text or None
 
 
+MAX_TTL_MINUTES = 366 * 24 * 60  # the schedule caps waits far lower; this only keeps the column sane
+
+
 def _ttl(feed: Any) -> int | None:
-    value = feed.get("ttl")
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    """The feed's <ttl>, clamped (twenty digits overflow the column), None if it is not a number."""
+    return clamped_int(feed.get("ttl"), 0, MAX_TTL_MINUTES) or None
 
 
 _ALTERNATE = re.compile(
