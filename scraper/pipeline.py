@@ -118,6 +118,7 @@ class RunSummary:
     feeds_deferred: int = 0  # not polled: the host asked everyone to wait (Retry-After)
     deferred: int = 0  # articles not fetched for the same reason
     lost: int = 0  # results discarded: the lease had expired and another node took the work over
+    refused: int = 0  # feed entries not queued: no link, or one the archive may not fetch (see errors)
     errors: list[str] = field(default_factory=list)
 
     def merge(self, other: RunSummary) -> None:
@@ -136,6 +137,7 @@ class RunSummary:
             f"archived {self.archived}, gone {self.gone}, retrying {self.retrying}, failed {self.failed}"
             f"{deferred}; wrote {self.posts_written} posts"
             + (f"; {self.lost} results discarded (leases lost)" if self.lost else "")
+            + (f"; {self.refused} entries refused" if self.refused else "")
         )
 
 
@@ -437,6 +439,10 @@ class Pipeline:
                 summary.new_entries += new_entries
                 for reason in queued.skipped:
                     summary.errors.append(f"feed {feed.name}: {reason}")
+                summary.refused += len(queued.skipped)
+                if queued.skipped:  # shown by `status`; the feed itself answered, so not a failure
+                    refused = f"{len(queued.skipped)} entries refused; the first: {queued.skipped[0]}"
+                    row.last_error, row.last_error_at = refused, now
                 log.info(
                     "feed %s: %d entries, %d new, %d already seen",
                     feed.name,

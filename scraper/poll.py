@@ -7,6 +7,7 @@ The poller only reads; what the entries become is the queue's business. A feed t
 from __future__ import annotations
 
 import calendar
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from scraper.charset import decode
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.sanitize import clamped_int, defuse_char_refs, storable_text
 from scraper.schedule import DAY_NAMES, cache_lifetime
+
+log = logging.getLogger(__name__)
 
 
 class FeedError(Exception):
@@ -130,6 +133,7 @@ def parse_feed(
     # A reference to no character (`&#0;`, `&#xD800;`) would make feedparser fail the whole feed.
     text = defuse_char_refs(storable_text(text) or "")
     data = _XML_DECLARED_ENCODING.sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
+    data, dropped = _first_entries(data, MAX_ENTRIES_PER_DOCUMENT)
     # No content-location: feedparser would resolve GUIDs against it as if they were URLs.
     headers = {"content-type": "application/xml; charset=utf-8"}
     parsed = feedparser.parse(
@@ -145,7 +149,26 @@ def parse_feed(
             raise FeedError(f"an HTML page, not a feed{hint}", transient=False)
         raise FeedError(f"not a feed: {warning or 'no RSS or Atom found'}", transient=False)
     entries = tuple(_entry(raw, url) for raw in parsed.entries)
+    if dropped:
+        total, kept = MAX_ENTRIES_PER_DOCUMENT + dropped, MAX_ENTRIES_PER_DOCUMENT
+        warning = f"{total} entries in one document; only the first {kept} taken"
+        log.warning("%s: %s", url, warning)
     return entries, _ttl(parsed.feed), warning
+
+
+# feedparser keeps a whole document's entries in memory, several kB each (100k entries: over 700 MB),
+# so a document is cut to this many before it is parsed. A feed lists its newest first.
+MAX_ENTRIES_PER_DOCUMENT = 10_000
+_ENTRY_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>", re.I)
+
+
+def _first_entries(data: bytes, limit: int) -> tuple[bytes, int]:
+    """The document with only its first `limit` entries (what follows the last entry kept, so it stays
+    well-formed), and how many were dropped."""
+    ends = [match.end() for match in _ENTRY_END.finditer(data)]
+    if len(ends) <= limit:
+        return data, 0
+    return data[: ends[limit - 1]] + data[ends[-1] :], len(ends) - limit
 
 
 _XML_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")

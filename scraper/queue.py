@@ -49,10 +49,11 @@ def enqueue_entries(
     its reason, the others go on. `allow_file`: the entries come from a local file the config names, so
     their `file:` links may be read; from anywhere else a `file:` link is refused.
     """
-    candidates: dict[str, tuple[str, FeedEntry]] = {}
-    batch_guids: set[str] = set()
+    new_ids: list[int] = []
     skipped: list[str] = []
     duplicates = 0
+    candidates: dict[str, tuple[str, FeedEntry]] = {}
+    batch_guids: set[str] = set()
     for raw in entries:
         checked = checked_entry(raw, now, allow_file=allow_file)
         if isinstance(checked, str):
@@ -65,9 +66,28 @@ def enqueue_entries(
             continue
         candidates[key] = (guid, entry)
         batch_guids.add(guid)
-    if not candidates:
-        return QueueResult((), duplicates, tuple(skipped))
+        if len(candidates) >= QUEUE_CHUNK:
+            duplicates += _insert_new(session, feed_id, candidates, now, new_ids)
+            candidates, batch_guids = {}, set()
+    if candidates:
+        duplicates += _insert_new(session, feed_id, candidates, now, new_ids)
+    return QueueResult(tuple(new_ids), duplicates, tuple(skipped))
 
+
+# Entries inserted per flush: a huge feed or backfill list is queued a chunk at a time, each chunk's rows
+# let go once flushed, so memory stays bounded (the rows flushed before are found as known by the next).
+QUEUE_CHUNK = 1000
+
+
+def _insert_new(
+    session: Session,
+    feed_id: int | None,
+    candidates: dict[str, tuple[str, FeedEntry]],
+    now: datetime,
+    new_ids: list[int],
+) -> int:
+    """Insert the candidates not known yet, adding their ids to `new_ids`; returns the duplicates."""
+    duplicates = 0
     known_urls, known_guids = _known(session, feed_id, candidates)
     fresh = []
     for key, (guid, entry) in candidates.items():
@@ -75,14 +95,15 @@ def enqueue_entries(
             duplicates += 1
         else:
             fresh.append((key, guid, entry))
-    try:  # all at once: one flush for a backfill's thousands of URLs
+    articles: list[Article] = []
+    try:  # all at once: one flush for a chunk of a backfill's thousands of URLs
         with session.begin_nested():
             articles = [_article(feed_id, key, guid, entry, now) for key, guid, entry in fresh]
             session.add_all(articles)
             session.flush()
-        new_ids = [article.id for article in articles]
+        new_ids.extend(article.id for article in articles)
     except IntegrityError:  # another node queued some a moment ago: one at a time, skipping those
-        new_ids = []
+        articles = []
         for key, guid, entry in fresh:
             article = _article(feed_id, key, guid, entry, now)
             try:
@@ -92,8 +113,11 @@ def enqueue_entries(
             except IntegrityError:
                 duplicates += 1
                 continue
+            articles.append(article)
             new_ids.append(article.id)
-    return QueueResult(tuple(new_ids), duplicates, tuple(skipped))
+    for article in articles:
+        session.expunge(article)
+    return duplicates
 
 
 def checked_entry(
