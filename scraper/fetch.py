@@ -543,10 +543,11 @@ def _read_file(url: str, if_modified_since: str | None = None, cap: int | None =
         return Response(url, url, 403, b"")
     except OSError as exc:
         raise UnsupportedURLError(url, f"local file not readable: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnsupportedURLError(url, "not a regular file (a folder, a device or a pipe)")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsupportedURLError(url, "not a regular file (a folder, a device or a pipe)")
         last_modified = formatdate(info.st_mtime, usegmt=True)
         if if_modified_since == last_modified:
             return Response(url, url, 304, b"", {"last-modified": last_modified})

@@ -102,9 +102,9 @@ _NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u00a0\u2028\u2029\ufeff\ud8
 # Plain (unquoted) only where both YAML 1.1 and 1.2 readers take it for the same string: no indicator
 # anywhere, no leading digit or sign (numbers, dates, `0x10`, `1_000`, `1:20` in 1.1), no word that
 # either reads as a boolean or null.
-_PLAIN_SAFE = re.compile(r"^(?![0-9])[\w(][\w .()/'&+~=-]*(?<! )$")
-_PLAIN_URL_SAFE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[!$%&()*+\-./0-9:;=?@A-Z\\^_a-z~]*(?<!:)$")
-_YAML_WORDS = re.compile(r"^(?:y|n|yes|no|true|false|on|off|null|~)$", re.I)
+_PLAIN_SAFE = re.compile(r"^(?![0-9])[\w(][\w .()/'&+~=-]*(?<! )\Z")
+_PLAIN_URL_SAFE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[!$%&()*+\-./0-9:;=?@A-Z\\^_a-z~]*(?<!:)\Z")
+_YAML_WORDS = re.compile(r"^(?:y|n|yes|no|true|false|on|off|null|~)\Z", re.I)
 
 
 def yaml_quoted(text: str) -> str:
