@@ -20,6 +20,7 @@ from scraper.charset import decode
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.sanitize import clamped_int, defuse_char_refs, storable_text
 from scraper.schedule import DAY_NAMES, cache_lifetime
+from scraper.urls import unmangled_file_url
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +130,7 @@ def parse_feed(
     """
     if not body.strip():
         raise FeedError("empty body", transient=True)
-    text, _ = decode(body, content_type)
-    # A reference to no character (`&#0;`, `&#xD800;`) would make feedparser fail the whole feed.
-    text = defuse_char_refs(storable_text(text) or "")
-    data = _XML_DECLARED_ENCODING.sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
+    data = parser_input(body, content_type)
     data, dropped = _first_entries(data, MAX_ENTRIES_PER_DOCUMENT)
     # No content-location: feedparser would resolve GUIDs against it as if they were URLs.
     headers = {"content-type": "application/xml; charset=utf-8"}
@@ -171,6 +169,15 @@ def _first_entries(data: bytes, limit: int) -> tuple[bytes, int]:
     return data[: ends[limit - 1]] + data[ends[-1] :], len(ends) - limit
 
 
+def parser_input(body: bytes, content_type: str | None = None) -> bytes:
+    """The document as feedparser must get it: decoded by us, re-encoded as UTF-8 (and so declared), and
+    with references to no character (`&#0;`, `&#xD800;`, `&#x110000;`) defused: feedparser turns those
+    into characters it then fails to encode, failing the whole document."""
+    text, _ = decode(body, content_type)
+    text = defuse_char_refs(storable_text(text) or "")
+    return _XML_DECLARED_ENCODING.sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
+
+
 _XML_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
 
 # feedparser flags these, but they only say the server labelled the feed loosely.
@@ -200,7 +207,7 @@ def _absolute(feed_url: str, link: str | None) -> str | None:
     if not link:
         return None
     try:
-        return urljoin(feed_url, link.strip())
+        return unmangled_file_url(urljoin(feed_url, link.strip()))
     except ValueError:
         return link.strip()
 

@@ -81,3 +81,14 @@ def canonical_url(url: str) -> str:
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_parameter(k)
     ]
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, safe="/:@,;!$'()*"), ""))
+
+
+def unmangled_file_url(url: str) -> str:
+    """`file:///abs` as written, where feedparser made it `file://abs` (it strips the slashes after
+    `://` of every link it reads). A file URL naming a host other than localhost is read as that path."""
+    if url[:7].lower() != "file://":
+        return url
+    host = url[7:].split("/", 1)[0]
+    if host in ("", "localhost"):
+        return url
+    return f"file:///{url[7:]}"

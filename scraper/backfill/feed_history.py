@@ -39,8 +39,9 @@ from scraper.backfill.frontier import (
     queue_found,
 )
 from scraper.fetch import Fetcher, FetchError
-from scraper.poll import FeedError, parse_feed
+from scraper.poll import FeedError, parse_feed, parser_input
 from scraper.store.leases import Leases
+from scraper.urls import unmangled_file_url
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,16 @@ class Step:
 
 def feed_links(body: bytes, base_url: str) -> dict[str, str]:
     """The feed-level links by relation (first of each), made absolute."""
-    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    parsed = feedparser.parse(parser_input(body), sanitize_html=False, resolve_relative_uris=False)
     links: dict[str, str] = {}
     for link in parsed.feed.get("links", []):
         rel, href = link.get("rel"), link.get("href")
         if rel and href:
-            links.setdefault(str(rel).lower(), urljoin(base_url, str(href).strip()))
+            try:
+                absolute = unmangled_file_url(urljoin(base_url, str(href).strip()))
+            except ValueError:  # a link urllib cannot read: no step there
+                continue
+            links.setdefault(str(rel).lower(), absolute)
     return links
 
 
