@@ -18,7 +18,7 @@ import feedparser
 
 from scraper.charset import decode
 from scraper.fetch import Fetcher, RequestPolicy
-from scraper.sanitize import clamped_int, defuse_char_refs, storable_text
+from scraper.sanitize import clamped_int, defuse_char_refs, fitting_text, storable_text
 from scraper.schedule import DAY_NAMES, cache_lifetime
 from scraper.urls import unmangled_file_url
 
@@ -36,7 +36,7 @@ class FeedError(Exception):
         transient: bool = True,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(storable_text(message))  # it is stored as the feed's last error
         self.status = status
         self.transient = transient
         self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
@@ -108,8 +108,8 @@ async def poll_feed(
     return PollResult(
         response.status,
         response.final_url,
-        response.headers.get("etag"),
-        response.headers.get("last-modified"),
+        fitting_text(response.headers.get("etag"), MAX_ETAG_CHARS),
+        fitting_text(response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS),
         entries,
         ttl,
         warning,
@@ -242,6 +242,8 @@ def _clean(text: str | None) -> str | None:
     return text or None
 
 
+MAX_ETAG_CHARS = 1024  # the validator columns' widths
+MAX_LAST_MODIFIED_CHARS = 128
 MAX_TTL_MINUTES = 366 * 24 * 60  # the schedule caps waits far lower; this only keeps the column sane
 
 

@@ -28,6 +28,7 @@ WEB_SCHEMES = ("http", "https")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # Characters no URL holds as written: controls, spaces, DEL, and what only a hostile document puts there.
 _NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u2028\u2029]")
+_URL_WHITESPACE = re.compile("[\t\n\r]")
 # A numeric character reference in XML/HTML text, with or without its semicolon.
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 
@@ -68,7 +69,8 @@ def checked_url(url: str, *, allow_file: bool = False) -> str:
     Only http(s) enters the queue (a `javascript:` or `data:` link would become a clickable link in the
     post), and `file:` only where the document that gave it is a local file the config names.
     """
-    url = url.strip()
+    # As browsers read a link: tabs and line breaks inside it dropped, a space written as %20.
+    url = _URL_WHITESPACE.sub("", url.strip()).replace(" ", "%20")
     if not url:
         raise RefusedValue("empty URL")
     if len(url) > MAX_URL_CHARS:
@@ -103,6 +105,14 @@ def checked_url(url: str, *, allow_file: bool = False) -> str:
         except UnicodeError:
             raise RefusedValue(f"URL host is not a valid domain name: {_shown(url)}") from None
     return url
+
+
+def fitting_text(value: str | None, limit: int) -> str | None:
+    """A short value a server sent (a validator header) if it fits its column and is storable, else None:
+    a cut ETag would only be a wrong one."""
+    if value is None or len(value) > limit or storable_text(value) != value:
+        return None
+    return value
 
 
 def clamped_int(value: object, low: int, high: int) -> int | None:

@@ -29,9 +29,9 @@ from scraper.extract import Record
 from scraper.fetch import Fetcher, FetchError
 from scraper.netguard import is_public
 from scraper.pipeline import Pipeline, RunSummary
-from scraper.poll import parse_feed
+from scraper.poll import FeedError, parse_feed
 from scraper.queue import enqueue_entries
-from scraper.sanitize import RefusedValue, checked_url, clamped_int, storable_text
+from scraper.sanitize import RefusedValue, checked_url, clamped_int, fitting_text, storable_text
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.leases import Leases
 from scraper.store.models import Article, ArticleStatus, Feed, utcnow
@@ -163,6 +163,17 @@ def test_checked_url_takes_web_links_and_configured_files() -> None:
     assert checked_url("file://localhost/srv/x.html", allow_file=True) == "file://localhost/srv/x.html"
     with pytest.raises(RefusedValue, match="another host"):
         checked_url("file://evil.example/etc/passwd", allow_file=True)
+
+
+def test_whitespace_in_a_link_is_read_as_a_browser_reads_it() -> None:
+    assert checked_url("http://e.test/a b\n/c\td") == "http://e.test/a%20b/cd"
+
+
+def test_server_values_that_do_not_fit_are_dropped_not_stored() -> None:
+    assert fitting_text('"abc"', 1024) == '"abc"'
+    assert fitting_text("x" * 2000, 1024) is None  # a cut ETag would be a wrong one
+    assert fitting_text("a\x00b", 1024) is None
+    assert "\x00" not in str(FeedError("an HTML page, not a feed; the page names its feed: http://e\x00"))
 
 
 @settings(max_examples=300, deadline=None)
