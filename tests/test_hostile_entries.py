@@ -144,6 +144,8 @@ def test_one_bad_entry_fails_alone_and_the_run_prints_its_summary(
     assert "8 entries refused" in result.output
     for name, link in BAD_LINKS.items():
         assert name in result.output, f"the refused entry {link!r} is not reported"
+    status = run_cli("status", "--config", str(config), env={"COLUMNS": "400"})
+    assert "entries refused" in status.output, status.output
     for post in (tmp_path / "_posts").glob("*.md"):
         matter = front_matter(post)
         assert "javascript:" not in post.read_text(encoding="utf-8")
@@ -550,10 +552,12 @@ def test_an_implausible_entry_date_never_reaches_a_post(
         assert isinstance(loaded, dict) and str(loaded["date"]).startswith(str(today.year))
 
 
-@given(st.datetimes(timezones=st.just(UTC)))
-def test_file_names_always_start_with_four_digit_dates(when: datetime) -> None:
-    name = filename(post_with("t", "http://e.test/", "n", when))
+@given(st.datetimes(timezones=st.just(UTC)), st.text())
+def test_file_names_always_start_with_four_digit_dates(when: datetime, title: str) -> None:
+    name = filename(post_with(title or "t", "http://e.test/", "n", when))
     assert re.match(r"^\d{4}-\d{2}-\d{2}-", name)
+    assert not re.search("[\x00-\x1f\x7f-\x9f/\\\\\ud800-\udfff\ufffe\uffff]", name), name
+    name.encode("utf-8")
 
 
 # --- temp files, addresses ------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def epoch_ms(when: datetime) -> int:
 
 # --- file names -------------------------------------------------------------------------------------------
 
-_REFUSED_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#%\u2028\u2029\ufeff]')
+_REFUSED_IN_NAMES = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|#%\u2028\u2029\ufeff\ufffe\uffff]')
 TITLE_CHARS_IN_NAME = 50
 
 
