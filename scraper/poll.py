@@ -6,6 +6,7 @@ The poller only reads; what the entries become is the queue's business. A feed t
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import logging
 import re
@@ -103,7 +104,10 @@ async def poll_feed(
             transient=response.status not in (404, 410),
             retry_after=response.retry_after,
         )
-    entries, ttl, warning = parse_feed(response.content, response.final_url, response.content_type)
+    # Parsing a big feed takes seconds of CPU: off the event loop, where other feeds are being fetched.
+    entries, ttl, warning = await asyncio.to_thread(
+        parse_feed, response.content, response.final_url, response.content_type
+    )
     hours, days = parse_skips(response.content)
     return PollResult(
         response.status,

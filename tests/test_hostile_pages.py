@@ -19,6 +19,7 @@ from scraper.archive import ArticleJob, archive_article
 from scraper.config import HttpConfig
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher
+from scraper.poll import poll_feed
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article, ArticleStatus
 from tests import hostile
@@ -135,3 +136,33 @@ def test_a_page_nested_30000_deep_beside_a_normal_feed(
     for name in ("deep-ul", "deep-div"):  # archived, or failed with a reason (over the CPU budget)
         assert articles[name].status in (ArticleStatus.ARCHIVED, ArticleStatus.FAILED)
         assert articles[name].status == ArticleStatus.ARCHIVED or articles[name].last_error
+
+
+def test_the_event_loop_goes_on_while_a_big_feed_is_parsed(tmp_path: Path) -> None:
+    """Parsing thousands of entries takes a while: other polls and the health answers go on meanwhile."""
+    feed = tmp_path / "big.xml"
+    feed.write_text(rss([(f"g{i}", f"http://e.test/{i}", "x") for i in range(5000)]), encoding="utf-8")
+
+    async def run() -> tuple[int, int]:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        async with Fetcher(HttpConfig()) as fetcher:
+            counting = asyncio.create_task(ticker())
+            await asyncio.sleep(0)
+            before = ticks
+            result = await poll_feed(fetcher, feed.as_uri())
+            during = ticks - before
+            done.set()
+            await counting
+        return during, len(result.entries)
+
+    during, entries = asyncio.run(run())
+    assert entries == 5000
+    assert during >= 3, f"the loop ran {during} times while the feed was parsed"
