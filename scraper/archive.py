@@ -18,6 +18,7 @@ content when the page fails or yields less text.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from datetime import datetime
 from scraper.extract import Record, RuleBook, clean_fragment, extract, html_to_text
 from scraper.extract.dates import reconcile
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy, Response
+from scraper.sanitize import storable_record
 from scraper.selectors import selector_matches, selector_missed
 from scraper.store.models import ArticleStatus
 
@@ -70,17 +72,19 @@ class ArchiveOutcome:
 
 async def archive_article(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) -> ArchiveOutcome:
     """Never raises for a bad page or server: every failure is an outcome with a reason."""
+    # Extraction and cleaning run in a worker thread: a page that takes long must not hold the event
+    # loop, where the other feeds' fetches and the health answers wait.
     if job.content_source == "feed" and job.entry_content and job.entry_content.strip():
-        return _from_feed(job, None)
+        return await asyncio.to_thread(_from_feed, job, None)
 
     page = await _fetch_and_extract(job, fetcher, rules)
     if job.content_source != "auto" or not job.entry_content:
         return page
-    feed_text = html_to_text(job.entry_content)
+    feed_text = await asyncio.to_thread(html_to_text, job.entry_content)
     if page.status != ArticleStatus.ARCHIVED or page.record is None:
-        return _from_feed(job, page) if feed_text.strip() else page
+        return await asyncio.to_thread(_from_feed, job, page) if feed_text.strip() else page
     if len(page.record.text) < len(feed_text):
-        return _from_feed(job, page)
+        return await asyncio.to_thread(_from_feed, job, page)
     return page
 
 
@@ -118,11 +122,9 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
     if not content_type.startswith(_HTML_TYPES):
         return ArchiveOutcome(ArticleStatus.FAILED, f"not an HTML page ({content_type})", **common)
 
-    text, encoding = response.text()
+    text, encoding = await asyncio.to_thread(response.text)
     try:
-        record = extract(
-            text, response.final_url, rules.for_url(response.final_url, job.selector, job.remove)
-        )
+        record = await asyncio.to_thread(_extract_storable, text, response.final_url, job, rules)
     except Exception as exc:  # an extractor bug must cost one article, never the run
         return ArchiveOutcome(
             ArticleStatus.FAILED,
@@ -155,16 +157,23 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
     )
 
 
+def _extract_storable(text: str, url: str, job: ArticleJob, rules: RuleBook) -> Record:
+    """The page's record as the database takes it (scraper.sanitize)."""
+    return storable_record(extract(text, url, rules.for_url(url, job.selector, job.remove)))
+
+
 def _from_feed(job: ArticleJob, page: ArchiveOutcome | None) -> ArchiveOutcome:
     """The feed's own content, cleaned like a page (the old archives kept the ads; we do not)."""
     body = clean_fragment(job.entry_content or "", job.url)
-    record = Record(
-        title=(page.record.title if page and page.record else None) or job.entry_title,
-        author=job.entry_author,
-        published=page.record.published if page and page.record else None,
-        lang=page.record.lang if page and page.record else None,
-        html=body,
-        text=html_to_text(body),
+    record = storable_record(
+        Record(
+            title=(page.record.title if page and page.record else None) or job.entry_title,
+            author=job.entry_author,
+            published=page.record.published if page and page.record else None,
+            lang=page.record.lang if page and page.record else None,
+            html=body,
+            text=html_to_text(body),
+        )
     )
     return ArchiveOutcome(
         ArticleStatus.ARCHIVED,

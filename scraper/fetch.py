@@ -40,6 +40,7 @@ import mimetypes
 import os
 import random
 import ssl
+import stat
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -404,7 +405,8 @@ class Fetcher:
         if scheme == "file":
             if not allow_file:
                 raise UnsupportedURLError(url, "file URL refused: only local feeds may link to local files")
-            return await asyncio.to_thread(_read_file, url, (headers or {}).get("If-Modified-Since"))
+            cap = max_bytes or self.config.max_body_bytes
+            return await asyncio.to_thread(_read_file, url, (headers or {}).get("If-Modified-Since"), cap)
         if scheme not in ("http", "https"):
             raise UnsupportedURLError(url, f"unsupported URL scheme {scheme!r}")
         policy = policy or self.default_policy
@@ -637,17 +639,34 @@ def _timeout_kind(exc: httpx.TimeoutException) -> str:
     }.get(type(exc), type(exc).__name__)
 
 
-def _read_file(url: str, if_modified_since: str | None = None) -> Response:
-    """A local file as an HTTP-like answer; its mtime serves as Last-Modified, so polls are conditional."""
-    path = Path(unquote(urlsplit(url).path))
+def _read_file(url: str, if_modified_since: str | None = None, cap: int | None = None) -> Response:
+    """A local file as an HTTP-like answer; its mtime serves as Last-Modified, so polls are conditional.
+
+    Only a regular file is read, and no more of it than an HTTP body (`cap`): a FIFO would block the
+    run, /dev/zero would never end. The file is opened without blocking and checked before reading."""
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise UnsupportedURLError(url, f"file URL of another host {parts.netloc!r}")
+    path = Path(unquote(parts.path))
     try:
-        last_modified = formatdate(path.stat().st_mtime, usegmt=True)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        return Response(url, url, 404, b"")
+    except (PermissionError, IsADirectoryError):
+        return Response(url, url, 403, b"")
+    except OSError as exc:
+        raise UnsupportedURLError(url, f"local file not readable: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnsupportedURLError(url, "not a regular file (a folder, a device or a pipe)")
+    with os.fdopen(fd, "rb") as handle:
+        last_modified = formatdate(info.st_mtime, usegmt=True)
         if if_modified_since == last_modified:
             return Response(url, url, 304, b"", {"last-modified": last_modified})
-        body = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return Response(url, url, 404, b"")
-    except PermissionError:
-        return Response(url, url, 403, b"")
+        limit = cap if cap is not None else info.st_size
+        body = handle.read(limit + 1)
+    if len(body) > limit:
+        raise BodyTooLargeError(url, f"local file larger than the cap of {limit} bytes")
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return Response(url, url, 200, body, {"content-type": content_type, "last-modified": last_modified})

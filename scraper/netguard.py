@@ -24,8 +24,41 @@ import httpcore
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
-# 64:ff9b::/96 (NAT64) embeds an IPv4 address the gateway will reach: judge that address.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_net = ipaddress.ip_network
+
+# The IANA IPv4 Special-Purpose Address Registry (whether or not it calls a block "globally reachable":
+# none is a news site), multicast and the reserved 240/4.
+_IPV4_SPECIAL = tuple(
+    _net(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+        "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24",
+        "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+        "224.0.0.0/4", "240.0.0.0/4",
+    )
+)  # fmt: skip
+# Global unicast is allocated from 2000::/3 only: everything outside it (loopback, ::/96, fc00::/7,
+# fe80::/10, the deprecated site-local fec0::/10, multicast, 100::/64, 5f00::/16...) is not public,
+# unless it is a form that embeds an IPv4 address (below). Inside it, the registry's special blocks.
+_IPV6_GLOBAL_UNICAST = _net("2000::/3")
+_IPV6_SPECIAL = tuple(
+    _net(n)
+    for n in ("2001::/23", "2001:db8::/32", "3fff::/20", "2620:4f:8000::/48")
+)  # fmt: skip
+# Forms whose last 32 bits are an IPv4 address that the packet (or a gateway) will reach.
+_IPV4_TAIL = tuple(
+    _net(n)
+    for n in (
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::/96",  # IPv4-compatible (deprecated; `::` and `::1` embed 0.0.0.0 and 0.0.0.1)
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b::/96",  # NAT64, the well-known prefix
+    )
+)  # fmt: skip
+_NAT64_LOCAL = _net("64:ff9b:1::/48")  # NAT64 for local use (RFC 8215): the operator's own gateway
+_SIX_TO_FOUR = _net("2002::/16")
+_TEREDO = _net("2001::/32")
+_ISATAP_IID = 0x00005EFE  # interface id `0:5efe:a.b.c.d` (or `200:5efe:` with the u bit), any prefix
 
 
 class BlockedAddress(Exception):
@@ -40,26 +73,32 @@ class BlockedAddress(Exception):
         self.address = address
 
 
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
-
-
 def is_public(address: str | IPAddress) -> bool:
-    """Globally routable unicast; loopback, private, link-local (cloud metadata), CGNAT, multicast are not."""
+    """Globally routable unicast. Not: loopback, private, link-local (cloud metadata), CGNAT, multicast,
+    documentation, benchmarking, site-local, any special-purpose block of the IANA registries. An IPv6
+    form that embeds an IPv4 address (mapped, compatible, SIIT, NAT64, 6to4, Teredo, ISATAP) is judged
+    by that address, since that is where its packets go."""
     ip = ipaddress.ip_address(address.split("%", 1)[0]) if isinstance(address, str) else address
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None:
-            return is_public(embedded)
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip.is_global and not any(ip in network for network in _IPV4_SPECIAL)
+    if any(ip in network for network in _IPV4_TAIL):
+        return is_public(_last_32_bits(ip))
+    if ip in _NAT64_LOCAL or ip not in _IPV6_GLOBAL_UNICAST:
+        return False
+    if ip in _SIX_TO_FOUR:
+        return is_public(ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF))
+    if ip in _TEREDO:
+        server, client = ip.teredo or (None, None)
+        return server is not None and client is not None and is_public(server) and is_public(client)
+    if any(ip in network for network in _IPV6_SPECIAL):
+        return False
+    if (int(ip) >> 32) & 0xFDFFFFFF == _ISATAP_IID and not is_public(_last_32_bits(ip)):
+        return False
+    return ip.is_global
+
+
+def _last_32_bits(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

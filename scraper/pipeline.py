@@ -25,12 +25,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Engine, Row, bindparam, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import Config, FeedConfig
 from scraper.due import config_fingerprint
+from scraper.export.files import remove_stale_temp_files
 from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, new_post
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
@@ -39,6 +40,7 @@ from scraper.logs import logging_about
 from scraper.poll import FeedError, PollResult, poll_feed
 from scraper.queue import enqueue_entries
 from scraper.recorder import GroupRecorder
+from scraper.sanitize import storable_text
 from scraper.schedule import (
     AUTO_START,
     ServerHints,
@@ -101,6 +103,7 @@ class Verdict:
     status: str
     kind: str  # archived, deferred, retrying, gone, failed
     delay: timedelta | None = None
+    error: str | None = None  # the outcome could not be stored as it was: why (then it is failed)
 
 
 @dataclass
@@ -117,6 +120,7 @@ class RunSummary:
     feeds_deferred: int = 0  # not polled: the host asked everyone to wait (Retry-After)
     deferred: int = 0  # articles not fetched for the same reason
     lost: int = 0  # results discarded: the lease had expired and another node took the work over
+    refused: int = 0  # feed entries not queued: no link, or one the archive may not fetch (see errors)
     errors: list[str] = field(default_factory=list)
 
     def merge(self, other: RunSummary) -> None:
@@ -135,6 +139,7 @@ class RunSummary:
             f"archived {self.archived}, gone {self.gone}, retrying {self.retrying}, failed {self.failed}"
             f"{deferred}; wrote {self.posts_written} posts"
             + (f"; {self.lost} results discarded (leases lost)" if self.lost else "")
+            + (f"; {self.refused} entries refused" if self.refused else "")
         )
 
 
@@ -241,6 +246,7 @@ class Pipeline:
     def adopt_existing_posts(self) -> int:
         """Import the export folder's posts the database does not know, before any poll (see importer).
         Nodes sharing the folder may adopt the same post at once: the one that loses reads again."""
+        remove_stale_temp_files(self.config.export.dir)  # a killed run's half-written posts
         try:
             found = adopt_export_folder(
                 self.sessions, self.config.export.dir, self.config.feeds, self.clock()
@@ -448,11 +454,17 @@ class Pipeline:
                     row.skip_days = encode_set(result.skip_days)
                 if result.warning:
                     row.last_error, row.last_error_at = f"parsed with a warning: {result.warning}", now
-                queued = enqueue_entries(session, feed.id, result.entries, now)
+                queued = enqueue_entries(
+                    session, feed.id, result.entries, now, allow_file=feed_config.is_local
+                )
                 new_entries = len(queued.new_ids)
                 summary.new_entries += new_entries
                 for reason in queued.skipped:
                     summary.errors.append(f"feed {feed.name}: {reason}")
+                summary.refused += len(queued.skipped)
+                if queued.skipped:  # shown by `status`; the feed itself answered, so not a failure
+                    refused = f"{len(queued.skipped)} entries refused; the first: {queued.skipped[0]}"
+                    row.last_error, row.last_error_at = refused, now
                 log.info(
                     "feed %s: %d entries, %d new, %d already seen",
                     feed.name,
@@ -755,6 +767,38 @@ class Pipeline:
                 if len(items) > 1:  # which name it was is not known: one by one
                     return [self._write_with_free_names([item], now)[0] for item in items]
                 taken.add(exc.name)
+            except (OperationalError, InterfaceError):  # the database itself: nothing to blame an item for
+                raise
+            except Exception as exc:  # one outcome the database refuses must not fail its batch-mates
+                if len(items) > 1:
+                    log.warning("%d outcomes not stored together (%s): one by one", len(items), exc)
+                    return [self._write_with_free_names([item], now)[0] for item in items]
+                return [self._write_unstorable(items[0], now, exc)]
+
+    def _write_unstorable(
+        self, item: tuple[ArticleJob, ArchiveOutcome], now: datetime, error: Exception
+    ) -> tuple[Verdict, ReservedPost | None] | None:
+        """An outcome that cannot be stored as it is: its article is failed with the reason (an attempt
+        counted, so it is not tried forever), its lease released; None if the lease was lost."""
+        job, _ = item
+        reason = storable_text(f"outcome not storable: {type(error).__name__}: {error}") or ""
+        with self.leases.writes.begin() as connection:
+            done = connection.execute(
+                update(Article)
+                .where(Article.id == job.article_id, Article.lease_owner == self.leases.node_id)
+                .values(
+                    status=ArticleStatus.FAILED,
+                    attempts=Article.attempts + 1,
+                    last_error=reason[:2000],
+                    next_attempt_at=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                ),
+                execution_options={"synchronize_session": False},
+            )
+        if not done.rowcount:
+            return None
+        return Verdict(ArticleStatus.FAILED, "failed", error=reason), None
 
     def _write_outcomes(
         self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime, taken: set[str]
@@ -877,6 +921,8 @@ class Pipeline:
     @staticmethod
     def _count(job: ArticleJob, outcome: ArchiveOutcome, verdict: Verdict, summary: RunSummary) -> None:
         """Count and log an outcome once it is written."""
+        if verdict.error:
+            outcome = ArchiveOutcome(verdict.status, verdict.error)
         if verdict.kind == "deferred":
             summary.deferred += 1
             log.info("article %s: deferred, %s", job.url, outcome.error)

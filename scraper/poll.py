@@ -6,7 +6,9 @@ The poller only reads; what the entries become is the queue's business. A feed t
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +19,11 @@ import feedparser
 
 from scraper.charset import decode
 from scraper.fetch import Fetcher, RequestPolicy
+from scraper.sanitize import clamped_int, defuse_char_refs, fitting_text, storable_text
 from scraper.schedule import DAY_NAMES, cache_lifetime
+from scraper.urls import unmangled_file_url
+
+log = logging.getLogger(__name__)
 
 
 class FeedError(Exception):
@@ -31,7 +37,7 @@ class FeedError(Exception):
         transient: bool = True,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(storable_text(message))  # it is stored as the feed's last error
         self.status = status
         self.transient = transient
         self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
@@ -98,13 +104,16 @@ async def poll_feed(
             transient=response.status not in (404, 410),
             retry_after=response.retry_after,
         )
-    entries, ttl, warning = parse_feed(response.content, response.final_url, response.content_type)
+    # Parsing a big feed takes seconds of CPU: off the event loop, where other feeds are being fetched.
+    entries, ttl, warning = await asyncio.to_thread(
+        parse_feed, response.content, response.final_url, response.content_type
+    )
     hours, days = parse_skips(response.content)
     return PollResult(
         response.status,
         response.final_url,
-        response.headers.get("etag"),
-        response.headers.get("last-modified"),
+        fitting_text(response.headers.get("etag"), MAX_ETAG_CHARS),
+        fitting_text(response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS),
         entries,
         ttl,
         warning,
@@ -125,8 +134,8 @@ def parse_feed(
     """
     if not body.strip():
         raise FeedError("empty body", transient=True)
-    text, _ = decode(body, content_type)
-    data = _XML_DECLARED_ENCODING.sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
+    data = parser_input(body, content_type)
+    data, dropped = _first_entries(data, MAX_ENTRIES_PER_DOCUMENT)
     # No content-location: feedparser would resolve GUIDs against it as if they were URLs.
     headers = {"content-type": "application/xml; charset=utf-8"}
     parsed = feedparser.parse(
@@ -142,7 +151,35 @@ def parse_feed(
             raise FeedError(f"an HTML page, not a feed{hint}", transient=False)
         raise FeedError(f"not a feed: {warning or 'no RSS or Atom found'}", transient=False)
     entries = tuple(_entry(raw, url) for raw in parsed.entries)
+    if dropped:
+        total, kept = MAX_ENTRIES_PER_DOCUMENT + dropped, MAX_ENTRIES_PER_DOCUMENT
+        warning = f"{total} entries in one document; only the first {kept} taken"
+        log.warning("%s: %s", url, warning)
     return entries, _ttl(parsed.feed), warning
+
+
+# feedparser keeps a whole document's entries in memory, several kB each (100k entries: over 700 MB),
+# so a document is cut to this many before it is parsed. A feed lists its newest first.
+MAX_ENTRIES_PER_DOCUMENT = 10_000
+_ENTRY_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>", re.I)
+
+
+def _first_entries(data: bytes, limit: int) -> tuple[bytes, int]:
+    """The document with only its first `limit` entries (what follows the last entry kept, so it stays
+    well-formed), and how many were dropped."""
+    ends = [match.end() for match in _ENTRY_END.finditer(data)]
+    if len(ends) <= limit:
+        return data, 0
+    return data[: ends[limit - 1]] + data[ends[-1] :], len(ends) - limit
+
+
+def parser_input(body: bytes, content_type: str | None = None) -> bytes:
+    """The document as feedparser must get it: decoded by us, re-encoded as UTF-8 (and so declared), and
+    with references to no character (`&#0;`, `&#xD800;`, `&#x110000;`) defused: feedparser turns those
+    into characters it then fails to encode, failing the whole document."""
+    text, _ = decode(body, content_type)
+    text = defuse_char_refs(storable_text(text) or "")
+    return _XML_DECLARED_ENCODING.sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
 
 
 _XML_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
@@ -158,7 +195,7 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry:
         link = guid
     return FeedEntry(
         guid=guid.strip() if guid else None,
-        link=urljoin(feed_url, link.strip()) if link else None,
+        link=_absolute(feed_url, link),
         title=_clean(raw.get("title")),
         author=_clean(raw.get("author")),
         published=_when(
@@ -167,6 +204,16 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry:
         content_html=_content(raw),
         summary=raw.get("summary") or None,
     )
+
+
+def _absolute(feed_url: str, link: str | None) -> str | None:
+    """The link resolved against the feed; as written when urllib cannot read it (the queue says why)."""
+    if not link:
+        return None
+    try:
+        return unmangled_file_url(urljoin(feed_url, link.strip()))
+    except ValueError:
+        return link.strip()
 
 
 def _link_from_links(raw: Any) -> str | None:
@@ -199,12 +246,14 @@ def _clean(text: str | None) -> str | None:
     return text or None
 
 
+MAX_ETAG_CHARS = 1024  # the validator columns' widths
+MAX_LAST_MODIFIED_CHARS = 128
+MAX_TTL_MINUTES = 366 * 24 * 60  # the schedule caps waits far lower; this only keeps the column sane
+
+
 def _ttl(feed: Any) -> int | None:
-    value = feed.get("ttl")
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    """The feed's <ttl>, clamped (twenty digits overflow the column), None if it is not a number."""
+    return clamped_int(feed.get("ttl"), 0, MAX_TTL_MINUTES) or None
 
 
 _ALTERNATE = re.compile(

@@ -16,6 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scraper.poll import FeedEntry
+from scraper.sanitize import (
+    MAX_URL_CHARS,
+    RefusedValue,
+    checked_url,
+    fitting_guid,
+    plausible_date,
+    storable_text,
+)
 from scraper.store.models import Article, ArticleStatus
 from scraper.urls import canonical_url
 
@@ -28,27 +36,58 @@ class QueueResult:
 
 
 def enqueue_entries(
-    session: Session, feed_id: int | None, entries: Iterable[FeedEntry], now: datetime
+    session: Session,
+    feed_id: int | None,
+    entries: Iterable[FeedEntry],
+    now: datetime,
+    *,
+    allow_file: bool = False,
 ) -> QueueResult:
-    """Insert the entries not seen before; the caller commits. `feed_id` None: articles under no feed."""
-    candidates: dict[str, tuple[str, FeedEntry]] = {}
-    batch_guids: set[str] = set()
+    """Insert the entries not seen before; the caller commits. `feed_id` None: articles under no feed.
+
+    Each entry is checked first (scraper.sanitize): one whose link cannot be archived is skipped with
+    its reason, the others go on. `allow_file`: the entries come from a local file the config names, so
+    their `file:` links may be read; from anywhere else a `file:` link is refused.
+    """
+    new_ids: list[int] = []
     skipped: list[str] = []
     duplicates = 0
-    for entry in entries:
-        if not entry.link:
-            skipped.append(f"entry {entry.guid or entry.title or '?'!r} has no link")
+    candidates: dict[str, tuple[str, FeedEntry]] = {}
+    batch_guids: set[str] = set()
+    for raw in entries:
+        checked = checked_entry(raw, now, allow_file=allow_file)
+        if isinstance(checked, str):
+            skipped.append(checked)
             continue
-        key = canonical_url(entry.link)
-        guid = entry.guid or entry.link
+        entry, key = checked
+        guid = entry.guid or link_of(entry)
         if key in candidates or guid in batch_guids:
             duplicates += 1
             continue
         candidates[key] = (guid, entry)
         batch_guids.add(guid)
-    if not candidates:
-        return QueueResult((), duplicates, tuple(skipped))
+        if len(candidates) >= QUEUE_CHUNK:
+            duplicates += _insert_new(session, feed_id, candidates, now, new_ids)
+            candidates, batch_guids = {}, set()
+    if candidates:
+        duplicates += _insert_new(session, feed_id, candidates, now, new_ids)
+    return QueueResult(tuple(new_ids), duplicates, tuple(skipped))
 
+
+# Entries inserted per flush: a huge feed or backfill list is queued a chunk at a time, each chunk's rows
+# let go once flushed, so memory stays bounded (the rows flushed before are found as known by the next).
+QUEUE_CHUNK = 1000
+
+
+def _insert_new(
+    session: Session,
+    feed_id: int | None,
+    candidates: dict[str, tuple[str, FeedEntry]],
+    now: datetime,
+    new_ids: list[int],
+) -> int:
+    """Insert the candidates not known yet, adding their ids to `new_ids`; returns the duplicates."""
+    duplicates = 0
     known_urls, known_guids = _known(session, feed_id, candidates)
     fresh = []
     for key, (guid, entry) in candidates.items():
@@ -56,14 +95,15 @@ def enqueue_entries(
             duplicates += 1
         else:
             fresh.append((key, guid, entry))
-    try:  # all at once: one flush for a backfill's thousands of URLs
+    articles: list[Article] = []
+    try:  # all at once: one flush for a chunk of a backfill's thousands of URLs
         with session.begin_nested():
             articles = [_article(feed_id, key, guid, entry, now) for key, guid, entry in fresh]
             session.add_all(articles)
             session.flush()
-        new_ids = [article.id for article in articles]
+        new_ids.extend(article.id for article in articles)
     except IntegrityError:  # another node queued some a moment ago: one at a time, skipping those
-        new_ids = []
+        articles = []
         for key, guid, entry in fresh:
             article = _article(feed_id, key, guid, entry, now)
             try:
@@ -73,8 +113,47 @@ def enqueue_entries(
             except IntegrityError:
                 duplicates += 1
                 continue
+            articles.append(article)
             new_ids.append(article.id)
-    return QueueResult(tuple(new_ids), duplicates, tuple(skipped))
+    for article in articles:
+        session.expunge(article)
+    return duplicates
+
+
+def checked_entry(
+    entry: FeedEntry, now: datetime, *, allow_file: bool = False
+) -> tuple[FeedEntry, str] | str:
+    """The entry as it may be stored, and its canonical URL; or why it cannot be queued."""
+    name = _shown(entry)
+    if not entry.link:
+        return f"entry {name} has no link"
+    try:
+        link = checked_url(entry.link, allow_file=allow_file)
+        key = canonical_url(link)
+        if len(key) > MAX_URL_CHARS:
+            raise RefusedValue(f"canonical URL longer than {MAX_URL_CHARS} characters")
+    except ValueError as exc:  # RefusedValue, or a form urllib refuses
+        return f"entry {name}: {exc}"
+    clean = FeedEntry(
+        guid=fitting_guid(entry.guid),
+        link=link,
+        title=storable_text(entry.title),
+        author=storable_text(entry.author),
+        published=plausible_date(entry.published, now),
+        content_html=storable_text(entry.content_html),
+        summary=storable_text(entry.summary),
+    )
+    return clean, key
+
+
+def link_of(entry: FeedEntry) -> str:
+    assert entry.link is not None  # a checked entry has its link
+    return entry.link
+
+
+def _shown(entry: FeedEntry) -> str:
+    name = entry.guid or entry.title or entry.link or "?"
+    return repr(name if len(name) <= 120 else name[:120] + "…")
 
 
 def _article(feed_id: int | None, key: str, guid: str, entry: FeedEntry, now: datetime) -> Article:

@@ -54,9 +54,14 @@ def is_tracking_parameter(name: str) -> bool:
 
 
 def canonical_url(url: str) -> str:
-    """The dedupe key of a link. Idempotent: canonical_url(canonical_url(u)) == canonical_url(u)."""
+    """The dedupe key of a link. Idempotent: canonical_url(canonical_url(u)) == canonical_url(u).
+
+    Raises ValueError for a link urllib cannot read (a port of 99999, an unclosed `[`): the queue checks
+    links first (scraper.sanitize.checked_url), so there it never does."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
+    if scheme == "file":  # as written: urlunsplit would make `file:////abs` into `file://abs`
+        return f"file://{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
     if scheme not in ("http", "https"):
         return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
     host = (parts.hostname or "").rstrip(".")
@@ -76,3 +81,14 @@ def canonical_url(url: str) -> str:
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_parameter(k)
     ]
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, safe="/:@,;!$'()*"), ""))
+
+
+def unmangled_file_url(url: str) -> str:
+    """`file:///abs` as written, where feedparser made it `file://abs` (it strips the slashes after
+    `://` of every link it reads). A file URL naming a host other than localhost is read as that path."""
+    if url[:7].lower() != "file://":
+        return url
+    host = url[7:].split("/", 1)[0]
+    if host in ("", "localhost"):
+        return url
+    return f"file:///{url[7:]}"

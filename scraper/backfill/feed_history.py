@@ -39,8 +39,9 @@ from scraper.backfill.frontier import (
     queue_found,
 )
 from scraper.fetch import Fetcher, FetchError
-from scraper.poll import FeedError, parse_feed
+from scraper.poll import FeedError, parse_feed, parser_input
 from scraper.store.leases import Leases
+from scraper.urls import unmangled_file_url
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,16 @@ class Step:
 
 def feed_links(body: bytes, base_url: str) -> dict[str, str]:
     """The feed-level links by relation (first of each), made absolute."""
-    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    parsed = feedparser.parse(parser_input(body), sanitize_html=False, resolve_relative_uris=False)
     links: dict[str, str] = {}
     for link in parsed.feed.get("links", []):
         rel, href = link.get("rel"), link.get("href")
         if rel and href:
-            links.setdefault(str(rel).lower(), urljoin(base_url, str(href).strip()))
+            try:
+                absolute = unmangled_file_url(urljoin(base_url, str(href).strip()))
+            except ValueError:  # a link urllib cannot read: no step there
+                continue
+            links.setdefault(str(rel).lower(), absolute)
     return links
 
 
@@ -122,6 +127,9 @@ async def backfill_feed_history(
     goes on with the pages after it)."""
     params = filters.fingerprint(feed.id)
     local = feed.url.startswith("file:")
+    # A file is read only when the config names the feed as one, and only from a link a file gave:
+    # a remote page's links (its prev-archive, its entries) never lead to a local read.
+    linked_by_file = local
     step: Step | None = Step(feed.url, "feed", False)
     seen_links: set[str] = set()
     visited: set[str] = set()
@@ -136,6 +144,7 @@ async def backfill_feed_history(
                 entry = already_read(session, step.url, params)
             if entry is not None:
                 report.documents_skipped += 1
+                linked_by_file = local and step.url.startswith("file:")
                 step = Step(entry.next_url, entry.kind, False) if entry.next_url else None
                 continue
         claim = None
@@ -147,7 +156,7 @@ async def backfill_feed_history(
                     "feed %s: %s: another node is reading it; it walks on from there", feed.name, step.url
                 )
                 break
-        outcome = await _read_page(fetcher, step, local)
+        outcome = await _read_page(fetcher, step, linked_by_file)
         if isinstance(outcome, str) and leases is not None and claim is not None:
             leases.release("document", [claim])
         if isinstance(outcome, str):
@@ -162,6 +171,7 @@ async def backfill_feed_history(
             report.errors.append(f"feed {feed.name}: {step.url}: {outcome}")
             break
         found, links, final_url = outcome
+        linked_by_file = local and final_url.startswith("file:")
         report.documents_read += 1
         fresh = [item for item in found if item.url not in seen_links]
         if step.kind != "feed" and not fresh:
@@ -175,7 +185,7 @@ async def backfill_feed_history(
         done = not found or all(filters.older_than_since(item) for item in found)
         following = None if done else next_step(final_url, links, page, may_guess=not local)
         with sessions.begin() as session:
-            queue_found(session, feed.id, fresh, filters, report)
+            queue_found(session, feed.id, fresh, filters, report, allow_file=linked_by_file)
             if step.kind != "feed":
                 mark_read(
                     session,

@@ -179,15 +179,24 @@ class SourceReport:
 
 
 def queue_found(
-    session: Session, feed_id: int | None, found: Sequence[Found], filters: Filters, report: SourceReport
+    session: Session,
+    feed_id: int | None,
+    found: Sequence[Found],
+    filters: Filters,
+    report: SourceReport,
+    *,
+    allow_file: bool = False,
 ) -> None:
-    """Queue the URLs the filters accept as pending articles; the caller commits."""
+    """Queue the URLs the filters accept as pending articles; the caller commits. `allow_file`: they
+    come from a local file the config names (from anywhere else a `file:` URL is refused, with why)."""
     report.found += len(found)
     accepted = [item for item in found if filters.accepts(item)]
     report.filtered_out += len(found) - len(accepted)
     if not accepted:
         return
-    result = enqueue_entries(session, feed_id, [item.entry() for item in accepted], datetime.now(UTC))
+    result = enqueue_entries(
+        session, feed_id, [item.entry() for item in accepted], datetime.now(UTC), allow_file=allow_file
+    )
     report.queued += len(result.new_ids)
     report.known += result.duplicates
     report.errors.extend(result.skipped)

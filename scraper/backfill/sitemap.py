@@ -128,7 +128,7 @@ def _parse_xml(data: bytes, base_url: str) -> Sitemap:
                 elif name in ("url", "sitemap"):
                     loc = fields.get("loc")
                     if loc:
-                        loc = urljoin(base_url, loc)
+                        loc = _absolute(base_url, loc)
                         if name == "sitemap":
                             children.append(Child(loc, fields.get("lastmod") or None))
                         else:
@@ -150,6 +150,14 @@ def _parse_xml(data: bytes, base_url: str) -> Sitemap:
     if root == "sitemapindex":
         return Sitemap("index", children=tuple(children))
     return Sitemap("urlset", urls=tuple(urls))
+
+
+def _absolute(base_url: str, loc: str) -> str:
+    """The <loc> resolved; as written if urllib cannot read it (the queue then says why it is refused)."""
+    try:
+        return urljoin(base_url, loc)
+    except ValueError:
+        return loc
 
 
 def sitemaps_from_robots(robots_txt: str) -> list[str]:

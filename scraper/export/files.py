@@ -10,9 +10,14 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 _FROM_LINE = re.compile(r"^from:\s*(.+?)\s*$", re.M)
+TEMP_NAME_CHARS = 40  # of the post's name, in its temp file's name
+# Our temp files, by write_atomic's naming: `.` + the post's name (cut) + `.` + mkstemp's 8 + `.tmp`.
+_OUR_TEMP = re.compile(rf"^\.[^/]{{1,{TEMP_NAME_CHARS}}}\.[a-z0-9_]{{8}}\.tmp$")
+STALE_TEMP_SECONDS = 60.0  # older than any write in progress (another node may share the folder)
 
 
 def write_atomic(path: Path, text: str) -> bool:
@@ -24,7 +29,7 @@ def write_atomic(path: Path, text: str) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:TEMP_NAME_CHARS]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -54,3 +59,27 @@ def post_source_url(path: Path) -> str | None:
     if value.startswith('"') and value.endswith('"'):
         value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     return value
+
+
+def remove_stale_temp_files(folder: Path, *, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Remove the temp files a killed writer left (kill -9 between mkstemp and rename); returns how many.
+
+    Only files named as write_atomic names them, and only those no write can still be busy with: a site
+    build or a `git add _posts` would otherwise pick them up. Hidden folders are not ours: skipped."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    cutoff = time.time() - older_than
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if not _OUR_TEMP.match(name):
+                continue
+            path = Path(root) / name
+            try:
+                if path.lstat().st_mtime < cutoff and path.is_file():
+                    path.unlink()
+                    removed += 1
+            except OSError:  # gone meanwhile, or not ours to remove
+                continue
+    return removed

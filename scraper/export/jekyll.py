@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from scraper.sanitize import storable_text
+
 
 @dataclass(frozen=True)
 class Post:
@@ -28,8 +30,8 @@ class Post:
 
 
 def render(post: Post) -> str:
-    title = " ".join(post.title.split())
-    name = yaml_scalar(post.feed_name)
+    title = storable_text(" ".join(post.title.split())) or ""
+    name = yaml_scalar(post.feed_name, in_flow=True)  # also written inside `[ ]`
     return (
         "---\n"
         "layout: post\n"
@@ -45,14 +47,19 @@ def render(post: Post) -> str:
         "------\n"
         "\n"
         "<div>\n"
-        f"{escape_liquid(post.body_html.strip())}\n"
+        f"{escape_liquid(storable_text(post.body_html.strip()) or '')}\n"
         "</div>\n"
     )
 
 
 def format_date(when: datetime) -> str:
     when = when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return f"{day(when)}T{when:%H:%M:%S}.{when.microsecond // 1000:03d}Z"
+
+
+def day(when: datetime) -> str:
+    """`YYYY-MM-DD` with four digits always (strftime writes year 100 as `100`, which Jekyll skips)."""
+    return f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
 
 
 def epoch_ms(when: datetime) -> int:
@@ -61,16 +68,17 @@ def epoch_ms(when: datetime) -> int:
 
 # --- file names -------------------------------------------------------------------------------------------
 
-_REFUSED_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#%\u2028\u2029\ufeff]')
+_REFUSED_IN_NAMES = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|#%\u2028\u2029\ufeff\ufffe\uffff]')
 TITLE_CHARS_IN_NAME = 50
 
 
-def filename(post: Post, suffix: int = 1) -> str:
-    """`YYYY-MM-DD-<title>.md` as the old archives name posts; `-2`, `-3`... when names collide."""
+def filename(post: Post, suffix: int = 1, tag: str = "") -> str:
+    """`YYYY-MM-DD-<title>.md` as the old archives name posts; `-2`, `-3`... (or a `tag`) when names
+    collide."""
     stem = _REFUSED_IN_NAMES.sub("-", " ".join(post.title.split()))[:TITLE_CHARS_IN_NAME]
-    stem = stem.strip(" .") or "untitled"
-    more = f"-{suffix}" if suffix > 1 else ""
-    return f"{post.date:%Y-%m-%d}-{stem}{more}.md"
+    stem = storable_text(stem.strip(" .")) or "untitled"
+    more = f"-{tag}" if tag else f"-{suffix}" if suffix > 1 else ""
+    return f"{day(post.date)}-{stem}{more}.md"
 
 
 # --- YAML ---------------------------------------------------------------------------------------------------
@@ -86,25 +94,37 @@ _YAML_ESCAPES = {
     "\u00a0": "\\_",
     "\u2028": "\\L",
     "\u2029": "\\P",
-    "\ufeff": "\\uFEFF",
 }
-_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u00a0\u2028\u2029\ufeff]')
-_PLAIN_SAFE = re.compile(r"^[\w(][\w .()/'&+~=-]*(?<! )$")
-_PLAIN_URL_SAFE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s\[\]{},#\"'`|>]*$")
-_YAML_WORDS = re.compile(
-    r"^(?:y|n|yes|no|true|false|on|off|null|~|[-+]?[\d.]+(?:e[-+]?\d+)?|\.inf|\.nan)$", re.I
-)
+# Escaped in a double-quoted scalar: the quote and backslash, line breaks and tabs, and every character
+# outside YAML's printable set (C0, DEL, C1, surrogates, U+FFFE, U+FFFF), plus the BOM and the
+# separators a YAML 1.1 reader takes for line breaks; the rest is written as it is.
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u00a0\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]')
+# Plain (unquoted) only where both YAML 1.1 and 1.2 readers take it for the same string: no indicator
+# anywhere, no leading digit or sign (numbers, dates, `0x10`, `1_000`, `1:20` in 1.1), no word that
+# either reads as a boolean or null.
+_PLAIN_SAFE = re.compile(r"^(?![0-9])[\w(][\w .()/'&+~=-]*(?<! )\Z")
+_PLAIN_URL_SAFE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[!$%&()*+\-./0-9:;=?@A-Z\\^_a-z~]*(?<!:)\Z")
+_YAML_WORDS = re.compile(r"^(?:y|n|yes|no|true|false|on|off|null|~)\Z", re.I)
 
 
 def yaml_quoted(text: str) -> str:
     """A YAML double-quoted scalar that reads back as `text`, whatever it holds."""
-    escaped = _NEEDS_ESCAPE.sub(lambda m: _YAML_ESCAPES.get(m.group(0), f"\\x{ord(m.group(0)):02x}"), text)
+    escaped = _NEEDS_ESCAPE.sub(lambda m: _escape(m.group(0)), text)
     return f'"{escaped}"'
 
 
-def yaml_scalar(text: str) -> str:
-    """Plain where plain is safe (`联合早报`, a URL), double-quoted otherwise."""
-    if (_PLAIN_SAFE.match(text) or _PLAIN_URL_SAFE.match(text)) and not _YAML_WORDS.match(text):
+def _escape(char: str) -> str:
+    if char in _YAML_ESCAPES:
+        return _YAML_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04X}"
+
+
+def yaml_scalar(text: str, *, in_flow: bool = False) -> str:
+    """Plain where plain is safe (`联合早报`, a URL), double-quoted otherwise. `in_flow`: also written
+    inside `[ ]`, where a YAML 1.1 reader takes every `:` for an indicator (so a URL is quoted)."""
+    url_safe = not in_flow and _PLAIN_URL_SAFE.match(text)
+    if (_PLAIN_SAFE.match(text) or url_safe) and not _YAML_WORDS.match(text):
         return text
     return yaml_quoted(text)
 

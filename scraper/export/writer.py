@@ -13,6 +13,7 @@ node holding the article's lease (the one that archived it), or by any node once
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.export.files import post_source_url, write_atomic
 from scraper.export.jekyll import Post, filename, render
+from scraper.sanitize import plausible_date
 from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed, utcnow
 
 if TYPE_CHECKING:
@@ -80,7 +82,9 @@ def new_post(
         title=entry_title or title or canonical_url,
         url=canonical_url,
         feed_name=feed_name or site_name(url),
-        published=published or discovered_at,
+        # A date no source can be believed for (year 100, 1969, next year) never names a post.
+        published=plausible_date(published, max(discovered_at, archived_at or discovered_at))
+        or discovered_at,
         archived_at=archived_at or discovered_at,
         body_html=body_html or "",
     )
@@ -210,6 +214,12 @@ class PostWriter:
             if path.exists() and post_source_url(path) != post.url:
                 continue
             return name
+        # A thousand posts of one title on one day: the URL's own name, unique to it.
+        name = filename(post, suffix=1, tag=hashlib.sha256(post.url.encode()).hexdigest()[:12])
+        if name not in taken:
+            path = self.export_dir / name
+            if not path.exists() or post_source_url(path) == post.url:
+                return name
         raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
 
 

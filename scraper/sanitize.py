@@ -1,0 +1,170 @@
+"""Values from strangers, checked where they enter: one bad value costs its entry, never the run.
+
+A feed, a sitemap or a page can hold anything: a NUL (PostgreSQL refuses it in text), a lone surrogate
+(no UTF-8 encoder takes it), a port of 99999, a `javascript:` link, a `<ttl>` of twenty digits, a date in
+year 100. Left alone, each fails far from where it came in: in the database driver, in the whole batch it
+was written with, on every later run. So every value from a remote document passes through here before it
+is queued or stored: text is made storable, URLs are refused with a reason, integers are clamped, and
+implausible dates are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from scraper.extract.dates import plausible
+from scraper.extract.record import Record
+
+MAX_URL_CHARS = 2048  # the URL columns' width
+MAX_GUID_CHARS = 2048
+MAX_LANG_CHARS = 32
+WEB_SCHEMES = ("http", "https")
+
+# NUL (PostgreSQL text refuses it) and lone surrogates (no UTF-8 encoder takes them).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Characters no URL holds as written: controls, spaces, DEL, and what only a hostile document puts there.
+_NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u2028\u2029]")
+_URL_WHITESPACE = re.compile("[\t\n\r]")
+# A numeric character reference in XML/HTML text, with or without its semicolon.
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+
+
+class RefusedValue(ValueError):
+    """A value that cannot enter the archive; the message says why, for the unit's recorded error."""
+
+
+def storable_text(text: str | None) -> str | None:
+    """`text` as every database and encoder takes it: NUL dropped, lone surrogates as U+FFFD."""
+    if text is None:
+        return None
+    return _UNSTORABLE.sub(lambda m: "" if m.group(0) == "\x00" else "\ufffd", text)
+
+
+def valid_code_point(value: int) -> bool:
+    """A character XML may reference: not NUL, not a surrogate, not beyond Unicode."""
+    return 0 < value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF
+
+
+def defuse_char_refs(text: str) -> str:
+    """Numeric references to no character (`&#0;`, `&#xD800;`, `&#x110000;`, twenty digits) become
+    U+FFFD's reference: feedparser turns them into characters it then fails to encode."""
+
+    def one(match: re.Match[str]) -> str:
+        digits = match.group(1) or match.group(2)
+        if len(digits) > 8:
+            return "&#xFFFD;"
+        value = int(digits, 16 if match.group(1) else 10)
+        return match.group(0) if valid_code_point(value) else "&#xFFFD;"
+
+    return _CHAR_REF.sub(one, text)
+
+
+def checked_url(url: str, *, allow_file: bool = False) -> str:
+    """The URL, stripped, if the archive may fetch and link it; else RefusedValue saying why.
+
+    Only http(s) enters the queue (a `javascript:` or `data:` link would become a clickable link in the
+    post), and `file:` only where the document that gave it is a local file the config names.
+    """
+    # As browsers read a link: tabs and line breaks inside it dropped, a space written as %20.
+    url = _URL_WHITESPACE.sub("", url.strip()).replace(" ", "%20")
+    if not url:
+        raise RefusedValue("empty URL")
+    if len(url) > MAX_URL_CHARS:
+        raise RefusedValue(f"URL longer than {MAX_URL_CHARS} characters")
+    bad = _NOT_IN_URL.search(url)
+    if bad:
+        raise RefusedValue(f"URL holds the character U+{ord(bad.group(0)):04X}: {_shown(url)}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on 99999, -1, full-width digits
+    except ValueError as exc:
+        raise RefusedValue(f"unusable URL ({exc}): {_shown(url)}") from None
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if not allow_file:
+            raise RefusedValue(
+                f"file URL refused: only a local feed the config names may give one: {_shown(url)}"
+            )
+        if parts.netloc not in ("", "localhost"):
+            raise RefusedValue(f"file URL of another host: {_shown(url)}")
+        return url
+    if scheme not in WEB_SCHEMES:
+        raise RefusedValue(f"URL scheme {scheme or 'none'!r} refused (only http and https): {_shown(url)}")
+    host = parts.hostname or ""
+    if not host:
+        raise RefusedValue(f"URL without a host: {_shown(url)}")
+    if port == 0:
+        raise RefusedValue(f"URL with port 0: {_shown(url)}")
+    if not host.isascii():
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            raise RefusedValue(f"URL host is not a valid domain name: {_shown(url)}") from None
+    return url
+
+
+def fitting_text(value: str | None, limit: int) -> str | None:
+    """A short value a server sent (a validator header) if it fits its column and is storable, else None:
+    a cut ETag would only be a wrong one."""
+    if value is None or len(value) > limit or storable_text(value) != value:
+        return None
+    return value
+
+
+def clamped_int(value: object, low: int, high: int) -> int | None:
+    """An integer a server sent (a ttl, a count), within [low, high]; None if it is not one."""
+    text = str(value).strip() if value is not None else ""
+    if not _INTEGER.match(text):
+        return None
+    if len(text.lstrip("+-")) > 18:  # past any bound we use, and int() of thousands of digits is refused
+        return low if text.startswith("-") else high
+    return min(high, max(low, int(text)))
+
+
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+
+
+def plausible_date(when: datetime | None, now: datetime | None = None) -> datetime | None:
+    """`when` if a news archive can believe it (scraper.extract.dates.plausible: not before 1990, not
+    tomorrow or later), else None: the article then takes the date it was found."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when if plausible(when, now) else None
+
+
+def fitting_guid(guid: str | None) -> str | None:
+    """A GUID that fits its column; a longer one keeps its head and a hash of the whole, so two long GUIDs
+    sharing a head stay two."""
+    guid = storable_text(guid)
+    if guid is None or len(guid) <= MAX_GUID_CHARS:
+        return guid
+    digest = hashlib.sha256(guid.encode("utf-8")).hexdigest()
+    return f"{guid[: MAX_GUID_CHARS - len(digest) - 1]}#{digest}"
+
+
+def storable_record(record: Record) -> Record:
+    """The extracted record as the database takes it (a page's JSON-LD can hold a lone surrogate)."""
+    return replace(
+        record,
+        title=storable_text(record.title),
+        author=storable_text(record.author),
+        lang=(storable_text(record.lang) or "")[:MAX_LANG_CHARS] or None,
+        html=storable_text(record.html) or "",
+        text=storable_text(record.text) or "",
+        canonical_url=storable_text(record.canonical_url),
+        description=storable_text(record.description),
+        image=storable_text(record.image),
+        published=plausible_date(record.published),
+    )
+
+
+def _shown(url: str, limit: int = 200) -> str:
+    """The URL as an error message shows it: escaped, and cut."""
+    shown = url.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[:limit] + "…"
