@@ -37,13 +37,14 @@ from scraper.config import (
     parse_config,
     parse_listen,
 )
+from scraper.errors import LockHeldError
 from scraper.export.writer import PostWriter, archived_ids, export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
 from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.pipeline import Pipeline, RunSummary
-from scraper.runlock import LockHeld, run_lock
+from scraper.runlock import run_lock
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.leases import Leases
@@ -118,7 +119,7 @@ def run(ctx: click.Context, config_path: Path | None, log_format: str) -> None:
     config = _load(config_path)
     try:
         code = Daemon(config).serve()
-    except LockHeld as exc:
+    except LockHeldError as exc:
         _fail(f"{exc}: is a daemon or cron run already working on this archive?", EXIT_FEED_FAILED)
     except Exception as exc:  # the database or the listen address: nothing could start
         logging.getLogger("scraper.daemon").debug("start failed", exc_info=True)
@@ -145,7 +146,7 @@ def once(ctx: click.Context, config_path: Path | None, due_only: bool, log_forma
         with run_lock(engine):
             upgrade(engine)
             summary = asyncio.run(_run_once(config, engine, due_only))
-    except LockHeld as exc:
+    except LockHeldError as exc:
         click.echo(f"scraper: {exc}; this run does nothing (the other one is doing the work)", err=True)
         sys.exit(EXIT_OK)
     finally:
@@ -282,7 +283,7 @@ def backfill(
         with run_lock(engine, advisory=False):
             upgrade(engine)
             report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
-    except LockHeld as exc:
+    except LockHeldError as exc:
         _fail(
             f"{exc}: a daemon or cron run is working on this archive; backfill when it is done",
             EXIT_FEED_FAILED,
@@ -357,7 +358,7 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
             summary = import_paths(
                 session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
             )
-    except LockHeld as exc:
+    except LockHeldError as exc:
         _fail(
             f"{exc}: a daemon or cron run is working on this archive; import when it is done",
             EXIT_FEED_FAILED,

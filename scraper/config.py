@@ -20,16 +20,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from scraper.errors import ConfigError
+
 CONFIG_ENV = "SCRAPER_CONFIG"
 DEFAULT_CONFIG = "scraper.toml"
 ENV_PREFIX = "SCRAPER_"
 
 ContentSource = Literal["page", "feed", "auto"]
 CONTENT_SOURCES: tuple[str, ...] = ("page", "feed", "auto")
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message says where and why."""
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ class Daemon:
     # --- start and stop ----------------------------------------------------------------------------------
 
     def serve(self) -> int:
-        """Run until stopped by a signal; returns the exit status. Raises LockHeld, database errors."""
+        """Run until stopped by a signal; returns the exit status. Raises LockHeldError, database errors."""
         try:
             with run_lock(self.engine, advisory=False):
                 upgrade(self.engine)

@@ -51,8 +51,19 @@ import httpx
 from scraper import __version__
 from scraper.charset import decode
 from scraper.config import HttpConfig
-from scraper.netguard import AddressGuard, BlockedAddress, GuardedBackend, Resolver
-from scraper.politeness import HostBlocked, Politeness
+from scraper.errors import (
+    RETRY_NOW_STATUSES,
+    BlockedAddressError,
+    BodyTooLargeError,
+    FetchError,
+    HostBlockedError,
+    RedirectError,
+    RobotsDisallowedError,
+    RobotsUnavailableError,
+    UnsupportedURLError,
+)
+from scraper.netguard import AddressGuard, GuardedBackend, Resolver
+from scraper.politeness import Politeness
 from scraper.pools import HostPools
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.schedule import parse_retry_after
@@ -60,57 +71,11 @@ from scraper.schedule import parse_retry_after
 if TYPE_CHECKING:
     from scraper.config import FeedConfig
 
-RETRY_NOW_STATUSES = frozenset({500, 502, 503, 504})
 DEFAULT_429_WAIT = 60.0  # a 429 without Retry-After still means "not now"
 MAX_HOST_BLOCK = 86400.0
 MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay is honoured up to this
 KEEPALIVE_SECONDS = 5.0  # an idle connection is closed after this (httpx's default)
 HOST_KEEPALIVE = 2  # idle connections kept per host
-
-
-class FetchError(Exception):
-    """No usable answer. `transient`: a later try may help; `retry_now`: worth retrying at once."""
-
-    transient = True
-    retry_now = False
-
-    def __init__(self, url: str, reason: str, *, retry_now: bool = False) -> None:
-        super().__init__(f"{reason} ({url})")
-        self.url = url
-        self.reason = reason
-        self.retry_now = retry_now
-
-
-class BlockedAddressError(FetchError):
-    transient = False
-
-
-class BodyTooLargeError(FetchError):
-    transient = False
-
-
-class RedirectError(FetchError):
-    transient = False
-
-
-class UnsupportedURLError(FetchError):
-    transient = False
-
-
-class RobotsDisallowedError(FetchError):
-    transient = False
-
-
-class RobotsUnavailableError(FetchError):
-    """robots.txt could not be read (5xx, 429, no answer): the site is off limits for now."""
-
-
-class HostBlockedError(FetchError):
-    """The host asked us to wait (Retry-After); no request was made. Defer the work `retry_after` s."""
-
-    def __init__(self, url: str, reason: str, retry_after: float) -> None:
-        super().__init__(url, reason)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -428,10 +393,10 @@ class Fetcher:
                             )
                     finally:
                         remaining -= loop.time() - started
-            except HostBlocked as exc:
-                raise HostBlockedError(url, str(exc), exc.seconds) from None
-            except BlockedAddress as exc:
-                raise BlockedAddressError(url, str(exc)) from None
+            except HostBlockedError as exc:
+                raise HostBlockedError(url, exc.reason, exc.retry_after) from None
+            except BlockedAddressError as exc:
+                raise BlockedAddressError(url, exc.reason) from None
             except TimeoutError:
                 raise FetchError(url, f"timed out after {self.config.timeout:g} s (whole request)") from None
             except httpx.TimeoutException as exc:

@@ -43,6 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.config import FeedConfig
+from scraper.errors import PostFormatError
 from scraper.extract import html_to_text
 from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed
 from scraper.urls import canonical_url
@@ -60,10 +61,6 @@ _SEED_BODY = re.compile(
 )
 _EPOCH_COMMENT = re.compile(r"\A\s*<!--\s*(-?\d{9,14})\s*-->")
 _LENIENT_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s?(.*?)\s*$")
-
-
-class PostFormatError(ValueError):
-    """A file that is not a post this importer can read; the message says why."""
 
 
 @dataclass(frozen=True)

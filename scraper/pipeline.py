@@ -30,11 +30,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import Config, FeedConfig
+from scraper.errors import FeedError, FetchError, HostBlockedError, PostNameTakenError, ScraperError
 from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, new_post
 from scraper.extract import RuleBook
-from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
+from scraper.fetch import Fetcher, RequestPolicy
 from scraper.importer import adopt_export_folder
-from scraper.poll import FeedError, PollResult, poll_feed
+from scraper.poll import PollResult, poll_feed
 from scraper.queue import enqueue_entries
 from scraper.recorder import GroupRecorder
 from scraper.schedule import (
@@ -82,14 +83,6 @@ ROW_COLUMNS = (
     Article.final_url,
     Article.post_path,
 )
-
-
-class PostNameTaken(Exception):
-    """The post name chosen was reserved by another article meanwhile (the unique index said so)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
 
 
 @dataclass(frozen=True)
@@ -279,7 +272,7 @@ class Pipeline:
         """Poll all at once (the fetcher's politeness limits pace them, per host and in all), and record
         the results in the order of `feeds`: a story carried by two feeds then always belongs to the one
         listed first, however the network happened to answer."""
-        results: list[PollResult | Exception | None] = [None] * len(feeds)
+        results: list[PollResult | ScraperError | None] = [None] * len(feeds)
         recorded = 0
         unchanged: list[dict[str, object]] = []  # 304s, written together: most polls, and nothing to queue
 
@@ -299,7 +292,7 @@ class Pipeline:
         recording = asyncio.Lock()  # one recording thread at a time, in feed order
 
         async def one(index: int, feed: FeedState) -> None:
-            result: PollResult | Exception
+            result: PollResult | ScraperError
             try:
                 result = await poll_feed(
                     self.fetcher,
@@ -372,7 +365,7 @@ class Pipeline:
                 self.leases.discard("feed", feed_id, f"feed {feed_id} (not modified)")  # type: ignore[arg-type]
         batch.clear()
 
-    def record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
+    def record_poll(self, feed: FeedState, result: PollResult | ScraperError, summary: RunSummary) -> None:
         """Write what a poll found, and when the feed is polled next (see scraper.schedule), if our claim
         on the feed still stands; the claim is released with it."""
         try:
@@ -380,7 +373,7 @@ class Pipeline:
         finally:
             self.leases.forget("feed", [feed.id])
 
-    def _record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
+    def _record_poll(self, feed: FeedState, result: PollResult | ScraperError, summary: RunSummary) -> None:
         now = self.clock()
         feed_config = self._feed_config(feed.url)
         low = feed_config.min_interval or self.config.schedule.min_interval
@@ -401,7 +394,7 @@ class Pipeline:
                 return
             row.last_polled_at = now
             row.poll_interval = interval
-            if isinstance(result, Exception):
+            if isinstance(result, ScraperError):
                 self._record_poll_failure(feed, row, result, summary, now, interval, high)
                 return
             summary.feeds_polled += 1
@@ -478,7 +471,7 @@ class Pipeline:
         self,
         feed: FeedState,
         row: Feed,
-        error: Exception,
+        error: ScraperError,
         summary: RunSummary,
         now: datetime,
         interval: int,
@@ -493,14 +486,13 @@ class Pipeline:
         row.failures_in_row += 1
         row.failing_since = row.failing_since or now
         row.last_error, row.last_error_at = str(error), now
-        row.last_status = getattr(error, "status", None)
-        if getattr(error, "transient", True):
+        row.last_status = error.status
+        if error.transient:
             wait = backoff(row.failures_in_row, schedule.retry_base, schedule.max_backoff)
         else:
             wait = timedelta(seconds=schedule.max_backoff)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after:
-            wait = max(wait, timedelta(seconds=min(retry_after, high)))
+        if error.retry_after:
+            wait = max(wait, timedelta(seconds=min(error.retry_after, high)))
         row.blocked_until = now + wait
         row.next_poll_at = max(now + timedelta(seconds=interval), row.blocked_until)
         if not row.broken and now - row.failing_since >= timedelta(seconds=schedule.broken_after):
@@ -723,7 +715,7 @@ class Pipeline:
         while True:
             try:
                 return self._write_outcomes(items, now, taken)
-            except PostNameTaken as exc:
+            except PostNameTakenError as exc:
                 if len(items) > 1:  # which name it was is not known: one by one
                     return [self._write_with_free_names([item], now)[0] for item in items]
                 taken.add(exc.name)
@@ -795,7 +787,7 @@ class Pipeline:
                     connection.execute(statement, batch)
             except IntegrityError:
                 if chosen:  # the unique post_path: another article took a name meanwhile
-                    raise PostNameTaken(next(iter(chosen))) from None
+                    raise PostNameTakenError(next(iter(chosen))) from None
                 raise
             again = [page["article_id"] for page in kept_pages if page.pop("again")]
             for chunk in chunks(again):  # only a page fetched before can have a row

@@ -16,25 +16,9 @@ from urllib.parse import urljoin
 import feedparser
 
 from scraper.charset import decode
+from scraper.errors import FeedError, feed_status_is_transient
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.schedule import DAY_NAMES, cache_lifetime
-
-
-class FeedError(Exception):
-    """The feed gave nothing usable; `transient` says whether polling again later may help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        transient: bool = True,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.transient = transient
-        self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
 
 
 @dataclass(frozen=True)
@@ -95,7 +79,7 @@ async def poll_feed(
             f"HTTP {response.status}"
             + (f", Retry-After {response.retry_after:.0f} s" if response.retry_after else ""),
             status=response.status,
-            transient=response.status not in (404, 410),
+            transient=feed_status_is_transient(response.status),
             retry_after=response.retry_after,
         )
     entries, ttl, warning = parse_feed(response.content, response.final_url, response.content_type)

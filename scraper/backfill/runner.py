@@ -36,6 +36,7 @@ from scraper.backfill.reextract import ReextractReport, reextract
 from scraper.backfill.sitemap import backfill_sitemaps
 from scraper.backfill.url_list import backfill_urls
 from scraper.config import Config
+from scraper.errors import BackfillError
 from scraper.fetch import Fetcher
 from scraper.pipeline import CLAIMS_PER_HOST_SLOT, Pipeline, RunSummary
 from scraper.store.leases import Leases
@@ -46,10 +47,6 @@ log = logging.getLogger(__name__)
 BATCH = 500  # jobs read from the database at a time
 MAX_BUFFERED = 20_000  # jobs held in memory while looking for work for an idle host
 EXPORT_EVERY = 200  # archived articles between marking their posts written (a crash: written again)
-
-
-class BackfillError(Exception):
-    """The command asks for something the config does not have; the message says what."""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from scraper.backfill.frontier import (
     parse_w3c_datetime,
     queue_found,
 )
+from scraper.errors import SitemapError
 from scraper.fetch import Fetcher, FetchError
 from scraper.store.leases import Leases
 
@@ -45,10 +46,6 @@ log = logging.getLogger(__name__)
 MAX_UNPACKED = 50 * 1024 * 1024
 MAX_DEPTH = 5
 _ACCEPT = {"Accept": "application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, text/plain;q=0.5, */*;q=0.1"}
-
-
-class SitemapError(Exception):
-    """A sitemap that cannot be read; the message says why."""
 
 
 @dataclass(frozen=True)
