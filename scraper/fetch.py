@@ -62,6 +62,7 @@ from scraper.errors import (
     RobotsUnavailableError,
     UnsupportedURLError,
 )
+from scraper.hosts import host_key
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
 from scraper.pools import HostPools
@@ -350,7 +351,7 @@ class Fetcher:
             if response.status == 429 and wait is None:
                 wait = DEFAULT_429_WAIT
             if wait is not None and response.status in (429, 503):
-                self.politeness.block(urlsplit(response.final_url).hostname or "", min(wait, MAX_HOST_BLOCK))
+                self.politeness.block(host_key(response.final_url), min(wait, MAX_HOST_BLOCK))
                 if wait <= self.config.max_retry_wait and attempt < self.config.retries:
                     attempt += 1  # the politeness slot waits the block out
                     continue
@@ -375,7 +376,7 @@ class Fetcher:
         current = url
         for _ in range(self.config.max_redirects + 1):
             parts = urlsplit(current)
-            host = parts.hostname
+            host = parts.hostname  # the name connected to (host_key may shorten an absurd one)
             if not host:
                 raise UnsupportedURLError(url, f"URL without a host: {current!r}")
             if check_robots and policy.respect_robots:
@@ -458,7 +459,7 @@ class Fetcher:
         verdict = await self.robots.check(url, policy.user_agent, fetch)
         if verdict.crawl_delay:
             delay = min(verdict.crawl_delay, MAX_CRAWL_DELAY)
-            self.politeness.set_min_delay(urlsplit(url).hostname or "", delay)
+            self.politeness.set_min_delay(host_key(url), delay)
         if not verdict.allowed:
             error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
             raise error(url, verdict.reason or "refused by robots.txt")

@@ -20,9 +20,8 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Engine, Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,27 +33,20 @@ from scraper.errors import FeedError, FetchError, HostBlockedError, PostNameTake
 from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, new_post
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy
+from scraper.hosts import host_key, spread_over_hosts
 from scraper.importer import adopt_export_folder
+from scraper.outcomes import ArticleState, RetryPolicy, Verdict, article_after_outcome
 from scraper.poll import PollResult, poll_feed
+from scraper.poll_schedule import FeedTiming, ServerMemory, after_answer, after_deferral, after_failure
 from scraper.queue import enqueue_entries
 from scraper.recorder import GroupRecorder
-from scraper.schedule import (
-    AUTO_START,
-    ServerHints,
-    adapt_interval,
-    backoff,
-    decode_set,
-    encode_set,
-    server_not_before,
-    skip_window_end,
-)
+from scraper.schedule import encode_set
 from scraper.store.db import session_factory
 from scraper.store.leases import Leases, chunks
 from scraper.store.models import Article, ArticleStatus, Feed, RawPage, utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_RETRY_DELAY = 86400.0  # an article's backoff never exceeds a day
 TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait their turn unstarted)
 UNCHANGED_BATCH = 500  # 304 answers written per transaction
 CLAIM_SCAN = 4  # pending articles read per one claimed, to find other hosts' work among one host's backlog
@@ -83,15 +75,6 @@ ROW_COLUMNS = (
     Article.final_url,
     Article.post_path,
 )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a written outcome means for the counts and the log."""
-
-    status: str
-    kind: str  # archived, deferred, retrying, gone, failed
-    delay: timedelta | None = None
 
 
 @dataclass
@@ -171,6 +154,7 @@ class Pipeline:
         self.writer = PostWriter(config.export.dir)
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
+        self.retry_policy = RetryPolicy(config.fetch.max_attempts, config.fetch.retry_base_seconds)
         self.policies = {feed.url: RequestPolicy.from_config(config.http, feed) for feed in config.feeds}
         self._feed_rows: dict[int, Feed] = {}  # by id, for the jobs of claimed articles
         self._empty_beyond: tuple[frozenset[str], float] | None = None  # see _nothing_beyond
@@ -325,8 +309,13 @@ class Pipeline:
         log.info("feed %s: not modified", feed.name)
         if feed.broken:
             log.warning("feed %s: answers again, no longer broken", feed.name)
-        interval, blocked_until, next_poll_at = self._success_schedule(
-            self._feed_config(feed.url), feed.poll_interval, 0, now, result, feed
+        schedule = after_answer(
+            self._timing(feed.url),
+            feed.poll_interval,
+            0,
+            now,
+            result.max_age,
+            ServerMemory(feed.ttl_minutes, feed.skip_hours, feed.skip_days),
         )
         return {
             "id": feed.id,
@@ -336,9 +325,9 @@ class Pipeline:
             "failures_in_row": 0,
             "failing_since": None,
             "broken": False,
-            "poll_interval": interval,
-            "blocked_until": blocked_until,
-            "next_poll_at": next_poll_at,
+            "poll_interval": schedule.interval,
+            "blocked_until": schedule.blocked_until,
+            "next_poll_at": schedule.next_poll_at,
         }
 
     def _write_unchanged(self, batch: list[dict[str, object]]) -> None:
@@ -375,9 +364,7 @@ class Pipeline:
 
     def _record_poll(self, feed: FeedState, result: PollResult | ScraperError, summary: RunSummary) -> None:
         now = self.clock()
-        feed_config = self._feed_config(feed.url)
-        low = feed_config.min_interval or self.config.schedule.min_interval
-        high = feed_config.max_interval or self.config.schedule.max_interval
+        timing = self._timing(feed.url)
         with self.leases.sessions.begin() as session:
             row = self.leases.guard(session, "feed", feed.id)
             if row is None:
@@ -385,87 +372,76 @@ class Pipeline:
                 self.leases.discard("feed", feed.id, f"feed {feed.name}: poll result")
                 return
             row.lease_owner, row.lease_expires_at = None, None  # released with the result
-            interval = self._interval(feed_config, row, low, high)
             if isinstance(result, HostBlockedError):  # nothing was asked of the server: not a failure
                 summary.feeds_deferred += 1
-                row.blocked_until = now + timedelta(seconds=min(result.retry_after, high))
-                row.next_poll_at = max(row.next_poll_at or now, row.blocked_until)
+                row.blocked_until, row.next_poll_at = after_deferral(
+                    timing, now, result.retry_after or 0.0, row.next_poll_at
+                )
                 log.info("feed %s: deferred, %s", feed.name, result.reason)
                 return
             row.last_polled_at = now
+            interval = timing.current_interval(row.poll_interval)
             row.poll_interval = interval
             if isinstance(result, ScraperError):
-                self._record_poll_failure(feed, row, result, summary, now, interval, high)
+                self._record_poll_failure(feed, row, result, summary, now, timing, interval)
                 return
-            summary.feeds_polled += 1
-            row.last_status, row.last_success_at = result.status, now
-            if row.broken:
-                log.warning(
-                    "feed %s: answers again after %d failures, no longer broken",
-                    feed.name,
-                    row.failures_in_row,
-                )
-            row.failures_in_row, row.failing_since, row.broken = 0, None, False
-            new_entries = 0
-            if result.not_modified:
-                summary.feeds_not_modified += 1
-                log.info("feed %s: not modified", feed.name)
-            else:
-                row.etag, row.last_modified = result.etag, result.last_modified
-                row.ttl_minutes = result.ttl_minutes
-                if result.skip_hours is not None:
-                    row.skip_hours = encode_set(result.skip_hours)
-                if result.skip_days is not None:
-                    row.skip_days = encode_set(result.skip_days)
-                if result.warning:
-                    row.last_error, row.last_error_at = f"parsed with a warning: {result.warning}", now
-                queued = enqueue_entries(session, feed.id, result.entries, now)
-                new_entries = len(queued.new_ids)
-                summary.new_entries += new_entries
-                for reason in queued.skipped:
-                    summary.errors.append(f"feed {feed.name}: {reason}")
-                log.info(
-                    "feed %s: %d entries, %d new, %d already seen",
-                    feed.name,
-                    len(result.entries),
-                    new_entries,
-                    queued.duplicates,
-                )
-            row.poll_interval, row.blocked_until, row.next_poll_at = self._success_schedule(
-                feed_config, row.poll_interval, new_entries, now, result, row
-            )
+            self._record_answer(feed, row, result, summary, now, timing, session)
 
-    def _success_schedule(
+    def _record_answer(
         self,
-        feed_config: FeedConfig,
-        learned: int | None,
-        new_entries: int,
-        now: datetime,
+        feed: FeedState,
+        row: Feed,
         result: PollResult,
-        hints_from: FeedState | Feed,
-    ) -> tuple[int, datetime | None, datetime]:
-        """After an answer: (interval, blocked_until, next_poll_at) from our interval (adapted when "auto")
-        and the server's hints (its ttl and skip hours/days as stored, the answer's cache lifetime)."""
-        low = feed_config.min_interval or self.config.schedule.min_interval
-        high = feed_config.max_interval or self.config.schedule.max_interval
-        if feed_config.interval == "auto":
-            current = round(min(high, max(low, learned or AUTO_START)))
-            interval = adapt_interval(current, new_entries, low, high)
-        else:
-            interval = feed_config.interval
-        hints = ServerHints()
-        if not feed_config.is_local:  # a file has no server to spare
-            hints = ServerHints(
-                ttl_minutes=hints_from.ttl_minutes,
-                max_age=result.max_age,
-                skip_hours=decode_set(hints_from.skip_hours),
-                skip_days=decode_set(hints_from.skip_days),
+        summary: RunSummary,
+        now: datetime,
+        timing: FeedTiming,
+        session: Session,
+    ) -> None:
+        summary.feeds_polled += 1
+        row.last_status, row.last_success_at = result.status, now
+        if row.broken:
+            log.warning(
+                "feed %s: answers again after %d failures, no longer broken", feed.name, row.failures_in_row
             )
-        not_before = server_not_before(now, hints, cap=max(high, interval))
-        next_poll_at = skip_window_end(
-            max(now + timedelta(seconds=interval), not_before), hints.skip_hours, hints.skip_days
+        row.failures_in_row, row.failing_since, row.broken = 0, None, False
+        new_entries = 0
+        if result.not_modified:
+            summary.feeds_not_modified += 1
+            log.info("feed %s: not modified", feed.name)
+        else:
+            row.etag, row.last_modified = result.etag, result.last_modified
+            row.ttl_minutes = result.ttl_minutes
+            if result.skip_hours is not None:
+                row.skip_hours = encode_set(result.skip_hours)
+            if result.skip_days is not None:
+                row.skip_days = encode_set(result.skip_days)
+            if result.warning:
+                row.last_error, row.last_error_at = f"parsed with a warning: {result.warning}", now
+            queued = enqueue_entries(session, feed.id, result.entries, now)
+            new_entries = len(queued.new_ids)
+            summary.new_entries += new_entries
+            for reason in queued.skipped:
+                summary.errors.append(f"feed {feed.name}: {reason}")
+            log.info(
+                "feed %s: %d entries, %d new, %d already seen",
+                feed.name,
+                len(result.entries),
+                new_entries,
+                queued.duplicates,
+            )
+        schedule = after_answer(
+            timing,
+            row.poll_interval,
+            new_entries,
+            now,
+            result.max_age,
+            ServerMemory(row.ttl_minutes, row.skip_hours, row.skip_days),
         )
-        return interval, (not_before if not_before > now else None), next_poll_at
+        row.poll_interval, row.blocked_until, row.next_poll_at = (
+            schedule.interval,
+            schedule.blocked_until,
+            schedule.next_poll_at,
+        )
 
     def _record_poll_failure(
         self,
@@ -474,36 +450,36 @@ class Pipeline:
         error: ScraperError,
         summary: RunSummary,
         now: datetime,
+        timing: FeedTiming,
         interval: int,
-        high: int,
     ) -> None:
-        """Back off (transient: doubling from retry_base; permanent: max_backoff at once), honour a
-        Retry-After, and mark the feed broken once it has failed for `broken_after`."""
-        schedule = self.config.schedule
+        """The failure and its backoff (scraper.poll_schedule.after_failure) on the feed's row."""
         summary.feeds_failed += 1
         summary.errors.append(f"feed {feed.name}: {error}")
         log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, error)
-        row.failures_in_row += 1
-        row.failing_since = row.failing_since or now
+        failed = after_failure(
+            timing,
+            interval,
+            row.failures_in_row,
+            row.failing_since,
+            row.broken,
+            now,
+            transient=error.transient,
+            retry_after=error.retry_after,
+        )
+        row.failures_in_row, row.failing_since, row.broken = (
+            failed.failures_in_row,
+            failed.failing_since,
+            failed.broken,
+        )
         row.last_error, row.last_error_at = str(error), now
         row.last_status = error.status
-        if error.transient:
-            wait = backoff(row.failures_in_row, schedule.retry_base, schedule.max_backoff)
-        else:
-            wait = timedelta(seconds=schedule.max_backoff)
-        if error.retry_after:
-            wait = max(wait, timedelta(seconds=min(error.retry_after, high)))
-        row.blocked_until = now + wait
-        row.next_poll_at = max(now + timedelta(seconds=interval), row.blocked_until)
-        if not row.broken and now - row.failing_since >= timedelta(seconds=schedule.broken_after):
-            row.broken = True
-            log.error("feed %s: failing since %s, marked broken", feed.name, row.failing_since.isoformat())
+        row.blocked_until, row.next_poll_at = failed.blocked_until, failed.next_poll_at
+        if failed.newly_broken:
+            log.error("feed %s: failing since %s, marked broken", feed.name, failed.failing_since.isoformat())
 
-    def _interval(self, feed_config: FeedConfig, row: Feed, low: int, high: int) -> int:
-        """Seconds between polls: the configured one, or the learned one of an "auto" feed."""
-        if feed_config.interval != "auto":
-            return feed_config.interval
-        return round(min(high, max(low, row.poll_interval or AUTO_START)))
+    def _timing(self, url: str) -> FeedTiming:
+        return FeedTiming.of(self._feed_config(url), self.config.schedule)
 
     # --- archive ---------------------------------------------------------------------------------------
 
@@ -745,7 +721,13 @@ class Pipeline:
                 if row is None:
                     results.append(None)
                     continue
-                verdict, values = self._outcome_values(job, row, outcome, now)
+                verdict, values = article_after_outcome(
+                    job,
+                    ArticleState(row.attempts, row.archived_at, row.final_url),
+                    outcome,
+                    now,
+                    self.retry_policy,
+                )
                 post = None
                 if verdict.status == ArticleStatus.ARCHIVED:
                     post = self.writer.reserved(
@@ -796,48 +778,6 @@ class Pipeline:
                 connection.execute(insert(pages), kept_pages)
         return results
 
-    def _outcome_values(
-        self, job: ArticleJob, claimed: Row[Any], outcome: ArchiveOutcome, now: datetime
-    ) -> tuple[Verdict, dict[str, Any]]:
-        """The article row's new values for this outcome, and what it means (counted once written)."""
-        if outcome.deferred:  # the host asked us to wait; no request was made
-            wait = timedelta(seconds=min(outcome.retry_after or 0, MAX_RETRY_DELAY))
-            return Verdict(ArticleStatus.PENDING, "deferred"), {"next_attempt_at": now + wait}
-        attempts = claimed.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "http_status": outcome.http_status,
-            "final_url": outcome.final_url or claimed.final_url,
-        }
-        if outcome.status == ArticleStatus.ARCHIVED and outcome.record is not None:
-            record = outcome.record
-            values.update(
-                status=ArticleStatus.ARCHIVED,
-                title=record.title,
-                author=record.author or job.entry_author,
-                published_at=outcome.published,
-                lang=record.lang,
-                content_html=record.html,
-                content_text=record.text,
-                content_source=outcome.content_source,
-                archived_at=claimed.archived_at or now,
-                last_error=outcome.extra.get("page_error"),
-                next_attempt_at=None,
-            )
-            if outcome.response is not None:
-                values["fetched_at"] = now
-            return Verdict(ArticleStatus.ARCHIVED, "archived"), values
-        values["last_error"] = outcome.error
-        if outcome.status == ArticleStatus.PENDING and attempts < self.config.fetch.max_attempts:
-            delay = backoff(attempts, self.config.fetch.retry_base_seconds, MAX_RETRY_DELAY)
-            if outcome.retry_after:
-                delay = max(delay, timedelta(seconds=min(outcome.retry_after, MAX_RETRY_DELAY)))
-            values["next_attempt_at"] = now + delay
-            return Verdict(ArticleStatus.PENDING, "retrying", delay), values
-        status = ArticleStatus.FAILED if outcome.status == ArticleStatus.PENDING else outcome.status
-        values.update(status=status, next_attempt_at=None)
-        return Verdict(status, "gone" if status == ArticleStatus.GONE else "failed"), values
-
     @staticmethod
     def _count(job: ArticleJob, outcome: ArchiveOutcome, verdict: Verdict, summary: RunSummary) -> None:
         """Count and log an outcome once it is written."""
@@ -884,30 +824,7 @@ class Pipeline:
 
 
 def job_host(job: ArticleJob) -> str:
-    return (urlsplit(job.url).hostname or "").lower()
-
-
-def spread_over_hosts(
-    items: Sequence[Any], host_of: Callable[[Any], str], room: Callable[[str], int] | None = None
-) -> list[Any]:
-    """Round-robin over hosts (first-seen order kept within a host), at most `room(host)` of each."""
-    by_host: dict[str, list[Any]] = {}
-    for item in items:
-        host = host_of(item)
-        line = by_host.setdefault(host, [])
-        if room is None or len(line) < room(host):
-            line.append(item)
-    ordered: list[Any] = []
-    queues = [iter(queue) for queue in by_host.values()]
-    while queues:
-        still = []
-        for queue in queues:
-            item = next(queue, None)
-            if item is not None:
-                ordered.append(item)
-                still.append(queue)
-        queues = still
-    return ordered
+    return host_key(job.url)
 
 
 def interleave_by_host(jobs: Sequence[ArticleJob]) -> list[ArticleJob]:

@@ -24,7 +24,6 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func, or_, select
 
@@ -38,6 +37,7 @@ from scraper.backfill.url_list import backfill_urls
 from scraper.config import Config
 from scraper.errors import BackfillError
 from scraper.fetch import Fetcher
+from scraper.hosts import host_key
 from scraper.pipeline import CLAIMS_PER_HOST_SLOT, Pipeline, RunSummary
 from scraper.store.leases import Leases
 from scraper.store.models import Article, ArticleStatus, Feed
@@ -190,10 +190,6 @@ def _chosen_feeds(pipeline: Pipeline, options: BackfillOptions) -> list[HistoryF
     ]
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
 def due_count(pipeline: Pipeline) -> int:
     now = pipeline.clock()
     with pipeline.sessions() as session:
@@ -311,7 +307,7 @@ async def archive_queue(
         jobs = pipeline.claim_jobs(wanted, due_before=cutoff, per_host=per_host_held, held=held)
         dry = len(jobs) < wanted
         for job in jobs:
-            waiting.setdefault(_host(job.url), deque()).append(job)
+            waiting.setdefault(host_key(job.url), deque()).append(job)
         buffered += len(jobs)
 
     try:

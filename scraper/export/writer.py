@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.export.files import post_source_url, write_atomic
 from scraper.export.jekyll import Post, filename, render
+from scraper.hosts import site_name
 from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed, utcnow
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def new_post(
         # The feed's title first: it is what the old archives used, and it carries no " | Site" suffix.
         title=entry_title or title or canonical_url,
         url=canonical_url,
-        feed_name=feed_name or site_name(url),
+        feed_name=feed_name or site_name(url),  # a backfill without --feed: its site
         published=published or discovered_at,
         archived_at=archived_at or discovered_at,
         body_html=body_html or "",
@@ -279,12 +279,6 @@ def export_unwritten(
             if len(rows) < batch:
                 break
     return changed
-
-
-def site_name(url: str) -> str:
-    """What a post from no feed (a backfill without --feed) gives as author, tag and category: its site."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
 
 
 def archived_ids(
