@@ -38,16 +38,17 @@ from scraper.config import (
     parse_listen,
 )
 from scraper.errors import LockHeldError
-from scraper.export.writer import PostWriter, archived_ids, export_articles
+from scraper.export.writer import PostWriter, export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
 from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.pipeline import Pipeline, RunSummary
-from scraper.runlock import run_lock
 from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.leases import Leases
+from scraper.store.posts import archived_ids
+from scraper.store.runlock import run_lock
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -48,7 +48,6 @@ from types import FrameType
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.archive import ArchiveOutcome, ArticleJob
@@ -58,9 +57,9 @@ from scraper.listener import Listener
 from scraper.logs import logging_about
 from scraper.metrics import MeteredFetcher, Metrics
 from scraper.pipeline import FeedState, Pipeline, RunSummary, job_host
-from scraper.runlock import run_lock
-from scraper.store.db import make_engine, upgrade
+from scraper.store.db import make_engine, ping, upgrade
 from scraper.store.leases import Leases
+from scraper.store.runlock import run_lock
 
 log = logging.getLogger(__name__)
 
@@ -328,8 +327,7 @@ class Daemon:
         elif since_tick > stale_after:
             reasons.append(f"scheduler stalled: no job ran for {since_tick:.0f} s")
         try:
-            with self.engine.connect() as connection:
-                connection.execute(text("select 1"))
+            ping(self.engine)
         except Exception as exc:
             reasons.append(f"database unreachable: {type(exc).__name__}: {exc}")
         details: dict[str, Any] = {

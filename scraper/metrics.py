@@ -17,13 +17,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from scraper.archive import ArchiveOutcome
 from scraper.fetch import Fetcher, FetchError, Response
 from scraper.pipeline import RunSummary
 from scraper.store.leases import Leases
-from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+from scraper.store.models import ArticleStatus, utcnow
+from scraper.store.reports import archive_gauges
 
 log = logging.getLogger(__name__)
 
@@ -176,20 +177,8 @@ class DatabaseCollector(Collector):
             "scraper_feed_failures_in_row", "Polls failed in a row, per feed.", labels=["feed"]
         )
         with self.engine.connect() as connection:
-            by_status = dict(
-                connection.execute(select(Article.status, func.count()).group_by(Article.status)).all()
-            )
-            due = connection.scalar(
-                select(func.count())
-                .select_from(Article)
-                .where(Article.status == ArticleStatus.PENDING)
-                .where((Article.next_attempt_at.is_(None)) | (Article.next_attempt_at <= now))
-            )
-            feeds = connection.execute(
-                select(Feed.name, Feed.last_success_at, Feed.created_at, Feed.failures_in_row).where(
-                    Feed.enabled.is_(True)
-                )
-            ).all()
+            gauges = archive_gauges(connection, now)
+        by_status, due, feeds = gauges.by_status, gauges.due, gauges.feeds
         pending = by_status.get(ArticleStatus.PENDING, 0)
         queue.add_metric(["due"], due or 0)
         queue.add_metric(["waiting"], pending - (due or 0))

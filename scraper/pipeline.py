@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,16 +34,18 @@ from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, ne
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.hosts import host_key, spread_over_hosts
-from scraper.importer import adopt_export_folder
 from scraper.outcomes import ArticleState, RetryPolicy, Verdict, article_after_outcome
 from scraper.poll import PollResult, poll_feed
 from scraper.poll_schedule import FeedTiming, ServerMemory, after_answer, after_deferral, after_failure
+from scraper.post_import import adopt_export_folder
 from scraper.queue import enqueue_entries
 from scraper.recorder import GroupRecorder
 from scraper.schedule import encode_set
+from scraper.store import articles as article_rows
+from scraper.store import feeds as feed_rows
 from scraper.store.db import session_factory
-from scraper.store.leases import Leases, chunks
-from scraper.store.models import Article, ArticleStatus, Feed, RawPage, utcnow
+from scraper.store.leases import Leases
+from scraper.store.models import Article, ArticleStatus, Feed, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -189,16 +191,7 @@ class Pipeline:
 
     def _sync_feeds(self) -> None:
         with self.sessions.begin() as session:
-            rows = {feed.url: feed for feed in session.scalars(select(Feed))}
-            for feed in self.config.feeds:
-                row = rows.get(feed.url)
-                if row is None:
-                    session.add(Feed(url=feed.url, name=feed.name, enabled=feed.enabled, failures_in_row=0))
-                else:
-                    row.name, row.enabled = feed.name, feed.enabled
-            for url, row in rows.items():
-                if url not in self.feeds_by_url:
-                    row.enabled = False
+            feed_rows.sync_feed_rows(session, self.config.feeds)
 
     def adopt_existing_posts(self) -> int:
         """Import the export folder's posts the database does not know, before any poll (see importer).
@@ -223,14 +216,7 @@ class Pipeline:
         The cron job polls every such feed (cron's schedule is its interval); the daemon polls what is due.
         """
         now = self.clock()
-        where: list[ColumnElement[bool]] = [
-            Feed.enabled.is_(True),
-            or_(Feed.blocked_until.is_(None), Feed.blocked_until <= now),
-        ]
-        if due_only:
-            where.append(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
-        if exclude_ids:
-            where.append(Feed.id.not_in(sorted(exclude_ids)))
+        where = feed_rows.pollable(now, due_only=due_only, exclude_ids=exclude_ids)
         claimed = self.leases.claim("feed", where, order_by=[Feed.id], limit=limit)
         return [
             FeedState(
@@ -336,18 +322,9 @@ class Pipeline:
             return
         ids = [values["id"] for values in batch]
         with self.leases.sessions.begin() as session:
-            mine = set(
-                session.scalars(
-                    select(Feed.id)
-                    .where(Feed.id.in_(ids), Feed.lease_owner == self.leases.node_id)
-                    .order_by(Feed.id)
-                    .with_for_update()
-                )
-            )
+            mine = feed_rows.lock_mine(session, ids, self.leases.node_id)
             kept = [{**values, "lease_owner": None, "lease_expires_at": None} for values in batch]
-            kept = [values for values in kept if values["id"] in mine]
-            if kept:
-                session.execute(update(Feed), kept)
+            feed_rows.write_rows(session, [values for values in kept if values["id"] in mine])
         self.leases.forget("feed", ids)
         for feed_id in ids:
             if feed_id not in mine:
@@ -512,17 +489,10 @@ class Pipeline:
                 room = None if per_host is None else lambda name: per_host - counts[name]
                 return spread_over_hosts(rows, lambda a: a.host or "", room)
 
-            where: list[ColumnElement[bool]] = [
-                Article.status == ArticleStatus.PENDING,
-                or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now),
-            ]
             full = sorted(host for host, n in counts.items() if per_host is not None and n >= per_host)
-            if full:
-                if self._nothing_beyond(full):
-                    break
-                where.append(or_(Article.host.is_(None), Article.host.not_in(full)))
-            if exclude_ids:
-                where.append(Article.id.not_in(sorted(exclude_ids)))
+            if full and self._nothing_beyond(full):
+                break
+            where = article_rows.claimable(now, full, exclude_ids)
             wanted = limit - len(articles)
             claimed = self.leases.claim(
                 "article",
@@ -545,7 +515,7 @@ class Pipeline:
         missing = {a.feed_id for a in articles if a.feed_id is not None and a.feed_id not in self._feed_rows}
         if missing:  # feed rows change with the config, and a new pipeline comes with a new config
             with self.sessions() as session:
-                for feed in session.scalars(select(Feed).where(Feed.id.in_(missing))):
+                for feed in feed_rows.rows_by_id(session, missing):
                     self._feed_rows[feed.id] = feed
         return [self._job(article, self._feed_rows.get(article.feed_id or 0)) for article in articles]
 
@@ -700,22 +670,13 @@ class Pipeline:
         self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime, taken: set[str]
     ) -> list[tuple[Verdict, ReservedPost | None] | None]:
         """One try at the transaction: per item its verdict and post, or None if the lease was lost."""
-        articles, pages = Article.__table__, RawPage.__table__
         results: list[tuple[Verdict, ReservedPost | None] | None] = []
         changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one UPDATE per set of columns
         kept_pages: list[dict[str, Any]] = []
         chosen: set[str] = set()
         with self.leases.writes.begin() as connection:
-            ids = sorted({job.article_id for job, _ in items})
-            rows = {}
-            for chunk in chunks(ids):
-                for row in connection.execute(
-                    select(*ROW_COLUMNS)
-                    .where(Article.id.in_(chunk), Article.lease_owner == self.leases.node_id)
-                    .order_by(Article.id)  # locks taken in id order, as the heartbeat takes them
-                    .with_for_update()
-                ):
-                    rows[row.id] = row
+            ids = [job.article_id for job, _ in items]
+            rows = article_rows.lock_mine(connection, ids, self.leases.node_id, ROW_COLUMNS)
             for job, outcome in items:
                 row = rows.pop(job.article_id, None)  # an article twice in one batch: the first outcome
                 if row is None:
@@ -757,25 +718,19 @@ class Pipeline:
             try:
                 for columns, batch in changes.items():
                     archived = "post_path" in columns  # the lease is kept: this node writes the post next
-                    statement = (
-                        update(articles)
-                        .where(articles.c.id == bindparam("row_id"))
-                        .values({name: bindparam(f"new_{name}") for name in columns})
-                        .values(
-                            lease_owner=self.leases.node_id if archived else None,
-                            lease_expires_at=self.leases.expiry() if archived else None,
-                        )
+                    article_rows.update_many(
+                        connection,
+                        columns,
+                        batch,
+                        self.leases.node_id if archived else None,
+                        self.leases.expiry() if archived else None,
                     )
-                    connection.execute(statement, batch)
             except IntegrityError:
                 if chosen:  # the unique post_path: another article took a name meanwhile
                     raise PostNameTakenError(next(iter(chosen))) from None
                 raise
             again = [page["article_id"] for page in kept_pages if page.pop("again")]
-            for chunk in chunks(again):  # only a page fetched before can have a row
-                connection.execute(delete(pages).where(pages.c.article_id.in_(chunk)))
-            if kept_pages:
-                connection.execute(insert(pages), kept_pages)
+            article_rows.keep_raw_pages(connection, kept_pages, again)  # only a page fetched before had one
         return results
 
     @staticmethod

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scraper.poll import FeedEntry
+from scraper.store import articles as article_rows
 from scraper.store.models import Article, ArticleStatus
 from scraper.urls import canonical_url
 
@@ -103,14 +103,7 @@ def _known(
     # Chunked to stay under SQLite's bound-parameter limit on huge feeds.
     for start in range(0, len(keys), 400):
         chunk_keys, chunk_guids = keys[start : start + 400], guids[start : start + 400]
-        rows = session.execute(
-            select(Article.canonical_url, Article.guid, Article.feed_id).where(
-                or_(
-                    Article.canonical_url.in_(chunk_keys),
-                    (Article.feed_id == feed_id) & Article.guid.in_(chunk_guids),
-                )
-            )
-        )
+        rows = article_rows.known_keys(session, feed_id, chunk_keys, chunk_guids)
         for url, guid, row_feed in rows:
             known_urls.add(url)
             if row_feed == feed_id and guid:

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from scraper.store.db import session_factory
-from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+from scraper.store.models import ArticleStatus, utcnow
 from scraper.store.nodes import NodeReport, node_reports
+from scraper.store.reports import feed_health
 
 REASONS_SHOWN = 5
 
@@ -56,23 +57,9 @@ def feed_status_report(
     intervals = intervals or {}
     sessions = session_factory(engine)
     with sessions() as session:
-        feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
-        counts: dict[tuple[int | None, str], int] = {
-            (feed_id, status): n
-            for feed_id, status, n in session.execute(
-                select(Article.feed_id, Article.status, func.count()).group_by(
-                    Article.feed_id, Article.status
-                )
-            )
-        }
-        reasons = session.execute(
-            select(Article.feed_id, Article.status, Article.last_error, func.count())
-            .where(Article.status.in_([ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING]))
-            .where(Article.last_error.is_not(None))
-            .group_by(Article.feed_id, Article.status, Article.last_error)
-            .order_by(func.count().desc())
-        ).all()
+        health = feed_health(session)
         nodes = node_reports(session, engine, lease_seconds)
+    feeds, counts, reasons = health.feeds, health.counts, health.reasons
 
     table = Table(title="feeds", title_justify="left")
     for column in (

@@ -20,9 +20,9 @@ from scraper.logs import ContextFilter, JsonFormatter, TextFormatter, logging_ab
 from scraper.metrics import Metrics
 from scraper.poll import FeedEntry
 from scraper.queue import enqueue_entries
-from scraper.runlock import run_lock, sqlite_lock_path
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.models import Feed, utcnow
+from scraper.store.runlock import run_lock, sqlite_lock_path
 from tests.conftest import run_cli, write_config
 
 

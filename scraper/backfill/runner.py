@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.backfill.feed_history import DEFAULT_MAX_PAGES, HistoryFeed, backfill_feed_history
@@ -39,8 +39,10 @@ from scraper.errors import BackfillError
 from scraper.fetch import Fetcher
 from scraper.hosts import host_key
 from scraper.pipeline import CLAIMS_PER_HOST_SLOT, Pipeline, RunSummary
+from scraper.store import articles as article_rows
+from scraper.store import feeds as feed_rows
 from scraper.store.leases import Leases
-from scraper.store.models import Article, ArticleStatus, Feed
+from scraper.store.models import ArticleStatus
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +184,7 @@ def _chosen_feeds(pipeline: Pipeline, options: BackfillOptions) -> list[HistoryF
         names = ", ".join(repr(feed.name) for feed in pipeline.config.feeds) or "none"
         raise BackfillError(f"--feed {options.feed!r}: no configured feed of that name (configured: {names})")
     with pipeline.sessions() as session:
-        rows = {row.url: row for row in session.scalars(select(Feed))}
+        rows = feed_rows.rows_by_url(session)
     return [
         HistoryFeed(rows[feed.url].id, feed.name, feed.url)
         for feed in configured
@@ -193,15 +195,7 @@ def _chosen_feeds(pipeline: Pipeline, options: BackfillOptions) -> list[HistoryF
 def due_count(pipeline: Pipeline) -> int:
     now = pipeline.clock()
     with pipeline.sessions() as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(Article)
-                .where(Article.status == ArticleStatus.PENDING)
-                .where(or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now))
-            )
-            or 0
-        )
+        return article_rows.due_count(session, now)
 
 
 async def _archive_safely(job: ArticleJob, pipeline: Pipeline) -> ArchiveOutcome:
