@@ -17,7 +17,6 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -28,6 +27,7 @@ from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
 from scraper.backfill.progress import make_progress
 from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
+from scraper.compose import database, node
 from scraper.config import (
     Config,
     ConfigError,
@@ -43,12 +43,10 @@ from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
 from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
-from scraper.pipeline import Pipeline, RunSummary
+from scraper.pipeline import RunSummary
 from scraper.status import feed_status_report
-from scraper.store.db import make_engine, session_factory, upgrade
-from scraper.store.leases import Leases
+from scraper.store.db import session_factory
 from scraper.store.posts import archived_ids
-from scraper.store.runlock import run_lock
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -142,16 +140,12 @@ def once(ctx: click.Context, config_path: Path | None, due_only: bool, log_forma
     """
     setup_logging(_log_level(ctx.obj["verbose"], ctx.obj["quiet"]), log_format)
     config = _load(config_path)
-    engine = make_engine(config.database.url)
     try:
-        with run_lock(engine):
-            upgrade(engine)
+        with database(config, lock=True) as engine:
             summary = asyncio.run(_run_once(config, engine, due_only))
     except LockHeldError as exc:
         click.echo(f"scraper: {exc}; this run does nothing (the other one is doing the work)", err=True)
         sys.exit(EXIT_OK)
-    finally:
-        engine.dispose()
     click.echo(summary.line())
     click.echo(f"posts: {config.export.dir}")
     for error in summary.errors:
@@ -161,13 +155,8 @@ def once(ctx: click.Context, config_path: Path | None, due_only: bool, log_forma
 
 async def _run_once(config: Config, engine: Engine, due_only: bool) -> RunSummary:
     """One run, as a node: it claims what it does, so it may run beside daemons on one PostgreSQL."""
-    leases = Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
-    async with (
-        Fetcher(config.http) as fetcher,
-        leases.working("once", partial(setattr, fetcher.politeness, "share")),
-    ):
-        fetcher.politeness.share = leases.live_nodes
-        return await Pipeline(config, engine, fetcher, leases=leases).run_once(due_only=due_only)
+    async with node(config, engine, "once") as pipeline:
+        return await pipeline.run_once(due_only=due_only)
 
 
 def _date_option(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], datetime | None]:
@@ -276,13 +265,11 @@ def backfill(
         rescan=rescan,
         max_pages=max_pages,
     )
-    engine = make_engine(config.database.url)
     stdin = click.open_file("-", encoding="utf-8", errors="replace") if "-" in url_files else ()
     try:
         # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
         # share the queue through their claims, beside the daemons.
-        with run_lock(engine, advisory=False):
-            upgrade(engine)
+        with database(config, lock=True, advisory=False) as engine:
             report = asyncio.run(run_backfill(config, engine, options, make_progress(), stdin=stdin))
     except LockHeldError as exc:
         _fail(
@@ -293,8 +280,6 @@ def backfill(
         _fail(str(exc), EXIT_BAD_CONFIG)
     except KeyboardInterrupt:
         _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
-    finally:
-        engine.dispose()
     for line in report.lines():
         click.echo(line)
     click.echo(f"posts: {config.export.dir}")
@@ -309,14 +294,10 @@ def status(config_path: Path | None) -> None:
     """Per-feed health: articles, last poll and success, failures in a row, broken, next poll, last error;
     then the nodes seen in the last day and what each holds."""
     config = _load(config_path)
-    engine = make_engine(config.database.url)
-    try:
-        upgrade(engine)
+    with database(config) as engine:
         intervals = {feed.url: feed.interval for feed in config.feeds}
         report = feed_status_report(engine, intervals=intervals, lease_seconds=config.cluster.lease_seconds)
         click.echo(report, nl=False)
-    finally:
-        engine.dispose()
 
 
 @cli.command("export")
@@ -324,15 +305,11 @@ def status(config_path: Path | None) -> None:
 def export_command(config_path: Path | None) -> None:
     """Rewrite every post from the database (after a template change, say); unchanged files are left alone."""
     config = _load(config_path)
-    engine = make_engine(config.database.url)
-    try:
-        upgrade(engine)
+    with database(config) as engine:
         sessions = session_factory(engine)
         with sessions() as session:
             ids = archived_ids(session)
         written = export_articles(sessions, PostWriter(config.export.dir), ids)
-    finally:
-        engine.dispose()
     click.echo(f"rewrote {written} posts in {config.export.dir}")
 
 
@@ -352,10 +329,8 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
     and feed lists are printed as [[feeds]] tables to add to the config.
     """
     config = _load(config_path)
-    engine = make_engine(config.database.url)
     try:
-        with run_lock(engine):
-            upgrade(engine)
+        with database(config, lock=True) as engine:
             summary = import_paths(
                 session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
             )
@@ -366,8 +341,6 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
         )
     except PostFormatError as exc:
         _fail(str(exc), EXIT_BAD_CONFIG)
-    finally:
-        engine.dispose()
     if summary.feeds:
         click.echo(feeds_toml(summary.feeds, config.feeds), nl=False)
     click.echo(summary.line(), err=True)
@@ -455,11 +428,8 @@ def db() -> None:
 def db_upgrade(config_path: Path | None, revision: str) -> None:
     """Apply the schema migrations (every other command does this on start too)."""
     config = _load(config_path)
-    engine = make_engine(config.database.url)
-    try:
-        upgrade(engine, revision)
-    finally:
-        engine.dispose()
+    with database(config, revision=revision) as engine:
+        pass
     click.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
 
 

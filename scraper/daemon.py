@@ -41,7 +41,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -50,16 +50,14 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
-from scraper.archive import ArchiveOutcome, ArticleJob
+from scraper.archive import ArticleJob
+from scraper.compose import new_engine, new_fetcher, new_leases, new_pipeline, opened
 from scraper.config import Config, load_config
-from scraper.export.writer import ReservedPost
 from scraper.listener import Listener
 from scraper.logs import logging_about
-from scraper.metrics import MeteredFetcher, Metrics
+from scraper.metrics import Metrics
 from scraper.pipeline import FeedState, Pipeline, RunSummary, job_host
-from scraper.store.db import make_engine, ping, upgrade
-from scraper.store.leases import Leases
-from scraper.store.runlock import run_lock
+from scraper.store.db import ping
 
 log = logging.getLogger(__name__)
 
@@ -75,28 +73,12 @@ POLLS_PER_SLOT = 4
 EXPORTS_PER_TICK = 200  # posts written per run of the export job before it yields to the fetches
 
 
-class _ObservedPipeline(Pipeline):
-    """The pipeline, telling the metrics what each archive outcome was (extraction failures)."""
-
-    metrics: Metrics
-
-    def record_outcomes(
-        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]
-    ) -> list[ReservedPost | None]:
-        posts = super().record_outcomes(items, summaries)
-        for job, outcome in items:
-            self.metrics.count_outcome(job.feed_name, outcome)
-        return posts
-
-
 class Daemon:
     def __init__(self, config: Config, *, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.env = dict(os.environ if env is None else env)
-        self.engine = make_engine(config.database.url)
-        self.leases = Leases(
-            self.engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
-        )
+        self.engine = new_engine(config)
+        self.leases = new_leases(config, self.engine)
         self.metrics = Metrics()
         self.metrics.add_database(self.engine)
         self.metrics.add_leases(self.leases)
@@ -124,16 +106,12 @@ class Daemon:
 
     def serve(self) -> int:
         """Run until stopped by a signal; returns the exit status. Raises LockHeldError, database errors."""
-        try:
-            with run_lock(self.engine, advisory=False):
-                upgrade(self.engine)
-                self.leases.join("run")
-                try:
-                    return asyncio.run(self._main())
-                finally:
-                    self._leave()
-        finally:
-            self.engine.dispose()
+        with opened(self.engine, lock=True, advisory=False):
+            self.leases.join("run")
+            try:
+                return asyncio.run(self._main())
+            finally:
+                self._leave()
 
     def _leave(self) -> None:
         """Give back what this node holds (a clean stop: nobody waits for the leases to expire)."""
@@ -145,8 +123,8 @@ class Daemon:
     async def _main(self) -> int:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        async with MeteredFetcher(
-            self.config.http, metrics=self.metrics, feed_urls=lambda: self._feed_urls
+        async with new_fetcher(
+            self.config, on_request=self.metrics.request_hook(lambda: self._feed_urls)
         ) as fetcher:
             self.fetcher = fetcher
             fetcher.politeness.share = self.leases.live_nodes
@@ -191,9 +169,10 @@ class Daemon:
     def _tick(self) -> float:
         return self.config.daemon.tick_seconds
 
-    def _make_pipeline(self, config: Config) -> _ObservedPipeline:
-        pipeline = _ObservedPipeline(config, self.engine, self.fetcher, leases=self.leases)
-        pipeline.metrics = self.metrics
+    def _make_pipeline(self, config: Config) -> Pipeline:
+        pipeline = new_pipeline(
+            config, self.engine, self.fetcher, self.leases, on_outcome=[self.metrics.count_outcome]
+        )
         # Tasks of the previous config's pipeline may still be recording through it.
         self._pipelines = [p for p in self._pipelines if p.recorder.busy] + [pipeline]
         return pipeline

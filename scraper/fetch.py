@@ -35,8 +35,9 @@ import mimetypes
 import os
 import random
 import ssl
+import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -209,11 +210,15 @@ def _bypasses_proxy(host: str, port: int | None, no_proxy: str) -> bool:
     return False
 
 
+RequestHook = Callable[[str, "Response | None", float], None]
+
+
 class Fetcher:
     """Shared client for feed polls and page fetches. Use as `async with Fetcher(config) as fetcher`.
 
     `env` supplies the proxy variables (default: the process environment); `resolver` replaces the
-    system resolver (benchmarks map many host names onto one local server with it).
+    system resolver (benchmarks map many host names onto one local server with it); `on_request` observes
+    every `get` (the metrics): its URL, its response (None when it raised FetchError), its seconds.
     """
 
     def __init__(
@@ -222,8 +227,10 @@ class Fetcher:
         *,
         env: Mapping[str, str] | None = None,
         resolver: Resolver | None = None,
+        on_request: RequestHook | None = None,
     ) -> None:
         self.config = config
+        self.on_request = on_request
         self.default_policy = RequestPolicy.from_config(config)
         self.user_agent = self.default_policy.user_agent
         self.guard = AddressGuard(
@@ -328,6 +335,26 @@ class Fetcher:
         max_bytes: int | None = None,
     ) -> Response:
         """GET `url`. `check_robots`: an article page, so robots.txt is asked first (if the policy says)."""
+        if self.on_request is None:
+            return await self._get(url, headers, allow_file, policy, check_robots, max_bytes)
+        started = time.perf_counter()
+        try:
+            response = await self._get(url, headers, allow_file, policy, check_robots, max_bytes)
+        except FetchError:
+            self.on_request(url, None, time.perf_counter() - started)
+            raise
+        self.on_request(url, response, time.perf_counter() - started)
+        return response
+
+    async def _get(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        allow_file: bool,
+        policy: RequestPolicy | None,
+        check_robots: bool,
+        max_bytes: int | None,
+    ) -> Response:
         scheme = urlsplit(url).scheme.lower()
         if scheme == "file":
             if not allow_file:

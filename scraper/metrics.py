@@ -8,10 +8,8 @@ the archive, whichever process (daemon, cron run, another node) did the work.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -19,8 +17,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
-from scraper.archive import ArchiveOutcome
-from scraper.fetch import Fetcher, FetchError, Response
+from scraper.archive import ArchiveOutcome, ArticleJob
+from scraper.fetch import RequestHook, Response
 from scraper.pipeline import RunSummary
 from scraper.store.leases import Leases
 from scraper.store.models import ArticleStatus, utcnow
@@ -107,10 +105,23 @@ class Metrics:
         if summary.archived:
             self.archived.labels(feed).inc()
 
-    def count_outcome(self, feed: str, outcome: ArchiveOutcome) -> None:
+    def count_outcome(self, job: ArticleJob, outcome: ArchiveOutcome) -> None:
+        """The recorder's `on_outcome` hook: a page that came but gave no article is an extraction failure."""
         page_came = outcome.response is not None and outcome.response.ok
         if outcome.record is None and page_came:
-            self.extraction_failures.labels(feed).inc()
+            self.extraction_failures.labels(job.feed_name).inc()
+
+    def request_hook(self, feed_urls: Callable[[], Collection[str]]) -> RequestHook:
+        """The fetcher's `on_request` hook: every request timed and counted by kind (a feed poll when its
+        URL is a configured feed's, else a page) and result."""
+
+        def observe(url: str, response: Response | None, seconds: float) -> None:
+            kind = "feed" if url in feed_urls() else "page"
+            result = "error" if response is None else f"{response.status // 100}xx"
+            self.requests.labels(kind, result).inc()
+            self.latency.labels(kind).observe(seconds)
+
+        return observe
 
     def add_database(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.registry.register(DatabaseCollector(engine, clock))
@@ -196,25 +207,3 @@ def _seconds_since(now: datetime, then: datetime | None) -> float:
     if then.tzinfo is None:  # a row written by raw SQL on SQLite; the models keep UTC
         then = then.replace(tzinfo=now.tzinfo)
     return max((now - then).total_seconds(), 0.0)
-
-
-class MeteredFetcher(Fetcher):
-    """The shared Fetcher, timing and counting every request by kind (feed poll or article page)."""
-
-    def __init__(self, *args: Any, metrics: Metrics, feed_urls: Callable[[], Collection[str]], **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._metrics = metrics
-        self._feed_urls = feed_urls
-
-    async def get(self, url: str, *args: Any, **kwargs: Any) -> Response:
-        kind = "feed" if url in self._feed_urls() else "page"
-        started = time.perf_counter()
-        try:
-            response = await super().get(url, *args, **kwargs)
-        except FetchError:
-            self._metrics.requests.labels(kind, "error").inc()
-            self._metrics.latency.labels(kind).observe(time.perf_counter() - started)
-            raise
-        self._metrics.requests.labels(kind, f"{response.status // 100}xx").inc()
-        self._metrics.latency.labels(kind).observe(time.perf_counter() - started)
-        return response
