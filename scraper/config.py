@@ -142,10 +142,6 @@ class Config:
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
 
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent if self.path else Path.cwd()
-
 
 _SECTIONS: dict[str, type] = {
     "database": DatabaseConfig,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from scraper.archive import ArchiveOutcome, ArticleJob
@@ -159,22 +160,7 @@ class OutcomeRecorder:
                 )
                 post = None
                 if verdict.status == ArticleStatus.ARCHIVED:
-                    post = self.writer.reserved(
-                        new_post(
-                            entry_title=job.entry_title,
-                            title=values["title"],
-                            canonical_url=row.canonical_url,
-                            url=job.url,
-                            feed_name=job.feed_name,
-                            published=values["published_at"] or job.entry_published,
-                            discovered_at=row.discovered_at,
-                            archived_at=values["archived_at"],
-                            body_html=values["content_html"],
-                        ),
-                        row.post_path,
-                        job.article_id,
-                        taken | chosen,
-                    )
+                    post = self._reserve_post(job, row, values, taken | chosen)
                     if row.post_path is None:  # a name kept from before is the row's own already
                         chosen.add(post.path)
                     values["post_path"] = post.path
@@ -200,6 +186,23 @@ class OutcomeRecorder:
             again = [page["article_id"] for page in kept_pages if page.pop("again")]
             article_rows.keep_raw_pages(connection, kept_pages, again)  # only a page fetched before had one
         return results
+
+    def _reserve_post(
+        self, job: ArticleJob, row: Row[Any], values: dict[str, Any], taken: set[str]
+    ) -> ReservedPost:
+        """The archived article's post, rendered, under its kept name or a free one not in `taken`."""
+        post = new_post(
+            entry_title=job.entry_title,
+            title=values["title"],
+            canonical_url=row.canonical_url,
+            url=job.url,
+            feed_name=job.feed_name,
+            published=values["published_at"] or job.entry_published,
+            discovered_at=row.discovered_at,
+            archived_at=values["archived_at"],
+            body_html=values["content_html"],
+        )
+        return self.writer.reserved(post, row.post_path, job.article_id, taken)
 
     @staticmethod
     def _count(job: ArticleJob, outcome: ArchiveOutcome, verdict: Verdict, summary: RunSummary) -> None:

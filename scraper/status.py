@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from scraper.store.db import session_factory
 from scraper.store.models import ArticleStatus, utcnow
 from scraper.store.nodes import NodeReport, node_reports
-from scraper.store.reports import feed_health
+from scraper.store.reports import FeedHealth, feed_health
 
 REASONS_SHOWN = 5
 
@@ -59,8 +59,31 @@ def feed_status_report(
     with sessions() as session:
         health = feed_health(session)
         nodes = node_reports(session, engine, lease_seconds)
-    feeds, counts, reasons = health.feeds, health.counts, health.reasons
+    feeds, reasons = health.feeds, health.reasons
+    table = _feeds_table(health, now, intervals)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, no_color=True, highlight=False)
+    console.print(table)
+    names = {feed.id: feed.name for feed in feeds}
+    shown: dict[int | None, int] = {}
+    lines = []
+    for feed_id, status, error, n in reasons:
+        if shown.get(feed_id, 0) >= REASONS_SHOWN:
+            continue
+        shown[feed_id] = shown.get(feed_id, 0) + 1
+        lines.append(f"  {names.get(feed_id, '?')}: {n} {status}: {error}")
+    if lines:
+        console.print("articles not archived, by reason:")
+        for line in lines:
+            console.print(line, markup=False)
+    if nodes:
+        console.print(_nodes_table(nodes, now))
+    return buffer.getvalue()
 
+
+def _feeds_table(health: FeedHealth, now: datetime, intervals: Mapping[str, int | str]) -> Table:
+    """One row per feed: its article counts, its polls, its schedule, its last error."""
+    counts = health.counts
     table = Table(title="feeds", title_justify="left")
     for column in (
         "feed",
@@ -77,7 +100,7 @@ def feed_status_report(
         "last error",
     ):
         table.add_column(column, overflow="fold")
-    for feed in feeds:
+    for feed in health.feeds:
         name = feed.name + ("" if feed.enabled else " (disabled)")
         table.add_row(
             name,
@@ -98,24 +121,7 @@ def feed_status_report(
             _ago(feed.next_poll_at, now) if feed.enabled else "-",
             (feed.last_error or "")[:200],
         )
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=200, no_color=True, highlight=False)
-    console.print(table)
-    names = {feed.id: feed.name for feed in feeds}
-    shown: dict[int | None, int] = {}
-    lines = []
-    for feed_id, status, error, n in reasons:
-        if shown.get(feed_id, 0) >= REASONS_SHOWN:
-            continue
-        shown[feed_id] = shown.get(feed_id, 0) + 1
-        lines.append(f"  {names.get(feed_id, '?')}: {n} {status}: {error}")
-    if lines:
-        console.print("articles not archived, by reason:")
-        for line in lines:
-            console.print(line, markup=False)
-    if nodes:
-        console.print(_nodes_table(nodes, now))
-    return buffer.getvalue()
+    return table
 
 
 def _nodes_table(nodes: list[NodeReport], now: datetime) -> Table:

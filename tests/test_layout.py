@@ -49,3 +49,21 @@ def test_stages_do_not_import_command_modules() -> None:
         if module in COMMAND_MODULES or f"{module}.{what}" in COMMAND_MODULES
     ]
     assert not offenders
+
+
+MAX_CLASS_LINES = 300
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_class_over_300_lines_and_no_function_over_60() -> None:
+    too_long = []
+    for name, tree in _modules().items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if isinstance(node, ast.ClassDef) and length > MAX_CLASS_LINES:
+                too_long.append(f"class {name}.{node.name}: {length} lines")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and length > MAX_FUNCTION_LINES:
+                too_long.append(f"function {name}.{node.name}: {length} lines")
+    assert not too_long

@@ -187,35 +187,24 @@ async def backfill_sitemaps(
         if child.url in visited:
             continue
         visited.add(child.url)
-        if not entry_point and not rescan:
-            if filters.since is not None:
-                changed = parse_w3c_datetime(child.lastmod)
-                if changed is not None and changed < filters.since:
-                    report.documents_skipped += 1
-                    continue
-            with sessions() as session:
-                if already_read(session, child.url, params, child.lastmod, check_lastmod=True):
-                    report.documents_skipped += 1
-                    continue
-        claim = None
-        if leases is not None:
-            claim = claim_document(leases, child.url, "sitemap", params)
-            if claim is None:
-                report.documents_skipped += 1
-                log.info("sitemap %s: another node is reading it", child.url)
-                continue
+        if not entry_point and not rescan and _needless(child, filters, sessions, params):
+            report.documents_skipped += 1
+            continue
+        claim = claim_document(leases, child.url, "sitemap", params) if leases is not None else None
+        if leases is not None and claim is None:
+            report.documents_skipped += 1
+            log.info("sitemap %s: another node is reading it", child.url)
+            continue
         try:
             sitemap = await _read(fetcher, child.url)
         except (FetchError, SitemapError) as exc:
             report.errors.append(f"sitemap {child.url}: {exc}")
             log.warning("sitemap %s: %s", child.url, exc)
-            if leases is not None and claim is not None:
-                leases.release("document", [claim])
+            _release(leases, claim)
             continue
         report.documents_read += 1
-        if sitemap.kind == "index" and leases is not None and claim is not None:
-            leases.release("document", [claim])  # an index is not journalled: its children are
         if sitemap.kind == "index":
+            _release(leases, claim)  # an index is not journalled: its children are
             if depth >= MAX_DEPTH:
                 report.errors.append(
                     f"sitemap {child.url}: indexes nested deeper than {MAX_DEPTH}; not followed"
@@ -224,19 +213,30 @@ async def backfill_sitemaps(
             stack.extend((c, depth + 1, False) for c in reversed(sitemap.children))
             log.info("sitemap index %s: %d sitemaps", child.url, len(sitemap.children))
             continue
+        before = report.queued
         with sessions.begin() as session:
-            before = report.queued
             queue_found(session, feed_id, sitemap.urls, filters, report)
+            found = len(sitemap.urls)
             mark_read(
-                session,
-                child.url,
-                "sitemap",
-                params,
-                lastmod=child.lastmod,
-                urls_found=len(sitemap.urls),
-                leases=leases,
+                session, child.url, "sitemap", params, lastmod=child.lastmod, urls_found=found, leases=leases
             )
         log.info("sitemap %s: %d URLs, %d queued", child.url, len(sitemap.urls), report.queued - before)
+
+
+def _release(leases: Leases | None, claim: int | None) -> None:
+    if leases is not None and claim is not None:
+        leases.release("document", [claim])
+
+
+def _needless(child: Child, filters: Filters, sessions: sessionmaker[Session], params: str) -> bool:
+    """A sitemap not to read: last changed before `--since`, or read already under the same filters and
+    not changed since."""
+    if filters.since is not None:
+        changed = parse_w3c_datetime(child.lastmod)
+        if changed is not None and changed < filters.since:
+            return True
+    with sessions() as session:
+        return already_read(session, child.url, params, child.lastmod, check_lastmod=True) is not None
 
 
 async def _entry_points(fetcher: Fetcher, start_url: str, report: SourceReport) -> list[str]:
