@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate
 from scraper.extract import Record, RuleBook, clean_fragment, extract, html_to_text
@@ -96,7 +97,7 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
         status = ArticleStatus.PENDING if exc.transient else ArticleStatus.FAILED
         return ArchiveOutcome(status, exc.reason, transient=exc.transient)
 
-    common = {"http_status": response.status, "final_url": response.final_url}
+    common: dict[str, Any] = {"http_status": response.status, "final_url": response.final_url}
     fate = page_status_fate(response.status)
     if fate == "gone":
         return ArchiveOutcome(ArticleStatus.GONE, f"HTTP {response.status}", **common)

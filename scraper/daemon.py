@@ -45,6 +45,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -179,7 +180,7 @@ class Daemon:
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         """Plain signal handlers, not the loop's: a second signal must act even while the loop is busy."""
-        previous = {}
+        previous: dict[int, Any] = {}
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             previous[signum] = signal.signal(signum, self._on_signal)
         return previous
@@ -265,9 +266,7 @@ class Daemon:
         self._more_polls_due = len(claimed) == room
         for feed in claimed:
             self._feeds_in_flight.add(feed.id)
-            self.tasks.spawn(
-                self._poll_one(pipeline, feed), lambda feed=feed: self._feeds_in_flight.discard(feed.id)
-            )
+            self.tasks.spawn(self._poll_one(pipeline, feed), partial(self._feeds_in_flight.discard, feed.id))
 
     async def _archive_due(self) -> None:
         if self.stopping:
@@ -289,8 +288,7 @@ class Daemon:
         for job in claimed:
             self._articles_in_flight[job.article_id] = job_host(job)
             self.tasks.spawn(
-                self._archive_one(pipeline, job),
-                lambda job=job: self._articles_in_flight.pop(job.article_id, None),
+                self._archive_one(pipeline, job), partial(self._articles_in_flight.pop, job.article_id, None)
             )
 
     async def _export(self, limit: int | None = EXPORTS_PER_TICK, *, mine: bool = False) -> None:

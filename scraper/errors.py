@@ -125,6 +125,8 @@ class FetchError(ScraperError):
 class HostBlockedError(FetchError):
     """The host asked us to wait (Retry-After); no request was made. Defer the work `retry_after` s."""
 
+    retry_after: float
+
     def __init__(self, url: str, reason: str, retry_after: float) -> None:
         super().__init__(url, reason)
         self.retry_after = retry_after

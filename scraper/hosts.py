@@ -46,9 +46,9 @@ def spread_over_hosts(
     while queues:
         still = []
         for queue in queues:
-            item = next(queue, None)
-            if item is not None:
-                ordered.append(item)
+            head = next(queue, None)
+            if head is not None:
+                ordered.append(head)
                 still.append(queue)
         queues = still
     return ordered

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -135,7 +136,7 @@ class Metrics:
             registry=self.registry,
         )
         for kind in ("feed", "article", "document"):
-            held.labels(kind).set_function(lambda kind=kind: len(leases.held(kind)))
+            held.labels(kind).set_function(partial(_count_held, leases, kind))
         Gauge(
             "scraper_leases_lost",
             "Results discarded: the lease had gone to another node.",
@@ -199,6 +200,10 @@ class DatabaseCollector(Collector):
             since.add_metric([name], _seconds_since(now, last_success or created))
             failures.add_metric([name], failures_in_row or 0)
         return [queue, articles, since, failures]
+
+
+def _count_held(leases: Leases, kind: str) -> float:
+    return len(leases.held(kind))
 
 
 def _seconds_since(now: datetime, then: datetime | None) -> float:

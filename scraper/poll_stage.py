@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -182,7 +183,7 @@ class PollStage:
         """Write a batch of 304s, releasing their claims; a feed whose claim was lost is left out."""
         if not batch:
             return
-        ids = [values["id"] for values in batch]
+        ids = [cast(int, values["id"]) for values in batch]
         with self.leases.sessions.begin() as session:
             mine = feed_rows.lock_mine(session, ids, self.leases.node_id)
             kept = [{**values, "lease_owner": None, "lease_expires_at": None} for values in batch]
@@ -190,7 +191,7 @@ class PollStage:
         self.leases.forget("feed", ids)
         for feed_id in ids:
             if feed_id not in mine:
-                self.leases.discard("feed", feed_id, f"feed {feed_id} (not modified)")  # type: ignore[arg-type]
+                self.leases.discard("feed", feed_id, f"feed {feed_id} (not modified)")
         batch.clear()
 
     def record_poll(self, feed: FeedState, result: PollResult | ScraperError, summary: RunSummary) -> None:

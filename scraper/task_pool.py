@@ -29,7 +29,7 @@ class TaskPool:
         self.tasks: set[asyncio.Task[None]] = set()
         self._cool_down: dict[tuple[str, int], float] = {}
 
-    def spawn(self, work: Coroutine[Any, Any, None], done: Callable[[], None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None], done: Callable[[], object]) -> None:
         """Run `work` as a task of its own; `done` is called when it ends, however it ends."""
         task = asyncio.create_task(work)
         self.tasks.add(task)

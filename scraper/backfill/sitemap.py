@@ -21,8 +21,9 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urljoin, urlsplit, urlunsplit
-from xml.etree.ElementTree import ParseError, XMLPullParser
+from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from protego import Protego
 from sqlalchemy.orm import Session, sessionmaker
@@ -102,7 +103,7 @@ def _local(tag: str) -> str:
 
 
 def _parse_xml(data: bytes, base_url: str) -> Sitemap:
-    parser = XMLPullParser(events=("start", "end"))
+    parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
     root: str | None = None
     children: list[Child] = []
     urls: list[Found] = []
@@ -110,7 +111,8 @@ def _parse_xml(data: bytes, base_url: str) -> Sitemap:
     try:
         for start in range(0, len(data), 1 << 20):
             parser.feed(data[start : start + (1 << 20)])
-            for event, element in parser.read_events():
+            for pair in parser.read_events():
+                event, element = cast("tuple[str, Element]", pair)  # start and end events carry elements
                 name = _local(element.tag)
                 if event == "start":
                     if root is None:

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from scraper.store.leases import chunks
@@ -44,7 +56,7 @@ def due_count(session: Session | Connection, now: datetime) -> int:
 
 def known_keys(
     session: Session, feed_id: int | None, keys: Sequence[str], guids: Sequence[str | None]
-) -> Iterable[Row[Any]]:
+) -> Iterable[Any]:
     """(canonical_url, guid, feed_id) of the rows holding one of these URLs, or one of these GUIDs in
     this feed."""
     return session.execute(
@@ -72,7 +84,11 @@ def post_path_owners(session: Session, paths: Collection[str]) -> dict[str | Non
 
 def post_paths(session: Session) -> set[str]:
     """Every post path an article holds (the export folder's files the database knows)."""
-    return {path for path in session.scalars(select(Article.post_path).where(Article.post_path.is_not(None)))}
+    return {
+        path
+        for path in session.scalars(select(Article.post_path).where(Article.post_path.is_not(None)))
+        if path
+    }
 
 
 def reextract_candidates(session: Session, feed_id: int | None) -> list[int]:
@@ -129,10 +145,10 @@ def update_many(
     columns: Sequence[str],
     batch: list[dict[str, Any]],
     lease_owner: str | None,
-    lease_expires_at: datetime | None,
+    lease_expires_at: datetime | ColumnElement[datetime] | None,
 ) -> None:
     """One UPDATE for rows changing the same `columns`: each item `row_id` and `new_<column>` values."""
-    articles = Article.__table__
+    articles = cast(Table, Article.__table__)
     statement = (
         update(articles)
         .where(articles.c.id == bindparam("row_id"))
@@ -144,7 +160,7 @@ def update_many(
 
 def keep_raw_pages(connection: Connection, pages: list[dict[str, Any]], refetched: Sequence[int]) -> None:
     """Insert these raw pages; `refetched` articles had one before, replaced."""
-    table = RawPage.__table__
+    table = cast(Table, RawPage.__table__)
     for chunk in chunks(list(refetched)):
         connection.execute(delete(table).where(table.c.article_id.in_(chunk)))
     if pages:

@@ -4,11 +4,12 @@ future reader (a web page, an API). Read-only queries; each returns plain rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from scraper.store.articles import due_count
@@ -22,7 +23,7 @@ class FeedHealth:
 
     feeds: list[Feed]
     counts: dict[tuple[int | None, str], int]
-    reasons: list[Row[Any]]  # (feed_id, status, last_error, count)
+    reasons: Sequence[Any]  # rows of (feed_id, status, last_error, count)
 
 
 def feed_health(session: Session) -> FeedHealth:
@@ -51,7 +52,7 @@ class ArchiveGauges:
 
     by_status: dict[str, int]
     due: int
-    feeds: list[Row[Any]]  # (name, last_success_at, created_at, failures_in_row)
+    feeds: Sequence[Any]  # rows of (name, last_success_at, created_at, failures_in_row)
 
 
 def archive_gauges(connection: Connection, now: datetime) -> ArchiveGauges:
