@@ -96,14 +96,17 @@ class ArchiveStage:
         cutoff = self.clock()  # what falls due again during the run (a retry, a deferral) waits for the next
         running: dict[asyncio.Task[None], tuple[str, int]] = {}
         by_host: Counter[str] = Counter()
-        dry = False  # the last claim found less than it could take: wait for a task to end first
+        per_host = self.claims.claims_per_host()
+        # The last claim found less than it could take (the queue is short, or its hosts are full): claim
+        # again once half a host's share has ended (a claim reads the queue: not one per finished fetch).
+        dry, ended = False, 0
         try:
             while True:
                 room = self.window - len(running)
                 if not dry and room >= max(1, self.window // 4):
                     per_host = self.claims.claims_per_host()
                     claimed = self.claims.claim_jobs(room, due_before=cutoff, per_host=per_host, held=by_host)
-                    dry = len(claimed) < room
+                    dry, ended = len(claimed) < room, 0
                     for job in claimed:
                         host = job_host(job)
                         by_host[host] += 1
@@ -117,7 +120,8 @@ class ArchiveStage:
                 for task in done:
                     by_host[running.pop(task)[0]] -= 1
                     task.result()
-                dry = False  # a host has room again
+                ended += len(done)
+                dry = dry and ended < max(1, per_host // 2) and bool(running)
         finally:  # interrupted: what was not recorded is given back at once, not at expiry
             for task in running:
                 task.cancel()
