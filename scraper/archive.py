@@ -22,18 +22,18 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate
 from scraper.extract import Record, RuleBook, clean_fragment, extract, html_to_text
 from scraper.extract.dates import reconcile
-from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy, Response
+from scraper.fetch import Fetcher, RequestPolicy, Response
 from scraper.sanitize import storable_record
 from scraper.selectors import selector_matches, selector_missed
 from scraper.store.models import ArticleStatus
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
-GONE_STATUSES = frozenset({404, 410})
 _HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/octet-stream")
 
 
@@ -105,10 +105,11 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
         status = ArticleStatus.PENDING if exc.transient else ArticleStatus.FAILED
         return ArchiveOutcome(status, exc.reason, transient=exc.transient)
 
-    common = {"http_status": response.status, "final_url": response.final_url}
-    if response.status in GONE_STATUSES:
+    common: dict[str, Any] = {"http_status": response.status, "final_url": response.final_url}
+    fate = page_status_fate(response.status)
+    if fate == "gone":
         return ArchiveOutcome(ArticleStatus.GONE, f"HTTP {response.status}", **common)
-    if response.status in TRANSIENT_STATUSES or response.status >= 500:
+    if fate == "transient":
         return ArchiveOutcome(
             ArticleStatus.PENDING,
             f"HTTP {response.status}",
@@ -116,7 +117,7 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
             retry_after=response.retry_after,
             **common,
         )
-    if not response.ok:
+    if fate == "permanent":
         return ArchiveOutcome(ArticleStatus.FAILED, f"HTTP {response.status}", **common)
     content_type = (response.content_type or "text/html").split(";")[0].strip().lower()
     if not content_type.startswith(_HTML_TYPES):
@@ -124,23 +125,10 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
 
     text, encoding = await asyncio.to_thread(response.text)
     try:
-        record = await asyncio.to_thread(_extract_storable, text, response.final_url, job, rules)
-    except Exception as exc:  # an extractor bug must cost one article, never the run
-        return ArchiveOutcome(
-            ArticleStatus.FAILED,
-            f"extraction failed: {type(exc).__name__}: {exc}",
-            response=response,
-            encoding=encoding,
-            **common,
-        )
-    if not record.text.strip():
-        return ArchiveOutcome(
-            ArticleStatus.FAILED,
-            "no article text found on the page",
-            response=response,
-            encoding=encoding,
-            **common,
-        )
+        # Off the event loop: a big page's CPU must not hold up every other fetch and /healthz.
+        record = await asyncio.to_thread(_extract, text, response.final_url, rules, job)
+    except ExtractError as exc:
+        return ArchiveOutcome(ArticleStatus.FAILED, str(exc), response=response, encoding=encoding, **common)
     extra = {}
     if job.selector and not selector_matches(text, job.selector):
         log.warning("feed %s: %s (%s)", job.feed_name, selector_missed(job.selector), response.final_url)
@@ -157,9 +145,16 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
     )
 
 
-def _extract_storable(text: str, url: str, job: ArticleJob, rules: RuleBook) -> Record:
-    """The page's record as the database takes it (scraper.sanitize)."""
-    return storable_record(extract(text, url, rules.for_url(url, job.selector, job.remove)))
+def _extract(text: str, url: str, rules: RuleBook, job: ArticleJob) -> Record:
+    """The page's record as the database takes it (scraper.sanitize); raises ExtractError when it has
+    none (the raw page is kept all the same)."""
+    try:
+        record = extract(text, url, rules.for_url(url, job.selector, job.remove))
+    except Exception as exc:  # an extractor bug must cost one article, never the run
+        raise ExtractError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
+    if not record.text.strip():
+        raise ExtractError("no article text found on the page")
+    return storable_record(record)
 
 
 def _from_feed(job: ArticleJob, page: ArchiveOutcome | None) -> ArchiveOutcome:

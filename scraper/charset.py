@@ -132,16 +132,21 @@ def detect_charset(body: bytes, content_type: str | None = None) -> str:
             return codec
     labels = [charset_from_content_type(content_type), declared_charset(body)]
     if body.isascii():
-        codec = next(
+        found = next(
             (normalise_label(label) for label in labels if label and _try(body, label) is not None), None
         )
-        return codec or "utf-8"
+        return found or "utf-8"
     if _try(body, "utf-8") is not None:
         return "utf-8"
     for label in labels:
-        codec = normalise_label(label)
-        if codec and codec != "utf-8" and _try(body, codec) is not None and _plausible(body, codec):
-            return codec
+        normalised = normalise_label(label)
+        if (
+            normalised
+            and normalised != "utf-8"
+            and _try(body, normalised) is not None
+            and _plausible(body, normalised)
+        ):
+            return normalised
     return _guess(body) or "utf-8"
 
 

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -31,8 +30,8 @@ from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
 from scraper.backfill.progress import Progress, make_progress
 from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
-from scraper.capture import capture_for
 from scraper.capture.export import PageFilter, export_wacz, export_warc
+from scraper.compose import database, node
 from scraper.config import (
     Config,
     ConfigError,
@@ -43,19 +42,19 @@ from scraper.config import (
     parse_config,
     parse_listen,
 )
-from scraper.diagnose import EXPORT_DIR_FIX, database_error, export_dir_problem, posts_waiting
+from scraper.diagnose import EXPORT_DIR_FIX, database_error, export_dir_problem
 from scraper.due import PollTiming, describe
-from scraper.export.writer import PostWriter, archived_ids, export_articles
+from scraper.errors import LockHeldError
+from scraper.export.writer import PostWriter, export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
 from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
-from scraper.pipeline import Pipeline, RunSummary
-from scraper.runlock import LockHeld, run_lock
 from scraper.selectors import selector_matches
 from scraper.status import feed_status_report, skipped_feeds
-from scraper.store.db import make_engine, session_factory, upgrade
-from scraper.store.leases import Leases
+from scraper.store.db import session_factory
+from scraper.store.posts import archived_ids, posts_waiting
+from scraper.summary import RunSummary
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -167,20 +166,22 @@ def _log_level(verbose: int, quiet: bool, default: int = logging.WARNING) -> int
 
 
 @contextmanager
-def _database(config: Config) -> Iterator[Engine]:
-    """The engine of database.url; a database that cannot be reached or used is one line and exit 1,
-    not a traceback (a config error caught later, such as a missing driver, is exit 2)."""
+def _database(
+    config: Config, *, lock: bool = False, advisory: bool = True, revision: str = "head"
+) -> Iterator[Engine]:
+    """The archive opened by the composition root (scraper.compose.database: migrated, under the run lock
+    if `lock`, disposed after); a database that cannot be reached or used is one line and exit 1, not a
+    traceback (a config error caught later, such as a missing driver, is exit 2). LockHeldError passes."""
     try:
-        engine = make_engine(config.database.url)
+        opening = database(config, lock=lock, advisory=advisory, revision=revision)
     except (ArgumentError, ImportError) as exc:
         _fail(f"config error: database.url: {exc}", EXIT_BAD_CONFIG)
     try:
-        yield engine
+        with opening as engine:
+            yield engine
     except (OperationalError, InterfaceError, DatabaseError) as exc:
         logging.getLogger("scraper.cli").debug("database error", exc_info=True)
         _fail(database_error(config.database.url, exc), EXIT_FEED_FAILED)
-    finally:
-        engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -209,7 +210,7 @@ def run(config_path: Path | None) -> None:
     config = _load(config_path)
     try:
         code = Daemon(config).serve()
-    except LockHeld as exc:
+    except LockHeldError as exc:
         _fail(f"{exc}: is a daemon or cron run already working on this archive?", EXIT_FEED_FAILED)
     except (OperationalError, InterfaceError, DatabaseError) as exc:
         logging.getLogger("scraper.daemon").debug("start failed", exc_info=True)
@@ -243,22 +244,18 @@ def once(config_path: Path | None, due_only: bool, force: bool) -> None:
     problem = export_dir_problem(config.export.dir)
     if problem:  # the run still archives; the posts wait in the database until the folder takes them
         click.echo(f"scraper: {problem}; {EXPORT_DIR_FIX}", err=True)
-    with _database(config) as engine:
-        try:
-            with run_lock(engine):
-                upgrade(engine)
-                run = asyncio.run(_run_once(config, engine, due_only, force))
-        except LockHeld as exc:
-            if not quiet:
-                click.echo(
-                    f"scraper: {exc}; this run does nothing (the other one is doing the work)", err=True
-                )
-            sys.exit(EXIT_OK)
-        # Posts this run could not write (other nodes' posts in flight are not this run's trouble).
-        unwritable, waiting = run.export_failure or export_dir_problem(config.export.dir), 0
-        if unwritable:
-            with engine.connect() as connection:
-                waiting = posts_waiting(connection)
+    try:
+        with _database(config, lock=True) as engine:
+            run = asyncio.run(_run_once(config, engine, due_only, force))
+            # Posts this run could not write (other nodes' posts in flight are not this run's trouble).
+            unwritable, waiting = run.export_failure or export_dir_problem(config.export.dir), 0
+            if unwritable:
+                with engine.connect() as connection:
+                    waiting = posts_waiting(connection)
+    except LockHeldError as exc:
+        if not quiet:
+            click.echo(f"scraper: {exc}; this run does nothing (the other one is doing the work)", err=True)
+        sys.exit(EXIT_OK)
     summary = run.summary
     failed = bool(summary.feeds_failed or unwritable)
     out = not quiet or failed  # -q: nothing when all is well (cron mails nothing)
@@ -288,13 +285,7 @@ class _OnceRun:
 
 async def _run_once(config: Config, engine: Engine, due_only: bool, force: bool = False) -> _OnceRun:
     """One run, as a node: it claims what it does, so it may run beside daemons on one PostgreSQL."""
-    leases = Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
-    async with (
-        Fetcher(config.http, capture=capture_for(config)) as fetcher,
-        leases.working("once", partial(setattr, fetcher.politeness, "share")),
-    ):
-        fetcher.politeness.share = leases.live_nodes
-        pipeline = Pipeline(config, engine, fetcher, leases=leases)
+    async with node(config, engine, "once") as pipeline:
         pipeline.sync_feeds()  # a changed config first, so what is skipped is what this run skips
         started = pipeline.clock()
         skipped = [] if force else skipped_feeds(engine, started, due_only=due_only)
@@ -438,27 +429,25 @@ def backfill(
     problem = export_dir_problem(config.export.dir)
     if problem:
         click.echo(f"scraper: {problem}; {EXPORT_DIR_FIX}", err=True)
-    with _database(config) as engine:
-        try:
-            # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
-            # share the queue through their claims, beside the daemons.
-            with run_lock(engine, advisory=False):
-                upgrade(engine)
-                progress = _FinalSummaryOnly(None if _quiet() else make_progress())
-                report = asyncio.run(run_backfill(config, engine, options, progress, stdin=stdin))
-        except LockHeld as exc:
-            _fail(
-                f"{exc}: a daemon or cron run is working on this archive; backfill when it is done",
-                EXIT_FEED_FAILED,
-            )
-        except BackfillError as exc:
-            _fail(str(exc), EXIT_BAD_CONFIG)
-        except KeyboardInterrupt:
-            _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
-        unwritable, waiting = export_dir_problem(config.export.dir), 0  # (its own failed writes are logged)
-        if unwritable:
-            with engine.connect() as connection:
-                waiting = posts_waiting(connection)
+    try:
+        # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
+        # share the queue through their claims, beside the daemons.
+        with _database(config, lock=True, advisory=False) as engine:
+            progress = _FinalSummaryOnly(None if _quiet() else make_progress())
+            report = asyncio.run(run_backfill(config, engine, options, progress, stdin=stdin))
+            unwritable, waiting = export_dir_problem(config.export.dir), 0  # (its failed writes are logged)
+            if unwritable:
+                with engine.connect() as connection:
+                    waiting = posts_waiting(connection)
+    except LockHeldError as exc:
+        _fail(
+            f"{exc}: a daemon or cron run is working on this archive; backfill when it is done",
+            EXIT_FEED_FAILED,
+        )
+    except BackfillError as exc:
+        _fail(str(exc), EXIT_BAD_CONFIG)
+    except KeyboardInterrupt:
+        _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
     failed = bool(report.failed or unwritable)
     if not _quiet() or failed:
         for line in report.lines():
@@ -483,7 +472,6 @@ def status(config_path: Path | None) -> None:
     _start_logging()
     config = _load(config_path)
     with _database(config) as engine:
-        upgrade(engine)
         intervals = {feed.url: feed.interval for feed in config.feeds}
         report = feed_status_report(engine, intervals=intervals, lease_seconds=config.cluster.lease_seconds)
     click.echo(report, nl=False)
@@ -533,7 +521,6 @@ def export_command(
     if problem:
         _fail(f"{problem}; {EXPORT_DIR_FIX}", EXIT_FEED_FAILED)
     with _database(config) as engine:
-        upgrade(engine)
         sessions = session_factory(engine)
         with sessions() as session:
             ids = archived_ids(session)
@@ -553,7 +540,6 @@ def _export_captures(
     config: Config, warc_dir: Path | None, wacz_file: Path | None, pages: PageFilter
 ) -> None:
     with _database(config) as engine:
-        upgrade(engine)
         sessions = session_factory(engine)
         try:
             if warc_dir:
@@ -585,20 +571,18 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
     """
     _start_logging()
     config = _load(config_path)
-    with _database(config) as engine:
-        try:
-            with run_lock(engine):
-                upgrade(engine)
-                summary = import_paths(
-                    session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
-                )
-        except LockHeld as exc:
-            _fail(
-                f"{exc}: a daemon or cron run is working on this archive; import when it is done",
-                EXIT_FEED_FAILED,
+    try:
+        with _database(config, lock=True) as engine:
+            summary = import_paths(
+                session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
             )
-        except PostFormatError as exc:
-            _fail(str(exc), EXIT_BAD_CONFIG)
+    except LockHeldError as exc:
+        _fail(
+            f"{exc}: a daemon or cron run is working on this archive; import when it is done",
+            EXIT_FEED_FAILED,
+        )
+    except PostFormatError as exc:
+        _fail(str(exc), EXIT_BAD_CONFIG)
     if summary.feeds:
         click.echo(feeds_toml(summary.feeds, config.feeds), nl=False)
     click.echo(summary.line(), err=True)
@@ -703,8 +687,8 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
     """Apply the schema migrations (every other command does this on start too)."""
     _start_logging()
     config = _load(config_path)
-    with _database(config) as engine:
-        upgrade(engine, revision)
+    with _database(config, revision=revision) as engine:
+        pass
     if not _quiet():
         click.echo(f"database at {revision}: {engine.url.render_as_string(hide_password=True)}")
 

@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from scraper.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 CONFIG_ENV = "SCRAPER_CONFIG"
@@ -47,10 +49,6 @@ DATABASE_DRIVERS = {"sqlite": ("sqlite3", None), "postgresql": ("psycopg", "post
 
 ContentSource = Literal["page", "feed", "auto"]
 CONTENT_SOURCES: tuple[str, ...] = ("page", "feed", "auto")
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message says where and why."""
 
 
 @dataclass(frozen=True)
@@ -175,10 +173,6 @@ class Config:
     warc: WarcConfig = field(default_factory=WarcConfig)
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
-
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent if self.path else Path.cwd()
 
 
 _SECTIONS: dict[str, type] = {

@@ -1,10 +1,11 @@
 """`scraper run`: the long-running daemon.
 
-The database decides what is due (DESIGN.md); APScheduler jobs only wake the pipeline to ask it:
+The database decides what is due (docs/architecture.md); APScheduler jobs only wake the pipeline to ask
+it (the jobs: scraper.daemon_jobs; the tasks they start: scraper.task_pool):
 
 - `poll`: feeds whose `next_poll_at` has come (`Pipeline.feeds_to_poll(due_only=True)`);
 - `archive`: pending articles whose `next_attempt_at` has passed (`Pipeline.claim_jobs`); each article's
-  task stores it and writes its post (`Pipeline.store`);
+  task records it and writes its post (scraper.work_loop, scraper.outcome_recorder);
 - `export`: archived articles whose post is not written: their node died or stopped first
   (`Pipeline.export_unwritten`);
 - `watch`: the config file, reloaded when it changes (and on SIGHUP).
@@ -23,6 +24,9 @@ and a request takes its slot only when its host's turn has come, so articles wai
 keep the other hosts' articles from the network. Claims take at most a few articles of one host at a time
 (`Pipeline.claims_per_host`), so one host's backlog cannot fill the daemon's queue either.
 
+A unit that raises instead of giving an outcome is recorded as failed with its reason (scraper.work_loop);
+what raises around it (a database hiccup while recording) costs the unit a cool-down, never the daemon.
+
 Stopping (SIGTERM, SIGINT): no new work is taken, in-flight tasks get `grace_seconds` to finish and are then
 cancelled (a cancelled fetch records nothing: its article stays pending and is fetched on the next start),
 the posts of what was archived are written, the node's leases are released (another node may take its
@@ -34,40 +38,33 @@ post is written whole (temp file, then rename).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from scraper.archive import ArchiveOutcome, ArticleJob
-from scraper.capture import capture_for
+from scraper.archive import ArticleJob
+from scraper.compose import new_engine, new_fetcher, new_leases, new_pipeline, opened
 from scraper.config import Config, load_config
-from scraper.export.writer import ReservedPost
+from scraper.daemon_jobs import Job, JobRunner
 from scraper.listener import Listener
 from scraper.logs import logging_about
-from scraper.metrics import MeteredFetcher, Metrics
+from scraper.metrics import Metrics
 from scraper.pipeline import FeedState, Pipeline, RunSummary, job_host
-from scraper.runlock import run_lock
-from scraper.store.db import make_engine, upgrade
-from scraper.store.leases import Leases
+from scraper.store.db import ping
+from scraper.task_pool import TaskPool
 
 log = logging.getLogger(__name__)
 
-# Work that raised instead of giving an outcome (a bug, a database hiccup) is left alone this long, so one
-# bad row cannot spin the daemon; its database state is untouched, so nothing is lost.
-COOL_DOWN_SECONDS = 300.0
 # Articles read from the queue per slot: enough to keep every slot busy between ticks, few enough that a
 # backlog of a million costs no memory. They are claimed in batches of half that (a claim reads the queue,
 # so not one per finished fetch).
@@ -77,65 +74,42 @@ POLLS_PER_SLOT = 4
 EXPORTS_PER_TICK = 200  # posts written per run of the export job before it yields to the fetches
 
 
-class _ObservedPipeline(Pipeline):
-    """The pipeline, telling the metrics what each archive outcome was (extraction failures)."""
-
-    metrics: Metrics
-
-    def record_outcomes(
-        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]
-    ) -> list[ReservedPost | None]:
-        posts = super().record_outcomes(items, summaries)
-        for job, outcome in items:
-            self.metrics.count_outcome(job.feed_name, outcome)
-        return posts
-
-
 class Daemon:
     def __init__(self, config: Config, *, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.env = dict(os.environ if env is None else env)
-        self.engine = make_engine(config.database.url)
-        self.leases = Leases(
-            self.engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
-        )
+        self.engine = new_engine(config)
+        self.leases = new_leases(config, self.engine)
         self.metrics = Metrics()
         self.metrics.add_database(self.engine)
         self.metrics.add_leases(self.leases)
         self.stopping = False
         self.listener: Listener | None = None
         self._feed_urls: frozenset[str] = frozenset(f.url for f in config.feeds)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TaskPool(self.metrics, self.leases)
         self._feeds_in_flight: set[int] = set()
         self._articles_in_flight: dict[int, str] = {}  # article id -> its host
-        self._cool_down: dict[tuple[str, int], float] = {}
-        self._last_tick = time.monotonic()
         self._config_stamp = _stamp(config.path)
         self._signals_seen = 0
         self._pipelines: list[Pipeline] = []
         self._more_polls_due = False
-        self._running: set[str] = set()  # jobs running now
-        self._again: set[str] = set()  # jobs woken while running: run once more
-        # Several "instances" only means a wake-up came while APScheduler was still counting the last run as
-        # running, which must not be skipped; `_job` runs the job again after the current run instead.
-        self.scheduler = AsyncIOScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 8, "misfire_grace_time": None}
+        self._article_capacity = config.http.concurrency * QUEUE_READ_PER_SLOT  # [http] is kept on reload
+        self._claim_batch = max(1, self._article_capacity // 2)
+        self.jobs = JobRunner(
+            config.daemon.tick_seconds, self.metrics.unexpected_errors, lambda: self.stopping
         )
+        self.scheduler = self.jobs.scheduler
 
     # --- start and stop ----------------------------------------------------------------------------------
 
     def serve(self) -> int:
-        """Run until stopped by a signal; returns the exit status. Raises LockHeld, database errors."""
-        try:
-            with run_lock(self.engine, advisory=False):
-                upgrade(self.engine)
-                self.leases.join("run")
-                try:
-                    return asyncio.run(self._main())
-                finally:
-                    self._leave()
-        finally:
-            self.engine.dispose()
+        """Run until stopped by a signal; returns the exit status. Raises LockHeldError, database errors."""
+        with opened(self.engine, lock=True, advisory=False):
+            self.leases.join("run")
+            try:
+                return asyncio.run(self._main())
+            finally:
+                self._leave()
 
     def _leave(self) -> None:
         """Give back what this node holds (a clean stop: nobody waits for the leases to expire)."""
@@ -147,11 +121,8 @@ class Daemon:
     async def _main(self) -> int:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        async with MeteredFetcher(
-            self.config.http,
-            metrics=self.metrics,
-            feed_urls=lambda: self._feed_urls,
-            capture=capture_for(self.config),
+        async with new_fetcher(
+            self.config, on_request=self.metrics.request_hook(lambda: self._feed_urls)
         ) as fetcher:
             self.fetcher = fetcher
             fetcher.politeness.share = self.leases.live_nodes
@@ -184,90 +155,32 @@ class Daemon:
         log.info("stopped")
         return 0
 
-    @property
-    def _article_capacity(self) -> int:
-        return self.config.http.concurrency * QUEUE_READ_PER_SLOT
-
-    @property
-    def _claim_batch(self) -> int:
-        return max(1, self._article_capacity // 2)
-
-    @property
-    def _tick(self) -> float:
-        return self.config.daemon.tick_seconds
-
-    def _make_pipeline(self, config: Config) -> _ObservedPipeline:
-        pipeline = _ObservedPipeline(config, self.engine, self.fetcher, leases=self.leases)
-        pipeline.metrics = self.metrics
+    def _make_pipeline(self, config: Config) -> Pipeline:
+        pipeline = new_pipeline(
+            config, self.engine, self.fetcher, self.leases, on_outcome=[self.metrics.count_outcome]
+        )
         # Tasks of the previous config's pipeline may still be recording through it.
         self._pipelines = [p for p in self._pipelines if p.recorder.busy] + [pipeline]
         return pipeline
 
     def _start_scheduler(self) -> None:
-        tick = self.config.daemon.tick_seconds
-        now = datetime.now(UTC)
-        for job_id, func in (
+        jobs = [
             ("poll", self._poll_due),
             ("archive", self._archive_due),
             ("export", self._export),
             ("watch", self._watch_config),
-        ):
-            self.scheduler.add_job(
-                self._job, "interval", (job_id, func), seconds=tick, id=job_id, name=job_id, next_run_time=now
-            )
-        beat = self.leases.heartbeat
-        self.scheduler.add_job(
-            self._job, "interval", ("heartbeat", self._beat), seconds=beat, id="heartbeat", name="heartbeat"
-        )
-        self.scheduler.start()
+        ]
+        self.jobs.start(jobs, self._beat, self.leases.heartbeat)
 
-    async def _job(self, job_id: str, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """A job's run: marks the scheduler alive; a database outage is one log line a tick, not a traceback
-        (the health check reports it too), and the job simply runs again at the next tick.
-
-        The jobs wait for the database in a worker thread, so a wake-up can come while the same job is
-        still running: it is not run alongside (two claims would take twice the room), but once more as
-        soon as the running one ends."""
-        self._last_tick = time.monotonic()
-        if job_id in self._running:
-            self._again.add(job_id)
-            return
-        self._running.add(job_id)
-        try:
-            while True:
-                self._again.discard(job_id)
-                try:
-                    await func()
-                except asyncio.CancelledError:
-                    if self.stopping:  # the scheduler shut down while the job waited for the database
-                        return
-                    raise
-                except SQLAlchemyError as exc:
-                    log.error("%s job: database error, trying again in %g s: %s", job_id, self._tick, exc)
-                    self.metrics.unexpected_errors.labels(job_id).inc()
-                except Exception:
-                    log.exception("%s job failed; trying again in %g s", job_id, self._tick)
-                    self.metrics.unexpected_errors.labels(job_id).inc()
-                if job_id not in self._again or self.stopping:
-                    break
-        finally:
-            self._running.discard(job_id)
+    async def _job(self, job_id: str, func: Job) -> None:
+        await self.jobs.run(job_id, func)
 
     def _start_listener(self) -> None:
-        listen = self.config.daemon.listen
-        if not listen:
-            log.info("health and metrics listener off ([daemon] listen is empty)")
-            return
-        try:
-            self.listener = Listener(listen, self.metrics.registry, self.health)
-        except OSError as exc:
-            raise OSError(f"cannot listen on {listen} ([daemon] listen): {exc.strerror or exc}") from None
-        self.listener.start()
-        log.info("health on %s/healthz, metrics on %s/metrics", self.listener.url, self.listener.url)
+        self.listener = _listener(self.config.daemon.listen, self.metrics, self.health)
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         """Plain signal handlers, not the loop's: a second signal must act even while the loop is busy."""
-        previous = {}
+        previous: dict[int, Any] = {}
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             previous[signum] = signal.signal(signum, self._on_signal)
         return previous
@@ -301,41 +214,24 @@ class Daemon:
         self._stopped.set()
 
     async def _drain(self) -> None:
-        tasks = [task for task in self._tasks if not task.done()]
-        if tasks:
-            _, unfinished = await asyncio.wait(tasks, timeout=self.config.daemon.grace_seconds)
-            for task in unfinished:
-                task.cancel()
-            await asyncio.gather(*unfinished, return_exceptions=True)
-            for pipeline in self._pipelines:  # outcomes fetched before the stop are recorded
-                await pipeline.recorder.wait()
-            if unfinished:
-                log.warning(
-                    "%d polls or fetches did not finish within %g s and were interrupted; "
-                    "their articles stay pending, for the next start or another node",
-                    len(unfinished),
-                    self.config.daemon.grace_seconds,
-                )
+        unfinished = await self.tasks.drain(self.config.daemon.grace_seconds)
+        for pipeline in self._pipelines:  # outcomes fetched before the stop are recorded
+            await pipeline.recorder.wait()
+        if unfinished:
+            log.warning(
+                "%d polls or fetches did not finish within %g s and were interrupted; "
+                "their articles stay pending, for the next start or another node",
+                unfinished,
+                self.config.daemon.grace_seconds,
+            )
         await self._job("final export", lambda: self._export(None, mine=True))  # all that was extracted
 
     # --- health ------------------------------------------------------------------------------------------
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """200 while the scheduler runs (its jobs ran lately) and the database answers; else why not."""
-        reasons = []
-        stale_after = max(3 * self.config.daemon.tick_seconds, 30.0)
-        since_tick = time.monotonic() - self._last_tick
-        if self.stopping:
-            reasons.append("shutting down")
-        elif not self.scheduler.running:
-            reasons.append("scheduler not running")
-        elif since_tick > stale_after:
-            reasons.append(f"scheduler stalled: no job ran for {since_tick:.0f} s")
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("select 1"))
-        except Exception as exc:
-            reasons.append(f"database unreachable: {type(exc).__name__}: {exc}")
+        since_tick = time.monotonic() - self.jobs.last_run
+        reasons = _unhealthy(self, since_tick)
         working = not reasons
         pipeline = getattr(self, "pipeline", None)  # not made yet while starting
         export_failure = pipeline.writer.failure if pipeline else None
@@ -360,8 +256,7 @@ class Daemon:
 
     def wake(self, job_id: str) -> None:
         """Run a job now instead of at its next tick (coalesced: waking twice runs it once)."""
-        if not self.stopping and self.scheduler.running:
-            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+        self.jobs.wake(job_id)
 
     async def _poll_due(self) -> None:
         if self.stopping:
@@ -370,7 +265,7 @@ class Daemon:
         room = self.config.http.concurrency * POLLS_PER_SLOT - len(self._feeds_in_flight)
         if room <= 0:
             return
-        cooling = self._cooling_ids("feed")
+        cooling = self.tasks.cooling_ids("feed")
         claimed = await asyncio.to_thread(
             pipeline.feeds_to_poll, due_only=True, limit=room, exclude_ids=cooling
         )
@@ -380,9 +275,7 @@ class Daemon:
         self._more_polls_due = len(claimed) == room
         for feed in claimed:
             self._feeds_in_flight.add(feed.id)
-            self._spawn(
-                self._poll_one(pipeline, feed), lambda feed=feed: self._feeds_in_flight.discard(feed.id)
-            )
+            self.tasks.spawn(self._poll_one(pipeline, feed), partial(self._feeds_in_flight.discard, feed.id))
 
     async def _archive_due(self) -> None:
         if self.stopping:
@@ -396,22 +289,21 @@ class Daemon:
             room,
             per_host=pipeline.claims_per_host(),
             held=Counter(self._articles_in_flight.values()),
-            exclude_ids=self._cooling_ids("article"),
+            exclude_ids=self.tasks.cooling_ids("article"),
         )
         if self.stopping:
             self.leases.release("article", [job.article_id for job in claimed])
             return
         for job in claimed:
             self._articles_in_flight[job.article_id] = job_host(job)
-            self._spawn(
-                self._archive_one(pipeline, job),
-                lambda job=job: self._articles_in_flight.pop(job.article_id, None),
+            self.tasks.spawn(
+                self._archive_one(pipeline, job), partial(self._articles_in_flight.pop, job.article_id, None)
             )
 
     async def _export(self, limit: int | None = EXPORTS_PER_TICK, *, mine: bool = False) -> None:
         """Posts not written right after their article was archived: a node died first, or stopped between
-        the two. (An article's own task writes its post at once, see `Pipeline.store`; the last export on
-        stopping also writes those of tasks interrupted between the two, `mine`.)"""
+        the two. (An article's own task writes its post at once, scraper.outcome_recorder; the last export
+        on stopping also writes those of tasks interrupted between the two, `mine`.)"""
         summary = RunSummary()
         await asyncio.to_thread(self.pipeline.export_unwritten, summary, limit=limit, mine=mine)
         if summary.posts_written:
@@ -434,20 +326,10 @@ class Daemon:
 
     # --- the work: one task per feed poll and per article ------------------------------------------------
 
-    def _spawn(self, work: Coroutine[Any, Any, None], done: Callable[[], None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-
-        def finished(task: asyncio.Task[None]) -> None:
-            self._tasks.discard(task)
-            done()
-
-        task.add_done_callback(finished)
-
     async def _poll_one(self, pipeline: Pipeline, feed: FeedState) -> None:
         summary = RunSummary()
         with logging_about(feed=feed.name, feed_url=feed.url):
-            if not await self._guarded("feed", feed.id, pipeline.poll_feeds([feed], summary)):
+            if not await self.tasks.guarded("feed", feed.id, pipeline.poll_feeds([feed], summary)):
                 return
         self.metrics.count_poll(feed.name, summary)
         if summary.new_entries:
@@ -458,39 +340,15 @@ class Daemon:
     async def _archive_one(self, pipeline: Pipeline, job: ArticleJob) -> None:
         summary = RunSummary()
         with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
-            if not await self._guarded("article", job.article_id, pipeline.archive_pending(summary, [job])):
+            if not await self.tasks.guarded(
+                "article", job.article_id, pipeline.archive_pending(summary, [job])
+            ):
                 return
         self.metrics.count_article(job.feed_name, summary)
         if summary.posts_written:
             self.metrics.posts_written.inc(summary.posts_written)
         if self._article_capacity - len(self._articles_in_flight) >= self._claim_batch - 1:
             self.wake("archive")  # room for another batch (this one leaves the count once it returns)
-
-    async def _guarded(self, kind: str, key: int, work: Coroutine[Any, Any, None]) -> bool:
-        """Run one poll or fetch; an exception costs that item a cool-down, never the daemon."""
-        gauge = self.metrics.in_flight.labels("feed" if kind == "feed" else "page")
-        gauge.inc()
-        try:
-            await work
-            return True
-        except asyncio.CancelledError:
-            log.warning("%s interrupted by shutdown; it is done again on the next start", kind)
-            raise
-        except Exception:
-            log.exception("%s: unexpected error; left alone for %g s", kind, COOL_DOWN_SECONDS)
-            self.metrics.unexpected_errors.labels(kind).inc()
-            self._cool_down[(kind, key)] = time.monotonic() + COOL_DOWN_SECONDS
-            with contextlib.suppress(SQLAlchemyError):  # else it expires
-                self.leases.release(kind, [key])
-            return False
-        finally:
-            gauge.dec()
-
-    def _cooling_ids(self, kind: str) -> list[int]:
-        now = time.monotonic()
-        for key in [key for key, until in self._cool_down.items() if until <= now]:
-            del self._cool_down[key]
-        return [key for cooling_kind, key in self._cool_down if cooling_kind == kind]
 
     # --- reload ------------------------------------------------------------------------------------------
 
@@ -500,19 +358,7 @@ class Daemon:
             return
         self._config_stamp = _stamp(self.config.path)
         try:
-            new = load_config(self.config.path, self.env)
-            kept = [
-                name
-                for name in ("database", "http", "daemon", "cluster")
-                if getattr(new, name) != getattr(self.config, name)
-            ]
-            new = dataclasses.replace(
-                new,
-                database=self.config.database,
-                http=self.config.http,
-                daemon=self.config.daemon,
-                cluster=self.config.cluster,  # the leases' length is the node's, for its whole life
-            )
+            new, kept = _reloaded(self.config, self.config.path, self.env)
             pipeline = self._make_pipeline(new)
             pipeline.sync_feeds()
             pipeline.adopt_existing_posts()
@@ -542,3 +388,55 @@ def _stamp(path: Path | None) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def _reloaded(config: Config, path: Path, env: dict[str, str]) -> tuple[Config, list[str]]:
+    """The config file read again, keeping what only a restart changes; and the names of those sections
+    that changed in the file (their change waits for the restart)."""
+    new = load_config(path, env)
+    kept = [
+        name
+        for name in ("database", "http", "daemon", "cluster")
+        if getattr(new, name) != getattr(config, name)
+    ]
+    new = dataclasses.replace(
+        new,
+        database=config.database,
+        http=config.http,
+        daemon=config.daemon,
+        cluster=config.cluster,  # the leases' length is the node's, for its whole life
+    )
+    return new, kept
+
+
+def _unhealthy(daemon: Daemon, since_tick: float) -> list[str]:
+    """Why the daemon is not healthy (none: it is): stopping, its scheduler stopped or stalled, or the
+    database not answering."""
+    reasons = []
+    if daemon.stopping:
+        reasons.append("shutting down")
+    elif not daemon.scheduler.running:
+        reasons.append("scheduler not running")
+    elif since_tick > max(3 * daemon.config.daemon.tick_seconds, 30.0):
+        reasons.append(f"scheduler stalled: no job ran for {since_tick:.0f} s")
+    try:
+        ping(daemon.engine)
+    except Exception as exc:
+        reasons.append(f"database unreachable: {type(exc).__name__}: {exc}")
+    return reasons
+
+
+def _listener(
+    listen: str, metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]]
+) -> Listener | None:
+    """The health and metrics listener, started; None when `[daemon] listen` is empty."""
+    if not listen:
+        log.info("health and metrics listener off ([daemon] listen is empty)")
+        return None
+    try:
+        listener = Listener(listen, metrics.registry, health)
+    except OSError as exc:
+        raise OSError(f"cannot listen on {listen} ([daemon] listen): {exc.strerror or exc}") from None
+    listener.start()
+    log.info("health on %s/healthz, metrics on %s/metrics", listener.url, listener.url)
+    return listener

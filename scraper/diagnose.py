@@ -9,12 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-
-from scraper.export.writer import unwritten_posts
-from scraper.store.models import Article
 
 EXPORT_DIR_FIX = (
     "fix: make export.dir a folder this user can write "
@@ -36,12 +32,6 @@ def export_dir_problem(folder: Path) -> str | None:
     if not os.access(probe, os.W_OK | os.X_OK):
         return f"export.dir {probe} is not writable by this user (uid {os.getuid()})"
     return None
-
-
-def posts_waiting(connection: Connection) -> int:
-    """Archived articles whose post is not on disk yet (normally only for a moment)."""
-    query = select(func.count()).select_from(Article).where(*unwritten_posts())
-    return int(connection.scalar(query) or 0)
 
 
 def shown_url(url: str) -> str:

@@ -41,8 +41,9 @@ import os
 import random
 import ssl
 import stat
+import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -58,8 +59,20 @@ from scraper import __version__
 from scraper.capture.exchange import OTHER, PAGE, Capture, CaptureRef, Exchange
 from scraper.charset import decode
 from scraper.config import HttpConfig
-from scraper.netguard import AddressGuard, BlockedAddress, GuardedBackend, Resolver
-from scraper.politeness import HostBlocked, Politeness
+from scraper.errors import (
+    RETRY_NOW_STATUSES,
+    BlockedAddressError,
+    BodyTooLargeError,
+    FetchError,
+    HostBlockedError,
+    RedirectError,
+    RobotsDisallowedError,
+    RobotsUnavailableError,
+    UnsupportedURLError,
+)
+from scraper.hosts import host_key
+from scraper.netguard import AddressGuard, GuardedBackend, Resolver
+from scraper.politeness import Politeness
 from scraper.pools import HostPools
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.schedule import parse_retry_after
@@ -68,62 +81,11 @@ if TYPE_CHECKING:
     from scraper.config import FeedConfig
 
 log = logging.getLogger(__name__)
-
-RETRY_NOW_STATUSES = frozenset({500, 502, 503, 504})
 DEFAULT_429_WAIT = 60.0  # a 429 without Retry-After still means "not now"
 MAX_HOST_BLOCK = 86400.0
 MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay is honoured up to this
 KEEPALIVE_SECONDS = 5.0  # an idle connection is closed after this (httpx's default)
 HOST_KEEPALIVE = 2  # idle connections kept per host
-
-
-class FetchError(Exception):
-    """No usable answer. `transient`: a later try may help; `retry_now`: worth retrying at once; `ours`:
-    our own settings refused the request (not the site's failure: no backoff, fixed by the config)."""
-
-    transient = True
-    retry_now = False
-    ours = False
-
-    def __init__(self, url: str, reason: str, *, retry_now: bool = False) -> None:
-        super().__init__(f"{reason} ({url})")
-        self.url = url
-        self.reason = reason
-        self.retry_now = retry_now
-
-
-class BlockedAddressError(FetchError):
-    transient = False
-    ours = True  # http.allow_private_networks / allow_networks decide
-
-
-class BodyTooLargeError(FetchError):
-    transient = False
-
-
-class RedirectError(FetchError):
-    transient = False
-
-
-class UnsupportedURLError(FetchError):
-    transient = False
-
-
-class RobotsDisallowedError(FetchError):
-    transient = False
-    ours = True  # respect_robots decides
-
-
-class RobotsUnavailableError(FetchError):
-    """robots.txt could not be read (5xx, 429, no answer): the site is off limits for now."""
-
-
-class HostBlockedError(FetchError):
-    """The host asked us to wait (Retry-After); no request was made. Defer the work `retry_after` s."""
-
-    def __init__(self, url: str, reason: str, retry_after: float) -> None:
-        super().__init__(url, reason)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -275,13 +237,17 @@ def _bypasses_proxy(host: str, port: int | None, no_proxy: str) -> bool:
     return False
 
 
+RequestHook = Callable[[str, "Response | None", float], None]
+
+
 class Fetcher:
     """Shared client for feed polls and page fetches. Use as `async with Fetcher(config) as fetcher`.
 
     `env` supplies the proxy variables (default: the process environment); `resolver` replaces the
-    system resolver (benchmarks map many host names onto one local server with it); `capture` observes
-    every HTTP exchange (scraper.capture; called on the event loop, so it must be quick), and is closed
-    with the Fetcher if it has a `close`.
+    system resolver (benchmarks map many host names onto one local server with it); `on_request` observes
+    every `get` (the metrics): its URL, its response (None when it raised FetchError), its seconds;
+    `capture` observes every HTTP exchange (scraper.capture; called on the event loop, so it must be
+    quick), and is closed with the Fetcher if it has a `close`.
     """
 
     def __init__(
@@ -290,9 +256,11 @@ class Fetcher:
         *,
         env: Mapping[str, str] | None = None,
         resolver: Resolver | None = None,
+        on_request: RequestHook | None = None,
         capture: Capture | None = None,
     ) -> None:
         self.config = config
+        self.on_request = on_request
         self.capture = capture
         self.default_policy = RequestPolicy.from_config(config)
         self.user_agent = self.default_policy.user_agent
@@ -401,6 +369,26 @@ class Fetcher:
         max_bytes: int | None = None,
     ) -> Response:
         """GET `url`. `check_robots`: an article page, so robots.txt is asked first (if the policy says)."""
+        if self.on_request is None:
+            return await self._get(url, headers, allow_file, policy, check_robots, max_bytes)
+        started = time.perf_counter()
+        try:
+            response = await self._get(url, headers, allow_file, policy, check_robots, max_bytes)
+        except FetchError:
+            self.on_request(url, None, time.perf_counter() - started)
+            raise
+        self.on_request(url, response, time.perf_counter() - started)
+        return response
+
+    async def _get(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        allow_file: bool,
+        policy: RequestPolicy | None,
+        check_robots: bool,
+        max_bytes: int | None,
+    ) -> Response:
         scheme = urlsplit(url).scheme.lower()
         if scheme == "file":
             if not allow_file:
@@ -427,7 +415,7 @@ class Fetcher:
             if response.status == 429 and wait is None:
                 wait = DEFAULT_429_WAIT
             if wait is not None and response.status in (429, 503):
-                self.politeness.block(urlsplit(response.final_url).hostname or "", min(wait, MAX_HOST_BLOCK))
+                self.politeness.block(host_key(response.final_url), min(wait, MAX_HOST_BLOCK))
                 if wait <= self.config.max_retry_wait and attempt < self.config.retries:
                     attempt += 1  # the politeness slot waits the block out
                     continue
@@ -458,7 +446,7 @@ class Fetcher:
         current = url
         for _ in range(self.config.max_redirects + 1):
             parts = urlsplit(current)
-            host = parts.hostname
+            host = parts.hostname  # the name connected to (host_key may shorten an absurd one)
             if not host:
                 raise UnsupportedURLError(url, f"URL without a host: {current!r}")
             if check_robots and policy.respect_robots:
@@ -476,10 +464,10 @@ class Fetcher:
                             )
                     finally:
                         remaining -= loop.time() - started
-            except HostBlocked as exc:
-                raise HostBlockedError(url, str(exc), exc.seconds) from None
-            except BlockedAddress as exc:
-                raise BlockedAddressError(url, str(exc)) from None
+            except HostBlockedError as exc:
+                raise HostBlockedError(url, exc.reason, exc.retry_after) from None
+            except BlockedAddressError as exc:
+                raise BlockedAddressError(url, exc.reason) from None
             except TimeoutError:
                 raise FetchError(url, f"timed out after {self.config.timeout:g} s (whole request)") from None
             except httpx.TimeoutException as exc:
@@ -598,7 +586,7 @@ class Fetcher:
         verdict = await self.robots.check(url, policy.user_agent, fetch)
         if verdict.crawl_delay:
             delay = min(verdict.crawl_delay, MAX_CRAWL_DELAY)
-            self.politeness.set_min_delay(urlsplit(url).hostname or "", delay)
+            self.politeness.set_min_delay(host_key(url), delay)
         if not verdict.allowed:
             error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
             raise error(url, verdict.reason or "refused by robots.txt")

@@ -8,23 +8,23 @@ the archive, whichever process (daemon, cron run, another node) did the work.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from scraper.archive import ArchiveOutcome
-from scraper.diagnose import posts_waiting
-from scraper.fetch import Fetcher, FetchError, Response
+from scraper.archive import ArchiveOutcome, ArticleJob
+from scraper.fetch import RequestHook, Response
 from scraper.pipeline import RunSummary
 from scraper.store.leases import Leases
-from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+from scraper.store.models import ArticleStatus, utcnow
+from scraper.store.posts import posts_waiting
+from scraper.store.reports import archive_gauges
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +113,25 @@ class Metrics:
         if summary.archived:
             self.archived.labels(feed).inc()
 
-    def count_outcome(self, feed: str, outcome: ArchiveOutcome) -> None:
+    def count_outcome(self, job: ArticleJob, outcome: ArchiveOutcome) -> None:
+        """The recorder's `on_outcome` hook: a page that came but gave no article is an extraction failure."""
         page_came = outcome.response is not None and outcome.response.ok
         if outcome.record is None and page_came:
-            self.extraction_failures.labels(feed).inc()
+            self.extraction_failures.labels(job.feed_name).inc()
         if outcome.extra.get("selector_missed"):
-            self.selector_misses.labels(feed).inc()
+            self.selector_misses.labels(job.feed_name).inc()
+
+    def request_hook(self, feed_urls: Callable[[], Collection[str]]) -> RequestHook:
+        """The fetcher's `on_request` hook: every request timed and counted by kind (a feed poll when its
+        URL is a configured feed's, else a page) and result."""
+
+        def observe(url: str, response: Response | None, seconds: float) -> None:
+            kind = "feed" if url in feed_urls() else "page"
+            result = "error" if response is None else f"{response.status // 100}xx"
+            self.requests.labels(kind, result).inc()
+            self.latency.labels(kind).observe(seconds)
+
+        return observe
 
     def add_database(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.registry.register(DatabaseCollector(engine, clock))
@@ -132,7 +145,7 @@ class Metrics:
             registry=self.registry,
         )
         for kind in ("feed", "article", "document"):
-            held.labels(kind).set_function(lambda kind=kind: len(leases.held(kind)))
+            held.labels(kind).set_function(partial(_count_held, leases, kind))
         Gauge(
             "scraper_leases_lost",
             "Results discarded: the lease had gone to another node.",
@@ -189,21 +202,9 @@ class DatabaseCollector(Collector):
             "Archived articles whose post is not on disk yet (stays above 0 while export.dir is unwritable).",
         )
         with self.engine.connect() as connection:
-            by_status = dict(
-                connection.execute(select(Article.status, func.count()).group_by(Article.status)).all()
-            )
-            due = connection.scalar(
-                select(func.count())
-                .select_from(Article)
-                .where(Article.status == ArticleStatus.PENDING)
-                .where((Article.next_attempt_at.is_(None)) | (Article.next_attempt_at <= now))
-            )
+            gauges = archive_gauges(connection, now)
             unwritten.add_metric([], posts_waiting(connection))
-            feeds = connection.execute(
-                select(Feed.name, Feed.last_success_at, Feed.created_at, Feed.failures_in_row).where(
-                    Feed.enabled.is_(True)
-                )
-            ).all()
+        by_status, due, feeds = gauges.by_status, gauges.due, gauges.feeds
         pending = by_status.get(ArticleStatus.PENDING, 0)
         queue.add_metric(["due"], due or 0)
         queue.add_metric(["waiting"], pending - (due or 0))
@@ -215,31 +216,13 @@ class DatabaseCollector(Collector):
         return [queue, articles, since, failures, unwritten]
 
 
+def _count_held(leases: Leases, kind: str) -> float:
+    return len(leases.held(kind))
+
+
 def _seconds_since(now: datetime, then: datetime | None) -> float:
     if then is None:
         return float("inf")
     if then.tzinfo is None:  # a row written by raw SQL on SQLite; the models keep UTC
         then = then.replace(tzinfo=now.tzinfo)
     return max((now - then).total_seconds(), 0.0)
-
-
-class MeteredFetcher(Fetcher):
-    """The shared Fetcher, timing and counting every request by kind (feed poll or article page)."""
-
-    def __init__(self, *args: Any, metrics: Metrics, feed_urls: Callable[[], Collection[str]], **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._metrics = metrics
-        self._feed_urls = feed_urls
-
-    async def get(self, url: str, *args: Any, **kwargs: Any) -> Response:
-        kind = "feed" if url in self._feed_urls() else "page"
-        started = time.perf_counter()
-        try:
-            response = await super().get(url, *args, **kwargs)
-        except FetchError:
-            self._metrics.requests.labels(kind, "error").inc()
-            self._metrics.latency.labels(kind).observe(time.perf_counter() - started)
-            raise
-        self._metrics.requests.labels(kind, f"{response.status // 100}xx").inc()
-        self._metrics.latency.labels(kind).observe(time.perf_counter() - started)
-        return response

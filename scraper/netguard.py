@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import httpcore
 
+from scraper.errors import BlockedAddressError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -61,16 +63,6 @@ _TEREDO = _net("2001::/32")
 _ISATAP_IID = 0x00005EFE  # interface id `0:5efe:a.b.c.d` (or `200:5efe:` with the u bit), any prefix
 
 
-class BlockedAddress(Exception):
-    """The host resolves to an address the configuration does not allow."""
-
-    def __init__(self, host: str, address: str) -> None:
-        super().__init__(
-            f"{host} resolves to the non-public address {address}; "
-            "set http.allow_private_networks = true (or list it in http.allow_networks) to allow it"
-        )
-        self.host = host
-        self.address = address
 
 
 def is_public(address: str | IPAddress) -> bool:
@@ -128,7 +120,7 @@ class AddressGuard:
         return is_public(ip) or any(ip in network for network in self.allow_networks)
 
     async def resolve(self, host: str, port: int) -> list[str]:
-        """The addresses to connect to; raises BlockedAddress if any of them is not allowed.
+        """The addresses to connect to; raises BlockedAddressError if any of them is not allowed.
 
         One bad address refuses the host: a name that answers both public and private addresses is
         exactly what a rebinding attack looks like.
@@ -143,7 +135,11 @@ class AddressGuard:
             raise httpcore.ConnectError(f"cannot resolve {host}: no addresses")
         for address in addresses:
             if not self.allowed(address):
-                raise BlockedAddress(host, address)
+                raise BlockedAddressError(
+                    host,
+                    f"{host} resolves to the non-public address {address}; "
+                    "set http.allow_private_networks = true (or list it in http.allow_networks) to allow it",
+                )
         return addresses
 
     async def check_before_proxy(self, host: str, port: int) -> None:

@@ -1,165 +1,61 @@
-"""The pipeline run: poll feeds, queue entries, archive pending articles, export posts.
+"""The pipeline: the stages of one node over one archive, built together, and the `scraper once` run.
 
 The stages are joined here and nowhere else; each writes its result to the database before the next one
 starts, so a crash between any two leaves work the next run finds (pending rows, archived rows without a
-post). `scraper once`, the daemon and the backfill all drive this one class.
+post):
+
+- poll (scraper.poll_stage): claim the feeds to poll, poll them, queue their new entries;
+- archive (scraper.work_loop): claim pending articles spread over hosts (scraper.claims), fetch and
+  extract each, record the outcome and write the post (scraper.outcome_recorder);
+- export (scraper.export.writer): write the posts not written yet (their node died first, say).
 
 Every unit of work is claimed before it is done, and its result written only while the claim stands
-(scraper.store.leases): feeds to poll (`feeds_to_poll`), pending articles (`claim_jobs`, spread over
-hosts), posts to write (`export_unwritten`). With one node on SQLite the claims always succeed; with
-several on PostgreSQL they are what keeps two nodes from doing the same work, and a dead node's work from
-being lost. An article is archived and its post written by the same node, under one lease.
+(scraper.store.leases). With one node on SQLite the claims always succeed; with several on PostgreSQL they
+are what keeps two nodes from doing the same work, and a dead node's work from being lost. An article is
+archived and its post written by the same node, under one lease.
+
+`Pipeline` itself holds no logic of its own: it builds the stages from their collaborators (scraper.compose
+builds it, for `once`, `run` and `backfill`) and passes calls through, so callers and tests keep one handle.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-import zlib
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
-from urllib.parse import urlsplit
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, Row, bindparam, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
+from scraper.archive import ArchiveOutcome, ArticleJob
+from scraper.claims import CLAIMS_PER_HOST_SLOT, ArticleClaims
 from scraper.config import Config, FeedConfig
 from scraper.due import config_fingerprint
+from scraper.errors import ScraperError
 from scraper.export.files import remove_stale_temp_files
-from scraper.export.writer import PostWriter, ReservedPost, export_unwritten, new_post
+from scraper.export.writer import PostWriter, ReservedPost, export_unwritten
 from scraper.extract import RuleBook
-from scraper.fetch import Fetcher, FetchError, HostBlockedError, RequestPolicy
-from scraper.importer import adopt_export_folder
-from scraper.logs import logging_about
-from scraper.poll import FeedError, PollResult, poll_feed
-from scraper.queue import enqueue_entries
-from scraper.recorder import GroupRecorder
-from scraper.sanitize import storable_text
-from scraper.schedule import (
-    AUTO_START,
-    ServerHints,
-    adapt_interval,
-    backoff,
-    decode_set,
-    encode_set,
-    server_not_before,
-    skip_window_end,
-)
+from scraper.fetch import Fetcher, RequestPolicy
+from scraper.outcome_recorder import OutcomeHook, OutcomeRecorder
+from scraper.outcomes import RetryPolicy
+from scraper.poll import PollResult
+from scraper.poll_stage import FeedState, PollStage
+from scraper.post_import import adopt_export_folder
+from scraper.store import feeds as feed_rows
 from scraper.store.db import session_factory
-from scraper.store.leases import Leases, chunks
-from scraper.store.models import Article, ArticleStatus, Feed, RawPage, utcnow
+from scraper.store.leases import Leases
+from scraper.store.models import utcnow
+from scraper.summary import RunSummary
+from scraper.work_loop import ArchiveStage, RecordedHook, interleave_by_host, job_host
 
-log = logging.getLogger(__name__)
-
-MAX_RETRY_DELAY = 86400.0  # an article's backoff never exceeds a day
-TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait their turn unstarted)
-UNCHANGED_BATCH = 500  # 304 answers written per transaction
-CLAIM_SCAN = 4  # pending articles read per one claimed, to find other hosts' work among one host's backlog
-CLAIM_PASSES = 4  # reads past hosts held enough of, in one claim
-EMPTY_BEYOND_SECONDS = 1.0  # a read past some hosts that found nothing is not done again for this long
-CLAIMS_PER_HOST_SLOT = 2  # articles of one host claimed per per-host request slot (one in flight, one next)
-RAW_PAGE_COMPRESSION = 6  # zlib level of the raw pages kept
-
-# What a claim reads of an article for its job, and what its outcome's transaction reads (locking it).
-JOB_COLUMNS = (
-    Article.id,
-    Article.feed_id,
-    Article.url,
-    Article.host,
-    Article.entry_title,
-    Article.entry_author,
-    Article.entry_published_at,
-    Article.entry_content,
-)
-ROW_COLUMNS = (
-    Article.id,
-    Article.attempts,
-    Article.canonical_url,
-    Article.discovered_at,
-    Article.archived_at,
-    Article.final_url,
-    Article.post_path,
-)
-
-
-class PostNameTaken(Exception):
-    """The post name chosen was reserved by another article meanwhile (the unique index said so)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a written outcome means for the counts and the log."""
-
-    status: str
-    kind: str  # archived, deferred, retrying, gone, failed
-    delay: timedelta | None = None
-    error: str | None = None  # the outcome could not be stored as it was: why (then it is failed)
-
-
-@dataclass
-class RunSummary:
-    feeds_polled: int = 0
-    feeds_not_modified: int = 0
-    feeds_failed: int = 0
-    new_entries: int = 0
-    archived: int = 0
-    gone: int = 0
-    retrying: int = 0
-    failed: int = 0
-    posts_written: int = 0
-    feeds_deferred: int = 0  # not polled: the host asked everyone to wait (Retry-After)
-    deferred: int = 0  # articles not fetched for the same reason
-    lost: int = 0  # results discarded: the lease had expired and another node took the work over
-    refused: int = 0  # feed entries not queued: no link, or one the archive may not fetch (see errors)
-    errors: list[str] = field(default_factory=list)
-
-    def merge(self, other: RunSummary) -> None:
-        """Add another summary's counts and errors (one a worker thread kept, so no count is lost)."""
-        for name, value in vars(other).items():
-            if isinstance(value, int):
-                setattr(self, name, getattr(self, name) + value)
-        self.errors.extend(other.errors)
-
-    def line(self) -> str:
-        feeds_deferred = f", {self.feeds_deferred} deferred" if self.feeds_deferred else ""
-        deferred = f", deferred {self.deferred}" if self.deferred else ""
-        return (
-            f"polled {self.feeds_polled} feeds ({self.feeds_not_modified} not modified, "
-            f"{self.feeds_failed} failed{feeds_deferred}); {self.new_entries} new entries; "
-            f"archived {self.archived}, gone {self.gone}, retrying {self.retrying}, failed {self.failed}"
-            f"{deferred}; wrote {self.posts_written} posts"
-            + (f"; {self.lost} results discarded (leases lost)" if self.lost else "")
-            + (f"; {self.refused} entries refused" if self.refused else "")
-        )
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What a poll needs of a feed row, read before the network is touched."""
-
-    id: int
-    url: str
-    name: str
-    etag: str | None
-    last_modified: str | None
-    policy: RequestPolicy | None = None
-    # The schedule as read with the row, so an unchanged feed (304) is recorded without reading it again.
-    snapshot: bool = False
-    poll_interval: int | None = None
-    ttl_minutes: int | None = None
-    skip_hours: str | None = None
-    skip_days: str | None = None
-    broken: bool = False
+__all__ = [
+    "CLAIMS_PER_HOST_SLOT",
+    "FeedState",
+    "Pipeline",
+    "RunSummary",
+    "interleave_by_host",
+    "job_host",
+]
 
 
 class Pipeline:
@@ -171,6 +67,7 @@ class Pipeline:
         *,
         clock: Callable[[], datetime] = utcnow,
         leases: Leases | None = None,
+        on_outcome: Sequence[OutcomeHook] = (),
     ) -> None:
         self.config = config
         self.engine = engine
@@ -185,15 +82,29 @@ class Pipeline:
         self.writer = PostWriter(config.export.dir)
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
-        self.policies = {feed.url: RequestPolicy.from_config(config.http, feed) for feed in config.feeds}
-        self._feed_rows: dict[int, Feed] = {}  # by id, for the jobs of claimed articles
-        self._empty_beyond: tuple[frozenset[str], float] | None = None  # see _nothing_beyond
         self.leases = leases or Leases(
             engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
         )
-        # Outcomes of fetches are written a batch per transaction (scraper.recorder).
-        self.recorder: GroupRecorder[tuple[ArticleJob, ArchiveOutcome], RunSummary] = GroupRecorder(
-            self.store_many, RunSummary
+        policies: Mapping[str, RequestPolicy] = {
+            feed.url: RequestPolicy.from_config(config.http, feed) for feed in config.feeds
+        }
+        self.polls = PollStage(config, self.leases, fetcher, policies, clock=clock)
+        self.claims = ArticleClaims(config, self.leases, self.sessions, policies, clock=clock)
+        self.recorder = OutcomeRecorder(
+            self.leases,
+            self.writer,
+            RetryPolicy(config.fetch.max_attempts, config.fetch.retry_base_seconds),
+            clock=clock,
+            on_outcome=on_outcome,
+        )
+        self.archiving = ArchiveStage(
+            self.claims,
+            self.recorder,
+            fetcher,
+            self.rules,
+            self.leases,
+            concurrency=config.http.concurrency,
+            clock=clock,
         )
 
     # --- the whole run -----------------------------------------------------------------------------------
@@ -219,43 +130,23 @@ class Pipeline:
 
     def _sync_feeds(self) -> None:
         with self.sessions.begin() as session:
-            rows = {feed.url: feed for feed in session.scalars(select(Feed))}
-            for feed in self.config.feeds:
-                row = rows.get(feed.url)
-                fingerprint = config_fingerprint(feed, self.config.http, self.config.schedule)
-                if row is None:
-                    session.add(
-                        Feed(
-                            url=feed.url,
-                            name=feed.name,
-                            enabled=feed.enabled,
-                            failures_in_row=0,
-                            config_fingerprint=fingerprint,
-                        )
-                    )
-                else:
-                    row.name, row.enabled = feed.name, feed.enabled
-                    if row.config_fingerprint != fingerprint:  # changed settings: due now (scraper.due)
-                        row.config_fingerprint, row.next_poll_at = fingerprint, None
-                        if row.failures_in_row:  # our backoff, perhaps after our own mistake
-                            row.blocked_until = None
-            for url, row in rows.items():
-                if url not in self.feeds_by_url:
-                    row.enabled = False
+            feed_rows.sync_feed_rows(session, self.config.feeds, self._fingerprint)
+
+    def _fingerprint(self, feed: FeedConfig) -> str:
+        return config_fingerprint(feed, self.config.http, self.config.schedule)
 
     def adopt_existing_posts(self) -> int:
-        """Import the export folder's posts the database does not know, before any poll (see importer).
+        """Import the export folder's posts the database does not know, before any poll (post_import).
         Nodes sharing the folder may adopt the same post at once: the one that loses reads again."""
-        remove_stale_temp_files(self.config.export.dir)  # a killed run's half-written posts
+        folder, feeds = self.config.export.dir, self.config.feeds
+        remove_stale_temp_files(folder)  # a killed run's half-written posts
         try:
-            found = adopt_export_folder(
-                self.sessions, self.config.export.dir, self.config.feeds, self.clock()
-            )
+            found = adopt_export_folder(self.sessions, folder, feeds, self.clock())
         except IntegrityError:
-            found = adopt_export_folder(
-                self.sessions, self.config.export.dir, self.config.feeds, self.clock()
-            )
+            found = adopt_export_folder(self.sessions, folder, feeds, self.clock())
         return found.posts
+
+    # --- poll --------------------------------------------------------------------------------------------
 
     def feeds_to_poll(
         self,
@@ -265,293 +156,17 @@ class Pipeline:
         exclude_ids: Collection[int] = (),
         force: bool = False,
     ) -> list[FeedState]:
-        """Claim the enabled feeds the server lets us poll now (`blocked_until`: its ttl, cache lifetime,
-        Retry-After, skip hours, or our error backoff); with `due_only`, only those whose interval is up.
-        Feeds another node is polling are skipped; `record_poll` releases each claim.
-
-        The cron job polls every such feed (cron's schedule is its interval); the daemon polls what is due.
-        `force` (`once --force`): every enabled feed. scraper.due.poll_timing says why one is not chosen.
-        """
-        now = self.clock()
-        where: list[ColumnElement[bool]] = [Feed.enabled.is_(True)]
-        if not force:
-            where.append(or_(Feed.blocked_until.is_(None), Feed.blocked_until <= now))
-        if due_only and not force:
-            where.append(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
-        if exclude_ids:
-            where.append(Feed.id.not_in(sorted(exclude_ids)))
-        claimed = self.leases.claim("feed", where, order_by=[Feed.id], limit=limit)
-        return [
-            FeedState(
-                f.id,
-                f.url,
-                f.name,
-                f.etag,
-                f.last_modified,
-                self.policies.get(f.url),
-                snapshot=True,
-                poll_interval=f.poll_interval,
-                ttl_minutes=f.ttl_minutes,
-                skip_hours=f.skip_hours,
-                skip_days=f.skip_days,
-                broken=f.broken,
-            )
-            for f in claimed
-        ]
-
-    # --- poll and queue ----------------------------------------------------------------------------------
+        return self.polls.feeds_to_poll(
+            due_only=due_only, limit=limit, exclude_ids=exclude_ids, force=force
+        )
 
     async def poll_feeds(self, feeds: Sequence[FeedState], summary: RunSummary) -> None:
-        """Poll all at once (the fetcher's politeness limits pace them, per host and in all), and record
-        the results in the order of `feeds`: a story carried by two feeds then always belongs to the one
-        listed first, however the network happened to answer."""
-        results: list[PollResult | Exception | None] = [None] * len(feeds)
-        recorded = 0
-        unchanged: list[dict[str, object]] = []  # 304s, written together: most polls, and nothing to queue
+        await self.polls.poll_feeds(feeds, summary)
 
-        def record_ready() -> None:
-            nonlocal recorded
-            while recorded < len(feeds) and (ready := results[recorded]) is not None:
-                results[recorded] = None
-                feed = feeds[recorded]
-                with logging_about(feed=feed.name, feed_url=feed.url):  # this thread records any feed's
-                    if isinstance(ready, PollResult) and ready.not_modified and feed.snapshot:
-                        unchanged.append(self._unchanged_values(feed, ready, summary))
-                        if len(unchanged) >= UNCHANGED_BATCH:
-                            self._write_unchanged(unchanged)
-                    else:
-                        self.record_poll(feed, ready, summary)
-                recorded += 1
+    def record_poll(self, feed: FeedState, result: PollResult | ScraperError, summary: RunSummary) -> None:
+        self.polls.record_poll(feed, result, summary)
 
-        recording = asyncio.Lock()  # one recording thread at a time, in feed order
-
-        async def one(index: int, feed: FeedState) -> None:
-            result: PollResult | Exception
-            try:
-                with logging_about(feed=feed.name, feed_url=feed.url):
-                    result = await poll_feed(
-                        self.fetcher,
-                        feed.url,
-                        etag=feed.etag,
-                        last_modified=feed.last_modified,
-                        policy=feed.policy,
-                    )
-            except (FeedError, FetchError) as exc:
-                result = exc
-            except Exception as exc:  # a parser bug must cost one feed, never the run
-                log.exception("feed %s: unexpected error", feed.name)
-                result = FeedError(f"internal error: {type(exc).__name__}: {exc}")
-            results[index] = result
-            async with recording:  # the database in a worker thread, while the loop goes on polling
-                await asyncio.to_thread(record_ready)
-
-        try:
-            await asyncio.gather(*(one(i, feed) for i, feed in enumerate(feeds)))
-        finally:
-            self._write_unchanged(unchanged)
-
-    def _unchanged_values(
-        self, feed: FeedState, result: PollResult, summary: RunSummary
-    ) -> dict[str, object]:
-        """The row update for a 304, computed from the snapshot taken when the feed was chosen."""
-        now = self.clock()
-        summary.feeds_polled += 1
-        summary.feeds_not_modified += 1
-        log.info("feed %s: not modified", feed.name)
-        if feed.broken:
-            log.warning("feed %s: answers again, no longer broken", feed.name)
-        interval, blocked_until, next_poll_at = self._success_schedule(
-            self._feed_config(feed.url), feed.poll_interval, 0, now, result, feed
-        )
-        return {
-            "id": feed.id,
-            "last_polled_at": now,
-            "last_status": result.status,
-            "last_success_at": now,
-            "failures_in_row": 0,
-            "failing_since": None,
-            "broken": False,
-            "poll_interval": interval,
-            "blocked_until": blocked_until,
-            "next_poll_at": next_poll_at,
-        }
-
-    def _write_unchanged(self, batch: list[dict[str, object]]) -> None:
-        """Write a batch of 304s, releasing their claims; a feed whose claim was lost is left out."""
-        if not batch:
-            return
-        ids = [values["id"] for values in batch]
-        with self.leases.sessions.begin() as session:
-            mine = set(
-                session.scalars(
-                    select(Feed.id)
-                    .where(Feed.id.in_(ids), Feed.lease_owner == self.leases.node_id)
-                    .order_by(Feed.id)
-                    .with_for_update()
-                )
-            )
-            kept = [{**values, "lease_owner": None, "lease_expires_at": None} for values in batch]
-            kept = [values for values in kept if values["id"] in mine]
-            if kept:
-                session.execute(update(Feed), kept)
-        self.leases.forget("feed", ids)
-        for feed_id in ids:
-            if feed_id not in mine:
-                self.leases.discard("feed", feed_id, f"feed {feed_id} (not modified)")  # type: ignore[arg-type]
-        batch.clear()
-
-    def record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
-        """Write what a poll found, and when the feed is polled next (see scraper.schedule), if our claim
-        on the feed still stands; the claim is released with it."""
-        try:
-            self._record_poll(feed, result, summary)
-        finally:
-            self.leases.forget("feed", [feed.id])
-
-    def _record_poll(self, feed: FeedState, result: PollResult | Exception, summary: RunSummary) -> None:
-        now = self.clock()
-        feed_config = self._feed_config(feed.url)
-        low = feed_config.min_interval or self.config.schedule.min_interval
-        high = feed_config.max_interval or self.config.schedule.max_interval
-        with self.leases.sessions.begin() as session:
-            row = self.leases.guard(session, "feed", feed.id)
-            if row is None:
-                summary.lost += 1
-                self.leases.discard("feed", feed.id, f"feed {feed.name}: poll result")
-                return
-            row.lease_owner, row.lease_expires_at = None, None  # released with the result
-            interval = self._interval(feed_config, row, low, high)
-            if isinstance(result, HostBlockedError):  # nothing was asked of the server: not a failure
-                summary.feeds_deferred += 1
-                row.blocked_until = now + timedelta(seconds=min(result.retry_after, high))
-                row.next_poll_at = max(row.next_poll_at or now, row.blocked_until)
-                log.info("feed %s: deferred, %s", feed.name, result.reason)
-                return
-            row.last_polled_at = now
-            row.poll_interval = interval
-            if isinstance(result, Exception):
-                self._record_poll_failure(feed, row, result, summary, now, interval, high)
-                return
-            summary.feeds_polled += 1
-            row.last_status, row.last_success_at = result.status, now
-            if row.broken:
-                log.warning(
-                    "feed %s: answers again after %d failures, no longer broken",
-                    feed.name,
-                    row.failures_in_row,
-                )
-            row.failures_in_row, row.failing_since, row.broken = 0, None, False
-            new_entries = 0
-            if result.not_modified:
-                summary.feeds_not_modified += 1
-                log.info("feed %s: not modified", feed.name)
-            else:
-                row.etag, row.last_modified = result.etag, result.last_modified
-                row.ttl_minutes = result.ttl_minutes
-                if result.skip_hours is not None:
-                    row.skip_hours = encode_set(result.skip_hours)
-                if result.skip_days is not None:
-                    row.skip_days = encode_set(result.skip_days)
-                if result.warning:
-                    row.last_error, row.last_error_at = f"parsed with a warning: {result.warning}", now
-                queued = enqueue_entries(
-                    session, feed.id, result.entries, now, allow_file=feed_config.is_local
-                )
-                new_entries = len(queued.new_ids)
-                summary.new_entries += new_entries
-                for reason in queued.skipped:
-                    summary.errors.append(f"feed {feed.name}: {reason}")
-                summary.refused += len(queued.skipped)
-                if queued.skipped:  # shown by `status`; the feed itself answered, so not a failure
-                    refused = f"{len(queued.skipped)} entries refused; the first: {queued.skipped[0]}"
-                    row.last_error, row.last_error_at = refused, now
-                log.info(
-                    "feed %s: %d entries, %d new, %d already seen",
-                    feed.name,
-                    len(result.entries),
-                    new_entries,
-                    queued.duplicates,
-                )
-            row.poll_interval, row.blocked_until, row.next_poll_at = self._success_schedule(
-                feed_config, row.poll_interval, new_entries, now, result, row
-            )
-
-    def _success_schedule(
-        self,
-        feed_config: FeedConfig,
-        learned: int | None,
-        new_entries: int,
-        now: datetime,
-        result: PollResult,
-        hints_from: FeedState | Feed,
-    ) -> tuple[int, datetime | None, datetime]:
-        """After an answer: (interval, blocked_until, next_poll_at) from our interval (adapted when "auto")
-        and the server's hints (its ttl and skip hours/days as stored, the answer's cache lifetime)."""
-        low = feed_config.min_interval or self.config.schedule.min_interval
-        high = feed_config.max_interval or self.config.schedule.max_interval
-        if feed_config.interval == "auto":
-            current = round(min(high, max(low, learned or AUTO_START)))
-            interval = adapt_interval(current, new_entries, low, high)
-        else:
-            interval = feed_config.interval
-        hints = ServerHints()
-        if not feed_config.is_local:  # a file has no server to spare
-            hints = ServerHints(
-                ttl_minutes=hints_from.ttl_minutes,
-                max_age=result.max_age,
-                skip_hours=decode_set(hints_from.skip_hours),
-                skip_days=decode_set(hints_from.skip_days),
-            )
-        not_before = server_not_before(now, hints, cap=max(high, interval))
-        next_poll_at = skip_window_end(
-            max(now + timedelta(seconds=interval), not_before), hints.skip_hours, hints.skip_days
-        )
-        return interval, (not_before if not_before > now else None), next_poll_at
-
-    def _record_poll_failure(
-        self,
-        feed: FeedState,
-        row: Feed,
-        error: Exception,
-        summary: RunSummary,
-        now: datetime,
-        interval: int,
-        high: int,
-    ) -> None:
-        """Back off (transient: doubling from retry_base; permanent: max_backoff at once), honour a
-        Retry-After, and mark the feed broken once it has failed for `broken_after`."""
-        schedule = self.config.schedule
-        summary.feeds_failed += 1
-        summary.errors.append(f"feed {feed.name}: {error}")
-        log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, error)
-        row.last_status = getattr(error, "status", None)
-        if getattr(error, "ours", False):  # our own settings refused it: not the site's failure, no backoff
-            row.last_error, row.last_error_at = str(error), now
-            row.blocked_until, row.next_poll_at = None, now + timedelta(seconds=interval)
-            return
-        row.failures_in_row += 1
-        row.failing_since = row.failing_since or now
-        row.last_error, row.last_error_at = str(error), now
-        if getattr(error, "transient", True):
-            wait = backoff(row.failures_in_row, schedule.retry_base, schedule.max_backoff)
-        else:
-            wait = timedelta(seconds=schedule.max_backoff)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after:
-            wait = max(wait, timedelta(seconds=min(retry_after, high)))
-        row.blocked_until = now + wait
-        row.next_poll_at = max(now + timedelta(seconds=interval), row.blocked_until)
-        if not row.broken and now - row.failing_since >= timedelta(seconds=schedule.broken_after):
-            row.broken = True
-            log.error("feed %s: failing since %s, marked broken", feed.name, row.failing_since.isoformat())
-
-    def _interval(self, feed_config: FeedConfig, row: Feed, low: int, high: int) -> int:
-        """Seconds between polls: the configured one, or the learned one of an "auto" feed."""
-        if feed_config.interval != "auto":
-            return feed_config.interval
-        return round(min(high, max(low, row.poll_interval or AUTO_START)))
-
-    # --- archive ---------------------------------------------------------------------------------------
+    # --- archive -----------------------------------------------------------------------------------------
 
     def claim_jobs(
         self,
@@ -562,399 +177,40 @@ class Pipeline:
         held: Mapping[str, int] | None = None,
         exclude_ids: Collection[int] = (),
     ) -> list[ArticleJob]:
-        """Claim up to `limit` pending articles due by `due_before` (default now), interleaved by host,
-        so that the caller holds at most `per_host` of one host (`held`: how many it holds already).
-
-        The queue is read in id order, `CLAIM_SCAN` rows per one wanted, and hosts the caller has enough
-        of are left out of the read (a read that found only such hosts is done again without them, up to
-        `CLAIM_PASSES` times), so one host's backlog at the head of the queue does not hide the others'
-        work. Each read is its own short claim transaction.
-        """
-        counts = Counter(held or {})
-        now = due_before or self.clock()
-        articles: list[Row[Any]] = []
-        for _ in range(CLAIM_PASSES):
-            scanned = 0
-
-            def pick(rows: list[Any]) -> list[Any]:
-                nonlocal scanned
-                scanned = len(rows)
-                room = None if per_host is None else lambda name: per_host - counts[name]
-                return spread_over_hosts(rows, lambda a: a.host or "", room)
-
-            where: list[ColumnElement[bool]] = [
-                Article.status == ArticleStatus.PENDING,
-                or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now),
-            ]
-            full = sorted(host for host, n in counts.items() if per_host is not None and n >= per_host)
-            if full:
-                if self._nothing_beyond(full):
-                    break
-                where.append(or_(Article.host.is_(None), Article.host.not_in(full)))
-            if exclude_ids:
-                where.append(Article.id.not_in(sorted(exclude_ids)))
-            wanted = limit - len(articles)
-            claimed = self.leases.claim(
-                "article",
-                where,
-                order_by=[Article.id],
-                limit=wanted,
-                scan=wanted * CLAIM_SCAN,
-                pick=pick,
-                pick_by=[Article.host],
-                columns=JOB_COLUMNS,
-            )
-            articles += claimed
-            counts.update(article.host or "" for article in claimed)
-            if full and not scanned:  # the queue holds nothing but these hosts' work: read it again later
-                self._empty_beyond = (frozenset(full), time.monotonic() + EMPTY_BEYOND_SECONDS)
-            # Again only if the read was cut short by hosts we now hold enough of: it may hide others.
-            if len(articles) >= limit or scanned < wanted * CLAIM_SCAN or len(claimed) == scanned:
-                break
-        articles = spread_over_hosts(articles, lambda a: a.host or "")
-        missing = {a.feed_id for a in articles if a.feed_id is not None and a.feed_id not in self._feed_rows}
-        if missing:  # feed rows change with the config, and a new pipeline comes with a new config
-            with self.sessions() as session:
-                for feed in session.scalars(select(Feed).where(Feed.id.in_(missing))):
-                    self._feed_rows[feed.id] = feed
-        return [self._job(article, self._feed_rows.get(article.feed_id or 0)) for article in articles]
-
-    def _nothing_beyond(self, hosts: Sequence[str]) -> bool:
-        """Did a read leaving out these hosts (or fewer) find nothing a moment ago? Then the next would
-        not either: it is skipped (such a read goes through the whole backlog of the hosts left out)."""
-        if self._empty_beyond is None:
-            return False
-        left_out, until = self._empty_beyond
-        return time.monotonic() < until and left_out <= set(hosts)
-
-    def claims_per_host(self) -> int:
-        """How many articles of one host a node claims at a time: enough to keep its share of the host's
-        request slots busy (scraper.politeness divides them between the live nodes), and no more, so the
-        rest stays free for the other nodes and the other hosts."""
-        limits = [self.config.http.per_host_concurrency]
-        limits += [feed.per_host_concurrency for feed in self.config.feeds if feed.per_host_concurrency]
-        return CLAIMS_PER_HOST_SLOT * max(1, max(limits) // max(1, self.leases.live_nodes))
-
-    def _job(self, article: Row[Any], feed: Feed | None) -> ArticleJob:
-        feed_config = self.feeds_by_url.get(feed.url) if feed else None
-        return ArticleJob(
-            policy=self.policies.get(feed.url) if feed else None,
-            article_id=article.id,
-            url=article.url,
-            feed_name=feed.name if feed else "",
-            feed_is_local=bool(feed and feed.url.startswith("file:")),
-            content_source=feed_config.content if feed_config else "page",
-            selector=feed_config.selector if feed_config else None,
-            remove=feed_config.remove if feed_config else (),
-            entry_title=article.entry_title,
-            entry_author=article.entry_author,
-            entry_published=article.entry_published_at,
-            entry_content=article.entry_content,
+        return self.claims.claim_jobs(
+            limit, due_before=due_before, per_host=per_host, held=held, exclude_ids=exclude_ids
         )
 
-    async def archive_pending(self, summary: RunSummary, jobs: Iterable[ArticleJob] | None = None) -> None:
-        """Fetch, extract and record articles: the given `jobs` (claimed by the caller), or every article
-        due when this starts, claimed a window at a time as slots free up (`scraper once`).
+    def claims_per_host(self) -> int:
+        return self.claims.claims_per_host()
 
-        Claims are spread over hosts (`claim_jobs`), so while one host's articles wait out its per-host
-        delay the others' are fetched; the fetcher does the pacing, and takes a request slot only once a
-        host's turn has come, so a task waiting on a host holds nothing another host could use.
-        """
+    async def archive_pending(
+        self,
+        summary: RunSummary,
+        jobs: Iterable[ArticleJob] | None = None,
+        *,
+        on_recorded: RecordedHook | None = None,
+    ) -> None:
+        """The given `jobs` (claimed by the caller), or every article due when this starts (work_loop)."""
         if jobs is not None:
-            await asyncio.gather(*(self._archive(job, summary) for job in interleave_by_host(list(jobs))))
-            return
-        cutoff = self.clock()  # what falls due again during the run (a retry, a deferral) waits for the next
-        window = max(64, self.config.http.concurrency * TASKS_PER_SLOT)
-        running: dict[asyncio.Task[None], tuple[str, int]] = {}
-        by_host: Counter[str] = Counter()
-        dry = False  # the last claim found less than it could take: wait for a task to end first
-        try:
-            while True:
-                room = window - len(running)
-                if not dry and room >= max(1, window // 4):
-                    per_host = self.claims_per_host()
-                    claimed = self.claim_jobs(room, due_before=cutoff, per_host=per_host, held=by_host)
-                    dry = len(claimed) < room
-                    for job in claimed:
-                        host = job_host(job)
-                        by_host[host] += 1
-                        running[asyncio.create_task(self._archive(job, summary))] = (host, job.article_id)
-                if not running:
-                    if dry:
-                        break
-                    continue
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    by_host[running.pop(task)[0]] -= 1
-                    task.result()
-                dry = False  # a host has room again
-        finally:  # interrupted: what was not recorded is given back at once, not at expiry
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-            await self.recorder.wait()  # what was fetched is recorded, not fetched again
-            self.leases.release("article", [article_id for _, article_id in running.values()])
-
-    async def _archive(self, job: ArticleJob, summary: RunSummary) -> None:
-        try:
-            with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
-                outcome = await archive_article(job, self.fetcher, self.rules)
-        except Exception as exc:  # a bug must cost one article, and only for now
-            log.exception("article %s: unexpected error", job.url)
-            outcome = ArchiveOutcome(
-                ArticleStatus.PENDING, f"internal error: {type(exc).__name__}: {exc}", transient=True
-            )
-        summary.merge(await self.recorder.record((job, outcome)))
-
-    def store(self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary) -> None:
-        """Record the outcome; an article archived gets its post written at once, by this node."""
-        self.store_many([(job, outcome)], [summary])
+            await self.archiving.archive_jobs(summary, jobs)
+        else:
+            await self.archiving.archive_due(summary, on_recorded)
 
     def store_many(
         self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]
     ) -> None:
-        """Record these outcomes in one transaction (each counted in its own summary), then write the
-        posts of those archived."""
-        posts = self.record_outcomes(items, summaries)
-        for post, summary in zip(posts, summaries, strict=True):
-            if post is not None:
-                summary.posts_written += self.writer.write_reserved(self.leases, post)
+        self.recorder.store_many(items, summaries)
 
     def record_outcome(
         self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary
     ) -> ReservedPost | None:
-        """`record_outcomes` of one."""
-        return self.record_outcomes([(job, outcome)], [summary])[0]
+        return self.recorder.record_outcome(job, outcome, summary)
 
     def record_outcomes(
         self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]
     ) -> list[ReservedPost | None]:
-        """Write each outcome if our claim on its article still stands (else discard it: another node has
-        the article now). The claim is released with it; or, when the article was archived, kept for its
-        post, whose file name is reserved in the same transaction: the posts to write are returned.
-
-        One transaction for them all (a daemon records what finished while the last batch was written):
-        the rows still ours are locked and read in one statement, then updated, and the raw pages
-        inserted, a statement per kind of change. A post name another article took meanwhile fails the
-        unique index: the batch is then recorded one by one, each with the next free name."""
-        if not items:
-            return []
-        now = self.clock()
-        written = self._write_with_free_names(items, now)
-        posts: list[ReservedPost | None] = []
-        for (job, outcome), summary, result in zip(items, summaries, written, strict=True):
-            if result is None:
-                summary.lost += 1
-                self.leases.discard("article", job.article_id, f"article {job.url}")
-                posts.append(None)
-                continue
-            verdict, post = result
-            with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
-                self._count(job, outcome, verdict, summary)
-            if post is None:
-                self.leases.forget("article", [job.article_id])
-            posts.append(post)
-        return posts
-
-    def _write_with_free_names(
-        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime
-    ) -> list[tuple[Verdict, ReservedPost | None] | None]:
-        taken: set[str] = set()
-        while True:
-            try:
-                return self._write_outcomes(items, now, taken)
-            except PostNameTaken as exc:
-                if len(items) > 1:  # which name it was is not known: one by one
-                    return [self._write_with_free_names([item], now)[0] for item in items]
-                taken.add(exc.name)
-            except (OperationalError, InterfaceError):  # the database itself: nothing to blame an item for
-                raise
-            except Exception as exc:  # one outcome the database refuses must not fail its batch-mates
-                if len(items) > 1:
-                    log.warning("%d outcomes not stored together (%s): one by one", len(items), exc)
-                    return [self._write_with_free_names([item], now)[0] for item in items]
-                return [self._write_unstorable(items[0], now, exc)]
-
-    def _write_unstorable(
-        self, item: tuple[ArticleJob, ArchiveOutcome], now: datetime, error: Exception
-    ) -> tuple[Verdict, ReservedPost | None] | None:
-        """An outcome that cannot be stored as it is: its article is failed with the reason (an attempt
-        counted, so it is not tried forever), its lease released; None if the lease was lost."""
-        job, _ = item
-        reason = storable_text(f"outcome not storable: {type(error).__name__}: {error}") or ""
-        with self.leases.writes.begin() as connection:
-            done = connection.execute(
-                update(Article)
-                .where(Article.id == job.article_id, Article.lease_owner == self.leases.node_id)
-                .values(
-                    status=ArticleStatus.FAILED,
-                    attempts=Article.attempts + 1,
-                    last_error=reason[:2000],
-                    next_attempt_at=None,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                ),
-                execution_options={"synchronize_session": False},
-            )
-        if not done.rowcount:
-            return None
-        return Verdict(ArticleStatus.FAILED, "failed", error=reason), None
-
-    def _write_outcomes(
-        self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], now: datetime, taken: set[str]
-    ) -> list[tuple[Verdict, ReservedPost | None] | None]:
-        """One try at the transaction: per item its verdict and post, or None if the lease was lost."""
-        articles, pages = Article.__table__, RawPage.__table__
-        results: list[tuple[Verdict, ReservedPost | None] | None] = []
-        changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one UPDATE per set of columns
-        kept_pages: list[dict[str, Any]] = []
-        chosen: set[str] = set()
-        with self.leases.writes.begin() as connection:
-            ids = sorted({job.article_id for job, _ in items})
-            rows = {}
-            for chunk in chunks(ids):
-                for row in connection.execute(
-                    select(*ROW_COLUMNS)
-                    .where(Article.id.in_(chunk), Article.lease_owner == self.leases.node_id)
-                    .order_by(Article.id)  # locks taken in id order, as the heartbeat takes them
-                    .with_for_update()
-                ):
-                    rows[row.id] = row
-            for job, outcome in items:
-                row = rows.pop(job.article_id, None)  # an article twice in one batch: the first outcome
-                if row is None:
-                    results.append(None)
-                    continue
-                verdict, values = self._outcome_values(job, row, outcome, now)
-                post = None
-                if verdict.status == ArticleStatus.ARCHIVED:
-                    post = self.writer.reserved(
-                        new_post(
-                            entry_title=job.entry_title,
-                            title=values["title"],
-                            canonical_url=row.canonical_url,
-                            url=job.url,
-                            feed_name=job.feed_name,
-                            published=values["published_at"] or job.entry_published,
-                            discovered_at=row.discovered_at,
-                            archived_at=values["archived_at"],
-                            body_html=values["content_html"],
-                        ),
-                        row.post_path,
-                        job.article_id,
-                        taken | chosen,
-                    )
-                    if row.post_path is None:  # a name kept from before is the row's own already
-                        chosen.add(post.path)
-                    values["post_path"] = post.path
-                params = {f"new_{name}": value for name, value in values.items()}
-                changes.setdefault(tuple(sorted(values)), []).append({"row_id": job.article_id, **params})
-                if outcome.response is not None and outcome.response.content and not outcome.deferred:
-                    kept_pages.append(self._raw_page(job.article_id, outcome, now) | {"again": row.attempts})
-                results.append((verdict, post))
-            try:
-                for columns, batch in changes.items():
-                    archived = "post_path" in columns  # the lease is kept: this node writes the post next
-                    statement = (
-                        update(articles)
-                        .where(articles.c.id == bindparam("row_id"))
-                        .values({name: bindparam(f"new_{name}") for name in columns})
-                        .values(
-                            lease_owner=self.leases.node_id if archived else None,
-                            lease_expires_at=self.leases.expiry() if archived else None,
-                        )
-                    )
-                    connection.execute(statement, batch)
-            except IntegrityError:
-                if chosen:  # the unique post_path: another article took a name meanwhile
-                    raise PostNameTaken(next(iter(chosen))) from None
-                raise
-            again = [page["article_id"] for page in kept_pages if page.pop("again")]
-            for chunk in chunks(again):  # only a page fetched before can have a row
-                connection.execute(delete(pages).where(pages.c.article_id.in_(chunk)))
-            if kept_pages:
-                connection.execute(insert(pages), kept_pages)
-        return results
-
-    def _outcome_values(
-        self, job: ArticleJob, claimed: Row[Any], outcome: ArchiveOutcome, now: datetime
-    ) -> tuple[Verdict, dict[str, Any]]:
-        """The article row's new values for this outcome, and what it means (counted once written)."""
-        if outcome.deferred:  # the host asked us to wait; no request was made
-            wait = timedelta(seconds=min(outcome.retry_after or 0, MAX_RETRY_DELAY))
-            return Verdict(ArticleStatus.PENDING, "deferred"), {"next_attempt_at": now + wait}
-        attempts = claimed.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "http_status": outcome.http_status,
-            "final_url": outcome.final_url or claimed.final_url,
-        }
-        if outcome.status == ArticleStatus.ARCHIVED and outcome.record is not None:
-            record = outcome.record
-            values.update(
-                status=ArticleStatus.ARCHIVED,
-                title=record.title,
-                author=record.author or job.entry_author,
-                published_at=outcome.published,
-                lang=record.lang,
-                content_html=record.html,
-                content_text=record.text,
-                content_source=outcome.content_source,
-                archived_at=claimed.archived_at or now,
-                last_error=outcome.extra.get("page_error"),
-                next_attempt_at=None,
-            )
-            if outcome.response is not None:
-                values["fetched_at"] = now
-            return Verdict(ArticleStatus.ARCHIVED, "archived"), values
-        values["last_error"] = outcome.error
-        if outcome.status == ArticleStatus.PENDING and attempts < self.config.fetch.max_attempts:
-            delay = backoff(attempts, self.config.fetch.retry_base_seconds, MAX_RETRY_DELAY)
-            if outcome.retry_after:
-                delay = max(delay, timedelta(seconds=min(outcome.retry_after, MAX_RETRY_DELAY)))
-            values["next_attempt_at"] = now + delay
-            return Verdict(ArticleStatus.PENDING, "retrying", delay), values
-        status = ArticleStatus.FAILED if outcome.status == ArticleStatus.PENDING else outcome.status
-        values.update(status=status, next_attempt_at=None)
-        return Verdict(status, "gone" if status == ArticleStatus.GONE else "failed"), values
-
-    @staticmethod
-    def _count(job: ArticleJob, outcome: ArchiveOutcome, verdict: Verdict, summary: RunSummary) -> None:
-        """Count and log an outcome once it is written."""
-        if verdict.error:
-            outcome = ArchiveOutcome(verdict.status, verdict.error)
-        if verdict.kind == "deferred":
-            summary.deferred += 1
-            log.info("article %s: deferred, %s", job.url, outcome.error)
-        elif verdict.kind == "archived":
-            summary.archived += 1
-            log.info("article %s: archived (%s)", job.url, outcome.content_source)
-        elif verdict.kind == "retrying":
-            summary.retrying += 1
-            delay = verdict.delay.total_seconds() if verdict.delay else 0
-            log.warning("article %s: %s; retry in %ds", job.url, outcome.error, delay)
-        else:
-            if verdict.kind == "gone":
-                summary.gone += 1
-            else:
-                summary.failed += 1
-            summary.errors.append(f"article {job.url}: {outcome.error}")
-            log.warning("article %s: %s (%s)", job.url, verdict.status, outcome.error)
-
-    @staticmethod
-    def _raw_page(article_id: int, outcome: ArchiveOutcome, now: datetime) -> dict[str, Any]:
-        response = outcome.response
-        assert response is not None
-        return {
-            "article_id": article_id,
-            "url": response.final_url,
-            "content_type": response.content_type,
-            "encoding": outcome.encoding,
-            "body_zlib": zlib.compress(response.content, RAW_PAGE_COMPRESSION),
-            "fetched_at": now,
-            "warc_file": response.capture.file if response.capture else None,
-            "warc_offset": response.capture.offset if response.capture else None,
-        }
+        return self.recorder.record_outcomes(items, summaries)
 
     # --- export ------------------------------------------------------------------------------------------
 
@@ -962,38 +218,3 @@ class Pipeline:
         """Write the posts of the articles this node archived (unless not `mine`), and of those whose node
         died before writing them (scraper.export.writer.export_unwritten); at most `limit` this call."""
         summary.posts_written += export_unwritten(self.leases, self.writer, limit=limit, mine=mine)
-
-    def _feed_config(self, url: str) -> FeedConfig:
-        return self.feeds_by_url.get(url) or FeedConfig(name="", url=url)
-
-
-def job_host(job: ArticleJob) -> str:
-    return (urlsplit(job.url).hostname or "").lower()
-
-
-def spread_over_hosts(
-    items: Sequence[Any], host_of: Callable[[Any], str], room: Callable[[str], int] | None = None
-) -> list[Any]:
-    """Round-robin over hosts (first-seen order kept within a host), at most `room(host)` of each."""
-    by_host: dict[str, list[Any]] = {}
-    for item in items:
-        host = host_of(item)
-        line = by_host.setdefault(host, [])
-        if room is None or len(line) < room(host):
-            line.append(item)
-    ordered: list[Any] = []
-    queues = [iter(queue) for queue in by_host.values()]
-    while queues:
-        still = []
-        for queue in queues:
-            item = next(queue, None)
-            if item is not None:
-                ordered.append(item)
-                still.append(queue)
-        queues = still
-    return ordered
-
-
-def interleave_by_host(jobs: Sequence[ArticleJob]) -> list[ArticleJob]:
-    """Round-robin over hosts (first-seen order kept within a host): a, b, c, a, b, a, ..."""
-    return spread_over_hosts(jobs, job_host, None)

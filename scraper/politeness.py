@@ -9,7 +9,7 @@ Every request (feed poll, article page, robots.txt, each redirect hop) takes a s
 - at most `global_concurrency` requests in flight in all (taken after the host wait, so requests queued
   behind a slow host never hold slots that other hosts could use);
 - a host that answered 429 or 503 with `Retry-After` is blocked as a whole: a block shorter than
-  `max_wait` is waited out, a longer one fails fast with HostBlocked so the caller can defer the work
+  `max_wait` is waited out, a longer one fails fast with HostBlockedError so the caller can defer the work
   in the database instead of holding a task for an hour;
 - a robots.txt `Crawl-delay` raises the host's delay (`set_min_delay`).
 
@@ -32,18 +32,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from scraper.errors import HostBlockedError
+
 # Host entries idle this long are forgotten (the table would otherwise grow with every host ever seen).
 _IDLE_SECONDS = 3600.0
 _PRUNE_AT = 10_000
 
 
-class HostBlocked(Exception):
+def _blocked(host: str, seconds: float) -> HostBlockedError:
     """The host asked us to wait (Retry-After) longer than we wait within a run."""
-
-    def __init__(self, host: str, seconds: float) -> None:
-        super().__init__(f"{host} asked to wait {seconds:.0f} s (Retry-After)")
-        self.host = host
-        self.seconds = seconds
+    return HostBlockedError(host, f"{host} asked to wait {seconds:.0f} s (Retry-After)", seconds)
 
 
 @dataclass
@@ -138,7 +136,7 @@ class Politeness:
                 now = self._clock()
                 blocked = state.blocked_until - now
                 if blocked > self.max_wait:
-                    raise HostBlocked(host, blocked)
+                    raise _blocked(host, blocked)
                 if blocked <= 0 and state.in_flight < concurrency:
                     break
                 # Woken by a request finishing, or by the end of a short block.
@@ -157,6 +155,6 @@ class Politeness:
         """A block may have been set while this request waited for its start time."""
         blocked = state.blocked_until - self._clock()
         if blocked > self.max_wait:
-            raise HostBlocked(host, blocked)
+            raise _blocked(host, blocked)
         if blocked > 0:
             await self._sleep(blocked)

@@ -18,29 +18,13 @@ from urllib.parse import urljoin
 import feedparser
 
 from scraper.charset import decode
+from scraper.errors import FeedError, feed_status_is_transient
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.sanitize import clamped_int, defuse_char_refs, fitting_text, storable_text
 from scraper.schedule import DAY_NAMES, cache_lifetime
 from scraper.urls import unmangled_file_url
 
 log = logging.getLogger(__name__)
-
-
-class FeedError(Exception):
-    """The feed gave nothing usable; `transient` says whether polling again later may help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        transient: bool = True,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(storable_text(message))  # it is stored as the feed's last error
-        self.status = status
-        self.transient = transient
-        self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
 
 
 @dataclass(frozen=True)
@@ -101,7 +85,7 @@ async def poll_feed(
             f"HTTP {response.status}"
             + (f", Retry-After {response.retry_after:.0f} s" if response.retry_after else ""),
             status=response.status,
-            transient=response.status not in (404, 410),
+            transient=feed_status_is_transient(response.status),
             retry_after=response.retry_after,
         )
     # Parsing a big feed takes seconds of CPU: off the event loop, where other feeds are being fetched.

@@ -11,19 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scraper.poll import FeedEntry
 from scraper.sanitize import (
     MAX_URL_CHARS,
-    RefusedValue,
+    RefusedValueError,
     checked_url,
     fitting_guid,
     plausible_date,
     storable_text,
 )
+from scraper.store import articles as article_rows
 from scraper.store.models import Article, ArticleStatus
 from scraper.urls import canonical_url
 
@@ -131,8 +131,8 @@ def checked_entry(
         link = checked_url(entry.link, allow_file=allow_file)
         key = canonical_url(link)
         if len(key) > MAX_URL_CHARS:
-            raise RefusedValue(f"canonical URL longer than {MAX_URL_CHARS} characters")
-    except ValueError as exc:  # RefusedValue, or a form urllib refuses
+            raise RefusedValueError(f"canonical URL longer than {MAX_URL_CHARS} characters")
+    except ValueError as exc:  # RefusedValueError, or a form urllib refuses
         return f"entry {name}: {exc}"
     clean = FeedEntry(
         guid=fitting_guid(entry.guid),
@@ -182,14 +182,7 @@ def _known(
     # Chunked to stay under SQLite's bound-parameter limit on huge feeds.
     for start in range(0, len(keys), 400):
         chunk_keys, chunk_guids = keys[start : start + 400], guids[start : start + 400]
-        rows = session.execute(
-            select(Article.canonical_url, Article.guid, Article.feed_id).where(
-                or_(
-                    Article.canonical_url.in_(chunk_keys),
-                    (Article.feed_id == feed_id) & Article.guid.in_(chunk_guids),
-                )
-            )
-        )
+        rows = article_rows.known_keys(session, feed_id, chunk_keys, chunk_guids)
         for url, guid, row_feed in rows:
             known_urls.add(url)
             if row_feed == feed_id and guid:

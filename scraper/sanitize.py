@@ -16,6 +16,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from scraper import errors
+from scraper.errors import RefusedValueError
 from scraper.extract.dates import plausible
 from scraper.extract.record import Record
 
@@ -24,8 +26,6 @@ MAX_GUID_CHARS = 2048
 MAX_LANG_CHARS = 32
 WEB_SCHEMES = ("http", "https")
 
-# NUL (PostgreSQL text refuses it) and lone surrogates (no UTF-8 encoder takes them).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # Characters no URL holds as written: controls, spaces, DEL, and what only a hostile document puts there.
 _NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u2028\u2029]")
 _URL_WHITESPACE = re.compile("[\t\n\r]")
@@ -33,15 +33,9 @@ _URL_WHITESPACE = re.compile("[\t\n\r]")
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 
 
-class RefusedValue(ValueError):
-    """A value that cannot enter the archive; the message says why, for the unit's recorded error."""
-
-
 def storable_text(text: str | None) -> str | None:
-    """`text` as every database and encoder takes it: NUL dropped, lone surrogates as U+FFFD."""
-    if text is None:
-        return None
-    return _UNSTORABLE.sub(lambda m: "" if m.group(0) == "\x00" else "\ufffd", text)
+    """`text` as every database and encoder takes it (scraper.errors.storable_text), None kept."""
+    return None if text is None else errors.storable_text(text)
 
 
 def valid_code_point(value: int) -> bool:
@@ -64,7 +58,7 @@ def defuse_char_refs(text: str) -> str:
 
 
 def checked_url(url: str, *, allow_file: bool = False) -> str:
-    """The URL, stripped, if the archive may fetch and link it; else RefusedValue saying why.
+    """The URL, stripped, if the archive may fetch and link it; else RefusedValueError saying why.
 
     Only http(s) enters the queue (a `javascript:` or `data:` link would become a clickable link in the
     post), and `file:` only where the document that gave it is a local file the config names.
@@ -72,38 +66,40 @@ def checked_url(url: str, *, allow_file: bool = False) -> str:
     # As browsers read a link: tabs and line breaks inside it dropped, a space written as %20.
     url = _URL_WHITESPACE.sub("", url.strip()).replace(" ", "%20")
     if not url:
-        raise RefusedValue("empty URL")
+        raise RefusedValueError("empty URL")
     if len(url) > MAX_URL_CHARS:
-        raise RefusedValue(f"URL longer than {MAX_URL_CHARS} characters")
+        raise RefusedValueError(f"URL longer than {MAX_URL_CHARS} characters")
     bad = _NOT_IN_URL.search(url)
     if bad:
-        raise RefusedValue(f"URL holds the character U+{ord(bad.group(0)):04X}: {_shown(url)}")
+        raise RefusedValueError(f"URL holds the character U+{ord(bad.group(0)):04X}: {_shown(url)}")
     try:
         parts = urlsplit(url)
         port = parts.port  # raises on 99999, -1, full-width digits
     except ValueError as exc:
-        raise RefusedValue(f"unusable URL ({exc}): {_shown(url)}") from None
+        raise RefusedValueError(f"unusable URL ({exc}): {_shown(url)}") from None
     scheme = parts.scheme.lower()
     if scheme == "file":
         if not allow_file:
-            raise RefusedValue(
+            raise RefusedValueError(
                 f"file URL refused: only a local feed the config names may give one: {_shown(url)}"
             )
         if parts.netloc not in ("", "localhost"):
-            raise RefusedValue(f"file URL of another host: {_shown(url)}")
+            raise RefusedValueError(f"file URL of another host: {_shown(url)}")
         return url
     if scheme not in WEB_SCHEMES:
-        raise RefusedValue(f"URL scheme {scheme or 'none'!r} refused (only http and https): {_shown(url)}")
+        raise RefusedValueError(
+            f"URL scheme {scheme or 'none'!r} refused (only http and https): {_shown(url)}"
+        )
     host = parts.hostname or ""
     if not host:
-        raise RefusedValue(f"URL without a host: {_shown(url)}")
+        raise RefusedValueError(f"URL without a host: {_shown(url)}")
     if port == 0:
-        raise RefusedValue(f"URL with port 0: {_shown(url)}")
+        raise RefusedValueError(f"URL with port 0: {_shown(url)}")
     if not host.isascii():
         try:
             host.encode("idna")
         except UnicodeError:
-            raise RefusedValue(f"URL host is not a valid domain name: {_shown(url)}") from None
+            raise RefusedValueError(f"URL host is not a valid domain name: {_shown(url)}") from None
     return url
 
 

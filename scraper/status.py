@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from scraper.diagnose import posts_waiting
 from scraper.due import FeedTiming, PollTiming, poll_timing
 from scraper.schedule import decode_set
 from scraper.store.db import session_factory
-from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+from scraper.store.models import ArticleStatus, Feed, utcnow
 from scraper.store.nodes import NodeReport, node_reports
+from scraper.store.posts import posts_waiting
+from scraper.store.reports import FeedHealth, enabled_feeds, feed_health
 
 REASONS_SHOWN = 5
 
@@ -73,7 +74,7 @@ def feed_timing(feed: Feed, now: datetime) -> FeedTiming:
 def skipped_feeds(engine: Engine, now: datetime, *, due_only: bool) -> list[tuple[str, PollTiming]]:
     """The enabled feeds a run would not poll now, each with when and why (`scraper once` says so)."""
     with session_factory(engine)() as session:
-        feeds = list(session.scalars(select(Feed).where(Feed.enabled.is_(True)).order_by(Feed.name)))
+        feeds = enabled_feeds(session)
     timings = [(feed.name, poll_timing(feed_timing(feed, now), now, due_only=due_only)) for feed in feeds]
     return [(name, timing) for name, timing in timings if not timing.due]
 
@@ -93,69 +94,11 @@ def feed_status_report(
     intervals = intervals or {}
     sessions = session_factory(engine)
     with sessions() as session:
-        feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
-        counts: dict[tuple[int | None, str], int] = {
-            (feed_id, status): n
-            for feed_id, status, n in session.execute(
-                select(Article.feed_id, Article.status, func.count()).group_by(
-                    Article.feed_id, Article.status
-                )
-            )
-        }
-        reasons = session.execute(
-            select(Article.feed_id, Article.status, Article.last_error, func.count())
-            .where(
-                Article.status.in_(
-                    [ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING, ArticleStatus.ARCHIVED]
-                )
-            )
-            .where(Article.last_error.is_not(None))
-            .group_by(Article.feed_id, Article.status, Article.last_error)
-            .order_by(func.count().desc())
-        ).all()
+        health = feed_health(session)
         nodes = node_reports(session, engine, lease_seconds)
         waiting = posts_waiting(session.connection())
-
-    table = Table(title="feeds", title_justify="left")
-    for column in (
-        "feed",
-        "archived",
-        "pending",
-        "gone",
-        "failed",
-        "last poll",
-        "last success",
-        "fails in row",
-        "broken",
-        "interval",
-        "next poll",
-        "last error",
-        "next poll: why",
-    ):
-        table.add_column(column, overflow="fold")
-    for feed in feeds:
-        name = feed.name + ("" if feed.enabled else " (disabled)")
-        next_poll = poll_timing(feed_timing(feed, now), now, due_only=True)  # as the daemon decides
-        table.add_row(
-            Text(name),
-            *(
-                str(counts.get((feed.id, s), 0))
-                for s in (
-                    ArticleStatus.ARCHIVED,
-                    ArticleStatus.PENDING,
-                    ArticleStatus.GONE,
-                    ArticleStatus.FAILED,
-                )
-            ),
-            _ago(feed.last_polled_at, now),
-            _ago(feed.last_success_at, now),
-            str(feed.failures_in_row),
-            f"BROKEN, failing since {_ago(feed.failing_since, now)}" if feed.broken else "no",
-            _duration(feed.poll_interval, intervals.get(feed.url)),
-            _next(next_poll, now),
-            Text((feed.last_error or "")[:200]),
-            Text(next_poll.why),
-        )
+    feeds, reasons = health.feeds, health.reasons
+    table = _feeds_table(health, now, intervals)
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, no_color=True, highlight=False)
     console.print(table)
@@ -187,6 +130,52 @@ def _next(timing: PollTiming, now: datetime) -> str:
     if timing.due:
         return "now"
     return _ago(timing.when, now) if timing.when else "-"
+
+
+def _feeds_table(health: FeedHealth, now: datetime, intervals: Mapping[str, int | str]) -> Table:
+    """One row per feed: its article counts, its polls, its schedule, its last error."""
+    counts = health.counts
+    table = Table(title="feeds", title_justify="left")
+    for column in (
+        "feed",
+        "archived",
+        "pending",
+        "gone",
+        "failed",
+        "last poll",
+        "last success",
+        "fails in row",
+        "broken",
+        "interval",
+        "next poll",
+        "last error",
+        "next poll: why",
+    ):
+        table.add_column(column, overflow="fold")
+    for feed in health.feeds:
+        name = feed.name + ("" if feed.enabled else " (disabled)")
+        next_poll = poll_timing(feed_timing(feed, now), now, due_only=True)  # as the daemon decides
+        table.add_row(
+            Text(name),
+            *(
+                str(counts.get((feed.id, s), 0))
+                for s in (
+                    ArticleStatus.ARCHIVED,
+                    ArticleStatus.PENDING,
+                    ArticleStatus.GONE,
+                    ArticleStatus.FAILED,
+                )
+            ),
+            _ago(feed.last_polled_at, now),
+            _ago(feed.last_success_at, now),
+            str(feed.failures_in_row),
+            f"BROKEN, failing since {_ago(feed.failing_since, now)}" if feed.broken else "no",
+            _duration(feed.poll_interval, intervals.get(feed.url)),
+            _next(next_poll, now),
+            Text((feed.last_error or "")[:200]),
+            Text(next_poll.why),
+        )
+    return table
 
 
 def _nodes_table(nodes: list[NodeReport], now: datetime) -> Table:

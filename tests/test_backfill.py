@@ -22,9 +22,9 @@ from werkzeug import Request
 from werkzeug import Response as WResponse
 
 from scraper.cli import cli
-from scraper.runlock import run_lock
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article, BackfillDocument, Feed
+from scraper.store.runlock import run_lock
 from tests.conftest import run_cli, write_config
 from tests.test_once import PARAGRAPHS, article_page
 

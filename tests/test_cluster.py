@@ -1,5 +1,5 @@
 """Several `scraper run` processes on one PostgreSQL: every article archived exactly once, none lost, also
-when one of them is killed with SIGKILL in the middle of the work (DESIGN.md, "Several machines").
+when one of them is killed with SIGKILL in the middle of the work (docs/architecture.md, invariants 1 and 2).
 
 A local site (127.0.0.1) serves 50 feeds of 20 entries each: 1,000 article pages, each answering after a
 few milliseconds, so there is always work in flight. Three daemons share one PostgreSQL schema and one

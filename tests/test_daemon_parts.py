@@ -14,14 +14,15 @@ from sqlalchemy import Engine
 
 from scraper.config import load_config
 from scraper.daemon import Daemon
+from scraper.errors import LockHeldError
 from scraper.listener import Listener
 from scraper.logs import ContextFilter, JsonFormatter, TextFormatter, logging_about
 from scraper.metrics import Metrics
 from scraper.poll import FeedEntry
 from scraper.queue import enqueue_entries
-from scraper.runlock import LockHeld, run_lock, sqlite_lock_path
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.models import Feed, utcnow
+from scraper.store.runlock import run_lock, sqlite_lock_path
 from tests.conftest import run_cli, write_config
 
 
@@ -140,7 +141,7 @@ def test_once_says_so_and_exits_0_when_another_run_holds_the_lock(tmp_path: Path
 
 def test_file_lock_is_released_after_the_run(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-    with run_lock(engine), pytest.raises(LockHeld, match=r"archive\.db\.lock"), run_lock(engine):
+    with run_lock(engine), pytest.raises(LockHeldError, match=r"archive\.db\.lock"), run_lock(engine):
         pass
     with run_lock(engine):  # free again
         pass
@@ -149,7 +150,7 @@ def test_file_lock_is_released_after_the_run(tmp_path: Path) -> None:
 
 def test_postgres_advisory_lock_keeps_a_second_run_out(postgres_engine: Engine) -> None:
     with run_lock(postgres_engine):
-        with pytest.raises(LockHeld, match="PostgreSQL advisory lock"), run_lock(postgres_engine):
+        with pytest.raises(LockHeldError, match="PostgreSQL advisory lock"), run_lock(postgres_engine):
             pass
         with run_lock(postgres_engine, advisory=False):  # daemons on several nodes share PostgreSQL
             pass

@@ -31,7 +31,7 @@ from scraper.netguard import is_public
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.poll import FeedError, parse_feed
 from scraper.queue import enqueue_entries
-from scraper.sanitize import RefusedValue, checked_url, clamped_int, fitting_text, storable_text
+from scraper.sanitize import RefusedValueError, checked_url, clamped_int, fitting_text, storable_text
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.leases import Leases
 from scraper.store.models import Article, ArticleStatus, Feed, utcnow
@@ -155,7 +155,7 @@ def test_one_bad_entry_fails_alone_and_the_run_prints_its_summary(
 
 @pytest.mark.parametrize("link", [*BAD_LINKS.values(), "", "   ", "http://", "https:///x", "ftp://h/x"])
 def test_checked_url_refuses_with_a_reason(link: str) -> None:
-    with pytest.raises(RefusedValue, match=r"\w"):
+    with pytest.raises(RefusedValueError, match=r"\w"):
         checked_url(link)
 
 
@@ -163,7 +163,7 @@ def test_checked_url_takes_web_links_and_configured_files() -> None:
     assert checked_url(" https://例え.jp:8443/a?b=c ") == "https://例え.jp:8443/a?b=c"
     assert checked_url("file:///srv/feed/1.html", allow_file=True) == "file:///srv/feed/1.html"
     assert checked_url("file://localhost/srv/x.html", allow_file=True) == "file://localhost/srv/x.html"
-    with pytest.raises(RefusedValue, match="another host"):
+    with pytest.raises(RefusedValueError, match="another host"):
         checked_url("file://evil.example/etc/passwd", allow_file=True)
 
 
@@ -183,7 +183,7 @@ def test_server_values_that_do_not_fit_are_dropped_not_stored() -> None:
 def test_any_link_is_queued_or_refused_never_raises(link: str) -> None:
     try:
         url = checked_url(link)
-    except RefusedValue:
+    except RefusedValueError:
         return
     assert url.split(":", 1)[0].lower() in ("http", "https")
     assert canonical_url(canonical_url(url)) == canonical_url(url)

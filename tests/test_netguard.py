@@ -15,7 +15,7 @@ from werkzeug import Response as WResponse
 
 from scraper.config import HttpConfig
 from scraper.fetch import BlockedAddressError, Fetcher, FetchError
-from scraper.netguard import AddressGuard, BlockedAddress, is_public
+from scraper.netguard import AddressGuard, is_public
 
 
 @pytest.mark.parametrize(
@@ -53,14 +53,14 @@ def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
 
 def test_one_private_answer_refuses_the_host() -> None:
     guard = AddressGuard(resolver=resolver({"mixed.test": ["93.184.215.14", "10.0.0.7"]}))
-    with pytest.raises(BlockedAddress, match=r"non-public address 10\.0\.0\.7"):
+    with pytest.raises(BlockedAddressError, match=r"non-public address 10\.0\.0\.7"):
         asyncio.run(guard.resolve("mixed.test", 80))
 
 
 def test_allow_networks_lets_one_network_through() -> None:
     guard = AddressGuard(allow_networks=["10.0.0.0/24"], resolver=resolver({"lan.test": ["10.0.0.7"]}))
     assert asyncio.run(guard.resolve("lan.test", 80)) == ["10.0.0.7"]
-    with pytest.raises(BlockedAddress):
+    with pytest.raises(BlockedAddressError):
         asyncio.run(guard.resolve("10.0.1.7", 80))
 
 

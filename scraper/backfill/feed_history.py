@@ -41,6 +41,7 @@ from scraper.backfill.frontier import (
 from scraper.fetch import Fetcher, FetchError
 from scraper.poll import FeedError, parse_feed, parser_input
 from scraper.store.leases import Leases
+from scraper.store.models import BackfillDocument
 from scraper.urls import unmangled_file_url
 
 log = logging.getLogger(__name__)
@@ -139,34 +140,22 @@ async def backfill_feed_history(
             break
         visited.add(step.url)
         page += 1
-        if step.kind != "feed" and not rescan:
-            with sessions() as session:
-                entry = already_read(session, step.url, params)
-            if entry is not None:
-                report.documents_skipped += 1
-                linked_by_file = local and step.url.startswith("file:")
-                step = Step(entry.next_url, entry.kind, False) if entry.next_url else None
-                continue
-        claim = None
-        if leases is not None and step.kind != "feed":
-            claim = claim_document(leases, step.url, step.kind, params)
-            if claim is None:
-                report.documents_skipped += 1
-                log.info(
-                    "feed %s: %s: another node is reading it; it walks on from there", feed.name, step.url
-                )
-                break
+        if step.kind != "feed" and not rescan and (entry := _journalled(sessions, step.url, params)):
+            report.documents_skipped += 1
+            linked_by_file = local and step.url.startswith("file:")
+            step = Step(entry.next_url, entry.kind, False) if entry.next_url else None
+            continue
+        mine, claim = _claim(leases, step, params, feed)
+        if not mine:
+            report.documents_skipped += 1
+            break
         outcome = await _read_page(fetcher, step, linked_by_file)
-        if isinstance(outcome, str) and leases is not None and claim is not None:
-            leases.release("document", [claim])
         if isinstance(outcome, str):
+            if leases is not None and claim is not None:
+                leases.release("document", [claim])
             if step.guessed:  # the guess was wrong: try the next one, or this is the end of the pages
                 log.info("feed %s: %s: %s", feed.name, step.url, outcome)
-                step = (
-                    Step(step.alternatives[0], step.kind, True, step.alternatives[1:])
-                    if step.alternatives
-                    else None
-                )
+                step = _next_guess(step)
                 continue
             report.errors.append(f"feed {feed.name}: {step.url}: {outcome}")
             break
@@ -176,30 +165,66 @@ async def backfill_feed_history(
         fresh = [item for item in found if item.url not in seen_links]
         if step.kind != "feed" and not fresh:
             if step.guessed and step.alternatives:
-                step = Step(step.alternatives[0], step.kind, True, step.alternatives[1:])
+                step = _next_guess(step)
                 continue
             log.info("feed %s: %s repeats entries already seen: end of history", feed.name, step.url)
-            step = None
-            break
+            return
         seen_links.update(item.url for item in found)
         done = not found or all(filters.older_than_since(item) for item in found)
         following = None if done else next_step(final_url, links, page, may_guess=not local)
-        with sessions.begin() as session:
-            queue_found(session, feed.id, fresh, filters, report, allow_file=linked_by_file)
-            if step.kind != "feed":
-                mark_read(
-                    session,
-                    step.url,
-                    step.kind,
-                    params,
-                    next_url=following.url if following else None,
-                    urls_found=len(found),
-                    leases=leases,
-                )
+        page_args = (fresh, len(found), following, filters, params, report, leases, linked_by_file)
+        _record_page(sessions, feed, step, *page_args)
         log.info("feed %s: %s: %d entries", feed.name, step.url, len(found))
         step = following
     if step is not None and page >= max_pages:
         report.errors.append(f"feed {feed.name}: stopped after --max-pages {max_pages}; {step.url} not read")
+
+
+def _claim(leases: Leases | None, step: Step, params: str, feed: HistoryFeed) -> tuple[bool, int | None]:
+    """(False, None) when another node is reading this page (it walks on from there); else (True, the
+    journal id claimed, or None when nothing needs a claim: no leases, or the feed itself)."""
+    if leases is None or step.kind == "feed":
+        return True, None
+    claim = claim_document(leases, step.url, step.kind, params)
+    if claim is None:
+        log.info("feed %s: %s: another node is reading it; it walks on from there", feed.name, step.url)
+        return False, None
+    return True, claim
+
+
+def _journalled(sessions: sessionmaker[Session], url: str, params: str) -> BackfillDocument | None:
+    """The journal entry of a page read before under the same filters."""
+    with sessions() as session:
+        return already_read(session, url, params)
+
+
+def _next_guess(step: Step) -> Step | None:
+    """The next guessed address of a page, or None when none is left."""
+    return Step(step.alternatives[0], step.kind, True, step.alternatives[1:]) if step.alternatives else None
+
+
+def _record_page(
+    sessions: sessionmaker[Session],
+    feed: HistoryFeed,
+    step: Step,
+    fresh: list[Found],
+    found: int,
+    following: Step | None,
+    filters: Filters,
+    params: str,
+    report: SourceReport,
+    leases: Leases | None,
+    allow_file: bool,
+) -> None:
+    """Queue a page's new entries and journal the page (and where the walk goes next), in one transaction.
+    `allow_file`: the page is a local file the config named, so its `file:` links may be read."""
+    with sessions.begin() as session:
+        queue_found(session, feed.id, fresh, filters, report, allow_file=allow_file)
+        if step.kind != "feed":
+            next_url = following.url if following else None
+            mark_read(
+                session, step.url, step.kind, params, next_url=next_url, urls_found=found, leases=leases
+            )
 
 
 async def _read_page(

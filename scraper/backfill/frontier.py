@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scraper.poll import FeedEntry
 from scraper.queue import enqueue_entries
+from scraper.store.documents import journal_entry
 from scraper.store.models import BackfillDocument
 
 if TYPE_CHECKING:
@@ -202,10 +202,6 @@ def queue_found(
     report.errors.extend(result.skipped)
 
 
-def journal_entry(session: Session, url: str) -> BackfillDocument | None:
-    return session.scalar(select(BackfillDocument).where(BackfillDocument.url == url))
-
-
 def already_read(
     session: Session, url: str, params: str, lastmod: str | None = None, *, check_lastmod: bool = False
 ) -> BackfillDocument | None:
@@ -221,7 +217,7 @@ def already_read(
 def claim_document(leases: Leases, url: str, kind: str, params: str) -> int | None:
     """Claim a document before reading it; its journal id, or None when another node is reading it."""
     with leases.sessions.begin() as session:
-        entry = session.scalar(select(BackfillDocument).where(BackfillDocument.url == url).with_for_update())
+        entry = journal_entry(session, url, lock=True)
         if entry is None:
             entry = BackfillDocument(url=url, kind=kind, params=params, urls_found=0, done_at=None)
             try:

@@ -18,6 +18,7 @@ from rich.progress import (
     MofNCompleteColumn,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -45,7 +46,7 @@ class BarProgress:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.console = Console(file=stream or sys.stderr)
         self.bar: RichBar | None = None
-        self.task = None
+        self.task: TaskID | None = None
         self.failed = 0
 
     def note(self, line: str) -> None:

@@ -17,16 +17,14 @@ import logging
 import zlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
-
 from scraper.backfill.progress import Progress
 from scraper.charset import decode
 from scraper.export.writer import export_articles
 from scraper.extract import extract
 from scraper.extract.dates import reconcile
 from scraper.pipeline import Pipeline
-from scraper.store.models import Article, ArticleStatus, Feed, RawPage, utcnow
+from scraper.store import articles as article_rows
+from scraper.store.models import Article, ArticleStatus, Feed, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +49,8 @@ class ReextractReport:
 
 
 def candidates(pipeline: Pipeline, feed_id: int | None) -> list[int]:
-    query = (
-        select(Article.id)
-        .join(RawPage, RawPage.article_id == Article.id)
-        .where(
-            or_(
-                (Article.status == ArticleStatus.ARCHIVED) & (Article.content_source == "page"),
-                # A failed article's page counts only if it was a 2xx answer (not an error page).
-                (Article.status == ArticleStatus.FAILED) & Article.http_status.between(200, 299),
-            )
-        )
-        .order_by(Article.id)
-    )
-    if feed_id is not None:
-        query = query.where(Article.feed_id == feed_id)
     with pipeline.sessions() as session:
-        return list(session.scalars(query))
+        return article_rows.reextract_candidates(session, feed_id)
 
 
 def reextract(pipeline: Pipeline, progress: Progress, feed_id: int | None = None) -> ReextractReport:
@@ -77,13 +61,7 @@ def reextract(pipeline: Pipeline, progress: Progress, feed_id: int | None = None
     progress.start("re-extract", len(ids))
     for start in range(0, len(ids), BATCH):
         with pipeline.sessions.begin() as session:
-            query = (
-                select(Article)
-                .options(joinedload(Article.page), joinedload(Article.feed))
-                .where(Article.id.in_(ids[start : start + BATCH]))
-                .order_by(Article.id)
-            )
-            for article in session.scalars(query).unique():
+            for article in article_rows.with_pages(session, ids[start : start + BATCH]):
                 ok = _one(pipeline, article, report)
                 if ok is True:
                     changed.append(article.id)

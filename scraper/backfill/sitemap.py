@@ -21,8 +21,9 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urljoin, urlsplit, urlunsplit
-from xml.etree.ElementTree import ParseError, XMLPullParser
+from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from protego import Protego
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +38,7 @@ from scraper.backfill.frontier import (
     parse_w3c_datetime,
     queue_found,
 )
+from scraper.errors import SitemapError
 from scraper.fetch import Fetcher, FetchError
 from scraper.store.leases import Leases
 
@@ -45,10 +47,6 @@ log = logging.getLogger(__name__)
 MAX_UNPACKED = 50 * 1024 * 1024
 MAX_DEPTH = 5
 _ACCEPT = {"Accept": "application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, text/plain;q=0.5, */*;q=0.1"}
-
-
-class SitemapError(Exception):
-    """A sitemap that cannot be read; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ def _local(tag: str) -> str:
 
 
 def _parse_xml(data: bytes, base_url: str) -> Sitemap:
-    parser = XMLPullParser(events=("start", "end"))
+    parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
     root: str | None = None
     children: list[Child] = []
     urls: list[Found] = []
@@ -113,7 +111,8 @@ def _parse_xml(data: bytes, base_url: str) -> Sitemap:
     try:
         for start in range(0, len(data), 1 << 20):
             parser.feed(data[start : start + (1 << 20)])
-            for event, element in parser.read_events():
+            for pair in parser.read_events():
+                event, element = cast("tuple[str, Element]", pair)  # start and end events carry elements
                 name = _local(element.tag)
                 if event == "start":
                     if root is None:
@@ -198,35 +197,24 @@ async def backfill_sitemaps(
         if child.url in visited:
             continue
         visited.add(child.url)
-        if not entry_point and not rescan:
-            if filters.since is not None:
-                changed = parse_w3c_datetime(child.lastmod)
-                if changed is not None and changed < filters.since:
-                    report.documents_skipped += 1
-                    continue
-            with sessions() as session:
-                if already_read(session, child.url, params, child.lastmod, check_lastmod=True):
-                    report.documents_skipped += 1
-                    continue
-        claim = None
-        if leases is not None:
-            claim = claim_document(leases, child.url, "sitemap", params)
-            if claim is None:
-                report.documents_skipped += 1
-                log.info("sitemap %s: another node is reading it", child.url)
-                continue
+        if not entry_point and not rescan and _needless(child, filters, sessions, params):
+            report.documents_skipped += 1
+            continue
+        claim = claim_document(leases, child.url, "sitemap", params) if leases is not None else None
+        if leases is not None and claim is None:
+            report.documents_skipped += 1
+            log.info("sitemap %s: another node is reading it", child.url)
+            continue
         try:
             sitemap = await _read(fetcher, child.url)
         except (FetchError, SitemapError) as exc:
             report.errors.append(f"sitemap {child.url}: {exc}")
             log.warning("sitemap %s: %s", child.url, exc)
-            if leases is not None and claim is not None:
-                leases.release("document", [claim])
+            _release(leases, claim)
             continue
         report.documents_read += 1
-        if sitemap.kind == "index" and leases is not None and claim is not None:
-            leases.release("document", [claim])  # an index is not journalled: its children are
         if sitemap.kind == "index":
+            _release(leases, claim)  # an index is not journalled: its children are
             if depth >= MAX_DEPTH:
                 report.errors.append(
                     f"sitemap {child.url}: indexes nested deeper than {MAX_DEPTH}; not followed"
@@ -235,19 +223,30 @@ async def backfill_sitemaps(
             stack.extend((c, depth + 1, False) for c in reversed(sitemap.children))
             log.info("sitemap index %s: %d sitemaps", child.url, len(sitemap.children))
             continue
+        before = report.queued
         with sessions.begin() as session:
-            before = report.queued
             queue_found(session, feed_id, sitemap.urls, filters, report)
+            found = len(sitemap.urls)
             mark_read(
-                session,
-                child.url,
-                "sitemap",
-                params,
-                lastmod=child.lastmod,
-                urls_found=len(sitemap.urls),
-                leases=leases,
+                session, child.url, "sitemap", params, lastmod=child.lastmod, urls_found=found, leases=leases
             )
         log.info("sitemap %s: %d URLs, %d queued", child.url, len(sitemap.urls), report.queued - before)
+
+
+def _release(leases: Leases | None, claim: int | None) -> None:
+    if leases is not None and claim is not None:
+        leases.release("document", [claim])
+
+
+def _needless(child: Child, filters: Filters, sessions: sessionmaker[Session], params: str) -> bool:
+    """A sitemap not to read: last changed before `--since`, or read already under the same filters and
+    not changed since."""
+    if filters.since is not None:
+        changed = parse_w3c_datetime(child.lastmod)
+        if changed is not None and changed < filters.since:
+            return True
+    with sessions() as session:
+        return already_read(session, child.url, params, child.lastmod, check_lastmod=True) is not None
 
 
 async def _entry_points(fetcher: Fetcher, start_url: str, report: SourceReport) -> list[str]:

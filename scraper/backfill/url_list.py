@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.backfill.frontier import Filters, Found, SourceReport, queue_found
-from scraper.importer import read_url_list
+from scraper.post_reader import read_url_list
 
 log = logging.getLogger(__name__)
 

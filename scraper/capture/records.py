@@ -35,7 +35,7 @@ except ImportError:  # a platform without an isal wheel
 WARC_VERSION = "1.1"
 
 
-class _ExactHeaders(StatusAndHeaders):  # type: ignore[misc]
+class _ExactHeaders(StatusAndHeaders):
     """An HTTP header block written as the bytes given, not re-encoded by warcio."""
 
     def __init__(self, head: bytes, headers: RawHeaders, *, request: bool = False) -> None:

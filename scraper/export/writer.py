@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.export.files import post_source_url, write_atomic
 from scraper.export.jekyll import Post, filename, render
+from scraper.hosts import site_name
 from scraper.sanitize import plausible_date
-from scraper.store.models import IMPORTED, Article, ArticleStatus, Feed, utcnow
+from scraper.store.models import Article, Feed, utcnow
+from scraper.store.posts import mark_written, unwritten_posts
 
 if TYPE_CHECKING:
     from scraper.store.leases import Leases
@@ -81,7 +81,7 @@ def new_post(
         # The feed's title first: it is what the old archives used, and it carries no " | Site" suffix.
         title=entry_title or title or canonical_url,
         url=canonical_url,
-        feed_name=feed_name or site_name(url),
+        feed_name=feed_name or site_name(url),  # a backfill without --feed: its site
         # A date no source can be believed for (year 100, 1969, next year) never names a post.
         published=plausible_date(published, max(discovered_at, archived_at or discovered_at))
         or discovered_at,
@@ -223,22 +223,6 @@ class PostWriter:
         raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
 
 
-def mark_written(session: Session, leases: Leases, article_ids: list[int]) -> None:
-    """The posts of these articles are on disk: marked written, leases released (only while ours: if
-    another node has one now, it writes the post again, the same bytes, and marks it)."""
-    ids = sorted(article_ids)
-    for start in range(0, len(ids), 500):
-        mine = leases.lock_mine(session, "article", ids[start : start + 500])  # in id order: no deadlock
-        if mine:
-            session.execute(
-                update(Article)
-                .where(Article.id.in_(mine))
-                .values(post_written_at=leases.now(), lease_owner=None, lease_expires_at=None),
-                execution_options={"synchronize_session": False},
-            )
-    leases.forget("article", ids)
-
-
 def export_articles(
     sessions: sessionmaker[Session], writer: PostWriter, article_ids: Iterable[int], *, batch: int = 1
 ) -> int:
@@ -302,33 +286,3 @@ def export_unwritten(
             if len(rows) < batch:
                 break
     return changed
-
-
-def site_name(url: str) -> str:
-    """What a post from no feed (a backfill without --feed) gives as author, tag and category: its site."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
-
-
-def archived_ids(
-    session: Session, *, unwritten_only: bool = False, unclaimed_only: bool = False
-) -> list[int]:
-    """Archived articles whose post we write: not those imported from an old archive (their file is kept).
-    `unclaimed_only`: not those a node is working on (archiving, or writing the post of)."""
-    query = select(Article.id).where(*(unwritten_posts() if unwritten_only else ours()))
-    if unclaimed_only:
-        query = query.where(Article.lease_owner.is_(None))
-    return list(session.scalars(query.order_by(Article.id)))
-
-
-def ours() -> list[ColumnElement[bool]]:
-    """Archived articles whose post this program writes (not those imported from an old archive)."""
-    return [
-        Article.status == ArticleStatus.ARCHIVED,
-        or_(Article.content_source.is_(None), Article.content_source != IMPORTED),
-    ]
-
-
-def unwritten_posts() -> list[ColumnElement[bool]]:
-    """Of those, the ones whose post is not written yet."""
-    return [*ours(), Article.post_written_at.is_(None)]

@@ -57,7 +57,6 @@ _HOLDS_ARTICLE = "h1, article, main, [itemprop=articleBody]"
 class _Candidate:
     node: LexborNode
     score: float
-    text_length: int = 0
     children: list[int] = field(default_factory=list)
 
 

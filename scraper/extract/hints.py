@@ -91,15 +91,6 @@ def class_weight(node: LexborNode) -> int:
     return _weight_of_names(names_of(node))
 
 
-def looks_like_junk(node: LexborNode) -> bool:
-    """Furniture by name: some class says so, and no other class says "article".
-
-    Judged class by class: "comment-body" is a comment, but "l-sidebar-fixed l-article-body" is the
-    article's column in a layout with a sidebar.
-    """
-    return junk_names(names_of(node))
-
-
 def _weight_of_names(names: str) -> int:
     kinds = {token_kind(token) for token in names.split()}
     weight = -25 if (JUNK in kinds or STRONG_JUNK in kinds) else 0

@@ -15,12 +15,10 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from scraper.errors import RuleError
+
 _SELECTOR_KEYS = ("body", "remove", "title", "author", "published")
 _KNOWN_KEYS = frozenset({"name", "domains", "timezone", *_SELECTOR_KEYS})
-
-
-class RuleError(ValueError):
-    """A site rule cannot be used; the message names the rule and the key."""
 
 
 @dataclass(frozen=True)

@@ -85,11 +85,15 @@ def node_text(root: LexborNode) -> str:
         if tag in BLOCK_TAGS:
             end_paragraph()
         stack.append((node, False))
-        children = []
-        child = node.child
-        while child is not None:
-            children.append(child)
-            child = child.next
-        stack.extend((child, True) for child in reversed(children))
+        stack.extend((child, True) for child in reversed(_children(node)))
     end_paragraph()
     return "\n\n".join(paragraphs)
+
+
+def _children(node: LexborNode) -> list[LexborNode]:
+    children = []
+    child = node.child
+    while child is not None:
+        children.append(child)
+        child = child.next
+    return children

@@ -96,3 +96,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def ping(engine: Engine) -> None:
+    """Raises unless the database answers a trivial query (the daemon's health check)."""
+    with engine.connect() as connection:
+        connection.execute(text("select 1"))

@@ -29,9 +29,10 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Engine, Row, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, Result, Row, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.store import nodes
@@ -41,6 +42,11 @@ log = logging.getLogger(__name__)
 
 KINDS: dict[str, Any] = {"feed": Feed, "article": Article, "document": BackfillDocument}
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit, PostgreSQL's plan cache)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (its result is a CursorResult, which the Result type hides)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
@@ -145,7 +151,7 @@ class Leases:
                 statement.values(lease_owner=None, lease_expires_at=None),
                 execution_options={"synchronize_session": False},
             )
-            freed += result.rowcount or 0
+            freed += _rowcount(result)
         return freed
 
     # --- claims ---------------------------------------------------------------------------------------------
@@ -222,10 +228,10 @@ class Leases:
             .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
             execution_options={"synchronize_session": False},
         )
-        if claimed.rowcount:
+        if _rowcount(claimed):
             with self._lock:
                 self._held[kind].add(key)
-        return bool(claimed.rowcount)
+        return bool(_rowcount(claimed))
 
     # --- while the work runs, and after ---------------------------------------------------------------------
 
@@ -274,7 +280,7 @@ class Leases:
         with self._lock:
             self._held[kind].difference_update(ids)
 
-    def expiry(self) -> ColumnElement[Any]:
+    def expiry(self) -> ColumnElement[datetime]:
         """A new expiry, to write with a result when the lease is kept for the unit's next step."""
         return nodes.sql_now(self.engine, self.ttl)
 

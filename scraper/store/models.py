@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from scraper.hosts import host_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,17 +61,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def url_host(url: str) -> str:
-    """The host an article's page is on, as politeness keys it (lower case, no port): claims of pending
-    articles are spread over hosts by it."""
-    try:
-        return (urlsplit(url).hostname or "").lower()[:255]
-    except ValueError:
-        return ""
-
-
 def _host_default(context: Any) -> str:
-    return url_host(context.get_current_parameters().get("url") or "")
+    # The host of the article's page (scraper.hosts): claims of pending articles are spread over it.
+    return host_key(context.get_current_parameters().get("url") or "")
 
 
 class Base(DeclarativeBase):

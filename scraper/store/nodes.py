@@ -17,8 +17,9 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Engine, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from scraper.store.models import Article, BackfillDocument, Feed, Node, UTCDateTime, utcnow
@@ -44,7 +45,7 @@ def register(session: Session, engine: Engine, node_id: str, command: str) -> No
     now = sql_now(engine)
     session.execute(delete(Node).where(Node.id == node_id))
     session.execute(
-        Node.__table__.insert().values(
+        insert(Node).values(
             id=node_id, hostname=hostname, pid=int(pid), command=command, started_at=now, last_seen_at=now
         )
     )
@@ -52,7 +53,9 @@ def register(session: Session, engine: Engine, node_id: str, command: str) -> No
 
 def touch(session: Session, engine: Engine, node_id: str, command: str) -> None:
     found = session.execute(update(Node).where(Node.id == node_id).values(last_seen_at=sql_now(engine)))
-    if not found.rowcount:  # pruned by another node after a long pause: say we are here again
+    if not cast(
+        "CursorResult[Any]", found
+    ).rowcount:  # pruned by another node after a long pause: say we are here again
         register(session, engine, node_id, command)
 
 
@@ -119,7 +122,8 @@ def node_reports(session: Session, engine: Engine, lease_seconds: float) -> list
     program that claims without registering), with what each holds now."""
     now = sql_now(engine)
     held: dict[str, list[int]] = {}
-    for index, model in enumerate((Feed, Article, BackfillDocument)):
+    models: tuple[Any, ...] = (Feed, Article, BackfillDocument)
+    for index, model in enumerate(models):
         counts = session.execute(
             select(model.lease_owner, func.count())
             .where(model.lease_owner.is_not(None), model.lease_expires_at >= now)

@@ -15,12 +15,10 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, text
 
+from scraper.errors import LockHeldError
+
 # The advisory lock key is two ints: this constant ("scraper run"), then a hash of the schema.
 _ADVISORY_CLASS = 0x5C4A9E11
-
-
-class LockHeld(Exception):
-    """Another run holds the lock; the message says which lock."""
 
 
 def sqlite_lock_path(engine: Engine) -> Path | None:
@@ -37,7 +35,7 @@ def sqlite_lock_path(engine: Engine) -> Path | None:
 
 @contextmanager
 def run_lock(engine: Engine, *, advisory: bool = True) -> Iterator[None]:
-    """Hold the archive's run lock for the block; raises LockHeld at once if another process has it.
+    """Hold the archive's run lock for the block; raises LockHeldError at once if another process has it.
 
     `advisory=False` skips the PostgreSQL lock: daemons on several nodes share one PostgreSQL by design.
     """
@@ -48,7 +46,7 @@ def run_lock(engine: Engine, *, advisory: bool = True) -> Iterator[None]:
         try:
             lock.acquire()
         except Timeout:
-            raise LockHeld(f"another scraper run holds the lock {path}") from None
+            raise LockHeldError(f"another scraper run holds the lock {path}") from None
         try:
             yield
         finally:
@@ -62,7 +60,7 @@ def run_lock(engine: Engine, *, advisory: bool = True) -> Iterator[None]:
         if not connection.execute(text(key), {"c": _ADVISORY_CLASS}).scalar():
             connection.rollback()
             where = engine.url.render_as_string(hide_password=True)
-            raise LockHeld(f"another scraper run holds the PostgreSQL advisory lock on {where}")
+            raise LockHeldError(f"another scraper run holds the PostgreSQL advisory lock on {where}")
         connection.commit()
         try:
             yield

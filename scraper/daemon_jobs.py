@@ -1,0 +1,98 @@
+"""The daemon's jobs on APScheduler: each runs every tick and when woken, never twice at once, and a
+failure is one log line a tick (the job simply runs again at the next), never the daemon's end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import Counter
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger("scraper.daemon")
+
+Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+class JobRunner:
+    def __init__(self, tick: float, errors: Counter, stopping: Callable[[], bool]) -> None:
+        self.tick = tick
+        self.errors = errors  # unexpected errors, labelled by job
+        self.stopping = stopping
+        self.last_run = time.monotonic()
+        self._running: set[str] = set()  # jobs running now
+        self._again: set[str] = set()  # jobs woken while running: run once more
+        # Several "instances" only means a wake-up came while APScheduler was still counting the last run as
+        # running, which must not be skipped; `run` runs the job again after the current run instead.
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 8, "misfire_grace_time": None}
+        )
+
+    def start(self, jobs: Sequence[tuple[str, Job]], heartbeat: Job, beat_seconds: float) -> None:
+        """The `jobs` every tick (starting now), `heartbeat` every `beat_seconds`."""
+        now = datetime.now(UTC)
+        for job_id, func in jobs:
+            self.scheduler.add_job(
+                self.run,
+                "interval",
+                (job_id, func),
+                seconds=self.tick,
+                id=job_id,
+                name=job_id,
+                next_run_time=now,
+            )
+        self.scheduler.add_job(
+            self.run,
+            "interval",
+            ("heartbeat", heartbeat),
+            seconds=beat_seconds,
+            id="heartbeat",
+            name="heartbeat",
+        )
+        self.scheduler.start()
+
+    def wake(self, job_id: str) -> None:
+        """Run a job now instead of at its next tick (coalesced: waking twice runs it once)."""
+        if not self.stopping() and self.scheduler.running:
+            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    async def run(self, job_id: str, func: Job) -> None:
+        """A job's run: marks the scheduler alive; a database outage is one log line a tick, not a traceback
+        (the health check reports it too), and the job simply runs again at the next tick.
+
+        The jobs wait for the database in a worker thread, so a wake-up can come while the same job is
+        still running: it is not run alongside (two claims would take twice the room), but once more as
+        soon as the running one ends."""
+        self.last_run = time.monotonic()
+        if job_id in self._running:
+            self._again.add(job_id)
+            return
+        self._running.add(job_id)
+        try:
+            while True:
+                self._again.discard(job_id)
+                if not await self._once(job_id, func) or job_id not in self._again or self.stopping():
+                    break
+        finally:
+            self._running.discard(job_id)
+
+    async def _once(self, job_id: str, func: Job) -> bool:
+        """One run of the job; False when the scheduler shut down under it."""
+        try:
+            await func()
+        except asyncio.CancelledError:
+            if self.stopping():  # the scheduler shut down while the job waited for the database
+                return False
+            raise
+        except SQLAlchemyError as exc:
+            log.error("%s job: database error, trying again in %g s: %s", job_id, self.tick, exc)
+            self.errors.labels(job_id).inc()
+        except Exception:
+            log.exception("%s job failed; trying again in %g s", job_id, self.tick)
+            self.errors.labels(job_id).inc()
+        return True

@@ -1,0 +1,57 @@
+"""The posts table's worth of the articles: which archived articles have a post to write, and marking
+posts written. The export stage (scraper.export.writer) asks these; it writes no SQL itself."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from scraper.store.leases import Leases
+from scraper.store.models import IMPORTED, Article, ArticleStatus
+
+
+def mark_written(session: Session, leases: Leases, article_ids: list[int]) -> None:
+    """The posts of these articles are on disk: marked written, leases released (only while ours: if
+    another node has one now, it writes the post again, the same bytes, and marks it)."""
+    ids = sorted(article_ids)
+    for start in range(0, len(ids), 500):
+        mine = leases.lock_mine(session, "article", ids[start : start + 500])  # in id order: no deadlock
+        if mine:
+            session.execute(
+                update(Article)
+                .where(Article.id.in_(mine))
+                .values(post_written_at=leases.now(), lease_owner=None, lease_expires_at=None),
+                execution_options={"synchronize_session": False},
+            )
+    leases.forget("article", ids)
+
+
+def archived_ids(
+    session: Session, *, unwritten_only: bool = False, unclaimed_only: bool = False
+) -> list[int]:
+    """Archived articles whose post we write: not those imported from an old archive (their file is kept).
+    `unclaimed_only`: not those a node is working on (archiving, or writing the post of)."""
+    query = select(Article.id).where(*(unwritten_posts() if unwritten_only else ours()))
+    if unclaimed_only:
+        query = query.where(Article.lease_owner.is_(None))
+    return list(session.scalars(query.order_by(Article.id)))
+
+
+def ours() -> list[ColumnElement[bool]]:
+    """Archived articles whose post this program writes (not those imported from an old archive)."""
+    return [
+        Article.status == ArticleStatus.ARCHIVED,
+        or_(Article.content_source.is_(None), Article.content_source != IMPORTED),
+    ]
+
+
+def unwritten_posts() -> list[ColumnElement[bool]]:
+    """Of those, the ones whose post is not written yet."""
+    return [*ours(), Article.post_written_at.is_(None)]
+
+
+def posts_waiting(connection: Connection) -> int:
+    """Archived articles whose post is not on disk yet (normally only for a moment)."""
+    query = select(func.count()).select_from(Article).where(*unwritten_posts())
+    return int(connection.scalar(query) or 0)

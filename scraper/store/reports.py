@@ -1,0 +1,79 @@
+"""What the archive holds, for the people and tools that read it: `scraper status`, the metrics, and any
+future reader (a web page, an API). Read-only queries; each returns plain rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
+
+from scraper.store.articles import due_count
+from scraper.store.models import Article, ArticleStatus, Feed
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """`scraper status`'s view: the feeds, article counts per feed and status, and the commonest reasons
+    articles were not archived (most frequent first)."""
+
+    feeds: list[Feed]
+    counts: dict[tuple[int | None, str], int]
+    reasons: Sequence[Any]  # rows of (feed_id, status, last_error, count)
+
+
+def enabled_feeds(session: Session) -> list[Feed]:
+    """The enabled feeds, by name (what `scraper once` would poll, before it decides which are due)."""
+    return list(session.scalars(select(Feed).where(Feed.enabled.is_(True)).order_by(Feed.name)))
+
+
+def feed_health(session: Session) -> FeedHealth:
+    feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
+    counts: dict[tuple[int | None, str], int] = {
+        (feed_id, status): n
+        for feed_id, status, n in session.execute(
+            select(Article.feed_id, Article.status, func.count()).group_by(Article.feed_id, Article.status)
+        )
+    }
+    reasons = list(
+        session.execute(
+            select(Article.feed_id, Article.status, Article.last_error, func.count())
+            .where(
+                Article.status.in_(
+                    [ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING, ArticleStatus.ARCHIVED]
+                )
+            )
+            .where(Article.last_error.is_not(None))
+            .group_by(Article.feed_id, Article.status, Article.last_error)
+            .order_by(func.count().desc())
+        ).all()
+    )
+    return FeedHealth(feeds, counts, reasons)
+
+
+@dataclass(frozen=True)
+class ArchiveGauges:
+    """The metrics' view: articles by status, those due now, and each enabled feed's health."""
+
+    by_status: dict[str, int]
+    due: int
+    feeds: Sequence[Any]  # rows of (name, last_success_at, created_at, failures_in_row)
+
+
+def archive_gauges(connection: Connection, now: datetime) -> ArchiveGauges:
+    by_status = {
+        status: n
+        for status, n in connection.execute(select(Article.status, func.count()).group_by(Article.status))
+    }
+    feeds = list(
+        connection.execute(
+            select(Feed.name, Feed.last_success_at, Feed.created_at, Feed.failures_in_row).where(
+                Feed.enabled.is_(True)
+            )
+        ).all()
+    )
+    return ArchiveGauges(by_status, due_count(connection, now), feeds)

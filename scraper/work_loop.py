@@ -1,0 +1,132 @@
+"""The archive stage: the one per-host work loop, for `once` and the backfill, and the one unit of work
+(fetch, extract, record) that the daemon's tasks run too.
+
+The loop claims a window of due articles at a time (scraper.claims, spread over hosts and never more of
+one host than its request slots can use), runs each as a task, and claims again as tasks end. The fetcher
+does the pacing (scraper.politeness: per host and in all), and a task takes a request slot only once its
+host's turn has come, so a task waiting on a busy host holds nothing another host could use. Every
+outcome goes through the one recorder (scraper.outcome_recorder).
+
+One rule for a unit that raises instead of giving an outcome (a bug in an extractor, say): the article is
+recorded as failed, with the exception as its reason, and counted; it is neither left pending to be
+fetched again forever nor silently dropped. Interrupted (Ctrl-C, a stop), the loop cancels what runs,
+records what was already fetched, and gives the claims of the rest back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
+from scraper.claims import ArticleClaims
+from scraper.extract import RuleBook
+from scraper.fetch import Fetcher
+from scraper.hosts import host_key, spread_over_hosts
+from scraper.logs import logging_about
+from scraper.outcome_recorder import OutcomeRecorder
+from scraper.store.leases import Leases
+from scraper.store.models import ArticleStatus
+from scraper.summary import RunSummary
+
+log = logging.getLogger(__name__)
+
+TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait their turn unstarted)
+MIN_WINDOW = 64
+
+RecordedHook = Callable[[ArticleJob, RunSummary], None]
+
+
+async def archive_one(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) -> ArchiveOutcome:
+    """The article's outcome; an exception (a bug) is a failed outcome with its reason, never a raise."""
+    try:
+        with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
+            return await archive_article(job, fetcher, rules)
+    except Exception as exc:
+        log.exception("article %s: unexpected error", job.url)
+        return ArchiveOutcome(ArticleStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def job_host(job: ArticleJob) -> str:
+    return host_key(job.url)
+
+
+def interleave_by_host(jobs: Sequence[ArticleJob]) -> list[ArticleJob]:
+    """Round-robin over hosts (first-seen order kept within a host): a, b, c, a, b, a, ..."""
+    return spread_over_hosts(jobs, job_host, None)
+
+
+class ArchiveStage:
+    def __init__(
+        self,
+        claims: ArticleClaims,
+        recorder: OutcomeRecorder,
+        fetcher: Fetcher,
+        rules: RuleBook,
+        leases: Leases,
+        *,
+        concurrency: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.claims = claims
+        self.recorder = recorder
+        self.fetcher = fetcher
+        self.rules = rules
+        self.leases = leases
+        self.window = max(MIN_WINDOW, concurrency * TASKS_PER_SLOT)
+        self.clock = clock
+
+    async def archive(
+        self, job: ArticleJob, summary: RunSummary, on_recorded: RecordedHook | None = None
+    ) -> None:
+        """Fetch, extract and record one claimed article, counting it in `summary`."""
+        outcome = await archive_one(job, self.fetcher, self.rules)
+        own = await self.recorder.record(job, outcome)
+        summary.merge(own)
+        if on_recorded is not None:
+            on_recorded(job, own)
+
+    async def archive_jobs(self, summary: RunSummary, jobs: Iterable[ArticleJob]) -> None:
+        """These claimed jobs (the daemon's tasks), interleaved by host."""
+        await asyncio.gather(*(self.archive(job, summary) for job in interleave_by_host(list(jobs))))
+
+    async def archive_due(self, summary: RunSummary, on_recorded: RecordedHook | None = None) -> None:
+        """Every article due when this starts, claimed a window at a time as tasks end."""
+        cutoff = self.clock()  # what falls due again during the run (a retry, a deferral) waits for the next
+        running: dict[asyncio.Task[None], tuple[str, int]] = {}
+        by_host: Counter[str] = Counter()
+        per_host = self.claims.claims_per_host()
+        # The last claim found less than it could take (the queue is short, or its hosts are full): claim
+        # again once half a host's share has ended (a claim reads the queue: not one per finished fetch).
+        dry, ended = False, 0
+        try:
+            while True:
+                room = self.window - len(running)
+                if not dry and room >= max(1, self.window // 4):
+                    per_host = self.claims.claims_per_host()
+                    claimed = self.claims.claim_jobs(room, due_before=cutoff, per_host=per_host, held=by_host)
+                    dry, ended = len(claimed) < room, 0
+                    for job in claimed:
+                        host = job_host(job)
+                        by_host[host] += 1
+                        task = asyncio.create_task(self.archive(job, summary, on_recorded))
+                        running[task] = (host, job.article_id)
+                if not running:
+                    if dry:
+                        break
+                    continue
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    by_host[running.pop(task)[0]] -= 1
+                    task.result()
+                ended += len(done)
+                dry = dry and ended < max(1, per_host // 2) and bool(running)
+        finally:  # interrupted: what was not recorded is given back at once, not at expiry
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            await self.recorder.wait()  # what was fetched is recorded, not fetched again
+            self.leases.release("article", [article_id for _, article_id in running.values()])
