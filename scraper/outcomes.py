@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scraper.archive import ArchiveOutcome, ArticleJob
+from scraper.extract import Record
 from scraper.schedule import backoff
 from scraper.store.models import ArticleStatus
 
@@ -44,6 +45,18 @@ class RetryPolicy:
     retry_base: float
 
 
+def record_columns(record: Record, entry_author: str | None, published: datetime | None) -> dict[str, Any]:
+    """An extracted record as article columns (the fetch's outcome and a re-extraction write the same)."""
+    return {
+        "title": record.title,
+        "author": record.author or entry_author,
+        "published_at": published,
+        "lang": record.lang,
+        "content_html": record.html,
+        "content_text": record.text,
+    }
+
+
 def article_after_outcome(
     job: ArticleJob,
     row: ArticleState,
@@ -69,14 +82,9 @@ def article_after_outcome(
     }
     if outcome.status == ArticleStatus.ARCHIVED and outcome.record is not None:
         record = outcome.record
+        values.update(record_columns(record, job.entry_author, outcome.published))
         values.update(
             status=ArticleStatus.ARCHIVED,
-            title=record.title,
-            author=record.author or job.entry_author,
-            published_at=outcome.published,
-            lang=record.lang,
-            content_html=record.html,
-            content_text=record.text,
             content_source=outcome.content_source,
             archived_at=row.archived_at or now,
             last_error=outcome.extra.get("page_error"),

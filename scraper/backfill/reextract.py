@@ -22,6 +22,7 @@ from scraper.charset import decode
 from scraper.export.writer import export_articles
 from scraper.extract import extract
 from scraper.extract.dates import reconcile
+from scraper.outcomes import record_columns
 from scraper.pipeline import Pipeline
 from scraper.store import articles as article_rows
 from scraper.store.models import Article, ArticleStatus, Feed, utcnow
@@ -91,14 +92,8 @@ def _one(pipeline: Pipeline, article: Article, report: ReextractReport) -> bool 
         report.no_text += 1
         log.warning("article %s: the extractor finds no text now; the stored record is kept", article.url)
         return None
-    values = {
-        "title": record.title,
-        "author": record.author or article.entry_author,
-        "published_at": reconcile(article.entry_published_at, record.published, page.url),
-        "lang": record.lang,
-        "content_html": record.html,
-        "content_text": record.text,
-    }
+    published = reconcile(article.entry_published_at, record.published, page.url)
+    values = record_columns(record, article.entry_author, published)
     was_failed = article.status != ArticleStatus.ARCHIVED
     if not was_failed and all(getattr(article, key) == value for key, value in values.items()):
         return False
