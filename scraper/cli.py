@@ -29,7 +29,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, Operati
 from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
 from scraper.backfill.progress import Progress, make_progress
-from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
+from scraper.backfill.runner import BackfillError, BackfillOptions, BackfillReport, run_backfill
 from scraper.capture.export import PageFilter, export_wacz, export_warc
 from scraper.compose import database, node
 from scraper.config import (
@@ -241,9 +241,7 @@ def once(config_path: Path | None, due_only: bool, force: bool) -> None:
     _start_logging()
     config = _load(config_path)
     quiet = _quiet()
-    problem = export_dir_problem(config.export.dir)
-    if problem:  # the run still archives; the posts wait in the database until the folder takes them
-        click.echo(f"scraper: {problem}; {EXPORT_DIR_FIX}", err=True)
+    _warn_export_dir(config)
     try:
         with _database(config, lock=True) as engine:
             run = asyncio.run(_run_once(config, engine, due_only, force))
@@ -267,11 +265,7 @@ def once(config_path: Path | None, due_only: bool, force: bool) -> None:
                 click.echo(f"  skipped {name}: {describe(timing, run.started)}")
     for error in summary.errors:
         click.echo(f"  {error}", err=True)
-    if unwritable:
-        click.echo(
-            f"scraper: {waiting} posts not written to {config.export.dir}: {unwritable}; {EXPORT_DIR_FIX}",
-            err=True,
-        )
+    _say_unwritten(config, unwritable, waiting)
     sys.exit(EXIT_FEED_FAILED if failed else EXIT_OK)
 
 
@@ -426,9 +420,7 @@ def backfill(
         max_pages=max_pages,
     )
     stdin = click.open_file("-", encoding="utf-8", errors="replace") if "-" in url_files else ()
-    problem = export_dir_problem(config.export.dir)
-    if problem:
-        click.echo(f"scraper: {problem}; {EXPORT_DIR_FIX}", err=True)
+    _warn_export_dir(config)
     try:
         # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
         # share the queue through their claims, beside the daemons.
@@ -448,6 +440,13 @@ def backfill(
         _fail(str(exc), EXIT_BAD_CONFIG)
     except KeyboardInterrupt:
         _fail("interrupted: run the same command again to continue where it stopped", EXIT_INTERRUPTED)
+    _finish_backfill(config, report, unwritable, waiting)
+
+
+def _finish_backfill(
+    config: Config, report: BackfillReport, unwritable: str | None, waiting: int
+) -> NoReturn:
+    """The backfill's summary (-q: only on trouble), its errors, and its exit status."""
     failed = bool(report.failed or unwritable)
     if not _quiet() or failed:
         for line in report.lines():
@@ -456,12 +455,25 @@ def backfill(
             click.echo(f"posts: {config.export.dir}")
     for error in report.errors():
         click.echo(f"  {error}", err=True)
+    _say_unwritten(config, unwritable, waiting)
+    sys.exit(EXIT_FEED_FAILED if failed else EXIT_OK)
+
+
+def _warn_export_dir(config: Config) -> None:
+    """Say at once when posts cannot be written: the run still archives, and the posts wait in the
+    database until the folder takes them."""
+    problem = export_dir_problem(config.export.dir)
+    if problem:
+        click.echo(f"scraper: {problem}; {EXPORT_DIR_FIX}", err=True)
+
+
+def _say_unwritten(config: Config, unwritable: str | None, waiting: int) -> None:
+    """Posts a run could not write: how many, why, and the fix (they are written by a later run)."""
     if unwritable:
         click.echo(
             f"scraper: {waiting} posts not written to {config.export.dir}: {unwritable}; {EXPORT_DIR_FIX}",
             err=True,
         )
-    sys.exit(EXIT_FEED_FAILED if failed else EXIT_OK)
 
 
 @cli.command()

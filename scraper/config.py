@@ -237,7 +237,25 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
     if export.template not in ("jekyll",):
         raise ConfigError(f"{where}: export.template: unknown template {export.template!r} (known: 'jekyll')")
 
-    feeds_raw = raw.get("feeds", [])
+    feeds = _build_feeds(where, raw.get("feeds", []), base)
+    rules_raw = _checked_rules(where, raw.get("rules", []))
+    return Config(
+        path=path,
+        database=database,
+        export=export,
+        http=sections["http"],
+        fetch=sections["fetch"],
+        schedule=sections["schedule"],
+        daemon=_check_daemon(where, sections["daemon"]),
+        cluster=_check_cluster(where, sections["cluster"]),
+        warc=_check_warc(where, sections["warc"], base),
+        feeds=feeds,
+        rules=tuple(rules_raw),
+    )
+
+
+def _build_feeds(where: str, feeds_raw: Any, base: Path) -> tuple[FeedConfig, ...]:
+    """The [[feeds]] tables, each checked, no URL twice and no name twice."""
     if not isinstance(feeds_raw, list):
         raise ConfigError(f"{where}: feeds must be an array of tables ([[feeds]])")
     feeds = tuple(_build_feed(where, i, table, base) for i, table in enumerate(feeds_raw))
@@ -254,29 +272,20 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
                 "(a feed's name is its posts' author and category: give each feed its own)"
             )
         names[feed.name.casefold()] = i
+    return feeds
 
-    rules_raw = raw.get("rules", [])
+
+def _checked_rules(where: str, rules_raw: Any) -> list[Mapping[str, Any]]:
+    """The [[rules]] tables with their selectors checked (the rest of a rule: scraper.extract.rules)."""
     if not isinstance(rules_raw, list) or not all(isinstance(r, Mapping) for r in rules_raw):
         raise ConfigError(f"{where}: rules must be an array of tables ([[rules]])")
-    for i, rule in enumerate(rules_raw):  # the rest of a rule is checked by scraper.extract.rules
+    for i, rule in enumerate(rules_raw):
         for key in RULE_SELECTOR_KEYS:
             selectors = rule.get(key, [])
             for j, selector in enumerate([selectors] if isinstance(selectors, str) else selectors):
                 if isinstance(selector, str) and selector.strip():
                     check_selector(f"{where}: rules[{i}].{key}[{j}]", selector)
-    return Config(
-        path=path,
-        database=database,
-        export=export,
-        http=sections["http"],
-        fetch=sections["fetch"],
-        schedule=sections["schedule"],
-        daemon=_check_daemon(where, sections["daemon"]),
-        cluster=_check_cluster(where, sections["cluster"]),
-        warc=_check_warc(where, sections["warc"], base),
-        feeds=feeds,
-        rules=tuple(rules_raw),
-    )
+    return rules_raw
 
 
 def _build_section(where: str, name: str, cls: type, table: Mapping[str, Any], env: Mapping[str, str]) -> Any:

@@ -233,12 +233,7 @@ class Daemon:
         since_tick = time.monotonic() - self.jobs.last_run
         reasons = _unhealthy(self, since_tick)
         working = not reasons
-        pipeline = getattr(self, "pipeline", None)  # not made yet while starting
-        export_failure = pipeline.writer.failure if pipeline else None
-        if export_failure:  # archiving goes on, but nothing reaches the site: monitoring must see it
-            reasons.append(
-                f"posts cannot be written to export.dir {self.config.export.dir}: {export_failure}"
-            )
+        reasons += _posts_trouble(self)
         details: dict[str, Any] = {
             "scheduler": "running" if self.scheduler.running and not self.stopping else "stopped",
             "seconds_since_last_job": round(since_tick, 1),
@@ -424,6 +419,13 @@ def _unhealthy(daemon: Daemon, since_tick: float) -> list[str]:
     except Exception as exc:
         reasons.append(f"database unreachable: {type(exc).__name__}: {exc}")
     return reasons
+
+
+def _posts_trouble(daemon: Daemon) -> list[str]:
+    """Archiving goes on, but nothing reaches the site: monitoring must see it (a degraded health)."""
+    pipeline = getattr(daemon, "pipeline", None)  # not made yet while starting
+    failure = pipeline.writer.failure if pipeline else None
+    return [f"posts cannot be written to export.dir {daemon.config.export.dir}: {failure}"] if failure else []
 
 
 def _listener(

@@ -479,17 +479,8 @@ class Fetcher:
             except httpx.HTTPError as exc:
                 raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
             if location is None:
-                retry_after = None
-                if status in (429, 503):
-                    retry_after = parse_retry_after(answer_headers.get("retry-after"), datetime.now(UTC))
-                return Response(url, current, status, body, answer_headers, retry_after, captured)
-            target = urljoin(current, location.strip())
-            if urlsplit(target).scheme.lower() not in ("http", "https"):
-                raise RedirectError(url, f"redirect to a non-HTTP URL {target!r}")
-            if target in seen:
-                raise RedirectError(url, f"redirect loop at {target}")
-            seen.add(target)
-            current = target
+                return _final_response(url, current, status, body, answer_headers, captured)
+            current = _redirect_target(url, current, location, seen)
         raise RedirectError(url, f"more than {self.config.max_redirects} redirects")
 
     async def _exchange(
@@ -514,64 +505,13 @@ class Fetcher:
                         raw.add(chunk)
                         if raw.truncated:
                             break
-                    self._report(url, capture_kind, started, response, raw, peer)
+                    _report(self.capture, url, capture_kind, started, response, raw, peer)
                 return response.status_code, response.headers["location"], {}, b"", None
-            body = await self._read_capped(url, response, cap, raw)
-            captured = self._report(url, capture_kind, started, response, raw, peer)
+            body = await _read_capped(url, response, cap, raw)
+            captured = _report(self.capture, url, capture_kind, started, response, raw, peer)
             return response.status_code, None, dict(response.headers), body, captured
         finally:
             await response.aclose()
-
-    def _report(
-        self,
-        url: str,
-        kind: str | None,
-        started: datetime,
-        response: httpx.Response,
-        raw: _RawBody | None,
-        peer: str | None,
-    ) -> CaptureRef | None:
-        """Hand the exchange to the capture, on the event loop: the WARC writer takes ~0.35 ms of CPU for
-        an 80 KB page, mostly Python that holds the GIL, so a worker thread would only add its hand-off.
-        Its failure costs the capture, never the fetch."""
-        if self.capture is None or kind is None or raw is None:
-            return None
-        try:
-            request = response.request
-            return self.capture(
-                Exchange(
-                    url=url,
-                    kind=kind,
-                    started=started,
-                    method=request.method,
-                    target=request.url.raw_path,
-                    http_version=response.http_version,
-                    request_version="HTTP/2" if response.http_version == "HTTP/2" else "HTTP/1.1",
-                    request_headers=tuple(request.headers.raw),
-                    status=response.status_code,
-                    reason=response.extensions.get("reason_phrase", b""),
-                    response_headers=tuple(response.headers.raw),
-                    body=b"".join(raw.parts),
-                    truncated=raw.truncated,
-                    peer_ip=peer,
-                )
-            )
-        except Exception:
-            log.exception("capture of %s failed", url)
-            return None
-
-    @staticmethod
-    async def _read_capped(url: str, response: httpx.Response, cap: int, raw: _RawBody | None) -> bytes:
-        encoding = response.headers.get("content-encoding", "")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap and not encoding:
-            raise BodyTooLargeError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
-        decoder = _BodyDecoder(url, encoding, cap)
-        async for chunk in response.aiter_raw():
-            decoder.feed(chunk)
-            if raw is not None:
-                raw.add(chunk)
-        return decoder.finish()
 
     async def _check_robots(self, url: str, policy: RequestPolicy) -> None:
         async def fetch(robots: str) -> RobotsAnswer:
@@ -590,6 +530,79 @@ class Fetcher:
         if not verdict.allowed:
             error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
             raise error(url, verdict.reason or "refused by robots.txt")
+
+
+def _report(
+    capture: Capture | None,
+    url: str,
+    kind: str | None,
+    started: datetime,
+    response: httpx.Response,
+    raw: _RawBody | None,
+    peer: str | None,
+) -> CaptureRef | None:
+    """Hand the exchange to the capture, on the event loop: the WARC writer takes ~0.35 ms of CPU for
+    an 80 KB page, mostly Python that holds the GIL, so a worker thread would only add its hand-off.
+    Its failure costs the capture, never the fetch."""
+    if capture is None or kind is None or raw is None:
+        return None
+    try:
+        request = response.request
+        return capture(
+            Exchange(
+                url=url,
+                kind=kind,
+                started=started,
+                method=request.method,
+                target=request.url.raw_path,
+                http_version=response.http_version,
+                request_version="HTTP/2" if response.http_version == "HTTP/2" else "HTTP/1.1",
+                request_headers=tuple(request.headers.raw),
+                status=response.status_code,
+                reason=response.extensions.get("reason_phrase", b""),
+                response_headers=tuple(response.headers.raw),
+                body=b"".join(raw.parts),
+                truncated=raw.truncated,
+                peer_ip=peer,
+            )
+        )
+    except Exception:
+        log.exception("capture of %s failed", url)
+        return None
+
+
+async def _read_capped(url: str, response: httpx.Response, cap: int, raw: _RawBody | None) -> bytes:
+    encoding = response.headers.get("content-encoding", "")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap and not encoding:
+        raise BodyTooLargeError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
+    decoder = _BodyDecoder(url, encoding, cap)
+    async for chunk in response.aiter_raw():
+        decoder.feed(chunk)
+        if raw is not None:
+            raw.add(chunk)
+    return decoder.finish()
+
+
+def _final_response(
+    url: str, final_url: str, status: int, body: bytes, headers: dict[str, str], captured: CaptureRef | None
+) -> Response:
+    """The answer at the end of the redirects; a 429/503's Retry-After read as seconds to wait."""
+    retry_after = None
+    if status in (429, 503):
+        retry_after = parse_retry_after(headers.get("retry-after"), datetime.now(UTC))
+    return Response(url, final_url, status, body, headers, retry_after, captured)
+
+
+def _redirect_target(url: str, current: str, location: str, seen: set[str]) -> str:
+    """Where a redirect leads (added to `seen`); RedirectError for a non-HTTP target or a loop."""
+    target = urljoin(current, location.strip())
+    if urlsplit(target).scheme.lower() not in ("http", "https"):
+        raise RedirectError(url, f"redirect to a non-HTTP URL {target!r}")
+    if target in seen:
+        raise RedirectError(url, f"redirect loop at {target}")
+    seen.add(target)
+    return target
 
 
 def _peer_address(response: httpx.Response) -> str | None:

@@ -89,6 +89,10 @@ class Metrics:
         self.config_reloads = Counter(
             "scraper_config_reloads", "Config reloads by result (ok, failed).", ["result"], registry=r
         )
+        self._label_defaults()
+
+    def _label_defaults(self) -> None:
+        """The series shown at 0 from the start, so a dashboard's rate() has a base before the first."""
         for kind in ("feed", "page"):
             self.in_flight.labels(kind)
         for outcome in ("archived", "gone", "retrying", "failed"):

@@ -151,14 +151,8 @@ async def backfill_feed_history(
             break
         outcome = await _read_page(fetcher, step, linked_by_file)
         if isinstance(outcome, str):
-            if leases is not None and claim is not None:
-                leases.release("document", [claim])
-            if step.guessed:  # the guess was wrong: try the next one, or this is the end of the pages
-                log.info("feed %s: %s: %s", feed.name, step.url, outcome)
-                step = _next_guess(step)
-                continue
-            report.errors.append(f"feed {feed.name}: {step.url}: {outcome}")
-            break
+            step = _after_unreadable(feed, step, outcome, claim, leases, report)
+            continue
         found, links, final_url = outcome
         linked_by_file = local and final_url.startswith("file:")
         report.documents_read += 1
@@ -178,6 +172,20 @@ async def backfill_feed_history(
         step = following
     if step is not None and page >= max_pages:
         report.errors.append(f"feed {feed.name}: stopped after --max-pages {max_pages}; {step.url} not read")
+
+
+def _after_unreadable(
+    feed: HistoryFeed, step: Step, reason: str, claim: int | None, leases: Leases | None, report: SourceReport
+) -> Step | None:
+    """A page that gave nothing: its claim released; a wrong guess tries the next one, anything else ends
+    the walk (with the reason reported)."""
+    if leases is not None and claim is not None:
+        leases.release("document", [claim])
+    if step.guessed:
+        log.info("feed %s: %s: %s", feed.name, step.url, reason)
+        return _next_guess(step)
+    report.errors.append(f"feed {feed.name}: {step.url}: {reason}")
+    return None
 
 
 def _claim(leases: Leases | None, step: Step, params: str, feed: HistoryFeed) -> tuple[bool, int | None]:

@@ -29,7 +29,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
@@ -37,7 +36,7 @@ from scraper import __version__
 from scraper.capture.records import WARC_VERSION, record_bytes, warc_date
 from scraper.capture.recovery import OPEN_SUFFIX
 from scraper.capture.writer import DEFAULT_MAX_FILE_BYTES, WarcWriter
-from scraper.store.models import Article, Feed, RawPage
+from scraper.store.captures import stored_pages
 
 _BATCH = 200
 RESOURCE_NOTE = (
@@ -148,27 +147,12 @@ def export_wacz(
 
 def _pages(sessions: sessionmaker[Session], filters: PageFilter) -> Iterator[_Page]:
     """The chosen pages in article order, read a batch at a time (the archive may be large)."""
-    query = select(
-        Article.id,
-        RawPage.url,
-        Article.title,
-        RawPage.content_type,
-        RawPage.encoding,
-        RawPage.body_zlib,
-        RawPage.fetched_at,
-        RawPage.warc_file,
-        RawPage.warc_offset,
-    ).join(RawPage, RawPage.article_id == Article.id)
-    if filters.since is not None:
-        query = query.where(RawPage.fetched_at >= filters.since)
-    if filters.until is not None:
-        query = query.where(RawPage.fetched_at <= filters.until)
-    if filters.feed is not None:
-        query = query.join(Feed, Feed.id == Article.feed_id).where(Feed.name == filters.feed)
     after = 0
     while True:
         with sessions() as session:
-            rows = session.execute(query.where(Article.id > after).order_by(Article.id).limit(_BATCH)).all()
+            rows = stored_pages(
+                session, after, _BATCH, since=filters.since, until=filters.until, feed=filters.feed
+            )
         if not rows:
             return
         for row in rows:
