@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from scraper.extract.budget import Budget
 from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_in
 
 # Elements dropped with everything inside them.
@@ -98,6 +99,8 @@ _TRACKER = re.compile(
 )
 # Empty elements that are still content.
 _VOID_CONTENT = frozenset({"img", "br", "hr", "td", "th"})
+# Empty elements that make their ancestors content.
+_KEEPS_ITS_PARENT = frozenset({"img", "hr"})
 
 
 def clean_body(
@@ -108,6 +111,7 @@ def clean_body(
     title: str | None = None,
     *,
     junk_dropped: bool = False,
+    budget: Budget | None = None,
 ) -> LexborNode:
     """A wrapper holding the clean copies of the given body nodes of `tree`, in document order, without a
     heading repeating `title`. Copied within the same document: no second parse; the caller takes both
@@ -115,7 +119,7 @@ def clean_body(
     root = tree.create_node("div")
     for node in nodes:
         root.insert_child(node)
-    _clean_root(root, url, () if junk_dropped else remove, title, drop=not junk_dropped)
+    _clean_root(root, url, () if junk_dropped else remove, title, budget or Budget(), drop=not junk_dropped)
     return root
 
 
@@ -125,41 +129,53 @@ def clean_fragment_html(fragment: str, url: str, remove: Iterable[str] = (), tit
     root = tree.css_first("#scraper-root")
     if root is None:
         return ""
-    _clean_root(root, url, remove, title)
+    _clean_root(root, url, remove, title, Budget())
     return (root.inner_html or "").strip()
 
 
 def _clean_root(
-    root: LexborNode, url: str, remove: Iterable[str], title: str | None, drop: bool = True
+    root: LexborNode, url: str, remove: Iterable[str], title: str | None, budget: Budget, drop: bool = True
 ) -> None:
     if drop:
         for block in root.iter():  # the chosen blocks are the article, even if a script is to reveal them
             if _hidden_style(block.attributes.get("style")):
                 del block.attrs["style"]
-        drop_junk(root, remove)
+        drop_junk(root, remove, budget=budget)
     if title:
         drop_title_heading(root, title)
     root_id = root.mem_id
     for node in list(root.traverse()):
+        budget.tick()
         if node.mem_id != root_id:
             _clean_element(node, url)
-    _remove_empty(root)
+    _remove_empty(root, budget)
     root.merge_text_nodes()
 
 
-def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None = None) -> None:
+def drop_junk(
+    root: LexborNode,
+    remove: Iterable[str] = (),
+    protect: str | None = None,
+    budget: Budget | None = None,
+) -> None:
     """Detach script, furniture, ad slots, hidden blocks and the caller's own selectors.
 
     `remove()` rather than `decompose()`: detaching a node whose ancestor is already detached is safe,
     freeing it is not.
     """
+    budget = budget or Budget()
     # One walk in Python beats one CSS pass per tag name.
     for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
         node.remove()
+    budget.check()
     drop_selected(root, remove)
     whole: list[int] = []  # the page's text length, measured once and only if needed
     holders = _ancestors_of(root.css(protect)) if protect else set()
+    gone = _Detached(root)
     for node in root.css(_JUDGED_BY_ATTRIBUTES):
+        budget.tick()
+        if gone.inside(node):
+            continue
         attributes = node.attributes
         if (
             "hidden" in attributes
@@ -174,6 +190,33 @@ def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None 
             )
         ):
             node.remove()
+            gone.add(node)
+
+
+class _Detached:
+    """Which nodes are inside one already removed, by climbing to the nearest known answer: every node
+    climbed through learns its answer too, so the climbs together cost the tree's size, not N x depth."""
+
+    def __init__(self, root: LexborNode) -> None:
+        self._answer: dict[int, bool] = {root.mem_id: False}
+
+    def add(self, node: LexborNode) -> None:
+        self._answer[node.mem_id] = True
+
+    def inside(self, node: LexborNode) -> bool:
+        path: list[int] = []
+        ancestor = node.parent
+        answer = True  # climbed out of the tree without meeting the root: detached
+        while ancestor is not None:
+            known = self._answer.get(ancestor.mem_id)
+            if known is not None:
+                answer = known
+                break
+            path.append(ancestor.mem_id)
+            ancestor = ancestor.parent
+        for key in path:
+            self._answer[key] = answer
+        return answer
 
 
 def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
@@ -349,17 +392,35 @@ def _tiny(size: str | None) -> bool:
     return digits.isdigit() and int(digits) <= 2
 
 
-def _remove_empty(root: LexborNode) -> None:
-    """Drop wrappers left without text or image, innermost first, so nested empties go too."""
-    for node in reversed(list(root.traverse())):
-        tag = node.tag
-        if node.mem_id == root.mem_id or tag is None or tag.startswith("-") or tag in _VOID_CONTENT:
+def _remove_empty(root: LexborNode, budget: Budget) -> None:
+    """Drop wrappers left without text or image, so nested empties go too.
+
+    One walk, children before parents, each element learning from its children whether it holds
+    anything: asking every element for its text and images instead costs N² on a deep page.
+    """
+    root_id = root.mem_id
+    holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
+    order: list[tuple[LexborNode, int]] = []
+    for node in root.traverse(include_text=True):
+        budget.tick()
+        parent = node.parent
+        if parent is None or node.mem_id == root_id:
             continue
-        if node.css_first("img, hr") is None and not (node.text(deep=True) or "").strip():
+        if node.is_text_node:
+            if (node.text_content or "").strip():
+                holds.add(parent.mem_id)
+        elif node.is_element_node:
+            order.append((node, parent.mem_id))
+    for node, parent_id in reversed(order):
+        tag = node.tag or ""
+        if tag in _KEEPS_ITS_PARENT or node.mem_id in holds:
+            holds.add(parent_id)
+        elif tag not in _VOID_CONTENT:
             node.remove()
     # unwrap divs that only wrap one block, so the body is not a tower of wrappers
     for div in root.css("div"):
-        if div.mem_id != root.mem_id and not _has_direct_text(div):
+        budget.tick()
+        if div.mem_id != root_id and not _has_direct_text(div):
             div.unwrap()
 
 

@@ -11,6 +11,8 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from scraper.extract.budget import Budget
+
 BLOCK_TAGS = frozenset(
     {
         "p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "blockquote", "pre",
@@ -32,8 +34,9 @@ def html_to_text(html: str | None) -> str:
     return node_text(root) if root is not None else ""
 
 
-def node_text(root: LexborNode) -> str:
+def node_text(root: LexborNode, budget: Budget | None = None) -> str:
     """The text of `root`, laid out as paragraphs."""
+    budget = budget or Budget()
     paragraphs: list[str] = []
     line: list[str] = []
     lines: list[str] = []
@@ -58,6 +61,7 @@ def node_text(root: LexborNode) -> str:
     # An explicit stack (node, entering) instead of recursion: pages nest deeper than Python's limit.
     stack: list[tuple[LexborNode, bool]] = [(root, True)]
     while stack:
+        budget.tick()
         node, entering = stack.pop()
         tag = node.tag or ""
         if not entering:

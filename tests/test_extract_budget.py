@@ -1,0 +1,94 @@
+"""Hostile nesting costs one article a bounded amount of CPU: linear walks, a nesting limit, a budget."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scraper.extract import ExtractionBudgetError, ExtractionError, extract
+from scraper.extract.budget import MAX_NESTING, Budget, check_nesting
+
+URL = "https://news.example/2026/story"
+LEAD = "<p>The council approved the budget on Tuesday, after a debate that lasted most of the night.</p>"
+
+# One level of each kind of nesting hostile pages use.
+LEVELS = {
+    "ul": "<ul><li>item, more ",
+    "div": "<div>",
+    "table": "<table><tr><td>cell, text ",
+    "span": "<span>word ",
+    "blockquote": "<blockquote><p>quoted, words ",
+    "mixed": "<div><ul><li><p>a, b <span><blockquote>",
+}
+
+
+def _page(inner: str) -> str:
+    return f"<html><body><article>{LEAD}{inner}</article></body></html>"
+
+
+@pytest.mark.parametrize("kind", sorted(LEVELS))
+@pytest.mark.parametrize("depth", [MAX_NESTING // 2, 30_000])
+def test_deeply_nested_pages_extract_or_fail_with_the_budget_error(kind: str, depth: int) -> None:
+    levels = depth // LEVELS[kind].count("<") if kind == "mixed" else depth
+    try:
+        record = extract(_page(LEVELS[kind] * levels), URL)
+    except ExtractionBudgetError as exc:
+        assert "deep" in str(exc) or "CPU" in str(exc)
+    else:
+        assert record.text.strip()
+
+
+def test_a_page_nested_past_the_limit_is_refused_before_parsing() -> None:
+    with pytest.raises(ExtractionBudgetError, match="deep"):
+        check_nesting("<div>" * (MAX_NESTING + 1))
+    check_nesting("<div>" * MAX_NESTING)  # at the limit: read
+
+
+def test_close_tags_bring_the_depth_back_and_stray_ones_do_not_count() -> None:
+    check_nesting("<div><span></div>" * (3 * MAX_NESTING))  # </div> closes the span left open
+    with pytest.raises(ExtractionBudgetError):
+        check_nesting("<div></span>" * (MAX_NESTING + 1))  # a close tag with nothing to close
+
+
+def test_paragraphs_and_items_left_open_are_not_nesting() -> None:
+    check_nesting("<ul>" + "<li>item<p>text" * (3 * MAX_NESTING) + "</ul>")
+
+
+def test_an_exhausted_budget_raises_the_error_extraction_raises_for_an_unreadable_page() -> None:
+    body = "".join(f"<p>Paragraph {n}, with words enough to count as text.</p>" for n in range(2000))
+    with pytest.raises(ExtractionError, match="CPU"):
+        extract(f"<html><body><article>{body}</article></body></html>", URL, budget_seconds=0)
+    assert issubclass(ExtractionBudgetError, ExtractionError)
+
+
+def test_a_budget_checks_the_clock_only_every_few_hundred_ticks() -> None:
+    budget = Budget(0)
+    budget.tick()  # a tick alone does not read the clock
+    with pytest.raises(ExtractionBudgetError):
+        for _ in range(1000):
+            budget.tick()
+
+
+_TAGS = ["div", "ul", "li", "table", "tr", "td", "span", "blockquote", "p", "section", "a", "figure", "b"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_TAGS), st.booleans(), st.text(max_size=12)),
+        min_size=1,
+        max_size=400,
+    ),
+    st.integers(min_value=1, max_value=40),
+)
+def test_random_nesting_extracts_or_fails_with_the_budget_error(
+    steps: list[tuple[str, bool, str]], repeat: int
+) -> None:
+    """Any mix of open and close tags and text, repeated deep: a record or the budget error, nothing else."""
+    inner = "".join(f"{'</' if close else '<'}{tag}>{text}" for tag, close, text in steps) * repeat
+    try:
+        record = extract(_page(inner), URL)
+    except ExtractionBudgetError:
+        return
+    assert isinstance(record.text, str)
