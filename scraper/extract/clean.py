@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.budget import Budget
 from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_in
+from scraper.extract.promo import is_promo_link
 
 # Elements dropped with everything inside them.
 DROP_TAGS = (
@@ -144,10 +145,17 @@ def _clean_root(
     if title:
         drop_title_heading(root, title)
     root_id = root.mem_id
+    lost: list[LexborNode] = []  # figures whose image could not be kept
     for node in list(root.traverse()):
         budget.tick()
-        if node.mem_id != root_id:
-            _clean_element(node, url)
+        if node.mem_id == root_id:
+            continue
+        figure = _figure_of(node, root_id) if node.tag == "img" else None
+        if _clean_element(node, url) and figure is not None:
+            lost.append(figure)
+    for figure in lost:
+        if figure.css_first("img") is None and not caption_speaks(figure):
+            figure.remove()
     _remove_empty(root, budget)
     root.merge_text_nodes()
 
@@ -268,23 +276,49 @@ def _hidden_style(style: str | None, display_only: bool = False) -> bool:
     return "display:none" in compact or (not display_only and "visibility:hidden" in compact)
 
 
-def _clean_element(node: LexborNode, url: str) -> None:
+def _clean_element(node: LexborNode, url: str) -> bool:
+    """Clean one node in place; True when it was removed."""
     tag = node.tag
     if tag is None or tag.startswith("-"):  # text and comments
         if tag == "_comment" or node.is_comment_node:
             node.remove()
-        return
+            return True
+        return False
     if tag == "img":
-        _clean_image(node, url)
-        return
+        return _clean_image(node, url)
     if tag == "a":
         _clean_link(node, url)
-        return
+        return False
     allowed = ALLOWED.get(tag)
     if allowed is None:
         node.unwrap()
-        return
+        return False
     _keep_attributes(node, allowed)
+    return False
+
+
+def _figure_of(image: LexborNode, root_id: int) -> LexborNode | None:
+    """The figure an image illustrates: `<figure>` a few wrappers up (a link, a picture, a div)."""
+    ancestor = image.parent
+    for _ in range(4):
+        if ancestor is None or ancestor.mem_id == root_id:
+            return None
+        if ancestor.tag == "figure":
+            return ancestor
+        ancestor = ancestor.parent
+    return None
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)|[。！？]")
+_ASIDE = re.compile(r"\([^)]*\)|（[^）]*）|\[[^\]]*\]|【[^】]*】")
+
+
+def caption_speaks(figure: LexborNode) -> bool:
+    """A caption that says something without its picture: two sentences or more once the credits in
+    brackets are set aside ("Scene at the fair. (File photo)" only labels a photo that is gone)."""
+    caption = figure.css_first("figcaption")
+    text = _ASIDE.sub("", caption.text(deep=True) or "").strip() if caption is not None else ""
+    return len(_SENTENCE_END.findall(text)) >= 2
 
 
 def _keep_attributes(node: LexborNode, allowed: frozenset[str]) -> None:
@@ -300,19 +334,23 @@ def _clean_link(node: LexborNode, url: str) -> None:
     if absolute is None:
         node.unwrap()
         return
+    if is_promo_link(node, absolute, url):
+        node.remove()
+        return
     _keep_attributes(node, ALLOWED["a"])
     node.attrs["href"] = absolute
 
 
-def _clean_image(node: LexborNode, url: str) -> None:
+def _clean_image(node: LexborNode, url: str) -> bool:
     attributes = node.attributes
     source = image_source(attributes)
     absolute = safe_url(source, url) if source else None
     if absolute is None or _is_tracker(absolute, attributes):
         node.remove()
-        return
+        return True
     _keep_attributes(node, ALLOWED["img"])
     node.attrs["src"] = absolute
+    return False
 
 
 def image_source(attributes: dict[str, str | None]) -> str | None:
