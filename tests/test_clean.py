@@ -514,3 +514,16 @@ def test_an_image_link_to_another_sites_subscription_offer_goes() -> None:
 def test_other_links_around_images_or_to_offers_stay(html: str) -> None:
     body = _body(html)
     assert "<img" in body or "Subscribe to our paper" in body
+
+
+def test_a_section_anchored_by_a_slug_of_its_heading_is_not_judged_by_the_slugs_words() -> None:
+    paragraph = "<p>Say you work on code that must be tested on a remote server, far from your editor.</p>"
+    html = (
+        "<html><body><div class='content'>"
+        f"<div class='section' id='sharing-with-a-single-developer'><h2>Sharing</h2>{paragraph * 4}</div>"
+        f"<div class='section' id='comments'>{paragraph}</div>"
+        "</div></body></html>"
+    )
+    record = extract(html, "https://docs.example/evolve")
+    assert record.text.count("remote server") == 1  # the first is kept once (repeats read once), comments go
+    assert "Sharing" in record.text
