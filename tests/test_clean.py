@@ -527,3 +527,10 @@ def test_a_section_anchored_by_a_slug_of_its_heading_is_not_judged_by_the_slugs_
     record = extract(html, "https://docs.example/evolve")
     assert record.text.count("remote server") == 1  # the first is kept once (repeats read once), comments go
     assert "Sharing" in record.text
+
+
+def test_a_long_paragraph_said_twice_is_kept_twice_and_a_short_repeat_reads_once() -> None:
+    long = "The committee met again on Friday, and again the vote was postponed. " * 4
+    html = f"<p>{long}</p><p>Advertisement</p><p>Middle paragraph.</p><p>Advertisement</p><p>{long}</p>"
+    text = html_to_text(html)
+    assert text.count("The committee met again") == 8 and text.count("Advertisement") == 1

@@ -21,6 +21,7 @@ BLOCK_TAGS = frozenset(
         "form", "fieldset", "legend", "body", "html",
     }
 )  # fmt: skip
+REPEATABLE_CHARS = 200
 _CELL_TAGS = frozenset({"td", "th"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "figcaption"})
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000]+")
@@ -54,7 +55,9 @@ def node_text(root: LexborNode, budget: Budget | None = None) -> str:
         if lines:
             paragraph = "\n".join(lines)
             lines.clear()
-            if paragraph not in seen:  # a block repeated (a caption twice, a pull quote) reads once
+            # a short block repeated (a caption twice, a pull quote, "Advertisement") reads once; a long
+            # paragraph the page really says twice is kept twice
+            if len(paragraph) >= REPEATABLE_CHARS or paragraph not in seen:
                 seen.add(paragraph)
                 paragraphs.append(paragraph)
 
