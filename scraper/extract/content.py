@@ -71,7 +71,11 @@ def find_main_content(body: LexborNode, budget: Budget | None = None) -> list[Le
     for candidate in candidates.values():
         candidate.score *= 1 - stats.link_density(candidate.node)
     ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
-    top = _common_ancestor(ranked, candidates) or _prefer_enclosing(ranked[0], candidates)
+    top = (
+        _common_ancestor(ranked, candidates)
+        or _shared_ancestor(ranked, candidates)
+        or _prefer_enclosing(ranked[0], candidates)
+    )
     nodes = _with_siblings(top, candidates, stats)
     for node in nodes:
         clean_conditionally(node, budget)
@@ -133,6 +137,31 @@ def _common_ancestor(ranked: list[_Candidate], candidates: dict[int, _Candidate]
     ancestor = top.node.parent
     while ancestor is not None and ancestor.tag not in (None, "body", "html"):
         if held.get(ancestor.mem_id, 0) == len(chunks):
+            return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
+        ancestor = ancestor.parent
+    return None
+
+
+# Readability's rule: when this many of the next best blocks score nearly as well as the best and
+# sit under one ancestor with it, the article is that ancestor (sections in sibling wrappers).
+MIN_ALTERNATIVES = 3
+ALTERNATIVE_SHARE = 0.75
+
+
+def _shared_ancestor(ranked: list[_Candidate], candidates: dict[int, _Candidate]) -> _Candidate | None:
+    top = ranked[0]
+    alternatives = [c for c in ranked[1:5] if c.score >= top.score * ALTERNATIVE_SHARE]
+    if len(alternatives) < MIN_ALTERNATIVES:
+        return None
+    held: dict[int, int] = {}
+    for candidate in alternatives:
+        ancestor = candidate.node.parent
+        while ancestor is not None:
+            held[ancestor.mem_id] = held.get(ancestor.mem_id, 0) + 1
+            ancestor = ancestor.parent
+    ancestor = top.node.parent
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        if held.get(ancestor.mem_id, 0) >= MIN_ALTERNATIVES:
             return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
         ancestor = ancestor.parent
     return None
