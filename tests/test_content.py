@@ -26,3 +26,33 @@ def test_an_article_in_sections_of_sibling_wrappers_is_kept_whole() -> None:
     text = extract(html, URL).text
     assert all(f"step-{n} step" in text for n in range(5))
     assert "Other story" not in text and "Home" not in text
+
+
+def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_parent() -> None:
+    items = "".join(
+        f"<li>Point {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"
+        for n in range(8)
+    )
+    html = (
+        "<html><body><div id='story'>"
+        f"<div class='intro'>{_paragraphs('intro')}</div>"
+        f"<div class='more'><ul>{items}</ul></div>"
+        "</div><div class='links'><a href='/a'>Another story entirely</a></div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and all(f"Point {n}:" in text for n in range(8))
+    assert "Another story" not in text
+
+
+def test_a_parent_that_adds_mostly_links_does_not_widen_the_article() -> None:
+    links = "".join(
+        f"<li><a href='/s/{n}'>Read the other story number {n} about the ferry</a></li>" for n in range(12)
+    )
+    html = (
+        "<html><body><div id='page'>"
+        f"<div class='intro'>{_paragraphs('intro', 3)}</div>"
+        f"<div class='list'><ul>{links}</ul></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and "other story number" not in text

@@ -76,6 +76,7 @@ def find_main_content(body: LexborNode, budget: Budget | None = None) -> list[Le
         or _shared_ancestor(ranked, candidates)
         or _prefer_enclosing(ranked[0], candidates)
     )
+    top = _widened(top, candidates, stats)
     nodes = _with_siblings(top, candidates, stats)
     for node in nodes:
         clean_conditionally(node, budget)
@@ -165,6 +166,41 @@ def _shared_ancestor(ranked: list[_Candidate], candidates: dict[int, _Candidate]
             return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
         ancestor = ancestor.parent
     return None
+
+
+# A parent is the article rather than the chosen block when it adds this much prose...
+WIDER_TEXT_RATIO = 1.5
+# ... and stays prose: its link density at most this much above the block's, and never past the cap.
+WIDER_DENSITY_SLACK = 0.05
+WIDER_DENSITY_CAP = 0.15
+
+
+def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
+    """The chosen block looks incomplete when a parent holds much more prose than it: an intro block
+    scored best, the rest of the article in a sibling without paragraphs of its own (a "read more"
+    wrapper, a div of text runs). Climb while the parent adds prose and not links (CETD's view: the
+    article is where text is dense and links are sparse)."""
+    node = top.node
+    prose = _prose(node, stats)
+    density = stats.link_density(node)
+    parent = node.parent
+    while parent is not None and parent.tag not in (None, "body", "html"):
+        parent_prose = _prose(parent, stats)
+        parent_density = stats.link_density(parent)
+        if parent_prose < prose * WIDER_TEXT_RATIO or parent_density > min(
+            WIDER_DENSITY_CAP, density + WIDER_DENSITY_SLACK
+        ):
+            break
+        node, prose, density = parent, parent_prose, parent_density
+        parent = node.parent
+    if node is top.node:
+        return top
+    return candidates.get(node.mem_id) or _Candidate(node, top.score)
+
+
+def _prose(node: LexborNode, stats: TextStats) -> int:
+    key = node.mem_id
+    return stats.length.get(key, 0) - stats.linked.get(key, 0)
 
 
 def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate:
