@@ -34,9 +34,9 @@ def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_p
         for n in range(8)
     )
     html = (
-        "<html><body><div id='story'>"
-        f"<div class='intro'>{_paragraphs('intro')}</div>"
-        f"<div class='more'><ul>{items}</ul></div>"
+        "<html><body><div id='col1'>"
+        f"<div class='lede'>{_paragraphs('intro')}</div>"
+        f"<div class='rest'><ul>{items}</ul></div>"
         "</div><div class='links'><a href='/a'>Another story entirely</a></div></body></html>"
     )
     text = extract(html, URL).text
