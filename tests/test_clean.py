@@ -534,3 +534,12 @@ def test_a_long_paragraph_said_twice_is_kept_twice_and_a_short_repeat_reads_once
     html = f"<p>{long}</p><p>Advertisement</p><p>Middle paragraph.</p><p>Advertisement</p><p>{long}</p>"
     text = html_to_text(html)
     assert text.count("The committee met again") == 8 and text.count("Advertisement") == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["anzeige-top", "werbung", "pub-slot", "publicidad", "reklama-box", "pubblicita"]
+)
+def test_ad_slots_named_in_other_languages_are_dropped(name: str) -> None:
+    assert (
+        clean(f"<div><p>Text eins.</p><div class='{name}'><p>Kaufen!</p></div></div>") == "<p>Text eins.</p>"
+    )

@@ -56,3 +56,20 @@ def test_a_parent_that_adds_mostly_links_does_not_widen_the_article() -> None:
     )
     text = extract(html, URL).text
     assert "intro step" in text and "other story number" not in text
+
+
+def test_continue_reading_and_subscribe_to_read_stubs_go() -> None:
+    for stub in ("Continue reading →", "Subscribe to read the full story", "Lire la suite", "阅读全文"):
+        html = (
+            "<html><body><article>"
+            f"{_paragraphs('main', 3)}<p><a href='/full'>{stub}</a></p><div>{stub}</div>"
+            "</article></body></html>"
+        )
+        text = extract(html, URL).text
+        assert "main step" in text and stub not in text
+
+
+def test_a_paragraph_that_mentions_reading_on_is_not_a_stub() -> None:
+    sentence = "Continue reading the report and you find the ferry was late on 40 days of the year."
+    html = f"<html><body><article>{_paragraphs('main', 3)}<p>{sentence}</p></article></body></html>"
+    assert sentence in extract(html, URL).text

@@ -4,7 +4,7 @@ A hostile page (30,000 nested lists) must cost one article a few seconds, not st
 parser is C and cannot be interrupted, and building a tree nested N deep costs it N² (the standard's
 "element in scope" checks walk the stack of open elements), so the nesting is measured before parsing,
 in one linear scan, and a page nested deeper than a browser would build is refused outright. After the
-parse every walk ticks the budget; the clock (this thread's CPU time) is read every few hundred ticks.
+parse every walk checks the budget (this thread's CPU time) every few hundred nodes.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from scraper.extract.errors import ExtractionBudgetError
 DEFAULT_SECONDS = 5.0
 # Blink stops nesting at 512 and real articles stay far below it; past this the parse alone turns quadratic.
 MAX_NESTING = 1024
-_CHECK_EVERY = 256
+# Walks read the clock when `index & CHECK_EVERY == 0`: every 256 nodes (a power of two, minus one).
+CHECK_EVERY = 255
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)")
 # Elements that never nest in a parsed tree: void ones, and those a new sibling closes implicitly.
 _FLAT = frozenset(
     {
@@ -28,22 +28,17 @@ _FLAT = frozenset(
         "script", "style", "title", "textarea",
     }
 )  # fmt: skip
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)")
 
 
 class Budget:
-    """Seconds of CPU one page may take; `tick()` in every loop over nodes."""
+    """Seconds of CPU one page may take; every walk over nodes calls `check()` every few hundred."""
 
-    __slots__ = ("_deadline", "_ticks", "seconds")
+    __slots__ = ("_deadline", "seconds")
 
     def __init__(self, seconds: float = DEFAULT_SECONDS) -> None:
         self.seconds = seconds
         self._deadline = time.thread_time() + seconds
-        self._ticks = 0
-
-    def tick(self) -> None:
-        self._ticks += 1
-        if self._ticks % _CHECK_EVERY == 0:
-            self.check()
 
     def check(self) -> None:
         if time.thread_time() > self._deadline:

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scraper.extract.budget import Budget
+from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_in
 from scraper.extract.promo import is_promo_link
 
@@ -146,8 +146,9 @@ def _clean_root(
         drop_title_heading(root, title)
     root_id = root.mem_id
     lost: list[LexborNode] = []  # figures whose image could not be kept
-    for node in list(root.traverse()):
-        budget.tick()
+    for index, node in enumerate(list(root.traverse())):
+        if not index & CHECK_EVERY:
+            budget.check()
         if node.mem_id == root_id:
             continue
         figure = _figure_of(node, root_id) if node.tag == "img" else None
@@ -180,8 +181,9 @@ def drop_junk(
     whole: list[int] = []  # the page's text length, measured once and only if needed
     holders = _ancestors_of(root.css(protect)) if protect else set()
     gone = _Detached(root)
-    for node in root.css(_JUDGED_BY_ATTRIBUTES):
-        budget.tick()
+    for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
+        if not index & CHECK_EVERY:
+            budget.check()
         if gone.inside(node):
             continue
         attributes = node.attributes
@@ -439,8 +441,9 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
     root_id = root.mem_id
     holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
     order: list[tuple[LexborNode, int]] = []
-    for node in root.traverse(include_text=True):
-        budget.tick()
+    for index, node in enumerate(root.traverse(include_text=True)):
+        if not index & CHECK_EVERY:
+            budget.check()
         parent = node.parent
         if parent is None or node.mem_id == root_id:
             continue
@@ -456,8 +459,8 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
         elif tag not in _VOID_CONTENT:
             node.remove()
     # unwrap divs that only wrap one block, so the body is not a tower of wrappers
+    budget.check()
     for div in root.css("div"):
-        budget.tick()
         if div.mem_id != root_id and not _has_direct_text(div):
             div.unwrap()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborNode
 
-from scraper.extract.budget import Budget
+from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.clean import drop_junk
 from scraper.extract.hints import class_weight
 from scraper.extract.measure import CLAUSE, TextStats, measure
@@ -267,8 +267,9 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
     root_id = root.mem_id
     counts: dict[int, _Counts] = {}
     order: list[tuple[LexborNode, int]] = []
-    for node in root.traverse(include_text=True):
-        budget.tick()
+    for index, node in enumerate(root.traverse(include_text=True)):
+        if not index & CHECK_EVERY:
+            budget.check()
         parent = node.parent
         if parent is None:
             continue
@@ -281,8 +282,9 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
         elif node.is_element_node and node.mem_id != root_id:
             order.append((node, parent.mem_id))
     doomed: list[LexborNode] = []
-    for node, parent_id in reversed(order):
-        budget.tick()
+    for index, (node, parent_id) in enumerate(reversed(order)):
+        if not index & CHECK_EVERY:
+            budget.check()
         key = node.mem_id
         mine = counts.get(key) or _Counts()
         tag = node.tag or ""
@@ -298,11 +300,28 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
             continue  # its parent is judged without it
         heading_of_links = tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33)
         read_more_line = tag == "p" and mine.length < 200 and mine.links and mine.density() > 0.6
-        if heading_of_links or read_more_line:
+        if heading_of_links or read_more_line or (tag in _STUB_TAGS and is_stub(node, mine.length)):
             doomed.append(node)
         counts.setdefault(parent_id, _Counts()).add(mine)
     for node in doomed:
         node.remove()
+
+
+_STUB_TAGS = frozenset({"p", "div", "span", "a", "li", "strong", "b", "em"})
+# "Continue reading" and "subscribe to read" stubs, alone in their block, in the languages users archive.
+_STUB = re.compile(
+    r"(?i)^\W*(?:continue reading|keep reading|read more|read the full (?:story|article)|"
+    r"(?:subscribe|sign in|log in|register) (?:now )?to (?:continue reading|read|unlock)(?: (?:the|this) "
+    r"(?:full )?(?:story|article))?|weiterlesen|mehr lesen|lire la suite|la suite|leer más|seguir leyendo|"
+    r"continua a leggere|leggi (?:tutto|di più)|leia mais|continue lendo|czytaj (?:więcej|dalej)|"
+    r"阅读全文|继续阅读|閱讀全文|繼續閱讀|查看全文|展开全文|続きを読む|もっと読む|더 ?보기|계속 읽기)\W*$"
+)
+STUB_MAX_CHARS = 80
+
+
+def is_stub(node: LexborNode, length: int) -> bool:
+    """A block that only says "continue reading" (the rest is behind a click or a paywall)."""
+    return 0 < length <= STUB_MAX_CHARS and bool(_STUB.match((node.text(deep=True) or "").strip()))
 
 
 class _Counts:

@@ -14,6 +14,7 @@ from selectolax.lexbor import LexborNode
 # Blocks that are never the article, whatever else their names say.
 _STRONG = r"""
     ad|ads|adv|advert\w*|adsbygoogle|dfp|gpt-ad|innity|outbrain|taboola|sponsor\w*|promo\w*|
+    anzeige\w*|werbung|pub|publicite|publicité|publicidad|pubblicita|pubblicità|reklam\w*|koukoku|gwanggo|
     share\w*|social|sharing|sns|toolbar|tool-bar|
     comments?|comment-\w+|disqus|respond|
     related\w*|recommend\w*|more-stories|read-more|readmore|also-read|trending|popular|most-read|

@@ -11,7 +11,7 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from scraper.extract.budget import Budget
+from scraper.extract.budget import CHECK_EVERY, Budget
 
 CLAUSE = re.compile(r"[,，、。;；!！?？]")
 
@@ -44,8 +44,9 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     order: list[tuple[int, int, bool]] = []  # (element, its parent, is a link), in document order
     root_id = root.mem_id
-    for node in root.traverse(include_text=True):
-        budget.tick()
+    for index, node in enumerate(root.traverse(include_text=True)):
+        if not index & CHECK_EVERY:
+            budget.check()
         parent = node.parent
         if parent is None:
             continue

@@ -11,7 +11,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scraper.extract.budget import Budget
+from scraper.extract.budget import CHECK_EVERY, Budget
 
 BLOCK_TAGS = frozenset(
     {
@@ -63,8 +63,11 @@ def node_text(root: LexborNode, budget: Budget | None = None) -> str:
 
     # An explicit stack (node, entering) instead of recursion: pages nest deeper than Python's limit.
     stack: list[tuple[LexborNode, bool]] = [(root, True)]
+    steps = 0
     while stack:
-        budget.tick()
+        steps += 1
+        if not steps & CHECK_EVERY:
+            budget.check()
         node, entering = stack.pop()
         tag = node.tag or ""
         if not entering:
