@@ -73,3 +73,31 @@ def test_a_paragraph_that_mentions_reading_on_is_not_a_stub() -> None:
     sentence = "Continue reading the report and you find the ferry was late on 40 days of the year."
     html = f"<html><body><article>{_paragraphs('main', 3)}<p>{sentence}</p></article></body></html>"
     assert sentence in extract(html, URL).text
+
+
+def test_widening_passes_through_wrappers_that_add_nothing() -> None:
+    rest = "".join(
+        f"<li>Step {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"
+        for n in range(10)
+    )
+    html = (
+        "<html><body><div id='col1'>"
+        f"<div class='w1'><div class='w2'><div class='lede'>{_paragraphs('intro', 3)}</div></div></div>"
+        f"<div class='rest'><ol>{rest}</ol></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and "Step 9:" in text
+
+
+def test_a_short_teaser_does_not_widen_to_take_in_its_deck() -> None:
+    html = (
+        "<html><body><div id='col1'>"
+        "<div class='deck'><span>There are more devices, platforms and services to choose from than ever"
+        " before. Here is how to figure out what is best for your habits and your wallet, and what it"
+        " costs.</span></div>"
+        f"<div class='lede'>{_paragraphs('teaser', 2)}</div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "teaser step" in text and "more devices" not in text

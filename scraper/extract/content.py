@@ -170,6 +170,8 @@ def _shared_ancestor(ranked: list[_Candidate], candidates: dict[int, _Candidate]
 
 # A parent is the article rather than the chosen block when it adds this much prose...
 WIDER_TEXT_RATIO = 1.5
+# ... and at least this many characters of it (a teaser's deck is not the rest of the article).
+WIDER_MIN_ADDED = 400
 # ... and stays prose: its link density at most this much above the block's, and never past the cap.
 WIDER_DENSITY_SLACK = 0.05
 WIDER_DENSITY_CAP = 0.15
@@ -183,16 +185,16 @@ def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStat
     node = top.node
     prose = _prose(node, stats)
     density = stats.link_density(node)
-    parent = node.parent
-    while parent is not None and parent.tag not in (None, "body", "html"):
-        parent_prose = _prose(parent, stats)
-        parent_density = stats.link_density(parent)
-        if parent_prose < prose * WIDER_TEXT_RATIO or parent_density > min(
-            WIDER_DENSITY_CAP, density + WIDER_DENSITY_SLACK
-        ):
+    ancestor = node.parent
+    # wrappers that add nothing are passed through: the step that adds the rest may be a few levels up
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        ancestor_density = stats.link_density(ancestor)
+        if ancestor_density > min(WIDER_DENSITY_CAP, density + WIDER_DENSITY_SLACK):
             break
-        node, prose, density = parent, parent_prose, parent_density
-        parent = node.parent
+        ancestor_prose = _prose(ancestor, stats)
+        if ancestor_prose >= prose * WIDER_TEXT_RATIO and ancestor_prose - prose >= WIDER_MIN_ADDED:
+            node, prose, density = ancestor, ancestor_prose, ancestor_density
+        ancestor = ancestor.parent
     if node is top.node:
         return top
     return candidates.get(node.mem_id) or _Candidate(node, top.score)
