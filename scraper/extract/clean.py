@@ -184,8 +184,6 @@ def drop_junk(
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
-        if gone.inside(node):
-            continue
         attributes = node.attributes
         if (
             "hidden" in attributes
@@ -196,7 +194,14 @@ def drop_junk(
             # a display:none one is a copy (print version, template) and goes
             or (
                 (_hidden_style(attributes.get("style")) or junk_names(names_in(attributes)))
-                and not (protect and (node.mem_id in holders or _holds_text(node, root, whole)))
+                and not (
+                    protect
+                    and (
+                        node.mem_id in holders
+                        # measured only outside what is already gone (nested junk measured once)
+                        or (not gone.inside(node) and _holds_text(node, root, whole))
+                    )
+                )
             )
         ):
             node.remove()

@@ -116,6 +116,7 @@ def _weight_of_names(names: str) -> int:
     return weight + 25 if ARTICLE_NAME in kinds else weight
 
 
+@lru_cache(maxsize=1 << 14)
 def junk_names(names: str) -> bool:
     tokens = names.lower().split()
     if not tokens or not ARTICLE_BODY_CLASSES.isdisjoint(tokens):
