@@ -70,13 +70,17 @@ def names_of(node: LexborNode) -> str:
 
 
 def names_in(attributes: dict[str, str | None]) -> str:
+    return _names(attributes.get("class") or "", attributes.get("id") or "")
+
+
+@lru_cache(maxsize=1 << 14)
+def _names(classes: str, ident: str) -> str:
     """Class and id, except an id of four words or more: that is an anchor made from a heading's text
     ("sharing-with-a-single-developer"), which says what the section is about, not what it is."""
-    ident = attributes.get("id") or ""
     parts = _SLUG_PARTS.split(ident)
     if len(parts) >= 4 and all(part.isalpha() for part in parts):  # ad slots number theirs: div-gpt-ad-12
         ident = ""
-    return f"{attributes.get('class') or ''} {ident}"
+    return f"{classes} {ident}"
 
 
 _SLUG_PARTS = re.compile(r"[-_]")
