@@ -170,7 +170,7 @@ def trafilatura_extractor() -> Callable[[Page], Output] | None:
     def run(page: Page) -> Output:
         # as `trafilatura.extract(html, url=...)` with its defaults, keeping the metadata it reads anyway
         document = bare_extraction(page.html, url=page.url, with_metadata=True)
-        if document is None:
+        if document is None or isinstance(document, dict):  # a dict only when asked for one
             return Output("")
         text = "\n".join(part for part in (document.text, document.comments) if part)
         return Output(text, document.title, document.author, document.language, document.date)
@@ -180,8 +180,8 @@ def trafilatura_extractor() -> Callable[[Page], Output] | None:
 
 def readability_extractor() -> Callable[[Page], Output] | None:
     try:
-        import lxml.html
-        from readability import Document
+        import lxml.html  # type: ignore[import-untyped]
+        from readability import Document  # type: ignore[import-untyped]
     except ImportError:
         return None
 

@@ -46,10 +46,11 @@ def extract(
 
     body_nodes = select_body(tree, rule.body) if rule and rule.body else []
     remove = rule.remove if rule else ()
-    generic = not body_nodes and tree.body is not None
-    if generic:
-        drop_selected(tree.body, remove)
-        body_nodes = find_main_content(tree.body, budget)  # drops the junk itself
+    page_body = tree.body
+    generic = not body_nodes and page_body is not None
+    if generic and page_body is not None:
+        drop_selected(page_body, remove)
+        body_nodes = find_main_content(page_body, budget)  # drops the junk itself
     body_root = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic, budget=budget)
     return Record(
         title=title,
