@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
-from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_in
+from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_of_values
 from scraper.extract.promo import is_promo_link
 
 # Elements dropped with everything inside them.
@@ -181,19 +181,30 @@ def drop_junk(
     whole: list[int] = []  # the page's text length, measured once and only if needed
     holders = _ancestors_of(root.css(protect)) if protect else set()
     gone = _Detached(root)
+    verdicts: dict[tuple[str | None, str | None], bool] = {}  # names repeat: judged once per page
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
         attributes = node.attributes
+        names = (attributes.get("class"), attributes.get("id"))
+        junk = verdicts.get(names)
+        if junk is None:
+            junk = verdicts[names] = junk_names(names_of_values(names[0] or "", names[1] or ""))
+        style = attributes.get("style")
+        display_none = invisible = False
+        if style:
+            compact = style.replace(" ", "").lower()
+            display_none = "display:none" in compact
+            invisible = display_none or "visibility:hidden" in compact
         if (
-            "hidden" in attributes
+            display_none
+            or "hidden" in attributes
             or not AD_ATTRIBUTE_NAMES.isdisjoint(attributes)
             or (attributes.get("aria-hidden") == "true" and not node.css_first("img"))
-            or _hidden_style(attributes.get("style"), display_only=True)
             # an invisible block that holds the article is shown by script (WeChat's #js_content);
             # a display:none one is a copy (print version, template) and goes
             or (
-                (_hidden_style(attributes.get("style")) or junk_names(names_in(attributes)))
+                (invisible or junk)
                 and not (
                     protect
                     and (

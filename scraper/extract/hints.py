@@ -70,11 +70,11 @@ def names_of(node: LexborNode) -> str:
 
 
 def names_in(attributes: dict[str, str | None]) -> str:
-    return _names(attributes.get("class") or "", attributes.get("id") or "")
+    return names_of_values(attributes.get("class") or "", attributes.get("id") or "")
 
 
 @lru_cache(maxsize=1 << 14)
-def _names(classes: str, ident: str) -> str:
+def names_of_values(classes: str, ident: str) -> str:
     """Class and id, except an id of four words or more: that is an anchor made from a heading's text
     ("sharing-with-a-single-developer"), which says what the section is about, not what it is."""
     parts = _SLUG_PARTS.split(ident)
