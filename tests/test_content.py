@@ -101,3 +101,17 @@ def test_a_short_teaser_does_not_widen_to_take_in_its_deck() -> None:
     )
     text = extract(html, URL).text
     assert "teaser step" in text and "more devices" not in text
+
+
+def test_the_block_marked_as_the_article_body_is_kept_whole() -> None:
+    html = (
+        "<html><body><div id='col1'><div itemprop='articleBody'>"
+        "<div class='lead'><p>A short opening line.</p><p>And a second one.</p></div>"
+        "<div class='block'><img src='/a.jpg'></div>"
+        f"<div class='block'>{_paragraphs('body', 4)}</div>"
+        "</div><div class='more'><p>Unrelated teaser, with a few words, commas, and more words.</p></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "A short opening line." in text and "body step" in text
+    assert "Unrelated teaser" not in text

@@ -76,7 +76,7 @@ def find_main_content(body: LexborNode, budget: Budget | None = None) -> list[Le
         or _shared_ancestor(ranked, candidates)
         or _prefer_enclosing(ranked[0], candidates)
     )
-    top = _widened(top, candidates, stats)
+    top = _declared_body(top, candidates) or _widened(top, candidates, stats)
     nodes = _with_siblings(top, candidates, stats)
     for node in nodes:
         clean_conditionally(node, budget)
@@ -175,6 +175,17 @@ WIDER_MIN_ADDED = 400
 # ... and stays prose: its link density at most this much above the block's, and never past the cap.
 WIDER_DENSITY_SLACK = 0.05
 WIDER_DENSITY_CAP = 0.15
+
+
+def _declared_body(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate | None:
+    """The block the page marks as the article's body (schema.org `itemprop="articleBody"`) around the
+    best block: the page says where the article starts and ends, the scores only found a part of it."""
+    ancestor = top.node.parent
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        if "articlebody" in (ancestor.attributes.get("itemprop") or "").lower().split():
+            return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
+        ancestor = ancestor.parent
+    return None
 
 
 def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
