@@ -115,3 +115,17 @@ def test_the_block_marked_as_the_article_body_is_kept_whole() -> None:
     text = extract(html, URL).text
     assert "A short opening line." in text and "body step" in text
     assert "Unrelated teaser" not in text
+
+
+def test_an_embedded_post_is_kept_even_in_a_wrapper_named_social() -> None:
+    tweet = (
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>Yes this is real and yes "
+        "the state spent half a million on it: <a href='https://t.co/x'>https://t.co/x</a></p>"
+        "— A reader (@reader) <a href='https://twitter.com/reader/status/1'>November 18, 2019</a>"
+        "</blockquote></div>"
+    )
+    share = "<div class='social-share'><a href='https://facebook.com/sharer'>Share on Facebook</a></div>"
+    html = f"<html><body><article>{_paragraphs('main', 3)}{tweet}{_paragraphs('end', 2)}{share}</article></body></html>"
+    text = extract(html, URL).text
+    assert "Yes this is real" in text and "end step" in text
+    assert "Share on Facebook" not in text

@@ -14,7 +14,13 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
-from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_of_values
+from scraper.extract.hints import (
+    AD_ATTRIBUTE_NAMES,
+    AD_ATTRIBUTES,
+    holds_embedded_post,
+    junk_names,
+    names_of_values,
+)
 from scraper.extract.promo import is_promo_link
 
 # Elements dropped with everything inside them.
@@ -204,7 +210,7 @@ def drop_junk(
             # an invisible block that holds the article is shown by script (WeChat's #js_content);
             # a display:none one is a copy (print version, template) and goes
             or (
-                (invisible or junk)
+                (invisible or (junk and not holds_embedded_post(node)))
                 and not (
                     protect
                     and (

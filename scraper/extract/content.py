@@ -16,7 +16,7 @@ from selectolax.lexbor import LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.clean import drop_junk
-from scraper.extract.hints import class_weight
+from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.measure import CLAUSE, TextStats, measure
 
 # Blocks whose own text is a paragraph.
@@ -379,7 +379,7 @@ _COUNTED = {
 def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
     weight = class_weight(node)
     if weight < 0:
-        return True
+        return not holds_embedded_post(node)
     if held.clauses >= 10:
         return False
     paragraphs, images, length = held.paragraphs, held.images, held.length

@@ -132,3 +132,14 @@ def junk_names(names: str) -> bool:
             return False
         junk = junk or kind != NEUTRAL
     return junk
+
+
+# Posts from elsewhere quoted in the article (a tweet, an Instagram post): the article's content, even
+# inside a wrapper named "social" that would otherwise read as a share bar.
+EMBEDDED_POST = ", ".join(
+    f"blockquote[class*={name}]" for name in ("tweet", "instagram", "tiktok", "facebook", "embed", "mastodon")
+)
+
+
+def holds_embedded_post(node: LexborNode) -> bool:
+    return node.css_first(EMBEDDED_POST) is not None
