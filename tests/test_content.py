@@ -125,7 +125,8 @@ def test_an_embedded_post_is_kept_even_in_a_wrapper_named_social() -> None:
         "</blockquote></div>"
     )
     share = "<div class='social-share'><a href='https://facebook.com/sharer'>Share on Facebook</a></div>"
-    html = f"<html><body><article>{_paragraphs('main', 3)}{tweet}{_paragraphs('end', 2)}{share}</article></body></html>"
+    body = f"{_paragraphs('main', 3)}{tweet}{_paragraphs('end', 2)}{share}"
+    html = f"<html><body><article>{body}</article></body></html>"
     text = extract(html, URL).text
     assert "Yes this is real" in text and "end step" in text
     assert "Share on Facebook" not in text
