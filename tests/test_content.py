@@ -130,3 +130,17 @@ def test_an_embedded_post_is_kept_even_in_a_wrapper_named_social() -> None:
     text = extract(html, URL).text
     assert "Yes this is real" in text and "end step" in text
     assert "Share on Facebook" not in text
+
+
+def test_a_paragraph_that_is_a_list_of_links_goes_whatever_its_length() -> None:
+    links = "".join(
+        f"<a href='/news/{n}'>A much longer headline of another story, number {n}, about the city</a> [VIDEO]<br>"
+        for n in range(5)
+    )
+    inline = (
+        "<p>The council, <a href='/council'>which met on Monday</a>, voted 7-2; the mayor, who had argued "
+        "for the plan since spring, said the vote was a relief and promised a review.</p>"
+    )
+    html = f"<html><body><article>{_paragraphs('main', 3)}{inline}<p>{links}</p></article></body></html>"
+    text = extract(html, URL).text
+    assert "which met on Monday" in text and "another story" not in text

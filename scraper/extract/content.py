@@ -312,7 +312,11 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
             node.remove()
             continue  # its parent is judged without it
         heading_of_links = tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33)
-        read_more_line = tag == "p" and mine.length < 200 and mine.links and mine.density() > 0.6
+        read_more_line = (
+            tag == "p"
+            and mine.links
+            and ((mine.length < 200 and mine.density() > 0.6) or (mine.links > 1 and mine.density() > 0.8))
+        )
         if heading_of_links or read_more_line or (tag in _STUB_TAGS and is_stub(node, mine.length)):
             doomed.append(node)
         counts.setdefault(parent_id, _Counts()).add(mine)
