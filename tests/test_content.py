@@ -134,7 +134,7 @@ def test_an_embedded_post_is_kept_even_in_a_wrapper_named_social() -> None:
 
 def test_a_paragraph_that_is_a_list_of_links_goes_whatever_its_length() -> None:
     links = "".join(
-        f"<a href='/news/{n}'>A much longer headline of another story, number {n}, about the city</a> [VIDEO]<br>"
+        f"<a href='/news/{n}'>A longer headline of another story, number {n}, about the city</a> [VIDEO]<br>"
         for n in range(5)
     )
     inline = (
