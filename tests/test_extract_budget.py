@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
 
 from scraper.extract import ExtractionBudgetError, ExtractionError, extract
 from scraper.extract.budget import MAX_NESTING, Budget, check_nesting
+from scraper.store.db import make_engine, session_factory
+from scraper.store.models import Article
+from tests.conftest import run_cli, write_config
 
 URL = "https://news.example/2026/story"
 LEAD = "<p>The council approved the budget on Tuesday, after a debate that lasted most of the night.</p>"
@@ -91,3 +98,30 @@ def test_random_nesting_extracts_or_fails_with_the_budget_error(
     except ExtractionBudgetError:
         return
     assert isinstance(record.text, str)
+
+
+def test_scraper_once_records_a_page_over_the_budget_as_failed_with_the_reason(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """The archive path needs nothing new: the budget error is an extraction error, one article fails."""
+    base = httpserver.url_for("").rstrip("/")
+    items = "".join(
+        f"<item><title>{name}</title><link>{base}/news/{name}</link><guid>{name}</guid></item>"
+        for name in ("deep", "fine")
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    httpserver.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
+    deep = _page(LEVELS["ul"] * 30_000)
+    httpserver.expect_request("/news/deep").respond_with_data(deep, content_type="text/html")
+    httpserver.expect_request("/news/fine").respond_with_data(_page(""), content_type="text/html")
+    config = write_config(tmp_path, [{"name": "Hostile", "url": httpserver.url_for("/feed.xml")}])
+
+    run_cli("once", "--config", str(config))
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine)() as session:
+        articles = {a.url.rsplit("/", 1)[-1]: a for a in session.scalars(select(Article))}
+    assert articles["fine"].status == "archived"
+    assert articles["deep"].status == "failed"
+    assert "ExtractionBudgetError" in (articles["deep"].last_error or "")
+    assert "deep" in (articles["deep"].last_error or "")
