@@ -18,8 +18,8 @@ DEFAULT_SECONDS = 5.0
 # Blink stops nesting at 512 and real articles stay far below it; past this the parse alone turns quadratic.
 MAX_NESTING = 1024
 # Pages with at most this many tags are parsed without the scan: nested all the way down, they still
-# parse in about 0.15 s on this machine (the quadratic cost is small at that size).
-SCAN_ABOVE_TAGS = 10_000
+# parse in about half a second on this machine (the quadratic cost is small at that size).
+SCAN_ABOVE_TAGS = 20_000
 # Walks read the clock when `index & CHECK_EVERY == 0`: every 256 nodes (a power of two, minus one).
 CHECK_EVERY = 255
 
@@ -53,7 +53,7 @@ def check_nesting(html: str, limit: int = MAX_NESTING, scan_above: int = SCAN_AB
 
     The parser's stack of open elements, simulated on the tags alone: a close tag pops back to its
     element (closing what was left open inside it), a stray one is ignored. A page with at most
-    `scan_above` tags parses in a fraction of a second however it nests (and cannot nest past the
+    `scan_above` tags parses in half a second at most however it nests (and cannot nest past the
     limit if it has fewer tags than that), so one count skips the scan for nearly every page.
     """
     if html.count("<") <= max(limit, scan_above):
