@@ -188,6 +188,7 @@ def drop_junk(
     holders = _ancestors_of(root.css(protect)) if protect else set()
     gone = _Detached(root)
     verdicts: dict[tuple[str | None, str | None], bool] = {}  # names repeat: judged once per page
+    posts = holds_embedded_post(root)  # looked for in each junk block only when the page has one
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
@@ -210,7 +211,7 @@ def drop_junk(
             # an invisible block that holds the article is shown by script (WeChat's #js_content);
             # a display:none one is a copy (print version, template) and goes
             or (
-                (invisible or (junk and not holds_embedded_post(node)))
+                (invisible or (junk and not (posts and holds_embedded_post(node))))
                 and not (
                     protect
                     and (

@@ -289,7 +289,9 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
         if node.is_text_node:
             text = (node.text_content or "").strip()
             if text:
-                mine = counts.setdefault(parent.mem_id, _Counts())
+                mine = counts.get(parent.mem_id)
+                if mine is None:
+                    mine = counts[parent.mem_id] = _Counts()
                 mine.length += len(text)
                 mine.clauses += len(CLAUSE.findall(text))
         elif node.is_element_node and node.mem_id != root_id:
@@ -319,7 +321,11 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
         )
         if heading_of_links or read_more_line or (tag in _STUB_TAGS and is_stub(node, mine.length)):
             doomed.append(node)
-        counts.setdefault(parent_id, _Counts()).add(mine)
+        held = counts.get(parent_id)
+        if held is None:
+            counts[parent_id] = mine  # the first child's counts become the parent's, no copy needed
+        else:
+            held.add(mine)
     for node in doomed:
         node.remove()
 
