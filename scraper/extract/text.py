@@ -95,11 +95,6 @@ def node_text(root: LexborNode, budget: Budget | None = None) -> str:
         if tag in BLOCK_TAGS:
             end_paragraph()
         stack.append((node, False))
-        children = []
-        child = node.child
-        while child is not None:
-            children.append(child)
-            child = child.next
-        stack.extend((child, True) for child in reversed(children))
+        stack.extend((child, True) for child in reversed(list(node.iter(include_text=True))))
     end_paragraph()
     return "\n\n".join(paragraphs)
