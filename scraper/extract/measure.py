@@ -44,26 +44,20 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     order: list[tuple[int, int, bool]] = []  # (element, its parent, is a link), in document order
     root_id = root.mem_id
-    for index, node in enumerate(root.traverse(include_text=True)):
+    elements = stats.elements
+    for index, node in enumerate(root.traverse()):  # elements only; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
-        parent = node.parent
-        if parent is None:
-            continue
-        parent_id = parent.mem_id
-        if node.is_text_node:
-            text = (node.text_content or "").strip()
-            if text:
-                marks = len(CLAUSE.findall(text))
-                direct_length[parent_id] = direct_length.get(parent_id, 0) + len(text)
-                direct_clauses[parent_id] = direct_clauses.get(parent_id, 0) + marks
-            continue
-        if not node.is_element_node:
-            continue
         key = node.mem_id
-        stats.elements.append(node)
+        elements.append(node)
+        text = node.text(deep=False, strip=True)
+        if text:
+            direct_length[key] = len(text)
+            direct_clauses[key] = len(CLAUSE.findall(text))
         if key != root_id:
-            order.append((key, parent_id, node.tag == "a"))
+            parent = node.parent
+            if parent is not None:
+                order.append((key, parent.mem_id, node.tag == "a"))
     for key, value in direct_length.items():
         length[key] = value
         clauses[key] = direct_clauses[key]
