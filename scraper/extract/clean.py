@@ -464,17 +464,15 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
     root_id = root.mem_id
     holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
     order: list[tuple[LexborNode, int]] = []
-    for index, node in enumerate(root.traverse(include_text=True)):
+    for index, node in enumerate(root.traverse()):  # elements; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
         parent = node.parent
         if parent is None or node.mem_id == root_id:
             continue
-        if node.is_text_node:
-            if (node.text_content or "").strip():
-                holds.add(parent.mem_id)
-        elif node.is_element_node:
-            order.append((node, parent.mem_id))
+        if node.text(deep=False, strip=True):
+            holds.add(node.mem_id)
+        order.append((node, parent.mem_id))
     for node, parent_id in reversed(order):
         tag = node.tag or ""
         if tag in _KEEPS_ITS_PARENT or node.mem_id in holds:

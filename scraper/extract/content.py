@@ -280,22 +280,21 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
     root_id = root.mem_id
     counts: dict[int, _Counts] = {}
     order: list[tuple[LexborNode, int]] = []
-    for index, node in enumerate(root.traverse(include_text=True)):
+    for index, node in enumerate(root.traverse()):  # elements; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
+        key = node.mem_id
+        if key == root_id:
+            continue
         parent = node.parent
         if parent is None:
             continue
-        if node.is_text_node:
-            text = (node.text_content or "").strip()
-            if text:
-                mine = counts.get(parent.mem_id)
-                if mine is None:
-                    mine = counts[parent.mem_id] = _Counts()
-                mine.length += len(text)
-                mine.clauses += len(CLAUSE.findall(text))
-        elif node.is_element_node and node.mem_id != root_id:
-            order.append((node, parent.mem_id))
+        text = node.text(deep=False, strip=True)
+        if text:
+            mine = counts[key] = _Counts()
+            mine.length = len(text)
+            mine.clauses = len(CLAUSE.findall(text))
+        order.append((node, parent.mem_id))
     doomed: list[LexborNode] = []
     for index, (node, parent_id) in enumerate(reversed(order)):
         if not index & CHECK_EVERY:
