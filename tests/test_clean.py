@@ -543,3 +543,10 @@ def test_ad_slots_named_in_other_languages_are_dropped(name: str) -> None:
     assert (
         clean(f"<div><p>Text eins.</p><div class='{name}'><p>Kaufen!</p></div></div>") == "<p>Text eins.</p>"
     )
+
+
+@pytest.mark.parametrize("name", ["newsCaption", "imgcaption", "photoCaptions", "image-caption"])
+def test_captions_named_in_one_word_go_like_image_caption(name: str) -> None:
+    caption = f"<span class='{name}'>照片说明（图片来源：路透社）</span>"
+    html = f"<div><p>正文第一段。</p>{caption}<p>正文第二段。</p></div>"
+    assert clean(html) == "<p>正文第一段。</p><p>正文第二段。</p>"

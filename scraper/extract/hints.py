@@ -45,6 +45,9 @@ def _words(alternatives: str, *, anywhere: bool) -> re.Pattern[str]:
 JUNK_STRONG = _words(_STRONG, anywhere=True)
 JUNK_WEAK = _words(_WEAK, anywhere=False)
 
+# Captions named in one word ("newsCaption", "imgcaption", "photoCaptions"): weak, like "image-caption".
+CAPTION_SUFFIX = re.compile(r"(?i)[a-z]caption(?:s|-?text)?$")
+
 # Names that say "this is the article": they protect a block from the weak junk names.
 ARTICLE = re.compile(
     r"(?i)article|post-?(?:body|content|text)|entry|story|main|content|body|text|detail|rawhtml|zhengwen|wenzhang"
@@ -95,7 +98,7 @@ def token_kind(token: str) -> int:
     if JUNK_STRONG.search(token):
         return STRONG_JUNK
     article = bool(ARTICLE.search(token))
-    if JUNK_WEAK.search(token) and not article:
+    if (JUNK_WEAK.search(token) or CAPTION_SUFFIX.search(token)) and not article:
         return JUNK
     return ARTICLE_NAME if article else NEUTRAL
 
