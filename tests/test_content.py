@@ -144,3 +144,23 @@ def test_a_paragraph_that_is_a_list_of_links_goes_whatever_its_length() -> None:
     html = f"<html><body><article>{_paragraphs('main', 3)}{inline}<p>{links}</p></article></body></html>"
     text = extract(html, URL).text
     assert "which met on Monday" in text and "another story" not in text
+
+
+def test_newsletter_pitches_and_javascript_notices_go() -> None:
+    pitches = (
+        "<p>Get the latest updates right in your inbox. Subscribe to our newsletters.</p>"
+        "<div>This slideshow requires JavaScript.</div>"
+    )
+    html = f"<html><body><article>{_paragraphs('main', 3)}{pitches}</article></body></html>"
+    text = extract(html, URL).text
+    assert "main step" in text and "inbox" not in text and "JavaScript" not in text
+
+
+def test_a_paragraph_about_a_newsletter_that_is_long_is_kept() -> None:
+    story = (
+        "The paper said on Monday that readers who subscribe to its morning newsletter will also get the "
+        "evening edition, after a year in which the number of people signing up doubled, and that the "
+        "price would not change for those who already pay for it."
+    )
+    html = f"<html><body><article>{_paragraphs('main', 3)}<p>{story}</p></article></body></html>"
+    assert story in extract(html, URL).text

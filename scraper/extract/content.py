@@ -336,14 +336,25 @@ _STUB = re.compile(
     r"(?:subscribe|sign in|log in|register) (?:now )?to (?:continue reading|read|unlock)(?: (?:the|this) "
     r"(?:full )?(?:story|article))?|weiterlesen|mehr lesen|lire la suite|la suite|leer más|seguir leyendo|"
     r"continua a leggere|leggi (?:tutto|di più)|leia mais|continue lendo|czytaj (?:więcej|dalej)|"
-    r"阅读全文|继续阅读|閱讀全文|繼續閱讀|查看全文|展开全文|続きを読む|もっと読む|더 ?보기|계속 읽기)\W*$"
+    r"阅读全文|继续阅读|閱讀全文|繼續閱讀|查看全文|展开全文|続きを読む|もっと読む|더 ?보기|계속 읽기|"
+    r"this (?:\w+ )?requires javascript\.?|(?:please )?enable javascript(?: to [\w ]+)?\.?)\W*$"
 )
 STUB_MAX_CHARS = 80
+# A newsletter pitch: asks to subscribe or sign up, and names the newsletter or the inbox.
+_PITCH_ASK = re.compile(r"(?i)\b(?:subscribe|sign up|signup|sign-up|register)\b")
+_PITCH_WHAT = re.compile(r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?)\b")
+PITCH_MAX_CHARS = 200
 
 
 def is_stub(node: LexborNode, length: int) -> bool:
-    """A block that only says "continue reading" (the rest is behind a click or a paywall)."""
-    return 0 < length <= STUB_MAX_CHARS and bool(_STUB.match((node.text(deep=True) or "").strip()))
+    """A block that only says "continue reading" (the rest is behind a click or a paywall), that the
+    page needs JavaScript, or that pitches a newsletter ("Get the latest in your inbox. Subscribe.")."""
+    if not 0 < length <= PITCH_MAX_CHARS:
+        return False
+    text = (node.text(deep=True) or "").strip()
+    if length <= STUB_MAX_CHARS and _STUB.match(text):
+        return True
+    return bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
 
 
 class _Counts:
