@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from scraper.extract import extract
 
 URL = "https://blog.example/2026/how-to"
@@ -164,3 +166,20 @@ def test_a_paragraph_about_a_newsletter_that_is_long_is_kept() -> None:
     )
     html = f"<html><body><article>{_paragraphs('main', 3)}<p>{story}</p></article></body></html>"
     assert story in extract(html, URL).text
+
+
+def test_a_best_block_short_of_the_json_ld_article_body_widens_to_hold_it() -> None:
+    items = "".join(f"<li>Point {n}: the ferry leaves at six, and on Sundays at nine.</li>" for n in range(5))
+    lede = _paragraphs("intro", 3)
+    article_body = json.dumps(
+        {"@type": "NewsArticle", "headline": "Ferries", "articleBody": "x" * 600}  # as long as the article
+    )
+    html = (
+        f"<html><head><script type='application/ld+json'>{article_body}</script></head><body>"
+        f"<div id='col1'><div class='lede'>{lede}</div><div class='rest'><ul>{items}</ul></div></div>"
+        "</body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and "Point 4:" in text
+    without = extract(html.replace(article_body, "{}"), URL).text
+    assert "Point 4:" not in without  # the declared length is what widened it

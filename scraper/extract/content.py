@@ -60,8 +60,11 @@ class _Candidate:
     children: list[int] = field(default_factory=list)
 
 
-def find_main_content(body: LexborNode, budget: Budget | None = None) -> list[LexborNode]:
-    """The article's blocks, in page order; `[body]` when nothing stands out."""
+def find_main_content(
+    body: LexborNode, budget: Budget | None = None, expected_length: int = 0
+) -> list[LexborNode]:
+    """The article's blocks, in page order; `[body]` when nothing stands out. `expected_length`: how
+    long the page says the article is (its JSON-LD articleBody), 0 when it does not say."""
     budget = budget or Budget()
     drop_junk(body, protect=_HOLDS_ARTICLE, budget=budget)
     stats = measure(body, budget)
@@ -77,6 +80,8 @@ def find_main_content(body: LexborNode, budget: Budget | None = None) -> list[Le
         or _prefer_enclosing(ranked[0], candidates)
     )
     top = _declared_body(top, candidates) or _widened(top, candidates, stats)
+    if expected_length:
+        top = _as_long_as_declared(top, candidates, stats, expected_length)
     nodes = _with_siblings(top, candidates, stats)
     for node in nodes:
         clean_conditionally(node, budget)
@@ -209,6 +214,30 @@ def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStat
     if node is top.node:
         return top
     return candidates.get(node.mem_id) or _Candidate(node, top.score)
+
+
+# The best block is short against the declared article below this share of it; an ancestor that reaches
+# the second share (and stays prose) is taken instead.
+DECLARED_SHORT = 0.6
+DECLARED_REACHED = 0.8
+DECLARED_DENSITY_CAP = 0.3
+
+
+def _as_long_as_declared(
+    top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats, expected: int
+) -> _Candidate:
+    """The page's JSON-LD says how long the article is: a best block well short of that is a part of
+    it, and the lowest ancestor that holds about that much prose is the article."""
+    if _prose(top.node, stats) >= expected * DECLARED_SHORT:
+        return top
+    ancestor = top.node.parent
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        if stats.link_density(ancestor) > DECLARED_DENSITY_CAP:
+            break
+        if _prose(ancestor, stats) >= expected * DECLARED_REACHED:
+            return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
+        ancestor = ancestor.parent
+    return top
 
 
 def _prose(node: LexborNode, stats: TextStats) -> int:

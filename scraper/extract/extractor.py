@@ -50,7 +50,7 @@ def extract(
     generic = not body_nodes and page_body is not None
     if generic and page_body is not None:
         drop_selected(page_body, remove)
-        body_nodes = find_main_content(page_body, budget)  # drops the junk itself
+        body_nodes = find_main_content(page_body, budget, meta.body_length)  # drops the junk itself
     body_root = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic, budget=budget)
     return Record(
         title=title,

@@ -60,6 +60,7 @@ class Metadata:
     canonical_url: str | None = None
     description: str | None = None
     image: str | None = None
+    body_length: int = 0  # characters of the JSON-LD articleBody, when the page gives one
 
 
 def read_metadata(tree: LexborHTMLParser, url: str, default_tz: timezone = UTC) -> Metadata:
@@ -73,7 +74,17 @@ def read_metadata(tree: LexborHTMLParser, url: str, default_tz: timezone = UTC) 
         canonical_url=_canonical(tree, meta, url),
         description=_first(meta.get("og:description"), meta.get("description")),
         image=_absolute(_first(meta.get("og:image"), meta.get("twitter:image"), _ld_image(ld)), url),
+        body_length=_ld_body_length(ld),
     )
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _ld_body_length(ld: dict[str, Any]) -> int:
+    """How long the article says it is: its JSON-LD articleBody as text (some pages put HTML in it)."""
+    body = _string(ld.get("articleBody"))
+    return len(_SPACES.sub(" ", _TAG.sub(" ", body)).strip()) if body else 0
 
 
 def _meta_values(tree: LexborHTMLParser) -> dict[str, str]:
