@@ -25,6 +25,7 @@ The tree (as httpx's `_exceptions.py` draws its own):
     │   ├── UnsupportedURLError .. (permanent)
     │   └── RobotsDisallowedError  (permanent, ours)
     ├── ExtractError ............. a page or post file gave no record (permanent)
+    │   ├── ExtractionBudgetError  a page that costs more CPU than a page may (too deep, too slow)
     │   └── PostFormatError ...... a post file that is not front matter and a body (also a ValueError)
     └── StoreError ............... the archive (database, export folder) refused a write
         ├── LockHeldError ........ another run holds the archive's run lock
@@ -184,6 +185,11 @@ class RobotsDisallowedError(FetchError):
 
 class ExtractError(ScraperError):
     """The page (or post file) was read but gave no record; trying again gives the same."""
+
+
+class ExtractionBudgetError(ExtractError):
+    """A page that would cost more CPU than a page may: nested past what a browser builds, or too slow.
+    It costs that one article (failed, with this reason), never the run."""
 
 
 class PostFormatError(ExtractError, ValueError):

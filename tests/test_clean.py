@@ -465,3 +465,88 @@ def test_double_br_separates_paragraphs_in_the_text() -> None:
     from scraper.extract import html_to_text
 
     assert html_to_text("<div>one<br>two<br><br>three<br>\n<br>four</div>") == "one\ntwo\n\nthree\n\nfour"
+
+
+def _body(html: str, url: str = "https://news.example/2026/a.html") -> str:
+    return clean_fragment(html, url)
+
+
+def test_a_figure_whose_image_cannot_be_kept_goes_with_a_caption_that_only_labels_it() -> None:
+    html = (
+        "<p>Text.</p><figure><img src='file:///etc/photo.jpg'>"
+        "<figcaption>The fair on Monday. (File photo)</figcaption></figure>"
+    )
+    assert "figure" not in _body(html) and "The fair" not in _body(html)
+
+
+def test_a_caption_that_says_something_on_its_own_stays_without_its_image() -> None:
+    caption = "Protesters gathered at dawn. By noon the square was full and the police withdrew."
+    html = f"<figure><img src='javascript:alert(1)'><figcaption>{caption}</figcaption></figure>"
+    assert caption in _body(html)
+
+
+def test_a_figure_keeps_its_caption_when_its_image_is_kept_or_it_never_had_one() -> None:
+    kept = _body("<figure><img src='/a.jpg'><figcaption>The fair.</figcaption></figure>")
+    assert "The fair." in kept and "<img" in kept
+    quote = _body("<figure><blockquote>To be or not.</blockquote><figcaption>Hamlet.</figcaption></figure>")
+    assert "Hamlet." in quote
+
+
+def test_an_image_link_to_another_sites_subscription_offer_goes() -> None:
+    html = (
+        "<p>The last paragraph.</p>"
+        "<a href='https://subscribe.paper.example/promotions/3-months/?utm_campaign=x'>"
+        "<img data-src='https://static.news.example/banner_desktop.png'></a>"
+    )
+    assert "subscribe" not in _body(html) and "<img" not in _body(html)
+    by_picture = "<a href='https://shop.other.example/p/1'><img src='/paywall_desktop.png'></a>"
+    assert "<img" not in _body(by_picture)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<a href='/2026/photo-large.jpg'><img src='/2026/photo.jpg'></a>",  # the same site
+        "<a href='https://photos.agency.example/fair-2026'><img src='/2026/photo.jpg'></a>",  # not a promo
+        "<a href='https://subscribe.paper.example/'>Subscribe to our paper</a>",  # text: judged elsewhere
+    ],
+)
+def test_other_links_around_images_or_to_offers_stay(html: str) -> None:
+    body = _body(html)
+    assert "<img" in body or "Subscribe to our paper" in body
+
+
+def test_a_section_anchored_by_a_slug_of_its_heading_is_not_judged_by_the_slugs_words() -> None:
+    paragraph = "<p>Say you work on code that must be tested on a remote server, far from your editor.</p>"
+    html = (
+        "<html><body><div class='content'>"
+        f"<div class='section' id='sharing-with-a-single-developer'><h2>Sharing</h2>{paragraph * 4}</div>"
+        f"<div class='section' id='comments'>{paragraph}</div>"
+        "</div></body></html>"
+    )
+    record = extract(html, "https://docs.example/evolve")
+    assert record.text.count("remote server") == 1  # the first is kept once (repeats read once), comments go
+    assert "Sharing" in record.text
+
+
+def test_a_long_paragraph_said_twice_is_kept_twice_and_a_short_repeat_reads_once() -> None:
+    long = "The committee met again on Friday, and again the vote was postponed. " * 4
+    html = f"<p>{long}</p><p>Advertisement</p><p>Middle paragraph.</p><p>Advertisement</p><p>{long}</p>"
+    text = html_to_text(html)
+    assert text.count("The committee met again") == 8 and text.count("Advertisement") == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["anzeige-top", "werbung", "pub-slot", "publicidad", "reklama-box", "pubblicita"]
+)
+def test_ad_slots_named_in_other_languages_are_dropped(name: str) -> None:
+    assert (
+        clean(f"<div><p>Text eins.</p><div class='{name}'><p>Kaufen!</p></div></div>") == "<p>Text eins.</p>"
+    )
+
+
+@pytest.mark.parametrize("name", ["newsCaption", "imgcaption", "photoCaptions", "image-caption"])
+def test_captions_named_in_one_word_go_like_image_caption(name: str) -> None:
+    caption = f"<span class='{name}'>照片说明（图片来源：路透社）</span>"
+    html = f"<div><p>正文第一段。</p>{caption}<p>正文第二段。</p></div>"
+    assert clean(html) == "<p>正文第一段。</p><p>正文第二段。</p>"

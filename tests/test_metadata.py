@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from scraper.extract.metadata import Metadata, read_metadata
@@ -167,7 +168,7 @@ def test_an_author_that_is_a_profile_url_is_skipped() -> None:
         '<meta property="article:author" content="https://www.facebook.com/somepaper">'
         '<meta name="byl" content="By Keith Bradsher">'
     )
-    assert meta(page(head)).author == "By Keith Bradsher"
+    assert meta(page(head)).author == "Keith Bradsher"  # "By" introduces the byline, it is no name
 
 
 def test_the_first_meta_of_a_name_wins() -> None:
@@ -239,9 +240,90 @@ def test_canonical() -> None:
     assert meta(page()).canonical_url is None
 
 
-def test_title_falls_back_to_h1_then_title_element() -> None:
-    assert (
-        meta(page("<title>页面标题 | 某报</title>", "<div><h1> 正文 标题 </h1></div>")).title == "正文 标题"
-    )
-    assert meta(page("<title>页面标题 | 某报</title>")).title == "页面标题 | 某报"
+def test_title_falls_back_to_the_title_element_then_h1() -> None:
+    with_h1 = meta(page("<title>台风登陆浙江沿海 | 某报</title>", "<h1> 正文 标题 </h1>"))
+    assert with_h1.title == "台风登陆浙江沿海"
+    assert meta(page("", "<div><h1> 正文 标题 </h1></div>")).title == "正文 标题"
     assert meta(page()).title is None
+
+
+def test_json_ld_inside_a_cdata_or_comment_wrapper_is_read() -> None:
+    data = json.dumps({"@type": "NewsArticle", "headline": "Wrapped", "datePublished": "2024-06-25"})
+    for wrapped in (f"<![CDATA[{data}]]>", f"//<![CDATA[\n{data}\n//]]>", f"<!--{data}-->"):
+        result = meta(page(f'<script type="application/ld+json">\n  {wrapped}\n</script>'))
+        assert result.title == "Wrapped"
+        assert result.published == datetime(2024, 6, 25, tzinfo=UTC)
+
+
+def test_a_meta_naming_several_properties_counts_for_each() -> None:
+    head = (
+        '<meta property="og:title twitter:title" content="Shared title">'
+        '<meta property="x dc:creator" content="Ann">'
+    )
+    result = meta(page(head))
+    assert result.title == "Shared title" and result.author == "Ann"
+
+
+def test_dublin_core_title_and_creator_come_before_open_graph_and_author() -> None:
+    head = (
+        '<meta property="og:title" content="OG"><meta property="dc:title" content="DC">'
+        '<meta name="author" content="Meta"><meta property="dc:creator" content="Creator">'
+    )
+    result = meta(page(head))
+    assert (result.title, result.author) == ("DC", "Creator")
+
+
+@pytest.mark.parametrize(
+    ("document_title", "headline"),
+    [
+        (
+            "Council approves the new budget after a long night | The Daily Example",
+            "Council approves the new budget after a long night",
+        ),
+        (
+            "Council approves the new budget – Example News – Politics",
+            "Council approves the new budget – Example News",
+        ),
+        ("Example News | Council approves the new budget", "Council approves the new budget"),
+        ("About us | Example", "About us | Example"),  # too short once cut: the whole title
+        ("A title without a separator", "A title without a separator"),
+    ],
+)
+def test_without_a_declared_title_the_documents_title_loses_the_sites_name(
+    document_title: str, headline: str
+) -> None:
+    result = meta(page(f"<title>{document_title}</title>", "<h1>Site logo</h1><h1>Other</h1>"))
+    assert result.title == headline
+
+
+def test_json_ld_name_wins_over_a_headline_that_describes_it() -> None:
+    data = {"@type": "Article", "name": "New Zealand", "headline": "country in Oceania"}
+    assert meta(page(ld(data) + "<title>New Zealand - Wikipedia</title>")).title == "New Zealand"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<p class="byline">By Jane Roe</p>',
+        '<span itemprop="author" itemscope><span itemprop="name">Jane Roe</span></span>',
+        '<a rel="author" href="/staff/jane">Jane Roe</a>',
+        '<div class="author">Jane Roe</div>',
+    ],
+)
+def test_a_byline_in_the_body_names_the_author_when_the_head_does_not(body: str) -> None:
+    assert meta(page(body=f"<article>{body}<p>Text of the article.</p></article>")).author == "Jane Roe"
+
+
+def test_a_long_author_box_is_not_a_byline() -> None:
+    bio = (
+        "Jane Roe has covered city hall for twenty years; "
+        "she writes about budgets, transit, housing, schools."
+    )
+    assert meta(page(body=f"<div class='author'>{bio}</div>")).author is None
+
+
+def test_an_h1_that_says_the_titles_headline_in_full_is_the_title() -> None:
+    result = meta(page("<title>Budget - Example</title>", "<h1>Council passes the budget at 3am</h1>"))
+    assert result.title == "Council passes the budget at 3am"
+    unrelated = meta(page("<title>Council passes the budget</title>", "<h1>Example News</h1>"))
+    assert unrelated.title == "Council passes the budget"

@@ -13,7 +13,15 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scraper.extract.hints import AD_ATTRIBUTE_NAMES, AD_ATTRIBUTES, junk_names, names_in
+from scraper.extract.budget import CHECK_EVERY, Budget
+from scraper.extract.hints import (
+    AD_ATTRIBUTE_NAMES,
+    AD_ATTRIBUTES,
+    holds_embedded_post,
+    junk_names,
+    names_of_values,
+)
+from scraper.extract.promo import is_promo_link
 
 # Elements dropped with everything inside them.
 DROP_TAGS = (
@@ -98,6 +106,8 @@ _TRACKER = re.compile(
 )
 # Empty elements that are still content.
 _VOID_CONTENT = frozenset({"img", "br", "hr", "td", "th"})
+# Empty elements that make their ancestors content.
+_KEEPS_ITS_PARENT = frozenset({"img", "hr"})
 
 
 def clean_body(
@@ -108,6 +118,7 @@ def clean_body(
     title: str | None = None,
     *,
     junk_dropped: bool = False,
+    budget: Budget | None = None,
 ) -> LexborNode:
     """A wrapper holding the clean copies of the given body nodes of `tree`, in document order, without a
     heading repeating `title`. Copied within the same document: no second parse; the caller takes both
@@ -115,7 +126,7 @@ def clean_body(
     root = tree.create_node("div")
     for node in nodes:
         root.insert_child(node)
-    _clean_root(root, url, () if junk_dropped else remove, title, drop=not junk_dropped)
+    _clean_root(root, url, () if junk_dropped else remove, title, budget or Budget(), drop=not junk_dropped)
     return root
 
 
@@ -125,55 +136,120 @@ def clean_fragment_html(fragment: str, url: str, remove: Iterable[str] = (), tit
     root = tree.css_first("#scraper-root")
     if root is None:
         return ""
-    _clean_root(root, url, remove, title)
+    _clean_root(root, url, remove, title, Budget())
     return (root.inner_html or "").strip()
 
 
 def _clean_root(
-    root: LexborNode, url: str, remove: Iterable[str], title: str | None, drop: bool = True
+    root: LexborNode, url: str, remove: Iterable[str], title: str | None, budget: Budget, drop: bool = True
 ) -> None:
     if drop:
         for block in root.iter():  # the chosen blocks are the article, even if a script is to reveal them
             if _hidden_style(block.attributes.get("style")):
                 del block.attrs["style"]
-        drop_junk(root, remove)
+        drop_junk(root, remove, budget=budget)
     if title:
         drop_title_heading(root, title)
     root_id = root.mem_id
-    for node in list(root.traverse()):
-        if node.mem_id != root_id:
-            _clean_element(node, url)
-    _remove_empty(root)
+    lost: list[LexborNode] = []  # figures whose image could not be kept
+    for index, node in enumerate(list(root.traverse())):
+        if not index & CHECK_EVERY:
+            budget.check()
+        if node.mem_id == root_id:
+            continue
+        figure = _figure_of(node, root_id) if node.tag == "img" else None
+        if _clean_element(node, url) and figure is not None:
+            lost.append(figure)
+    for figure in lost:
+        if figure.css_first("img") is None and not caption_speaks(figure):
+            figure.remove()
+    _remove_empty(root, budget)
     root.merge_text_nodes()
 
 
-def drop_junk(root: LexborNode, remove: Iterable[str] = (), protect: str | None = None) -> None:
+def drop_junk(
+    root: LexborNode,
+    remove: Iterable[str] = (),
+    protect: str | None = None,
+    budget: Budget | None = None,
+) -> None:
     """Detach script, furniture, ad slots, hidden blocks and the caller's own selectors.
 
     `remove()` rather than `decompose()`: detaching a node whose ancestor is already detached is safe,
     freeing it is not.
     """
+    budget = budget or Budget()
     # One walk in Python beats one CSS pass per tag name.
     for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
         node.remove()
+    budget.check()
     drop_selected(root, remove)
     whole: list[int] = []  # the page's text length, measured once and only if needed
     holders = _ancestors_of(root.css(protect)) if protect else set()
-    for node in root.css(_JUDGED_BY_ATTRIBUTES):
+    gone = _Detached(root)
+    verdicts: dict[tuple[str | None, str | None], bool] = {}  # names repeat: judged once per page
+    posts = holds_embedded_post(root)  # looked for in each junk block only when the page has one
+    for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
+        if not index & CHECK_EVERY:
+            budget.check()
         attributes = node.attributes
+        names = (attributes.get("class"), attributes.get("id"))
+        junk = verdicts.get(names)
+        if junk is None:
+            junk = verdicts[names] = junk_names(names_of_values(names[0] or "", names[1] or ""))
+        style = attributes.get("style")
+        display_none = invisible = False
+        if style:
+            compact = style.replace(" ", "").lower()
+            display_none = "display:none" in compact
+            invisible = display_none or "visibility:hidden" in compact
         if (
-            "hidden" in attributes
+            display_none
+            or "hidden" in attributes
             or not AD_ATTRIBUTE_NAMES.isdisjoint(attributes)
             or (attributes.get("aria-hidden") == "true" and not node.css_first("img"))
-            or _hidden_style(attributes.get("style"), display_only=True)
             # an invisible block that holds the article is shown by script (WeChat's #js_content);
             # a display:none one is a copy (print version, template) and goes
             or (
-                (_hidden_style(attributes.get("style")) or junk_names(names_in(attributes)))
-                and not (protect and (node.mem_id in holders or _holds_text(node, root, whole)))
+                (invisible or (junk and not (posts and holds_embedded_post(node))))
+                and not (
+                    protect
+                    and (
+                        node.mem_id in holders
+                        # measured only outside what is already gone (nested junk measured once)
+                        or (not gone.inside(node) and _holds_text(node, root, whole))
+                    )
+                )
             )
         ):
             node.remove()
+            gone.add(node)
+
+
+class _Detached:
+    """Which nodes are inside one already removed, by climbing to the nearest known answer: every node
+    climbed through learns its answer too, so the climbs together cost the tree's size, not N x depth."""
+
+    def __init__(self, root: LexborNode) -> None:
+        self._answer: dict[int, bool] = {root.mem_id: False}
+
+    def add(self, node: LexborNode) -> None:
+        self._answer[node.mem_id] = True
+
+    def inside(self, node: LexborNode) -> bool:
+        path: list[int] = []
+        ancestor = node.parent
+        answer = True  # climbed out of the tree without meeting the root: detached
+        while ancestor is not None:
+            known = self._answer.get(ancestor.mem_id)
+            if known is not None:
+                answer = known
+                break
+            path.append(ancestor.mem_id)
+            ancestor = ancestor.parent
+        for key in path:
+            self._answer[key] = answer
+        return answer
 
 
 def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
@@ -225,23 +301,49 @@ def _hidden_style(style: str | None, display_only: bool = False) -> bool:
     return "display:none" in compact or (not display_only and "visibility:hidden" in compact)
 
 
-def _clean_element(node: LexborNode, url: str) -> None:
+def _clean_element(node: LexborNode, url: str) -> bool:
+    """Clean one node in place; True when it was removed."""
     tag = node.tag
     if tag is None or tag.startswith("-"):  # text and comments
         if tag == "_comment" or node.is_comment_node:
             node.remove()
-        return
+            return True
+        return False
     if tag == "img":
-        _clean_image(node, url)
-        return
+        return _clean_image(node, url)
     if tag == "a":
         _clean_link(node, url)
-        return
+        return False
     allowed = ALLOWED.get(tag)
     if allowed is None:
         node.unwrap()
-        return
+        return False
     _keep_attributes(node, allowed)
+    return False
+
+
+def _figure_of(image: LexborNode, root_id: int) -> LexborNode | None:
+    """The figure an image illustrates: `<figure>` a few wrappers up (a link, a picture, a div)."""
+    ancestor = image.parent
+    for _ in range(4):
+        if ancestor is None or ancestor.mem_id == root_id:
+            return None
+        if ancestor.tag == "figure":
+            return ancestor
+        ancestor = ancestor.parent
+    return None
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)|[。！？]")
+_ASIDE = re.compile(r"\([^)]*\)|（[^）]*）|\[[^\]]*\]|【[^】]*】")
+
+
+def caption_speaks(figure: LexborNode) -> bool:
+    """A caption that says something without its picture: two sentences or more once the credits in
+    brackets are set aside ("Scene at the fair. (File photo)" only labels a photo that is gone)."""
+    caption = figure.css_first("figcaption")
+    text = _ASIDE.sub("", caption.text(deep=True) or "").strip() if caption is not None else ""
+    return len(_SENTENCE_END.findall(text)) >= 2
 
 
 def _keep_attributes(node: LexborNode, allowed: frozenset[str]) -> None:
@@ -257,19 +359,23 @@ def _clean_link(node: LexborNode, url: str) -> None:
     if absolute is None:
         node.unwrap()
         return
+    if is_promo_link(node, absolute, url):
+        node.remove()
+        return
     _keep_attributes(node, ALLOWED["a"])
     node.attrs["href"] = absolute
 
 
-def _clean_image(node: LexborNode, url: str) -> None:
+def _clean_image(node: LexborNode, url: str) -> bool:
     attributes = node.attributes
     source = image_source(attributes)
     absolute = safe_url(source, url) if source else None
     if absolute is None or _is_tracker(absolute, attributes):
         node.remove()
-        return
+        return True
     _keep_attributes(node, ALLOWED["img"])
     node.attrs["src"] = absolute
+    return False
 
 
 def image_source(attributes: dict[str, str | None]) -> str | None:
@@ -349,17 +455,34 @@ def _tiny(size: str | None) -> bool:
     return digits.isdigit() and int(digits) <= 2
 
 
-def _remove_empty(root: LexborNode) -> None:
-    """Drop wrappers left without text or image, innermost first, so nested empties go too."""
-    for node in reversed(list(root.traverse())):
-        tag = node.tag
-        if node.mem_id == root.mem_id or tag is None or tag.startswith("-") or tag in _VOID_CONTENT:
+def _remove_empty(root: LexborNode, budget: Budget) -> None:
+    """Drop wrappers left without text or image, so nested empties go too.
+
+    One walk, children before parents, each element learning from its children whether it holds
+    anything: asking every element for its text and images instead costs N² on a deep page.
+    """
+    root_id = root.mem_id
+    holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
+    order: list[tuple[LexborNode, int]] = []
+    for index, node in enumerate(root.traverse()):  # elements; their own text read in C
+        if not index & CHECK_EVERY:
+            budget.check()
+        parent = node.parent
+        if parent is None or node.mem_id == root_id:
             continue
-        if node.css_first("img, hr") is None and not (node.text(deep=True) or "").strip():
+        if node.text(deep=False, strip=True):
+            holds.add(node.mem_id)
+        order.append((node, parent.mem_id))
+    for node, parent_id in reversed(order):
+        tag = node.tag or ""
+        if tag in _KEEPS_ITS_PARENT or node.mem_id in holds:
+            holds.add(parent_id)
+        elif tag not in _VOID_CONTENT:
             node.remove()
     # unwrap divs that only wrap one block, so the body is not a tower of wrappers
+    budget.check()
     for div in root.css("div"):
-        if div.mem_id != root.mem_id and not _has_direct_text(div):
+        if div.mem_id != root_id and not _has_direct_text(div):
             div.unwrap()
 
 

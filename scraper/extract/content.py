@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborNode
 
+from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.clean import drop_junk
-from scraper.extract.hints import class_weight
+from scraper.extract.hints import class_weight, holds_embedded_post
+from scraper.extract.measure import CLAUSE, TextStats, measure
 
 # Blocks whose own text is a paragraph.
 PARAGRAPH_TAGS = frozenset({"p", "pre", "td"})
@@ -46,9 +48,6 @@ TAG_WEIGHT = {
     "th": -5,
 }
 MIN_PARAGRAPH_CHARS = 25
-_CLAUSE = re.compile(r"[,，、。;；!！?？]")
-# Blocks inside the chosen body that are judged again on their own (readability's conditional cleaning).
-_JUDGED = "div, section, ul, ol, dl, table, form, aside"
 # Nodes that protect an ancestor from removal by name: it holds the article.
 _HOLDS_ARTICLE = "h1, article, main, [itemprop=articleBody]"
 
@@ -60,36 +59,48 @@ class _Candidate:
     children: list[int] = field(default_factory=list)
 
 
-def find_main_content(body: LexborNode) -> list[LexborNode]:
-    """The article's blocks, in page order; `[body]` when nothing stands out."""
-    drop_junk(body, protect=_HOLDS_ARTICLE)
-    candidates = _score_paragraphs(body)
+def find_main_content(
+    body: LexborNode, budget: Budget | None = None, expected_length: int = 0
+) -> list[LexborNode]:
+    """The article's blocks, in page order; `[body]` when nothing stands out. `expected_length`: how
+    long the page says the article is (its JSON-LD articleBody), 0 when it does not say."""
+    budget = budget or Budget()
+    drop_junk(body, protect=_HOLDS_ARTICLE, budget=budget)
+    stats = measure(body, budget)
+    candidates = _score_paragraphs(stats)
     if not candidates:
         return [body]
     for candidate in candidates.values():
-        candidate.score *= 1 - link_density(candidate.node)
+        candidate.score *= 1 - stats.link_density(candidate.node)
     ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
-    top = _common_ancestor(ranked, candidates) or _prefer_enclosing(ranked[0], candidates)
-    nodes = _with_siblings(top, candidates)
+    top = (
+        _common_ancestor(ranked, candidates)
+        or _shared_ancestor(ranked, candidates)
+        or _prefer_enclosing(ranked[0], candidates)
+    )
+    top = _declared_body(top, candidates) or _widened(top, candidates, stats)
+    if expected_length:
+        top = _as_long_as_declared(top, candidates, stats, expected_length)
+    nodes = _with_siblings(top, candidates, stats)
     for node in nodes:
-        clean_conditionally(node)
+        clean_conditionally(node, budget)
     return nodes
 
 
-def _score_paragraphs(body: LexborNode) -> dict[int, _Candidate]:
+def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
     candidates: dict[int, _Candidate] = {}
-    for node in body.traverse():
+    for node in stats.elements:
         tag = node.tag
+        key = node.mem_id
         if tag in PARAGRAPH_TAGS:
-            text = node.text(deep=True) or ""
+            length, clauses = stats.length.get(key, 0), stats.clauses.get(key, 0)
         elif tag in TEXT_WRAPPER_TAGS:
-            text = direct_text(node)
+            length, clauses = stats.direct_length.get(key, 0), stats.direct_clauses.get(key, 0)
         else:
             continue
-        length = len(text.strip())
         if length < MIN_PARAGRAPH_CHARS:
             continue
-        points = 1 + len(_CLAUSE.findall(text)) + min(length // 100, 3)
+        points = 1 + clauses + min(length // 100, 3)
         ancestor = node.parent if tag in PARAGRAPH_TAGS else node
         for level in range(3):
             if ancestor is None or ancestor.tag in (None, "html", "#document"):
@@ -119,13 +130,118 @@ def _common_ancestor(ranked: list[_Candidate], candidates: dict[int, _Candidate]
     }
     if not chunks:
         return None
+    # every ancestor of a chunk counts the chunks under it: depth x chunks, not a walk per ancestor
+    held: dict[int, int] = {}
+    for candidate in ranked[1:10]:
+        if candidate.node.mem_id not in chunks:
+            continue
+        ancestor = candidate.node.parent
+        while ancestor is not None:
+            held[ancestor.mem_id] = held.get(ancestor.mem_id, 0) + 1
+            ancestor = ancestor.parent
     ancestor = top.node.parent
     while ancestor is not None and ancestor.tag not in (None, "body", "html"):
-        held = sum(1 for node in ancestor.traverse() if node.mem_id in chunks)
-        if held == len(chunks):
+        if held.get(ancestor.mem_id, 0) == len(chunks):
             return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
         ancestor = ancestor.parent
     return None
+
+
+# Readability's rule: when this many of the next best blocks score nearly as well as the best and
+# sit under one ancestor with it, the article is that ancestor (sections in sibling wrappers).
+MIN_ALTERNATIVES = 3
+ALTERNATIVE_SHARE = 0.75
+
+
+def _shared_ancestor(ranked: list[_Candidate], candidates: dict[int, _Candidate]) -> _Candidate | None:
+    top = ranked[0]
+    alternatives = [c for c in ranked[1:5] if c.score >= top.score * ALTERNATIVE_SHARE]
+    if len(alternatives) < MIN_ALTERNATIVES:
+        return None
+    held: dict[int, int] = {}
+    for candidate in alternatives:
+        ancestor = candidate.node.parent
+        while ancestor is not None:
+            held[ancestor.mem_id] = held.get(ancestor.mem_id, 0) + 1
+            ancestor = ancestor.parent
+    ancestor = top.node.parent
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        if held.get(ancestor.mem_id, 0) >= MIN_ALTERNATIVES:
+            return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
+        ancestor = ancestor.parent
+    return None
+
+
+# A parent is the article rather than the chosen block when it adds this much prose...
+WIDER_TEXT_RATIO = 1.5
+# ... and at least this many characters of it (a teaser's deck is not the rest of the article).
+WIDER_MIN_ADDED = 400
+# ... and stays prose: its link density at most this much above the block's, and never past the cap.
+WIDER_DENSITY_SLACK = 0.05
+WIDER_DENSITY_CAP = 0.15
+
+
+def _declared_body(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate | None:
+    """The block the page marks as the article's body (schema.org `itemprop="articleBody"`) around the
+    best block: the page says where the article starts and ends, the scores only found a part of it."""
+    ancestor = top.node.parent
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        if "articlebody" in (ancestor.attributes.get("itemprop") or "").lower().split():
+            return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
+        ancestor = ancestor.parent
+    return None
+
+
+def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
+    """The chosen block looks incomplete when a parent holds much more prose than it: an intro block
+    scored best, the rest of the article in a sibling without paragraphs of its own (a "read more"
+    wrapper, a div of text runs). Climb while the parent adds prose and not links (CETD's view: the
+    article is where text is dense and links are sparse)."""
+    node = top.node
+    prose = _prose(node, stats)
+    density = stats.link_density(node)
+    ancestor = node.parent
+    # wrappers that add nothing are passed through: the step that adds the rest may be a few levels up
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        ancestor_density = stats.link_density(ancestor)
+        if ancestor_density > min(WIDER_DENSITY_CAP, density + WIDER_DENSITY_SLACK):
+            break
+        ancestor_prose = _prose(ancestor, stats)
+        if ancestor_prose >= prose * WIDER_TEXT_RATIO and ancestor_prose - prose >= WIDER_MIN_ADDED:
+            node, prose, density = ancestor, ancestor_prose, ancestor_density
+        ancestor = ancestor.parent
+    if node is top.node:
+        return top
+    return candidates.get(node.mem_id) or _Candidate(node, top.score)
+
+
+# The best block is short against the declared article below this share of it; an ancestor that reaches
+# the second share (and stays prose) is taken instead.
+DECLARED_SHORT = 0.6
+DECLARED_REACHED = 0.8
+DECLARED_DENSITY_CAP = 0.3
+
+
+def _as_long_as_declared(
+    top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats, expected: int
+) -> _Candidate:
+    """The page's JSON-LD says how long the article is: a best block well short of that is a part of
+    it, and the lowest ancestor that holds about that much prose is the article."""
+    if _prose(top.node, stats) >= expected * DECLARED_SHORT:
+        return top
+    ancestor = top.node.parent
+    while ancestor is not None and ancestor.tag not in (None, "body", "html"):
+        if stats.link_density(ancestor) > DECLARED_DENSITY_CAP:
+            break
+        if _prose(ancestor, stats) >= expected * DECLARED_REACHED:
+            return candidates.get(ancestor.mem_id) or _Candidate(ancestor, top.score)
+        ancestor = ancestor.parent
+    return top
+
+
+def _prose(node: LexborNode, stats: TextStats) -> int:
+    key = node.mem_id
+    return stats.length.get(key, 0) - stats.linked.get(key, 0)
 
 
 def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate:
@@ -142,7 +258,7 @@ def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate]) -> _Ca
     return best
 
 
-def _with_siblings(top: _Candidate, candidates: dict[int, _Candidate]) -> list[LexborNode]:
+def _with_siblings(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> list[LexborNode]:
     parent = top.node.parent
     if parent is None or parent.tag in (None, "html"):
         return [top.node]
@@ -152,7 +268,7 @@ def _with_siblings(top: _Candidate, candidates: dict[int, _Candidate]) -> list[L
     sibling = parent.child
     while sibling is not None:
         if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node and _sibling_belongs(sibling, candidates, threshold, top_class)
+            sibling.is_element_node and _sibling_belongs(sibling, candidates, threshold, top_class, stats)
         ):
             nodes.append(sibling)
         sibling = sibling.next
@@ -160,7 +276,11 @@ def _with_siblings(top: _Candidate, candidates: dict[int, _Candidate]) -> list[L
 
 
 def _sibling_belongs(
-    sibling: LexborNode, candidates: dict[int, _Candidate], threshold: float, top_class: str | None
+    sibling: LexborNode,
+    candidates: dict[int, _Candidate],
+    threshold: float,
+    top_class: str | None,
+    stats: TextStats,
 ) -> bool:
     candidate = candidates.get(sibling.mem_id)
     if candidate is not None:
@@ -169,57 +289,166 @@ def _sibling_belongs(
             return True
     if sibling.tag != "p":
         return False
-    text = (sibling.text(deep=True) or "").strip()
-    density = link_density(sibling)
+    text = (sibling.text(deep=True) or "").strip()  # a <p>: no block nests in it
+    density = stats.link_density(sibling)
     if len(text) > 80:
         return density < 0.25
     return bool(text) and density == 0 and bool(re.search(r"[.。!！?？]\s*$|[.。]\s", text))
 
 
-def clean_conditionally(root: LexborNode) -> None:
-    """Drop blocks inside the body that read like lists of links, image galleries or widgets."""
-    for node in reversed(root.css(_JUDGED)):
-        if node.mem_id == root.mem_id:
+def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
+    """Drop blocks inside the body that read like lists of links, image galleries or widgets, headings
+    named like furniture or made of links, and "READ MORE: <link>" lines between paragraphs.
+
+    One walk, children before parents: each block is judged on what its kept children hold (as
+    readability judges innermost first), from counts summed on the way up, never by reading a subtree
+    again.
+    """
+    budget = budget or Budget()
+    root_id = root.mem_id
+    counts: dict[int, _Counts] = {}
+    order: list[tuple[LexborNode, int]] = []
+    for index, node in enumerate(root.traverse()):  # elements; their own text read in C
+        if not index & CHECK_EVERY:
+            budget.check()
+        key = node.mem_id
+        if key == root_id:
             continue
-        if _looks_like_furniture(node):
+        parent = node.parent
+        if parent is None:
+            continue
+        text = node.text(deep=False, strip=True)
+        if text:
+            mine = counts[key] = _Counts()
+            mine.length = len(text)
+            mine.clauses = len(CLAUSE.findall(text))
+        order.append((node, parent.mem_id))
+    doomed: list[LexborNode] = []
+    for index, (node, parent_id) in enumerate(reversed(order)):
+        if not index & CHECK_EVERY:
+            budget.check()
+        key = node.mem_id
+        mine = counts.get(key) or _Counts()
+        tag = node.tag or ""
+        if tag == "a":
+            mine.linked = mine.length
+            mine.links += 1
+        elif tag in _COUNTED:
+            setattr(mine, _COUNTED[tag], getattr(mine, _COUNTED[tag]) + 1)
+        if tag in ("figure", "figcaption"):
+            mine.figures += 1
+        if tag in _JUDGED_TAGS and _looks_like_furniture(node, mine):
             node.remove()
-    for heading in root.css("h1, h2, h3, h4, h5, h6"):
-        if class_weight(heading) < 0 or link_density(heading) > 0.33:
-            heading.remove()
-    # "READ MORE: <link>" lines between paragraphs: short, and mostly a link
-    for paragraph in root.css("p"):
-        text = (paragraph.text(deep=True) or "").strip()
-        if len(text) < 200 and paragraph.css_first("a") is not None and link_density(paragraph, text) > 0.6:
-            paragraph.remove()
+            continue  # its parent is judged without it
+        heading_of_links = tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33)
+        read_more_line = (
+            tag == "p"
+            and mine.links
+            and ((mine.length < 200 and mine.density() > 0.6) or (mine.links > 1 and mine.density() > 0.8))
+        )
+        if heading_of_links or read_more_line or (tag in _STUB_TAGS and is_stub(node, mine.length)):
+            doomed.append(node)
+        held = counts.get(parent_id)
+        if held is None:
+            counts[parent_id] = mine  # the first child's counts become the parent's, no copy needed
+        else:
+            held.add(mine)
+    for node in doomed:
+        node.remove()
 
 
-def _looks_like_furniture(node: LexborNode) -> bool:
+_STUB_TAGS = frozenset({"p", "div", "span", "a", "li", "strong", "b", "em"})
+# "Continue reading" and "subscribe to read" stubs, alone in their block, in the languages users archive.
+_STUB = re.compile(
+    r"(?i)^\W*(?:continue reading|keep reading|read more|read the full (?:story|article)|"
+    r"(?:subscribe|sign in|log in|register) (?:now )?to (?:continue reading|read|unlock)(?: (?:the|this) "
+    r"(?:full )?(?:story|article))?|weiterlesen|mehr lesen|lire la suite|la suite|leer más|seguir leyendo|"
+    r"continua a leggere|leggi (?:tutto|di più)|leia mais|continue lendo|czytaj (?:więcej|dalej)|"
+    r"阅读全文|继续阅读|閱讀全文|繼續閱讀|查看全文|展开全文|続きを読む|もっと読む|더 ?보기|계속 읽기|"
+    r"this (?:\w+ )?requires javascript\.?|(?:please )?enable javascript(?: to [\w ]+)?\.?)\W*$"
+)
+STUB_MAX_CHARS = 80
+# A newsletter pitch: asks to subscribe or sign up, and names the newsletter or the inbox.
+_PITCH_ASK = re.compile(r"(?i)\b(?:subscribe|sign up|signup|sign-up|register)\b")
+_PITCH_WHAT = re.compile(r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?)\b")
+PITCH_MAX_CHARS = 200
+
+
+def is_stub(node: LexborNode, length: int) -> bool:
+    """A block that only says "continue reading" (the rest is behind a click or a paywall), that the
+    page needs JavaScript, or that pitches a newsletter ("Get the latest in your inbox. Subscribe.")."""
+    if not 0 < length <= PITCH_MAX_CHARS:
+        return False
+    text = (node.text(deep=True) or "").strip()
+    if length <= STUB_MAX_CHARS and _STUB.match(text):
+        return True
+    return bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
+
+
+class _Counts:
+    """What a block holds: text and link text lengths, clause marks, and elements by kind."""
+
+    __slots__ = (
+        "clauses", "embeds", "figures", "images", "inputs", "items", "length", "linked", "links",
+        "paragraphs",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.length = self.clauses = self.linked = self.links = self.paragraphs = 0
+        self.images = self.items = self.inputs = self.embeds = self.figures = 0
+
+    def add(self, other: _Counts) -> None:
+        self.length += other.length
+        self.clauses += other.clauses
+        self.linked += other.linked
+        self.links += other.links
+        self.paragraphs += other.paragraphs
+        self.images += other.images
+        self.items += other.items
+        self.inputs += other.inputs
+        self.embeds += other.embeds
+        self.figures += other.figures
+
+    def density(self) -> float:
+        return min(1.0, self.linked / self.length) if self.length else 0.0
+
+
+_JUDGED_TAGS = frozenset({"div", "section", "ul", "ol", "dl", "table", "form", "aside"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_COUNTED = {
+    "p": "paragraphs",
+    "img": "images",
+    "li": "items",
+    **dict.fromkeys(("input", "select", "textarea", "button"), "inputs"),
+    **dict.fromkeys(("iframe", "embed", "object", "video"), "embeds"),
+}
+
+
+def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
     weight = class_weight(node)
     if weight < 0:
-        return True
-    text = (node.text(deep=True) or "").strip()
-    if len(_CLAUSE.findall(text)) >= 10:
+        return not holds_embedded_post(node)
+    if held.clauses >= 10:
         return False
-    paragraphs = len(node.css("p"))
-    images = len(node.css("img"))
-    items = len(node.css("li")) - 100
-    inputs = len(node.css("input, select, textarea, button"))
-    embeds = len(node.css("iframe, embed, object, video"))
-    density = link_density(node, text)
+    paragraphs, images, length = held.paragraphs, held.images, held.length
+    items = held.items - 100
+    embeds = held.embeds
+    density = held.density()
     tag = node.tag
-    in_figure = node.css_first("figure, figcaption") is not None or tag == "figure"
+    in_figure = held.figures > 0 or tag == "figure"
     return (
         (images > 1 and paragraphs / images < 0.5 and not in_figure)
         or (items > paragraphs and tag not in ("ul", "ol"))
-        or inputs > paragraphs / 3
-        or (len(text) < MIN_PARAGRAPH_CHARS and (images == 0 or images > 2) and not in_figure)
-        or (weight < 25 and density > 0.2 and len(text) < 2000)
+        or held.inputs > paragraphs / 3
+        or (length < MIN_PARAGRAPH_CHARS and (images == 0 or images > 2) and not in_figure)
+        or (weight < 25 and density > 0.2 and length < 2000)
         or (weight >= 25 and density > 0.5)
-        or ((embeds == 1 and len(text) < 75) or embeds > 1)
+        or ((embeds == 1 and length < 75) or embeds > 1)
     )
 
 
 def link_density(node: LexborNode, text: str | None = None) -> float:
+    """The share of a block's text that is link text (for one block; walks use `TextStats`)."""
     if text is None:
         text = (node.text(deep=True) or "").strip()
     if not text:

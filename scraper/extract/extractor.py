@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.charset import decode
+from scraper.extract.budget import DEFAULT_SECONDS, Budget, check_nesting
 from scraper.extract.clean import clean_body, clean_fragment_html, drop_selected
 from scraper.extract.content import find_main_content
 from scraper.extract.dates import parse_date, parse_offset
@@ -24,10 +25,18 @@ from scraper.extract.text import node_text
 _SPACES = re.compile(r"\s+")
 
 
-def extract(html: str | bytes, url: str, rule: SiteRule | None = None) -> Record:
-    """The record of one article page; `rule` is the site rule for `url`, if any (see RuleBook.for_url)."""
+def extract(
+    html: str | bytes, url: str, rule: SiteRule | None = None, *, budget_seconds: float = DEFAULT_SECONDS
+) -> Record:
+    """The record of one article page; `rule` is the site rule for `url`, if any (see RuleBook.for_url).
+
+    Raises ExtractionBudgetError (an ExtractError) for a page that would take more than
+    `budget_seconds` of CPU: that article fails with the reason, the run goes on.
+    """
     if isinstance(html, bytes):
         html, _ = decode(html)
+    budget = Budget(budget_seconds)
+    check_nesting(html)
     tree = LexborHTMLParser(html)
     tz = parse_offset(rule.timezone if rule else None)
     meta = read_metadata(tree, url, tz)
@@ -41,15 +50,15 @@ def extract(html: str | bytes, url: str, rule: SiteRule | None = None) -> Record
     generic = not body_nodes and page_body is not None
     if generic and page_body is not None:
         drop_selected(page_body, remove)
-        body_nodes = find_main_content(page_body)  # drops the junk itself
-    body_root = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic)
+        body_nodes = find_main_content(page_body, budget, meta.body_length)  # drops the junk itself
+    body_root = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic, budget=budget)
     return Record(
         title=title,
         author=author,
         published=published,
         lang=meta.lang,
         html=(body_root.inner_html or "").strip(),
-        text=node_text(body_root),
+        text=node_text(body_root, budget),
         canonical_url=meta.canonical_url,
         description=meta.description,
         image=meta.image,
@@ -74,13 +83,24 @@ def select_body(tree: LexborHTMLParser, selectors: Sequence[str]) -> list[Lexbor
 
 
 def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """The matches not inside another match; each climb stops at an ancestor already answered, so a
+    selector matching every level of a deep page costs the page's size, not N x depth."""
+    inside: dict[int, bool] = {node.mem_id: True for node in nodes}  # "is or is under a match"
     kept: list[LexborNode] = []
-    ids = {node.mem_id for node in nodes}
     for node in nodes:
+        path: list[int] = []
         ancestor = node.parent
-        while ancestor is not None and ancestor.mem_id not in ids:
+        answer = False
+        while ancestor is not None:
+            known = inside.get(ancestor.mem_id)
+            if known is not None:
+                answer = known
+                break
+            path.append(ancestor.mem_id)
             ancestor = ancestor.parent
-        if ancestor is None:
+        for key in path:
+            inside[key] = answer
+        if not answer:
             kept.append(node)
     return kept
 

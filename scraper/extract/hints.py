@@ -14,6 +14,7 @@ from selectolax.lexbor import LexborNode
 # Blocks that are never the article, whatever else their names say.
 _STRONG = r"""
     ad|ads|adv|advert\w*|adsbygoogle|dfp|gpt-ad|innity|outbrain|taboola|sponsor\w*|promo\w*|
+    anzeige\w*|werbung|pub|publicite|publicité|publicidad|pubblicita|pubblicità|reklam\w*|koukoku|gwanggo|
     share\w*|social|sharing|sns|toolbar|tool-bar|
     comments?|comment-\w+|disqus|respond|
     related\w*|recommend\w*|more-stories|read-more|readmore|also-read|trending|popular|most-read|
@@ -44,6 +45,9 @@ def _words(alternatives: str, *, anywhere: bool) -> re.Pattern[str]:
 JUNK_STRONG = _words(_STRONG, anywhere=True)
 JUNK_WEAK = _words(_WEAK, anywhere=False)
 
+# Captions named in one word ("newsCaption", "imgcaption", "photoCaptions"): weak, like "image-caption".
+CAPTION_SUFFIX = re.compile(r"(?i)[a-z]caption(?:s|-?text)?$")
+
 # Names that say "this is the article": they protect a block from the weak junk names.
 ARTICLE = re.compile(
     r"(?i)article|post-?(?:body|content|text)|entry|story|main|content|body|text|detail|rawhtml|zhengwen|wenzhang"
@@ -69,7 +73,20 @@ def names_of(node: LexborNode) -> str:
 
 
 def names_in(attributes: dict[str, str | None]) -> str:
-    return f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+    return names_of_values(attributes.get("class") or "", attributes.get("id") or "")
+
+
+@lru_cache(maxsize=1 << 14)
+def names_of_values(classes: str, ident: str) -> str:
+    """Class and id, except an id of four words or more: that is an anchor made from a heading's text
+    ("sharing-with-a-single-developer"), which says what the section is about, not what it is."""
+    parts = _SLUG_PARTS.split(ident)
+    if len(parts) >= 4 and all(part.isalpha() for part in parts):  # ad slots number theirs: div-gpt-ad-12
+        ident = ""
+    return f"{classes} {ident}"
+
+
+_SLUG_PARTS = re.compile(r"[-_]")
 
 
 NEUTRAL, JUNK, ARTICLE_NAME, STRONG_JUNK = 0, 1, 2, 3
@@ -81,7 +98,7 @@ def token_kind(token: str) -> int:
     if JUNK_STRONG.search(token):
         return STRONG_JUNK
     article = bool(ARTICLE.search(token))
-    if JUNK_WEAK.search(token) and not article:
+    if (JUNK_WEAK.search(token) or CAPTION_SUFFIX.search(token)) and not article:
         return JUNK
     return ARTICLE_NAME if article else NEUTRAL
 
@@ -97,6 +114,7 @@ def _weight_of_names(names: str) -> int:
     return weight + 25 if ARTICLE_NAME in kinds else weight
 
 
+@lru_cache(maxsize=1 << 14)
 def junk_names(names: str) -> bool:
     tokens = names.lower().split()
     if not tokens or not ARTICLE_BODY_CLASSES.isdisjoint(tokens):
@@ -108,3 +126,14 @@ def junk_names(names: str) -> bool:
             return False
         junk = junk or kind != NEUTRAL
     return junk
+
+
+# Posts from elsewhere quoted in the article (a tweet, an Instagram post): the article's content, even
+# inside a wrapper named "social" that would otherwise read as a share bar.
+EMBEDDED_POST = ", ".join(
+    f"blockquote[class*={name}]" for name in ("tweet", "instagram", "tiktok", "facebook", "embed", "mastodon")
+)
+
+
+def holds_embedded_post(node: LexborNode) -> bool:
+    return node.css_first(EMBEDDED_POST) is not None

@@ -60,6 +60,7 @@ class Metadata:
     canonical_url: str | None = None
     description: str | None = None
     image: str | None = None
+    body_length: int = 0  # characters of the JSON-LD articleBody, when the page gives one
 
 
 def read_metadata(tree: LexborHTMLParser, url: str, default_tz: timezone = UTC) -> Metadata:
@@ -67,13 +68,23 @@ def read_metadata(tree: LexborHTMLParser, url: str, default_tz: timezone = UTC) 
     ld = _json_ld_article(tree)
     return Metadata(
         title=_title(tree, meta, ld),
-        author=_author(meta, ld),
+        author=_author(tree, meta, ld),
         published=_published(tree, meta, ld, default_tz),
         lang=_lang(tree, meta),
         canonical_url=_canonical(tree, meta, url),
         description=_first(meta.get("og:description"), meta.get("description")),
         image=_absolute(_first(meta.get("og:image"), meta.get("twitter:image"), _ld_image(ld)), url),
+        body_length=_ld_body_length(ld),
     )
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _ld_body_length(ld: dict[str, Any]) -> int:
+    """How long the article says it is: its JSON-LD articleBody as text (some pages put HTML in it)."""
+    body = _string(ld.get("articleBody"))
+    return len(_SPACES.sub(" ", _TAG.sub(" ", body)).strip()) if body else 0
 
 
 def _meta_values(tree: LexborHTMLParser) -> dict[str, str]:
@@ -85,10 +96,9 @@ def _meta_values(tree: LexborHTMLParser) -> dict[str, str]:
         if not content:
             continue
         for key in ("property", "name", "itemprop", "http-equiv"):
-            name = attributes.get(key)
-            if name:
-                values.setdefault(name.strip(), content)
-                values.setdefault(name.strip().lower(), content)
+            for name in (attributes.get(key) or "").split():  # property="og:title twitter:title"
+                values.setdefault(name, content)
+                values.setdefault(name.lower(), content)
     return values
 
 
@@ -101,7 +111,7 @@ def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any]:
     objects: list[dict[str, Any]] = []
     for node in tree.css('script[type="application/ld+json"]'):
         try:
-            data = json.loads(node.text(deep=True) or "")
+            data = json.loads(_unwrapped(node.text(deep=True) or ""))
         except ValueError:
             continue
         objects.extend(_ld_objects(data))
@@ -112,6 +122,15 @@ def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any]:
         return {}
     by_id = {item["@id"]: item for item in objects if isinstance(item.get("@id"), str)}
     return {**chosen, "author": _ld_resolve(chosen.get("author"), by_id)}
+
+
+_WRAPPER_START = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)")
+_WRAPPER_END = re.compile(r"(?://\s*)?(?:\]\]>|-->)\s*$")
+
+
+def _unwrapped(script: str) -> str:
+    """The JSON inside a `<![CDATA[ ... ]]>` or `<!-- ... -->` wrapper (XHTML habits kept by many CMSs)."""
+    return _WRAPPER_END.sub("", _WRAPPER_START.sub("", script, count=1), count=1)
 
 
 def _ld_type_matches(item: dict[str, Any], pattern: re.Pattern[str]) -> bool:
@@ -141,27 +160,114 @@ def _ld_objects(data: Any) -> Iterator[dict[str, Any]]:
 
 
 def _title(tree: LexborHTMLParser, meta: dict[str, str], ld: dict[str, Any]) -> str | None:
-    h1 = tree.css_first("article h1, main h1, h1")
-    h1_text = _clean(h1.text(deep=True)) if h1 else None
+    """The headline as the page declares it, strongest declaration first; else the document's title
+    without the site's name."""
     title_node = tree.css_first("title")
-    return _first(
-        _string(ld.get("headline")),
-        meta.get("og:title"),
-        meta.get("twitter:title"),
-        h1_text,
-        _clean(title_node.text(deep=True)) if title_node else None,
-    )
+    document_title = _clean(title_node.text(deep=True)) if title_node else None
+    declared = _first(_ld_title(ld, document_title), *(meta.get(name) for name in _TITLE_META))
+    if declared or not document_title:
+        return declared or _h1(tree)
+    h1 = _h1(tree)
+    first = _SEPARATED.search(document_title)
+    lead = document_title[: first.start()] if first else document_title
+    if (
+        h1 and lead.casefold() in h1.casefold()
+    ):  # the h1 says the title's headline in full ("Budget - Site", h1 "The budget")
+        return h1
+    return headline_of(document_title, tree)
 
 
-def _author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
+# Declared titles, most deliberate first (Dublin Core is rare and never a default of a CMS).
+_TITLE_META = ("dc:title", "dc.title", "dcterm:title", "dcterms.title", "og:title", "title", "twitter:title")
+_AUTHOR_FIRST_META = ("dc:creator", "dc.creator", "dcterm:creator", "dcterms.creator")
+# What sites put between the headline and their name in <title>.
+_SEPARATED = re.compile(r"\s[|\-–—\\/>»·]\s")
+# A word, or one Han/kana/Hangul character (CJK titles have no spaces to count).
+_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[^\W\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
+
+
+def _ld_title(ld: dict[str, Any], document_title: str | None) -> str | None:
+    """JSON-LD `headline` or `name`: when both are there and differ, the one the document's title
+    contains (Wikipedia's headline is a description, its name the title)."""
+    headline, name = _clean(_string(ld.get("headline"))), _clean(_string(ld.get("name")))
+    if headline and name and document_title and name in document_title and headline not in document_title:
+        return name
+    return headline or name
+
+
+def headline_of(document_title: str, tree: LexborHTMLParser) -> str:
+    """The headline inside `<title>`: the site's name cut off at a separator, unless that leaves too
+    little to be a headline (then the whole title is the headline)."""
+    parts = _SEPARATED.split(document_title)
+    if len(parts) > 1:
+        headline = document_title[: _last_separator(document_title)].strip()
+        if len(_WORD.findall(headline)) < 3:  # "Home | A long headline here": the site came first
+            first = _SEPARATED.search(document_title)
+            headline = document_title[first.end() :].strip() if first else headline
+        words = len(_WORD.findall(headline))
+        whole = len(_WORD.findall(_SEPARATED.sub(" ", document_title)))
+        return headline if words > 4 or words >= whole - 1 else document_title
+    if len(document_title) > 150 or len(document_title) < 15:
+        h1s = tree.css("h1")
+        if len(h1s) == 1:
+            return _clean(h1s[0].text(deep=True)) or document_title
+    return document_title
+
+
+def _last_separator(text: str) -> int:
+    start = 0
+    for match in _SEPARATED.finditer(text):
+        start = match.start()
+    return start
+
+
+def _h1(tree: LexborHTMLParser) -> str | None:
+    h1 = tree.css_first("article h1, main h1, h1")
+    return _clean(h1.text(deep=True)) if h1 else None
+
+
+def _author(tree: LexborHTMLParser, meta: dict[str, str], ld: dict[str, Any]) -> str | None:
     names = _ld_names(ld.get("author"))
     if names:
-        return ", ".join(names)
-    for key in _AUTHOR_META:
+        return without_by(", ".join(names))
+    for key in (*_AUTHOR_FIRST_META, *_AUTHOR_META):
         value = meta.get(key)
         if value and not value.startswith(("http://", "https://")):
-            return _clean(value)
+            return without_by(_clean(value))
+    return _byline_in_body(tree)
+
+
+# Elements that carry the byline in the body, strongest sign first.
+_BYLINE_ELEMENTS = (
+    '[itemprop~="author"] [itemprop~="name"]',
+    '[itemprop~="author"]',
+    '[rel="author"]',
+    '[class*="byline"], [id*="byline"]',
+    '[class~="author"], [class*="author-name"], [class*="authorname"], [class*="article-author"]',
+)
+# Only words that cannot start a name ("Di Wang", "Von Miller" are names).
+_BY = re.compile(r"(?i)^(?:by|par|por)[\s:]+(?=\w)")
+BYLINE_MAX_CHARS = 100
+
+
+def _byline_in_body(tree: LexborHTMLParser) -> str | None:
+    """A short element named as the byline; only pages that declare no author pay for the search."""
+    body = tree.body
+    if body is None:
+        return None
+    for selector in _BYLINE_ELEMENTS:
+        for node in body.css(selector):
+            text = _clean(node.text(deep=True))
+            if text and len(text) < BYLINE_MAX_CHARS and _WORD.search(text):
+                return without_by(text)
     return None
+
+
+def without_by(name: str | None) -> str | None:
+    """ "By Jane Doe" is Jane Doe: the word that introduces a byline is not part of the name."""
+    if not name:
+        return None
+    return _clean(_BY.sub("", name, count=1)) or name
 
 
 def _ld_names(value: Any) -> list[str]:

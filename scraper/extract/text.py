@@ -11,6 +11,8 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from scraper.extract.budget import CHECK_EVERY, Budget
+
 BLOCK_TAGS = frozenset(
     {
         "p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "blockquote", "pre",
@@ -19,6 +21,7 @@ BLOCK_TAGS = frozenset(
         "form", "fieldset", "legend", "body", "html",
     }
 )  # fmt: skip
+REPEATABLE_CHARS = 200
 _CELL_TAGS = frozenset({"td", "th"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "figcaption"})
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000]+")
@@ -32,62 +35,76 @@ def html_to_text(html: str | None) -> str:
     return node_text(root) if root is not None else ""
 
 
-def node_text(root: LexborNode) -> str:
-    """The text of `root`, laid out as paragraphs."""
-    paragraphs: list[str] = []
-    line: list[str] = []
-    lines: list[str] = []
+class _Layout:
+    """Paragraphs laid out line by line as the walk enters and leaves nodes."""
 
-    def end_line() -> None:
-        text = _SPACES.sub(" ", "".join(line)).strip()
-        line.clear()
+    def __init__(self) -> None:
+        self.paragraphs: list[str] = []
+        self.line: list[str] = []
+        self.lines: list[str] = []
+        self.seen: set[str] = set()
+
+    def end_line(self) -> None:
+        text = _SPACES.sub(" ", "".join(self.line)).strip()
+        self.line.clear()
         if text:
-            lines.append(text)
+            self.lines.append(text)
 
-    seen: set[str] = set()
+    def end_paragraph(self) -> None:
+        self.end_line()
+        if self.lines:
+            paragraph = "\n".join(self.lines)
+            self.lines.clear()
+            # a short block repeated (a caption twice, a pull quote, "Advertisement") reads once; a long
+            # paragraph the page really says twice is kept twice
+            if len(paragraph) >= REPEATABLE_CHARS or paragraph not in self.seen:
+                self.seen.add(paragraph)
+                self.paragraphs.append(paragraph)
 
-    def end_paragraph() -> None:
-        end_line()
-        if lines:
-            paragraph = "\n".join(lines)
-            lines.clear()
-            if paragraph not in seen:  # a block repeated (a caption twice, a pull quote) reads once
-                seen.add(paragraph)
-                paragraphs.append(paragraph)
+    def line_break(self) -> None:
+        if not "".join(self.line).strip():  # <br><br>: the blank line that separates paragraphs
+            self.end_paragraph()
+        self.end_line()
 
+    def preformatted(self, node: LexborNode) -> None:
+        self.end_paragraph()
+        text = (node.text(deep=True) or "").strip("\n")
+        if text.strip():
+            self.paragraphs.append(text)
+
+
+def node_text(root: LexborNode, budget: Budget | None = None) -> str:
+    """The text of `root`, laid out as paragraphs."""
+    budget = budget or Budget()
+    out = _Layout()
     # An explicit stack (node, entering) instead of recursion: pages nest deeper than Python's limit.
     stack: list[tuple[LexborNode, bool]] = [(root, True)]
+    steps = 0
     while stack:
+        steps += 1
+        if not steps & CHECK_EVERY:
+            budget.check()
         node, entering = stack.pop()
         tag = node.tag or ""
         if not entering:
             if tag in BLOCK_TAGS:
-                end_paragraph()
+                out.end_paragraph()
             elif tag in _CELL_TAGS:
-                line.append(" ")
+                out.line.append(" ")
             continue
         if node.is_text_node:
-            line.append(node.text_content or "")
-            continue
-        if tag in _SKIP_TAGS or node.is_comment_node:
-            continue
-        if tag == "br":
-            if not "".join(line).strip():  # <br><br>: the blank line that separates paragraphs
-                end_paragraph()
-            end_line()
-            continue
-        if tag == "pre":
-            end_paragraph()
-            text = (node.text(deep=True) or "").strip("\n")
-            if text.strip():
-                paragraphs.append(text)
-            continue
-        if tag in BLOCK_TAGS:
-            end_paragraph()
-        stack.append((node, False))
-        stack.extend((child, True) for child in reversed(_children(node)))
-    end_paragraph()
-    return "\n\n".join(paragraphs)
+            out.line.append(node.text_content or "")
+        elif tag == "br":
+            out.line_break()
+        elif tag == "pre":
+            out.preformatted(node)
+        elif not (tag in _SKIP_TAGS or node.is_comment_node):
+            if tag in BLOCK_TAGS:
+                out.end_paragraph()
+            stack.append((node, False))
+            stack.extend((child, True) for child in reversed(_children(node)))
+    out.end_paragraph()
+    return "\n\n".join(out.paragraphs)
 
 
 def _children(node: LexborNode) -> list[LexborNode]:

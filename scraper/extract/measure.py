@@ -1,0 +1,73 @@
+"""How much text, clauses and link text every element holds, from one walk of the tree.
+
+The finder judges blocks by their text (length, clauses, link density). Asking each block for its own
+text walks its subtree again, which costs N² on a deeply nested page; summing the text nodes once,
+children before parents, costs N.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborNode
+
+from scraper.extract.budget import CHECK_EVERY, Budget
+
+CLAUSE = re.compile(r"[,，、。;；!！?？]")
+
+
+class TextStats:
+    """Per element (by `mem_id`): its text length, clause marks and linked text, deep and direct.
+
+    Lengths count each text node without its surrounding white space, so indentation is not text.
+    """
+
+    __slots__ = ("clauses", "direct_clauses", "direct_length", "elements", "length", "linked")
+
+    def __init__(self) -> None:
+        self.length: dict[int, int] = {}
+        self.clauses: dict[int, int] = {}
+        self.linked: dict[int, int] = {}
+        self.direct_length: dict[int, int] = {}
+        self.direct_clauses: dict[int, int] = {}
+        self.elements: list[LexborNode] = []  # in document order
+
+    def link_density(self, node: LexborNode) -> float:
+        key = node.mem_id
+        length = self.length.get(key, 0)
+        return min(1.0, self.linked.get(key, 0) / length) if length else 0.0
+
+
+def measure(root: LexborNode, budget: Budget) -> TextStats:
+    stats = TextStats()
+    length, clauses, linked = stats.length, stats.clauses, stats.linked
+    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
+    order: list[tuple[int, int, bool]] = []  # (element, its parent, is a link), in document order
+    root_id = root.mem_id
+    elements = stats.elements
+    for index, node in enumerate(root.traverse()):  # elements only; their own text read in C
+        if not index & CHECK_EVERY:
+            budget.check()
+        key = node.mem_id
+        elements.append(node)
+        text = node.text(deep=False, strip=True)
+        if text:
+            direct_length[key] = len(text)
+            direct_clauses[key] = len(CLAUSE.findall(text))
+        if key != root_id:
+            parent = node.parent
+            if parent is not None:
+                order.append((key, parent.mem_id, node.tag == "a"))
+    for key, value in direct_length.items():
+        length[key] = value
+        clauses[key] = direct_clauses[key]
+    for key, parent_id, is_link in reversed(order):  # children before their parents
+        own = length.get(key, 0)
+        if is_link:
+            linked[key] = own
+        if own:
+            length[parent_id] = length.get(parent_id, 0) + own
+            clauses[parent_id] = clauses.get(parent_id, 0) + clauses.get(key, 0)
+            if linked.get(key):
+                linked[parent_id] = linked.get(parent_id, 0) + linked[key]
+    return stats

@@ -1,0 +1,49 @@
+"""Promotions inside an article body, found without a site rule.
+
+A site rule can name its own promo box; the generic finder must also catch the common shape: an image
+that is the whole of a link to another site's subscribe/offer page ("3 months for 99 cents", a paywall
+banner). It says nothing as text, so the text-based judges keep it; its destination and its picture name
+give it away. A photo linking to its full-size version, or to a page on the same site, is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborNode
+
+# Where promotions lead and what their banners are called, in the languages of the sites users archive.
+_PROMO_WORDS = re.compile(
+    r"(?i)(?:^|[^a-z])(?:subscri\w*|promo\w*|offers?|paywall|freemium|membership|signup|sign-up|"
+    r"newsletter|checkout|abo|abonn\w*|suscri\w*|assinatura|abbonam\w*|dingyue)(?:$|[^a-z])|utm_campaign="
+)
+# Two-letter second-level labels of country domains (example.co.uk, example.com.sg): the site is one
+# label further left.
+_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go"})
+
+
+def site_of(url: str) -> str:
+    """The registrable part of a URL's host, near enough: the last two labels, three under co.uk-like."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return ""
+    labels = host.split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def is_promo_link(link: LexborNode, href: str, page_url: str) -> bool:
+    """An image-only link to another site whose address or picture reads like a promotion."""
+    if (link.text(deep=True) or "").strip():
+        return False
+    image = link.css_first("img")
+    if image is None:
+        return False
+    target = site_of(href)
+    if not target or target == site_of(page_url):
+        return False
+    picture = " ".join(value or "" for value in image.attributes.values())
+    return bool(_PROMO_WORDS.search(href) or _PROMO_WORDS.search(picture))

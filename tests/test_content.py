@@ -1,0 +1,185 @@
+"""The generic finder on small pages, one behaviour each (no site rule)."""
+
+from __future__ import annotations
+
+import json
+
+from scraper.extract import extract
+
+URL = "https://blog.example/2026/how-to"
+
+
+def _paragraphs(topic: str, count: int = 2) -> str:
+    sentence = f"The {topic} step needs care, patience and a plan, and it takes an afternoon at most."
+    return "".join(f"<p>{sentence} Part {n}, with more words.</p>" for n in range(count))
+
+
+def test_an_article_in_sections_of_sibling_wrappers_is_kept_whole() -> None:
+    steps = "".join(
+        f"<div class='step'><div class='stepContent'><div class='content{' lead' if n == 0 else ''}'>"
+        f"{_paragraphs(f'step-{n}')}</div></div></div>"
+        for n in range(5)
+    )
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav>"
+        f"<article><h1>How to</h1>{steps}</article>"
+        "<div class='sidebar'><a href='/x'>Other story</a></div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert all(f"step-{n} step" in text for n in range(5))
+    assert "Other story" not in text and "Home" not in text
+
+
+def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_parent() -> None:
+    items = "".join(
+        f"<li>Point {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"
+        for n in range(8)
+    )
+    html = (
+        "<html><body><div id='col1'>"
+        f"<div class='lede'>{_paragraphs('intro')}</div>"
+        f"<div class='rest'><ul>{items}</ul></div>"
+        "</div><div class='links'><a href='/a'>Another story entirely</a></div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and all(f"Point {n}:" in text for n in range(8))
+    assert "Another story" not in text
+
+
+def test_a_parent_that_adds_mostly_links_does_not_widen_the_article() -> None:
+    links = "".join(
+        f"<li><a href='/s/{n}'>Read the other story number {n} about the ferry</a></li>" for n in range(12)
+    )
+    html = (
+        "<html><body><div id='page'>"
+        f"<div class='intro'>{_paragraphs('intro', 3)}</div>"
+        f"<div class='list'><ul>{links}</ul></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and "other story number" not in text
+
+
+def test_continue_reading_and_subscribe_to_read_stubs_go() -> None:
+    for stub in ("Continue reading →", "Subscribe to read the full story", "Lire la suite", "阅读全文"):
+        html = (
+            "<html><body><article>"
+            f"{_paragraphs('main', 3)}<p><a href='/full'>{stub}</a></p><div>{stub}</div>"
+            "</article></body></html>"
+        )
+        text = extract(html, URL).text
+        assert "main step" in text and stub not in text
+
+
+def test_a_paragraph_that_mentions_reading_on_is_not_a_stub() -> None:
+    sentence = "Continue reading the report and you find the ferry was late on 40 days of the year."
+    html = f"<html><body><article>{_paragraphs('main', 3)}<p>{sentence}</p></article></body></html>"
+    assert sentence in extract(html, URL).text
+
+
+def test_widening_passes_through_wrappers_that_add_nothing() -> None:
+    rest = "".join(
+        f"<li>Step {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"
+        for n in range(10)
+    )
+    html = (
+        "<html><body><div id='col1'>"
+        f"<div class='w1'><div class='w2'><div class='lede'>{_paragraphs('intro', 3)}</div></div></div>"
+        f"<div class='rest'><ol>{rest}</ol></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and "Step 9:" in text
+
+
+def test_a_short_teaser_does_not_widen_to_take_in_its_deck() -> None:
+    html = (
+        "<html><body><div id='col1'>"
+        "<div class='deck'><span>There are more devices, platforms and services to choose from than ever"
+        " before. Here is how to figure out what is best for your habits and your wallet, and what it"
+        " costs.</span></div>"
+        f"<div class='lede'>{_paragraphs('teaser', 2)}</div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "teaser step" in text and "more devices" not in text
+
+
+def test_the_block_marked_as_the_article_body_is_kept_whole() -> None:
+    html = (
+        "<html><body><div id='col1'><div itemprop='articleBody'>"
+        "<div class='lead'><p>A short opening line.</p><p>And a second one.</p></div>"
+        "<div class='block'><img src='/a.jpg'></div>"
+        f"<div class='block'>{_paragraphs('body', 4)}</div>"
+        "</div><div class='more'><p>Unrelated teaser, with a few words, commas, and more words.</p></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "A short opening line." in text and "body step" in text
+    assert "Unrelated teaser" not in text
+
+
+def test_an_embedded_post_is_kept_even_in_a_wrapper_named_social() -> None:
+    tweet = (
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>Yes this is real and yes "
+        "the state spent half a million on it: <a href='https://t.co/x'>https://t.co/x</a></p>"
+        "— A reader (@reader) <a href='https://twitter.com/reader/status/1'>November 18, 2019</a>"
+        "</blockquote></div>"
+    )
+    share = "<div class='social-share'><a href='https://facebook.com/sharer'>Share on Facebook</a></div>"
+    body = f"{_paragraphs('main', 3)}{tweet}{_paragraphs('end', 2)}{share}"
+    html = f"<html><body><article>{body}</article></body></html>"
+    text = extract(html, URL).text
+    assert "Yes this is real" in text and "end step" in text
+    assert "Share on Facebook" not in text
+
+
+def test_a_paragraph_that_is_a_list_of_links_goes_whatever_its_length() -> None:
+    links = "".join(
+        f"<a href='/news/{n}'>A longer headline of another story, number {n}, about the city</a> [VIDEO]<br>"
+        for n in range(5)
+    )
+    inline = (
+        "<p>The council, <a href='/council'>which met on Monday</a>, voted 7-2; the mayor, who had argued "
+        "for the plan since spring, said the vote was a relief and promised a review.</p>"
+    )
+    html = f"<html><body><article>{_paragraphs('main', 3)}{inline}<p>{links}</p></article></body></html>"
+    text = extract(html, URL).text
+    assert "which met on Monday" in text and "another story" not in text
+
+
+def test_newsletter_pitches_and_javascript_notices_go() -> None:
+    pitches = (
+        "<p>Get the latest updates right in your inbox. Subscribe to our newsletters.</p>"
+        "<div>This slideshow requires JavaScript.</div>"
+    )
+    html = f"<html><body><article>{_paragraphs('main', 3)}{pitches}</article></body></html>"
+    text = extract(html, URL).text
+    assert "main step" in text and "inbox" not in text and "JavaScript" not in text
+
+
+def test_a_paragraph_about_a_newsletter_that_is_long_is_kept() -> None:
+    story = (
+        "The paper said on Monday that readers who subscribe to its morning newsletter will also get the "
+        "evening edition, after a year in which the number of people signing up doubled, and that the "
+        "price would not change for those who already pay for it."
+    )
+    html = f"<html><body><article>{_paragraphs('main', 3)}<p>{story}</p></article></body></html>"
+    assert story in extract(html, URL).text
+
+
+def test_a_best_block_short_of_the_json_ld_article_body_widens_to_hold_it() -> None:
+    items = "".join(f"<li>Point {n}: the ferry leaves at six, and on Sundays at nine.</li>" for n in range(5))
+    lede = _paragraphs("intro", 3)
+    article_body = json.dumps(
+        {"@type": "NewsArticle", "headline": "Ferries", "articleBody": "x" * 600}  # as long as the article
+    )
+    html = (
+        f"<html><head><script type='application/ld+json'>{article_body}</script></head><body>"
+        f"<div id='col1'><div class='lede'>{lede}</div><div class='rest'><ul>{items}</ul></div></div>"
+        "</body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and "Point 4:" in text
+    without = extract(html.replace(article_body, "{}"), URL).text
+    assert "Point 4:" not in without  # the declared length is what widened it
