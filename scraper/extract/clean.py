@@ -21,6 +21,7 @@ from scraper.extract.hints import (
     junk_names,
     names_of_values,
 )
+from scraper.extract.measure import climb_answer
 from scraper.extract.promo import is_promo_link
 
 # Elements dropped with everything inside them.
@@ -237,19 +238,8 @@ class _Detached:
         self._answer[node.mem_id] = True
 
     def inside(self, node: LexborNode) -> bool:
-        path: list[int] = []
-        ancestor = node.parent
-        answer = True  # climbed out of the tree without meeting the root: detached
-        while ancestor is not None:
-            known = self._answer.get(ancestor.mem_id)
-            if known is not None:
-                answer = known
-                break
-            path.append(ancestor.mem_id)
-            ancestor = ancestor.parent
-        for key in path:
-            self._answer[key] = answer
-        return answer
+        # climbed out of the tree without meeting the root: detached
+        return climb_answer(node, self._answer, default=True)
 
 
 def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:

@@ -17,6 +17,7 @@ from scraper.extract.budget import DEFAULT_SECONDS, Budget, check_nesting
 from scraper.extract.clean import clean_body, clean_fragment_html, drop_selected
 from scraper.extract.content import find_main_content
 from scraper.extract.dates import parse_date, parse_offset
+from scraper.extract.measure import climb_answer
 from scraper.extract.metadata import read_metadata
 from scraper.extract.record import Record
 from scraper.extract.rules import SiteRule
@@ -88,19 +89,7 @@ def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
     inside: dict[int, bool] = {node.mem_id: True for node in nodes}  # "is or is under a match"
     kept: list[LexborNode] = []
     for node in nodes:
-        path: list[int] = []
-        ancestor = node.parent
-        answer = False
-        while ancestor is not None:
-            known = inside.get(ancestor.mem_id)
-            if known is not None:
-                answer = known
-                break
-            path.append(ancestor.mem_id)
-            ancestor = ancestor.parent
-        for key in path:
-            inside[key] = answer
-        if not answer:
+        if not climb_answer(node, inside, default=False):
             kept.append(node)
     return kept
 

@@ -71,3 +71,22 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
             if linked.get(key):
                 linked[parent_id] = linked.get(parent_id, 0) + linked[key]
     return stats
+
+
+def climb_answer(node: LexborNode, answers: dict[int, bool], default: bool) -> bool:
+    """The answer of `node`'s nearest ancestor in `answers` (`default` past the top), learnt by every
+    ancestor climbed through: asked of every node of a page, the climbs together cost the page's size,
+    not its size times its depth (pages nest 30,000 deep)."""
+    path: list[int] = []
+    ancestor = node.parent
+    answer = default
+    while ancestor is not None:
+        known = answers.get(ancestor.mem_id)
+        if known is not None:
+            answer = known
+            break
+        path.append(ancestor.mem_id)
+        ancestor = ancestor.parent
+    for key in path:
+        answers[key] = answer
+    return answer
