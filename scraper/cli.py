@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,8 +30,9 @@ from scraper import __version__
 from scraper.backfill.frontier import Filters, parse_day_or_time
 from scraper.backfill.progress import Progress, make_progress
 from scraper.backfill.runner import BackfillError, BackfillOptions, BackfillReport, run_backfill
+from scraper.backfill.source import SourceValue
 from scraper.capture.export import PageFilter, export_wacz, export_warc
-from scraper.compose import database, node
+from scraper.compose import database, new_writer, node, work_sources
 from scraper.config import (
     Config,
     ConfigError,
@@ -45,7 +46,7 @@ from scraper.config import (
 from scraper.diagnose import EXPORT_DIR_FIX, database_error, export_dir_problem
 from scraper.due import PollTiming, describe
 from scraper.errors import LockHeldError
-from scraper.export.writer import PostWriter, export_articles
+from scraper.export.writer import export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
 from scraper.importer import PostFormatError, feeds_toml, import_paths
@@ -333,22 +334,40 @@ def _regex(_ctx: click.Context, _param: click.Parameter, value: str | None) -> r
         raise click.BadParameter(f"not a regular expression: {exc}") from None
 
 
-@cli.command()
+class _BackfillCommand(click.Command):
+    """`scraper backfill`, with one option per registered work source (scraper.compose.WORK_SOURCES) made
+    when the command runs, so that the command names no source and a source registered after this module
+    was imported still gets its option."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        at = next((i for i, param in enumerate(params) if param.name == "feed_name"), 0)
+        return [*params[:at], *_source_options(), *params[at:]]
+
+
+def _source_options() -> list[click.Parameter]:
+    """A repeatable `--flag VALUE` for a source with a metavar, an on/off `--flag` for the others; each
+    passed to the command under the source's key."""
+    options: list[click.Parameter] = []
+    for key, source in work_sources().items():
+        option = source.option
+        if option.metavar:
+            options.append(
+                click.Option([option.flag, key], multiple=True, metavar=option.metavar, help=option.help)
+            )
+        else:
+            options.append(click.Option([option.flag, key], is_flag=True, help=option.help))
+    return options
+
+
+def _source_flags() -> str:
+    """`--sitemap, --feed-history, --urls or --reextract`: the registered sources' options."""
+    flags = [source.option.flag for source in work_sources().values()]
+    return " or ".join([", ".join(flags[:-1]), flags[-1]] if len(flags) > 1 else flags)
+
+
+@cli.command(cls=_BackfillCommand)
 @_global_options()
-@click.option(
-    "--sitemap", "sitemaps", multiple=True, metavar="URL", help="A sitemap, index, or site root (robots.txt)."
-)
-@click.option(
-    "--feed-history", is_flag=True, help="Walk the feed's archives (RFC 5005) and pages back to --since."
-)
-@click.option(
-    "--urls", "url_files", multiple=True, metavar="FILE", help="One URL per line; - reads standard input."
-)
-@click.option(
-    "--reextract",
-    is_flag=True,
-    help="Extract the stored raw pages again (offline) and rewrite changed posts.",
-)
 @click.option(
     "--feed",
     "feed_name",
@@ -384,10 +403,6 @@ def _regex(_ctx: click.Context, _param: click.Parameter, value: str | None) -> r
 )
 def backfill(
     config_path: Path | None,
-    sitemaps: tuple[str, ...],
-    feed_history: bool,
-    url_files: tuple[str, ...],
-    reextract: bool,
     feed_name: str | None,
     since: datetime | None,
     until: datetime | None,
@@ -396,6 +411,7 @@ def backfill(
     concurrency: int | None,
     max_pages: int,
     rescan: bool,
+    **sources: SourceValue,
 ) -> None:
     """Archive history: from sitemaps, a feed's archives and pages, URL lists; or re-extract stored pages.
 
@@ -403,15 +419,12 @@ def backfill(
     archived at most --per-host at a time per site, with a progress bar. Interrupted, the same command
     continues where it stopped.
     """
-    if not (sitemaps or feed_history or url_files or reextract):
-        _fail("backfill: give a source: --sitemap, --feed-history, --urls or --reextract", EXIT_BAD_CONFIG)
+    if not any(sources.values()):
+        _fail(f"backfill: give a source: {_source_flags()}", EXIT_BAD_CONFIG)
     _start_logging()
     config = _load(config_path)
     options = BackfillOptions(
-        sitemaps=sitemaps,
-        feed_history=feed_history,
-        url_files=url_files,
-        reextract=reextract,
+        sources=sources,
         feed=feed_name,
         filters=Filters(since, until, match),
         per_host=per_host,
@@ -419,7 +432,10 @@ def backfill(
         rescan=rescan,
         max_pages=max_pages,
     )
-    stdin = click.open_file("-", encoding="utf-8", errors="replace") if "-" in url_files else ()
+
+    def stdin() -> Iterable[str]:
+        return click.open_file("-", encoding="utf-8", errors="replace")
+
     _warn_export_dir(config)
     try:
         # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
@@ -537,7 +553,7 @@ def export_command(
         with sessions() as session:
             ids = archived_ids(session)
         try:
-            written = export_articles(sessions, PostWriter(config.export.dir), ids)
+            written = export_articles(sessions, new_writer(config), ids)
         except OSError as exc:  # the disk full, say: what was written stays, the rest is written next time
             _fail(
                 f"export stopped: {exc.strerror or exc}: {exc.filename or config.export.dir}; "

@@ -2,6 +2,18 @@
 else, so `once`, `run`, `backfill`, `import`, `status`, `export` and `db upgrade` open the archive the same
 way (upgrade first, the run lock where the command takes it, the engine disposed at the end) and the stages
 get the same collaborators (with the observers a command passes in: the daemon's metrics).
+
+It also holds the two tables of extensions, filled here and nowhere else (Scrapy's feed exports, whose
+storages are picked from a table by URI scheme, are the model):
+
+- `EXPORT_TARGETS`, by name: the values `[export] template` may take (the config is checked against this
+  table) and what the post writer renders with (`new_writer`). A target is a module exposing an
+  `export.target.ExportTarget`.
+- `WORK_SOURCES`, by option key, in the order they run: each is one option of `scraper backfill` (the CLI
+  builds the options from this table when it runs) and a way to find URLs into the frontier (the backfill
+  runner runs each one given). A source is a module exposing a `backfill.source.WorkSource`.
+
+A new target or source is its module and one `register_*` line below.
 """
 
 from __future__ import annotations
@@ -13,14 +25,59 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from scraper.backfill import feed_history, reextract, sitemap, url_list
+from scraper.backfill.source import WorkSource
 from scraper.capture import capture_for
 from scraper.config import Config
+from scraper.errors import ConfigError
+from scraper.export import jekyll
+from scraper.export.target import ExportTarget
+from scraper.export.writer import PostWriter
 from scraper.fetch import Fetcher, RequestHook
 from scraper.outcome_recorder import OutcomeHook
 from scraper.pipeline import Pipeline
 from scraper.store.db import make_engine, upgrade
 from scraper.store.leases import Leases
 from scraper.store.runlock import run_lock
+
+EXPORT_TARGETS: dict[str, ExportTarget] = {}
+WORK_SOURCES: dict[str, WorkSource] = {}
+
+
+def register_target(target: ExportTarget) -> None:
+    """Make `target.name` a value of `[export] template` (replacing a target of that name)."""
+    EXPORT_TARGETS[target.name] = target
+
+
+def register_source(source: WorkSource) -> None:
+    """Add the source's option to `scraper backfill`; sources run in the order they were registered."""
+    WORK_SOURCES[source.option.key] = source
+
+
+register_target(jekyll.TARGET)
+register_source(sitemap.SOURCE)
+register_source(feed_history.SOURCE)
+register_source(url_list.SOURCE)
+register_source(reextract.SOURCE)  # last: it works on what is stored, and queues nothing
+
+
+def export_target(name: str) -> ExportTarget:
+    """The registered target of that name; a ConfigError naming the known ones otherwise."""
+    try:
+        return EXPORT_TARGETS[name]
+    except KeyError:
+        known = ", ".join(repr(known) for known in EXPORT_TARGETS)
+        raise ConfigError(f"export.template: unknown template {name!r} (known: {known})") from None
+
+
+def work_sources() -> dict[str, WorkSource]:
+    """The registered work sources by option key, in the order they run (a copy)."""
+    return dict(WORK_SOURCES)
+
+
+def new_writer(config: Config) -> PostWriter:
+    """The post writer of the config's export folder and target."""
+    return PostWriter(config.export.dir, export_target(config.export.template))
 
 
 def new_engine(config: Config) -> Engine:
@@ -65,7 +122,9 @@ def new_pipeline(
     *,
     on_outcome: Sequence[OutcomeHook] = (),
 ) -> Pipeline:
-    return Pipeline(config, engine, fetcher, leases=leases, on_outcome=on_outcome)
+    return Pipeline(
+        config, engine, fetcher, leases=leases, on_outcome=on_outcome, writer=new_writer(config)
+    )
 
 
 @asynccontextmanager

@@ -234,8 +234,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
     database = DatabaseConfig(url=check_database_url(where, resolve_database_url(database.url, base)))
     export = sections["export"]
     export = ExportConfig(dir=_resolve_path(export.dir, base), template=export.template)
-    if export.template not in ("jekyll",):
-        raise ConfigError(f"{where}: export.template: unknown template {export.template!r} (known: 'jekyll')")
+    _check_template(where, export.template)
 
     feeds = _build_feeds(where, raw.get("feeds", []), base)
     rules_raw = _checked_rules(where, raw.get("rules", []))
@@ -411,6 +410,18 @@ def _check_proxy(where_key: str, proxy: str) -> None:
     parts = urlsplit(proxy)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where_key}: a proxy URL such as http://proxy.example:3128, got {proxy!r}")
+
+
+def _check_template(where: str, template: str) -> None:
+    """`export.template` names a registered export target. The names are the composition root's table
+    (scraper.compose.EXPORT_TARGETS), so a new target is allowed where it is registered; imported here,
+    not at the top, because compose imports this module."""
+    from scraper.compose import export_target
+
+    try:
+        export_target(template)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _check_schedule(where: str, schedule: ScheduleConfig) -> None:

@@ -4,8 +4,9 @@ The database decides what is due (docs/architecture.md); APScheduler jobs only w
 it (the jobs: scraper.daemon_jobs; the tasks they start: scraper.task_pool):
 
 - `poll`: feeds whose `next_poll_at` has come (`Pipeline.feeds_to_poll(due_only=True)`);
-- `archive`: pending articles whose `next_attempt_at` has passed (`Pipeline.claim_jobs`); each article's
-  task records it and writes its post (scraper.work_loop, scraper.outcome_recorder);
+- `archive`: pending articles whose `next_attempt_at` has passed, claimed by the one work loop's claim step
+  (`ArchiveStage.claim_more`); each article's task is its unit (`ArchiveStage.archive`), which records it
+  and writes its post (scraper.work_loop, scraper.outcome_recorder);
 - `export`: archived articles whose post is not written: their node died or stopped first
   (`Pipeline.export_unwritten`);
 - `watch`: the config file, reloaded when it changes (and on SIGHUP).
@@ -43,7 +44,6 @@ import logging
 import os
 import signal
 import time
-from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -62,6 +62,7 @@ from scraper.metrics import Metrics
 from scraper.pipeline import FeedState, Pipeline, RunSummary, job_host
 from scraper.store.db import ping
 from scraper.task_pool import TaskPool
+from scraper.work_loop import ArchiveStage
 
 log = logging.getLogger(__name__)
 
@@ -275,15 +276,14 @@ class Daemon:
     async def _archive_due(self) -> None:
         if self.stopping:
             return
-        room = self._article_capacity - len(self._articles_in_flight)
-        if room < self._claim_batch:
+        if self._article_capacity - len(self._articles_in_flight) < self._claim_batch:
             return
-        pipeline = self.pipeline
+        stage = self.pipeline.archiving  # the one work loop's claim step and unit (scraper.work_loop)
         claimed = await asyncio.to_thread(
-            pipeline.claim_jobs,
-            room,
-            per_host=pipeline.claims_per_host(),
-            held=Counter(self._articles_in_flight.values()),
+            stage.claim_more,
+            dict(self._articles_in_flight),  # a copy: the tasks ending meanwhile change the original
+            self._article_capacity,
+            batch=self._claim_batch,
             exclude_ids=self.tasks.cooling_ids("article"),
         )
         if self.stopping:
@@ -292,7 +292,7 @@ class Daemon:
         for job in claimed:
             self._articles_in_flight[job.article_id] = job_host(job)
             self.tasks.spawn(
-                self._archive_one(pipeline, job), partial(self._articles_in_flight.pop, job.article_id, None)
+                self._archive_one(stage, job), partial(self._articles_in_flight.pop, job.article_id, None)
             )
 
     async def _export(self, limit: int | None = EXPORTS_PER_TICK, *, mine: bool = False) -> None:
@@ -332,12 +332,10 @@ class Daemon:
         if self._more_polls_due:
             self.wake("poll")
 
-    async def _archive_one(self, pipeline: Pipeline, job: ArticleJob) -> None:
+    async def _archive_one(self, stage: ArchiveStage, job: ArticleJob) -> None:
         summary = RunSummary()
         with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
-            if not await self.tasks.guarded(
-                "article", job.article_id, pipeline.archive_pending(summary, [job])
-            ):
+            if not await self.tasks.guarded("article", job.article_id, stage.archive(job, summary)):
                 return
         self.metrics.count_article(job.feed_name, summary)
         if summary.posts_written:

@@ -68,6 +68,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utcnow,
         leases: Leases | None = None,
         on_outcome: Sequence[OutcomeHook] = (),
+        writer: PostWriter | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -79,7 +80,7 @@ class Pipeline:
         )
         self.fetcher = fetcher
         self.rules = RuleBook.load(config.rules)
-        self.writer = PostWriter(config.export.dir)
+        self.writer = writer or _writer_for(config)
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self.leases = leases or Leases(
@@ -218,3 +219,11 @@ class Pipeline:
         """Write the posts of the articles this node archived (unless not `mine`), and of those whose node
         died before writing them (scraper.export.writer.export_unwritten); at most `limit` this call."""
         summary.posts_written += export_unwritten(self.leases, self.writer, limit=limit, mine=mine)
+
+
+def _writer_for(config: Config) -> PostWriter:
+    """The writer of a pipeline built by hand (tests, benchmarks) rather than by the composition root: the
+    same one `compose.new_writer` gives. Imported here, not at the top: compose imports this module."""
+    from scraper.compose import new_writer
+
+    return new_writer(config)

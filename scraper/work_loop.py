@@ -1,5 +1,6 @@
-"""The archive stage: the one per-host work loop, for `once` and the backfill, and the one unit of work
-(fetch, extract, record) that the daemon's tasks run too.
+"""The archive stage: the one per-host work loop, for `once` and the backfill; its claim step
+(`claim_more`) and its unit of work (`archive`: fetch, extract, record) are what the daemon's archive job
+and tasks run too.
 
 The loop claims a window of due articles at a time (scraper.claims, spread over hosts and never more of
 one host than its request slots can use), runs each as a task, and claims again as tasks end. The fetcher
@@ -11,6 +12,11 @@ One rule for a unit that raises instead of giving an outcome (a bug in an extrac
 recorded as failed, with the exception as its reason, and counted; it is neither left pending to be
 fetched again forever nor silently dropped. Interrupted (Ctrl-C, a stop), the loop cancels what runs,
 records what was already fetched, and gives the claims of the rest back at once.
+
+The daemon does not run `archive_due` (which ends once what was due at its start is done): its archive job
+runs the same claim step on every tick or wake, and each claimed job as a task of its own task pool
+(scraper.task_pool: the cool-down of a unit that raised, the grace period on stopping, the in-flight count
+its health shows), which runs `archive`.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
@@ -96,8 +102,8 @@ class ArchiveStage:
     async def archive_due(self, summary: RunSummary, on_recorded: RecordedHook | None = None) -> None:
         """Every article due when this starts, claimed a window at a time as tasks end."""
         cutoff = self.clock()  # what falls due again during the run (a retry, a deferral) waits for the next
-        running: dict[asyncio.Task[None], tuple[str, int]] = {}
-        by_host: Counter[str] = Counter()
+        running: dict[asyncio.Task[None], int] = {}  # task -> its article id
+        hosts: dict[int, str] = {}  # article id -> its host, of the running tasks
         per_host = self.claims.claims_per_host()
         # The last claim found less than it could take (the queue is short, or its hosts are full): claim
         # again once half a host's share has ended (a claim reads the queue: not one per finished fetch).
@@ -107,20 +113,20 @@ class ArchiveStage:
                 room = self.window - len(running)
                 if not dry and room >= max(1, self.window // 4):
                     per_host = self.claims.claims_per_host()
-                    claimed = self.claims.claim_jobs(room, due_before=cutoff, per_host=per_host, held=by_host)
+                    claimed = self.claim_more(
+                        hosts, self.window, batch=room, due_before=cutoff, per_host=per_host
+                    )
                     dry, ended = len(claimed) < room, 0
                     for job in claimed:
-                        host = job_host(job)
-                        by_host[host] += 1
-                        task = asyncio.create_task(self.archive(job, summary, on_recorded))
-                        running[task] = (host, job.article_id)
+                        hosts[job.article_id] = job_host(job)
+                        running[asyncio.create_task(self.archive(job, summary, on_recorded))] = job.article_id
                 if not running:
                     if dry:
                         break
                     continue
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    by_host[running.pop(task)[0]] -= 1
+                    hosts.pop(running.pop(task), None)
                     task.result()
                 ended += len(done)
                 dry = dry and ended < max(1, per_host // 2) and bool(running)
@@ -129,4 +135,30 @@ class ArchiveStage:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             await self.recorder.wait()  # what was fetched is recorded, not fetched again
-            self.leases.release("article", [article_id for _, article_id in running.values()])
+            self.leases.release("article", list(running.values()))
+
+    def claim_more(
+        self,
+        running: Mapping[int, str],
+        capacity: int,
+        *,
+        batch: int,
+        due_before: datetime | None = None,
+        per_host: int | None = None,
+        exclude_ids: Collection[int] = (),
+    ) -> list[ArticleJob]:
+        """The loop's claim step: once at least `batch` of the caller's `capacity` is free (`running`: the
+        article id and host of each job it runs), claim that room of articles due by `due_before` (default
+        now), spread over hosts, never more of one host than its share (`per_host`, default
+        `claims.claims_per_host`: what the live nodes leave it) counting those it runs. `exclude_ids`: jobs
+        the caller will not run yet (the daemon's cooling ones). Each claim is a lease (scraper.claims)."""
+        room = capacity - len(running)
+        if room < max(1, batch):
+            return []
+        return self.claims.claim_jobs(
+            room,
+            due_before=due_before,
+            per_host=self.claims.claims_per_host() if per_host is None else per_host,
+            held=Counter(running.values()),
+            exclude_ids=exclude_ids,
+        )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from scraper.archive import ArchiveOutcome, ArticleJob
@@ -14,6 +17,7 @@ from scraper.extract import Record
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+from scraper.work_loop import job_host
 
 FEED_URL = "http://feeds.test/rss"
 
@@ -65,3 +69,57 @@ def test_a_unit_that_raises_is_failed_with_its_reason_and_never_fetched_again(
     asyncio.run(pipeline.archive_pending(again))  # nothing is left pending to be fetched forever
     assert (again.failed, again.archived, again.retrying) == (0, 0, 0)
     engine.dispose()
+
+
+HOSTS = ("a.test", "b.test", "c.test")
+
+
+@pytest.fixture(scope="module")
+def queue(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """Ten pending articles of each of three hosts, and a node's pipeline over them (nothing fetches)."""
+    folder = tmp_path_factory.mktemp("claims")
+    engine = make_engine(f"sqlite:///{folder / 'archive.db'}")
+    upgrade(engine)
+    with session_factory(engine).begin() as session:
+        feed = Feed(url=FEED_URL, name="Feed", failures_in_row=0)
+        session.add(feed)
+        session.flush()
+        for i in range(10):
+            for host in HOSTS:
+                url = f"http://{host}/{i}"
+                session.add(
+                    Article(feed_id=feed.id, guid=url, url=url, canonical_url=url, discovered_at=utcnow())
+                )
+    config = Config(
+        path=None, export=ExportConfig(dir=folder / "_posts"), feeds=(FeedConfig("Feed", FEED_URL),)
+    )
+    return Pipeline(config, engine, None)  # type: ignore[arg-type]  # claims need no fetcher
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    running=st.dictionaries(st.integers(1000, 1100), st.sampled_from(HOSTS), max_size=12),
+    capacity=st.integers(0, 24),
+    batch=st.integers(1, 8),
+    per_host=st.integers(1, 6),
+)
+def test_the_claim_step_fills_the_room_and_never_a_host_past_its_share(
+    queue: Pipeline, running: dict[int, str], capacity: int, batch: int, per_host: int
+) -> None:
+    """The one claim step of the work loop, which `archive_due` and the daemon's archive job both run:
+    nothing while less than `batch` is free; otherwise at most the room, and no host past `per_host`
+    counting the jobs already running (so the claim takes as many as the hosts' shares allow)."""
+    stage = queue.archiving
+    claimed = stage.claim_more(running, capacity, batch=batch, per_host=per_host)
+    try:
+        room = capacity - len(running)
+        if room < batch:
+            assert claimed == []
+            return
+        held = Counter(running.values())
+        total = Counter(job_host(job) for job in claimed) + held
+        assert len(claimed) <= room and all(count <= max(per_host, held[h]) for h, count in total.items())
+        free = sum(max(0, per_host - held[host]) for host in HOSTS)  # each host has 10 waiting
+        assert len(claimed) == min(room, free)
+    finally:
+        queue.leases.release("article", [job.article_id for job in claimed])

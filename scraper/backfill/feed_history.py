@@ -38,6 +38,7 @@ from scraper.backfill.frontier import (
     mark_read,
     queue_found,
 )
+from scraper.backfill.source import SourceOption, SourceRun, SourceValue
 from scraper.fetch import Fetcher, FetchError
 from scraper.poll import FeedError, parse_feed, parser_input
 from scraper.store.leases import Leases
@@ -263,3 +264,29 @@ async def _read_page(
         if entry.link
     ]
     return found, feed_links(response.content, response.final_url), response.final_url
+
+
+class FeedHistorySource:
+    """`--feed-history`: the history of --feed's feed, or of every enabled configured feed, a report each."""
+
+    option = SourceOption("--feed-history", "Walk the feed's archives (RFC 5005) and pages back to --since.")
+    queues = True
+
+    async def run(self, given: SourceValue, run: SourceRun) -> None:
+        pipeline = run.pipeline
+        for feed in run.feeds:
+            report = run.start(f"history of {feed.name}")
+            await backfill_feed_history(
+                pipeline.fetcher,
+                pipeline.sessions,
+                feed,
+                run.filters,
+                report,
+                rescan=run.rescan,
+                max_pages=run.max_pages,
+                leases=pipeline.leases,
+            )
+            run.note(report)
+
+
+SOURCE = FeedHistorySource()

@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from scraper.backfill.progress import Progress
+from scraper.backfill.source import SourceOption, SourceRun, SourceValue
 from scraper.charset import decode
 from scraper.export.writer import export_articles
 from scraper.extract import extract
@@ -108,3 +109,20 @@ def _one(pipeline: Pipeline, article: Article, report: ReextractReport) -> bool 
         article.archived_at = article.archived_at or utcnow()
     report.changed += 1
     return True
+
+
+class ReextractSource:
+    """`--reextract`: works on the stored pages, queues nothing (so it alone archives nothing after)."""
+
+    option = SourceOption(
+        "--reextract", "Extract the stored raw pages again (offline) and rewrite changed posts."
+    )
+    queues = False
+
+    async def run(self, given: SourceValue, run: SourceRun) -> None:
+        report = reextract(run.pipeline, run.progress, run.feed_id)
+        run.add(report)
+        run.note(report)
+
+
+SOURCE = ReextractSource()

@@ -15,19 +15,17 @@ archived (Ctrl-C gives the claims back at once; after a kill they expire).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
 from scraper.archive import ArticleJob
-from scraper.backfill.feed_history import DEFAULT_MAX_PAGES, HistoryFeed, backfill_feed_history
-from scraper.backfill.frontier import Filters, SourceReport
+from scraper.backfill.feed_history import DEFAULT_MAX_PAGES, HistoryFeed
+from scraper.backfill.frontier import Filters
 from scraper.backfill.progress import Progress
-from scraper.backfill.reextract import ReextractReport, reextract
-from scraper.backfill.sitemap import backfill_sitemaps
-from scraper.backfill.url_list import backfill_urls
-from scraper.compose import node
+from scraper.backfill.source import Reported, SourceRun, SourceValue
+from scraper.compose import node, work_sources
 from scraper.config import Config
 from scraper.errors import BackfillError
 from scraper.pipeline import Pipeline, RunSummary
@@ -39,10 +37,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BackfillOptions:
-    sitemaps: tuple[str, ...] = ()
-    feed_history: bool = False
-    url_files: tuple[str, ...] = ()  # "-" is standard input
-    reextract: bool = False
+    # What the command line gave each work source, by its key (`--sitemap` is "sitemap"): the registered
+    # sources (scraper.compose.WORK_SOURCES) read their own; an absent or empty one is not run.
+    sources: Mapping[str, SourceValue] = field(default_factory=dict)
     feed: str | None = None
     filters: Filters = field(default_factory=Filters)
     per_host: int | None = None  # None: the config's http.per_host_concurrency
@@ -52,30 +49,27 @@ class BackfillOptions:
 
     @property
     def discovers(self) -> bool:
-        return bool(self.sitemaps or self.feed_history or self.url_files)
+        """Whether a source given queues URLs, to archive after the sources have run."""
+        return any(source.queues and self.sources.get(key) for key, source in work_sources().items())
 
 
 @dataclass
 class BackfillReport:
-    sources: list[SourceReport] = field(default_factory=list)
+    sources: list[Reported] = field(default_factory=list)  # in the order the sources ran
     archive: RunSummary | None = None
-    reextract: ReextractReport | None = None
 
     @property
     def failed(self) -> bool:
-        return any(source.errors for source in self.sources) or bool(self.reextract and self.reextract.errors)
+        return any(source.errors for source in self.sources)
 
     def lines(self) -> list[str]:
         out = [source.line() for source in self.sources]
-        if self.reextract:
-            out.append(self.reextract.line())
         if self.archive:
             out.append(self.archive.line().split("; ", 2)[-1])  # the archive part of the run summary
         return out
 
     def errors(self) -> list[str]:
         out = [error for source in self.sources for error in source.errors]
-        out += self.reextract.errors if self.reextract else []
         out += self.archive.errors if self.archive else []
         return out
 
@@ -86,7 +80,7 @@ async def run_backfill(
     options: BackfillOptions,
     progress: Progress,
     *,
-    stdin: Iterable[str] = (),
+    stdin: Callable[[], Iterable[str]] = tuple,
 ) -> BackfillReport:
     if options.concurrency:
         config = replace(config, http=replace(config.http, concurrency=options.concurrency))
@@ -103,52 +97,27 @@ async def _run(
     options: BackfillOptions,
     progress: Progress,
     report: BackfillReport,
-    stdin: Iterable[str],
+    stdin: Callable[[], Iterable[str]],
 ) -> None:
-    fetcher, leases = pipeline.fetcher, pipeline.leases
+    """Each registered source that was given, in the order of the registry; then the archive."""
     pipeline.sync_feeds()
     pipeline.adopt_existing_posts()  # posts already in the export folder are never archived twice
     feeds = _chosen_feeds(pipeline, options)
-    feed_id = feeds[0].id if options.feed else None
-    sessions = pipeline.sessions
-
-    if options.reextract:
-        report.reextract = reextract(pipeline, progress, feed_id)
-        progress.note(report.reextract.line())
-    for url in options.sitemaps:
-        source = SourceReport(f"sitemap {url}")
-        report.sources.append(source)
-        await backfill_sitemaps(
-            fetcher, sessions, url, options.filters, feed_id, source, rescan=options.rescan, leases=leases
-        )
-        progress.note(source.line())
-    if options.feed_history:
-        for feed in feeds:
-            source = SourceReport(f"history of {feed.name}")
-            report.sources.append(source)
-            await backfill_feed_history(
-                fetcher,
-                sessions,
-                feed,
-                options.filters,
-                source,
-                rescan=options.rescan,
-                max_pages=options.max_pages,
-                leases=leases,
-            )
-            progress.note(source.line())
-    for name in options.url_files:
-        source = SourceReport(f"URLs from {'standard input' if name == '-' else name}")
-        report.sources.append(source)
-        try:
-            if name == "-":
-                backfill_urls(sessions, stdin, options.filters, feed_id, source)
-            else:
-                with open(name, encoding="utf-8", errors="replace") as lines:
-                    backfill_urls(sessions, lines, options.filters, feed_id, source)
-        except OSError as exc:
-            source.errors.append(f"{name}: {exc}")
-        progress.note(source.line())
+    run = SourceRun(
+        pipeline,
+        options.filters,
+        feed_id=feeds[0].id if options.feed else None,
+        feeds=feeds,
+        progress=progress,
+        stdin=stdin,
+        rescan=options.rescan,
+        max_pages=options.max_pages,
+        reports=report.sources,
+    )
+    for key, source in work_sources().items():
+        given = options.sources.get(key)
+        if given:
+            await source.run(given, run)
     if options.discovers:
         report.archive = await archive_queue(pipeline, progress)
 

@@ -38,6 +38,7 @@ from scraper.backfill.frontier import (
     parse_w3c_datetime,
     queue_found,
 )
+from scraper.backfill.source import SourceOption, SourceRun, SourceValue, given_values
 from scraper.errors import SitemapError
 from scraper.fetch import Fetcher, FetchError
 from scraper.store.leases import Leases
@@ -269,3 +270,29 @@ async def _read(fetcher: Fetcher, url: str) -> Sitemap:
     if not response.ok:
         raise SitemapError(f"HTTP {response.status}")
     return parse_sitemap(response.content, response.final_url)
+
+
+class SitemapSource:
+    """`--sitemap URL` (repeatable): each sitemap, index or site root walked in turn, a report each."""
+
+    option = SourceOption("--sitemap", "A sitemap, index, or site root (robots.txt).", metavar="URL")
+    queues = True
+
+    async def run(self, given: SourceValue, run: SourceRun) -> None:
+        pipeline = run.pipeline
+        for url in given_values(given):
+            report = run.start(f"sitemap {url}")
+            await backfill_sitemaps(
+                pipeline.fetcher,
+                pipeline.sessions,
+                url,
+                run.filters,
+                run.feed_id,
+                report,
+                rescan=run.rescan,
+                leases=pipeline.leases,
+            )
+            run.note(report)
+
+
+SOURCE = SitemapSource()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.backfill.frontier import Filters, Found, SourceReport, queue_found
+from scraper.backfill.source import SourceOption, SourceRun, SourceValue, given_values
 from scraper.post_reader import read_url_list
 
 log = logging.getLogger(__name__)
@@ -53,3 +54,28 @@ def backfill_urls(
             queue_found(session, feed_id, batch, filters, report)
     if bad > MAX_NAMED:
         log.warning("%s: %d more lines that are not http(s) URLs, skipped", report.name, bad - MAX_NAMED)
+
+
+class UrlListSource:
+    """`--urls FILE` (repeatable; `-` is standard input): each list read in turn, a report each. A file that
+    cannot be read is an error of its report; the other lists go on."""
+
+    option = SourceOption("--urls", "One URL per line; - reads standard input.", metavar="FILE")
+    queues = True
+
+    async def run(self, given: SourceValue, run: SourceRun) -> None:
+        sessions = run.pipeline.sessions
+        for name in given_values(given):
+            report = run.start(f"URLs from {'standard input' if name == '-' else name}")
+            try:
+                if name == "-":
+                    backfill_urls(sessions, run.stdin(), run.filters, run.feed_id, report)
+                else:
+                    with open(name, encoding="utf-8", errors="replace") as lines:
+                        backfill_urls(sessions, lines, run.filters, run.feed_id, report)
+            except OSError as exc:
+                report.errors.append(f"{name}: {exc}")
+            run.note(report)
+
+
+SOURCE = UrlListSource()

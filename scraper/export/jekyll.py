@@ -1,4 +1,5 @@
-"""The post format of the archives our users keep (../shared/seed-example.md), byte for byte.
+"""The post format of the archives our users keep (../shared/seed-example.md), byte for byte: the export
+target `jekyll` (`TARGET`), the default.
 
 Two things those archives got wrong are fixed here without changing a byte of a post that did not suffer
 from them: a title that is not valid YAML as written is escaped (the front matter is always parseable), and
@@ -9,24 +10,10 @@ shows as the same characters but Liquid never sees.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from scraper.export.target import ExportTarget, Post
 from scraper.sanitize import storable_text
-
-
-@dataclass(frozen=True)
-class Post:
-    title: str
-    url: str
-    feed_name: str
-    published: datetime  # aware; the comment line keeps it as the source said
-    archived_at: datetime  # the front-matter date is never later than this (the source clock may run fast)
-    body_html: str
-
-    @property
-    def date(self) -> datetime:
-        return min(self.published, self.archived_at).astimezone(UTC)
 
 
 def render(post: Post) -> str:
@@ -151,3 +138,6 @@ def markdown_url(url: str) -> str:
         ch if ch not in " ()<>{}\\`" and ch.isprintable() else "".join(f"%{b:02X}" for b in ch.encode())
         for ch in url
     )
+
+
+TARGET = ExportTarget("jekyll", render, filename)

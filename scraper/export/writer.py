@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from scraper.export.files import post_source_url, write_atomic
-from scraper.export.jekyll import Post, filename, render
+from scraper.export.files import write_atomic
+from scraper.export.target import ExportTarget, Post
 from scraper.hosts import site_name
 from scraper.sanitize import plausible_date
 from scraper.store.models import Article, Feed, utcnow
@@ -91,10 +91,12 @@ def new_post(
 
 
 class PostWriter:
-    """Writes posts. Thread-safe: the daemon writes from worker threads."""
+    """Writes posts as the export target renders and names them. Thread-safe: the daemon writes from worker
+    threads."""
 
-    def __init__(self, export_dir: Path) -> None:
+    def __init__(self, export_dir: Path, target: ExportTarget) -> None:
         self.export_dir = export_dir
+        self.target = target
         self._written: list[int] = []  # posts written whose articles are not marked so yet
         self._lock = threading.Lock()
         # Why the last post could not be written (None once one is): for the health check, the run's end.
@@ -104,7 +106,7 @@ class PostWriter:
         """Returns the post's path (relative to the export folder) and whether the file changed."""
         post = post_of(article, feed_name)
         relative = article.post_path or self.reserve(session, article, post)
-        return relative, write_atomic(self.export_dir / relative, render(post))
+        return relative, write_atomic(self.export_dir / relative, self.target.render(post))
 
     def write_reserved(self, leases: Leases, post: ReservedPost) -> int:
         """Write a post reserved by `reserved`; returns 1 if the file changed. The article is marked
@@ -159,7 +161,7 @@ class PostWriter:
                     feed = session.get(Feed, article.feed_id) if article.feed_id else None
                     post = post_of(article, feed.name if feed else "")
                     relative = article.post_path or self.reserve(session, article, post)
-                    todo.append((article_id, relative, render(post)))
+                    todo.append((article_id, relative, self.target.render(post)))
         changed, written = 0, []
         try:
             for article_id, relative, text in todo:
@@ -201,24 +203,24 @@ class PostWriter:
     def reserved(self, post: Post, path: str | None, article_id: int, taken: set[str]) -> ReservedPost:
         """The post to write at `path` (kept from before), else at a free name not in `taken`: the caller
         reserves it (`articles.post_path`, unique) in the transaction that archives the article."""
-        return ReservedPost(article_id, path or self.free_name(post, taken), render(post))
+        return ReservedPost(article_id, path or self.free_name(post, taken), self.target.render(post))
 
     def free_name(self, post: Post, taken: set[str]) -> str:
         """The first of the post's names (`-2`, `-3`...) not in `taken` whose file is not another URL's
         post (an old archive's). Another article reserving it first is found by the unique index."""
         for suffix in range(1, MAX_NAME_SUFFIX):
-            name = filename(post, suffix)
+            name = self.target.filename(post, suffix)
             if name in taken:
                 continue
             path = self.export_dir / name
-            if path.exists() and post_source_url(path) != post.url:
+            if path.exists() and self.target.source_url(path) != post.url:
                 continue
             return name
         # A thousand posts of one title on one day: the URL's own name, unique to it.
-        name = filename(post, suffix=1, tag=hashlib.sha256(post.url.encode()).hexdigest()[:12])
+        name = self.target.filename(post, suffix=1, tag=hashlib.sha256(post.url.encode()).hexdigest()[:12])
         if name not in taken:
             path = self.export_dir / name
-            if not path.exists() or post_source_url(path) == post.url:
+            if not path.exists() or self.target.source_url(path) == post.url:
                 return name
         raise RuntimeError(f"no free file name for {post.url} after {MAX_NAME_SUFFIX} tries")
 
