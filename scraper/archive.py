@@ -19,7 +19,7 @@ content when the page fails or yields less text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate
@@ -45,6 +45,7 @@ class ArticleJob:
     entry_published: datetime | None = None
     entry_content: str | None = None
     policy: RequestPolicy | None = None  # the feed's politeness overrides; None: the [http] defaults
+    first_revisit: timedelta | None = None  # after the first archive (scraper.revisit); None: never
 
 
 @dataclass(frozen=True)

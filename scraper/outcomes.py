@@ -83,6 +83,10 @@ def article_after_outcome(
         )
         if outcome.response is not None:
             values["fetched_at"] = now
+            values["page_etag"] = outcome.response.headers.get("etag")
+            values["page_last_modified"] = outcome.response.headers.get("last-modified")
+        if row.archived_at is None and outcome.content_source == "page" and job.first_revisit is not None:
+            values["revisit_at"] = now + job.first_revisit  # revisits are measured from the first archive
         return Verdict(ArticleStatus.ARCHIVED, "archived"), values
     values["last_error"] = outcome.error
     if outcome.status == ArticleStatus.PENDING and attempts < policy.max_attempts:

@@ -39,10 +39,13 @@ from scraper.outcomes import RetryPolicy
 from scraper.poll import PollResult
 from scraper.poll_stage import FeedState, PollStage
 from scraper.post_import import adopt_export_folder
+from scraper.revisit import feed_schedules
+from scraper.revisit_recorder import RevisitRecorder
+from scraper.revisit_work import RevisitWork
 from scraper.store import feeds as feed_rows
 from scraper.store.db import session_factory
 from scraper.store.leases import Leases
-from scraper.store.models import utcnow
+from scraper.store.models import Feed, utcnow
 from scraper.summary import RunSummary
 from scraper.work_loop import ArchiveStage, RecordedHook, interleave_by_host, job_host
 
@@ -95,6 +98,23 @@ class Pipeline:
             clock=clock,
             on_outcome=on_outcome,
         )
+        self.revisit_recorder = RevisitRecorder(
+            self.leases,
+            feed_schedules(config),
+            clock=clock,
+            keep_latest=config.export.revisions == "latest",
+            marks=bool(config.export.front_matter),
+        )
+        self.revisits = RevisitWork(
+            config,
+            self.leases,
+            self.revisit_recorder,
+            fetcher,
+            self.rules,
+            policies,
+            self._feeds_by_id,
+            clock=clock,
+        )
         self.archiving = ArchiveStage(
             self.claims,
             self.recorder,
@@ -103,7 +123,12 @@ class Pipeline:
             self.leases,
             concurrency=config.http.concurrency,
             clock=clock,
+            revisits=self.revisits,
         )
+
+    def _feeds_by_id(self, ids: set[int]) -> dict[int, Feed]:
+        with self.sessions() as session:
+            return {feed.id: feed for feed in feed_rows.rows_by_id(session, ids)}
 
     # --- the whole run -----------------------------------------------------------------------------------
 
@@ -112,7 +137,7 @@ class Pipeline:
         self.sync_feeds()
         self.adopt_existing_posts()
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only), summary)
-        await self.archive_pending(summary)
+        await self.archive_pending(summary, revisit=True)
         self.export_unwritten(summary)
         return summary
 
@@ -177,12 +202,14 @@ class Pipeline:
         jobs: Iterable[ArticleJob] | None = None,
         *,
         on_recorded: RecordedHook | None = None,
+        revisit: bool = False,
     ) -> None:
-        """The given `jobs` (claimed by the caller), or every article due when this starts (work_loop)."""
+        """The given `jobs` (claimed by the caller), or every article due when this starts (work_loop),
+        with the revisits due if `revisit`."""
         if jobs is not None:
             await self.archiving.archive_jobs(summary, jobs)
         else:
-            await self.archiving.archive_due(summary, on_recorded)
+            await self.archiving.archive_due(summary, on_recorded, revisit=revisit)
 
     def store_many(
         self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]

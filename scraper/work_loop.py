@@ -27,6 +27,7 @@ from scraper.extract import RuleBook
 from scraper.fetch import Fetcher
 from scraper.hosts import host_key, spread_over_hosts
 from scraper.outcome_recorder import OutcomeRecorder
+from scraper.revisit_work import RevisitWork
 from scraper.store.leases import Leases
 from scraper.store.models import ArticleStatus
 from scraper.summary import RunSummary
@@ -68,6 +69,7 @@ class ArchiveStage:
         *,
         concurrency: int,
         clock: Callable[[], datetime],
+        revisits: RevisitWork | None = None,
     ) -> None:
         self.claims = claims
         self.recorder = recorder
@@ -76,6 +78,7 @@ class ArchiveStage:
         self.leases = leases
         self.window = max(MIN_WINDOW, concurrency * TASKS_PER_SLOT)
         self.clock = clock
+        self.revisits = revisits
 
     async def archive(
         self, job: ArticleJob, summary: RunSummary, on_recorded: RecordedHook | None = None
@@ -91,10 +94,39 @@ class ArchiveStage:
         """These claimed jobs (the daemon's tasks), interleaved by host."""
         await asyncio.gather(*(self.archive(job, summary) for job in interleave_by_host(list(jobs))))
 
-    async def archive_due(self, summary: RunSummary, on_recorded: RecordedHook | None = None) -> None:
-        """Every article due when this starts, claimed a window at a time as tasks end."""
+    def _start_revisits(
+        self,
+        room: int,
+        cutoff: datetime,
+        per_host: int,
+        by_host: Counter[str],
+        running: dict[asyncio.Task[None], tuple[str, int]],
+        revisiting: set[asyncio.Task[None]],
+        summary: RunSummary,
+    ) -> int:
+        """Claim and start revisits in the room new work left, up to their share of the window (new work
+        first); returns how many."""
+        work = self.revisits
+        if work is None or room <= 0:
+            return 0
+        share = max(1, int(self.window * work.share)) - len(revisiting)
+        jobs = work.claim(min(room, share), due_before=cutoff, per_host=per_host, held=by_host)
+        for job in jobs:
+            host = host_key(job.url)
+            by_host[host] += 1
+            task = asyncio.create_task(work.run(job, summary))
+            running[task] = (host, job.article_id)
+            revisiting.add(task)
+        return len(jobs)
+
+    async def archive_due(
+        self, summary: RunSummary, on_recorded: RecordedHook | None = None, *, revisit: bool = False
+    ) -> None:
+        """Every article due when this starts, claimed a window at a time as tasks end; with `revisit`,
+        the revisits due too, in what room new work leaves (scraper.revisit_work)."""
         cutoff = self.clock()  # what falls due again during the run (a retry, a deferral) waits for the next
         running: dict[asyncio.Task[None], tuple[str, int]] = {}
+        revisiting: set[asyncio.Task[None]] = set()
         by_host: Counter[str] = Counter()
         per_host = self.claims.claims_per_host()
         # The last claim found less than it could take (the queue is short, or its hosts are full): claim
@@ -106,12 +138,17 @@ class ArchiveStage:
                 if not dry and room >= max(1, self.window // 4):
                     per_host = self.claims.claims_per_host()
                     claimed = self.claims.claim_jobs(room, due_before=cutoff, per_host=per_host, held=by_host)
-                    dry, ended = len(claimed) < room, 0
                     for job in claimed:
                         host = job_host(job)
                         by_host[host] += 1
                         task = asyncio.create_task(self.archive(job, summary, on_recorded))
                         running[task] = (host, job.article_id)
+                    again = 0
+                    if revisit:
+                        again = self._start_revisits(
+                            room - len(claimed), cutoff, per_host, by_host, running, revisiting, summary
+                        )
+                    dry, ended = len(claimed) + again < room, 0
                 if not running:
                     if dry:
                         break
@@ -119,6 +156,7 @@ class ArchiveStage:
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     by_host[running.pop(task)[0]] -= 1
+                    revisiting.discard(task)
                     task.result()
                 ended += len(done)
                 dry = dry and ended < max(1, per_host // 2) and bool(running)
@@ -127,4 +165,6 @@ class ArchiveStage:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             await self.recorder.wait()  # what was fetched is recorded, not fetched again
+            if self.revisits is not None:
+                await self.revisits.recorder.wait()
             self.leases.release("article", [article_id for _, article_id in running.values()])
