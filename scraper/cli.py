@@ -41,6 +41,7 @@ from scraper.errors import LockHeldError
 from scraper.export.writer import PostWriter, export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
+from scraper.history import HistoryError, history_report
 from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.pipeline import RunSummary
@@ -300,6 +301,28 @@ def status(config_path: Path | None) -> None:
         click.echo(report, nl=False)
 
 
+@cli.command()
+@config_option
+@click.argument("key", metavar="ID|URL")
+@click.option(
+    "--diff",
+    "pair",
+    nargs=2,
+    type=int,
+    default=None,
+    help="The two versions to compare (default: each with the one before).",
+)
+def history(config_path: Path | None, key: str, pair: tuple[int, int] | None) -> None:
+    """An article's versions, its edits and removals, and a word-level diff (character-level for Chinese
+    and Japanese) between versions."""
+    config = _load(config_path)
+    with database(config) as engine, session_factory(engine)() as session:
+        try:
+            click.echo(history_report(session, key, pair), nl=False)
+        except HistoryError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
 @cli.command("export")
 @config_option
 def export_command(config_path: Path | None) -> None:
@@ -309,7 +332,7 @@ def export_command(config_path: Path | None) -> None:
         sessions = session_factory(engine)
         with sessions() as session:
             ids = archived_ids(session)
-        written = export_articles(sessions, PostWriter(config.export.dir), ids)
+        written = export_articles(sessions, PostWriter(config.export.dir, config.export.front_matter), ids)
     click.echo(f"rewrote {written} posts in {config.export.dir}")
 
 

@@ -31,6 +31,7 @@ from scraper.archive import ArchiveOutcome, ArticleJob
 from scraper.claims import CLAIMS_PER_HOST_SLOT, ArticleClaims
 from scraper.config import Config
 from scraper.errors import ScraperError
+from scraper.export.changes_feed import write_changes_feed
 from scraper.export.writer import PostWriter, ReservedPost, export_unwritten
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy
@@ -80,7 +81,7 @@ class Pipeline:
         )
         self.fetcher = fetcher
         self.rules = RuleBook.load(config.rules)
-        self.writer = PostWriter(config.export.dir)
+        self.writer = PostWriter(config.export.dir, config.export.front_matter)
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self.leases = leases or Leases(
@@ -98,23 +99,7 @@ class Pipeline:
             clock=clock,
             on_outcome=on_outcome,
         )
-        self.revisit_recorder = RevisitRecorder(
-            self.leases,
-            feed_schedules(config),
-            clock=clock,
-            keep_latest=config.export.revisions == "latest",
-            marks=bool(config.export.front_matter),
-        )
-        self.revisits = RevisitWork(
-            config,
-            self.leases,
-            self.revisit_recorder,
-            fetcher,
-            self.rules,
-            policies,
-            self._feeds_by_id,
-            clock=clock,
-        )
+        self.revisits = self._revisit_work(policies)
         self.archiving = ArchiveStage(
             self.claims,
             self.recorder,
@@ -124,6 +109,26 @@ class Pipeline:
             concurrency=config.http.concurrency,
             clock=clock,
             revisits=self.revisits,
+        )
+
+    def _revisit_work(self, policies: Mapping[str, RequestPolicy]) -> RevisitWork:
+        config = self.config
+        recorder = RevisitRecorder(
+            self.leases,
+            feed_schedules(config),
+            clock=self.clock,
+            keep_latest=config.export.revisions == "latest",
+            marks=bool(config.export.front_matter),
+        )
+        return RevisitWork(
+            config,
+            self.leases,
+            recorder,
+            self.fetcher,
+            self.rules,
+            policies,
+            self._feeds_by_id,
+            clock=self.clock,
         )
 
     def _feeds_by_id(self, ids: set[int]) -> dict[int, Feed]:
@@ -139,6 +144,7 @@ class Pipeline:
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only), summary)
         await self.archive_pending(summary, revisit=True)
         self.export_unwritten(summary)
+        self.write_changes_feed()
         return summary
 
     def sync_feeds(self) -> None:
@@ -227,6 +233,13 @@ class Pipeline:
         return self.recorder.record_outcomes(items, summaries)
 
     # --- export ------------------------------------------------------------------------------------------
+
+    def write_changes_feed(self) -> bool:
+        """The Atom feed of edits and removals, if `[export] changes_feed` asks for one."""
+        if not self.config.export.changes_feed:
+            return False
+        with self.sessions() as session:
+            return write_changes_feed(session, self.config.export.dir, self.config.export.changes_feed)
 
     def export_unwritten(self, summary: RunSummary, *, limit: int | None = None, mine: bool = True) -> None:
         """Write the posts of the articles this node archived (unless not `mine`), and of those whose node

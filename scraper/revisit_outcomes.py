@@ -86,20 +86,7 @@ def article_after_revisit(
     seen, reason = what_was_seen(job, outcome, Snapshot(row.title, row.text or ""))
     judgement = judge_visit(seen, RemovalState(row.suspected_at, row.confirmed_at), now)
     state = judgement.state
-    values: dict[str, Any] = {
-        "revisits": row.revisits + 1,
-        "removal_suspected_at": state.suspected_at,
-        "removal_confirmed_at": state.confirmed_at,
-        "revisit_at": next_revisit(
-            row.archived_at,
-            schedule,
-            now,
-            removal_suspected=state.suspected_at is not None and not state.confirmed_at,
-        ),
-    }
-    etag, last_modified = outcome.validators
-    if etag or last_modified:
-        values.update(page_etag=etag, page_last_modified=last_modified)
+    values = _visit_values(row, outcome, state, now, schedule)
     change = judgement.change or ""
     version = None
     if "restored" in change:
@@ -127,6 +114,31 @@ def article_after_revisit(
     return RevisitVerdict(
         kind, values, version, recorded, bool(version) and not row.last_version, reason, stale
     )
+
+
+def _visit_values(
+    row: RevisitState,
+    outcome: RevisitOutcome,
+    state: RemovalState,
+    now: datetime,
+    schedule: tuple[timedelta, ...],
+) -> dict[str, Any]:
+    """What every visit writes: the count, the removal state, the next visit, the validators."""
+    values: dict[str, Any] = {
+        "revisits": row.revisits + 1,
+        "removal_suspected_at": state.suspected_at,
+        "removal_confirmed_at": state.confirmed_at,
+        "revisit_at": next_revisit(
+            row.archived_at,
+            schedule,
+            now,
+            removal_suspected=state.suspected_at is not None and not state.confirmed_at,
+        ),
+    }
+    etag, last_modified = outcome.validators
+    if etag or last_modified:
+        values.update(page_etag=etag, page_last_modified=last_modified)
+    return values
 
 
 def _kind(seen: str, change: str, state: RemovalState) -> str:

@@ -4,11 +4,14 @@ PostgreSQL. Each kind of change must give exactly the versions and removals a pe
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
+import yaml
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, select, update
 from werkzeug import Request
@@ -18,7 +21,7 @@ from scraper.cli import _run_once
 from scraper.config import load_config
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.models import Article, ArticleChange, ArticleVersion, utcnow
-from tests.conftest import write_config
+from tests.conftest import run_cli, write_config
 
 PARAGRAPHS = [
     "The council voted on Tuesday to close the old river bridge for repairs that engineers say are overdue.",
@@ -202,3 +205,48 @@ def test_revisits_record_what_a_person_would(httpserver: HTTPServer, tmp_path: P
     assert site.conditional == 3  # every revisit of the page with an ETag cost a 304
     # The posts keep what was first archived.
     assert {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "_posts").iterdir()} == posts
+
+
+def test_latest_posts_marks_changes_feed_and_history(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """`revisions = "latest"` rewrites the post with the edit; the optional front-matter keys mark it; the
+    changes feed and `scraper history` show the diff."""
+    site = Site()
+    site.serve(httpserver)
+    config = write_config(tmp_path, [{"name": "Local", "url": httpserver.url_for("/feed.xml")}])
+    export = 'revisions = "latest"\nfront_matter = ["revised", "removed"]\nchanges_feed = "changes.xml"\n'
+    config.write_text(config.read_text().replace('dir = "_posts"\n', f'dir = "_posts"\n{export}', 1))
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    run_once(config, engine)
+    for site.round in (1, 2):
+        make_due(engine)
+        run_once(config, engine)
+    found = by_name(engine)
+    posts = tmp_path / "_posts"
+    rewritten = (posts / found["rewritten"][0].post_path).read_text(encoding="utf-8")
+    assert "almost an hour" in rewritten and "twenty minutes" not in rewritten
+    assert re.search(r"^revised: \{ count: 1, last: \S+Z \}$", rewritten, re.M)
+    removed = (posts / found["removed"][0].post_path).read_text(encoding="utf-8")
+    assert re.search(r"^removed: \S+Z$", removed, re.M) and "revised:" not in removed
+    counter = (posts / found["counter"][0].post_path).read_text(encoding="utf-8")
+    assert "revised:" not in counter and "removed:" not in counter
+    front = yaml.safe_load(rewritten.split("---\n")[1])
+    assert front["revised"]["count"] == 1
+
+    feed = ElementTree.parse(posts / "changes.xml").getroot()
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = feed.findall(f"{atom}entry")
+    titles = sorted(e.findtext(f"{atom}title") or "" for e in entries)
+    assert [t.split(":")[0] for t in titles] == ["Edited", "Edited", "Removed", "Removed", "Removed"]
+    contents = " ".join(e.findtext(f"{atom}content") or "" for e in entries)
+    assert "<del>twenty minutes </del><ins>almost an hour </ins>" in contents
+    assert "<del>Bridge to close</del>" in contents
+
+    result = run_cli("history", "--config", str(config), found["rewritten"][0].url)
+    assert result.exit_code == 0, result.output
+    assert "[-twenty minutes-] {+almost an hour+}" in result.output
+    assert "edited (version 2)" in result.output
+    result = run_cli("history", "--config", str(config), str(found["retitled"][0].id), "--diff", "1", "2")
+    assert "title: [-Bridge to close-] {+Bridge to close for a year+}" in result.output
+    assert "(the text is the same)" in result.output
+    missing = run_cli("history", "--config", str(config), "https://nowhere.example/x")
+    assert missing.exit_code != 0 and "no article" in missing.output

@@ -21,6 +21,9 @@ class Post:
     published: datetime  # aware; the comment line keeps it as the source said
     archived_at: datetime  # the front-matter date is never later than this (the source clock may run fast)
     body_html: str
+    # Optional front-matter keys (`[export] front_matter`), None unless asked: the seed format stays as is.
+    revised: tuple[int, datetime] | None = None  # edits found by revisits, and the last one's time
+    removed: datetime | None = None  # when the page was seen gone (a removal confirmed on a later visit)
 
     @property
     def date(self) -> datetime:
@@ -39,6 +42,7 @@ def render(post: Post) -> str:
         f"from: {yaml_scalar(post.url)}\n"
         f"tags: [ {name} ]\n"
         f"categories: [ {name} ]\n"
+        f"{marks(post)}"
         "---\n"
         f"<!--{epoch_ms(post.published)}-->\n"
         f"[{markdown_text(title)}]({markdown_url(post.url)})\n"
@@ -48,6 +52,17 @@ def render(post: Post) -> str:
         f"{escape_liquid(post.body_html.strip())}\n"
         "</div>\n"
     )
+
+
+def marks(post: Post) -> str:
+    """The optional `revised:` and `removed:` lines ("" when the post has neither)."""
+    lines = ""
+    if post.revised is not None:
+        count, last = post.revised
+        lines += f"revised: {{ count: {count}, last: {format_date(last)} }}\n"
+    if post.removed is not None:
+        lines += f"removed: {format_date(post.removed)}\n"
+    return lines
 
 
 def format_date(when: datetime) -> str:
