@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from scraper.revisit_report import revisits_table
 from scraper.store.db import session_factory
 from scraper.store.models import ArticleStatus, utcnow
 from scraper.store.nodes import NodeReport, node_reports
@@ -59,6 +60,7 @@ def feed_status_report(
     with sessions() as session:
         health = feed_health(session)
         nodes = node_reports(session, engine, lease_seconds)
+        revisits = revisits_table(session)
     feeds, reasons = health.feeds, health.reasons
     table = _feeds_table(health, now, intervals)
     buffer = io.StringIO()
@@ -76,6 +78,8 @@ def feed_status_report(
         console.print("articles not archived, by reason:")
         for line in lines:
             console.print(line, markup=False)
+    if revisits is not None:
+        console.print(revisits)
     if nodes:
         console.print(_nodes_table(nodes, now))
     return buffer.getvalue()

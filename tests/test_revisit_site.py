@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
+from prometheus_client import generate_latest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, select, update
 from werkzeug import Request
@@ -19,6 +20,8 @@ from werkzeug import Response as WResponse
 
 from scraper.cli import _run_once
 from scraper.config import load_config
+from scraper.metrics import Metrics
+from scraper.status import feed_status_report
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.models import Article, ArticleChange, ArticleVersion, utcnow
 from tests.conftest import run_cli, write_config
@@ -203,6 +206,16 @@ def test_revisits_record_what_a_person_would(httpserver: HTTPServer, tmp_path: P
     assert all(body for body in raw)  # the raw page of each new version is kept
     assert "home page" in (details[found["home"][0].id] or "")
     assert site.conditional == 3  # every revisit of the page with an ETag cost a 304
+    report = feed_status_report(engine)
+    assert re.search(r"Local\s*│\s*24\s*│\s*2\s*│\s*2\s*│\s*0", report), (
+        report
+    )  # revisits, edits, removed, suspected
+    metrics = Metrics()
+    metrics.add_database(engine)
+    exposed = generate_latest(metrics.registry).decode()
+    assert 'scraper_revisits{feed="Local"} 24.0' in exposed
+    assert 'scraper_edits{feed="Local"} 2.0' in exposed
+    assert 'scraper_removed{feed="Local"} 2.0' in exposed
     # The posts keep what was first archived.
     assert {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "_posts").iterdir()} == posts
 

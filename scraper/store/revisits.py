@@ -217,3 +217,10 @@ def revisit_counts(session: Session | Connection) -> dict[int | None, RevisitCou
         .group_by(Article.feed_id)
     ).all()
     return {row[0]: RevisitCounts(int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows}
+
+
+def feed_names(session: Session | Connection) -> dict[int | None, str]:
+    """Feed names by id, and a name for the articles of no feed (a backfill's)."""
+    names: dict[int | None, str] = {row.id: row.name for row in session.execute(select(Feed.id, Feed.name))}
+    names[None] = "(no feed)"
+    return names
