@@ -56,6 +56,7 @@ from scraper.archive import ArticleJob
 from scraper.compose import new_engine, new_fetcher, new_leases, new_pipeline, opened
 from scraper.config import Config, load_config
 from scraper.daemon_jobs import Job, JobRunner
+from scraper.daemon_revisits import spawn_revisits
 from scraper.listener import Listener
 from scraper.logs import logging_about
 from scraper.metrics import Metrics
@@ -95,6 +96,7 @@ class Daemon:
         self._more_polls_due = False
         self._article_capacity = config.http.concurrency * QUEUE_READ_PER_SLOT  # [http] is kept on reload
         self._claim_batch = max(1, self._article_capacity // 2)
+        self._revisiting: set[int] = set()
         self.jobs = JobRunner(
             config.daemon.tick_seconds, self.metrics.unexpected_errors, lambda: self.stopping
         )
@@ -289,6 +291,11 @@ class Daemon:
             self._articles_in_flight[job.article_id] = job_host(job)
             self.tasks.spawn(
                 self._archive_one(pipeline, job), partial(self._articles_in_flight.pop, job.article_id, None)
+            )
+        if room > len(claimed):  # revisits in what new work left (scraper.daemon_revisits)
+            flight, capacity = self._articles_in_flight, self._article_capacity
+            await spawn_revisits(
+                pipeline, self.tasks, flight, room - len(claimed), capacity, self._revisiting
             )
 
     async def _export(self, limit: int | None = EXPORTS_PER_TICK, *, mine: bool = False) -> None:
