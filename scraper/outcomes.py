@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scraper.archive import ArchiveOutcome, ArticleJob
+from scraper.revisit import page_digest
 from scraper.schedule import backoff
 from scraper.store.models import ArticleStatus
 
@@ -85,6 +86,7 @@ def article_after_outcome(
             values["fetched_at"] = now
             values["page_etag"] = outcome.response.headers.get("etag")
             values["page_last_modified"] = outcome.response.headers.get("last-modified")
+            values["page_digest"] = page_digest(outcome.response.content)
         if row.archived_at is None and outcome.content_source == "page" and job.first_revisit is not None:
             values["revisit_at"] = now + job.first_revisit  # revisits are measured from the first archive
         return Verdict(ArticleStatus.ARCHIVED, "archived"), values

@@ -138,6 +138,8 @@ def _visit_values(
     etag, last_modified = outcome.validators
     if etag or last_modified:
         values.update(page_etag=etag, page_last_modified=last_modified)
+    if outcome.digest and state.suspected_at is None:  # a page seen absent is not the one to match
+        values["page_digest"] = outcome.digest
     return values
 
 

@@ -99,6 +99,7 @@ class RevisitWork:
             remove=feed_config.remove if feed_config else (),
             etag=row.page_etag,
             last_modified=row.page_last_modified,
+            digest=row.page_digest,
             policy=self.policies.get(feed.url) if feed else None,
         )
 

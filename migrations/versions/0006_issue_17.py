@@ -20,6 +20,7 @@ def _article_columns() -> list[sa.Column[object]]:
         sa.Column("revisits", sa.Integer(), server_default="0", nullable=False),
         sa.Column("page_etag", sa.String(length=1024), nullable=True),
         sa.Column("page_last_modified", sa.String(length=128), nullable=True),
+        sa.Column("page_digest", sa.String(length=64), nullable=True),
         sa.Column("edits", sa.Integer(), server_default="0", nullable=False),
         sa.Column("revised_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("removal_suspected_at", sa.DateTime(timezone=True), nullable=True),

@@ -180,6 +180,7 @@ class Article(Base):
     revisits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     page_etag: Mapped[str | None] = mapped_column(String(1024))
     page_last_modified: Mapped[str | None] = mapped_column(String(128))
+    page_digest: Mapped[str | None] = mapped_column(String(64))  # of the raw page: same bytes, same page
     edits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removal_suspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

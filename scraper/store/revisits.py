@@ -23,6 +23,7 @@ JOB_COLUMNS = (
     Article.host,
     Article.page_etag,
     Article.page_last_modified,
+    Article.page_digest,
 )
 
 # What a revisit's transaction reads of its article (locking it).
