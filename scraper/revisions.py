@@ -20,27 +20,33 @@ from urllib.parse import urlsplit
 # A share of the old text's distinct words below this in the new page: it no longer holds the article.
 MIN_KEPT_WORDS = 0.2
 
-_CLOCK = re.compile(
-    r"\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?\b"
-    r"|\b\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago\b"
-    r"|\d+\s*(?:秒|分钟|小时|天)前"
-    r"|\b(?:just now|updated)\b",
-    re.I,
+# Volatile parts of a page's text. Each pattern starts with a character class (a digit, or the first
+# letter of a word below), so the regex engine skips the rest of the text quickly.
+_NUMBER_FIRST = re.compile(
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?!\w)"  # a clock
+    r"|\d[\d,.]*(?:\s?[km])?\s*(?:"
+    r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago\b"
+    r"|(?:views?|reads?|comments?|shares?|likes?|replies|readers|visits?)\b"
+    r"|秒前|分钟前|小时前|天前|次阅读|人阅读|次浏览|条评论|人看过|件のコメント)",
 )
-_COUNTER = re.compile(
-    r"\b\d[\d,.\s]*[kKmM]?\s*(?:views?|reads?|comments?|shares?|likes?|replies|readers|visits?)\b"
-    r"|\b(?:views?|reads?|comments?|shares?|likes?)\s*[:：]?\s*\d[\d,.]*[kKmM]?\b"
-    r"|\b(?:read|viewed|seen|liked|shared)\s+(?:by\s+)?\d[\d,.]*[kKmM]?(?:\s+(?:people|readers|times|users))?"
-    r"|(?:阅读|浏览|评论|点赞|分享|閲覧|コメント)\s*[:：]?\s*\d[\d,.]*\s*(?:次|人|件)?"
-    r"|\d[\d,.]*\s*(?:次阅读|人阅读|次浏览|条评论|人看过|件のコメント)",
-    re.I,
+# A number, and the label before it that makes it a counter ("views: 1,204", "read by 35 people").
+_NUMBER = re.compile(r"\d[\d,.]*(?:\s?[km]\b)?")
+_COUNTER_LABEL = re.compile(
+    r"(?:views?|reads?|comments?|shares?|likes?|read|viewed|seen|liked|shared|阅读|浏览|评论|点赞|分享|閲覧|コメント)"
+    r"\s*(?:by\s+)?[:：]?\s*$"
 )
+_COUNTER_UNIT = re.compile(r"\s*(?:(?:people|readers|times|users)\b|次|人|件)")
+_NOW = re.compile(r"\b(?:just now|updated)\b")
+LABEL_REACH = 24  # characters before a number looked at for its label
 _AD_SLOT = re.compile(
     r"^\s*(?:advertisement|advertising|sponsored(?: content)?|ad|ads"
     r"|广告|廣告|推广|広告|スポンサーリンク)\s*$",
     re.I | re.M,
 )
-_WORD = re.compile(r"\w+")
+# A CJK character alone (Chinese and Japanese are not written with spaces), or a run of other word characters.
+_TOKEN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+"
+)
 _LOGIN = re.compile(
     r"(?:^|[/._-])(?:login|log-in|signin|sign-in|sign_in|auth|sso|account|subscribe|paywall|register)"
     r"(?:$|[/._?-])",
@@ -50,11 +56,33 @@ _LOGIN = re.compile(
 
 def normalise_text(text: str) -> str:
     """The text as compared: Unicode-normalised, ad slots, clocks and counters out, whitespace single."""
-    text = unicodedata.normalize("NFKC", text or "")
+    text = unicodedata.normalize("NFKC", text or "").casefold()
     text = _AD_SLOT.sub(" ", text)
-    text = _CLOCK.sub(" ", text)
-    text = _COUNTER.sub(" ", text)
-    return " ".join(text.split()).casefold()
+    text = _NUMBER_FIRST.sub(" ", text)
+    text = _without_labelled_numbers(text)
+    if "just now" in text or "updated" in text:
+        text = _NOW.sub(" ", text)
+    return " ".join(text.split())
+
+
+def _without_labelled_numbers(text: str) -> str:
+    """The text without the numbers a counter's label comes before ("views: 1,204"): found from the
+    numbers, which are few, rather than by trying every label at every place in the text."""
+    kept: list[str] = []
+    last = 0
+    for number in _NUMBER.finditer(text):
+        start = number.start()
+        if start < last:
+            continue
+        reach = max(last, start - LABEL_REACH)
+        label = _COUNTER_LABEL.search(text[reach:start])
+        if label is None:
+            continue
+        unit = _COUNTER_UNIT.match(text, number.end())
+        kept.append(text[last : reach + label.start()])
+        last = unit.end() if unit else number.end()
+    kept.append(text[last:])
+    return " ".join(kept)
 
 
 def normalise_title(title: str | None) -> str:
@@ -73,22 +101,12 @@ def is_real_edit(before: Snapshot, after: Snapshot) -> bool:
     """Did the article change, as a reader would say: its normalised text or its title."""
     if normalise_title(before.title) != normalise_title(after.title) and (after.title or "").strip():
         return True
-    return normalise_text(before.text) != normalise_text(after.text)
+    return before.text != after.text and normalise_text(before.text) != normalise_text(after.text)
 
 
 def _words(text: str) -> set[str]:
-    """Words, and single CJK characters (Chinese and Japanese are not written with spaces)."""
-    found: set[str] = set()
-    for word in _WORD.findall(normalise_text(text)):
-        if any(_is_cjk(ch) for ch in word):
-            found.update(word)
-        else:
-            found.add(word)
-    return found
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+    """Words, and single CJK characters."""
+    return set(_TOKEN.findall(normalise_text(text)))
 
 
 def still_holds_article(before: Snapshot, after: Snapshot) -> bool:

@@ -60,9 +60,11 @@ def what_was_seen(job: RevisitJob, outcome: RevisitOutcome, before: Snapshot) ->
     if outcome.seen == ABSENT or outcome.record is None:
         return revisions.ABSENT, outcome.reason or "no article on the page"
     after = Snapshot(outcome.record.title, outcome.record.text)
+    if not revisions.is_real_edit(before, after):
+        return revisions.UNCHANGED, None
     if not still_holds_article(before, after):
         return revisions.ABSENT, "the page no longer holds the article"
-    return (revisions.EDITED if revisions.is_real_edit(before, after) else revisions.UNCHANGED), None
+    return revisions.EDITED, None
 
 
 def article_after_revisit(

@@ -55,6 +55,7 @@ class RevisitWork:
         self.clock = clock
         self.share = config.revisit.share
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
+        self._feeds: dict[int, Feed] = {}  # feed rows by id, for the jobs of claimed revisits
 
     @property
     def enabled(self) -> bool:
@@ -84,7 +85,10 @@ class RevisitWork:
             pick_by=[Article.host],
             columns=revisit_rows.JOB_COLUMNS,
         )
-        feeds = self.feed_rows({row.feed_id for row in rows if row.feed_id is not None})
+        missing = {row.feed_id for row in rows if row.feed_id is not None and row.feed_id not in self._feeds}
+        if missing:  # feed rows change with the config, and a new pipeline comes with a new config
+            self._feeds.update(self.feed_rows(missing))
+        feeds = self._feeds
         return [self._job(row, feeds.get(row.feed_id or 0)) for row in rows]
 
     def _job(self, row: Row[Any], feed: Feed | None) -> RevisitJob:

@@ -109,8 +109,10 @@ class ArchiveStage:
         work = self.revisits
         if work is None or room <= 0:
             return 0
-        share = max(1, int(self.window * work.share)) - len(revisiting)
-        jobs = work.claim(min(room, share), due_before=cutoff, per_host=per_host, held=by_host)
+        free = self._revisit_slots() - len(revisiting)
+        if revisiting and free < self._revisit_batch():  # a claim is a transaction: claim in batches
+            return 0
+        jobs = work.claim(min(room, free), due_before=cutoff, per_host=per_host, held=by_host)
         for job in jobs:
             host = host_key(job.url)
             by_host[host] += 1
@@ -118,6 +120,12 @@ class ArchiveStage:
             running[task] = (host, job.article_id)
             revisiting.add(task)
         return len(jobs)
+
+    def _revisit_slots(self) -> int:
+        return max(1, int(self.window * self.revisits.share)) if self.revisits is not None else 0
+
+    def _revisit_batch(self) -> int:
+        return max(1, self._revisit_slots() // 4)
 
     async def archive_due(
         self, summary: RunSummary, on_recorded: RecordedHook | None = None, *, revisit: bool = False
@@ -159,7 +167,8 @@ class ArchiveStage:
                     revisiting.discard(task)
                     task.result()
                 ended += len(done)
-                dry = dry and ended < max(1, per_host // 2) and bool(running)
+                regroup = max(per_host // 2, self._revisit_batch() if revisiting else 1, 1)
+                dry = dry and ended < regroup and bool(running)
         finally:  # interrupted: what was not recorded is given back at once, not at expiry
             for task in running:
                 task.cancel()
