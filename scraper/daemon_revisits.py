@@ -27,10 +27,13 @@ async def spawn_revisits(
     capacity: int,
     revisiting: set[int],
 ) -> int:
-    """Claim revisits for `room` tasks (new work took what it wanted first), never more in flight than
-    the share of `capacity`; start each as a task. Returns how many."""
+    """Claim revisits for `room` tasks (new work took what it wanted first): while new work is in flight,
+    never more revisits than the share of `capacity`; when there is none, the room. Start each as a task;
+    returns how many."""
     work = pipeline.revisits
-    limit = min(room, max(1, int(capacity * work.share)) - len(revisiting))
+    limit = room
+    if len(in_flight) > len(revisiting):  # new work in hand: revisits keep to their share
+        limit = min(room, max(1, int(capacity * work.share)) - len(revisiting))
     if limit <= 0 or not work.enabled:
         return 0
     jobs = await asyncio.to_thread(

@@ -80,7 +80,8 @@ class RevisitRecorder:
         with self.leases.writes.begin() as connection:
             ids = [job.article_id for job, _ in items]
             rows = article_rows.lock_mine(connection, ids, self.leases.node_id, revisit_rows.ROW_COLUMNS)
-            last = revisit_rows.last_versions(connection, list(rows))
+            edited = [row_id for row_id, row in rows.items() if row.edits]  # only those have versions
+            last = revisit_rows.last_versions(connection, edited) if edited else {}
             for job, outcome in items:
                 row = rows.pop(job.article_id, None)
                 if row is None:

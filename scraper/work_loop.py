@@ -104,15 +104,17 @@ class ArchiveStage:
         revisiting: set[asyncio.Task[None]],
         summary: RunSummary,
     ) -> int:
-        """Claim and start revisits in the room new work left, up to their share of the window (new work
-        first); returns how many."""
+        """Claim and start revisits in the room new work left (new work is claimed first): while new work
+        runs, up to their share of the window; when there is none, the room. Returns how many."""
         work = self.revisits
         if work is None or room <= 0:
             return 0
-        free = self._revisit_slots() - len(revisiting)
+        free = room
+        if len(running) > len(revisiting):  # new work in hand: revisits keep to their share
+            free = min(room, self._revisit_slots() - len(revisiting))
         if revisiting and free < self._revisit_batch():  # a claim is a transaction: claim in batches
             return 0
-        jobs = work.claim(min(room, free), due_before=cutoff, per_host=per_host, held=by_host)
+        jobs = work.claim(free, due_before=cutoff, per_host=per_host, held=by_host)
         for job in jobs:
             host = host_key(job.url)
             by_host[host] += 1
