@@ -2,18 +2,19 @@
 
     python benchmarks/revisit.py [--articles 10000] [--hosts 16] [--database sqlite|postgresql+psycopg://...]
 
-A local server (a separate process, so its CPU is not counted here) serves `--articles` article pages of
-about 60 KB each (a news page's weight: head scripts and styles, a navigation of 150 links, twelve
-paragraphs, a sidebar, a footer), spread over `--hosts` loopback addresses (127.0.0.10, .11, ...: one
-site each, so per-host politeness applies as on the internet), listed by one feed. The pages fall in
-three kinds, a third each: with an ETag (a conditional request gets 304 when unchanged), without a
-validator (200, the same bytes), and without a validator whose view counter moves on every request (200,
-the same text but other bytes: only extraction and the normalised text say it is unchanged).
+A local server (a separate process, so its CPU is not counted here) serves `--articles` article pages: real
+news pages from the article-extraction benchmark's set (`--pages`, those where an added sentence shows in
+the extracted text; a synthetic 60 KB page without it), spread over `--hosts` loopback addresses
+(127.0.0.10, .11, ...: one site each, so per-host politeness applies as on the internet), listed by one
+feed. The pages fall in three kinds, a third each: with an ETag (a conditional request gets 304 when
+unchanged), without a validator (200, the same bytes), and without a validator whose view counter moves on
+every request (200, the same text but other bytes: only extraction and the normalised text say it is
+unchanged).
 
 In one process (`[http] concurrency = 16`, per-host limits at their defaults, no per-host delay):
 
 1. first archive: `once` polls the feed and archives every article (fetch, extract, record, post);
-2. revisit, 10 % edited: every article made due; every tenth now has a paragraph rewritten, the other
+2. revisit, 10 % edited: every article made due; every tenth now has a sentence added, the other
    90 % are unchanged: `once` revisits them all (the run the issue asks for);
 3. revisit, unchanged: made due again; nothing changed since (every revisit unchanged).
 
@@ -26,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import multiprocessing
+import re
 import sys
 import tempfile
 import threading
@@ -47,10 +50,13 @@ from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.models import Article, ArticleChange, utcnow
 
 FIRST_HOST = 10
+DEFAULT_DATA = (
+    Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "article-extraction" / "html"
+)
 WORDS = [
-    "council", "bridge", "river", "repairs", "engineers", "residents", "detour", "estate", "commute", "spring",
-    "shuttle", "pedestrians", "owners", "rates", "minister", "budget", "hospital", "school", "teachers",
-    "union", "transport", "station", "weather", "harbour", "ferry", "market", "museum", "library",
+    "council", "bridge", "river", "repairs", "engineers", "residents", "detour", "estate", "commute",
+    "spring", "shuttle", "pedestrians", "owners", "rates", "minister", "budget", "hospital", "school",
+    "teachers", "union", "transport", "station", "weather", "harbour", "ferry", "market", "museum", "library",
 ]  # fmt: skip
 EVERY = 10  # every tenth article is edited in phase 2
 
@@ -70,6 +76,48 @@ SIDE = "<aside>" + "".join(f"<li><a href='/story/{k}'>Related story number {k}</
 TAIL = f"{SIDE}</aside><footer>{'News Example. ' * 50}</footer>"
 
 
+def real_pages(folder: Path, limit: int) -> list[str]:
+    """News pages from the article-extraction benchmark's set (the weight and markup of real sites),
+    those where the edit made below shows in the extracted text; [] when the set is not there."""
+    from scraper.extract import RuleBook, extract
+
+    rules = RuleBook.load(())
+    found: list[str] = []
+    for path in sorted(folder.glob("*.html.gz")):
+        html = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
+        url = "http://127.0.0.1/a/0"
+        try:
+            before = extract(html, url, rules.for_url(url, None, ())).text
+            after = extract(edit(html), url, rules.for_url(url, None, ())).text
+        except Exception:
+            continue
+        if len(before) > 500 and CORRECTION in after and CORRECTION not in before:
+            found.append(html)
+        if len(found) >= limit:
+            break
+    return found
+
+
+CORRECTION = "A correction was published on this story."
+
+
+def edit(html: str) -> str:
+    """A sentence added to the page's longest paragraph."""
+    paragraphs = re.findall(r"<p[^>]*>([^<]{80,})", html)
+    if not paragraphs:
+        return html
+    longest = max(paragraphs, key=len)
+    return html.replace(longest, f"{CORRECTION} {longest}", 1)
+
+
+def real_article(template: str, i: int, edited: bool, views: int | None) -> bytes:
+    html = edit(template) if edited else template
+    counter = f"<div class='views'>{views} views</div>" if views is not None else ""
+    return re.sub(
+        r"<body[^>]*>", lambda m: f"{m.group(0)}<!-- story {i} -->{counter}", html, count=1
+    ).encode()
+
+
 def article_html(i: int, edited: bool, views: int | None) -> bytes:
     head, nav, tail = SCRIPT + STYLE, NAV, TAIL
     paragraphs = [paragraph(i, n) for n in range(12)]
@@ -83,8 +131,11 @@ def article_html(i: int, edited: bool, views: int | None) -> bytes:
     ).encode()
 
 
-def serve(out: Connection, hosts: int, articles: int, mode: Synchronized, counts: list[Synchronized]) -> None:
+def serve(
+    out: Connection, hosts: int, articles: int, mode: Synchronized, counts: list[Synchronized], data: str
+) -> None:
     views = [0]
+    templates = real_pages(Path(data), 40) if data else []
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -120,7 +171,12 @@ def serve(out: Connection, hosts: int, articles: int, mode: Synchronized, counts
                     self.answer(304, b"", headers)
                     return
             views[0] += 1
-            self.answer(200, article_html(i, edited, views[0] if kind == 2 else None), headers)
+            moving = views[0] if kind == 2 else None
+            if templates:
+                page = real_article(templates[i % len(templates)], i, edited, moving)
+            else:
+                page = article_html(i, edited, moving)
+            self.answer(200, page, headers)
 
     servers = [ThreadingHTTPServer((host(n), 0), Handler) for n in range(hosts)]
     ports = [server.server_address[1] for server in servers]
@@ -142,7 +198,8 @@ def write_config(folder: Path, port: int, database: str) -> Path:
     path = folder / "scraper.toml"
     path.write_text(
         f'[database]\nurl = "{database}"\n[export]\ndir = "_posts"\n'
-        "[http]\nallow_private_networks = true\nrespect_robots = false\nconcurrency = 16\nper_host_delay = 0\n"
+        "[http]\nallow_private_networks = true\nrespect_robots = false\n"
+        "concurrency = 16\nper_host_delay = 0\n"
         f'[[feeds]]\nname = "Bench"\nurl = "http://{host(0)}:{port}/feed.xml"\n',
         encoding="utf-8",
     )
@@ -177,12 +234,19 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10000)
     parser.add_argument("--hosts", type=int, default=16)
     parser.add_argument("--database", default="sqlite")
+    parser.add_argument(
+        "--pages",
+        default=str(DEFAULT_DATA),
+        help="a folder of real news pages (*.html.gz) to serve; '' for the synthetic 60 KB page",
+    )
     args = parser.parse_args()
     mode = multiprocessing.Value("i", 0)
     counts = [multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)]
     receive, send = multiprocessing.Pipe(duplex=False)
     server = multiprocessing.Process(
-        target=serve, args=(send, args.hosts, args.articles, mode, counts), daemon=True
+        target=serve,
+        args=(send, args.hosts, args.articles, mode, counts, args.pages if Path(args.pages).is_dir() else ""),
+        daemon=True,
     )
     server.start()
     port = receive.recv()
@@ -191,7 +255,12 @@ def main() -> None:
         engine = make_engine(url)
         upgrade(engine)
         config = write_config(Path(folder), port, url)
-        print(f"{args.articles} articles on {args.hosts} hosts, database {engine.dialect.name}")
+        pages = (
+            f"real pages from {args.pages}"
+            if Path(args.pages).is_dir() and args.pages
+            else "a synthetic page"
+        )
+        print(f"{args.articles} articles on {args.hosts} hosts ({pages}), database {engine.dialect.name}")
         print(
             f"{'phase':<22} {'units':>6} {'wall s':>8} {'units/s':>9} {'CPU ms/u':>10} {'200':>6} {'304':>6}"
         )
