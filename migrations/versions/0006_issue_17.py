@@ -14,6 +14,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+
 def _article_columns() -> list[sa.Column[object]]:
     return [
         sa.Column("revisit_at", sa.DateTime(timezone=True), nullable=True),
@@ -48,7 +49,9 @@ def upgrade() -> None:
         sa.Column("encoding", sa.String(length=64), nullable=True),
         sa.Column("body_zlib", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["article_id"], ["articles.id"], name=op.f("fk_article_versions_article_id_articles"),
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_article_versions_article_id_articles"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_article_versions")),
@@ -63,7 +66,9 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["article_id"], ["articles.id"], name=op.f("fk_article_changes_article_id_articles"),
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_article_changes_article_id_articles"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_article_changes")),
