@@ -44,6 +44,7 @@ from scraper.revisit import feed_schedules
 from scraper.revisit_recorder import RevisitRecorder
 from scraper.revisit_work import RevisitWork
 from scraper.store import feeds as feed_rows
+from scraper.store import revisits as revisit_rows
 from scraper.store.db import session_factory
 from scraper.store.leases import Leases
 from scraper.store.models import Feed, utcnow
@@ -100,6 +101,7 @@ class Pipeline:
             on_outcome=on_outcome,
         )
         self.revisits = self._revisit_work(policies)
+        self._changes_feed_at: int | None = -1  # the newest change in the changes feed written
         self.archiving = ArchiveStage(
             self.claims,
             self.recorder,
@@ -144,7 +146,6 @@ class Pipeline:
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only), summary)
         await self.archive_pending(summary, revisit=True)
         self.export_unwritten(summary)
-        self.write_changes_feed()
         return summary
 
     def sync_feeds(self) -> None:
@@ -235,13 +236,20 @@ class Pipeline:
     # --- export ------------------------------------------------------------------------------------------
 
     def write_changes_feed(self) -> bool:
-        """The Atom feed of edits and removals, if `[export] changes_feed` asks for one."""
+        """The Atom feed of edits and removals, if `[export] changes_feed` asks for one and a change was
+        recorded since it was last written (by this process: the first call writes it)."""
         if not self.config.export.changes_feed:
             return False
         with self.sessions() as session:
-            return write_changes_feed(session, self.config.export.dir, self.config.export.changes_feed)
+            newest = revisit_rows.newest_change_id(session)
+            if newest == self._changes_feed_at:
+                return False
+            written = write_changes_feed(session, self.config.export.dir, self.config.export.changes_feed)
+        self._changes_feed_at = newest
+        return written
 
     def export_unwritten(self, summary: RunSummary, *, limit: int | None = None, mine: bool = True) -> None:
         """Write the posts of the articles this node archived (unless not `mine`), and of those whose node
         died before writing them (scraper.export.writer.export_unwritten); at most `limit` this call."""
         summary.posts_written += export_unwritten(self.leases, self.writer, limit=limit, mine=mine)
+        self.write_changes_feed()

@@ -225,3 +225,7 @@ def feed_names(session: Session | Connection) -> dict[int | None, str]:
     names: dict[int | None, str] = {row.id: row.name for row in session.execute(select(Feed.id, Feed.name))}
     names[None] = "(no feed)"
     return names
+
+
+def newest_change_id(session: Session) -> int | None:
+    return session.scalar(select(func.max(ArticleChange.id)))
