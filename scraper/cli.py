@@ -41,7 +41,7 @@ from scraper.errors import LockHeldError
 from scraper.export.writer import PostWriter, export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
-from scraper.history import HistoryError, history_report
+from scraper.history import history_report
 from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.pipeline import RunSummary
@@ -319,7 +319,7 @@ def history(config_path: Path | None, key: str, pair: tuple[int, int] | None) ->
     with database(config) as engine, session_factory(engine)() as session:
         try:
             click.echo(history_report(session, key, pair), nl=False)
-        except HistoryError as exc:
+        except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
 
 

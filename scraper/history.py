@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from scraper.errors import ConfigError
 from scraper.store import revisits as revisit_rows
 from scraper.store.models import Article
 from scraper.text_diff import changed, diff_tokens, render_text
@@ -24,10 +25,6 @@ class Version:
     fetched_at: datetime | None
     title: str | None
     text: str
-
-
-class HistoryError(LookupError):
-    """The article or a version asked for is not in the archive."""
 
 
 def versions(session: Session, article: Article) -> list[Version]:
@@ -54,10 +51,11 @@ def diff_lines(older: Version, newer: Version) -> list[str]:
 
 def history_report(session: Session, key: str, pair: tuple[int, int] | None = None) -> str:
     """The report for the article with this id or URL; `pair`: the two versions to diff (default: each
-    version against the one before)."""
+    version against the one before). An article or version not in the archive is a ConfigError (the
+    command line asked for the impossible)."""
     article = revisit_rows.find_article(session, key)
     if article is None:
-        raise HistoryError(f"no article with id or URL {key!r} in the archive")
+        raise ConfigError(f"no article with id or URL {key!r} in the archive")
     found = versions(session, article)
     lines = [
         f"article {article.id}: {article.title or article.entry_title or article.url}",
@@ -83,7 +81,7 @@ def history_report(session: Session, key: str, pair: tuple[int, int] | None = No
     if pair is not None:
         missing = [n for n in pair if n not in by_number]
         if missing:
-            raise HistoryError(
+            raise ConfigError(
                 f"article {article.id} has no version {missing[0]} (it has {', '.join(map(str, by_number))})"
             )
         pairs = [(by_number[pair[0]], by_number[pair[1]])]
