@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate
@@ -51,6 +51,7 @@ class ArticleJob:
     entry_published: datetime | None = None
     entry_content: str | None = None
     policy: RequestPolicy | None = None  # the feed's politeness overrides; None: the [http] defaults
+    first_revisit: timedelta | None = None  # after the first archive (scraper.revisit); None: never
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from scraper.archive import ArticleJob
 from scraper.config import Config
 from scraper.fetch import RequestPolicy
 from scraper.hosts import spread_over_hosts
+from scraper.revisit import feed_schedules
 from scraper.store import articles as article_rows
 from scraper.store import feeds as feed_rows
 from scraper.store.leases import Leases
@@ -59,6 +60,7 @@ class ArticleClaims:
         self.policies = policies
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
+        self.revisit_schedules = feed_schedules(config)
         self._feed_rows: dict[int, Feed] = {}  # by id, for the jobs of claimed articles
         self._empty_beyond: tuple[frozenset[str], float] | None = None  # see _nothing_beyond
 
@@ -152,4 +154,5 @@ class ArticleClaims:
             entry_author=article.entry_author,
             entry_published=article.entry_published_at,
             entry_content=article.entry_content,
+            first_revisit=next(iter(self.revisit_schedules(feed.url if feed else None)), None),
         )

@@ -49,6 +49,7 @@ from scraper.errors import LockHeldError
 from scraper.export.writer import export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
+from scraper.history import history_report
 from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.selectors import selector_matches
@@ -502,6 +503,30 @@ def status(config_path: Path | None) -> None:
     with _database(config) as engine:
         intervals = {feed.url: feed.interval for feed in config.feeds}
         report = feed_status_report(engine, intervals=intervals, lease_seconds=config.cluster.lease_seconds)
+    click.echo(report, nl=False)
+
+
+@cli.command()
+@_global_options()
+@click.argument("key", metavar="ID|URL")
+@click.option(
+    "--diff",
+    "pair",
+    nargs=2,
+    type=int,
+    default=None,
+    help="The two versions to compare (default: each with the one before).",
+)
+def history(config_path: Path | None, key: str, pair: tuple[int, int] | None) -> None:
+    """An article's versions, its edits and removals, and a word-level diff (character-level for Chinese
+    and Japanese) between versions."""
+    _start_logging()
+    config = _load(config_path)
+    with _database(config) as engine, session_factory(engine)() as session:
+        try:
+            report = history_report(session, key, pair)
+        except ConfigError as exc:  # no such article or version
+            _fail(str(exc), EXIT_FEED_FAILED)
     click.echo(report, nl=False)
 
 

@@ -77,7 +77,9 @@ def work_sources() -> dict[str, WorkSource]:
 
 def new_writer(config: Config) -> PostWriter:
     """The post writer of the config's export folder and target."""
-    return PostWriter(config.export.dir, export_target(config.export.template))
+    return PostWriter(
+        config.export.dir, export_target(config.export.template), front_matter=config.export.front_matter
+    )
 
 
 def new_engine(config: Config) -> Engine:

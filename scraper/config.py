@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from scraper.errors import ConfigError
+from scraper.revisit_schedule import parse_schedule
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,19 @@ class DatabaseConfig:
 class ExportConfig:
     dir: Path = Path("_posts")
     template: str = "jekyll"
+    revisions: str = "first"  # what a post shows once a revisit found an edit: "first" or "latest"
+    changes_feed: str | None = None  # an Atom feed of edits and removals, in the export folder
+    front_matter: tuple[str, ...] = ()  # optional keys: "revised", "removed"
+
+
+@dataclass(frozen=True)
+class RevisitConfig:
+    """Revisits of archived articles (scraper.revisit_schedule): when, from the first archive, and how
+    much of the request slots they may take from new work."""
+
+    after: tuple[str, ...] = ("1h", "1d", "7d", "30d")
+    enabled: bool = True
+    share: float = 0.25  # of the work loop's tasks, at most; new work always comes first
 
 
 @dataclass(frozen=True)
@@ -154,6 +168,7 @@ class FeedConfig:
     user_agent: str | None = None
     proxy: str | None = None
     respect_robots: bool | None = None
+    revisit: tuple[str, ...] | Literal["off"] | None = None  # None: [revisit] after
 
     @property
     def is_local(self) -> bool:
@@ -171,6 +186,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     warc: WarcConfig = field(default_factory=WarcConfig)
+    revisit: RevisitConfig = field(default_factory=RevisitConfig)
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
 
@@ -184,6 +200,7 @@ _SECTIONS: dict[str, type] = {
     "daemon": DaemonConfig,
     "cluster": ClusterConfig,
     "warc": WarcConfig,
+    "revisit": RevisitConfig,
 }
 # String keys where "" is a meaningful value rather than a mistake.
 _MAY_BE_EMPTY = {("daemon", "listen")}
@@ -233,8 +250,9 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
     database = sections["database"]
     database = DatabaseConfig(url=check_database_url(where, resolve_database_url(database.url, base)))
     export = sections["export"]
-    export = ExportConfig(dir=_resolve_path(export.dir, base), template=export.template)
+    export = replace(export, dir=_resolve_path(export.dir, base))
     _check_template(where, export.template)
+    _check_revisions(where, export, sections["revisit"])
 
     feeds = _build_feeds(where, raw.get("feeds", []), base)
     rules_raw = _checked_rules(where, raw.get("rules", []))
@@ -248,6 +266,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
         daemon=_check_daemon(where, sections["daemon"]),
         cluster=_check_cluster(where, sections["cluster"]),
         warc=_check_warc(where, sections["warc"], base),
+        revisit=sections["revisit"],
         feeds=feeds,
         rules=tuple(rules_raw),
     )
@@ -468,6 +487,8 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
         raise ConfigError(f"{at}.remove: a list of CSS selectors, got {remove!r}")
     remove = [check_selector(f"{at}.remove[{i}]", r) for i, r in enumerate(remove)]
     overrides = {key: _feed_override(at, key, table[key]) for key in _FEED_OVERRIDES if key in table}
+    if "revisit" in table:
+        overrides["revisit"] = _feed_revisit(at, table["revisit"])
     low, high = overrides.get("min_interval"), overrides.get("max_interval")
     if low is not None and high is not None and high < low:
         raise ConfigError(f"{at}.max_interval: less than min_interval")
@@ -507,6 +528,41 @@ def _feed_override(at: str, key: str, value: Any) -> Any:
             _check_proxy(f"{at}.{key}", text)
         return text
     return check_number(f"{at}.{key}", value, whole=kind is int, least=least)
+
+
+def _check_revisions(where: str, export: ExportConfig, revisit: RevisitConfig) -> None:
+    if export.revisions not in ("first", "latest"):
+        raise ConfigError(f'{where}: export.revisions: "first" or "latest", got {export.revisions!r}')
+    unknown = set(export.front_matter) - {"revised", "removed"}
+    if unknown:
+        raise ConfigError(
+            f"{where}: export.front_matter: unknown key {sorted(unknown)[0]!r} (known: removed, revised)"
+        )
+    if export.changes_feed is not None and (
+        Path(export.changes_feed).is_absolute() or ".." in Path(export.changes_feed).parts
+    ):
+        raise ConfigError(
+            f"{where}: export.changes_feed: a file name inside the export folder, got {export.changes_feed!r}"
+        )
+    try:
+        parse_schedule(list(revisit.after))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: revisit.after: {exc}") from None
+    if not 0 < revisit.share <= 1:
+        raise ConfigError(
+            f"{where}: revisit.share: a fraction of the work loop's tasks (0 < share <= 1), "
+            f"got {revisit.share!r}"
+        )
+
+
+def _feed_revisit(at: str, value: Any) -> tuple[str, ...] | Literal["off"]:
+    if value == "off":
+        return "off"
+    try:
+        parse_schedule(value)
+    except ValueError as exc:
+        raise ConfigError(f'{at}.revisit: "off" or {exc}') from None
+    return tuple(value)
 
 
 def _check_daemon(where: str, daemon: DaemonConfig) -> DaemonConfig:

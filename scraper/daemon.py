@@ -56,6 +56,7 @@ from scraper.archive import ArticleJob
 from scraper.compose import new_engine, new_fetcher, new_leases, new_pipeline, opened
 from scraper.config import Config, load_config
 from scraper.daemon_jobs import Job, JobRunner
+from scraper.daemon_revisits import spawn_revisits
 from scraper.listener import Listener
 from scraper.logs import logging_about
 from scraper.metrics import Metrics
@@ -96,6 +97,7 @@ class Daemon:
         self._more_polls_due = False
         self._article_capacity = config.http.concurrency * QUEUE_READ_PER_SLOT  # [http] is kept on reload
         self._claim_batch = max(1, self._article_capacity // 2)
+        self._revisiting: set[int] = set()
         self.jobs = JobRunner(
             config.daemon.tick_seconds, self.metrics.unexpected_errors, lambda: self.stopping
         )
@@ -132,7 +134,8 @@ class Daemon:
             self.pipeline.adopt_existing_posts()  # posts already in the export folder are not written again
             previous_handlers = self._install_signal_handlers()
             try:
-                self._start_listener()  # first: a taken address stops the start before any work
+                # first: a taken address stops the start before any work
+                self.listener = _listener(self.config.daemon.listen, self.metrics, self.health)
                 self._start_scheduler()
                 log.info(
                     "running: %d feeds, database %s, posts in %s, checking what is due every %g s; "
@@ -175,9 +178,6 @@ class Daemon:
 
     async def _job(self, job_id: str, func: Job) -> None:
         await self.jobs.run(job_id, func)
-
-    def _start_listener(self) -> None:
-        self.listener = _listener(self.config.daemon.listen, self.metrics, self.health)
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         """Plain signal handlers, not the loop's: a second signal must act even while the loop is busy."""
@@ -276,7 +276,8 @@ class Daemon:
     async def _archive_due(self) -> None:
         if self.stopping:
             return
-        if self._article_capacity - len(self._articles_in_flight) < self._claim_batch:
+        room = self._article_capacity - len(self._articles_in_flight)
+        if room < self._claim_batch:
             return
         stage = self.pipeline.archiving  # the one work loop's claim step and unit (scraper.work_loop)
         claimed = await asyncio.to_thread(
@@ -293,6 +294,11 @@ class Daemon:
             self._articles_in_flight[job.article_id] = job_host(job)
             self.tasks.spawn(
                 self._archive_one(stage, job), partial(self._articles_in_flight.pop, job.article_id, None)
+            )
+        if room > len(claimed):  # revisits in what new work left (scraper.daemon_revisits)
+            flight, capacity = self._articles_in_flight, self._article_capacity
+            await spawn_revisits(
+                self.pipeline, self.tasks, flight, room - len(claimed), capacity, self._revisiting
             )
 
     async def _export(self, limit: int | None = EXPORTS_PER_TICK, *, mine: bool = False) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from scraper.archive import ArchiveOutcome, ArticleJob
 from scraper.fetch import RequestHook, Response
 from scraper.pipeline import RunSummary
+from scraper.revisit_report import RevisitCollector
 from scraper.store.leases import Leases
 from scraper.store.models import ArticleStatus, utcnow
 from scraper.store.posts import posts_waiting
@@ -139,6 +140,7 @@ class Metrics:
 
     def add_database(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.registry.register(DatabaseCollector(engine, clock))
+        self.registry.register(RevisitCollector(engine))
 
     def add_leases(self, leases: Leases) -> None:
         """This node's share of a cluster: leases held now, results discarded for a lost lease, live nodes."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from scraper.archive import ArchiveOutcome, ArticleJob
 from scraper.extract import Record
+from scraper.revisit import page_digest
 from scraper.schedule import backoff
 from scraper.store.models import ArticleStatus
 
@@ -92,6 +93,11 @@ def article_after_outcome(
         )
         if outcome.response is not None:
             values["fetched_at"] = now
+            values["page_etag"] = outcome.response.headers.get("etag")
+            values["page_last_modified"] = outcome.response.headers.get("last-modified")
+            values["page_digest"] = page_digest(outcome.response.content)
+        if row.archived_at is None and outcome.content_source == "page" and job.first_revisit is not None:
+            values["revisit_at"] = now + job.first_revisit  # revisits are measured from the first archive
         return Verdict(ArticleStatus.ARCHIVED, "archived"), values
     values["last_error"] = outcome.error
     if outcome.status == ArticleStatus.PENDING and attempts < policy.max_attempts:

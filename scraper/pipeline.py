@@ -32,6 +32,7 @@ from scraper.claims import CLAIMS_PER_HOST_SLOT, ArticleClaims
 from scraper.config import Config, FeedConfig
 from scraper.due import config_fingerprint
 from scraper.errors import ScraperError
+from scraper.export.changes_feed import write_changes_feed
 from scraper.export.files import remove_stale_temp_files
 from scraper.export.writer import PostWriter, ReservedPost, export_unwritten
 from scraper.extract import RuleBook
@@ -41,10 +42,14 @@ from scraper.outcomes import RetryPolicy
 from scraper.poll import PollResult
 from scraper.poll_stage import FeedState, PollStage
 from scraper.post_import import adopt_export_folder
+from scraper.revisit import feed_schedules
+from scraper.revisit_recorder import RevisitRecorder
+from scraper.revisit_work import RevisitWork
 from scraper.store import feeds as feed_rows
+from scraper.store import revisits as revisit_rows
 from scraper.store.db import session_factory
 from scraper.store.leases import Leases
-from scraper.store.models import utcnow
+from scraper.store.models import Feed, utcnow
 from scraper.summary import RunSummary
 from scraper.work_loop import ArchiveStage, RecordedHook, interleave_by_host, job_host
 
@@ -98,6 +103,8 @@ class Pipeline:
             clock=clock,
             on_outcome=on_outcome,
         )
+        self.revisits = self._revisit_work(policies)
+        self._changes_feed_at: int | None = -1  # the newest change in the changes feed written
         self.archiving = ArchiveStage(
             self.claims,
             self.recorder,
@@ -106,7 +113,32 @@ class Pipeline:
             self.leases,
             concurrency=config.http.concurrency,
             clock=clock,
+            revisits=self.revisits,
         )
+
+    def _revisit_work(self, policies: Mapping[str, RequestPolicy]) -> RevisitWork:
+        config = self.config
+        recorder = RevisitRecorder(
+            self.leases,
+            feed_schedules(config),
+            clock=self.clock,
+            keep_latest=config.export.revisions == "latest",
+            marks=bool(config.export.front_matter),
+        )
+        return RevisitWork(
+            config,
+            self.leases,
+            recorder,
+            self.fetcher,
+            self.rules,
+            policies,
+            self._feeds_by_id,
+            clock=self.clock,
+        )
+
+    def _feeds_by_id(self, ids: set[int]) -> dict[int, Feed]:
+        with self.sessions() as session:
+            return {feed.id: feed for feed in feed_rows.rows_by_id(session, ids)}
 
     # --- the whole run -----------------------------------------------------------------------------------
 
@@ -115,7 +147,7 @@ class Pipeline:
         self.sync_feeds()
         self.adopt_existing_posts()
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only, force=force), summary)
-        await self.archive_pending(summary)
+        await self.archive_pending(summary, revisit=True)
         self.export_unwritten(summary)
         return summary
 
@@ -191,12 +223,14 @@ class Pipeline:
         jobs: Iterable[ArticleJob] | None = None,
         *,
         on_recorded: RecordedHook | None = None,
+        revisit: bool = False,
     ) -> None:
-        """The given `jobs` (claimed by the caller), or every article due when this starts (work_loop)."""
+        """The given `jobs` (claimed by the caller), or every article due when this starts (work_loop),
+        with the revisits due if `revisit`."""
         if jobs is not None:
             await self.archiving.archive_jobs(summary, jobs)
         else:
-            await self.archiving.archive_due(summary, on_recorded)
+            await self.archiving.archive_due(summary, on_recorded, revisit=revisit)
 
     def store_many(
         self, items: Sequence[tuple[ArticleJob, ArchiveOutcome]], summaries: Sequence[RunSummary]
@@ -215,10 +249,24 @@ class Pipeline:
 
     # --- export ------------------------------------------------------------------------------------------
 
+    def write_changes_feed(self) -> bool:
+        """The Atom feed of edits and removals, if `[export] changes_feed` asks for one and a change was
+        recorded since it was last written (by this process: the first call writes it)."""
+        if not self.config.export.changes_feed:
+            return False
+        with self.sessions() as session:
+            newest = revisit_rows.newest_change_id(session)
+            if newest == self._changes_feed_at:
+                return False
+            written = write_changes_feed(session, self.config.export.dir, self.config.export.changes_feed)
+        self._changes_feed_at = newest
+        return written
+
     def export_unwritten(self, summary: RunSummary, *, limit: int | None = None, mine: bool = True) -> None:
         """Write the posts of the articles this node archived (unless not `mine`), and of those whose node
         died before writing them (scraper.export.writer.export_unwritten); at most `limit` this call."""
         summary.posts_written += export_unwritten(self.leases, self.writer, limit=limit, mine=mine)
+        self.write_changes_feed()
 
 
 def _writer_for(config: Config) -> PostWriter:

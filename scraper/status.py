@@ -17,6 +17,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from scraper.due import FeedTiming, PollTiming, poll_timing
+from scraper.revisit_report import revisits_table
 from scraper.schedule import decode_set
 from scraper.store.db import session_factory
 from scraper.store.models import ArticleStatus, Feed, utcnow
@@ -97,6 +98,7 @@ def feed_status_report(
         health = feed_health(session)
         nodes = node_reports(session, engine, lease_seconds)
         waiting = posts_waiting(session.connection())
+        revisits = revisits_table(session)
     feeds, reasons = health.feeds, health.reasons
     table = _feeds_table(health, now, intervals)
     buffer = io.StringIO()
@@ -121,6 +123,8 @@ def feed_status_report(
         console.print(Text("articles not archived, or archived with a note, by reason:"))
         for line in lines:
             console.print(line, markup=False)
+    if revisits is not None:
+        console.print(revisits)
     if nodes:
         console.print(_nodes_table(nodes, now))
     return buffer.getvalue()

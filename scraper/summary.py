@@ -20,6 +20,10 @@ class RunSummary:
     deferred: int = 0  # articles not fetched for the same reason
     lost: int = 0  # results discarded: the lease had expired and another node took the work over
     refused: int = 0  # feed entries not queued: no link, or one the archive may not fetch (see errors)
+    revisited: int = 0  # archived articles fetched again (scraper.revisit)
+    edited: int = 0  # of which a real edit was found
+    removed: int = 0  # of which a removal was confirmed
+    restored: int = 0  # of which the page came back after a removal
     errors: list[str] = field(default_factory=list)
 
     def merge(self, other: RunSummary) -> None:
@@ -39,4 +43,10 @@ class RunSummary:
             f"{deferred}; wrote {self.posts_written} posts"
             + (f"; {self.lost} results discarded (leases lost)" if self.lost else "")
             + (f"; {self.refused} entries refused" if self.refused else "")
+            + (
+                f"; revisited {self.revisited} (edited {self.edited}, removed {self.removed}, "
+                f"restored {self.restored})"
+                if self.revisited
+                else ""
+            )
         )

@@ -34,6 +34,7 @@ from scraper.fetch import Fetcher
 from scraper.hosts import host_key, spread_over_hosts
 from scraper.logs import logging_about
 from scraper.outcome_recorder import OutcomeRecorder
+from scraper.revisit_work import RevisitWork
 from scraper.store.leases import Leases
 from scraper.store.models import ArticleStatus
 from scraper.summary import RunSummary
@@ -76,6 +77,7 @@ class ArchiveStage:
         *,
         concurrency: int,
         clock: Callable[[], datetime],
+        revisits: RevisitWork | None = None,
     ) -> None:
         self.claims = claims
         self.recorder = recorder
@@ -84,6 +86,7 @@ class ArchiveStage:
         self.leases = leases
         self.window = max(MIN_WINDOW, concurrency * TASKS_PER_SLOT)
         self.clock = clock
+        self.revisits = revisits
 
     async def archive(
         self, job: ArticleJob, summary: RunSummary, on_recorded: RecordedHook | None = None
@@ -99,11 +102,50 @@ class ArchiveStage:
         """These claimed jobs (the daemon's tasks), interleaved by host."""
         await asyncio.gather(*(self.archive(job, summary) for job in interleave_by_host(list(jobs))))
 
-    async def archive_due(self, summary: RunSummary, on_recorded: RecordedHook | None = None) -> None:
-        """Every article due when this starts, claimed a window at a time as tasks end."""
+    def _start_revisits(
+        self,
+        room: int,
+        cutoff: datetime,
+        per_host: int,
+        by_host: Counter[str],
+        running: dict[asyncio.Task[None], tuple[str, int]],
+        revisiting: set[asyncio.Task[None]],
+        summary: RunSummary,
+    ) -> int:
+        """Claim and start revisits in the room new work left (new work is claimed first): while new work
+        runs, up to their share of the window; when there is none, the room. Returns how many."""
+        work = self.revisits
+        if work is None or room <= 0:
+            return 0
+        free = room
+        if len(running) > len(revisiting):  # new work in hand: revisits keep to their share
+            free = min(room, self._revisit_slots() - len(revisiting))
+        if revisiting and free < self._revisit_batch():  # a claim is a transaction: claim in batches
+            return 0
+        jobs = work.claim(free, due_before=cutoff, per_host=per_host, held=by_host)
+        for job in jobs:
+            host = host_key(job.url)
+            by_host[host] += 1
+            task = asyncio.create_task(work.run(job, summary))
+            running[task] = (host, job.article_id)
+            revisiting.add(task)
+        return len(jobs)
+
+    def _revisit_slots(self) -> int:
+        return max(1, int(self.window * self.revisits.share)) if self.revisits is not None else 0
+
+    def _revisit_batch(self) -> int:
+        return max(1, self._revisit_slots() // 4)
+
+    async def archive_due(
+        self, summary: RunSummary, on_recorded: RecordedHook | None = None, *, revisit: bool = False
+    ) -> None:
+        """Every article due when this starts, claimed a window at a time as tasks end; with `revisit`,
+        the revisits due too, in what room new work leaves (scraper.revisit_work)."""
         cutoff = self.clock()  # what falls due again during the run (a retry, a deferral) waits for the next
-        running: dict[asyncio.Task[None], int] = {}  # task -> its article id
-        hosts: dict[int, str] = {}  # article id -> its host, of the running tasks
+        running: dict[asyncio.Task[None], tuple[str, int]] = {}
+        revisiting: set[asyncio.Task[None]] = set()
+        by_host: Counter[str] = Counter()
         per_host = self.claims.claims_per_host()
         # The last claim found less than it could take (the queue is short, or its hosts are full): claim
         # again once half a host's share has ended (a claim reads the queue: not one per finished fetch).
@@ -113,29 +155,41 @@ class ArchiveStage:
                 room = self.window - len(running)
                 if not dry and room >= max(1, self.window // 4):
                     per_host = self.claims.claims_per_host()
+                    hosts = {article_id: host for host, article_id in running.values()}
                     claimed = self.claim_more(
                         hosts, self.window, batch=room, due_before=cutoff, per_host=per_host
                     )
-                    dry, ended = len(claimed) < room, 0
                     for job in claimed:
-                        hosts[job.article_id] = job_host(job)
-                        running[asyncio.create_task(self.archive(job, summary, on_recorded))] = job.article_id
+                        host = job_host(job)
+                        by_host[host] += 1
+                        task = asyncio.create_task(self.archive(job, summary, on_recorded))
+                        running[task] = (host, job.article_id)
+                    again = 0
+                    if revisit:
+                        again = self._start_revisits(
+                            room - len(claimed), cutoff, per_host, by_host, running, revisiting, summary
+                        )
+                    dry, ended = len(claimed) + again < room, 0
                 if not running:
                     if dry:
                         break
                     continue
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    hosts.pop(running.pop(task), None)
+                    by_host[running.pop(task)[0]] -= 1
+                    revisiting.discard(task)
                     task.result()
                 ended += len(done)
-                dry = dry and ended < max(1, per_host // 2) and bool(running)
+                regroup = max(per_host // 2, self._revisit_batch() if revisiting else 1, 1)
+                dry = dry and ended < regroup and bool(running)
         finally:  # interrupted: what was not recorded is given back at once, not at expiry
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             await self.recorder.wait()  # what was fetched is recorded, not fetched again
-            self.leases.release("article", list(running.values()))
+            if self.revisits is not None:
+                await self.revisits.recorder.wait()
+            self.leases.release("article", [article_id for _, article_id in running.values()])
 
     def claim_more(
         self,

@@ -28,6 +28,7 @@ def render(post: Post) -> str:
         f"from: {yaml_scalar(post.url)}\n"
         f"tags: [ {name} ]\n"
         f"categories: [ {name} ]\n"
+        f"{marks(post)}"
         "---\n"
         f"<!--{epoch_ms(post.published)}-->\n"
         f"[{markdown_text(title)}]({markdown_url(post.url)})\n"
@@ -37,6 +38,17 @@ def render(post: Post) -> str:
         f"{escape_liquid(storable_text(post.body_html.strip()) or '')}\n"
         "</div>\n"
     )
+
+
+def marks(post: Post) -> str:
+    """The optional `revised:` and `removed:` lines ("" when the post has neither)."""
+    lines = ""
+    if post.revised is not None:
+        count, last = post.revised
+        lines += f"revised: {{ count: {count}, last: {format_date(last)} }}\n"
+    if post.removed is not None:
+        lines += f"removed: {format_date(post.removed)}\n"
+    return lines
 
 
 def format_date(when: datetime) -> str:

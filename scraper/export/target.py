@@ -29,6 +29,9 @@ class Post:
     published: datetime  # aware; the comment line keeps it as the source said
     archived_at: datetime  # the front-matter date is never later than this (the source clock may run fast)
     body_html: str
+    # Optional front-matter keys (`[export] front_matter`), None unless asked: the seed format stays as is.
+    revised: tuple[int, datetime] | None = None  # edits found by revisits, and the last one's time
+    removed: datetime | None = None  # when the page was seen gone (a removal confirmed on a later visit)
 
     @property
     def date(self) -> datetime:

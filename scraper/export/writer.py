@@ -17,7 +17,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,9 +49,10 @@ class ReservedPost:
     text: str
 
 
-def post_of(article: Article, feed_name: str) -> Post:
-    """The post of an article; `feed_name` "" (no feed: a backfill without --feed) names its site."""
-    return new_post(
+def post_of(article: Article, feed_name: str, front_matter: tuple[str, ...] = ()) -> Post:
+    """The post of an article; `feed_name` "" (no feed: a backfill without --feed) names its site;
+    `front_matter`: the optional keys to add ("revised", "removed") when the article has them."""
+    post = new_post(
         entry_title=article.entry_title,
         title=article.title,
         canonical_url=article.canonical_url,
@@ -62,6 +63,12 @@ def post_of(article: Article, feed_name: str) -> Post:
         archived_at=article.archived_at,
         body_html=article.content_html,
     )
+    revised = removed = None
+    if "revised" in front_matter and article.edits and article.revised_at is not None:
+        revised = (article.edits, article.revised_at)
+    if "removed" in front_matter and article.removal_confirmed_at is not None:
+        removed = article.removal_suspected_at or article.removal_confirmed_at
+    return replace(post, revised=revised, removed=removed) if revised or removed else post
 
 
 def new_post(
@@ -94,9 +101,10 @@ class PostWriter:
     """Writes posts as the export target renders and names them. Thread-safe: the daemon writes from worker
     threads."""
 
-    def __init__(self, export_dir: Path, target: ExportTarget) -> None:
+    def __init__(self, export_dir: Path, target: ExportTarget, front_matter: tuple[str, ...] = ()) -> None:
         self.export_dir = export_dir
         self.target = target
+        self.front_matter = front_matter
         self._written: list[int] = []  # posts written whose articles are not marked so yet
         self._lock = threading.Lock()
         # Why the last post could not be written (None once one is): for the health check, the run's end.
@@ -104,7 +112,7 @@ class PostWriter:
 
     def write(self, session: Session, article: Article, feed_name: str) -> tuple[str, bool]:
         """Returns the post's path (relative to the export folder) and whether the file changed."""
-        post = post_of(article, feed_name)
+        post = post_of(article, feed_name, self.front_matter)
         relative = article.post_path or self.reserve(session, article, post)
         return relative, write_atomic(self.export_dir / relative, self.target.render(post))
 
@@ -159,7 +167,7 @@ class PostWriter:
                         leases.discard("article", article_id, f"post of article {article_id}")
                         continue
                     feed = session.get(Feed, article.feed_id) if article.feed_id else None
-                    post = post_of(article, feed.name if feed else "")
+                    post = post_of(article, feed.name if feed else "", self.front_matter)
                     relative = article.post_path or self.reserve(session, article, post)
                     todo.append((article_id, relative, self.target.render(post)))
         changed, written = 0, []

@@ -135,6 +135,7 @@ class Article(Base):
         Index("ix_articles_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_articles_lease_owner", "lease_owner"),  # what a node holds (renewal, status)
         Index("ix_articles_status_post_written_at", "status", "post_written_at"),  # posts to write
+        Index("ix_articles_status_revisit_at", "status", "revisit_at"),  # revisits due
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -176,6 +177,19 @@ class Article(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Revisits (scraper.revisit): when the page is fetched again, how often it was, its validators, its
+    # edits, and whether it was taken down (suspected on one visit, confirmed on the next, or restored).
+    revisit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: no revisit scheduled
+    revisits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    page_etag: Mapped[str | None] = mapped_column(String(1024))
+    page_last_modified: Mapped[str | None] = mapped_column(String(128))
+    page_digest: Mapped[str | None] = mapped_column(String(64))  # of the raw page: same bytes, same page
+    edits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removal_suspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removal_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     feed: Mapped[Feed | None] = relationship(back_populates="articles")
     page: Mapped[RawPage | None] = relationship(back_populates="article", cascade="all, delete-orphan")
 
@@ -197,6 +211,43 @@ class RawPage(Base):
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
 
     article: Mapped[Article] = relationship(back_populates="page")
+
+
+class ArticleVersion(Base):
+    """One version of an article's page as archived: the first, then each real edit a revisit found.
+
+    The first version is written when the first edit is found (until then the article row holds it), so
+    an article that never changes costs no copy."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "number", name="uq_article_versions_article_id_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1: as first archived
+    title: Mapped[str | None] = mapped_column(Text)
+    content_html: Mapped[str | None] = mapped_column(Text)
+    content_text: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    content_type: Mapped[str | None] = mapped_column(String(256))
+    encoding: Mapped[str | None] = mapped_column(String(64))
+    body_zlib: Mapped[bytes | None] = mapped_column(LargeBinary)  # the raw page, kept like the first
+
+
+class ArticleChange(Base):
+    """What a revisit found that a reader would want to know: an edit, a removal (confirmed), a restore.
+
+    The changes feed and `scraper history` read these, newest first."""
+
+    __tablename__ = "article_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # edited, removed, restored
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    version: Mapped[int | None] = mapped_column(Integer)  # the new version of an edit
+    detail: Mapped[str | None] = mapped_column(Text)  # why: "HTTP 410", "redirected to the home page"
 
 
 class BackfillDocument(Base):

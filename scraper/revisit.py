@@ -1,0 +1,134 @@
+"""One revisit of an archived article: fetch its page again (conditionally) and say what was seen.
+
+No database here, as in scraper.archive: the unit takes a plain `RevisitJob` and returns a plain
+`RevisitOutcome`; what it means for the archive (an edit, a removal) is decided by scraper.revisions once
+the last version is at hand, in the recorder. The request carries the page's validators, so an unchanged
+page costs a 304 and no extraction.
+
+How an answer is read: 304 unchanged; 404/410 a removal signal; 5xx, 408/425/429, timeouts, refused
+connections and other failures an outage (never a removal); 2xx that redirected away from the article (home
+page, section, login) a removal signal; 2xx with no article text a removal signal; else the page's record,
+to compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from scraper.config import Config, FeedConfig
+from scraper.errors import FetchError, HostBlockedError, page_status_fate
+from scraper.extract import Record, RuleBook, extract
+from scraper.fetch import Fetcher, RequestPolicy, Response
+from scraper.revisit_schedule import parse_schedule
+
+ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+_HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/octet-stream")
+
+# RevisitOutcome.seen
+NOT_MODIFIED = "not-modified"  # 304, or the very bytes seen last time
+PAGE = "page"  # a page with an article record, to compare with the last version
+ABSENT = "absent"  # a removal signal
+OUTAGE = "outage"  # nothing learned about the article
+DEFERRED = "deferred"  # no request made: the host asked everyone to wait
+
+
+@dataclass(frozen=True)
+class RevisitJob:
+    article_id: int
+    url: str
+    feed_id: int | None
+    feed_name: str
+    feed_url: str | None = None
+    selector: str | None = None
+    remove: tuple[str, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    digest: str | None = None  # of the page as last seen
+    policy: RequestPolicy | None = None
+
+
+@dataclass(frozen=True)
+class RevisitOutcome:
+    seen: str
+    reason: str | None = None
+    http_status: int | None = None
+    response: Response | None = None
+    encoding: str | None = None
+    record: Record | None = None
+    retry_after: float | None = None
+    digest: str | None = None  # of a 200 answer's body
+
+    @property
+    def validators(self) -> tuple[str | None, str | None]:
+        """The ETag and Last-Modified to send next time (those of a 200 answer)."""
+        if self.response is None or not self.response.ok:
+            return None, None
+        headers = self.response.headers
+        return headers.get("etag"), headers.get("last-modified")
+
+
+def schedule_of(config: Config, feed: FeedConfig | None) -> tuple[timedelta, ...]:
+    """The revisit schedule of a feed's articles: its own, or `[revisit] after`; () when off."""
+    if not config.revisit.enabled or (feed is not None and feed.revisit == "off"):
+        return ()
+    own = feed.revisit if feed is not None and feed.revisit not in (None, "off") else None
+    return parse_schedule(list(own or config.revisit.after))
+
+
+def page_digest(body: bytes) -> str:
+    """A fingerprint of a page's bytes: the same bytes again need no extraction to be called unchanged."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def feed_schedules(config: Config) -> Callable[[str | None], tuple[timedelta, ...]]:
+    """The schedule of a feed's articles by the feed's URL (None: an article of no feed, a backfill's)."""
+    feeds = {feed.url: feed for feed in config.feeds}
+    known = {url: schedule_of(config, feed) for url, feed in feeds.items()}
+    default = schedule_of(config, None)
+    return lambda url: known.get(url or "", default)
+
+
+def conditional_headers(job: RevisitJob) -> dict[str, str]:
+    headers = {"Accept": ACCEPT}
+    if job.etag:
+        headers["If-None-Match"] = job.etag
+    if job.last_modified:
+        headers["If-Modified-Since"] = job.last_modified
+    return headers
+
+
+async def revisit_article(job: RevisitJob, fetcher: Fetcher, rules: RuleBook) -> RevisitOutcome:
+    """Never raises for a bad page or server: whatever happens is an outcome."""
+    try:
+        response = await fetcher.get(job.url, conditional_headers(job), policy=job.policy, check_robots=True)
+    except HostBlockedError as exc:
+        return RevisitOutcome(DEFERRED, exc.reason, retry_after=exc.retry_after)
+    except FetchError as exc:
+        return RevisitOutcome(OUTAGE, exc.reason)
+    status = response.status
+    if status == 304:
+        return RevisitOutcome(NOT_MODIFIED, http_status=status, response=response)
+    fate = page_status_fate(status)
+    if fate == "gone":
+        return RevisitOutcome(ABSENT, f"HTTP {status}", status, response)
+    if fate != "ok":
+        return RevisitOutcome(OUTAGE, f"HTTP {status}", status, response, retry_after=response.retry_after)
+    content_type = (response.content_type or "text/html").split(";")[0].strip().lower()
+    if not content_type.startswith(_HTML_TYPES):
+        return RevisitOutcome(OUTAGE, f"not an HTML page ({content_type})", status, response)
+    digest = page_digest(response.content)
+    if digest == job.digest:
+        return RevisitOutcome(NOT_MODIFIED, http_status=status, response=response, digest=digest)
+    text, encoding = response.text()
+    try:
+        record = extract(
+            text, response.final_url, rules.for_url(response.final_url, job.selector, job.remove)
+        )
+    except Exception as exc:  # an extractor bug says nothing about the article
+        return RevisitOutcome(OUTAGE, f"extraction failed: {type(exc).__name__}: {exc}", status, response)
+    if not record.text.strip():
+        return RevisitOutcome(ABSENT, "the page no longer holds an article", status, response, encoding)
+    return RevisitOutcome(PAGE, None, status, response, encoding, record, digest=digest)

@@ -1,0 +1,88 @@
+"""A readable diff between two versions of an article's text: word by word, and character by character
+in Chinese and Japanese (written without spaces, so a "word" there would be a whole sentence).
+
+Pure functions: `diff_tokens` gives the operations, `render_text` marks them for a terminal
+(`[-removed-]{+added+}`, as `git diff --word-diff` does) and `render_html` as `<del>`/`<ins>` for the
+changes feed. Unchanged stretches are shortened to a few tokens of context on each side.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from dataclasses import dataclass
+
+CONTEXT_TOKENS = 8  # unchanged tokens kept on each side of a change
+
+# A CJK character alone, or a run of other word characters, or one other non-space character; the space
+# after a token belongs to it, so joining tokens gives the text back.
+_TOKEN = re.compile(
+    r"(?:[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]|[^\W\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+|[^\w\s])"
+    r"\s*"
+)
+
+
+def tokens(text: str) -> list[str]:
+    """The text cut into diff tokens; `"".join(tokens(t))` is `t` without its leading whitespace."""
+    return _TOKEN.findall(text.lstrip()) if text else []
+
+
+@dataclass(frozen=True)
+class Piece:
+    kind: str  # "same", "removed", "added"
+    text: str
+
+
+def diff_tokens(before: str, after: str) -> list[Piece]:
+    """The operations turning `before` into `after`, token by token, adjacent ones of a kind merged."""
+    old, new = tokens(before), tokens(after)
+    matcher = difflib.SequenceMatcher(
+        None, [t.strip() for t in old], [t.strip() for t in new], autojunk=False
+    )
+    pieces: list[Piece] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            pieces.append(Piece("same", "".join(new[j1:j2])))
+            continue
+        if i2 > i1:
+            pieces.append(Piece("removed", "".join(old[i1:i2])))
+        if j2 > j1:
+            pieces.append(Piece("added", "".join(new[j1:j2])))
+    return pieces
+
+
+def _shortened(piece: Piece, first: bool, last: bool) -> str:
+    parts = tokens(piece.text)
+    keep_head = 0 if first else CONTEXT_TOKENS
+    keep_tail = 0 if last else CONTEXT_TOKENS
+    if len(parts) <= keep_head + keep_tail + 1:
+        return piece.text
+    return "".join(parts[:keep_head]) + " … " + "".join(parts[len(parts) - keep_tail :])
+
+
+def render_text(pieces: list[Piece]) -> str:
+    out: list[str] = []
+    for index, piece in enumerate(pieces):
+        if piece.kind == "same":
+            out.append(_shortened(piece, index == 0, index == len(pieces) - 1))
+        elif piece.kind == "removed":
+            out.append(f"[-{piece.text.rstrip()}-]" + (" " if piece.text != piece.text.rstrip() else ""))
+        else:
+            out.append(f"{{+{piece.text.rstrip()}+}}" + (" " if piece.text != piece.text.rstrip() else ""))
+    return "".join(out).strip()
+
+
+def render_html(pieces: list[Piece]) -> str:
+    out: list[str] = []
+    for index, piece in enumerate(pieces):
+        if piece.kind == "same":
+            out.append(html.escape(_shortened(piece, index == 0, index == len(pieces) - 1)))
+        else:
+            tag = "del" if piece.kind == "removed" else "ins"
+            out.append(f"<{tag}>{html.escape(piece.text)}</{tag}>")
+    return "<p>" + "".join(out).strip() + "</p>"
+
+
+def changed(pieces: list[Piece]) -> bool:
+    return any(piece.kind != "same" for piece in pieces)

@@ -1,0 +1,265 @@
+"""Revisits end to end: `once` against a loopback site whose articles change between runs, on SQLite and
+PostgreSQL. Each kind of change must give exactly the versions and removals a person would record."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+import yaml
+from prometheus_client import generate_latest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine, select, update
+from werkzeug import Request
+from werkzeug import Response as WResponse
+
+from scraper.cli import _run_once
+from scraper.config import load_config
+from scraper.metrics import Metrics
+from scraper.status import feed_status_report
+from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.models import Article, ArticleChange, ArticleVersion, utcnow
+from tests.conftest import run_cli, write_config
+
+PARAGRAPHS = [
+    "The council voted on Tuesday to close the old river bridge for repairs that engineers say are overdue.",
+    "Residents said the detour through the industrial estate would add twenty minutes to their commute.",
+    "Work is expected to last until the spring, and the council promised a shuttle bus for pedestrians.",
+    "Shop owners near the bridge asked for a reduction in business rates while the work goes on.",
+]
+REWRITTEN = PARAGRAPHS[1].replace("twenty minutes", "almost an hour")
+
+
+def page(title: str, paragraphs: list[str], meta: str = "") -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head><body>"
+        f"<nav><a href='/'>Home</a> <a href='/local/'>Local</a></nav><article><h1>{title}</h1>"
+        f"<div class='meta'>{meta}</div>{body}</article><footer>News Example</footer></body></html>"
+    )
+
+
+HOME = page("News Example: front page", ["Latest news from around the region, updated all day long."])
+
+
+class Site:
+    """The articles, each answering by the round (0: the first archive, then one round per revisit)."""
+
+    def __init__(self) -> None:
+        self.round = 0
+        self.conditional = 0  # requests that carried If-None-Match
+        self.behaviour: dict[str, Callable[[int, Request], WResponse]] = {
+            "rewritten": lambda r, _: self.html(
+                "Bridge to close", PARAGRAPHS if r == 0 else [PARAGRAPHS[0], REWRITTEN, *PARAGRAPHS[2:]]
+            ),
+            "retitled": lambda r, _: self.html(
+                "Bridge to close" if r == 0 else "Bridge to close for a year", PARAGRAPHS
+            ),
+            "counter": lambda r, _: self.html(
+                "Bridge to close", PARAGRAPHS, f"Updated 1{r}:0{r} am · {1204 + 311 * r} views"
+            ),
+            "removed": lambda r, _: (
+                self.html("Bridge to close", PARAGRAPHS) if r == 0 else WResponse("not found", 404)
+            ),
+            "restored": lambda r, _: (
+                self.html("Bridge to close", PARAGRAPHS) if r in (0, 3) else WResponse("gone", 410)
+            ),
+            "outage": lambda r, _: (
+                self.html("Bridge to close", PARAGRAPHS) if r in (0, 3) else WResponse("down", 503)
+            ),
+            "home": lambda r, _: (
+                self.html("Bridge to close", PARAGRAPHS) if r == 0 else WResponse("", 302, {"Location": "/"})
+            ),
+            "etag": self.with_etag,
+        }
+
+    @staticmethod
+    def html(title: str, paragraphs: list[str], meta: str = "") -> WResponse:
+        return WResponse(page(title, paragraphs, meta), content_type="text/html; charset=utf-8")
+
+    def with_etag(self, _: int, request: Request) -> WResponse:
+        if request.headers.get("If-None-Match") == '"v1"':
+            self.conditional += 1
+            return WResponse(status=304, headers={"ETag": '"v1"'})
+        response = self.html("Bridge to close", PARAGRAPHS)
+        response.headers["ETag"] = '"v1"'
+        return response
+
+    def serve(self, server: HTTPServer) -> None:
+        base = server.url_for("").rstrip("/")
+        items = "".join(
+            f"<item><title>Bridge {name}</title><link>{base}/local/2026/{name}</link><guid>{name}</guid>"
+            "<pubDate>Mon, 02 Mar 2026 09:00:00 +0000</pubDate></item>"
+            for name in self.behaviour
+        )
+        feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+        server.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
+        server.expect_request("/").respond_with_data(HOME, content_type="text/html; charset=utf-8")
+        for name, answer in self.behaviour.items():
+            server.expect_request(f"/local/2026/{name}").respond_with_handler(
+                lambda request, answer=answer: answer(self.round, request)
+            )
+
+
+def run_once(config_path: Path, engine: Engine) -> None:
+    config = load_config(config_path)
+    upgrade(engine)
+    asyncio.run(_run_once(config, engine, False))
+
+
+def make_due(engine: Engine) -> None:
+    """As if the time of every scheduled revisit had come."""
+    with session_factory(engine).begin() as session:
+        session.execute(
+            update(Article)
+            .where(Article.revisit_at.is_not(None))
+            .values(revisit_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+def by_name(engine: Engine) -> dict[str, tuple[Article, list[str], list[int]]]:
+    with session_factory(engine)() as session:
+        articles = list(session.scalars(select(Article)))
+        changes = {
+            a.id: [
+                c.kind
+                for c in session.scalars(
+                    select(ArticleChange).where(ArticleChange.article_id == a.id).order_by(ArticleChange.id)
+                )
+            ]
+            for a in articles
+        }
+        versions = {
+            a.id: [
+                v.number
+                for v in session.scalars(
+                    select(ArticleVersion)
+                    .where(ArticleVersion.article_id == a.id)
+                    .order_by(ArticleVersion.number)
+                )
+            ]
+            for a in articles
+        }
+        session.expunge_all()
+    return {a.url.rsplit("/", 1)[1]: (a, changes[a.id], versions[a.id]) for a in articles}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    if request.param == "sqlite":
+        return make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    return request.getfixturevalue("postgres_engine")
+
+
+def test_revisits_record_what_a_person_would(httpserver: HTTPServer, tmp_path: Path, engine: Engine) -> None:
+    site = Site()
+    site.serve(httpserver)
+    config = write_config(
+        tmp_path,
+        [{"name": "Local", "url": httpserver.url_for("/feed.xml")}],
+        revisit={"after": ["1h", "1d", "7d", "30d"]},
+    )
+    run_once(config, engine)
+    first = by_name(engine)
+    assert all(a.status == "archived" and a.revisit_at is not None for a, _, _ in first.values())
+    posts = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "_posts").iterdir()}
+    for site.round in (1, 2, 3):
+        make_due(engine)
+        run_once(config, engine)
+
+    found = by_name(engine)
+    changes = {name: kinds for name, (_, kinds, _) in found.items()}
+    assert changes == {
+        "rewritten": ["edited"],
+        "retitled": ["edited"],
+        "counter": [],
+        "removed": ["removed"],
+        "restored": ["removed", "restored"],
+        "outage": [],
+        "home": ["removed"],
+        "etag": [],
+    }
+    versions = {name: numbers for name, (_, _, numbers) in found.items()}
+    assert versions == {name: [1, 2] if name in ("rewritten", "retitled") else [] for name in found}
+    assert all(article.revisits == 3 for article, _, _ in found.values())
+    removed, restored = found["removed"][0], found["restored"][0]
+    assert removed.removal_confirmed_at is not None and removed.removal_suspected_at is not None
+    assert restored.removal_confirmed_at is None and restored.restored_at is not None
+    assert found["outage"][0].removal_suspected_at is None
+    with session_factory(engine)() as session:
+        details = dict(session.execute(select(ArticleChange.article_id, ArticleChange.detail)).all())
+        texts = [
+            v.content_text
+            for v in session.scalars(
+                select(ArticleVersion)
+                .where(ArticleVersion.article_id == found["rewritten"][0].id)
+                .order_by(ArticleVersion.number)
+            )
+        ]
+        raw = session.scalars(select(ArticleVersion.body_zlib).where(ArticleVersion.number == 2)).all()
+    assert "twenty minutes" in texts[0] and "almost an hour" in texts[1]
+    assert all(body for body in raw)  # the raw page of each new version is kept
+    assert "home page" in (details[found["home"][0].id] or "")
+    assert site.conditional == 3  # every revisit of the page with an ETag cost a 304
+    report = feed_status_report(engine)
+    assert re.search(r"Local\s*│\s*24\s*│\s*2\s*│\s*2\s*│\s*0", report), (
+        report
+    )  # revisits, edits, removed, suspected
+    metrics = Metrics()
+    metrics.add_database(engine)
+    exposed = generate_latest(metrics.registry).decode()
+    assert 'scraper_revisits{feed="Local"} 24.0' in exposed
+    assert 'scraper_edits{feed="Local"} 2.0' in exposed
+    assert 'scraper_removed{feed="Local"} 2.0' in exposed
+    # The posts keep what was first archived.
+    assert {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "_posts").iterdir()} == posts
+
+
+def test_latest_posts_marks_changes_feed_and_history(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """`revisions = "latest"` rewrites the post with the edit; the optional front-matter keys mark it; the
+    changes feed and `scraper history` show the diff."""
+    site = Site()
+    site.serve(httpserver)
+    config = write_config(tmp_path, [{"name": "Local", "url": httpserver.url_for("/feed.xml")}])
+    export = 'revisions = "latest"\nfront_matter = ["revised", "removed"]\nchanges_feed = "changes.xml"\n'
+    config.write_text(config.read_text().replace('dir = "_posts"\n', f'dir = "_posts"\n{export}', 1))
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    run_once(config, engine)
+    for site.round in (1, 2):
+        make_due(engine)
+        run_once(config, engine)
+    found = by_name(engine)
+    posts = tmp_path / "_posts"
+    rewritten = (posts / found["rewritten"][0].post_path).read_text(encoding="utf-8")
+    assert "almost an hour" in rewritten and "twenty minutes" not in rewritten
+    assert re.search(r"^revised: \{ count: 1, last: \S+Z \}$", rewritten, re.M)
+    removed = (posts / found["removed"][0].post_path).read_text(encoding="utf-8")
+    assert re.search(r"^removed: \S+Z$", removed, re.M) and "revised:" not in removed
+    counter = (posts / found["counter"][0].post_path).read_text(encoding="utf-8")
+    assert "revised:" not in counter and "removed:" not in counter
+    front = yaml.safe_load(rewritten.split("---\n")[1])
+    assert front["revised"]["count"] == 1
+
+    feed = ElementTree.parse(posts / "changes.xml").getroot()
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = feed.findall(f"{atom}entry")
+    titles = sorted(e.findtext(f"{atom}title") or "" for e in entries)
+    assert [t.split(":")[0] for t in titles] == ["Edited", "Edited", "Removed", "Removed", "Removed"]
+    contents = " ".join(e.findtext(f"{atom}content") or "" for e in entries)
+    assert "<del>twenty minutes </del><ins>almost an hour </ins>" in contents
+    assert "<del>Bridge to close</del>" in contents
+
+    result = run_cli("history", "--config", str(config), found["rewritten"][0].url)
+    assert result.exit_code == 0, result.output
+    assert "[-twenty minutes-] {+almost an hour+}" in result.output
+    assert "edited (version 2)" in result.output
+    result = run_cli("history", "--config", str(config), str(found["retitled"][0].id), "--diff", "1", "2")
+    assert "title: [-Bridge to close-] {+Bridge to close for a year+}" in result.output
+    assert "(the text is the same)" in result.output
+    missing = run_cli("history", "--config", str(config), "https://nowhere.example/x")
+    assert missing.exit_code != 0 and "no article" in missing.output
