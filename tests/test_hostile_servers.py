@@ -1,0 +1,112 @@
+"""Hostile servers, round three: answers whose headers lie or point anywhere, each costing its unit alone.
+
+Found by attacking `scraper once` with a hostile site (break-a): a redirect's Location is a value from a
+stranger like a feed's link, and must be judged as one (scraper.sanitize.checked_url) before anything
+follows it, or httpx and the socket layer fail on it as "internal error".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from scraper.errors import RedirectError
+from scraper.fetch import check_location
+from scraper.store.db import make_engine, session_factory
+from scraper.store.models import Article
+from tests import hostile
+from tests.conftest import run_cli, write_config
+from tests.hostile import HostileServer
+
+PARAGRAPH = "这是一段足够长的正文，用来确认文章被完整地抽取和保存下来。" * 4
+PAGE = (
+    "<html><head><meta charset='utf-8'><title>t</title></head>"
+    f"<body><article><p>{PARAGRAPH}</p></article></body></html>"
+)
+
+# Locations no redirect may be followed to: schemes that are not the web, and URLs nothing can connect to.
+BAD_LOCATIONS = {
+    "data": "data:text/html,<p>x</p>",
+    "javascript": "javascript:alert(document.cookie)",
+    "vbscript": "vbscript:msgbox(1)",
+    "file": "file:///etc/passwd",
+    "port-high": "http://127.0.0.2:99999/x",
+    "port-fullwidth": "http://127.0.0.2:８０/x",
+    "bracket": "http://[::1",
+    "octal": "http://0177.0.0.1/",
+    "nul": "http://127.0.0.2/a\x01b",
+}
+
+
+@pytest.fixture
+def site() -> Iterator[HostileServer]:
+    server = HostileServer("127.0.0.2")
+    with server.running():
+        yield server
+
+
+def rss(items: list[tuple[str, str]]) -> str:
+    body = "".join(
+        f"<item><title>{guid}</title><link>{link}</link><guid>{guid}</guid>"
+        "<pubDate>Wed, 29 Sep 2021 23:11:00 +0800</pubDate></item>"
+        for guid, link in items
+    )
+    head = '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+    return f"{head}{body}</channel></rss>"
+
+
+def articles_of(tmp_path: Path) -> dict[str, Article]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine)() as session:
+        found = {a.guid or "": a for a in session.scalars(select(Article))}
+    engine.dispose()
+    return found
+
+
+def test_a_redirect_to_an_unusable_location_fails_that_article_alone(
+    tmp_path: Path, site: HostileServer
+) -> None:
+    items = [("good", site.url("/good"))] + [(name, site.url(f"/r/{name}")) for name in BAD_LOCATIONS]
+    site.route("/feed.xml", hostile.respond(200, rss(items), {"Content-Type": "application/rss+xml"}))
+    site.route("/good", hostile.html(PAGE))
+    for name, location in BAD_LOCATIONS.items():
+        raw = location.encode("utf-8").decode("latin-1")  # the bytes a server sends
+        site.route(f"/r/{name}", hostile.respond(302, b"", {"Location": raw}))
+    feeds: list[dict[str, object]] = [{"name": "Redirects", "url": site.url("/feed.xml")}]
+    config = write_config(tmp_path, feeds, http={"retries": 0})
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    articles = articles_of(tmp_path)
+    assert articles["good"].status == "archived"
+    for name in BAD_LOCATIONS:
+        article = articles[name]
+        assert article.status == "failed", (name, article.status, article.last_error)
+        assert "redirect" in (article.last_error or ""), (name, article.last_error)
+        assert "internal error" not in (article.last_error or ""), (name, article.last_error)
+    status = run_cli("status", "--config", str(config), env={"COLUMNS": "400"})
+    assert "redirect to an unusable URL" in status.output, status.output
+
+
+def _redirect(location: bytes) -> httpx.Response:
+    request = httpx.Request("GET", "http://127.0.0.2:8080/a/b")
+    return httpx.Response(302, headers=[(b"Location", location)], request=request)
+
+
+@settings(max_examples=300, deadline=None)
+@given(location=st.one_of(st.binary(max_size=40), st.text(max_size=40).map(lambda t: t.encode("utf-8"))))
+def test_any_location_is_followable_or_refused(location: bytes) -> None:
+    # Whatever a server writes in Location: refused with a reason, or one httpx can build a request for.
+    response = _redirect(b"http://e.test" + location if location[:1] == b"/" else location)
+    try:
+        check_location(response)
+    except RedirectError as exc:
+        assert exc.reason.startswith("redirect to an unusable URL")
+        return
+    if response.has_redirect_location:
+        httpx.AsyncClient()._build_redirect_request(response.request, response)
