@@ -75,7 +75,7 @@ from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
 from scraper.pools import HostPools
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
-from scraper.sanitize import checked_url
+from scraper.sanitize import checked_url, media_type
 from scraper.schedule import parse_retry_after
 
 if TYPE_CHECKING:
@@ -126,7 +126,8 @@ class Response:
 
     @property
     def content_type(self) -> str | None:
-        return self.headers.get("content-type")
+        """The media type and charset (scraper.sanitize.media_type): never the header's other bytes."""
+        return media_type(self.headers.get("content-type"))
 
     @property
     def ok(self) -> bool:

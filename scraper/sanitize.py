@@ -111,6 +111,30 @@ def fitting_text(value: str | None, limit: int) -> str | None:
     return value
 
 
+def media_type(value: str | None) -> str | None:
+    """A Content-Type header as the archive reads and keeps it: `type/subtype`, and its charset if it
+    names one, in lower case; None if the header is no media type. The header is the server's to write:
+    400 characters of parameters, a charset of 300 letters or a C1 control made the page's row
+    unstorable (raw_pages.content_type holds 256), and a reason quoted it whole."""
+    if not value:
+        return None
+    media, *params = value.split(";")
+    media = media.strip().lower()
+    if not _MEDIA_TYPE.match(media):
+        return None
+    for param in params:
+        name, _, label = param.partition("=")
+        label = label.strip().strip("\"'").lower()
+        if name.strip().lower() == "charset" and _CHARSET_LABEL.match(label):
+            return f"{media}; charset={label}"
+    return media
+
+
+_TOKEN = r"[!#$%&'*+.^_`|~0-9a-z-]"
+_MEDIA_TYPE = re.compile(rf"^{_TOKEN}{{1,100}}/{_TOKEN}{{1,100}}\Z")  # 201 + "; charset=" + 40 <= 256
+_CHARSET_LABEL = re.compile(rf"^{_TOKEN}{{1,40}}\Z")
+
+
 def clamped_int(value: object, low: int, high: int) -> int | None:
     """An integer a server sent (a ttl, a count), within [low, high]; None if it is not one."""
     text = str(value).strip() if value is not None else ""

@@ -14,12 +14,13 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 
 from scraper.errors import RedirectError
 from scraper.fetch import check_location
+from scraper.sanitize import media_type
 from scraper.store.db import make_engine, session_factory
-from scraper.store.models import Article
+from scraper.store.models import Article, RawPage
 from tests import hostile
 from tests.conftest import run_cli, write_config
 from tests.hostile import HostileServer
@@ -110,3 +111,75 @@ def test_any_location_is_followable_or_refused(location: bytes) -> None:
         return
     if response.has_redirect_location:
         httpx.AsyncClient()._build_redirect_request(response.request, response)
+
+
+# --- header values that do not fit their column -------------------------------------------------------------
+
+CONTENT_TYPES = {
+    "long-parameter": "text/html; charset=utf-8; x=" + "y" * 400,
+    "long-charset": "text/html; charset=" + "u" * 300,
+    "long-type": "text/" + "h" * 300,
+    "c1-charset": "text/html; charset=\x9b31m",
+    "quoted": 'text/html; charset="utf-8"; q="' + ";" * 300 + '"',
+}
+
+
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return "sqlite:///archive.db"
+    engine: Engine = request.getfixturevalue("postgres_engine")
+    with engine.connect() as connection:
+        schema = connection.execute(text("select current_schema()")).scalar_one()
+    return engine.url.set(query={"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return archive_url(request, tmp_path)
+
+
+def stored(database: str, tmp_path: Path) -> dict[str, tuple[Article, RawPage | None]]:
+    engine = make_engine(database if "postgresql" in database else f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine)() as session:
+        found = {a.guid or "": (a, session.get(RawPage, a.id)) for a in session.scalars(select(Article))}
+    engine.dispose()
+    return found
+
+
+def test_a_content_type_of_any_length_or_bytes_never_costs_the_page(
+    tmp_path: Path, site: HostileServer, database: str
+) -> None:
+    items = [(name, site.url(f"/ct/{name}")) for name in CONTENT_TYPES]
+    items.append(("image", site.url("/ct/image")))
+    site.route("/feed.xml", hostile.respond(200, rss(items), {"Content-Type": "application/rss+xml"}))
+    for name, value in CONTENT_TYPES.items():
+        site.route(f"/ct/{name}", hostile.respond(200, PAGE, {"Content-Type": value}))
+    site.route("/ct/image", hostile.respond(200, PAGE, {"Content-Type": "image/png; x=" + "p" * 5000}))
+    feeds: list[dict[str, object]] = [{"name": "Types", "url": site.url("/feed.xml")}]
+    config = write_config(tmp_path, feeds, http={"retries": 0})
+    config.write_text(config.read_text().replace("sqlite:///archive.db", database))
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    found = stored(database, tmp_path)
+    for name in CONTENT_TYPES:
+        article, page = found[name]
+        assert article.status == "archived", (name, article.last_error)
+        assert PARAGRAPH in (article.content_text or "")
+        assert page is not None and len(page.content_type or "") <= 256
+        assert page.content_type is None or page.content_type.isprintable()
+    image, _ = found["image"]
+    assert image.status == "failed" and "not an HTML page" in (image.last_error or "")
+    assert len(image.last_error or "") < 300, image.last_error
+
+
+@given(st.text(max_size=600))
+def test_any_content_type_header_reads_as_a_short_printable_media_type_or_none(header: str) -> None:
+    read = media_type(header)
+    assert read is None or (len(read) <= 256 and read.isprintable() and read.isascii()), read
+
+
+def test_a_content_type_keeps_what_decoding_needs() -> None:
+    assert media_type('Text/HTML; Charset="GBK"; boundary=x') == "text/html; charset=gbk"
+    assert media_type("application/rss+xml") == "application/rss+xml"
+    assert media_type("text/html; charset=" + "u" * 300) == "text/html"
+    assert media_type("garbage") is None
