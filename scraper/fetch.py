@@ -75,7 +75,7 @@ from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
 from scraper.pools import HostPools
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
-from scraper.sanitize import checked_url, media_type
+from scraper.sanitize import _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
 
 if TYPE_CHECKING:
@@ -610,7 +610,8 @@ def check_location(response: httpx.Response) -> None:
         checked_url(urljoin(str(request_url), location.strip()))  # the URL as written (８０ is no port)
         httpx.URL(str(request_url.join(httpx.URL(location))))  # and as httpx builds the next request
     except (httpx.InvalidURL, ValueError) as exc:  # RefusedValueError is a ValueError
-        raise RedirectError(str(request_url), f"redirect to an unusable URL: {exc} ({location!r})") from None
+        reason = f"redirect to an unusable URL: {exc} ({_shown(location)})"  # a Location may be huge
+        raise RedirectError(str(request_url), reason) from None
 
 
 async def _location_hook(response: httpx.Response) -> None:

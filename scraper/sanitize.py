@@ -95,12 +95,23 @@ def checked_url(url: str, *, allow_file: bool = False) -> str:
         raise RefusedValueError(f"URL without a host: {_shown(url)}")
     if port == 0:
         raise RefusedValueError(f"URL with port 0: {_shown(url)}")
-    if not host.isascii():
-        try:
-            host.encode("idna")
-        except UnicodeError:
-            raise RefusedValueError(f"URL host is not a valid domain name: {_shown(url)}") from None
+    if not _resolvable(host):
+        raise RefusedValueError(f"URL host is not a valid domain name: {_shown(url)}")
     return url
+
+
+def _resolvable(host: str) -> bool:
+    """Whether a resolver could take the host: an IP literal, or a name whose ASCII form has labels of
+    63 octets at most and 253 in all (RFC 1035). Past that, every try fails "cannot resolve", and a
+    transient failure is retried eight times: the entry is refused at once instead."""
+    if ":" in host:  # an IPv6 literal; urlsplit has checked its brackets
+        return True
+    try:
+        name = host.encode("idna") if not host.isascii() else host.encode("ascii")
+    except UnicodeError:
+        return False
+    labels = name.rstrip(b".").split(b".")
+    return len(name.rstrip(b".")) <= 253 and all(len(label) <= 63 for label in labels)
 
 
 def fitting_text(value: str | None, limit: int) -> str | None:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select, text
 
 from scraper.errors import RedirectError
 from scraper.fetch import check_location
-from scraper.sanitize import media_type
+from scraper.sanitize import RefusedValueError, checked_url, media_type
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article, RawPage
 from tests import hostile
@@ -42,6 +42,7 @@ BAD_LOCATIONS = {
     "bracket": "http://[::1",
     "octal": "http://0177.0.0.1/",
     "nul": "http://127.0.0.2/a\x01b",
+    "long": "/x?" + "a" * 3000,
 }
 
 
@@ -90,6 +91,7 @@ def test_a_redirect_to_an_unusable_location_fails_that_article_alone(
         assert article.status == "failed", (name, article.status, article.last_error)
         assert "redirect" in (article.last_error or ""), (name, article.last_error)
         assert "internal error" not in (article.last_error or ""), (name, article.last_error)
+        assert len(article.last_error or "") < 600, (name, article.last_error)
     status = run_cli("status", "--config", str(config), env={"COLUMNS": "400"})
     assert "redirect to an unusable URL" in status.output, status.output
 
@@ -183,3 +185,28 @@ def test_a_content_type_keeps_what_decoding_needs() -> None:
     assert media_type("application/rss+xml") == "application/rss+xml"
     assert media_type("text/html; charset=" + "u" * 300) == "text/html"
     assert media_type("garbage") is None
+
+
+# --- names no resolver takes --------------------------------------------------------------------------------
+
+labels = st.lists(
+    st.builds(lambda n, c: c * n, st.integers(1, 80), st.sampled_from("abz09")), min_size=1, max_size=8
+)
+
+
+@given(labels)
+def test_a_host_no_dns_name_can_be_is_refused_not_retried(parts: list[str]) -> None:
+    # A label over 63 octets or a name over 253 never resolves: retrying it eight times helps no one.
+    host = ".".join(parts)
+    fits = all(len(part) <= 63 for part in parts) and len(host) <= 253
+    try:
+        checked_url(f"http://{host}/x")
+    except RefusedValueError as exc:
+        assert not fits and "domain name" in str(exc), exc
+    else:
+        assert fits, host
+
+
+def test_a_long_non_ascii_host_is_judged_by_its_ascii_form() -> None:
+    with pytest.raises(RefusedValueError, match="domain name"):
+        checked_url("http://" + ".".join(["汉字" * 10] * 12) + "/x")  # 12 labels of 46 ASCII octets
