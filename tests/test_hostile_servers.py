@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
+from warcio.archiveiterator import ArchiveIterator
 
 from scraper.errors import RedirectError
 from scraper.fetch import check_location
@@ -210,3 +211,34 @@ def test_a_host_no_dns_name_can_be_is_refused_not_retried(parts: list[str]) -> N
 def test_a_long_non_ascii_host_is_judged_by_its_ascii_form() -> None:
     with pytest.raises(RefusedValueError, match="domain name"):
         checked_url("http://" + ".".join(["汉字" * 10] * 12) + "/x")  # 12 labels of 46 ASCII octets
+
+
+# --- captures of hostile URLs -------------------------------------------------------------------------------
+
+
+def test_captures_of_non_ascii_urls_name_them_as_uris_and_still_export(
+    tmp_path: Path, site: HostileServer
+) -> None:
+    # A feed may link an IRI (CJK path, é in the query); WARC-Target-URI is a URI (WARC 1.1, RFC 3986):
+    # written as UTF-8 text, a replay tool looking up the percent-encoded form finds nothing.
+    links = {"cjk": "/汉字/页", "query": "/q?x=é&y=汉", "space": "/a b"}
+    items = [(name, site.url(path)) for name, path in links.items()]
+    site.route("/feed.xml", hostile.respond(200, rss(items), {"Content-Type": "application/rss+xml"}))
+    for path in ("/%E6%B1%89%E5%AD%97/%E9%A1%B5", "/q", "/a%20b"):
+        site.route(path, hostile.html(PAGE))
+    feeds: list[dict[str, object]] = [{"name": "IRIs", "url": site.url("/feed.xml")}]
+    config = write_config(tmp_path, feeds, http={"retries": 0}, warc={"dir": "warc"})
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    assert {a.status for a in articles_of(tmp_path).values()} == {"archived"}
+    targets = []
+    for path in (tmp_path / "warc").glob("*.warc.gz"):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream, check_digests="raise"):
+                if record.rec_type in ("request", "response"):
+                    targets.append(record.rec_headers.get_header("WARC-Target-URI"))
+    assert len(targets) == 6
+    for target in targets:
+        assert target.isascii() and " " not in target, target
+    export = run_cli("export", "--config", str(config), "--warc", str(tmp_path / "out.warc.gz"))
+    assert export.exit_code == 0, export.output
+    assert "3 captures copied" in export.output, export.output
