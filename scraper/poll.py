@@ -20,7 +20,7 @@ import feedparser
 from scraper.charset import decode
 from scraper.errors import FeedError, feed_status_is_transient
 from scraper.fetch import Fetcher, RequestPolicy
-from scraper.sanitize import clamped_int, defuse_char_refs, fitting_text, storable_text
+from scraper.sanitize import clamped_int, defuse_char_refs, fitting_text, one_line, storable_text
 from scraper.schedule import DAY_NAMES, cache_lifetime
 from scraper.urls import unmangled_file_url
 
@@ -224,10 +224,8 @@ def _when(parsed: Any) -> datetime | None:
 
 
 def _clean(text: str | None) -> str | None:
-    if not text:
-        return None
-    text = " ".join(text.split())
-    return text or None
+    """A title or author from the feed as one line of text (scraper.sanitize.one_line)."""
+    return one_line(text) if text else None
 
 
 MAX_ETAG_CHARS = 1024  # the validator columns' widths

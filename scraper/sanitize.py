@@ -38,6 +38,19 @@ def storable_text(text: str | None) -> str | None:
     return None if text is None else errors.storable_text(text)
 
 
+def one_line(text: str | None) -> str | None:
+    """A title or an author as one line of text: whitespace runs made one space, and control characters
+    (C0, DEL, C1) dropped, since no title means one and some act on a terminal or a page (`&#x9B;`,
+    the CSI, is valid XML); None when nothing is left. Storable too."""
+    if text is None:
+        return None
+    text = " ".join(_CONTROLS.sub("", storable_text(text) or "").split())
+    return text or None
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tabs and line breaks are spaces
+
+
 def valid_code_point(value: int) -> bool:
     """A character XML may reference: not NUL, not a surrogate, not beyond Unicode."""
     return 0 < value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF
@@ -183,8 +196,8 @@ def storable_record(record: Record) -> Record:
     """The extracted record as the database takes it (a page's JSON-LD can hold a lone surrogate)."""
     return replace(
         record,
-        title=storable_text(record.title),
-        author=storable_text(record.author),
+        title=one_line(record.title),
+        author=one_line(record.author),
         lang=(storable_text(record.lang) or "")[:MAX_LANG_CHARS] or None,
         html=storable_text(record.html) or "",
         text=storable_text(record.text) or "",

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scraper.export.jekyll import Post, filename
+from scraper.extract import Record
+from scraper.poll import parse_feed
+from scraper.sanitize import storable_record
 
 WHEN = datetime(2021, 9, 29, 14, 34, 41, tzinfo=UTC)
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -55,3 +59,33 @@ def test_spoofing_and_invisible_titles_get_plain_names() -> None:
     assert name_of("a\ufdd0b\U0001ffffc") == "2021-09-29-a-b-c.md"
     assert name_of("👨\u200d👩\u200d👧") == "2021-09-29-👨\u200d👩\u200d👧.md"  # ZWJ joins emoji: kept
     assert name_of("\u0301\u0301x") == "2021-09-29-x.md"
+
+
+# --- control characters in a title or author ------------------------------------------------------------
+
+controls = st.sampled_from(
+    [chr(c) for c in [*range(1, 9), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]]
+)
+titled = st.lists(st.one_of(st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=5), controls))
+
+
+@given(titled.map("".join), titled.map("".join))
+def test_a_feed_title_or_author_keeps_no_control_character(title: str, author: str) -> None:
+    # C1 controls are valid XML 1.0 (&#x9B; is the terminal's CSI); C0 ones reach the loose parser.
+    def refs(text: str) -> str:
+        return "".join(f"&#{ord(c)};" if unicodedata.category(c) == "Cc" else escape(c) for c in text)
+
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title><item>'
+        f"<title>{refs(title)}</title><author>{refs(author)}</author><link>http://e.test/1</link>"
+        "</item></channel></rss>"
+    )
+    (entry,) = parse_feed(document.encode(), "http://e.test/feed")[0]
+    for text in (entry.title, entry.author):
+        assert text is None or not any(unicodedata.category(c) == "Cc" for c in text), ascii(text)
+
+
+def test_a_page_title_keeps_no_control_character() -> None:
+    record = Record("a\x1b[31mb\x9b0m", "c\x07d", None, None, html="<p>x</p>", text="x")
+    cleaned = storable_record(record)
+    assert (cleaned.title, cleaned.author) == ("a[31mb0m", "cd")
