@@ -367,6 +367,9 @@ def check_number(where_key: str, value: Any, *, whole: bool, least: float, from_
     return int(number) if whole else float(number)
 
 
+MAX_FEED_NAME_CHARS = 512  # the feeds.name column's width
+
+
 def _text(where_key: str, value: Any) -> str:
     """A non-empty string without control characters (a CR/LF in a header value splits the request)."""
     if not isinstance(value, str) or not value.strip():
@@ -431,6 +434,8 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
         if not isinstance(table.get(key), str) or not table[key].strip():
             raise ConfigError(f"{at}.{key}: required, a non-empty string")
     name = _text(f"{at}.name", table["name"])
+    if len(name) > MAX_FEED_NAME_CHARS:  # PostgreSQL refused the row and with it every feed's run
+        raise ConfigError(f"{at}.name: longer than {MAX_FEED_NAME_CHARS} characters ({len(name)})")
     url = check_feed_url(f"{at}.url", _text(f"{at}.url", table["url"]), base)
     interval = table.get("interval", FeedConfig.interval)
     if interval != "auto":

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
+from pathlib import Path
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scraper.config import MAX_FEED_NAME_CHARS, ConfigError, load_config
 from scraper.export.jekyll import Post, filename
 from scraper.extract import Record
 from scraper.poll import parse_feed
@@ -89,3 +92,20 @@ def test_a_page_title_keeps_no_control_character() -> None:
     record = Record("a\x1b[31mb\x9b0m", "c\x07d", None, None, html="<p>x</p>", text="x")
     cleaned = storable_record(record)
     assert (cleaned.title, cleaned.author) == ("a[31mb0m", "cd")
+
+
+# --- a feed's name wider than its column -------------------------------------------------------------------
+
+
+def test_a_feed_name_wider_than_its_column_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    # On PostgreSQL it stopped every feed's run with "cannot use the database ... start PostgreSQL".
+    for length, fits in ((MAX_FEED_NAME_CHARS, True), (MAX_FEED_NAME_CHARS + 1, False)):
+        path = tmp_path / "scraper.toml"
+        path.write_text(
+            f'[[feeds]]\nname = "{"名" * length}"\nurl = "https://example.org/rss"\n', encoding="utf-8"
+        )
+        if fits:
+            assert load_config(path, env={}).feeds[0].name == "名" * length
+        else:
+            with pytest.raises(ConfigError, match=rf"feeds\[0\]\.name: longer than {MAX_FEED_NAME_CHARS}"):
+                load_config(path, env={})
