@@ -368,6 +368,7 @@ def check_number(where_key: str, value: Any, *, whole: bool, least: float, from_
 
 
 MAX_FEED_NAME_CHARS = 512  # the feeds.name column's width
+MAX_FEED_URL_CHARS = 2048  # the feeds.url column's
 
 
 def _text(where_key: str, value: Any) -> str:
@@ -580,6 +581,8 @@ def check_feed_url(where_key: str, url: str, base: Path) -> str:
             f"{where_key}: unsupported scheme {scheme!r} in {url!r} (http, https or a local file)"
         )
     resolved = resolve_feed_url(url, base)
+    if len(resolved) > MAX_FEED_URL_CHARS:  # PostgreSQL refused the row and with it every feed's run
+        raise ConfigError(f"{where_key}: longer than {MAX_FEED_URL_CHARS} characters ({len(resolved)})")
     try:
         parts = urlsplit(resolved)
         parts.port  # noqa: B018 (raises on a port out of range)

@@ -109,3 +109,11 @@ def test_a_feed_name_wider_than_its_column_is_a_config_error_naming_it(tmp_path:
         else:
             with pytest.raises(ConfigError, match=rf"feeds\[0\]\.name: longer than {MAX_FEED_NAME_CHARS}"):
                 load_config(path, env={})
+
+
+def test_a_feed_url_wider_than_its_column_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "scraper.toml"
+    url = "https://example.org/" + "汉" * 2100
+    path.write_text(f'[[feeds]]\nname = "n"\nurl = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"feeds\[0\]\.url: longer than 2048"):
+        load_config(path, env={})
