@@ -68,6 +68,7 @@ from scraper.errors import (
     RedirectError,
     RobotsDisallowedError,
     RobotsUnavailableError,
+    UnsupportedEncodingError,
     UnsupportedURLError,
 )
 from scraper.hosts import host_key
@@ -163,7 +164,7 @@ class _BodyDecoder:
         codings = [c.strip().lower() for c in encoding.split(",")]
         codings = [c for c in codings if c and c != "identity"]
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
-            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+            raise UnsupportedEncodingError(url, f"unsupported Content-Encoding {encoding!r}")
         self.url, self.cap = url, cap
         self.kind = codings[0] if codings else None
         self.parts: list[bytes] = []

@@ -242,3 +242,26 @@ def test_captures_of_non_ascii_urls_name_them_as_uris_and_still_export(
     export = run_cli("export", "--config", str(config), "--warc", str(tmp_path / "out.warc.gz"))
     assert export.exit_code == 0, export.output
     assert "3 captures copied" in export.output, export.output
+
+
+# --- codings no retry will undo -----------------------------------------------------------------------------
+
+
+def test_a_body_in_a_coding_we_never_asked_for_fails_at_once(tmp_path: Path, site: HostileServer) -> None:
+    # We ask for gzip and deflate; a server answering br, zstd or compress will answer so again tomorrow.
+    codings = {"br": "br", "zstd": "zstd", "compress": "compress", "made-up": "x-evil"}
+    items = [("good", site.url("/good"))] + [(name, site.url(f"/c/{name}")) for name in codings]
+    site.route("/feed.xml", hostile.respond(200, rss(items), {"Content-Type": "application/rss+xml"}))
+    site.route("/good", hostile.html(PAGE))
+    for name, coding in codings.items():
+        headers = {"Content-Type": "text/html", "Content-Encoding": coding}
+        site.route(f"/c/{name}", hostile.respond(200, b"\x8b\x00\x80garbage", headers))
+    feeds: list[dict[str, object]] = [{"name": "Codings", "url": site.url("/feed.xml")}]
+    config = write_config(tmp_path, feeds, http={"retries": 0})
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    articles = articles_of(tmp_path)
+    assert articles["good"].status == "archived"
+    for name in codings:
+        article = articles[name]
+        assert article.status == "failed" and article.next_attempt_at is None, (name, article.status)
+        assert "unsupported Content-Encoding" in (article.last_error or ""), article.last_error
