@@ -70,6 +70,32 @@ def defuse_char_refs(text: str) -> str:
     return _CHAR_REF.sub(one, text)
 
 
+def defuse_char_ref_bytes(data: bytes) -> bytes:
+    """defuse_char_refs on an XML document still in bytes (a sitemap, parsed from bytes so its own
+    declaration names its encoding): one `&#0;` stopped the parser, and every entry after it was lost.
+    Only ASCII-compatible encodings hold the references as these bytes; the rest parse as before."""
+
+    def one(match: re.Match[bytes]) -> bytes:
+        return defuse_char_refs(match.group(0).decode("ascii")).encode("ascii")
+
+    return _CHAR_REF_BYTES.sub(one, data)
+
+
+_CHAR_REF_BYTES = re.compile(rb"&#(?:[xX][0-9a-fA-F]+|[0-9]+);?")
+MAX_LASTMOD_CHARS = 64  # the document journal's lastmod column
+
+
+def journal_lastmod(lastmod: str | None) -> str | None:
+    """A sitemap child's `<lastmod>` as the journal keeps it to tell a changed child: as written when it
+    fits its column and is storable, else a digest of it (still equal only to itself); 200 characters
+    made the row unstorable on PostgreSQL and stopped the whole backfill."""
+    if not lastmod:
+        return None
+    if len(lastmod) <= MAX_LASTMOD_CHARS and storable_text(lastmod) == lastmod:
+        return lastmod
+    return hashlib.sha256(lastmod.encode("utf-8", "surrogatepass")).hexdigest()[:MAX_LASTMOD_CHARS]
+
+
 def checked_url(url: str, *, allow_file: bool = False) -> str:
     """The URL, stripped, if the archive may fetch and link it; else RefusedValueError saying why.
 

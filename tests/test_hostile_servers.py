@@ -141,10 +141,14 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return archive_url(request, tmp_path)
 
 
+def url_of(article: Article) -> str:
+    return article.url
+
+
 def stored(database: str, tmp_path: Path) -> dict[str, tuple[Article, RawPage | None]]:
     engine = make_engine(database if "postgresql" in database else f"sqlite:///{tmp_path / 'archive.db'}")
     with session_factory(engine)() as session:
-        found = {a.guid or "": (a, session.get(RawPage, a.id)) for a in session.scalars(select(Article))}
+        found = {a.guid or a.url: (a, session.get(RawPage, a.id)) for a in session.scalars(select(Article))}
     engine.dispose()
     return found
 
@@ -265,3 +269,34 @@ def test_a_body_in_a_coding_we_never_asked_for_fails_at_once(tmp_path: Path, sit
         article = articles[name]
         assert article.status == "failed" and article.next_attempt_at is None, (name, article.status)
         assert "unsupported Content-Encoding" in (article.last_error or ""), article.last_error
+
+
+# --- a sitemap index's values -------------------------------------------------------------------------------
+
+
+def test_a_sitemap_index_lastmod_of_any_size_never_stops_the_backfill(
+    tmp_path: Path, site: HostileServer, database: str
+) -> None:
+    # documents.lastmod holds 64: a child's <lastmod> of 200 characters (or a NUL) made the journal row
+    # unstorable on PostgreSQL.
+    lastmods = ["x" * 200, "2024-01-01T00:00:00Z" + " " * 100 + "junk", "a&#0;b" * 20]
+    children = "".join(
+        f"<sitemap><loc>{site.url(f'/child{n}.xml')}</loc><lastmod>{lastmod}</lastmod></sitemap>"
+        for n, lastmod in enumerate(lastmods)
+    )
+    index = f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>'
+    site.route("/index.xml", hostile.respond(200, index, {"Content-Type": "application/xml"}))
+    for n in range(len(lastmods)):
+        urlset = (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{site.url(f'/a/{n}')}</loc></url></urlset>"
+        )
+        site.route(f"/child{n}.xml", hostile.respond(200, urlset, {"Content-Type": "application/xml"}))
+        site.route(f"/a/{n}", hostile.html(PAGE))
+    config = write_config(tmp_path, [{"name": "X", "url": site.url("/feed.xml")}], http={"retries": 0})
+    config.write_text(config.read_text().replace("sqlite:///archive.db", database))
+    result = run_cli("backfill", "--config", str(config), "--sitemap", site.url("/index.xml"), "--feed", "X")
+    assert result.exit_code == 0, result.output
+    found = stored(database, tmp_path)
+    assert {url_of(article) for article, _ in found.values()} == {site.url(f"/a/{n}") for n in range(3)}
+    assert {article.status for article, _ in found.values()} == {"archived"}
