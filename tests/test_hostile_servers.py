@@ -300,3 +300,29 @@ def test_a_sitemap_index_lastmod_of_any_size_never_stops_the_backfill(
     found = stored(database, tmp_path)
     assert {url_of(article) for article, _ in found.values()} == {site.url(f"/a/{n}") for n in range(3)}
     assert {article.status for article, _ in found.values()} == {"archived"}
+
+
+def test_a_feed_history_link_of_any_size_never_stops_the_backfill(
+    tmp_path: Path, site: HostileServer, database: str
+) -> None:
+    # The journal keeps where the walk goes next (documents.next_url, 2048): a prev-archive link past
+    # that made the page's row unstorable on PostgreSQL, and stopped the whole backfill.
+    def atom(guid: str, prev: str) -> str:
+        return (
+            '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+            f'<link rel="prev-archive" href="{prev}"/><entry><id>{guid}</id><title>{guid}</title>'
+            f'<link href="{site.url("/a/" + guid)}"/><updated>2021-09-29T00:00:00Z</updated></entry></feed>'
+        )
+
+    headers = {"Content-Type": "application/atom+xml"}
+    site.route("/feed.xml", hostile.respond(200, atom("first", site.url("/archive1.xml")), headers))
+    site.route("/archive1.xml", hostile.respond(200, atom("second", site.url("/x?" + "a" * 3000)), headers))
+    for guid in ("first", "second"):
+        site.route(f"/a/{guid}", hostile.html(PAGE))
+    config = write_config(tmp_path, [{"name": "H", "url": site.url("/feed.xml")}], http={"retries": 0})
+    config.write_text(config.read_text().replace("sqlite:///archive.db", database))
+    result = run_cli("backfill", "--config", str(config), "--feed-history")
+    assert result.exit_code == 0, result.output
+    found = stored(database, tmp_path)
+    assert {guid for guid in found} == {"first", "second"}
+    assert {article.status for article, _ in found.values()} == {"archived"}
