@@ -20,7 +20,14 @@ import feedparser
 from scraper.charset import decode
 from scraper.errors import FeedError, feed_status_is_transient
 from scraper.fetch import Fetcher, RequestPolicy
-from scraper.sanitize import clamped_int, defuse_char_refs, fitting_text, one_line, storable_text
+from scraper.sanitize import (
+    clamped_int,
+    defuse_char_refs,
+    fitting_text,
+    names_that_day,
+    one_line,
+    storable_text,
+)
 from scraper.schedule import DAY_NAMES, cache_lifetime
 from scraper.urls import unmangled_file_url
 
@@ -182,9 +189,7 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry:
         link=_absolute(feed_url, link),
         title=_clean(raw.get("title")),
         author=_clean(raw.get("author")),
-        published=_when(
-            raw.get("published_parsed") or raw.get("updated_parsed") or raw.get("created_parsed")
-        ),
+        published=_published(raw),
         content_html=_content(raw),
         summary=raw.get("summary") or None,
     )
@@ -212,6 +217,15 @@ def _content(raw: Any) -> str | None:
     html = [c for c in contents if "html" in (c.get("type") or "")]
     chosen = (html or contents or [None])[0]
     return chosen.get("value") if chosen else None
+
+
+def _published(raw: Any) -> datetime | None:
+    """The entry's date (published, else updated, else created), if it is the day the feed wrote."""
+    for key in ("published", "updated", "created"):
+        when = _when(raw.get(f"{key}_parsed"))
+        if when is not None:
+            return when if names_that_day(raw.get(key), when) else None
+    return None
 
 
 def _when(parsed: Any) -> datetime | None:

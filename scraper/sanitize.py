@@ -208,6 +208,35 @@ def plausible_date(when: datetime | None, now: datetime | None = None) -> dateti
     return when if plausible(when, now) else None
 
 
+def names_that_day(written: str | None, parsed: datetime) -> bool:
+    """Whether a feed's date as written (ISO 8601 `YYYY-MM-DD`, or RFC 822 `DD Mon YYYY`) names a real
+    day and time, within a day of what the parser made of it (a zone moves the day by one at most).
+    feedparser rolls what no calendar has over: 2024-02-30 became 1 March, 2021-13-45T99:99 the next
+    year, `-0001` the year 2000, an offset of +9999 five days back. Other formats are the parser's."""
+    if not written:
+        return True
+    iso, rfc = _ISO_DAY.search(written), _RFC_DAY.search(written)
+    if iso:
+        sign, year, month, day, hour, minute = iso.groups()
+    elif rfc:
+        day, name, sign, year, hour, minute = rfc.groups()
+        month = str(_MONTHS.index(name.lower()) + 1) if name.lower() in _MONTHS else "0"
+    else:
+        return True
+    if sign or int(hour or 0) > 23 or int(minute or 0) > 59:
+        return False
+    try:
+        named = datetime(int(year), int(month), int(day), tzinfo=UTC)
+    except ValueError:
+        return False
+    return abs((parsed.astimezone(UTC).date() - named.date()).days) <= 1
+
+
+_ISO_DAY = re.compile(r"(?<![\d])(-?)(\d{4,})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2}))?")
+_RFC_DAY = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(-?)(\d{4,})(?:\s+(\d{1,2}):(\d{1,2}))?")
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+
 def fitting_guid(guid: str | None) -> str | None:
     """A GUID that fits its column; a longer one keeps its head and a hash of the whole, so two long GUIDs
     sharing a head stay two."""

@@ -117,3 +117,47 @@ def test_a_feed_url_wider_than_its_column_is_a_config_error_naming_it(tmp_path: 
     path.write_text(f'[[feeds]]\nname = "n"\nurl = "{url}"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"feeds\[0\]\.url: longer than 2048"):
         load_config(path, env={})
+
+
+# --- dates that name no day -----------------------------------------------------------------------------
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def real_day(year: int, month: int, day: int) -> datetime | None:
+    try:
+        return datetime(year, month, day, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@given(st.integers(1990, 2030), st.integers(0, 15), st.integers(0, 40), st.booleans(), st.integers(0, 99))
+def test_an_entry_date_is_the_day_it_names_or_none(
+    year: int, month: int, day: int, iso: bool, hour: int
+) -> None:
+    # feedparser rolls what no calendar has over into a day nobody wrote: 2024-02-30 became 1 March,
+    # 2021-13-45T99:99 became 2022-01-01, "-0001-01-01" the year 2000.
+    if iso:
+        written = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:00:00Z"
+    else:
+        name = MONTHS[month - 1] if 1 <= month <= 12 else "Xyz"
+        written = f"{day:02d} {name} {year} {hour:02d}:00:00 GMT"
+    document = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
+        f"<link>http://e.test/1</link><pubDate>{written}</pubDate></item></channel></rss>"
+    )
+    (entry,) = parse_feed(document.encode(), "http://e.test/feed")[0]
+    named = real_day(year, month, day) if hour <= 23 else None
+    if entry.published is not None:
+        assert named is not None, (written, entry.published)
+        assert entry.published.date() == named.date(), (written, entry.published)
+
+
+def test_a_year_written_with_a_sign_or_an_offset_past_a_day_is_no_date() -> None:
+    for written in ("-0001-01-01T00:00:00Z", "Sat, 01 Jan 2000 00:00:00 +9999"):
+        document = (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
+            f"<link>http://e.test/1</link><pubDate>{written}</pubDate></item></channel></rss>"
+        )
+        (entry,) = parse_feed(document.encode(), "http://e.test/feed")[0]
+        assert entry.published is None, (written, entry.published)
