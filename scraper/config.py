@@ -385,6 +385,10 @@ def check_number(where_key: str, value: Any, *, whole: bool, least: float, from_
     return int(number) if whole else float(number)
 
 
+MAX_FEED_NAME_CHARS = 512  # the feeds.name column's width
+MAX_FEED_URL_CHARS = 2048  # the feeds.url column's
+
+
 def _text(where_key: str, value: Any) -> str:
     """A non-empty string without control characters (a CR/LF in a header value splits the request)."""
     if not isinstance(value, str) or not value.strip():
@@ -461,6 +465,8 @@ def _build_feed(where: str, index: int, table: Any, base: Path) -> FeedConfig:
         if not isinstance(table.get(key), str) or not table[key].strip():
             raise ConfigError(f"{at}.{key}: required, a non-empty string")
     name = _text(f"{at}.name", table["name"])
+    if len(name) > MAX_FEED_NAME_CHARS:  # PostgreSQL refused the row and with it every feed's run
+        raise ConfigError(f"{at}.name: longer than {MAX_FEED_NAME_CHARS} characters ({len(name)})")
     url = check_feed_url(f"{at}.url", _text(f"{at}.url", table["url"]), base)
     interval = table.get("interval", FeedConfig.interval)
     if interval != "auto":
@@ -642,6 +648,8 @@ def check_feed_url(where_key: str, url: str, base: Path) -> str:
             f"{where_key}: unsupported scheme {scheme!r} in {url!r} (http, https or a local file)"
         )
     resolved = resolve_feed_url(url, base)
+    if len(resolved) > MAX_FEED_URL_CHARS:  # PostgreSQL refused the row and with it every feed's run
+        raise ConfigError(f"{where_key}: longer than {MAX_FEED_URL_CHARS} characters ({len(resolved)})")
     try:
         parts = urlsplit(resolved)
         parts.port  # noqa: B018 (raises on a port out of range)

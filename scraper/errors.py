@@ -23,6 +23,7 @@ The tree (as httpx's `_exceptions.py` draws its own):
     │   ├── BodyTooLargeError .... (permanent)
     │   ├── RedirectError ........ loop, too many, or not HTTP (permanent)
     │   ├── UnsupportedURLError .. (permanent)
+    │   ├── UnsupportedEncodingError a body in a Content-Encoding we never asked for (permanent)
     │   └── RobotsDisallowedError  (permanent, ours)
     ├── ExtractError ............. a page or post file gave no record (permanent)
     │   ├── ExtractionBudgetError  a page that costs more CPU than a page may (too deep, too slow)
@@ -172,6 +173,13 @@ class RedirectError(FetchError):
 
 
 class UnsupportedURLError(FetchError):
+    transient = False
+
+
+class UnsupportedEncodingError(FetchError):
+    """A body in a Content-Encoding we never asked for (br, zstd, compress): the server will answer so
+    again, so a retry only costs the site a request."""
+
     transient = False
 
 

@@ -68,6 +68,7 @@ from scraper.errors import (
     RedirectError,
     RobotsDisallowedError,
     RobotsUnavailableError,
+    UnsupportedEncodingError,
     UnsupportedURLError,
 )
 from scraper.hosts import host_key
@@ -75,6 +76,7 @@ from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
 from scraper.pools import HostPools
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
+from scraper.sanitize import _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
 
 if TYPE_CHECKING:
@@ -125,7 +127,8 @@ class Response:
 
     @property
     def content_type(self) -> str | None:
-        return self.headers.get("content-type")
+        """The media type and charset (scraper.sanitize.media_type): never the header's other bytes."""
+        return media_type(self.headers.get("content-type"))
 
     @property
     def ok(self) -> bool:
@@ -161,7 +164,7 @@ class _BodyDecoder:
         codings = [c.strip().lower() for c in encoding.split(",")]
         codings = [c for c in codings if c and c != "identity"]
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
-            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+            raise UnsupportedEncodingError(url, f"unsupported Content-Encoding {encoding!r}")
         self.url, self.cap = url, cap
         self.kind = codings[0] if codings else None
         self.parts: list[bytes] = []
@@ -302,6 +305,7 @@ class Fetcher:
             ),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=False,
+            event_hooks={"response": [_location_hook]},
             trust_env=False,  # proxies are chosen here; and no .netrc credentials for strangers' hosts
         )
 
@@ -592,6 +596,28 @@ def _final_response(
     if status in (429, 503):
         retry_after = parse_retry_after(headers.get("retry-after"), datetime.now(UTC))
     return Response(url, final_url, status, body, headers, retry_after, captured)
+
+
+def check_location(response: httpx.Response) -> None:
+    """A redirect's Location is a stranger's value, like a feed's link: judged as one
+    (scraper.sanitize.checked_url) before anything is built from it. httpx builds the next request
+    even when it does not follow it, and fails on some (InvalidURL, a RemoteProtocolError that a retry
+    would only repeat); a port of 99999 got as far as the socket layer. RedirectError says why."""
+    if not response.has_redirect_location:
+        return
+    request_url = response.request.url
+    location = response.headers["location"]
+    try:
+        checked_url(urljoin(str(request_url), location.strip()))  # the URL as written (８０ is no port)
+        httpx.URL(str(request_url.join(httpx.URL(location))))  # and as httpx builds the next request
+    except (httpx.InvalidURL, ValueError) as exc:  # RefusedValueError is a ValueError
+        reason = f"redirect to an unusable URL: {exc} ({_shown(location)})"  # a Location may be huge
+        raise RedirectError(str(request_url), reason) from None
+
+
+async def _location_hook(response: httpx.Response) -> None:
+    """check_location as an httpx response hook: it runs before httpx reads the Location itself."""
+    check_location(response)
 
 
 def _redirect_target(url: str, current: str, location: str, seen: set[str]) -> str:

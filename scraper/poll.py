@@ -20,7 +20,14 @@ import feedparser
 from scraper.charset import decode
 from scraper.errors import FeedError, feed_status_is_transient
 from scraper.fetch import Fetcher, RequestPolicy
-from scraper.sanitize import clamped_int, defuse_char_refs, fitting_text, storable_text
+from scraper.sanitize import (
+    clamped_int,
+    defuse_char_refs,
+    fitting_text,
+    names_that_day,
+    one_line,
+    storable_text,
+)
 from scraper.schedule import DAY_NAMES, cache_lifetime
 from scraper.urls import unmangled_file_url
 
@@ -182,9 +189,7 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry:
         link=_absolute(feed_url, link),
         title=_clean(raw.get("title")),
         author=_clean(raw.get("author")),
-        published=_when(
-            raw.get("published_parsed") or raw.get("updated_parsed") or raw.get("created_parsed")
-        ),
+        published=_published(raw),
         content_html=_content(raw),
         summary=raw.get("summary") or None,
     )
@@ -214,6 +219,15 @@ def _content(raw: Any) -> str | None:
     return chosen.get("value") if chosen else None
 
 
+def _published(raw: Any) -> datetime | None:
+    """The entry's date (published, else updated, else created), if it is the day the feed wrote."""
+    for key in ("published", "updated", "created"):
+        when = _when(raw.get(f"{key}_parsed"))
+        if when is not None:
+            return when if names_that_day(raw.get(key), when) else None
+    return None
+
+
 def _when(parsed: Any) -> datetime | None:
     if not parsed:
         return None
@@ -224,10 +238,8 @@ def _when(parsed: Any) -> datetime | None:
 
 
 def _clean(text: str | None) -> str | None:
-    if not text:
-        return None
-    text = " ".join(text.split())
-    return text or None
+    """A title or author from the feed as one line of text (scraper.sanitize.one_line)."""
+    return one_line(text) if text else None
 
 
 MAX_ETAG_CHARS = 1024  # the validator columns' widths

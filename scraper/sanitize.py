@@ -38,6 +38,19 @@ def storable_text(text: str | None) -> str | None:
     return None if text is None else errors.storable_text(text)
 
 
+def one_line(text: str | None) -> str | None:
+    """A title or an author as one line of text: whitespace runs made one space, and control characters
+    (C0, DEL, C1) dropped, since no title means one and some act on a terminal or a page (`&#x9B;`,
+    the CSI, is valid XML); None when nothing is left. Storable too."""
+    if text is None:
+        return None
+    text = " ".join(_CONTROLS.sub("", storable_text(text) or "").split())
+    return text or None
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tabs and line breaks are spaces
+
+
 def valid_code_point(value: int) -> bool:
     """A character XML may reference: not NUL, not a surrogate, not beyond Unicode."""
     return 0 < value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF
@@ -55,6 +68,32 @@ def defuse_char_refs(text: str) -> str:
         return match.group(0) if valid_code_point(value) else "&#xFFFD;"
 
     return _CHAR_REF.sub(one, text)
+
+
+def defuse_char_ref_bytes(data: bytes) -> bytes:
+    """defuse_char_refs on an XML document still in bytes (a sitemap, parsed from bytes so its own
+    declaration names its encoding): one `&#0;` stopped the parser, and every entry after it was lost.
+    Only ASCII-compatible encodings hold the references as these bytes; the rest parse as before."""
+
+    def one(match: re.Match[bytes]) -> bytes:
+        return defuse_char_refs(match.group(0).decode("ascii")).encode("ascii")
+
+    return _CHAR_REF_BYTES.sub(one, data)
+
+
+_CHAR_REF_BYTES = re.compile(rb"&#(?:[xX][0-9a-fA-F]+|[0-9]+);?")
+MAX_LASTMOD_CHARS = 64  # the document journal's lastmod column
+
+
+def journal_lastmod(lastmod: str | None) -> str | None:
+    """A sitemap child's `<lastmod>` as the journal keeps it to tell a changed child: as written when it
+    fits its column and is storable, else a digest of it (still equal only to itself); 200 characters
+    made the row unstorable on PostgreSQL and stopped the whole backfill."""
+    if not lastmod:
+        return None
+    if len(lastmod) <= MAX_LASTMOD_CHARS and storable_text(lastmod) == lastmod:
+        return lastmod
+    return hashlib.sha256(lastmod.encode("utf-8", "surrogatepass")).hexdigest()[:MAX_LASTMOD_CHARS]
 
 
 def checked_url(url: str, *, allow_file: bool = False) -> str:
@@ -95,12 +134,23 @@ def checked_url(url: str, *, allow_file: bool = False) -> str:
         raise RefusedValueError(f"URL without a host: {_shown(url)}")
     if port == 0:
         raise RefusedValueError(f"URL with port 0: {_shown(url)}")
-    if not host.isascii():
-        try:
-            host.encode("idna")
-        except UnicodeError:
-            raise RefusedValueError(f"URL host is not a valid domain name: {_shown(url)}") from None
+    if not _resolvable(host):
+        raise RefusedValueError(f"URL host is not a valid domain name: {_shown(url)}")
     return url
+
+
+def _resolvable(host: str) -> bool:
+    """Whether a resolver could take the host: an IP literal, or a name whose ASCII form has labels of
+    63 octets at most and 253 in all (RFC 1035). Past that, every try fails "cannot resolve", and a
+    transient failure is retried eight times: the entry is refused at once instead."""
+    if ":" in host:  # an IPv6 literal; urlsplit has checked its brackets
+        return True
+    try:
+        name = host.encode("idna") if not host.isascii() else host.encode("ascii")
+    except UnicodeError:
+        return False
+    labels = name.rstrip(b".").split(b".")
+    return len(name.rstrip(b".")) <= 253 and all(len(label) <= 63 for label in labels)
 
 
 def fitting_text(value: str | None, limit: int) -> str | None:
@@ -109,6 +159,30 @@ def fitting_text(value: str | None, limit: int) -> str | None:
     if value is None or len(value) > limit or storable_text(value) != value:
         return None
     return value
+
+
+def media_type(value: str | None) -> str | None:
+    """A Content-Type header as the archive reads and keeps it: `type/subtype`, and its charset if it
+    names one, in lower case; None if the header is no media type. The header is the server's to write:
+    400 characters of parameters, a charset of 300 letters or a C1 control made the page's row
+    unstorable (raw_pages.content_type holds 256), and a reason quoted it whole."""
+    if not value:
+        return None
+    media, *params = value.split(";")
+    media = media.strip().lower()
+    if not _MEDIA_TYPE.match(media):
+        return None
+    for param in params:
+        name, _, label = param.partition("=")
+        label = label.strip().strip("\"'").lower()
+        if name.strip().lower() == "charset" and _CHARSET_LABEL.match(label):
+            return f"{media}; charset={label}"
+    return media
+
+
+_TOKEN = r"[!#$%&'*+.^_`|~0-9a-z-]"
+_MEDIA_TYPE = re.compile(rf"^{_TOKEN}{{1,100}}/{_TOKEN}{{1,100}}\Z")  # 201 + "; charset=" + 40 <= 256
+_CHARSET_LABEL = re.compile(rf"^{_TOKEN}{{1,40}}\Z")
 
 
 def clamped_int(value: object, low: int, high: int) -> int | None:
@@ -134,6 +208,35 @@ def plausible_date(when: datetime | None, now: datetime | None = None) -> dateti
     return when if plausible(when, now) else None
 
 
+def names_that_day(written: str | None, parsed: datetime) -> bool:
+    """Whether a feed's date as written (ISO 8601 `YYYY-MM-DD`, or RFC 822 `DD Mon YYYY`) names a real
+    day and time, within a day of what the parser made of it (a zone moves the day by one at most).
+    feedparser rolls what no calendar has over: 2024-02-30 became 1 March, 2021-13-45T99:99 the next
+    year, `-0001` the year 2000, an offset of +9999 five days back. Other formats are the parser's."""
+    if not written:
+        return True
+    iso, rfc = _ISO_DAY.search(written), _RFC_DAY.search(written)
+    if iso:
+        sign, year, month, day, hour, minute = iso.groups()
+    elif rfc:
+        day, name, sign, year, hour, minute = rfc.groups()
+        month = str(_MONTHS.index(name.lower()) + 1) if name.lower() in _MONTHS else "0"
+    else:
+        return True
+    if sign or int(hour or 0) > 23 or int(minute or 0) > 59:
+        return False
+    try:
+        named = datetime(int(year), int(month), int(day), tzinfo=UTC)
+    except ValueError:
+        return False
+    return abs((parsed.astimezone(UTC).date() - named.date()).days) <= 1
+
+
+_ISO_DAY = re.compile(r"(?<![\d])(-?)(\d{4,})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2}))?")
+_RFC_DAY = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(-?)(\d{4,})(?:\s+(\d{1,2}):(\d{1,2}))?")
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+
 def fitting_guid(guid: str | None) -> str | None:
     """A GUID that fits its column; a longer one keeps its head and a hash of the whole, so two long GUIDs
     sharing a head stay two."""
@@ -148,8 +251,8 @@ def storable_record(record: Record) -> Record:
     """The extracted record as the database takes it (a page's JSON-LD can hold a lone surrogate)."""
     return replace(
         record,
-        title=storable_text(record.title),
-        author=storable_text(record.author),
+        title=one_line(record.title),
+        author=one_line(record.author),
         lang=(storable_text(record.lang) or "")[:MAX_LANG_CHARS] or None,
         html=storable_text(record.html) or "",
         text=storable_text(record.text) or "",

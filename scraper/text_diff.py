@@ -42,14 +42,21 @@ def diff_tokens(before: str, after: str) -> list[Piece]:
     )
     pieces: list[Piece] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            pieces.append(Piece("same", "".join(new[j1:j2])))
+        if op == "equal":  # a token followed by space on either side keeps it: both texts read back
+            same = zip(old[i1:i2], new[j1:j2], strict=True)
+            pieces.append(Piece("same", "".join(_spaced(a, b) for a, b in same)))
             continue
         if i2 > i1:
             pieces.append(Piece("removed", "".join(old[i1:i2])))
         if j2 > j1:
             pieces.append(Piece("added", "".join(new[j1:j2])))
     return pieces
+
+
+def _spaced(old: str, new: str) -> str:
+    """One unchanged token, with the space after it if either version has one."""
+    word = new.rstrip()
+    return word + (new[len(word) :] or old[len(old.rstrip()) :])
 
 
 def _shortened(piece: Piece, first: bool, last: bool) -> str:

@@ -41,6 +41,7 @@ from scraper.backfill.frontier import (
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue
 from scraper.fetch import Fetcher, FetchError
 from scraper.poll import FeedError, parse_feed, parser_input
+from scraper.sanitize import checked_url
 from scraper.store.leases import Leases
 from scraper.store.models import BackfillDocument
 from scraper.urls import unmangled_file_url
@@ -77,7 +78,10 @@ def feed_links(body: bytes, base_url: str) -> dict[str, str]:
         if rel and href:
             try:
                 absolute = unmangled_file_url(urljoin(base_url, str(href).strip()))
-            except ValueError:  # a link urllib cannot read: no step there
+                # judged as any link from a stranger (too long for the journal, a bad port, javascript:);
+                # whether a file: one may be read is the walk's to say (a remote page's never is)
+                absolute = checked_url(absolute, allow_file=True)
+            except ValueError:  # a link urllib cannot read, or refused: no step there
                 continue
             links.setdefault(str(rel).lower(), absolute)
     return links

@@ -41,6 +41,7 @@ from scraper.backfill.frontier import (
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue, given_values
 from scraper.errors import SitemapError
 from scraper.fetch import Fetcher, FetchError
+from scraper.sanitize import defuse_char_ref_bytes, journal_lastmod
 from scraper.store.leases import Leases
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def parse_sitemap(body: bytes, base_url: str) -> Sitemap:
         return Sitemap("urlset", urls=urls)
     if re.search(rb"<!(?:DOCTYPE|ENTITY)", data[:65536]) or b"<!ENTITY" in data:
         raise SitemapError("document declares a DTD or entities: refused")
-    return _parse_xml(data, base_url)
+    return _parse_xml(defuse_char_ref_bytes(data), base_url)
 
 
 def _text_lines(data: bytes) -> Iterator[str]:
@@ -130,7 +131,7 @@ def _parse_xml(data: bytes, base_url: str) -> Sitemap:
                     if loc:
                         loc = _absolute(base_url, loc)
                         if name == "sitemap":
-                            children.append(Child(loc, fields.get("lastmod") or None))
+                            children.append(Child(loc, journal_lastmod(fields.get("lastmod"))))
                         else:
                             urls.append(
                                 Found(

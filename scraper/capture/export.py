@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from scraper import __version__
-from scraper.capture.records import WARC_VERSION, record_bytes, warc_date
+from scraper.capture.records import WARC_VERSION, record_bytes, target_uri, warc_date
 from scraper.capture.recovery import OPEN_SUFFIX
 from scraper.capture.writer import DEFAULT_MAX_FILE_BYTES, WarcWriter
 from scraper.store.captures import stored_pages
@@ -204,7 +204,7 @@ def _read_member(stream: io.BufferedReader) -> tuple[bytes, bytes] | None:
 def _is_record(record: bytes, kind: bytes, url: str) -> bool:
     head = record.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     fields = dict(line.split(b": ", 1) for line in head[1:] if b": " in line)
-    return fields.get(b"WARC-Type") == kind and fields.get(b"WARC-Target-URI") == url.encode()
+    return fields.get(b"WARC-Type") == kind and fields.get(b"WARC-Target-URI") == target_uri(url).encode()
 
 
 def _resource(page: _Page) -> bytes:
@@ -216,7 +216,7 @@ def _resource(page: _Page) -> bytes:
     return record_bytes(
         writer,
         writer.create_warc_record(
-            page.url,
+            target_uri(page.url),
             "resource",
             payload=BytesIO(body),
             length=len(body),
@@ -227,7 +227,7 @@ def _resource(page: _Page) -> bytes:
 
 
 def _page_entry(page: _Page) -> dict[str, str]:
-    entry = {"url": page.url, "ts": page.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    entry = {"url": target_uri(page.url), "ts": page.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
     if page.title:
         entry["title"] = page.title
     return entry

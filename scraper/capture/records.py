@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from io import BytesIO
 
+import httpx
 from warcio.recordbuilder import ArcWarcRecord  # type: ignore[import-untyped]
 from warcio.statusandheaders import StatusAndHeaders  # type: ignore[import-untyped]
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
@@ -80,6 +81,18 @@ def warcinfo_bytes(filename: str, info: Mapping[str, str]) -> bytes:
     return record_bytes(writer, writer.create_warcinfo_record(filename, dict(info)))
 
 
+def target_uri(url: str) -> str:
+    """A URL as WARC-Target-URI holds it: a URI (WARC 1.1 cites RFC 3986), so a feed's IRI link (a CJK
+    path, an é in the query) is written percent-encoded, with an ASCII host, as it went on the wire and as
+    a replay tool looks it up; written as UTF-8 text, a lookup found nothing."""
+    if url.isascii():
+        return url
+    try:
+        return str(httpx.URL(url))
+    except httpx.InvalidURL:  # nothing httpx fetched: keep it findable, if not strictly a URI
+        return url
+
+
 def exchange_bytes(exchange: Exchange) -> bytes:
     """The response and request records of one exchange, each a gzip member, ready to append."""
     writer = _writer()
@@ -92,7 +105,7 @@ def exchange_bytes(exchange: Exchange) -> bytes:
     if exchange.truncated:
         response_fields["WARC-Truncated"] = "length"
     response = writer.create_warc_record(
-        exchange.url,
+        target_uri(exchange.url),
         "response",
         payload=BytesIO(exchange.body),
         length=len(exchange.body),
@@ -102,7 +115,7 @@ def exchange_bytes(exchange: Exchange) -> bytes:
     request_line = exchange.method.encode("ascii") + b" " + exchange.target + b" "
     request_line += exchange.request_version.encode("ascii")
     request = writer.create_warc_record(
-        exchange.url,
+        target_uri(exchange.url),
         "request",
         payload=BytesIO(b""),
         length=0,

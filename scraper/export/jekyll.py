@@ -10,6 +10,7 @@ shows as the same characters but Liquid never sees.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 
 from scraper.export.target import ExportTarget, Post
@@ -69,13 +70,38 @@ def epoch_ms(when: datetime) -> int:
 
 _REFUSED_IN_NAMES = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|#%\u2028\u2029\ufeff\ufffe\uffff]')
 TITLE_CHARS_IN_NAME = 50
+# Joiners kept inside a name (they join emoji and Persian letters), but never at its ends.
+_JOINERS = "\u200c\u200d"
+# Non-characters, in every plane: a title may hold them, no file system or terminal shows one.
+_NON_CHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+_REFUSED_IN_NAMES = re.compile(f"[{_REFUSED_IN_NAMES.pattern[1:-1]}{_NON_CHARACTERS}]")
+
+
+def _invisible_in_names(char: str) -> bool:
+    """Format characters (Cf) are invisible in a file name, and the bidi ones turn it round on screen
+    (`gnp.<U+202E>exe` shows as `gnp.exe` reversed: Trojan Source), so a name drops them, joiners aside."""
+    return unicodedata.category(char) == "Cf" and char not in _JOINERS
+
+
+def _strip_name(stem: str) -> str:
+    """No space, dot or joiner at either end, and no combining mark first (it would sit on the date's
+    dash), so a name never looks empty or ends in a dot Windows drops."""
+    while True:
+        cut = stem.strip(" ." + _JOINERS)
+        cut = cut[1:] if cut and unicodedata.category(cut[0]).startswith("M") else cut
+        if cut == stem:
+            return stem
+        stem = cut
 
 
 def filename(post: Post, suffix: int = 1, tag: str = "") -> str:
     """`YYYY-MM-DD-<title>.md` as the old archives name posts; `-2`, `-3`... (or a `tag`) when names
     collide."""
-    stem = _REFUSED_IN_NAMES.sub("-", " ".join(post.title.split()))[:TITLE_CHARS_IN_NAME]
-    stem = storable_text(stem.strip(" .")) or "untitled"
+    title = "".join(char for char in post.title if not _invisible_in_names(char))
+    stem = _REFUSED_IN_NAMES.sub("-", " ".join(title.split()))[:TITLE_CHARS_IN_NAME]
+    stem = _strip_name(storable_text(stem) or "") or "untitled"
     more = f"-{tag}" if tag else f"-{suffix}" if suffix > 1 else ""
     return f"{day(post.date)}-{stem}{more}.md"
 

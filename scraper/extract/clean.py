@@ -309,7 +309,26 @@ def _clean_element(node: LexborNode, url: str) -> bool:
         node.unwrap()
         return False
     _keep_attributes(node, allowed)
+    for name in allowed & _URL_ATTRIBUTES:
+        _clean_url_attribute(node, name, url)
     return False
+
+
+# Kept attributes (besides a link's href and an image's src) that hold a URL: `cite` on quotes.
+_URL_ATTRIBUTES = frozenset({"cite"})
+
+
+def _clean_url_attribute(node: LexborNode, name: str, url: str) -> None:
+    """A URL attribute made absolute as a link's href is, or dropped when its scheme is unsafe: a
+    `<blockquote cite="javascript:...">` came through as written."""
+    value = node.attributes.get(name)
+    if value is None:
+        return
+    absolute = safe_url(value, url)
+    if absolute is None:
+        del node.attrs[name]
+    else:
+        node.attrs[name] = absolute
 
 
 def _figure_of(image: LexborNode, root_id: int) -> LexborNode | None:
