@@ -88,7 +88,7 @@ def build_archive(root: Path, posts: int) -> tuple[Path, Path]:
 class FeedHandler(BaseHTTPRequestHandler):
     """/feed/<run>: 20 entries new to that run; /a/<run>/<i>: a small article page."""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         port = self.server.server_address[1]
         parts = self.path.strip("/").split("/")
         if parts[0] == "feed":
@@ -98,7 +98,9 @@ class FeedHandler(BaseHTTPRequestHandler):
                 f"<guid>new-{run}-{i}</guid><pubDate>Wed, 01 May 2024 08:00:00 GMT</pubDate></item>"
                 for i in range(ENTRIES)
             )
-            body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{items}</channel></rss>'
+            body = (
+                f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{items}</channel></rss>'
+            )
             kind = "application/rss+xml"
         else:
             words = " ".join(f"word{k}" for k in range(80))
@@ -114,7 +116,7 @@ class FeedHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -138,14 +140,23 @@ class Bench:
         path = self.root / "scraper.toml"
         path.write_text(
             f'[database]\nurl = "{self.database_url}"\n[export]\ndir = "{folder}"\n'
-            f"[http]\nallow_private_networks = true\nper_host_delay = 0\nper_host_concurrency = 4\nrespect_robots = false\n"
+            "[http]\nallow_private_networks = true\nper_host_delay = 0\nper_host_concurrency = 4\n"
+            "respect_robots = false\n"
             f'[[feeds]]\nname = "News"\nurl = "http://127.0.0.1:{self.port}/feed/run{self.runs}"\n',
             encoding="utf-8",
         )
         return path
 
     def scraper(self, folder: Path, *args: str) -> Run:
-        command = [sys.executable, "-m", "scraper", *args[:1], "--config", str(self.config(folder)), *args[1:]]
+        command = [
+            sys.executable,
+            "-m",
+            "scraper",
+            *args[:1],
+            "--config",
+            str(self.config(folder)),
+            *args[1:],
+        ]
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.root)
         _, wait_status, usage = os.wait4(process.pid, 0)
@@ -240,9 +251,13 @@ def measure(name: str, bench: Bench, archive: Path, urls: Path, posts: int) -> l
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--posts", type=int, default=1_000_000)
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
+    parser.add_argument(
+        "--backends", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -256,7 +271,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         started = time.perf_counter()
         archive, urls = build_archive(root / "source", args.posts)
-        print(f"built {args.posts:,} posts and {3 * args.posts:,} URLs in {time.perf_counter() - started:.0f} s")
+        print(
+            f"built {args.posts:,} posts and {3 * args.posts:,} URLs in {time.perf_counter() - started:.0f} s"
+        )
         for backend in args.backends:
             url = f"sqlite:///{root / 'archive.db'}" if backend == "sqlite" else args.postgres
             rows = measure(backend, Bench(root, url, server.server_address[1]), archive, urls, args.posts)

@@ -38,7 +38,7 @@ from scraper.outcome_recorder import OutcomeHook, OutcomeRecorder
 from scraper.outcomes import RetryPolicy
 from scraper.poll import PollResult
 from scraper.poll_stage import FeedState, PollStage
-from scraper.post_import import adopt_export_folder
+from scraper.post_adopt import adopt_export_folder, restamp_export_folder
 from scraper.store import feeds as feed_rows
 from scraper.store.db import session_factory
 from scraper.store.leases import Leases
@@ -114,6 +114,7 @@ class Pipeline:
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only), summary)
         await self.archive_pending(summary)
         self.export_unwritten(summary)
+        restamp_export_folder(self.sessions, self.config.export.dir)  # its own posts are known
         return summary
 
     def sync_feeds(self) -> None:

@@ -7,6 +7,7 @@ See scraper.importer for what a post becomes; this module only reads.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -29,6 +30,9 @@ _SEED_BODY = re.compile(
 )
 _EPOCH_COMMENT = re.compile(r"\A\s*<!--\s*(-?\d{9,14})\s*-->")
 _LENIENT_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s?(.*?)\s*$")
+# libyaml's safe loader where PyYAML was built with it: ten times the pure-Python one, and an import of a
+# big archive spends most of its time here.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 def _parse_yaml(raw: str) -> dict[str, Any]:
     try:
-        meta = yaml.safe_load(raw)
+        meta = yaml.load(raw, Loader=_SAFE_LOADER)
     except yaml.YAMLError:
         meta = None
     if isinstance(meta, dict):
@@ -192,6 +196,33 @@ def post_files(folder: Path) -> Iterator[Path]:
             and not any(p.startswith(".") for p in relative)
         ):
             yield path
+
+
+def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> Iterator[tuple[str, Path]]:
+    """(path relative to `folder`, path) of its post files, streamed: one directory's names in memory at a
+    time, each directory's sorted. Hidden files and folders are skipped. Each directory's mtime (ns) is put
+    in `directories` (by relative path, "." the folder) before it is listed, so a file added meanwhile
+    changes it again."""
+    pending = [(folder, "")]
+    while pending:
+        where, prefix = pending.pop()
+        try:
+            if directories is not None:
+                directories[prefix or "."] = where.stat().st_mtime_ns
+            with os.scandir(where) as listing:
+                entries = sorted((entry.name, entry.is_dir(), entry.is_file()) for entry in listing)
+        except OSError:
+            continue
+        subfolders = []
+        for name, is_dir, is_file in entries:
+            if name.startswith("."):
+                continue
+            relative = f"{prefix}{name}"
+            if is_dir:
+                subfolders.append((where / name, relative + "/"))
+            elif is_file and os.path.splitext(name)[1].lower() in POST_SUFFIXES:
+                yield relative, where / name
+        pending.extend(reversed(subfolders))
 
 
 def read_url_list(lines: Iterable[str]) -> Iterator[str]:

@@ -132,6 +132,7 @@ class Article(Base):
         Index("ix_articles_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_articles_lease_owner", "lease_owner"),  # what a node holds (renewal, status)
         Index("ix_articles_status_post_written_at", "status", "post_written_at"),  # posts to write
+        Index("ix_articles_feed_id_status", "feed_id", "status"),  # status's counts, from the index alone
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -233,3 +234,14 @@ class Node(Base):
     command: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FolderStamp(Base):
+    """What an export folder looked like when its posts were last adopted: each directory's mtime (ns),
+    as JSON by relative path. A run whose folder still matches skips the walk (scraper.post_import)."""
+
+    __tablename__ = "folder_stamps"
+
+    folder: Mapped[str] = mapped_column(String(1024), primary_key=True)  # the resolved path
+    directories: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,32 @@
+"""a big archive: articles indexed by (feed_id, status) for the status counts; folder_stamps, so a run
+adopts the export folder's posts only when the folder changed
+
+Revision ID: 0006_issue_16
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_issue_16"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_articles_feed_id_status", "articles", ["feed_id", "status"])
+    op.create_table(
+        "folder_stamps",
+        sa.Column("folder", sa.String(length=1024), nullable=False),
+        sa.Column("directories", sa.Text(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("folder", name=op.f("pk_folder_stamps")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("folder_stamps")
+    op.drop_index("ix_articles_feed_id_status", table_name="articles")
