@@ -173,6 +173,7 @@ def _new_row(post: OldPost, key: str, path: str, feed_id: int | None, now: datet
         "attempts": 0,
         "discovered_at": now,
         "post_path": path,
+        "post_written_at": now,  # on disk already: not among the posts to write (an index range kept short)
         "content_source": IMPORTED,
         "title": post.title,
         "author": post.author,
@@ -185,6 +186,7 @@ def _new_row(post: OldPost, key: str, path: str, feed_id: int | None, now: datet
 
 def _fill(article: Article, post: OldPost, path: str, feed_id: int | None, now: datetime) -> None:
     article.post_path = path
+    article.post_written_at = article.post_written_at or now
     article.content_source = IMPORTED
     if article.status == ArticleStatus.ARCHIVED and article.content_html:
         return  # our own record is better than the old body; only the file is taken over

@@ -171,3 +171,18 @@ def assert_indexes(engine: Engine) -> None:
     unique |= {tuple(i["column_names"]) for i in inspector.get_indexes("articles") if i.get("unique")}
     assert ("post_path",) in unique and ("canonical_url",) in unique  # adoption's and import's lookups
     assert "folder_stamps" in inspector.get_table_names()
+
+
+def test_imported_posts_are_outside_the_range_a_run_reads_for_posts_to_write(
+    engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "_posts"
+    write_posts(folder, 0, 5)
+    adopt_export_folder(session_factory(engine), folder, FEEDS)
+    with session_factory(engine)() as session:
+        in_range = session.scalar(
+            select(func.count())
+            .select_from(Article)
+            .where(Article.status == "archived", Article.post_written_at.is_(None))
+        )
+    assert in_range == 0  # the (status, post_written_at) index range a run scans holds only posts to write

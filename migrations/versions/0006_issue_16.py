@@ -1,5 +1,6 @@
 """a big archive: articles indexed by (feed_id, status) for the status counts; folder_stamps, so a run
-adopts the export folder's posts only when the folder changed
+adopts the export folder's posts only when the folder changed; imported posts marked written (their file
+is on disk), so the posts still to write are a short range of (status, post_written_at)
 
 Revision ID: 0006_issue_16
 Revises: 0005
@@ -24,6 +25,12 @@ def upgrade() -> None:
         sa.Column("directories", sa.Text(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("folder", name=op.f("pk_folder_stamps")),
+    )
+    op.execute(
+        sa.text(
+            "UPDATE articles SET post_written_at = COALESCE(archived_at, discovered_at) "
+            "WHERE content_source = 'import' AND post_written_at IS NULL"
+        )
     )
 
 
