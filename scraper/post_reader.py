@@ -271,30 +271,30 @@ def post_files(folder: Path) -> Iterator[Path]:
 
 
 def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> Iterator[tuple[str, Path]]:
-    """(path relative to `folder`, path) of its post files, streamed: one directory's names in memory at a
-    time, each directory's sorted. Hidden files and folders are skipped. Each directory's mtime (ns) is put
-    in `directories` (by relative path, "." the folder) before it is listed, so a file added meanwhile
-    changes it again."""
+    """(path relative to `folder`, path) of its post files, streamed in each directory's own order (not
+    sorted: a flat folder of a million posts would hold every name), subfolders after their parent's
+    files, in name order. Hidden files and folders are skipped. Each directory's mtime (ns) is put in
+    `directories` (by relative path, "." the folder) before it is listed, so a file added meanwhile changes
+    it again."""
     pending = [(folder, "")]
     while pending:
         where, prefix = pending.pop()
+        subfolders: list[tuple[Path, str]] = []
         try:
             if directories is not None:
                 directories[prefix or "."] = where.stat().st_mtime_ns
             with os.scandir(where) as listing:
-                entries = sorted((entry.name, entry.is_dir(), entry.is_file()) for entry in listing)
+                for entry in listing:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    if entry.is_dir():
+                        subfolders.append((where / name, f"{prefix}{name}/"))
+                    elif os.path.splitext(name)[1].lower() in POST_SUFFIXES and entry.is_file():
+                        yield f"{prefix}{name}", where / name
         except OSError:
             continue
-        subfolders = []
-        for name, is_dir, is_file in entries:
-            if name.startswith("."):
-                continue
-            relative = f"{prefix}{name}"
-            if is_dir:
-                subfolders.append((where / name, relative + "/"))
-            elif is_file and os.path.splitext(name)[1].lower() in POST_SUFFIXES:
-                yield relative, where / name
-        pending.extend(reversed(subfolders))
+        pending.extend(sorted(subfolders, reverse=True))
 
 
 def read_url_list(lines: Iterable[str]) -> Iterator[str]:
