@@ -51,6 +51,7 @@ from scraper.post_import import (
     read_posts,
 )
 from scraper.post_reader import POST_SUFFIXES, read_post, read_url_list, scan_post_files
+from scraper.store.maintenance import after_bulk_load
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ def import_paths(
                     import_seen_urls(sessions, read_url_list(lines), summary)
         except (PostFormatError, OSError) as exc:
             summary.errors.append(f"{path}: {exc}")
+    with sessions() as session:
+        after_bulk_load(session.get_bind().engine, summary.posts + summary.seen)
     return summary
 
 

@@ -36,6 +36,7 @@ from scraper.errors import PostFormatError
 from scraper.post_import import BATCH, ImportSummary, configured_feed_ids, import_posts
 from scraper.post_reader import OldPost, read_post, scan_post_files
 from scraper.store import articles as article_rows
+from scraper.store.maintenance import after_bulk_load
 from scraper.store.stamps import folder_stamp, record_folder_stamp
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ def adopt_export_folder(
         feed_ids = feed_ids if feed_ids is not None else configured_feed_ids(sessions, feeds)
         import_posts(sessions, batch, export_dir, feed_ids, summary, now=now)
     record_adopted(sessions, export_dir, directories, now)
+    with sessions() as session:
+        after_bulk_load(session.get_bind().engine, summary.posts)
     if summary.posts or summary.adopted or summary.errors:
         log.info("export folder: %s", summary.line())
     return summary

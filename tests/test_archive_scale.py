@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, func, inspect, select
+from sqlalchemy import Engine, event, func, inspect, select, text
 
 from scraper import post_adopt, post_import
 from scraper.config import FeedConfig
@@ -17,6 +17,7 @@ from scraper.post_adopt import adopt_export_folder, restamp_export_folder
 from scraper.post_import import ImportSummary, import_posts
 from scraper.post_reader import OldPost, read_post
 from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.maintenance import BULK_ROWS, after_bulk_load
 from scraper.store.models import Article
 from tests.test_import import seed_post
 
@@ -186,3 +187,15 @@ def test_imported_posts_are_outside_the_range_a_run_reads_for_posts_to_write(
             .where(Article.status == "archived", Article.post_written_at.is_(None))
         )
     assert in_range == 0  # the (status, post_written_at) index range a run scans holds only posts to write
+
+
+def test_a_bulk_load_leaves_postgres_able_to_count_from_the_index(postgres_engine: Engine) -> None:
+    upgrade(postgres_engine)
+    after_bulk_load(postgres_engine, BULK_ROWS)
+    with postgres_engine.connect() as connection:
+        vacuumed = connection.execute(
+            text(
+                "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relid = 'articles'::regclass"
+            )
+        ).one()
+    assert vacuumed.last_vacuum is not None and vacuumed.last_analyze is not None
