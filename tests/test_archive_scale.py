@@ -199,3 +199,10 @@ def test_a_bulk_load_leaves_postgres_able_to_count_from_the_index(postgres_engin
             )
         ).one()
     assert vacuumed.last_vacuum is not None and vacuumed.last_analyze is not None
+
+
+def test_a_bulk_load_writes_no_statistics_on_sqlite(engine: Engine) -> None:
+    after_bulk_load(engine, BULK_ROWS)
+    with engine.connect() as connection:
+        tables = set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'table'")))
+    assert "sqlite_stat1" not in tables  # statistics of an all-archived table would make claims scan
