@@ -258,18 +258,6 @@ def _strings(value: object) -> list[str]:
 # --- finding inputs ----------------------------------------------------------------------------------------
 
 
-def post_files(folder: Path) -> Iterator[Path]:
-    """The post files under a folder, in a stable order; hidden files and folders are skipped."""
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).parts
-        if (
-            path.suffix.lower() in POST_SUFFIXES
-            and path.is_file()
-            and not any(p.startswith(".") for p in relative)
-        ):
-            yield path
-
-
 def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> Iterator[tuple[str, Path]]:
     """(path relative to `folder`, path) of its post files, streamed in each directory's own order (not
     sorted: a flat folder of a million posts would hold every name), subfolders after their parent's
