@@ -31,13 +31,17 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from scraper.backfill.progress import Progress, make_progress
 from scraper.config import FeedConfig
 from scraper.errors import PostFormatError
+from scraper.post_adopt import record_adopted
 from scraper.post_import import (
     ImportSummary,
     Subscription,
@@ -46,7 +50,8 @@ from scraper.post_import import (
     import_seen_urls,
     read_posts,
 )
-from scraper.post_reader import POST_SUFFIXES, post_files, read_post, read_url_list
+from scraper.post_reader import POST_SUFFIXES, read_post, read_url_list, scan_post_files
+from scraper.store.maintenance import after_bulk_load
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +131,12 @@ def import_paths(
         if feed_name not in feed_ids:
             raise PostFormatError(f"--feed {feed_name!r}: no configured feed of that name")
         forced = feed_ids[feed_name]
+    progress = make_progress() if sys.stderr.isatty() else None
     for path in paths:
         try:
             kind = classify(path)
             if kind == "posts":
-                files = list(post_files(path)) if path.is_dir() else [path]
-                import_posts(
-                    sessions, read_posts(files, summary), export_dir, feed_ids, summary, feed_id=forced
-                )
+                _import_post_path(sessions, path, export_dir, feed_ids, summary, forced, progress)
             elif kind == "subscriptions":
                 summary.feeds.extend(read_subscriptions(path))
             else:
@@ -141,4 +144,45 @@ def import_paths(
                     import_seen_urls(sessions, read_url_list(lines), summary)
         except (PostFormatError, OSError) as exc:
             summary.errors.append(f"{path}: {exc}")
+    with sessions() as session:
+        after_bulk_load(session.get_bind().engine, summary.posts + summary.seen)
     return summary
+
+
+def _import_post_path(
+    sessions: sessionmaker[Session],
+    path: Path,
+    export_dir: Path,
+    feed_ids: dict[str, int],
+    summary: ImportSummary,
+    forced: int | None,
+    progress: Progress | None,
+) -> None:
+    """A folder is streamed (its files listed as they are read); the export folder itself is then recorded
+    as adopted (scraper.post_adopt), so the next run does not walk it again."""
+    directories: dict[str, int] = {}
+    files = (p for _, p in scan_post_files(path, directories)) if path.is_dir() else iter([path])
+    on_batch = None
+    if progress is not None:
+        progress.start(f"import {path}", 0)
+        on_batch = partial(_advance, progress)
+    try:
+        import_posts(
+            sessions,
+            read_posts(files, summary),
+            export_dir,
+            feed_ids,
+            summary,
+            feed_id=forced,
+            on_batch=on_batch,
+        )
+    finally:
+        if progress is not None:
+            progress.finish()
+    if path.is_dir() and export_dir.is_dir() and path.resolve() == export_dir.resolve():
+        record_adopted(sessions, export_dir, directories)
+
+
+def _advance(progress: Progress, n: int) -> None:
+    for _ in range(n):
+        progress.advance(False)

@@ -33,7 +33,6 @@ from scraper.config import Config, FeedConfig
 from scraper.due import config_fingerprint
 from scraper.errors import ScraperError
 from scraper.export.changes_feed import write_changes_feed
-from scraper.export.files import remove_stale_temp_files
 from scraper.export.writer import PostWriter, ReservedPost, export_unwritten
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy
@@ -41,7 +40,7 @@ from scraper.outcome_recorder import OutcomeHook, OutcomeRecorder
 from scraper.outcomes import RetryPolicy
 from scraper.poll import PollResult
 from scraper.poll_stage import FeedState, PollStage
-from scraper.post_import import adopt_export_folder
+from scraper.post_adopt import adopt_export_folder, restamp_export_folder
 from scraper.revisit import feed_schedules
 from scraper.revisit_recorder import RevisitRecorder
 from scraper.revisit_work import RevisitWork
@@ -149,6 +148,7 @@ class Pipeline:
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only, force=force), summary)
         await self.archive_pending(summary, revisit=True)
         self.export_unwritten(summary)
+        restamp_export_folder(self.sessions, self.config.export.dir)  # its own posts are known
         return summary
 
     def sync_feeds(self) -> None:
@@ -172,7 +172,6 @@ class Pipeline:
         """Import the export folder's posts the database does not know, before any poll (post_import).
         Nodes sharing the folder may adopt the same post at once: the one that loses reads again."""
         folder, feeds = self.config.export.dir, self.config.feeds
-        remove_stale_temp_files(folder)  # a killed run's half-written posts
         try:
             found = adopt_export_folder(self.sessions, folder, feeds, self.clock())
         except IntegrityError:

@@ -8,17 +8,19 @@ before any poll) go through here; the SQL is scraper.store's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.config import FeedConfig
 from scraper.errors import PostFormatError
 from scraper.extract import html_to_text
-from scraper.post_reader import OldPost, post_files, read_post
+from scraper.hosts import host_key
+from scraper.post_reader import OldPost, read_post
 from scraper.store import articles as article_rows
 from scraper.store.feeds import ensure_feed_rows
 from scraper.store.models import IMPORTED, Article, ArticleStatus
@@ -26,7 +28,7 @@ from scraper.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
-BATCH = 400  # rows per transaction, and per IN (...) query (under SQLite's bound-parameter limit)
+BATCH = 2000  # rows per transaction, and per IN (...) query (under SQLite's 32,766 bound parameters)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,28 @@ def configured_feed_ids(sessions: sessionmaker[Session], feeds: Sequence[FeedCon
         return {feed.name: rows[feed.url].id for feed in feeds}
 
 
+class PostPaths:
+    """Post paths as the exporter keeps them: relative to the export folder when the post is in it, else
+    absolute. Each directory is resolved once (an archive has a million files and a few folders)."""
+
+    def __init__(self, export_dir: Path) -> None:
+        self.export_dir = export_dir.resolve()
+        self.folders: dict[Path, str | None] = {}
+
+    def __call__(self, path: Path) -> str:
+        parent = path.parent
+        if parent not in self.folders:
+            resolved = parent.resolve()
+            try:
+                self.folders[parent] = resolved.relative_to(self.export_dir).as_posix()
+            except ValueError:
+                self.folders[parent] = None
+        folder = self.folders[parent]
+        if folder is None or path.is_symlink():
+            return post_path_for(path, self.export_dir)
+        return path.name if folder == "." else f"{folder}/{path.name}"
+
+
 def post_path_for(path: Path, export_dir: Path) -> str:
     """Relative to the export folder (as the exporter keeps paths) when the post is in it; else absolute."""
     resolved = path.resolve()
@@ -79,35 +103,43 @@ def import_posts(
     *,
     feed_id: int | None = None,
     now: datetime | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> None:
-    """Store the posts (see the module docstring for what each becomes), a batch per transaction."""
+    """Store the posts (see the module docstring for what each becomes), a batch per transaction: the
+    posts are streamed, so memory holds one batch whatever the archive's size. `on_batch(n)` after each."""
     now = now or datetime.now(UTC)
+    paths = PostPaths(export_dir)
     batch: list[OldPost] = []
     for post in posts:
         batch.append(post)
         if len(batch) >= BATCH:
-            _import_batch(sessions, batch, export_dir, feed_ids, summary, feed_id, now)
+            _import_batch(sessions, batch, paths, feed_ids, summary, feed_id, now)
+            if on_batch is not None:
+                on_batch(len(batch))
             batch = []
     if batch:
-        _import_batch(sessions, batch, export_dir, feed_ids, summary, feed_id, now)
+        _import_batch(sessions, batch, paths, feed_ids, summary, feed_id, now)
+        if on_batch is not None:
+            on_batch(len(batch))
 
 
 def _import_batch(
     sessions: sessionmaker[Session],
     posts: Sequence[OldPost],
-    export_dir: Path,
+    paths: PostPaths,
     feed_ids: Mapping[str, int],
     summary: ImportSummary,
     feed_id: int | None,
     now: datetime,
 ) -> None:
+    """New articles are inserted in one statement; known ones (rare) take the post through the ORM."""
     with sessions.begin() as session:
-        keys = {canonical_url(post.url) for post in posts}
-        known = article_rows.by_canonical_url(session, keys)
-        paths = [post_path_for(post.path, export_dir) for post in posts]
-        owners = article_rows.post_path_owners(session, paths)
-        for post, path in zip(posts, paths, strict=True):
-            key = canonical_url(post.url)
+        keys = [canonical_url(post.url) for post in posts]
+        known = article_rows.by_canonical_url(session, set(keys))
+        relative = [paths(post.path) for post in posts]
+        owners = article_rows.post_path_owners(session, relative)
+        new: dict[str, dict[str, Any]] = {}
+        for post, key, path in zip(posts, keys, relative, strict=True):
             owner = owners.get(path)
             if owner is not None:
                 if owner == key:
@@ -116,23 +148,45 @@ def _import_batch(
                     summary.errors.append(f"{post.path}: already the post of {owner}; skipped")
                 continue
             article = known.get(key)
-            if article is not None and article.post_path is not None:
+            if key in new or (article is not None and article.post_path is not None):
                 summary.duplicates += 1
-                log.info("%s: %s already has the post %s", post.path, key, article.post_path)
+                log.info("%s: %s already has a post", post.path, key)
                 continue
+            target = feed_id or feed_ids.get(post.feed_name or "")
             if article is None:
-                article = Article(url=post.url, canonical_url=key, discovered_at=now, attempts=0)
-                session.add(article)
-                known[key] = article
+                new[key] = _new_row(post, key, path, target, now)
                 summary.posts += 1
             else:
+                _fill(article, post, path, target, now)
                 summary.adopted += 1
-            _fill(article, post, path, feed_id or feed_ids.get(post.feed_name or ""), now)
             owners[path] = key
+        article_rows.insert_articles(session, list(new.values()))
+
+
+def _new_row(post: OldPost, key: str, path: str, feed_id: int | None, now: datetime) -> dict[str, Any]:
+    return {
+        "url": post.url,
+        "canonical_url": key,
+        "host": host_key(post.url),
+        "feed_id": feed_id,
+        "status": ArticleStatus.ARCHIVED,
+        "attempts": 0,
+        "discovered_at": now,
+        "post_path": path,
+        "post_written_at": now,  # on disk already: not among the posts to write (an index range kept short)
+        "content_source": IMPORTED,
+        "title": post.title,
+        "author": post.author,
+        "published_at": post.published,
+        "content_html": post.body_html,
+        "content_text": html_to_text(post.body_html),
+        "archived_at": post.published or now,
+    }
 
 
 def _fill(article: Article, post: OldPost, path: str, feed_id: int | None, now: datetime) -> None:
     article.post_path = path
+    article.post_written_at = article.post_written_at or now
     article.content_source = IMPORTED
     if article.status == ArticleStatus.ARCHIVED and article.content_html:
         return  # our own record is better than the old body; only the file is taken over
@@ -172,14 +226,21 @@ def _seen_batch(
 ) -> None:
     with sessions.begin() as session:
         known = article_rows.known_canonical_urls(session, list(batch))
-        for key, url in batch.items():
-            if key in known:
-                summary.seen_known += 1
-                continue
-            session.add(
-                Article(url=url, canonical_url=key, status=ArticleStatus.SEEN, attempts=0, discovered_at=now)
-            )
-            summary.seen += 1
+        rows = [
+            {
+                "url": url,
+                "canonical_url": key,
+                "host": host_key(url),
+                "status": ArticleStatus.SEEN,
+                "attempts": 0,
+                "discovered_at": now,
+            }
+            for key, url in batch.items()
+            if key not in known
+        ]
+        article_rows.insert_articles(session, rows)
+        summary.seen_known += len(batch) - len(rows)
+        summary.seen += len(rows)
 
 
 def read_posts(paths: Iterable[Path], summary: ImportSummary) -> Iterator[OldPost]:
@@ -189,40 +250,3 @@ def read_posts(paths: Iterable[Path], summary: ImportSummary) -> Iterator[OldPos
             yield read_post(path)
         except (PostFormatError, OSError) as exc:
             summary.errors.append(f"{path}: {exc}")
-
-
-def adopt_export_folder(
-    sessions: sessionmaker[Session],
-    export_dir: Path,
-    feeds: Sequence[FeedConfig],
-    now: datetime | None = None,
-) -> ImportSummary:
-    """Import the posts of the export folder that the database does not know yet.
-
-    Run before each poll: pointed at a folder that already holds posts (a fresh CI runner with the site
-    checked out, an old archive), the run must not write a second post for an entry that has one. Only
-    files whose path no article holds are read, so on a folder the database knows this is one directory
-    walk and one query.
-    """
-    summary = ImportSummary()
-    if not export_dir.is_dir():
-        return summary
-    with sessions() as session:
-        known = article_rows.post_paths(session)
-    # Paths relative to the folder as listed (not resolved one by one: a big archive has many files).
-    unknown = [
-        path for path in post_files(export_dir) if path.relative_to(export_dir).as_posix() not in known
-    ]
-    if not unknown:
-        return summary
-    posts = []
-    for path in unknown:
-        try:
-            posts.append(read_post(path))
-        except (PostFormatError, OSError) as exc:
-            log.debug("%s: not a post: %s", path, exc)
-    if posts:
-        feed_ids = configured_feed_ids(sessions, feeds)
-        import_posts(sessions, posts, export_dir, feed_ids, summary, now=now)
-        log.info("export folder: %s", summary.line())
-    return summary

@@ -7,6 +7,7 @@ See scraper.importer for what a post becomes; this module only reads.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -22,13 +23,29 @@ from scraper.errors import PostFormatError
 POST_SUFFIXES = (".md", ".markdown", ".html")
 URL_KEYS = ("from", "source_url", "original_url", "source", "original", "link", "canonical_url", "canonical")
 
-_SEED_BODY = re.compile(
-    r"\A\s*(?:<!--\s*(?P<ms>[^-]*?)\s*-->\s*\n)?(?:\[.*\]\((?P<link>[^)\s]+)\)\s*\n-{3,}\s*\n)?"
-    r"\s*<div>\n?(?P<html>.*?)\n?</div>\s*\Z",
+# The seed format's body: `<!--ms-->`, `[title](url)`, `------`, then the HTML in a <div> that closes at the
+# end. The head is matched by the expression and the end by rstrip: a lazy `.*?` up to `</div>\s*\Z` tried
+# the tail at every character of the body.
+_SEED_HEAD = re.compile(
+    r"\A\s*(?:<!--\s*(?P<ms>[^-]*?)\s*-->\s*\n)?(?:\[.*\]\((?P<link>[^)\s]+)\)\s*\n-{3,}\s*\n)?\s*<div>\n?",
     re.S,
 )
 _EPOCH_COMMENT = re.compile(r"\A\s*<!--\s*(-?\d{9,14})\s*-->")
+_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*): (\S(?:.*\S)?)\Z")
+# Characters YAML refuses, or reads as a line break, or as syntax somewhere in a plain scalar.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+# A plain scalar: a letter first, then no flow or comment indicator, no ": ", and no ":" at the end.
+_PLAIN = re.compile(r"[^\W\d_](?:(?!: )[^\[\]{},\"#])*(?<!:)\Z")
+# What YAML 1.1 (PyYAML) resolves to something other than a string.
+_YAML_NOT_A_STRING = re.compile(
+    r"(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+    r"|null|Null|NULL|~|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN)\Z"
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})\Z")
 _LENIENT_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s?(.*?)\s*$")
+# libyaml's safe loader where PyYAML was built with it: ten times the pure-Python one, and an import of a
+# big archive spends most of its time here.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -49,13 +66,13 @@ def read_post(path: Path) -> OldPost:
     """Parse one post file. Raises PostFormatError (or OSError)."""
     text = path.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff")
     meta, body = split_front_matter(text)
-    url = _source_url(meta, body)
+    seed = _seed_body(body)
+    url = _source_url(meta, seed[0] if seed else None)
     if url is None:
         raise PostFormatError("no source URL (a `from:` key, or a [title](url) line)")
     categories = _strings(meta.get("categories")) or _strings(meta.get("tags"))
     authors = _strings(meta.get("author")) or _strings(meta.get("authors"))
-    match = _SEED_BODY.match(body)
-    html = match.group("html") if match else body.strip()
+    html = seed[1] if seed else body.strip()
     return OldPost(
         path=path,
         url=url,
@@ -83,8 +100,11 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 
 def _parse_yaml(raw: str) -> dict[str, Any]:
+    simple = parse_simple_yaml(raw)
+    if simple is not None:
+        return simple
     try:
-        meta = yaml.safe_load(raw)
+        meta = yaml.load(raw, Loader=_SAFE_LOADER)
     except yaml.YAMLError:
         meta = None
     if isinstance(meta, dict):
@@ -92,6 +112,49 @@ def _parse_yaml(raw: str) -> dict[str, Any]:
     # The old script did not escape backslashes in titles, so some of its front matter is not valid YAML:
     # read it line by line as it was written.
     return _parse_lenient(raw)
+
+
+def parse_simple_yaml(raw: str) -> dict[str, Any] | None:
+    """The front matter this program and the old script write, read without a YAML parser (an import of a
+    big archive spent most of its time in it): `key: "text"`, `key: plain text`, `key: [ a, b ]` and an
+    ISO date, giving what YAML gives. Anything else (an escape, a quote inside, a value YAML would read as
+    a number, a boolean or null, a comment, a nested block) returns None, and YAML reads it."""
+    meta: dict[str, Any] = {}
+    if _UNSAFE.search(raw.replace("\n", " ")):
+        return None
+    for line in raw.split("\n"):
+        if not line.strip():
+            continue
+        match = _SIMPLE_LINE.match(line)
+        if match is None or _YAML_NOT_A_STRING.match(match.group(1)):
+            return None
+        key, value = match.groups()
+        if value.startswith('"'):
+            if len(value) < 2 or not value.endswith('"') or '"' in value[1:-1] or "\\" in value:
+                return None
+            meta[key] = value[1:-1]
+        elif value.startswith("[") and value.endswith("]"):
+            items = [item.strip() for item in value[1:-1].split(",")]
+            if items == [""]:
+                items = []
+            if not all(_plain_string(item) for item in items):
+                return None
+            meta[key] = items
+        elif _ISO_DATE.match(value):
+            try:
+                meta[key] = datetime.fromisoformat(value)
+            except ValueError:
+                return None
+        elif _plain_string(value):
+            meta[key] = value
+        else:
+            return None
+    return meta
+
+
+def _plain_string(value: str) -> bool:
+    """A plain YAML scalar that YAML reads as this very string."""
+    return bool(value) and _PLAIN.match(value) is not None and _YAML_NOT_A_STRING.match(value) is None
 
 
 def _parse_lenient(raw: str) -> dict[str, Any]:
@@ -118,14 +181,27 @@ def _parse_toml(raw: str) -> dict[str, Any]:
         raise PostFormatError(f"TOML front matter does not parse: {exc}") from None
 
 
-def _source_url(meta: Mapping[str, Any], body: str) -> str | None:
+def _seed_body(body: str) -> tuple[str | None, str] | None:
+    """(the `[title](url)` line's URL, the HTML inside the <div>) of a seed-format body, else None."""
+    kept = body.rstrip()
+    if not kept.endswith("</div>"):
+        return None
+    head = _SEED_HEAD.match(kept)
+    if head is None:
+        return None
+    end = len(kept) - len("</div>")
+    if end > head.end() and kept[end - 1] == "\n":
+        end -= 1
+    return head.group("link"), kept[head.end() : max(end, head.end())]
+
+
+def _source_url(meta: Mapping[str, Any], link: str | None) -> str | None:
     for key in (*URL_KEYS, "url"):  # Hugo's `url` is the post's own path unless absolute
         value = _text(meta.get(key))
         if value and re.match(r"https?://", value, re.I):
             return value
-    match = _SEED_BODY.match(body)
-    if match and match.group("link") and re.match(r"https?://", match.group("link"), re.I):
-        return match.group("link")
+    if link and re.match(r"https?://", link, re.I):
+        return link
     return None
 
 
@@ -182,16 +258,31 @@ def _strings(value: object) -> list[str]:
 # --- finding inputs ----------------------------------------------------------------------------------------
 
 
-def post_files(folder: Path) -> Iterator[Path]:
-    """The post files under a folder, in a stable order; hidden files and folders are skipped."""
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).parts
-        if (
-            path.suffix.lower() in POST_SUFFIXES
-            and path.is_file()
-            and not any(p.startswith(".") for p in relative)
-        ):
-            yield path
+def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> Iterator[tuple[str, Path]]:
+    """(path relative to `folder`, path) of its post files, streamed in each directory's own order (not
+    sorted: a flat folder of a million posts would hold every name), subfolders after their parent's
+    files, in name order. Hidden files and folders are skipped. Each directory's mtime (ns) is put in
+    `directories` (by relative path, "." the folder) before it is listed, so a file added meanwhile changes
+    it again."""
+    pending = [(folder, "")]
+    while pending:
+        where, prefix = pending.pop()
+        subfolders: list[tuple[Path, str]] = []
+        try:
+            if directories is not None:
+                directories[prefix or "."] = where.stat().st_mtime_ns
+            with os.scandir(where) as listing:
+                for entry in listing:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    if entry.is_dir():
+                        subfolders.append((where / name, f"{prefix}{name}/"))
+                    elif os.path.splitext(name)[1].lower() in POST_SUFFIXES and entry.is_file():
+                        yield f"{prefix}{name}", where / name
+        except OSError:
+            continue
+        pending.extend(sorted(subfolders, reverse=True))
 
 
 def read_url_list(lines: Iterable[str]) -> Iterator[str]:

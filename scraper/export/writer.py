@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ from scraper.export.target import ExportTarget, Post
 from scraper.hosts import site_name
 from scraper.sanitize import plausible_date
 from scraper.store.models import Article, Feed, utcnow
-from scraper.store.posts import mark_written, unwritten_posts
+from scraper.store.posts import articles_by_id, mark_written, unwritten_posts
 
 if TYPE_CHECKING:
     from scraper.store.leases import Leases
@@ -234,22 +235,24 @@ class PostWriter:
 
 
 def export_articles(
-    sessions: sessionmaker[Session], writer: PostWriter, article_ids: Iterable[int], *, batch: int = 1
+    sessions: sessionmaker[Session], writer: PostWriter, article_ids: Iterable[int], *, batch: int = 500
 ) -> int:
     """Write (or rewrite) the posts of these articles, `batch` to a transaction; returns files changed.
 
-    A backfill writes thousands: a transaction per article would cost more than the writing. A crash in the
-    middle of a batch loses nothing: the files written are found again by their `from:` URL, and keep their
-    names, when the batch is done again.
+    A rewrite of the whole archive writes a million: each batch's articles are read in one query and its
+    feeds once, and memory holds one batch. A crash in the middle of a batch loses nothing: the files
+    written are found again by their `from:` URL, and keep their names, when the batch is done again.
     """
     changed_files = 0
-    ids = list(article_ids)
-    for start in range(0, len(ids), max(batch, 1)):
+    feed_names: dict[int, str] = {}
+    ids = iter(article_ids)
+    while chunk := list(islice(ids, max(batch, 1))):
         with sessions.begin() as session:
-            for article_id in ids[start : start + max(batch, 1)]:
-                article = session.get_one(Article, article_id)
-                feed = session.get(Feed, article.feed_id) if article.feed_id else None
-                path, changed = writer.write(session, article, feed.name if feed else "")
+            for article in articles_by_id(session, chunk):
+                if article.feed_id is not None and article.feed_id not in feed_names:
+                    feed = session.get(Feed, article.feed_id)
+                    feed_names[article.feed_id] = feed.name if feed else ""
+                path, changed = writer.write(session, article, feed_names.get(article.feed_id or 0, ""))
                 article.post_path = path
                 article.post_written_at = article.post_written_at or utcnow()
                 changed_files += changed

@@ -136,6 +136,7 @@ class Article(Base):
         Index("ix_articles_lease_owner", "lease_owner"),  # what a node holds (renewal, status)
         Index("ix_articles_status_post_written_at", "status", "post_written_at"),  # posts to write
         Index("ix_articles_status_revisit_at", "status", "revisit_at"),  # revisits due
+        Index("ix_articles_feed_id_status", "feed_id", "status"),  # status's counts, from the index alone
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -292,3 +293,14 @@ class Node(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a clean stop: kept, for `status`
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FolderStamp(Base):
+    """What an export folder looked like when its posts were last adopted: each directory's mtime (ns),
+    as JSON by relative path. A run whose folder still matches skips the walk (scraper.post_import)."""
+
+    __tablename__ = "folder_stamps"
+
+    folder: Mapped[str] = mapped_column(String(1024), primary_key=True)  # the resolved path
+    directories: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,158 @@
+"""Adopting the export folder's posts that the database does not know, before a run polls anything.
+
+Pointed at a folder that already holds posts (a fresh CI checkout whose database was lost, an old archive
+copied in), a run must not write a second post for an entry that has one. But a cron run over a million
+posts cannot list and compare the folder each time: that made every run pay for the whole archive.
+
+The choice: each directory's mtime, recorded (`folder_stamps`) when the folder was last adopted. Adding,
+removing or renaming a file changes its directory's mtime, and a new subfolder its parent's, so a folder
+whose recorded directories all keep their mtimes has no file the database has not seen: the run stats a
+handful of directories and reads nothing else. A changed (or never recorded) folder is walked, streamed a
+batch at a time (the names of one directory in memory, the known ones found by the unique index on
+`post_path`), and the new stamp recorded. The run re-records the stamp after writing its own posts (its
+writes change the mtime too), as the daemon has always adopted only at start and on reload: a file copied
+into the folder *while* a run writes posts is adopted by the next `scraper import` of the folder, or the
+next time the folder changes outside a run. Coarse mtimes (FAT, some network file systems: whole seconds)
+are not trusted within 2 s of the stamp, as git treats a racy index entry.
+
+Why not a high-water mark of names or dates: posts are named by their published date, and backfilled or
+copied-in posts are old, so a new file is not after the last one in any order. Why not "only when asked":
+the continuation from a posts folder without its database must just work, as it does on first run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from scraper.config import FeedConfig
+from scraper.errors import PostFormatError
+from scraper.export.files import remove_stale_temp_files
+from scraper.post_import import BATCH, ImportSummary, configured_feed_ids, import_posts
+from scraper.post_reader import OldPost, read_post, scan_post_files
+from scraper.store import articles as article_rows
+from scraper.store.maintenance import after_bulk_load
+from scraper.store.stamps import folder_stamp, record_folder_stamp
+
+log = logging.getLogger(__name__)
+
+RACY_SECONDS = 2.0
+T = TypeVar("T")
+
+
+def folder_key(export_dir: Path) -> str:
+    return str(export_dir.resolve())
+
+
+def directories_unchanged(export_dir: Path, recorded: dict[str, int]) -> bool:
+    """Whether every recorded directory keeps its mtime (one stat each; nothing is listed)."""
+    for relative, mtime in recorded.items():
+        try:
+            if (export_dir / relative).stat().st_mtime_ns != mtime:
+                return False
+        except OSError:
+            return False
+    return bool(recorded)
+
+
+def trusted(directories: dict[str, int], now: float | None = None) -> dict[str, int]:
+    """The stamp to record: an mtime in whole seconds within RACY_SECONDS of now is recorded as -1 (not
+    trusted: a file added later in that second would not change it), so the next run walks again."""
+    now = time.time() if now is None else now
+    return {
+        relative: -1 if mtime % 1_000_000_000 == 0 and now - mtime / 1e9 < RACY_SECONDS else mtime
+        for relative, mtime in directories.items()
+    }
+
+
+def adopt_export_folder(
+    sessions: sessionmaker[Session],
+    export_dir: Path,
+    feeds: Sequence[FeedConfig],
+    now: datetime | None = None,
+    *,
+    force: bool = False,
+) -> ImportSummary:
+    """Import the posts of the export folder that the database does not know yet, unless the folder is
+    unchanged since it was last adopted (see the module docstring); `force` walks it anyway."""
+    summary = ImportSummary()
+    if not export_dir.is_dir():
+        return summary
+    key = folder_key(export_dir)
+    with sessions() as session:
+        recorded = folder_stamp(session, key)
+    if not force and recorded is not None and directories_unchanged(export_dir, recorded):
+        return summary
+    # A killed run's half-written posts: its temp file changed the folder's mtime, so it is walked now.
+    remove_stale_temp_files(export_dir)
+    directories: dict[str, int] = {}
+    posts = _unknown_posts(sessions, scan_post_files(export_dir, directories))
+    feed_ids: dict[str, int] | None = None
+    for batch in _batches(posts):
+        feed_ids = feed_ids if feed_ids is not None else configured_feed_ids(sessions, feeds)
+        import_posts(sessions, batch, export_dir, feed_ids, summary, now=now)
+    record_adopted(sessions, export_dir, directories, now)
+    with sessions() as session:
+        after_bulk_load(session.get_bind().engine, summary.posts)
+    if summary.posts or summary.adopted or summary.errors:
+        log.info("export folder: %s", summary.line())
+    return summary
+
+
+def record_adopted(
+    sessions: sessionmaker[Session],
+    export_dir: Path,
+    directories: dict[str, int],
+    now: datetime | None = None,
+) -> None:
+    """The folder's directories as they were when listed for an adoption (or an import of the folder)."""
+    with sessions.begin() as session:
+        record_folder_stamp(session, folder_key(export_dir), trusted(directories), now or datetime.now(UTC))
+
+
+def restamp_export_folder(sessions: sessionmaker[Session], export_dir: Path) -> None:
+    """After a run wrote its posts: the recorded directories' mtimes as they are now (no listing)."""
+    key = folder_key(export_dir)
+    with sessions.begin() as session:
+        recorded = folder_stamp(session, key)
+        if not recorded:
+            return
+        current: dict[str, int] = {}
+        for relative in recorded:
+            try:
+                current[relative] = (export_dir / relative).stat().st_mtime_ns
+            except OSError:
+                current[relative] = -1
+        if current != recorded:
+            record_folder_stamp(session, key, trusted(current), datetime.now(UTC))
+
+
+def _unknown_posts(sessions: sessionmaker[Session], files: Iterator[tuple[str, Path]]) -> Iterator[OldPost]:
+    """The posts among `files` whose path no article holds, read; a file that is not a post is skipped."""
+    for chunk in _batches(files):
+        with sessions() as session:
+            held = article_rows.held_post_paths(session, [relative for relative, _ in chunk])
+        for relative, path in chunk:
+            if relative in held:
+                continue
+            try:
+                yield read_post(path)
+            except (PostFormatError, OSError) as exc:
+                log.debug("%s: not a post: %s", path, exc)
+
+
+def _batches(items: Iterator[T]) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

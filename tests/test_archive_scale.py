@@ -1,0 +1,208 @@
+"""A big archive costs what a small one does: the export folder is walked only when it changed, imports and
+adoptions stream a batch per transaction, and the indexes the reports read by exist after migration."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event, func, inspect, select, text
+
+from scraper import post_adopt, post_import
+from scraper.config import FeedConfig
+from scraper.post_adopt import adopt_export_folder, restamp_export_folder
+from scraper.post_import import ImportSummary, import_posts
+from scraper.post_reader import OldPost, read_post
+from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.maintenance import BULK_ROWS, after_bulk_load
+from scraper.store.models import Article
+from tests.test_import import seed_post
+
+FEEDS = [FeedConfig(name="News", url="http://127.0.0.1:9/feed")]
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def write_posts(folder: Path, first: int, count: int) -> None:
+    folder.mkdir(exist_ok=True)
+    for n in range(first, first + count):
+        text = seed_post(f"Story {n}", f"https://news.example/story/{n}", feed="News")
+        (folder / f"2021-09-29-Story {n}.md").write_text(text, encoding="utf-8")
+
+
+def article_count(engine: Engine) -> int:
+    with session_factory(engine)() as session:
+        return session.scalar(select(func.count()).select_from(Article)) or 0
+
+
+class FolderReads:
+    """Directories listed and post files read, counted."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.listed: list[str] = []
+        self.read: list[Path] = []
+        real_scandir = os.scandir
+
+        def scandir(path: str | os.PathLike[str]) -> object:
+            self.listed.append(os.fspath(path))
+            return real_scandir(path)
+
+        def read(path: Path) -> OldPost:
+            self.read.append(path)
+            return read_post(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        monkeypatch.setattr(post_adopt, "read_post", read)
+
+
+def test_a_run_reads_nothing_in_an_unchanged_export_folder(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "_posts"
+    write_posts(folder, 0, 30)
+    sessions = session_factory(engine)
+    assert adopt_export_folder(sessions, folder, FEEDS).posts == 30
+    reads = FolderReads(monkeypatch)
+
+    assert adopt_export_folder(sessions, folder, FEEDS).posts == 0
+    assert reads.listed == [] and reads.read == []  # a stat of the folder, nothing listed, nothing read
+
+    write_posts(folder, 30, 2)  # copied in: the folder's mtime moves
+    assert adopt_export_folder(sessions, folder, FEEDS).posts == 2
+    assert reads.listed and sorted(p.name for p in reads.read) == [
+        "2021-09-29-Story 30.md",
+        "2021-09-29-Story 31.md",
+    ]
+    assert article_count(engine) == 32
+
+
+def test_a_new_subfolder_is_seen_and_the_runs_own_posts_are_restamped(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "_posts"
+    write_posts(folder, 0, 3)
+    sessions = session_factory(engine)
+    adopt_export_folder(sessions, folder, FEEDS)
+
+    write_posts(folder / "2020", 100, 2)  # a new folder changes its parent's mtime
+    assert adopt_export_folder(sessions, folder, FEEDS).posts == 2
+    write_posts(folder / "2020", 200, 1)  # and it is watched from then on
+    assert adopt_export_folder(sessions, folder, FEEDS).posts == 1
+
+    (folder / "ours.md").write_text("written by this run's export\n", encoding="utf-8")
+    restamp_export_folder(sessions, folder)  # the run knows its own posts
+    reads = FolderReads(monkeypatch)
+    assert adopt_export_folder(sessions, folder, FEEDS).posts == 0
+    assert reads.listed == []
+    assert adopt_export_folder(sessions, folder, FEEDS, force=True).posts == 0  # walked, nothing new
+    assert reads.listed
+
+
+def test_adopting_without_a_database_streams_a_batch_per_transaction(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "_posts"
+    write_posts(folder, 0, 25)
+    monkeypatch.setattr(post_import, "BATCH", 4)
+    monkeypatch.setattr(post_adopt, "BATCH", 4)
+    events: list[str] = []
+
+    def executed(connection: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO ARTICLES"):
+            events.append("insert")
+
+    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine, "commit", lambda connection: events.append("commit"))
+    adopt_export_folder(session_factory(engine), folder, FEEDS)
+    assert article_count(engine) == 25
+    assert events.count("insert") == 7  # ceil(25 / 4): one statement per batch
+    inserts = [i for i, kind in enumerate(events) if kind == "insert"]
+    for here, following in itertools.pairwise(inserts):
+        assert "commit" in events[here:following]  # each batch committed before the next is written
+
+
+def test_import_pulls_posts_lazily_and_commits_each_batch(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "_posts"
+    write_posts(folder, 0, 10)
+    monkeypatch.setattr(post_import, "BATCH", 3)
+    pulled = 0
+    rows_at_commit: list[tuple[int, int]] = []
+
+    def posts() -> Iterator[OldPost]:
+        nonlocal pulled
+        for path in sorted(folder.iterdir()):
+            pulled += 1
+            yield read_post(path)
+
+    sessions = session_factory(engine)
+
+    def after_batch(n: int) -> None:
+        rows_at_commit.append((pulled, article_count(engine)))
+
+    import_posts(sessions, posts(), folder, {}, ImportSummary(), on_batch=after_batch)
+    assert rows_at_commit == [(3, 3), (6, 6), (9, 9), (10, 10)]  # committed before the next were read
+
+
+def test_status_and_adoption_indexes_exist_after_migration_on_sqlite(engine: Engine) -> None:
+    assert_indexes(engine)
+
+
+def test_status_and_adoption_indexes_exist_after_migration_on_postgres(postgres_engine: Engine) -> None:
+    upgrade(postgres_engine)
+    assert_indexes(postgres_engine)
+
+
+def assert_indexes(engine: Engine) -> None:
+    inspector = inspect(engine)
+    indexes = {index["name"]: index["column_names"] for index in inspector.get_indexes("articles")}
+    assert indexes["ix_articles_feed_id_status"] == ["feed_id", "status"]
+    assert indexes["ix_articles_status_next_attempt_at"] == ["status", "next_attempt_at"]
+    unique = {tuple(c["column_names"]) for c in inspector.get_unique_constraints("articles")}
+    unique |= {tuple(i["column_names"]) for i in inspector.get_indexes("articles") if i.get("unique")}
+    assert ("post_path",) in unique and ("canonical_url",) in unique  # adoption's and import's lookups
+    assert "folder_stamps" in inspector.get_table_names()
+
+
+def test_imported_posts_are_outside_the_range_a_run_reads_for_posts_to_write(
+    engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "_posts"
+    write_posts(folder, 0, 5)
+    adopt_export_folder(session_factory(engine), folder, FEEDS)
+    with session_factory(engine)() as session:
+        in_range = session.scalar(
+            select(func.count())
+            .select_from(Article)
+            .where(Article.status == "archived", Article.post_written_at.is_(None))
+        )
+    assert in_range == 0  # the (status, post_written_at) index range a run scans holds only posts to write
+
+
+def test_a_bulk_load_leaves_postgres_able_to_count_from_the_index(postgres_engine: Engine) -> None:
+    upgrade(postgres_engine)
+    after_bulk_load(postgres_engine, BULK_ROWS)
+    with postgres_engine.connect() as connection:
+        vacuumed = connection.execute(
+            text(
+                "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relid = 'articles'::regclass"
+            )
+        ).one()
+    assert vacuumed.last_vacuum is not None and vacuumed.last_analyze is not None
+
+
+def test_a_bulk_load_writes_no_statistics_on_sqlite(engine: Engine) -> None:
+    after_bulk_load(engine, BULK_ROWS)
+    with engine.connect() as connection:
+        tables = set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'table'")))
+    assert "sqlite_stat1" not in tables  # statistics of an all-archived table would make claims scan
