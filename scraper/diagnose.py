@@ -44,7 +44,10 @@ def shown_url(url: str) -> str:
 
 def database_error(url: str, exc: BaseException) -> str:
     """One line for a database that cannot be used: which one, what it said, what to do."""
-    said = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+    said = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    if "; fix: " in said:  # our own error (SchemaRevisionError), which knows the fix better than a guess
+        return f"cannot use the database {shown_url(url)}: {said}"
+    said = said[:300]
     if url.startswith("postgresql"):
         fix = (
             "fix: start PostgreSQL, create the database (createdb NAME), or correct database.url "

@@ -29,6 +29,7 @@ The tree (as httpx's `_exceptions.py` draws its own):
     │   └── PostFormatError ...... a post file that is not front matter and a body (also a ValueError)
     └── StoreError ............... the archive (database, export folder) refused a write
         ├── LockHeldError ........ another run holds the archive's run lock
+        ├── SchemaRevisionError .. the database is at a schema revision this scraper does not know
         └── PostNameTakenError ... the post name chosen was reserved by another article meanwhile
 """
 
@@ -205,6 +206,12 @@ class StoreError(ScraperError):
 
 class LockHeldError(StoreError):
     """Another run holds the lock; the message says which lock."""
+
+
+class SchemaRevisionError(StoreError):
+    """The database was written by a newer scraper (or by another program): migrating it would fail deep in
+    Alembic, and writing to it could corrupt what the newer version keeps; the message names the revision
+    and the fix."""
 
 
 class PostNameTakenError(StoreError):

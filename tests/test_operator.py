@@ -397,3 +397,36 @@ def test_status_lists_a_node_that_stopped_cleanly_as_stopped(tmp_path: Path) -> 
     with session_factory(engine)() as session:  # the stopped one no longer counts as live
         assert live_count(session, engine, 60) == 1
     engine.dispose()
+
+
+# --- a database this version of scraper did not make ------------------------------------------------------
+
+
+def _sqlite(folder: Path, sql: str) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(folder / "archive.db")
+    connection.executescript(sql)
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        ("update alembic_version set version_num = '9999_from_the_future'", "9999_from_the_future"),
+        ("update alembic_version set version_num = ''", "schema revision"),
+        ("drop table alembic_version", "not made by scraper"),
+    ],
+)
+def test_database_at_an_unknown_schema_revision_is_one_line(tmp_path: Path, sql: str, said: str) -> None:
+    """A database written by a newer scraper (or another program) is named with its revision and the fix,
+    exit 1, from every command that opens it: never alembic's traceback."""
+    config = write_config(tmp_path, [{"name": "F", "url": "https://example.org/feed.xml"}])
+    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
+    _sqlite(tmp_path, sql)
+    for args in (["status"], ["once"], ["export"], ["db", "upgrade"]):
+        result = run_cli(*args, "--config", str(config))
+        assert result.exit_code == 1, (args, result.output)
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith("scraper: ") and said in line and "fix:" in line, line
