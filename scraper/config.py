@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from scraper.errors import ConfigError
@@ -46,6 +46,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 RULE_SELECTOR_KEYS = ("body", "remove", "title", "author", "published")  # CSS selectors in [[rules]]
 DATABASE_DRIVERS = {"sqlite": ("sqlite3", None), "postgresql": ("psycopg", "postgres")}
+# The drivers the store can run on (synchronous DB-API ones); `None` is the URL without `+driver`.
+_SYNC_DRIVERS = {"sqlite": (None, "pysqlite"), "postgresql": (None, "psycopg", "psycopg2")}
+# The options pysqlite takes from a SQLite URL's query; any other is ignored with a warning.
+_SQLITE_OPTIONS = frozenset({"timeout", "check_same_thread", "cached_statements", "isolation_level", "uri"})
 
 ContentSource = Literal["page", "feed", "auto"]
 CONTENT_SOURCES: tuple[str, ...] = ("page", "feed", "auto")
@@ -617,6 +621,7 @@ def check_database_url(where: str, url: str) -> str:
         )
     module, extra = DATABASE_DRIVERS[backend]
     driver = parsed.get_driver_name() if "+" in parsed.drivername else None
+    _check_database_form(at, backend, driver, parsed)
     if backend == "postgresql" and driver not in (None, "psycopg"):
         module = driver or module
     import importlib.util
@@ -633,6 +638,32 @@ def check_database_url(where: str, url: str) -> str:
         if not folder.is_dir():
             raise ConfigError(f"{at}: the folder {folder} does not exist (create it, or fix the path)")
     return url
+
+
+def _check_database_form(at: str, backend: str, driver: str | None, parsed: URL) -> None:
+    """Refuse the URLs SQLAlchemy takes but the archive cannot use: an async or foreign driver (fails deep in
+    the first query), `sqlite://host/x` (SQLAlchemy's message is five lines), SQLite options pysqlite
+    ignores with a warning, and a database in memory, which loses everything archived when the run ends."""
+    if driver not in _SYNC_DRIVERS[backend]:
+        raise ConfigError(
+            f"{at}: unsupported driver {driver!r} for {backend} "
+            f"(write {backend}:// without +{driver}, scraper picks its driver)"
+        )
+    if backend != "sqlite":
+        return
+    if parsed.host or parsed.port:
+        raise ConfigError(
+            f"{at}: a SQLite URL has three slashes before a relative path and four before an absolute one "
+            f"(sqlite:///archive.db, sqlite:////srv/archive.db), not {parsed.render_as_string()!r}"
+        )
+    odd = sorted(set(parsed.query) - _SQLITE_OPTIONS)
+    if odd:
+        raise ConfigError(f"{at}: SQLite takes no option {odd[0]!r} (remove ?{odd[0]}=... from the URL)")
+    if not parsed.database or parsed.database == ":memory:":
+        raise ConfigError(
+            f"{at}: a SQLite database in memory keeps nothing after the run; name a file, "
+            "such as sqlite:///archive.db"
+        )
 
 
 def _hide_password(url: str) -> str:
