@@ -108,7 +108,7 @@ def _global_options() -> Callable[[Callable[..., None]], Callable[..., None]]:
             "--config",
             "-c",
             "config_path",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=click.Path(path_type=Path),  # a folder is refused by load_config, in one line
             default=None,
             callback=_remember,
             help="Config file (default: $SCRAPER_CONFIG, then ./scraper.toml).",

@@ -208,14 +208,35 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     env = os.environ if env is None else env
     config_path = find_config_path(path, env)
     try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{config_path}: no such config file (set --config or ${CONFIG_ENV})") from None
+        raw = tomllib.loads(_config_text(config_path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{config_path}: cannot read: {exc}") from None
     return parse_config(raw, config_path.resolve(), env)
+
+
+def _config_text(config_path: Path) -> str:
+    """The file's text, or a ConfigError that says what the path is instead of a config: missing, a folder,
+    unreadable, not UTF-8 (with the line of the first bad byte). A UTF-8 byte order mark, which Windows
+    editors write, is dropped (tomllib calls it an invalid statement)."""
+    try:
+        data = config_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{config_path}: no such config file (set --config or ${CONFIG_ENV})") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{config_path}: is a folder, not a config file "
+            "(name the .toml file: --config FOLDER/scraper.toml)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{config_path}: not UTF-8 text (byte {data[exc.start]:#04x} at line {line}): "
+            "save the file as UTF-8"
+        ) from None
 
 
 def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, str]) -> Config:
