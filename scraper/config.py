@@ -258,7 +258,8 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
     database = sections["database"]
     database = DatabaseConfig(url=check_database_url(where, resolve_database_url(database.url, base)))
     export = sections["export"]
-    export = ExportConfig(dir=_resolve_path(export.dir, base), template=export.template)
+    export_dir = _resolve_path(export.dir, base, f"{where}: export.dir")
+    export = ExportConfig(dir=export_dir, template=export.template)
     if export.template not in ("jekyll",):
         raise ConfigError(f"{where}: export.template: unknown template {export.template!r} (known: 'jekyll')")
 
@@ -555,7 +556,7 @@ def _check_warc(where: str, warc: WarcConfig, base: Path) -> WarcConfig:
         raise ConfigError(f"{where}: warc.max_file_bytes: at least 1, got {warc.max_file_bytes!r}")
     if warc.dir is None:
         return warc
-    return replace(warc, dir=_resolve_path(Path(warc.dir), base))
+    return replace(warc, dir=_resolve_path(Path(warc.dir), base, f"{where}: warc.dir"))
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -566,16 +567,39 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
-def _resolve_path(path: Path, base: Path) -> Path:
-    path = path.expanduser()
-    return path if path.is_absolute() else (base / path).resolve()
+# Linux's limits on one name in a path and on a whole path, in bytes: past them every call on the path
+# fails (ENAMETOOLONG), in places that expect only a missing or unwritable folder.
+_NAME_MAX, _PATH_MAX = 255, 4095
+
+
+def _resolve_path(path: Path, base: Path, key: str = "path") -> Path:
+    """`path` absolute against the config folder. Symlinks are resolved where they can be; a symlink loop
+    (Path.resolve raises RuntimeError on one) leaves the path as written, for the folder's own check to
+    name; `~user` of a user that does not exist, or a name longer than the file system takes, is a config
+    error naming `key`, not a traceback."""
+    try:
+        path = path.expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{key}: {str(path)!r}: no such user's home folder (write the full path)") from None
+    longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
+    if longest > _NAME_MAX or len(os.fsencode(str(base / path))) > _PATH_MAX:
+        raise ConfigError(
+            f"{key}: a name in {str(path)[:60]!r}... is longer than the file system takes "
+            f"({_NAME_MAX} bytes a name, {_PATH_MAX} a path): shorten it"
+        )
+    if path.is_absolute():
+        return path
+    try:
+        return (base / path).resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(base / path))
 
 
 def resolve_database_url(url: str, base: Path) -> str:
     """Make a relative SQLite path absolute against the config folder; other URLs pass through."""
     prefix, sep, rest = url.partition(":///")
     if sep and prefix.startswith("sqlite") and rest and not rest.startswith("/") and rest != ":memory:":
-        return f"{prefix}:///{_resolve_path(Path(rest), base)}"
+        return f"{prefix}:///{_resolve_path(Path(rest), base, 'database.url')}"
     return url
 
 

@@ -430,3 +430,46 @@ def test_database_at_an_unknown_schema_revision_is_one_line(tmp_path: Path, sql:
         assert result.exit_code == 1, (args, result.output)
         (line,) = result.output.strip().splitlines()
         assert line.startswith("scraper: ") and said in line and "fix:" in line, line
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda d: (d / "loop").symlink_to(d / "loop"), "Too many levels of symbolic links"),
+        (lambda d: (d / "loop").symlink_to(d / "nowhere" / "deeper"), "a symbolic link to nothing"),
+    ],
+)
+def test_export_dir_that_cannot_even_be_looked_at_is_one_line(
+    httpserver: HTTPServer, tmp_path: Path, make: object, said: str
+) -> None:
+    """export.dir through a symlink loop (a traceback from Path.resolve) or a dangling symlink: the posts
+    wait and a line names export.dir and the fix."""
+    url = serve_site(httpserver)
+    config = write_config(tmp_path, [{"name": "Site", "url": url}])
+    make(tmp_path)  # type: ignore[operator]
+    with_setting(config, 'dir = "_posts"', f'dir = "{tmp_path / "loop" / "posts"}"')
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("scraper: export.dir")]
+    assert lines and said in lines[0] and "fix:" in lines[0], result.output
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('dir = "_posts"', 'dir = "posts/' + "n" * 256 + '"'),
+        ('dir = "_posts"', 'dir = "' + "d/" * 2100 + '"'),
+        ('dir = "_posts"', 'dir = "~no_such_user_here/posts"'),
+        ("sqlite:///archive.db", "sqlite:///" + "é" * 130 + ".db"),
+        ('[export]', '[warc]\ndir = "' + "w" * 300 + '"\n[export]'),
+    ],
+)
+def test_paths_no_file_system_takes_are_config_errors(tmp_path: Path, old: str, new: str) -> None:
+    """A name over 255 bytes (130 two-byte letters are), a path over 4095, `~user` of nobody: each was a
+    traceback (ENAMETOOLONG from a stat, RuntimeError from expanduser); now exit 2 naming the key."""
+    config = with_setting(write_config(tmp_path, []), old, new)
+    for command in ("once", "status"):
+        result = run_cli(command, "--config", str(config))
+        assert result.exit_code == 2, result.output
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith("scraper: config error:") and ("dir:" in line or "url:" in line), line
