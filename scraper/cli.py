@@ -551,6 +551,21 @@ def export_command(
 def _export_captures(
     config: Config, warc_dir: Path | None, wacz_file: Path | None, pages: PageFilter
 ) -> None:
+    """The stored pages as WARC files or a WACZ (--feed may name a feed no longer in the config: its pages
+    are still stored); a destination that cannot be written is one line, exit 1."""
+    option = "--warc" if warc_dir else "--wacz"
+    try:
+        (warc_dir or (wacz_file or Path()).parent).mkdir(parents=True, exist_ok=True)  # fail before work
+        _write_captures(config, warc_dir, wacz_file, pages)
+    except OSError as exc:
+        _fail(
+            f"{option} {warc_dir or wacz_file}: {exc.strerror or exc}: {exc.filename or ''}; "
+            "fix: give a folder (--warc) or a file in a folder (--wacz) this user can write",
+            EXIT_FEED_FAILED,
+        )
+
+
+def _write_captures(config: Config, warc_dir: Path | None, wacz_file: Path | None, pages: PageFilter) -> None:
     with _database(config) as engine:
         sessions = session_factory(engine)
         try:

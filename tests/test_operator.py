@@ -461,7 +461,7 @@ def test_export_dir_that_cannot_even_be_looked_at_is_one_line(
         ('dir = "_posts"', 'dir = "' + "d/" * 2100 + '"'),
         ('dir = "_posts"', 'dir = "~no_such_user_here/posts"'),
         ("sqlite:///archive.db", "sqlite:///" + "é" * 130 + ".db"),
-        ('[export]', '[warc]\ndir = "' + "w" * 300 + '"\n[export]'),
+        ("[export]", '[warc]\ndir = "' + "w" * 300 + '"\n[export]'),
     ],
 )
 def test_paths_no_file_system_takes_are_config_errors(tmp_path: Path, old: str, new: str) -> None:
@@ -473,3 +473,25 @@ def test_paths_no_file_system_takes_are_config_errors(tmp_path: Path, old: str, 
         assert result.exit_code == 2, result.output
         (line,) = result.output.strip().splitlines()
         assert line.startswith("scraper: config error:") and ("dir:" in line or "url:" in line), line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--wacz", "{file}/x.wacz"],
+        ["--warc", "{file}/warc"],
+        ["--wacz", "{ro}/deeper/x.wacz"],
+    ],
+)
+def test_export_captures_to_a_place_that_cannot_be_written_is_one_line(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """`export --wacz/--warc` under a file (or where mkdir fails) was an OSError traceback from mkdir."""
+    config = write_config(tmp_path, [])
+    (tmp_path / "afile").write_text("x")
+    ro = Path("/proc/self")  # a folder no user, root included, can make folders in
+    where = [arg.format(file=tmp_path / "afile", ro=ro) for arg in args]
+    result = run_cli("export", *where, "--config", str(config))
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("scraper: ") and args[0] in line and "fix:" in line, line
