@@ -495,3 +495,47 @@ def test_export_captures_to_a_place_that_cannot_be_written_is_one_line(
     assert result.exit_code == 1, result.output
     (line,) = result.output.strip().splitlines()
     assert line.startswith("scraper: ") and args[0] in line and "fix:" in line, line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["once", "--bogus"],
+        ["nosuchcommand"],
+        ["status", "extra"],
+        ["--log-format", "xml", "status"],
+        ["backfill", "--per-host", "0", "--urls", "-"],
+        ["backfill", "--since", "yesterday", "--urls", "-"],
+        ["export", "--warc", "{file}"],
+        ["export", "--wacz", "{folder}"],
+        ["status", "--config", "{folder}/missing/..", "--bogus"],
+        ["import"],
+        ["extract"],
+        ["extract", "page.html", "--format", "xml"],
+        ["db", "downgrade"],
+        ["healthcheck", "--timeout", "soon"],
+        ["once", "--config"],
+    ],
+)
+def test_command_line_mistakes_are_one_line_exit_2(tmp_path: Path, args: list[str]) -> None:
+    """Every command-line mistake reads like every other error: one `scraper: ...` line naming the option
+    and where help is, exit 2 (click's own was four lines: usage, hint, blank, error)."""
+    (tmp_path / "afile").write_text("x")
+    filled = [arg.format(file=tmp_path / "afile", folder=tmp_path) for arg in args]
+    result = run_cli(*filled)
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("scraper: ") and "--help" in line, line
+
+
+def test_help_and_version_still_exit_0(tmp_path: Path) -> None:
+    for args in (["--help"], ["once", "-h"], ["db", "--help"], ["--version"]):
+        result = run_cli(*args)
+        assert result.exit_code == 0 and result.output.strip(), args
+
+
+def test_no_subcommand_still_shows_the_help(tmp_path: Path) -> None:
+    for args in ([], ["db"]):
+        result = run_cli(*args)
+        assert result.exit_code == 2 and "Commands:" in result.output
+        assert "scraper: Usage" not in result.output
