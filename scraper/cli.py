@@ -14,7 +14,9 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -184,6 +186,32 @@ def _database(
         _fail(database_error(config.database.url, exc), EXIT_FEED_FAILED)
 
 
+# The signals that stopped this command, for its last line and exit status (128 + N).
+_INTERRUPTED: list[int] = []
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM (systemd, a CI timeout) and SIGHUP (a closed terminal) stop a command as Ctrl-C does,
+    unwinding it (the run lock released, what was archived committed) and saying so, instead of the default
+    action's silent death; the daemon installs its own handlers over these. Restored after, so an embedding
+    process (the tests' runner) keeps its own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        _INTERRUPTED.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 class _OneLineErrors(click.Group):
     """The root command: a command-line mistake is one `scraper: ...` line naming the option and where the
     help is, exit 2, like every other error of the program (click's own is four lines: usage, hint, a blank
@@ -199,6 +227,12 @@ class _OneLineErrors(click.Group):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        with _signals_interrupt():
+            return self._main_one_line(args, prog_name, complete_var, **extra)
+
+    def _main_one_line(
+        self, args: Sequence[str] | None, prog_name: str | None, complete_var: str | None, **extra: Any
+    ) -> Any:
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as exc:
@@ -210,7 +244,11 @@ class _OneLineErrors(click.Group):
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)
         except click.Abort:
-            _fail("aborted", EXIT_FEED_FAILED)
+            name = signal.Signals(_INTERRUPTED[-1]).name if _INTERRUPTED else "SIGINT"
+            _fail(
+                f"interrupted by {name}: what was archived is kept, the rest stays pending for the next run",
+                128 + (_INTERRUPTED[-1] if _INTERRUPTED else signal.SIGINT),
+            )
         sys.exit(result if isinstance(result, int) else EXIT_OK)
 
 

@@ -539,3 +539,40 @@ def test_no_subcommand_still_shows_the_help(tmp_path: Path) -> None:
         result = run_cli(*args)
         assert result.exit_code == 2 and "Commands:" in result.output
         assert "scraper: Usage" not in result.output
+
+
+# SIGTERM (systemd, a timeout), SIGHUP (a closed terminal), Ctrl-C
+@pytest.mark.parametrize("signum", [15, 1, 2])
+def test_once_stopped_by_a_signal_says_so_in_one_line_with_128_plus_n(
+    httpserver: HTTPServer, tmp_path: Path, signum: int
+) -> None:
+    """`scraper once` killed while fetching: SIGTERM and SIGHUP ended it silently (the default action, no
+    word, no summary), SIGINT with click's `Aborted!`. Each is one line naming the signal, exit 128 + N, and
+    the next run goes on (the article stays pending: claimed until its lease runs out)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from werkzeug import Request, Response
+
+    def slow(request: Request) -> Response:
+        time.sleep(3)
+        return Response(article_page("t", PARAS), content_type="text/html; charset=utf-8")
+
+    base = httpserver.url_for("")
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        rss([("标题", "/news/0", "g-0")], base.rstrip("/")), content_type="application/rss+xml"
+    )
+    httpserver.expect_request("/news/0").respond_with_handler(slow)
+    config = write_config(tmp_path, [{"name": "Site", "url": httpserver.url_for("/feed.xml")}])
+    once = [sys.executable, "-m", "scraper", "once", "--config", str(config)]
+    process = subprocess.Popen(once, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(httpserver.log) >= 2, 20, "the page fetch")
+    process.send_signal(signum)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signum, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"scraper: interrupted by {signal.Signals(signum).name}") and "next run" in line
+    again = subprocess.run(once, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
