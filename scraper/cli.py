@@ -790,7 +790,14 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
 
 @cli.command()
 @_global_options()
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for the answer.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.001, 3600.0),  # nan passes a range (every comparison is false): refused below
+    callback=lambda _ctx, _param, value: _finite_seconds(value),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the answer.",
+)
 def healthcheck(config_path: Path | None, timeout: float) -> None:
     """Ask a running daemon's /healthz (at [daemon] listen); exit 0 if healthy, 1 if not (for HEALTHCHECK)."""
     import httpx
@@ -808,6 +815,14 @@ def healthcheck(config_path: Path | None, timeout: float) -> None:
         _fail(f"{url}: no answer: {type(exc).__name__}: {exc}", EXIT_FEED_FAILED)
     click.echo(response.text)
     sys.exit(EXIT_OK if response.status_code == 200 else EXIT_FEED_FAILED)
+
+
+def _finite_seconds(value: float) -> float:
+    """A number of seconds httpx can wait: nan slips through click's range checks, and an infinite or
+    negative one raised from deep in httpx, a traceback."""
+    if value != value:  # nan
+        raise click.BadParameter("not a number of seconds: nan")
+    return value
 
 
 def main() -> None:

@@ -576,3 +576,13 @@ def test_once_stopped_by_a_signal_says_so_in_one_line_with_128_plus_n(
     assert line.startswith(f"scraper: interrupted by {signal.Signals(signum).name}") and "next run" in line
     again = subprocess.run(once, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "inf", "1e999", "-inf", "soon"])
+def test_healthcheck_timeouts_no_client_can_wait_are_exit_2(tmp_path: Path, timeout: str) -> None:
+    """`healthcheck --timeout -1/nan/inf` was a traceback from httpx's pool; now the option's one line."""
+    config = write_config(tmp_path, [], daemon={"listen": "127.0.0.1:9"})
+    result = run_cli("healthcheck", "--timeout", timeout, "--config", str(config))
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("scraper: ") and "--timeout" in line, line
