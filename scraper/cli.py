@@ -46,7 +46,7 @@ from scraper.config import (
 )
 from scraper.diagnose import EXPORT_DIR_FIX, database_error, export_dir_problem
 from scraper.due import PollTiming, describe
-from scraper.errors import LockHeldError, SchemaRevisionError
+from scraper.errors import LockHeldError, SchemaRevisionError, StoredValueError
 from scraper.export.writer import PostWriter, export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
@@ -181,7 +181,7 @@ def _database(
     try:
         with opening as engine:
             yield engine
-    except (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError) as exc:
+    except (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError, StoredValueError) as exc:
         logging.getLogger("scraper.cli").debug("database error", exc_info=True)
         _fail(database_error(config.database.url, exc), EXIT_FEED_FAILED)
 
@@ -280,7 +280,7 @@ def run(config_path: Path | None) -> None:
         code = Daemon(config).serve()
     except LockHeldError as exc:
         _fail(f"{exc}: is a daemon or cron run already working on this archive?", EXIT_FEED_FAILED)
-    except (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError) as exc:
+    except (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError, StoredValueError) as exc:
         logging.getLogger("scraper.daemon").debug("start failed", exc_info=True)
         _fail(f"cannot start: {database_error(config.database.url, exc)}", EXIT_FEED_FAILED)
     except Exception as exc:  # the listen address: nothing could start

@@ -586,3 +586,18 @@ def test_healthcheck_timeouts_no_client_can_wait_are_exit_2(tmp_path: Path, time
     assert result.exit_code == 2, result.output
     (line,) = result.output.strip().splitlines()
     assert line.startswith("scraper: ") and "--timeout" in line, line
+
+
+@pytest.mark.parametrize("value", ["garbage", "2021-13-45 99:00:00", "", "☃"])
+def test_a_date_in_the_database_that_is_not_one_is_one_line(tmp_path: Path, value: str) -> None:
+    """SQLite keeps any text in a date column (a hand edit, another program): status, once and export
+    raised the driver's ValueError as a traceback; now one line naming the value and the fix, exit 1."""
+    sample = Path(__file__).parent.parent / "examples" / "feed.xml"  # local: no network
+    config = write_config(tmp_path, [{"name": "F", "url": str(sample)}])
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    _sqlite(tmp_path, f"update feeds set last_polled_at = '{value}', next_poll_at = '{value}'")
+    for command in ("status", "export"):
+        result = run_cli(command, "--config", str(config))
+        assert result.exit_code == 1, result.output
+        (line,) = result.output.strip().splitlines()
+        assert "a date in the database is not one" in line and "fix:" in line, line
