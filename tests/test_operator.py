@@ -552,12 +552,16 @@ def test_once_stopped_by_a_signal_says_so_in_one_line_with_128_plus_n(
     import signal
     import subprocess
     import sys
+    import threading
     import time
 
     from werkzeug import Request, Response
 
+    fetching = threading.Event()
+
     def slow(request: Request) -> Response:
-        time.sleep(3)
+        fetching.set()  # (the server's log has a request only once it is answered: too late)
+        time.sleep(6)
         return Response(article_page("t", PARAS), content_type="text/html; charset=utf-8")
 
     base = httpserver.url_for("")
@@ -568,7 +572,7 @@ def test_once_stopped_by_a_signal_says_so_in_one_line_with_128_plus_n(
     config = write_config(tmp_path, [{"name": "Site", "url": httpserver.url_for("/feed.xml")}])
     once = [sys.executable, "-m", "scraper", "once", "--config", str(config)]
     process = subprocess.Popen(once, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: len(httpserver.log) >= 2, 20, "the page fetch")
+    assert fetching.wait(30), "the page was never asked for"
     process.send_signal(signum)
     _out, err = process.communicate(timeout=30)
     assert process.returncode == 128 + signum, err
