@@ -14,13 +14,15 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy import Engine
@@ -45,7 +47,7 @@ from scraper.config import (
 )
 from scraper.diagnose import EXPORT_DIR_FIX, database_error, export_dir_problem
 from scraper.due import PollTiming, describe
-from scraper.errors import LockHeldError
+from scraper.errors import LockHeldError, SchemaRevisionError, StoredValueError
 from scraper.export.writer import export_articles
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
@@ -110,7 +112,7 @@ def _global_options() -> Callable[[Callable[..., None]], Callable[..., None]]:
             "--config",
             "-c",
             "config_path",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=click.Path(path_type=Path),  # a folder is refused by load_config, in one line
             default=None,
             callback=_remember,
             help="Config file (default: $SCRAPER_CONFIG, then ./scraper.toml).",
@@ -181,12 +183,78 @@ def _database(
     try:
         with opening as engine:
             yield engine
-    except (OperationalError, InterfaceError, DatabaseError) as exc:
+    except (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError, StoredValueError) as exc:
         logging.getLogger("scraper.cli").debug("database error", exc_info=True)
         _fail(database_error(config.database.url, exc), EXIT_FEED_FAILED)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The signals that stopped this command, for its last line and exit status (128 + N).
+_INTERRUPTED: list[int] = []
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM (systemd, a CI timeout) and SIGHUP (a closed terminal) stop a command as Ctrl-C does,
+    unwinding it (the run lock released, what was archived committed) and saying so, instead of the default
+    action's silent death; the daemon installs its own handlers over these. Restored after, so an embedding
+    process (the tests' runner) keeps its own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        _INTERRUPTED.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class _OneLineErrors(click.Group):
+    """The root command: a command-line mistake is one `scraper: ...` line naming the option and where the
+    help is, exit 2, like every other error of the program (click's own is four lines: usage, hint, a blank
+    line, the error), so a cron mail or a log collector gets the same shape whatever went wrong."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        with _signals_interrupt():
+            return self._main_one_line(args, prog_name, complete_var, **extra)
+
+    def _main_one_line(
+        self, args: Sequence[str] | None, prog_name: str | None, complete_var: str | None, **extra: Any
+    ) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `scraper`, `scraper db` alone: the help itself
+                exc.show()
+                sys.exit(exc.exit_code)
+            where = exc.ctx.command_path if exc.ctx else prog_name or "scraper"
+            _fail(f"{exc.format_message()} (see {where} --help)", exc.exit_code)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            name = signal.Signals(_INTERRUPTED[-1]).name if _INTERRUPTED else "SIGINT"
+            _fail(
+                f"interrupted by {name}: what was archived is kept, the rest stays pending for the next run",
+                128 + (_INTERRUPTED[-1] if _INTERRUPTED else signal.SIGINT),
+            )
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="scraper")
 @_global_options()
 @click.pass_context
@@ -214,7 +282,7 @@ def run(config_path: Path | None) -> None:
         code = Daemon(config).serve()
     except LockHeldError as exc:
         _fail(f"{exc}: is a daemon or cron run already working on this archive?", EXIT_FEED_FAILED)
-    except (OperationalError, InterfaceError, DatabaseError) as exc:
+    except (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError, StoredValueError) as exc:
         logging.getLogger("scraper.daemon").debug("start failed", exc_info=True)
         _fail(f"cannot start: {database_error(config.database.url, exc)}", EXIT_FEED_FAILED)
     except Exception as exc:  # the listen address: nothing could start
@@ -592,6 +660,21 @@ def export_command(
 def _export_captures(
     config: Config, warc_dir: Path | None, wacz_file: Path | None, pages: PageFilter
 ) -> None:
+    """The stored pages as WARC files or a WACZ (--feed may name a feed no longer in the config: its pages
+    are still stored); a destination that cannot be written is one line, exit 1."""
+    option = "--warc" if warc_dir else "--wacz"
+    try:
+        (warc_dir or (wacz_file or Path()).parent).mkdir(parents=True, exist_ok=True)  # fail before work
+        _write_captures(config, warc_dir, wacz_file, pages)
+    except OSError as exc:
+        _fail(
+            f"{option} {warc_dir or wacz_file}: {exc.strerror or exc}: {exc.filename or ''}; "
+            "fix: give a folder (--warc) or a file in a folder (--wacz) this user can write",
+            EXIT_FEED_FAILED,
+        )
+
+
+def _write_captures(config: Config, warc_dir: Path | None, wacz_file: Path | None, pages: PageFilter) -> None:
     with _database(config) as engine:
         sessions = session_factory(engine)
         try:
@@ -748,7 +831,14 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
 
 @cli.command()
 @_global_options()
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for the answer.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.001, 3600.0),  # nan passes a range (every comparison is false): refused below
+    callback=lambda _ctx, _param, value: _finite_seconds(value),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the answer.",
+)
 def healthcheck(config_path: Path | None, timeout: float) -> None:
     """Ask a running daemon's /healthz (at [daemon] listen); exit 0 if healthy, 1 if not (for HEALTHCHECK)."""
     import httpx
@@ -766,6 +856,14 @@ def healthcheck(config_path: Path | None, timeout: float) -> None:
         _fail(f"{url}: no answer: {type(exc).__name__}: {exc}", EXIT_FEED_FAILED)
     click.echo(response.text)
     sys.exit(EXIT_OK if response.status_code == 200 else EXIT_FEED_FAILED)
+
+
+def _finite_seconds(value: float) -> float:
+    """A number of seconds httpx can wait: nan slips through click's range checks, and an infinite or
+    negative one raised from deep in httpx, a traceback."""
+    if value != value:  # nan
+        raise click.BadParameter("not a number of seconds: nan")
+    return value
 
 
 def main() -> None:

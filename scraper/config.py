@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from scraper.errors import ConfigError
@@ -47,6 +47,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 RULE_SELECTOR_KEYS = ("body", "remove", "title", "author", "published")  # CSS selectors in [[rules]]
 DATABASE_DRIVERS = {"sqlite": ("sqlite3", None), "postgresql": ("psycopg", "postgres")}
+# The drivers the store can run on (synchronous DB-API ones); `None` is the URL without `+driver`.
+_SYNC_DRIVERS = {"sqlite": (None, "pysqlite"), "postgresql": (None, "psycopg", "psycopg2")}
+# The options pysqlite takes from a SQLite URL's query; any other is ignored with a warning.
+_SQLITE_OPTIONS = frozenset({"timeout", "check_same_thread", "cached_statements", "isolation_level", "uri"})
 
 ContentSource = Literal["page", "feed", "auto"]
 CONTENT_SOURCES: tuple[str, ...] = ("page", "feed", "auto")
@@ -221,14 +225,35 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     env = os.environ if env is None else env
     config_path = find_config_path(path, env)
     try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{config_path}: no such config file (set --config or ${CONFIG_ENV})") from None
+        raw = tomllib.loads(_config_text(config_path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{config_path}: cannot read: {exc}") from None
     return parse_config(raw, config_path.resolve(), env)
+
+
+def _config_text(config_path: Path) -> str:
+    """The file's text, or a ConfigError that says what the path is instead of a config: missing, a folder,
+    unreadable, not UTF-8 (with the line of the first bad byte). A UTF-8 byte order mark, which Windows
+    editors write, is dropped (tomllib calls it an invalid statement)."""
+    try:
+        data = config_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{config_path}: no such config file (set --config or ${CONFIG_ENV})") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{config_path}: is a folder, not a config file "
+            "(name the .toml file: --config FOLDER/scraper.toml)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{config_path}: not UTF-8 text (byte {data[exc.start]:#04x} at line {line}): "
+            "save the file as UTF-8"
+        ) from None
 
 
 def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, str]) -> Config:
@@ -250,7 +275,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None, env: Mapping[str, st
     database = sections["database"]
     database = DatabaseConfig(url=check_database_url(where, resolve_database_url(database.url, base)))
     export = sections["export"]
-    export = replace(export, dir=_resolve_path(export.dir, base))
+    export = replace(export, dir=_resolve_path(export.dir, base, f"{where}: export.dir"))
     _check_template(where, export.template)
     _check_revisions(where, export, sections["revisit"])
 
@@ -603,7 +628,7 @@ def _check_warc(where: str, warc: WarcConfig, base: Path) -> WarcConfig:
         raise ConfigError(f"{where}: warc.max_file_bytes: at least 1, got {warc.max_file_bytes!r}")
     if warc.dir is None:
         return warc
-    return replace(warc, dir=_resolve_path(Path(warc.dir), base))
+    return replace(warc, dir=_resolve_path(Path(warc.dir), base, f"{where}: warc.dir"))
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -614,16 +639,39 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
-def _resolve_path(path: Path, base: Path) -> Path:
-    path = path.expanduser()
-    return path if path.is_absolute() else (base / path).resolve()
+# Linux's limits on one name in a path and on a whole path, in bytes: past them every call on the path
+# fails (ENAMETOOLONG), in places that expect only a missing or unwritable folder.
+_NAME_MAX, _PATH_MAX = 255, 4095
+
+
+def _resolve_path(path: Path, base: Path, key: str = "path") -> Path:
+    """`path` absolute against the config folder. Symlinks are resolved where they can be; a symlink loop
+    (Path.resolve raises RuntimeError on one) leaves the path as written, for the folder's own check to
+    name; `~user` of a user that does not exist, or a name longer than the file system takes, is a config
+    error naming `key`, not a traceback."""
+    try:
+        path = path.expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{key}: {str(path)!r}: no such user's home folder (write the full path)") from None
+    longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
+    if longest > _NAME_MAX or len(os.fsencode(str(base / path))) > _PATH_MAX:
+        raise ConfigError(
+            f"{key}: a name in {str(path)[:60]!r}... is longer than the file system takes "
+            f"({_NAME_MAX} bytes a name, {_PATH_MAX} a path): shorten it"
+        )
+    if path.is_absolute():
+        return path
+    try:
+        return (base / path).resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(base / path))
 
 
 def resolve_database_url(url: str, base: Path) -> str:
     """Make a relative SQLite path absolute against the config folder; other URLs pass through."""
     prefix, sep, rest = url.partition(":///")
     if sep and prefix.startswith("sqlite") and rest and not rest.startswith("/") and rest != ":memory:":
-        return f"{prefix}:///{_resolve_path(Path(rest), base)}"
+        return f"{prefix}:///{_resolve_path(Path(rest), base, 'database.url')}"
     return url
 
 
@@ -692,6 +740,7 @@ def check_database_url(where: str, url: str) -> str:
         )
     module, extra = DATABASE_DRIVERS[backend]
     driver = parsed.get_driver_name() if "+" in parsed.drivername else None
+    _check_database_form(at, backend, driver, parsed)
     if backend == "postgresql" and driver not in (None, "psycopg"):
         module = driver or module
     import importlib.util
@@ -708,6 +757,32 @@ def check_database_url(where: str, url: str) -> str:
         if not folder.is_dir():
             raise ConfigError(f"{at}: the folder {folder} does not exist (create it, or fix the path)")
     return url
+
+
+def _check_database_form(at: str, backend: str, driver: str | None, parsed: URL) -> None:
+    """Refuse the URLs SQLAlchemy takes but the archive cannot use: an async or foreign driver (fails deep in
+    the first query), `sqlite://host/x` (SQLAlchemy's message is five lines), SQLite options pysqlite
+    ignores with a warning, and a database in memory, which loses everything archived when the run ends."""
+    if driver not in _SYNC_DRIVERS[backend]:
+        raise ConfigError(
+            f"{at}: unsupported driver {driver!r} for {backend} "
+            f"(write {backend}:// without +{driver}, scraper picks its driver)"
+        )
+    if backend != "sqlite":
+        return
+    if parsed.host or parsed.port:
+        raise ConfigError(
+            f"{at}: a SQLite URL has three slashes before a relative path and four before an absolute one "
+            f"(sqlite:///archive.db, sqlite:////srv/archive.db), not {parsed.render_as_string()!r}"
+        )
+    odd = sorted(set(parsed.query) - _SQLITE_OPTIONS)
+    if odd:
+        raise ConfigError(f"{at}: SQLite takes no option {odd[0]!r} (remove ?{odd[0]}=... from the URL)")
+    if not parsed.database or parsed.database == ":memory:":
+        raise ConfigError(
+            f"{at}: a SQLite database in memory keeps nothing after the run; name a file, "
+            "such as sqlite:///archive.db"
+        )
 
 
 def _hide_password(url: str) -> str:

@@ -22,10 +22,21 @@ def export_dir_problem(folder: Path) -> str | None:
     """Why posts could not be written to `folder` now, or None. It need not exist (it is created), but
     the nearest existing folder above it must be a writable folder."""
     probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
+    try:
+        os.stat(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # missing (it is created) or under a file: the walk below says which
+    except OSError as exc:  # a symlink loop, a name longer than the file system takes, ...
+        return f"export.dir {folder} cannot be used: {exc.strerror or exc}"
+    try:
+        while not probe.exists():
+            if probe.is_symlink():
+                return f"export.dir {probe} is a symbolic link to nothing ({os.readlink(probe)})"
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+    except OSError as exc:
+        return f"export.dir {folder} cannot be used: {exc.strerror or exc}"
     if probe.exists() and not probe.is_dir():
         what = "export.dir" if probe == folder else f"export.dir's parent {probe}"
         return f"{what} is a file, not a folder: {probe}"
@@ -44,7 +55,10 @@ def shown_url(url: str) -> str:
 
 def database_error(url: str, exc: BaseException) -> str:
     """One line for a database that cannot be used: which one, what it said, what to do."""
-    said = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+    said = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    if "; fix: " in said:  # our own error (SchemaRevisionError), which knows the fix better than a guess
+        return f"cannot use the database {shown_url(url)}: {said}"
+    said = said[:300]
     if url.startswith("postgresql"):
         fix = (
             "fix: start PostgreSQL, create the database (createdb NAME), or correct database.url "

@@ -30,6 +30,8 @@ The tree (as httpx's `_exceptions.py` draws its own):
     │   └── PostFormatError ...... a post file that is not front matter and a body (also a ValueError)
     └── StoreError ............... the archive (database, export folder) refused a write
         ├── LockHeldError ........ another run holds the archive's run lock
+        ├── SchemaRevisionError .. the database is at a schema revision this scraper does not know
+        ├── StoredValueError ..... a value in the database that cannot be read back (a hand-edited date)
         └── PostNameTakenError ... the post name chosen was reserved by another article meanwhile
 """
 
@@ -213,6 +215,17 @@ class StoreError(ScraperError):
 
 class LockHeldError(StoreError):
     """Another run holds the lock; the message says which lock."""
+
+
+class SchemaRevisionError(StoreError):
+    """The database was written by a newer scraper (or by another program): migrating it would fail deep in
+    Alembic, and writing to it could corrupt what the newer version keeps; the message names the revision
+    and the fix."""
+
+
+class StoredValueError(StoreError):
+    """A value in the database that its column cannot be read as (a date that is not one, written by hand
+    or by another program): the message names the value and the fix, not the driver's ValueError."""
 
 
 class PostNameTakenError(StoreError):

@@ -47,7 +47,12 @@ T = TypeVar("T")
 
 
 def folder_key(export_dir: Path) -> str:
-    return str(export_dir.resolve())
+    """The folder's stamp key: its real path, or its absolute one where it has none (a symlink loop: the
+    run goes on, and says why its posts cannot be written)."""
+    try:
+        return str(export_dir.resolve())
+    except (OSError, RuntimeError):
+        return str(export_dir.absolute())
 
 
 def directories_unchanged(export_dir: Path, recorded: dict[str, int]) -> bool:

@@ -171,3 +171,41 @@ def test_daemon_section_defaults_overrides_and_empty_listen(tmp_path: Path) -> N
 def test_bad_daemon_keys(tmp_path: Path, table: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, f"{MINIMAL}[daemon]\n{table}\n"), env={})
+
+
+def _write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d, "is a folder, not a config file"),
+        (lambda d: _write_bytes(d / "bin.toml", b"\x00\xff\xfe\x89PNG"), "not UTF-8 text"),
+        (lambda d: _write_bytes(d / "latin1.toml", b'[export]\ndir = "caf\xe9"\n'), "line 2"),
+    ],
+)
+def test_config_that_is_a_folder_or_not_text_is_one_line_from_option_and_env(
+    tmp_path: Path, make: object, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--config and $SCRAPER_CONFIG naming a folder, or a file that is not UTF-8, say the same one line
+    (click's four-line usage error for --config, a codec's complaint for the file, before)."""
+    from tests.conftest import run_cli
+
+    target = make(tmp_path)  # type: ignore[operator]
+    result = run_cli("status", "--config", str(target))
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("scraper: config error:") and message in line, line
+    monkeypatch.setenv("SCRAPER_CONFIG", str(target))
+    result = run_cli("status")
+    (line,) = result.output.strip().splitlines()
+    assert result.exit_code == 2 and message in line, line
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM; tomllib calls that an invalid statement at line 1."""
+    path = tmp_path / "scraper.toml"
+    path.write_bytes(b'\xef\xbb\xbf[export]\ndir = "posts"\n')
+    assert load_config(path, env={}).export.dir == tmp_path / "posts"

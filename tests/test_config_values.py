@@ -212,3 +212,32 @@ def test_once_exits_2_with_one_line_naming_the_key(tmp_path: Path, section: str,
     key = text.split(" ")[0]
     (line,) = result.output.strip().splitlines()
     assert f"{section}.{key}:" in line and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://archive.db", "three slashes"),
+        ("sqlite://host/archive.db", "three slashes"),
+        ("sqlite+pysqlcipher:///archive.db", "unsupported driver 'pysqlcipher'"),
+        ("sqlite+aiosqlite:///archive.db", "unsupported driver 'aiosqlite'"),
+        ("postgresql+asyncpg://u@h/db", "unsupported driver 'asyncpg'"),
+        ("sqlite:///archive.db?foo=bar", "'foo'"),
+        ("sqlite://", "keeps nothing"),
+        ("sqlite:///:memory:", "keeps nothing"),
+    ],
+)
+def test_database_urls_sqlalchemy_would_take_but_cannot_archive_are_one_line(
+    tmp_path: Path, url: str, message: str
+) -> None:
+    """Forms that got past the URL check and then broke on use: a SQLite URL with two slashes (SQLAlchemy's
+    own multi-line message), a driver that is not ours (an async one, a cipher), options SQLite ignores with
+    a warning, a database in memory that loses the archive at exit. Each is one line, exit 2."""
+    config = write_config(tmp_path, [])
+    text = config.read_text(encoding="utf-8").replace('"sqlite:///archive.db"', f'"{url}"')
+    config.write_text(text, encoding="utf-8")
+    for command in ("once", "status"):
+        result = run_cli(command, "--config", str(config))
+        assert result.exit_code == 2, result.output
+        (line,) = result.output.strip().splitlines()
+        assert "database.url" in line and message in line, line

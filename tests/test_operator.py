@@ -397,3 +397,211 @@ def test_status_lists_a_node_that_stopped_cleanly_as_stopped(tmp_path: Path) -> 
     with session_factory(engine)() as session:  # the stopped one no longer counts as live
         assert live_count(session, engine, 60) == 1
     engine.dispose()
+
+
+# --- a database this version of scraper did not make ------------------------------------------------------
+
+
+def _sqlite(folder: Path, sql: str) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(folder / "archive.db")
+    connection.executescript(sql)
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        ("update alembic_version set version_num = '9999_from_the_future'", "9999_from_the_future"),
+        ("update alembic_version set version_num = ''", "schema revision"),
+        ("drop table alembic_version", "not made by scraper"),
+    ],
+)
+def test_database_at_an_unknown_schema_revision_is_one_line(tmp_path: Path, sql: str, said: str) -> None:
+    """A database written by a newer scraper (or another program) is named with its revision and the fix,
+    exit 1, from every command that opens it: never alembic's traceback."""
+    config = write_config(tmp_path, [{"name": "F", "url": "https://example.org/feed.xml"}])
+    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
+    _sqlite(tmp_path, sql)
+    for args in (["status"], ["once"], ["export"], ["db", "upgrade"]):
+        result = run_cli(*args, "--config", str(config))
+        assert result.exit_code == 1, (args, result.output)
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith("scraper: ") and said in line and "fix:" in line, line
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda d: (d / "loop").symlink_to(d / "loop"), "Too many levels of symbolic links"),
+        (lambda d: (d / "loop").symlink_to(d / "nowhere" / "deeper"), "a symbolic link to nothing"),
+    ],
+)
+def test_export_dir_that_cannot_even_be_looked_at_is_one_line(
+    httpserver: HTTPServer, tmp_path: Path, make: object, said: str
+) -> None:
+    """export.dir through a symlink loop (a traceback from Path.resolve) or a dangling symlink: the posts
+    wait and a line names export.dir and the fix."""
+    url = serve_site(httpserver)
+    config = write_config(tmp_path, [{"name": "Site", "url": url}])
+    make(tmp_path)  # type: ignore[operator]
+    with_setting(config, 'dir = "_posts"', f'dir = "{tmp_path / "loop" / "posts"}"')
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("scraper: export.dir")]
+    assert lines and said in lines[0] and "fix:" in lines[0], result.output
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('dir = "_posts"', 'dir = "posts/' + "n" * 256 + '"'),
+        ('dir = "_posts"', 'dir = "' + "d/" * 2100 + '"'),
+        ('dir = "_posts"', 'dir = "~no_such_user_here/posts"'),
+        ("sqlite:///archive.db", "sqlite:///" + "é" * 130 + ".db"),
+        ("[export]", '[warc]\ndir = "' + "w" * 300 + '"\n[export]'),
+    ],
+)
+def test_paths_no_file_system_takes_are_config_errors(tmp_path: Path, old: str, new: str) -> None:
+    """A name over 255 bytes (130 two-byte letters are), a path over 4095, `~user` of nobody: each was a
+    traceback (ENAMETOOLONG from a stat, RuntimeError from expanduser); now exit 2 naming the key."""
+    config = with_setting(write_config(tmp_path, []), old, new)
+    for command in ("once", "status"):
+        result = run_cli(command, "--config", str(config))
+        assert result.exit_code == 2, result.output
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith("scraper: config error:") and ("dir:" in line or "url:" in line), line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--wacz", "{file}/x.wacz"],
+        ["--warc", "{file}/warc"],
+        ["--wacz", "{ro}/deeper/x.wacz"],
+    ],
+)
+def test_export_captures_to_a_place_that_cannot_be_written_is_one_line(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """`export --wacz/--warc` under a file (or where mkdir fails) was an OSError traceback from mkdir."""
+    config = write_config(tmp_path, [])
+    (tmp_path / "afile").write_text("x")
+    ro = Path("/proc/self")  # a folder no user, root included, can make folders in
+    where = [arg.format(file=tmp_path / "afile", ro=ro) for arg in args]
+    result = run_cli("export", *where, "--config", str(config))
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("scraper: ") and args[0] in line and "fix:" in line, line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["once", "--bogus"],
+        ["nosuchcommand"],
+        ["status", "extra"],
+        ["--log-format", "xml", "status"],
+        ["backfill", "--per-host", "0", "--urls", "-"],
+        ["backfill", "--since", "yesterday", "--urls", "-"],
+        ["export", "--warc", "{file}"],
+        ["export", "--wacz", "{folder}"],
+        ["status", "--config", "{folder}/missing/..", "--bogus"],
+        ["import"],
+        ["extract"],
+        ["extract", "page.html", "--format", "xml"],
+        ["db", "downgrade"],
+        ["healthcheck", "--timeout", "soon"],
+        ["once", "--config"],
+    ],
+)
+def test_command_line_mistakes_are_one_line_exit_2(tmp_path: Path, args: list[str]) -> None:
+    """Every command-line mistake reads like every other error: one `scraper: ...` line naming the option
+    and where help is, exit 2 (click's own was four lines: usage, hint, blank, error)."""
+    (tmp_path / "afile").write_text("x")
+    filled = [arg.format(file=tmp_path / "afile", folder=tmp_path) for arg in args]
+    result = run_cli(*filled)
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("scraper: ") and "--help" in line, line
+
+
+def test_help_and_version_still_exit_0(tmp_path: Path) -> None:
+    for args in (["--help"], ["once", "-h"], ["db", "--help"], ["--version"]):
+        result = run_cli(*args)
+        assert result.exit_code == 0 and result.output.strip(), args
+
+
+def test_no_subcommand_still_shows_the_help(tmp_path: Path) -> None:
+    for args in ([], ["db"]):
+        result = run_cli(*args)
+        assert result.exit_code == 2 and "Commands:" in result.output
+        assert "scraper: Usage" not in result.output
+
+
+# SIGTERM (systemd, a timeout), SIGHUP (a closed terminal), Ctrl-C
+@pytest.mark.parametrize("signum", [15, 1, 2])
+def test_once_stopped_by_a_signal_says_so_in_one_line_with_128_plus_n(
+    httpserver: HTTPServer, tmp_path: Path, signum: int
+) -> None:
+    """`scraper once` killed while fetching: SIGTERM and SIGHUP ended it silently (the default action, no
+    word, no summary), SIGINT with click's `Aborted!`. Each is one line naming the signal, exit 128 + N, and
+    the next run goes on (the article stays pending: claimed until its lease runs out)."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from werkzeug import Request, Response
+
+    fetching = threading.Event()
+
+    def slow(request: Request) -> Response:
+        fetching.set()  # (the server's log has a request only once it is answered: too late)
+        time.sleep(6)
+        return Response(article_page("t", PARAS), content_type="text/html; charset=utf-8")
+
+    base = httpserver.url_for("")
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        rss([("标题", "/news/0", "g-0")], base.rstrip("/")), content_type="application/rss+xml"
+    )
+    httpserver.expect_request("/news/0").respond_with_handler(slow)
+    config = write_config(tmp_path, [{"name": "Site", "url": httpserver.url_for("/feed.xml")}])
+    once = [sys.executable, "-m", "scraper", "once", "--config", str(config)]
+    process = subprocess.Popen(once, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert fetching.wait(30), "the page was never asked for"
+    process.send_signal(signum)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signum, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"scraper: interrupted by {signal.Signals(signum).name}") and "next run" in line
+    again = subprocess.run(once, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "inf", "1e999", "-inf", "soon"])
+def test_healthcheck_timeouts_no_client_can_wait_are_exit_2(tmp_path: Path, timeout: str) -> None:
+    """`healthcheck --timeout -1/nan/inf` was a traceback from httpx's pool; now the option's one line."""
+    config = write_config(tmp_path, [], daemon={"listen": "127.0.0.1:9"})
+    result = run_cli("healthcheck", "--timeout", timeout, "--config", str(config))
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("scraper: ") and "--timeout" in line, line
+
+
+@pytest.mark.parametrize("value", ["garbage", "2021-13-45 99:00:00", "", "☃"])
+def test_a_date_in_the_database_that_is_not_one_is_one_line(tmp_path: Path, value: str) -> None:
+    """SQLite keeps any text in a date column (a hand edit, another program): status, once and export
+    raised the driver's ValueError as a traceback; now one line naming the value and the fix, exit 1."""
+    sample = Path(__file__).parent.parent / "examples" / "feed.xml"  # local: no network
+    config = write_config(tmp_path, [{"name": "F", "url": str(sample)}])
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    _sqlite(tmp_path, f"update feeds set last_polled_at = '{value}', next_poll_at = '{value}'")
+    for command in ("status", "export"):
+        result = run_cli(command, "--config", str(config))
+        assert result.exit_code == 1, result.output
+        (line,) = result.output.strip().splitlines()
+        assert "a date in the database is not one" in line and "fix:" in line, line

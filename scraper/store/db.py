@@ -19,8 +19,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from scraper.errors import SchemaRevisionError
 
 
 def migrations_dir() -> Path:
@@ -78,6 +82,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     On PostgreSQL several nodes may start at once: they migrate one after the other (an advisory lock per
     schema), so the second finds the schema up to date instead of creating the same tables.
     """
+    check_revision(engine)
     if engine.dialect.name != "postgresql":
         command.upgrade(alembic_config(engine), revision)
         return
@@ -92,6 +97,33 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             unlock = "select pg_advisory_unlock(cast(:c as integer), hashtext(current_schema()))"
             connection.execute(text(unlock), key)
             connection.commit()
+
+
+def check_revision(engine: Engine) -> None:
+    """Refuse a database this scraper cannot migrate, before Alembic tries: one at a revision it does not
+    know (written by a newer scraper: downgrading is not ours to do) or one holding scraper's tables with no
+    revision at all (another program's, or its alembic_version table dropped), which Alembic would try to
+    create again. Raises SchemaRevisionError naming the revision and the fix."""
+    from scraper.store.models import Base
+
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    known = {script.revision for script in scripts.walk_revisions()}
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+        ours = set(Base.metadata.tables) & set(inspect(connection).get_table_names())
+    unknown = [head for head in current if head not in known]
+    if unknown:
+        raise SchemaRevisionError(
+            f"the database is at schema revision {unknown[0]!r}, which this scraper does not know (a newer "
+            "scraper, or another program, wrote it); fix: run the newer scraper, or point database.url at "
+            "another database"
+        )
+    if not current and ours:
+        raise SchemaRevisionError(
+            f"the database holds scraper's tables ({', '.join(sorted(ours)[:3])}, ...) but no schema "
+            "revision: it was not made by scraper, or its alembic_version table was dropped; fix: point "
+            "database.url at a new database, or restore alembic_version"
+        )
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from scraper.errors import StoredValueError
 from scraper.hosts import host_key
 
 NAMING_CONVENTION = {
@@ -55,6 +56,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """The column's reader, with a value the database cannot give back as a date (SQLite keeps any
+        text: a hand edit, another program) a StoredValueError naming it, not a ValueError traceback."""
+        read = super().result_processor(dialect, coltype)
+        if read is None:
+            return None
+
+        def checked(value: Any) -> Any:
+            try:
+                return read(value)
+            except (ValueError, TypeError, OverflowError):
+                raise StoredValueError(
+                    f"a date in the database is not one: {str(value)[:60]!r}; fix: correct or clear it "
+                    "(sqlite3 ARCHIVE.db, UPDATE ... SET column = NULL), or restore the database"
+                ) from None
+
+        return checked
 
 
 def utcnow() -> datetime:
