@@ -124,9 +124,7 @@ def new_pipeline(
     *,
     on_outcome: Sequence[OutcomeHook] = (),
 ) -> Pipeline:
-    return Pipeline(
-        config, engine, fetcher, leases=leases, on_outcome=on_outcome, writer=new_writer(config)
-    )
+    return Pipeline(config, engine, fetcher, leases=leases, on_outcome=on_outcome, writer=new_writer(config))
 
 
 @asynccontextmanager

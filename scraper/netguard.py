@@ -63,8 +63,6 @@ _TEREDO = _net("2001::/32")
 _ISATAP_IID = 0x00005EFE  # interface id `0:5efe:a.b.c.d` (or `200:5efe:` with the u bit), any prefix
 
 
-
-
 def is_public(address: str | IPAddress) -> bool:
     """Globally routable unicast. Not: loopback, private, link-local (cloud metadata), CGNAT, multicast,
     documentation, benchmarking, site-local, any special-purpose block of the IANA registries. An IPv6

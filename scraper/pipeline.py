@@ -188,9 +188,7 @@ class Pipeline:
         exclude_ids: Collection[int] = (),
         force: bool = False,
     ) -> list[FeedState]:
-        return self.polls.feeds_to_poll(
-            due_only=due_only, limit=limit, exclude_ids=exclude_ids, force=force
-        )
+        return self.polls.feeds_to_poll(due_only=due_only, limit=limit, exclude_ids=exclude_ids, force=force)
 
     async def poll_feeds(self, feeds: Sequence[FeedState], summary: RunSummary) -> None:
         await self.polls.poll_feeds(feeds, summary)
