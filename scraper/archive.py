@@ -29,7 +29,7 @@ from scraper.extract import Record, RuleBook, clean_fragment, extract, html_to_t
 from scraper.extract.dates import reconcile
 from scraper.fetch import Fetcher, RequestPolicy, Response
 from scraper.sanitize import storable_record
-from scraper.selectors import selector_matches, selector_missed
+from scraper.selectors import selector_missed
 from scraper.store.models import ArticleStatus
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
     except ExtractError as exc:
         return ArchiveOutcome(ArticleStatus.FAILED, str(exc), response=response, encoding=encoding, **common)
     extra = {}
-    if job.selector and not selector_matches(text, job.selector):
+    if job.selector and record.body_selector != job.selector:  # it matched nothing on this page
         log.warning("feed %s: %s (%s)", job.feed_name, selector_missed(job.selector), response.final_url)
         extra = {"page_error": selector_missed(job.selector), "selector_missed": job.selector}
     return ArchiveOutcome(

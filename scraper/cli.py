@@ -54,7 +54,6 @@ from scraper.fetch import Fetcher, FetchError
 from scraper.history import history_report
 from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
-from scraper.selectors import selector_matches
 from scraper.status import feed_status_report, skipped_feeds
 from scraper.store.db import session_factory
 from scraper.store.posts import archived_ids, posts_waiting
@@ -771,7 +770,7 @@ def extract_command(
     page_url = url or final_url
     rules = RuleBook.load(config.rules)
     record = extract(page, page_url, rules.for_url(page_url, selector, remove))
-    if selector is not None and not selector_matches(page, selector):
+    if selector is not None and record.body_selector != selector:
         click.echo(
             f"scraper: --selector {selector!r} matches nothing on this page: the generic finder was used",
             err=True,

@@ -1,19 +1,9 @@
-"""Does a configured body selector find anything on a page? A selector that matches nothing makes the
-extractor fall back to the generic finder, which is often right, so the article is kept; but the operator
-is told (a log line naming the feed and selector, the article's note in `status`, a metric), since it
-usually means the site changed its markup."""
+"""A configured body selector that matched nothing. The extractor then falls back to the generic finder,
+which is often right, so the article is kept; but the operator is told (a log line naming the feed and
+selector, the article's note in `status`, a metric), since it usually means the site changed its markup.
+Whether it matched is the extracted record's `body_selector`: the page is not parsed again to ask."""
 
 from __future__ import annotations
-
-from selectolax.lexbor import LexborHTMLParser, SelectolaxError
-
-
-def selector_matches(page: str | bytes, selector: str) -> bool:
-    """True when the selector matches at least one element (an invalid one matches nothing)."""
-    try:
-        return LexborHTMLParser(page).css_first(selector) is not None
-    except (SelectolaxError, ValueError):
-        return False
 
 
 def selector_missed(selector: str) -> str:

@@ -45,7 +45,7 @@ def extract(
     author = _rule_text(tree, rule.author if rule else ()) or meta.author
     published = meta.published or _rule_date(tree, rule.published if rule else (), tz)
 
-    body_nodes = select_body(tree, rule.body) if rule and rule.body else []
+    body_nodes, body_selector = _select_body(tree, rule.body) if rule and rule.body else ([], None)
     remove = rule.remove if rule else ()
     page_body = tree.body
     generic = not body_nodes and page_body is not None
@@ -63,6 +63,7 @@ def extract(
         canonical_url=meta.canonical_url,
         description=meta.description,
         image=meta.image,
+        body_selector=body_selector,
     )
 
 
@@ -73,14 +74,19 @@ def clean_fragment(html: str, url: str, rule: SiteRule | None = None) -> str:
 
 def select_body(tree: LexborHTMLParser, selectors: Sequence[str]) -> list[LexborNode]:
     """All matches of the first body selector that matches anything, outermost only, in page order."""
+    return _select_body(tree, selectors)[0]
+
+
+def _select_body(tree: LexborHTMLParser, selectors: Sequence[str]) -> tuple[list[LexborNode], str | None]:
+    """`select_body`, and the selector that matched (None when none did)."""
     for selector in selectors:
         try:
             nodes = tree.css(selector)
         except Exception:  # an invalid selector in a user's rule: try the next one
             continue
         if nodes:
-            return _outermost(nodes)
-    return []
+            return _outermost(nodes), selector
+    return [], None
 
 
 def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:

@@ -17,3 +17,6 @@ class Record:
     canonical_url: str | None = None
     description: str | None = None
     image: str | None = None
+    # The rule's body selector that found the body; None when the generic finder did (a feed's
+    # `selector` that matched nothing is told by this, without parsing the page again).
+    body_selector: str | None = None
