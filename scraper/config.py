@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from scraper.diagnose import export_dir_problem
 from scraper.errors import ConfigError
 from scraper.revisit_schedule import parse_schedule
 
@@ -628,7 +629,13 @@ def _check_warc(where: str, warc: WarcConfig, base: Path) -> WarcConfig:
         raise ConfigError(f"{where}: warc.max_file_bytes: at least 1, got {warc.max_file_bytes!r}")
     if warc.dir is None:
         return warc
-    return replace(warc, dir=_resolve_path(Path(warc.dir), base, f"{where}: warc.dir"))
+    folder = _resolve_path(Path(warc.dir), base, f"{where}: warc.dir")
+    # Captures are written from the first fetch on: a folder that cannot take them is said now, not as a
+    # traceback when the fetcher is built (posts differ: a run archives and they wait in the database).
+    problem = export_dir_problem(folder, "warc.dir")
+    if problem:
+        raise ConfigError(f"{where}: {problem}; fix: make warc.dir a folder this user can write")
+    return replace(warc, dir=folder)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

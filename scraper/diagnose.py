@@ -18,30 +18,30 @@ EXPORT_DIR_FIX = (
 )
 
 
-def export_dir_problem(folder: Path) -> str | None:
-    """Why posts could not be written to `folder` now, or None. It need not exist (it is created), but
-    the nearest existing folder above it must be a writable folder."""
+def export_dir_problem(folder: Path, key: str = "export.dir") -> str | None:
+    """Why files could not be written to `folder` (the setting `key`) now, or None. It need not exist (it
+    is created), but the nearest existing folder above it must be a writable folder."""
     probe = folder
     try:
         os.stat(folder)
     except (FileNotFoundError, NotADirectoryError):
         pass  # missing (it is created) or under a file: the walk below says which
     except OSError as exc:  # a symlink loop, a name longer than the file system takes, ...
-        return f"export.dir {folder} cannot be used: {exc.strerror or exc}"
+        return f"{key} {folder} cannot be used: {exc.strerror or exc}"
     try:
         while not probe.exists():
             if probe.is_symlink():
-                return f"export.dir {probe} is a symbolic link to nothing ({os.readlink(probe)})"
+                return f"{key} {probe} is a symbolic link to nothing ({os.readlink(probe)})"
             if probe.parent == probe:
                 break
             probe = probe.parent
     except OSError as exc:
-        return f"export.dir {folder} cannot be used: {exc.strerror or exc}"
+        return f"{key} {folder} cannot be used: {exc.strerror or exc}"
     if probe.exists() and not probe.is_dir():
-        what = "export.dir" if probe == folder else f"export.dir's parent {probe}"
+        what = key if probe == folder else f"{key}'s parent {probe}"
         return f"{what} is a file, not a folder: {probe}"
     if not os.access(probe, os.W_OK | os.X_OK):
-        return f"export.dir {probe} is not writable by this user (uid {os.getuid()})"
+        return f"{key} {probe} is not writable by this user (uid {os.getuid()})"
     return None
 
 

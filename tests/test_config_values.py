@@ -241,3 +241,15 @@ def test_database_urls_sqlalchemy_would_take_but_cannot_archive_are_one_line(
         assert result.exit_code == 2, result.output
         (line,) = result.output.strip().splitlines()
         assert "database.url" in line and message in line, line
+
+
+@pytest.mark.parametrize("under", ["a file", "a file's child"])
+def test_a_capture_folder_that_cannot_be_written_is_a_config_error(tmp_path: Path, under: str) -> None:
+    """Captures start with the first fetch: a `[warc] dir` under a file is said at load, naming the key,
+    not a traceback when the fetcher is built."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    folder = blocker if under == "a file" else blocker / "warc"
+    with pytest.raises(ConfigError, match=r"warc\.dir.*is a file, not a folder"):
+        parse_config({"warc": {"dir": str(folder)}}, tmp_path / "scraper.toml", {})
+    parse_config({"warc": {"dir": str(tmp_path / "new" / "warc")}}, tmp_path / "scraper.toml", {})
