@@ -63,14 +63,10 @@ from scraper.metrics import Metrics
 from scraper.pipeline import FeedState, Pipeline, RunSummary, job_host
 from scraper.store.db import ping
 from scraper.task_pool import TaskPool
-from scraper.work_loop import ArchiveStage
+from scraper.work_loop import ArchiveStage, archive_window
 
 log = logging.getLogger(__name__)
 
-# Articles read from the queue per slot: enough to keep every slot busy between ticks, few enough that a
-# backlog of a million costs no memory. They are claimed in batches of half that (a claim reads the queue,
-# so not one per finished fetch).
-QUEUE_READ_PER_SLOT = 4
 # Feed polls claimed at a time per slot: the rest of what is due stays free for other nodes.
 POLLS_PER_SLOT = 4
 EXPORTS_PER_TICK = 200  # posts written per run of the export job before it yields to the fetches
@@ -95,7 +91,9 @@ class Daemon:
         self._signals_seen = 0
         self._pipelines: list[Pipeline] = []
         self._more_polls_due = False
-        self._article_capacity = config.http.concurrency * QUEUE_READ_PER_SLOT  # [http] is kept on reload
+        # Held at once: the work loop's window (scraper.work_loop.archive_window), claimed in batches of
+        # half of it (a claim reads the queue: not one per finished fetch). [http] is kept on reload.
+        self._article_capacity = archive_window(config.http.concurrency)
         self._claim_batch = max(1, self._article_capacity // 2)
         self._revisiting: set[int] = set()
         self.jobs = JobRunner(

@@ -31,6 +31,9 @@ from scraper.summary import RunSummary
 log = logging.getLogger(__name__)
 
 RAW_PAGE_COMPRESSION = 6  # zlib level of the raw pages kept
+# Seconds a batch of outcomes waits for more before its transaction (scraper.recorder): about one page's
+# answer time, so a node with 4 requests in flight writes a few articles per transaction, not one.
+OUTCOME_LINGER = 0.05
 
 # What an outcome's transaction reads of its article (locking it).
 ROW_COLUMNS = (
@@ -55,6 +58,7 @@ class OutcomeRecorder:
         *,
         clock: Callable[[], datetime],
         on_outcome: Sequence[OutcomeHook] = (),
+        linger: float = OUTCOME_LINGER,
     ) -> None:
         self.leases = leases
         self.writer = writer
@@ -62,7 +66,7 @@ class OutcomeRecorder:
         self.clock = clock
         self.on_outcome = list(on_outcome)
         self.group: GroupRecorder[tuple[ArticleJob, ArchiveOutcome], RunSummary] = GroupRecorder(
-            self.store_many, RunSummary
+            self.store_many, RunSummary, linger=linger
         )
 
     async def record(self, job: ArticleJob, outcome: ArchiveOutcome) -> RunSummary:

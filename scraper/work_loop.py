@@ -44,6 +44,18 @@ log = logging.getLogger(__name__)
 TASKS_PER_SLOT = 8  # archive tasks alive per global request slot (the rest wait their turn unstarted)
 MIN_WINDOW = 64
 
+
+def archive_window(concurrency: int) -> int:
+    """How many claimed articles a node holds at once, on every path (`once`, the daemon, the backfill).
+
+    Sized by what the node can hold, not by its request slots alone: a claimed job waiting for its host's
+    turn costs a small object and holds no slot (scraper.politeness), and each claim, lease renewal and
+    outcome batch is a transaction whatever its size, so a window of a few dozen spreads those over many
+    articles even at `http.concurrency = 4`. The per-host share (scraper.claims) still bounds what one
+    node takes of a host, so the rest stays with the other nodes."""
+    return max(MIN_WINDOW, concurrency * TASKS_PER_SLOT)
+
+
 RecordedHook = Callable[[ArticleJob, RunSummary], None]
 
 
@@ -84,7 +96,7 @@ class ArchiveStage:
         self.fetcher = fetcher
         self.rules = rules
         self.leases = leases
-        self.window = max(MIN_WINDOW, concurrency * TASKS_PER_SLOT)
+        self.window = archive_window(concurrency)
         self.clock = clock
         self.revisits = revisits
 

@@ -79,3 +79,54 @@ def test_an_outcome_whose_caller_was_cancelled_is_still_written() -> None:
         return store.batches
 
     assert asyncio.run(main()) == [["a"], ["b"]]
+
+
+def test_with_a_linger_outcomes_finishing_close_together_share_one_transaction() -> None:
+    """A node with few requests in flight: outcomes a few ms apart go in one batch, not one each."""
+
+    async def main() -> list[list[str]]:
+        store = Store()
+        store.release.set()
+        recorder: GroupRecorder[str, list[str]] = GroupRecorder(store, list, linger=0.5)
+        tasks = []
+        for name in "abcd":
+            tasks.append(asyncio.create_task(recorder.record(name)))
+            await asyncio.sleep(0.01)
+        assert await asyncio.gather(*tasks) == [[f"stored {name}"] for name in "abcd"]
+        return store.batches
+
+    assert asyncio.run(main()) == [["a", "b", "c", "d"]]
+
+
+def test_a_full_batch_is_written_at_once_without_waiting_out_the_linger() -> None:
+    async def main() -> tuple[list[list[str]], float]:
+        store = Store()
+        store.release.set()
+        recorder: GroupRecorder[str, list[str]] = GroupRecorder(store, list, max_batch=3, linger=30.0)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.gather(*(recorder.record(name) for name in "abc"))
+        return store.batches, loop.time() - started
+
+    batches, seconds = asyncio.run(main())
+    assert batches == [["a", "b", "c"]]
+    assert seconds < 20  # not the 30 s linger (a wide margin: the machine may be loaded)
+
+
+def test_a_writer_cancelled_while_lingering_still_writes_what_it_holds() -> None:
+    """Nothing fetched is lost: a stop that cancels the writer mid-linger gets the outcomes written first."""
+
+    async def main() -> list[list[str]]:
+        store = Store()
+        store.release.set()
+        recorder: GroupRecorder[str, list[str]] = GroupRecorder(store, list, linger=30.0)
+        tasks = [asyncio.create_task(recorder.record(name)) for name in "ab"]
+        await asyncio.sleep(0.05)
+        assert recorder._writer is not None
+        recorder._writer.cancel()
+        assert await asyncio.gather(*tasks) == [["stored a"], ["stored b"]]
+        with pytest.raises(asyncio.CancelledError):
+            await recorder._writer
+        return store.batches
+
+    assert asyncio.run(main()) == [["a", "b"]]
