@@ -91,9 +91,7 @@ class Daemon:
         self._signals_seen = 0
         self._pipelines: list[Pipeline] = []
         self._more_polls_due = False
-        # Held at once: the work loop's window (scraper.work_loop.archive_window), claimed in batches of
-        # half of it (a claim reads the queue: not one per finished fetch). [http] is kept on reload.
-        self._article_capacity = archive_window(config.http.concurrency)
+        self._article_capacity = archive_window(config.http.concurrency)  # [http] is kept on reload
         self._claim_batch = max(1, self._article_capacity // 2)
         self._revisiting: set[int] = set()
         self.jobs = JobRunner(
