@@ -7,15 +7,20 @@ a condition such as "pending and due" is written once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
+    Insert,
     Row,
+    Select,
     Table,
+    Update,
     bindparam,
     delete,
     func,
@@ -131,15 +136,41 @@ def lock_mine(
 ) -> dict[int, Row[Any]]:
     """Of these articles, those still leased to this node, locked and read (`columns`), by id."""
     rows: dict[int, Row[Any]] = {}
+    statement = _lock_mine_statement(tuple(columns))
     for chunk in chunks(sorted(set(ids))):
-        for row in connection.execute(
-            select(*columns)
-            .where(Article.id.in_(chunk), Article.lease_owner == node_id)
-            .order_by(Article.id)  # locks taken in id order, as the heartbeat takes them
-            .with_for_update()
-        ):
+        for row in connection.execute(statement, {"ids": list(chunk), "node": node_id}):
             rows[row.id] = row
     return rows
+
+
+# The outcome batch's statements are built once per shape and reused (an expanding IN, bound values):
+# a batch is written every few articles, and building and keying a statement costs as much as running it.
+
+
+@functools.lru_cache(maxsize=32)
+def _lock_mine_statement(columns: tuple[Any, ...]) -> Select[Any]:
+    return (
+        select(*columns)
+        .where(Article.id.in_(bindparam("ids", expanding=True)), Article.lease_owner == bindparam("node"))
+        .order_by(Article.id)  # locks taken in id order, as the heartbeat takes them
+        .with_for_update()
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _update_statement(columns: tuple[str, ...], keep_lease: bool, expires: Any) -> Update:
+    """`expires`: None (a bound `lease_until` per row), or the SQL expression of a new expiry (the
+    database's clock: scraper.store.nodes.sql_now, itself made once per length)."""
+    articles = cast(Table, Article.__table__)
+    statement = (
+        update(articles)
+        .where(articles.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+    if not keep_lease:
+        return statement.values(lease_owner=None, lease_expires_at=None)
+    until = bindparam("lease_until") if expires is None else expires
+    return statement.values(lease_owner=bindparam("lease_node"), lease_expires_at=until)
 
 
 def update_many(
@@ -149,15 +180,21 @@ def update_many(
     lease_owner: str | None,
     lease_expires_at: datetime | ColumnElement[datetime] | None,
 ) -> None:
-    """One UPDATE for rows changing the same `columns`: each item `row_id` and `new_<column>` values."""
-    articles = cast(Table, Article.__table__)
-    statement = (
-        update(articles)
-        .where(articles.c.id == bindparam("row_id"))
-        .values({name: bindparam(f"new_{name}") for name in columns})
-        .values(lease_owner=lease_owner, lease_expires_at=lease_expires_at)
-    )
-    connection.execute(statement, batch)
+    """One UPDATE for rows changing the same `columns`: each item `row_id` and `new_<column>` values. The
+    lease is released, or (`lease_owner`) kept until `lease_expires_at`."""
+    if lease_owner is None:
+        connection.execute(_update_statement(tuple(columns), False, None), batch)
+        return
+    expression: ColumnElement[datetime] | None = None
+    extra: dict[str, Any] = {"lease_node": lease_owner}
+    if isinstance(lease_expires_at, BindParameter):  # a value (SQLite's clock): bound per row
+        extra["lease_until"] = lease_expires_at.value
+    elif isinstance(lease_expires_at, ColumnElement):  # the database's clock: part of the statement
+        expression = lease_expires_at
+    else:
+        extra["lease_until"] = lease_expires_at
+    statement = _update_statement(tuple(columns), True, expression)
+    connection.execute(statement, [item | extra for item in batch])
 
 
 def keep_raw_pages(connection: Connection, pages: list[dict[str, Any]], refetched: Sequence[int]) -> None:
@@ -166,7 +203,12 @@ def keep_raw_pages(connection: Connection, pages: list[dict[str, Any]], refetche
     for chunk in chunks(list(refetched)):
         connection.execute(delete(table).where(table.c.article_id.in_(chunk)))
     if pages:
-        connection.execute(insert(table), pages)
+        connection.execute(_insert_pages(), pages)
+
+
+@functools.cache
+def _insert_pages() -> Insert:
+    return insert(cast(Table, RawPage.__table__))
 
 
 def fail_unstorable(connection: Connection, article_id: int, node_id: str, reason: str) -> bool:

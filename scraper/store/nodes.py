@@ -12,6 +12,7 @@ agree on who is alive and which lease has expired; on SQLite (one machine) the l
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
@@ -33,10 +34,16 @@ def new_node_id() -> str:
 
 
 def sql_now(engine: Engine, plus: float = 0.0) -> ColumnElement[datetime]:
-    """Now (plus `plus` seconds) as the database should compare it: its own clock on PostgreSQL."""
+    """Now (plus `plus` seconds) as the database should compare it: its own clock on PostgreSQL (one
+    expression per `plus`, made once: statements built from it can be kept too), on SQLite this moment."""
     if engine.dialect.name == "postgresql":
-        return func.now() + timedelta(seconds=plus) if plus else func.now()
+        return _database_now(plus)
     return literal(utcnow() + timedelta(seconds=plus), UTCDateTime())
+
+
+@functools.lru_cache(maxsize=16)
+def _database_now(plus: float) -> ColumnElement[datetime]:
+    return func.now() + timedelta(seconds=plus) if plus else func.now()
 
 
 def register(session: Session, engine: Engine, node_id: str, command: str) -> None:
