@@ -173,6 +173,7 @@ class FeedConfig:
     user_agent: str | None = None
     proxy: str | None = None
     respect_robots: bool | None = None
+    cookies: bool = False  # keep the cookies its sites set, per site, for this run (scraper.fetch)
     revisit: tuple[str, ...] | Literal["off"] | None = None  # None: [revisit] after
 
     @property
@@ -545,6 +546,7 @@ _FEED_OVERRIDES: dict[str, tuple[type, float]] = {
     "user_agent": (str, 0),
     "proxy": (str, 0),
     "respect_robots": (bool, 0),
+    "cookies": (bool, 0),
 }
 
 

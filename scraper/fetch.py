@@ -47,6 +47,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import formatdate
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -92,13 +93,14 @@ HOST_KEEPALIVE = 2  # idle connections kept per host
 
 @dataclass(frozen=True)
 class RequestPolicy:
-    """The per-request settings a feed can override: pace, identity, route, robots."""
+    """The per-request settings a feed can override: pace, identity, route, robots, cookies."""
 
     user_agent: str
     per_host_concurrency: int = 2
     per_host_delay: float = 1.0
     proxy: str | None = None
     respect_robots: bool = True
+    keep_cookies: bool = False  # the feed's `cookies`: see Fetcher
 
     @classmethod
     def from_config(cls, http: HttpConfig, feed: FeedConfig | None = None) -> RequestPolicy:
@@ -112,6 +114,7 @@ class RequestPolicy:
             per_host_delay=float(pick("per_host_delay")),  # type: ignore[arg-type]
             proxy=pick("proxy"),  # type: ignore[arg-type]
             respect_robots=bool(pick("respect_robots")),
+            keep_cookies=bool(feed is not None and feed.cookies),
         )
 
 
@@ -251,6 +254,12 @@ class Fetcher:
     every `get` (the metrics): its URL, its response (None when it raised FetchError), its seconds;
     `capture` observes every HTTP exchange (scraper.capture; called on the event loop, so it must be
     quick), and is closed with the Fetcher if it has a `close`.
+
+    Cookies: none are kept or sent, unless the request's policy says so (a feed's `cookies = true`). The
+    clients' own jars refuse every cookie: one jar shared by every site for the whole run would carry what
+    one site set into every later request to it from any feed (a privacy question: tracking across the
+    archive), and would grow with every site visited, walked on every request. A feed that asks gets a jar
+    per site (the host key, scraper.hosts), in memory for this run, used only by that feed's requests.
     """
 
     def __init__(
@@ -291,6 +300,7 @@ class Fetcher:
         self._backend = GuardedBackend(self.guard)
         self._direct = self._client(self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
+        self._site_cookies: dict[str, httpx.Cookies] = {}  # per site, for the feeds that keep cookies
         self._rng = random.Random()
 
     def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
@@ -305,6 +315,7 @@ class Fetcher:
             ),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=False,
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # keeps none: see the class
             event_hooks={"response": [_location_hook]},
             trust_env=False,  # proxies are chosen here; and no .netrc credentials for strangers' hosts
         )
@@ -464,7 +475,13 @@ class Fetcher:
                     try:
                         async with asyncio.timeout(max(remaining, 0.001)):
                             status, location, answer_headers, body, captured = await self._exchange(
-                                client, current, request_headers, cap, kind if self.capture else None, guarded
+                                client,
+                                current,
+                                request_headers,
+                                cap,
+                                kind if self.capture else None,
+                                guarded,
+                                self._cookies_for(current, policy),
                             )
                     finally:
                         remaining -= loop.time() - started
@@ -495,11 +512,18 @@ class Fetcher:
         cap: int,
         capture_kind: str | None,
         guarded: bool,
+        cookies: httpx.Cookies | None = None,
     ) -> tuple[int, str | None, dict[str, str], bytes, CaptureRef | None]:
         """Send; a redirect gives its Location (body unread unless captured), anything else its capped
-        body. With `capture_kind`, the exchange is reported to the capture once its body is in."""
+        body. With `capture_kind`, the exchange is reported to the capture once its body is in. With
+        `cookies` (the site's jar, for a feed that keeps them), its cookies are sent and the answer's kept."""
         started = datetime.now(UTC)
-        response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
+        request = client.build_request("GET", url, headers=headers)
+        if cookies is not None:
+            cookies.set_cookie_header(request)
+        response = await client.send(request, stream=True)
+        if cookies is not None:
+            cookies.extract_cookies(response)
         raw = _RawBody(cap) if capture_kind else None
         peer = _peer_address(response) if capture_kind and guarded else None  # gone once the body is read
         try:
@@ -516,6 +540,16 @@ class Fetcher:
             return response.status_code, None, dict(response.headers), body, captured
         finally:
             await response.aclose()
+
+    def _cookies_for(self, url: str, policy: RequestPolicy) -> httpx.Cookies | None:
+        """The site's jar if the policy keeps cookies (made on first use), else None: no cookies."""
+        if not policy.keep_cookies:
+            return None
+        site = host_key(url)
+        jar = self._site_cookies.get(site)
+        if jar is None:
+            jar = self._site_cookies[site] = httpx.Cookies()
+        return jar
 
     async def _check_robots(self, url: str, policy: RequestPolicy) -> None:
         async def fetch(robots: str) -> RobotsAnswer:

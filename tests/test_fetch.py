@@ -229,3 +229,79 @@ def test_the_suite_itself_cannot_reach_beyond_loopback() -> None:
 
     with socket.socket() as sock, pytest.raises(ConnectionRefusedError, match="tests stay on loopback"):
         sock.connect(("192.0.2.1", 80))  # TEST-NET-1: refused by tests/conftest.py before any packet
+
+
+def _cookie_site(server: HTTPServer, seen: list[str | None]) -> None:
+    """/set sets a cookie; /check records the Cookie header it was sent (None: none)."""
+    from werkzeug import Request
+
+    def check(request: Request) -> WResponse:
+        seen.append(request.headers.get("Cookie"))
+        return WResponse("ok")
+
+    server.expect_request("/set").respond_with_response(
+        WResponse("set", headers={"Set-Cookie": "session=abc; Path=/"})
+    )
+    server.expect_request("/check").respond_with_handler(check)
+
+
+def test_no_cookie_is_kept_or_sent_unless_the_feed_asks(httpserver: HTTPServer) -> None:
+    seen: list[str | None] = []
+    _cookie_site(httpserver, seen)
+    config = HttpConfig(allow_private_networks=True, per_host_delay=0, retry_backoff=0.01)
+
+    async def go() -> None:
+        async with Fetcher(config) as fetcher:
+            await fetcher.get(httpserver.url_for("/set"))
+            await fetcher.get(httpserver.url_for("/check"))
+            assert not fetcher._direct.cookies  # the shared client's jar holds nothing
+
+    asyncio.run(go())
+    assert seen == [None]
+
+
+def test_a_feed_that_asks_keeps_cookies_per_site_and_only_for_its_own_requests(
+    httpserver: HTTPServer,
+) -> None:
+    other = HTTPServer(host="127.0.0.2", port=0)
+    other.start()
+    try:
+        seen: list[str | None] = []
+        seen_other: list[str | None] = []
+        _cookie_site(httpserver, seen)
+        _cookie_site(other, seen_other)
+        config = HttpConfig(allow_private_networks=True, per_host_delay=0, retry_backoff=0.01)
+        keeping = RequestPolicy.from_config(config, FeedConfig("k", "http://x/f", cookies=True))
+        plain = RequestPolicy.from_config(config, FeedConfig("p", "http://x/g"))
+        assert keeping.keep_cookies and not plain.keep_cookies
+
+        async def go() -> None:
+            async with Fetcher(config) as fetcher:
+                await fetcher.get(httpserver.url_for("/set"), policy=keeping)
+                await fetcher.get(httpserver.url_for("/check"), policy=keeping)  # sent back
+                await fetcher.get(httpserver.url_for("/check"), policy=plain)  # another feed: not
+                await fetcher.get(other.url_for("/check"), policy=keeping)  # another site: not
+
+        asyncio.run(go())
+        assert seen == ["session=abc", None]
+        assert seen_other == [None]
+    finally:
+        other.clear()
+        if other.is_running():
+            other.stop()
+
+
+def test_the_feed_key_cookies_is_off_by_default_and_must_be_a_boolean(tmp_path: Path) -> None:
+    from scraper.config import load_config
+    from scraper.errors import ConfigError
+
+    def feeds(extra: str, name: str = "a") -> str:
+        return f'[[feeds]]\nname = "{name}"\nurl = "https://{name}.example/rss"\n{extra}\n'
+
+    path = tmp_path / "scraper.toml"
+    path.write_text(feeds("") + feeds("cookies = true", "b"), encoding="utf-8")
+    first, second = load_config(path, {}).feeds
+    assert (first.cookies, second.cookies) == (False, True)
+    path.write_text(feeds('cookies = "yes"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="cookies: expected true or false"):
+        load_config(path, {})
