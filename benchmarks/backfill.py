@@ -9,7 +9,9 @@ URL list is fetched and extracted, in the same run, by
   make this run take hours) and SSRF_PROTECTION = off (the hosts are on loopback, as ours needs
   http.allow_private_networks).
 
-Each is timed from its command's start to its exit. The server runs in another process (so it does not
+Each is timed from its command's start to its exit, and its CPU per page is the user + system time of the
+whole command (every process it started, start-up included: `getrusage(RUSAGE_CHILDREN)` around it)
+divided by the URLs. The server runs in another process (so it does not
 share a GIL with the tool measured) and records how many requests were in flight per host at most.
 
     python benchmarks/backfill.py [--urls 5000] [--latency 0.05] [--per-host 4] [--skip-trafilatura]
@@ -24,6 +26,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import shutil
 import socket
 import sqlite3
@@ -181,9 +184,9 @@ def run_scraper(
     )
     command = [sys.executable, "-m", "scraper", "backfill", "--config", str(config), "--urls", str(urls)]
     command += ["--feed", "Bench", "--per-host", str(per_host), "--concurrency", str(per_host * len(HOSTS))]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"scraper failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     with sqlite3.connect(folder / "archive.db") as db:
@@ -192,10 +195,16 @@ def run_scraper(
     if posts != archived:
         raise SystemExit(f"scraper: {archived} archived but {posts} posts")
     rate_line = next((line for line in reversed(done.stderr.splitlines()) if line.startswith("archive:")), "")
-    return elapsed, archived, rate_line
+    return elapsed, cpu, archived, rate_line
 
 
-def run_trafilatura(work: Path, urls: Path, parallel: int, env: dict[str, str]) -> tuple[float, int]:
+def children_cpu() -> float:
+    """User + system CPU seconds of the child processes ended and waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_trafilatura(work: Path, urls: Path, parallel: int, env: dict[str, str]) -> tuple[float, float, int]:
     binary = shutil.which("trafilatura", path=str(Path(sys.executable).parent)) or shutil.which("trafilatura")
     if binary is None:
         raise SystemExit("trafilatura is not installed: pip install -e '.[bench]' (or --skip-trafilatura)")
@@ -219,13 +228,13 @@ def run_trafilatura(work: Path, urls: Path, parallel: int, env: dict[str, str]) 
         "--config-file",
         str(config),
     ]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, children_cpu() - cpu
     written = sum(1 for path in out.rglob("*") if path.is_file())  # it makes a folder per 1,000 files
     if done.returncode not in (0, 1) or not written:
         raise SystemExit(f"trafilatura failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed, written
+    return elapsed, cpu, written
 
 
 def main() -> None:
@@ -258,14 +267,14 @@ def main() -> None:
             rows = []
 
             stats(port, "_reset")
-            elapsed, archived, rate_line = run_scraper(work, urls, port, args.per_host, env)
+            elapsed, cpu, archived, rate_line = run_scraper(work, urls, port, args.per_host, env)
             served = stats(port)
-            rows.append(("scraper backfill", elapsed, archived, served))
+            rows.append(("scraper backfill", elapsed, cpu, archived, served))
 
             if not args.skip_trafilatura:
                 stats(port, "_reset")
-                t_elapsed, written = run_trafilatura(work, urls, args.per_host * len(HOSTS), env)
-                rows.append(("trafilatura -i --parallel", t_elapsed, written, stats(port)))
+                t_elapsed, t_cpu, written = run_trafilatura(work, urls, args.per_host * len(HOSTS), env)
+                rows.append(("trafilatura -i --parallel", t_elapsed, t_cpu, written, stats(port)))
     finally:
         server.terminate()
 
@@ -275,16 +284,18 @@ def main() -> None:
         f"bound {bound:.0f} pages/s ({total / bound:.2f} s)"
     )
     print(
-        f"{'tool':<28}{'wall s':>9}{'pages/s':>10}{'of bound':>10}{'fetched':>9}{'docs out':>10}"
-        "   peak in flight per host"
+        f"{'tool':<28}{'wall s':>9}{'pages/s':>10}{'of bound':>10}{'CPU/page':>10}{'fetched':>9}"
+        f"{'docs out':>10}   peak in flight per host"
     )
-    for name, seconds, out, server in rows:
+    for name, seconds, cpu, out, server in rows:
         per_host = ", ".join(f"{host} {server['peak'].get(host, 0)}" for host in HOSTS)
         fetched = sum(server["served"].values())
         rate = total / seconds
         print(
-            f"{name:<28}{seconds:>9.2f}{rate:>10.1f}{rate / bound:>10.0%}{fetched:>9}{out:>10}   {per_host}"
+            f"{name:<28}{seconds:>9.2f}{rate:>10.1f}{rate / bound:>10.0%}{cpu / total * 1000:>7.2f} ms"
+            f"{fetched:>9}{out:>10}   {per_host}"
         )
+    print("CPU/page: user + system of the whole command (its processes, start-up included) per URL")
     print(f"scraper's own archive phase: {rate_line.removeprefix('archive: ')}")
 
 
