@@ -70,6 +70,8 @@ log = logging.getLogger(__name__)
 # Feed polls claimed at a time per slot: the rest of what is due stays free for other nodes.
 POLLS_PER_SLOT = 4
 EXPORTS_PER_TICK = 200  # posts written per run of the export job before it yields to the fetches
+# The export job looks for posts other nodes left (their leases expired, or given back by a stop): it runs
+# once a heartbeat, soon enough for that, not a query every tick; and at once when woken (more to write).
 
 
 class Daemon:
@@ -170,7 +172,7 @@ class Daemon:
             ("export", self._export),
             ("watch", self._watch_config),
         ]
-        self.jobs.start(jobs, self._beat, self.leases.heartbeat)
+        self.jobs.start(jobs, self._beat, self.leases.heartbeat, slower={"export": self.leases.heartbeat})
 
     async def _job(self, job_id: str, func: Job) -> None:
         await self.jobs.run(job_id, func)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,15 +33,23 @@ class JobRunner:
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 8, "misfire_grace_time": None}
         )
 
-    def start(self, jobs: Sequence[tuple[str, Job]], heartbeat: Job, beat_seconds: float) -> None:
-        """The `jobs` every tick (starting now), `heartbeat` every `beat_seconds`."""
+    def start(
+        self,
+        jobs: Sequence[tuple[str, Job]],
+        heartbeat: Job,
+        beat_seconds: float,
+        *,
+        slower: Mapping[str, float] | None = None,
+    ) -> None:
+        """The `jobs` every tick (starting now), or every `slower[job_id]` seconds if that is longer;
+        `heartbeat` every `beat_seconds`. A job on a slower interval still runs at once when woken."""
         now = datetime.now(UTC)
         for job_id, func in jobs:
             self.scheduler.add_job(
                 self.run,
                 "interval",
                 (job_id, func),
-                seconds=self.tick,
+                seconds=max(self.tick, (slower or {}).get(job_id, 0.0)),
                 id=job_id,
                 name=job_id,
                 next_run_time=now,

@@ -100,7 +100,7 @@ class RequestPolicy:
     per_host_delay: float = 1.0
     proxy: str | None = None
     respect_robots: bool = True
-    keep_cookies: bool = False  # the feed's `cookies`: see Fetcher
+    keep_cookies: bool = False  # the feed's `cookies`: see SiteCookies
 
     @classmethod
     def from_config(cls, http: HttpConfig, feed: FeedConfig | None = None) -> RequestPolicy:
@@ -246,6 +246,28 @@ def _bypasses_proxy(host: str, port: int | None, no_proxy: str) -> bool:
 RequestHook = Callable[[str, "Response | None", float], None]
 
 
+class SiteCookies:
+    """Cookies are neither kept nor sent unless the request's policy says so (a feed's `cookies = true`).
+
+    The clients' own jars refuse every cookie: one jar shared by every site for the whole run would carry
+    what a site set into every later request to it from any feed (a privacy question: tracking across the
+    archive), and would grow with every site visited, walked on every request. A feed that asks gets a jar
+    per site (the host key, scraper.hosts), in memory for this run only, used by its own requests."""
+
+    def __init__(self) -> None:
+        self._jars: dict[str, httpx.Cookies] = {}
+
+    def jar(self, url: str, policy: RequestPolicy) -> httpx.Cookies | None:
+        """The jar of the URL's site (made on first use) if the policy keeps cookies; else None."""
+        if not policy.keep_cookies:
+            return None
+        site = host_key(url)
+        jar = self._jars.get(site)
+        if jar is None:
+            jar = self._jars[site] = httpx.Cookies()
+        return jar
+
+
 class Fetcher:
     """Shared client for feed polls and page fetches. Use as `async with Fetcher(config) as fetcher`.
 
@@ -253,14 +275,7 @@ class Fetcher:
     system resolver (benchmarks map many host names onto one local server with it); `on_request` observes
     every `get` (the metrics): its URL, its response (None when it raised FetchError), its seconds;
     `capture` observes every HTTP exchange (scraper.capture; called on the event loop, so it must be
-    quick), and is closed with the Fetcher if it has a `close`.
-
-    Cookies: none are kept or sent, unless the request's policy says so (a feed's `cookies = true`). The
-    clients' own jars refuse every cookie: one jar shared by every site for the whole run would carry what
-    one site set into every later request to it from any feed (a privacy question: tracking across the
-    archive), and would grow with every site visited, walked on every request. A feed that asks gets a jar
-    per site (the host key, scraper.hosts), in memory for this run, used only by that feed's requests.
-    """
+    quick), and is closed with the Fetcher if it has a `close`."""
 
     def __init__(
         self,
@@ -300,7 +315,7 @@ class Fetcher:
         self._backend = GuardedBackend(self.guard)
         self._direct = self._client(self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
-        self._site_cookies: dict[str, httpx.Cookies] = {}  # per site, for the feeds that keep cookies
+        self.cookies = SiteCookies()
         self._rng = random.Random()
 
     def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
@@ -467,6 +482,7 @@ class Fetcher:
             if check_robots and policy.respect_robots:
                 await self._check_robots(current, policy)
             client, guarded = self._client_for(parts, policy)
+            capture_kind, jar = kind if self.capture else None, self.cookies.jar(current, policy)
             try:
                 if not guarded:
                     await self.guard.check_before_proxy(host, parts.port or _default_port(parts.scheme))
@@ -475,13 +491,7 @@ class Fetcher:
                     try:
                         async with asyncio.timeout(max(remaining, 0.001)):
                             status, location, answer_headers, body, captured = await self._exchange(
-                                client,
-                                current,
-                                request_headers,
-                                cap,
-                                kind if self.capture else None,
-                                guarded,
-                                self._cookies_for(current, policy),
+                                client, current, request_headers, cap, capture_kind, guarded, jar
                             )
                     finally:
                         remaining -= loop.time() - started
@@ -518,12 +528,7 @@ class Fetcher:
         body. With `capture_kind`, the exchange is reported to the capture once its body is in. With
         `cookies` (the site's jar, for a feed that keeps them), its cookies are sent and the answer's kept."""
         started = datetime.now(UTC)
-        request = client.build_request("GET", url, headers=headers)
-        if cookies is not None:
-            cookies.set_cookie_header(request)
-        response = await client.send(request, stream=True)
-        if cookies is not None:
-            cookies.extract_cookies(response)
+        response = await _send(client, url, headers, cookies)
         raw = _RawBody(cap) if capture_kind else None
         peer = _peer_address(response) if capture_kind and guarded else None  # gone once the body is read
         try:
@@ -540,16 +545,6 @@ class Fetcher:
             return response.status_code, None, dict(response.headers), body, captured
         finally:
             await response.aclose()
-
-    def _cookies_for(self, url: str, policy: RequestPolicy) -> httpx.Cookies | None:
-        """The site's jar if the policy keeps cookies (made on first use), else None: no cookies."""
-        if not policy.keep_cookies:
-            return None
-        site = host_key(url)
-        jar = self._site_cookies.get(site)
-        if jar is None:
-            jar = self._site_cookies[site] = httpx.Cookies()
-        return jar
 
     async def _check_robots(self, url: str, policy: RequestPolicy) -> None:
         async def fetch(robots: str) -> RobotsAnswer:
@@ -568,6 +563,19 @@ class Fetcher:
         if not verdict.allowed:
             error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
             raise error(url, verdict.reason or "refused by robots.txt")
+
+
+async def _send(
+    client: httpx.AsyncClient, url: str, headers: Mapping[str, str], cookies: httpx.Cookies | None
+) -> httpx.Response:
+    """GET, streamed; with `cookies` (a site's jar), its cookies sent and the answer's kept in it."""
+    request = client.build_request("GET", url, headers=headers)
+    if cookies is not None:
+        cookies.set_cookie_header(request)
+    response = await client.send(request, stream=True)
+    if cookies is not None:
+        cookies.extract_cookies(response)
+    return response
 
 
 def _report(
