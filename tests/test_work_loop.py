@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from scraper.archive import ArchiveOutcome, ArticleJob
-from scraper.config import Config, ExportConfig, FeedConfig
+from scraper.config import Config, ExportConfig, FeedConfig, load_config
 from scraper.extract import Record
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.store.db import make_engine, session_factory, upgrade
@@ -123,3 +123,63 @@ def test_the_claim_step_fills_the_room_and_never_a_host_past_its_share(
         assert len(claimed) == min(room, free)
     finally:
         queue.leases.release("article", [job.article_id for job in claimed])
+
+
+def test_claims_and_outcome_batches_are_sized_by_the_window_not_by_the_request_slots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At `http.concurrency = 4` a node still holds a window of dozens of articles (archive_window), so
+    200 articles on 40 hosts take a handful of claims and fewer outcome transactions than articles, on
+    the work loop (`once`) as on the daemon (which holds the same window, claimed in halves)."""
+    from scraper.config import HttpConfig
+    from scraper.daemon import Daemon
+    from scraper.store.leases import Leases
+    from scraper.work_loop import MIN_WINDOW, archive_window
+    from tests.conftest import write_config
+
+    assert archive_window(4) == MIN_WINDOW and archive_window(16) == 16 * 8
+    daemon = Daemon(load_config(write_config(tmp_path, [], http={"concurrency": 4}), env={}))
+    assert daemon._article_capacity == archive_window(4) and daemon._claim_batch == archive_window(4) // 2
+    daemon.engine.dispose()
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    upgrade(engine)
+    with session_factory(engine).begin() as session:
+        feed = Feed(url=FEED_URL, name="Feed", failures_in_row=0)
+        session.add(feed)
+        session.flush()
+        for i in range(200):
+            url = f"http://h{i % 40}.test/{i}"
+            session.add(
+                Article(feed_id=feed.id, guid=url, url=url, canonical_url=url, discovered_at=utcnow())
+            )
+
+    async def fake(job: ArticleJob, *args: object) -> ArchiveOutcome:
+        await asyncio.sleep(0.005)  # a page's answer: outcomes finish a few ms apart
+        return _archive(job, *args)
+
+    claims = 0
+    claim = Leases.claim
+
+    def counted(self: Leases, kind: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        nonlocal claims
+        claims += kind == "article" and "columns" in kwargs and len(kwargs["columns"]) > 1  # type: ignore[arg-type]
+        return claim(self, kind, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("scraper.work_loop.archive_article", fake)
+    monkeypatch.setattr(Leases, "claim", counted)
+    config = Config(
+        path=None,
+        export=ExportConfig(dir=tmp_path / "_posts"),
+        http=HttpConfig(concurrency=4),
+        feeds=(FeedConfig("Feed", FEED_URL),),
+    )
+    pipeline = Pipeline(config, engine, None)  # type: ignore[arg-type]  # the fake fetches nothing
+    summary = RunSummary()
+    asyncio.run(pipeline.archive_pending(summary))
+    assert summary.archived == 200
+    assert claims <= 200 // 16  # was one claim per 8 articles with a window of concurrency x 4
+    assert pipeline.recorder.group.batches < 200 // 2  # outcomes share transactions
+    with session_factory(engine)() as session:  # every outcome written, none lost
+        assert all(a.status == ArticleStatus.ARCHIVED for a in session.scalars(select(Article)))
+    engine.dispose()
