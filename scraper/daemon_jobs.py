@@ -27,6 +27,7 @@ class JobRunner:
         self.last_run = time.monotonic()
         self._running: set[str] = set()  # jobs running now
         self._again: set[str] = set()  # jobs woken while running: run once more
+        self._woken: set[str] = set()  # jobs woken and not run since (due now already)
         # Several "instances" only means a wake-up came while APScheduler was still counting the last run as
         # running, which must not be skipped; `run` runs the job again after the current run instead.
         self.scheduler = AsyncIOScheduler(
@@ -65,8 +66,15 @@ class JobRunner:
         self.scheduler.start()
 
     def wake(self, job_id: str) -> None:
-        """Run a job now instead of at its next tick (coalesced: waking twice runs it once)."""
-        if not self.stopping() and self.scheduler.running:
+        """Run a job now instead of at its next tick (coalesced: waking twice runs it once). Each article
+        that ends may wake the archive job: a wake while the job runs only marks it to run once more, and
+        one already due now is not rescheduled again (rescheduling is the scheduler's costly part)."""
+        if self.stopping() or not self.scheduler.running:
+            return
+        if job_id in self._running:
+            self._again.add(job_id)
+        elif job_id not in self._woken:
+            self._woken.add(job_id)
             self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
 
     async def run(self, job_id: str, func: Job) -> None:
@@ -77,6 +85,7 @@ class JobRunner:
         still running: it is not run alongside (two claims would take twice the room), but once more as
         soon as the running one ends."""
         self.last_run = time.monotonic()
+        self._woken.discard(job_id)
         if job_id in self._running:
             self._again.add(job_id)
             return

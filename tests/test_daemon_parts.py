@@ -177,3 +177,64 @@ def test_a_job_survives_a_database_outage_with_one_log_line(
     assert record.exc_info is None  # a line, not a traceback every tick
     assert daemon.metrics.registry.get_sample_value("scraper_unexpected_errors_total", {"kind": "poll"}) == 1
     daemon.engine.dispose()
+
+
+def test_wakes_are_coalesced_a_job_woken_while_it_runs_runs_once_more() -> None:
+    """Every finished article may wake the archive job: the scheduler is asked once, and wakes that come
+    while the job runs make one more run, not one each."""
+    import asyncio
+
+    from scraper.daemon_jobs import JobRunner
+
+    async def main() -> tuple[int, int]:
+        runs = 0
+        release = asyncio.Event()
+
+        async def job() -> None:
+            nonlocal runs
+            runs += 1
+            if runs == 1:
+                await release.wait()
+
+        async def beat() -> None:
+            return None
+
+        runner = JobRunner(
+            3600.0, Counter("errors", "e", ["job"], registry=CollectorRegistry()), lambda: False
+        )
+        reschedules = 0
+        modify = runner.scheduler.modify_job
+
+        def counted(*args: object, **kwargs: object) -> object:
+            nonlocal reschedules
+            reschedules += 1
+            return modify(*args, **kwargs)  # type: ignore[arg-type]
+
+        runner.scheduler.modify_job = counted  # type: ignore[method-assign]
+        runner.start([("archive", job)], beat, 3600.0)
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+            if runs:
+                break
+        for _ in range(20):  # while the first run waits
+            runner.wake("archive")
+        release.set()
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if runs >= 2:
+                break
+        await asyncio.sleep(0.1)
+        while_idle = reschedules
+        for _ in range(20):
+            runner.wake("archive")
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if runs >= 3:
+                break
+        await asyncio.sleep(0.1)
+        runner.scheduler.shutdown(wait=False)
+        return runs, reschedules - while_idle
+
+    runs, reschedules = asyncio.run(main())
+    assert runs == 3  # the first, once more for the 20 wakes during it, once for the 20 wakes after
+    assert reschedules == 1
