@@ -93,13 +93,11 @@ class Leases:
             log.info("freed %d leases left by a process that is no longer running", freed)
 
     def beat(self) -> int:
-        """The heartbeat: renew what we hold, say we are alive, count the live nodes (returned); one
-        transaction for it all."""
+        """The heartbeat: renew what we hold, say we are alive, count the live nodes (returned)."""
+        self.renew()
         with self.sessions.begin() as session:
-            lost = self._renew(session)
             nodes.touch(session, self.engine, self.node_id, self._command or "?")
             self.live_nodes = nodes.live_count(session, self.engine, self.ttl)
-        self._forget_lost(lost)
         return self.live_nodes
 
     async def keep_alive(self, on_beat: Callable[[int], None] | None = None) -> None:
@@ -288,41 +286,29 @@ class Leases:
 
     def renew(self) -> dict[str, list[int]]:
         """Push back the expiry of everything we hold; returns (and forgets) the leases found lost."""
-        with self.sessions.begin() as session:
-            lost = self._renew(session)
-        return self._forget_lost(lost)
-
-    def _renew(self, session: Session) -> dict[str, list[int]]:
-        """`renew` in the caller's transaction; the leases not found ours (not forgotten yet)."""
         lost: dict[str, list[int]] = {}
         with self._lock:
             held = {kind: sorted(ids) for kind, ids in self._held.items() if ids}
         for kind, ids in held.items():
             model = KINDS[kind]
             kept: set[int] = set()
-            for chunk in chunks(ids):
-                mine = self.lock_mine(session, kind, chunk)
-                if mine:
-                    session.execute(
-                        update(model)
-                        .where(model.id.in_(mine))
-                        .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
-                        execution_options={"synchronize_session": False},
-                    )
-                kept.update(mine)
+            with self.sessions.begin() as session:
+                for chunk in chunks(ids):
+                    mine = self.lock_mine(session, kind, chunk)
+                    if mine:
+                        session.execute(
+                            update(model)
+                            .where(model.id.in_(mine))
+                            .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
+                            execution_options={"synchronize_session": False},
+                        )
+                    kept.update(mine)
             gone = [key for key in ids if key not in kept]
             if gone:
-                lost[kind] = gone
-        return lost
-
-    def _forget_lost(self, found: dict[str, list[int]]) -> dict[str, list[int]]:
-        """Forget the leases a renewal found lost (those still held: released meanwhile is not lost)."""
-        lost: dict[str, list[int]] = {}
-        for kind, candidates in found.items():
-            with self._lock:
-                # Released meanwhile (the work finished as we renewed) is not lost: only what we hold.
-                gone = [key for key in candidates if key in self._held[kind]]
-                self._held[kind].difference_update(gone)
+                with self._lock:
+                    # Released meanwhile (the work finished as we renewed) is not lost: only what we hold.
+                    gone = [key for key in gone if key in self._held[kind]]
+                    self._held[kind].difference_update(gone)
             if gone:
                 lost[kind] = gone
                 log.warning(
