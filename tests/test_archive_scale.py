@@ -61,7 +61,7 @@ class FolderReads:
             return read_post(path)
 
         monkeypatch.setattr(os, "scandir", scandir)
-        monkeypatch.setattr(post_adopt, "read_post", read)
+        monkeypatch.setattr(post_import, "read_post", read)  # what the adoption reads with
 
 
 def test_a_run_reads_nothing_in_an_unchanged_export_folder(
