@@ -44,14 +44,15 @@ def ordered_map(fn: Callable[[T], R], chunks: Iterable[T], *, workers: int, ahea
     first = next(pending, None)
     if first is None:
         return
-    second = next(pending, None)
-    if workers < 1 or second is None:
-        yield fn(first)
-        if second is not None:
-            yield from (fn(chunk) for chunk in pending)
-        return
     yield fn(first)
-    yield from _pooled(fn, _chain(second, pending), workers, ahead)
+    second = next(pending, None)
+    if second is None:
+        return
+    rest = _chain(second, pending)
+    if workers < 1:
+        yield from (fn(chunk) for chunk in rest)
+    else:
+        yield from _pooled(fn, rest, workers, ahead)
 
 
 def _chain(head: T, rest: Iterator[T]) -> Iterator[T]:
