@@ -27,6 +27,7 @@ from scraper.post_reader import OldPost, read_post
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.maintenance import BULK_ROWS, after_bulk_load
 from scraper.store.models import Article
+from scraper.store.reports import feed_health
 from tests.test_import import seed_post
 
 FEEDS = [FeedConfig(name="News", url="http://127.0.0.1:9/feed")]
@@ -176,6 +177,7 @@ def assert_indexes(engine: Engine) -> None:
     indexes = {index["name"]: index["column_names"] for index in inspector.get_indexes("articles")}
     assert indexes["ix_articles_feed_id_status"] == ["feed_id", "status"]
     assert indexes["ix_articles_status_next_attempt_at"] == ["status", "next_attempt_at"]
+    assert indexes["ix_articles_errors"] == ["feed_id", "status"]  # partial: the rows with an error
     unique = {tuple(c["column_names"]) for c in inspector.get_unique_constraints("articles")}
     unique |= {tuple(i["column_names"]) for i in inspector.get_indexes("articles") if i.get("unique")}
     assert ("post_path",) in unique and ("canonical_url",) in unique  # adoption's and import's lookups
@@ -388,3 +390,26 @@ def test_export_shows_a_bar_only_on_a_terminal(
     monkeypatch.setattr(sys, "stderr", Terminal())
     rewrite_all(session_factory(engine), PostWriter(folder, JEKYLL))
     assert len(made) == 1 and made[0].total == 2 and made[0].done == 2
+
+
+def test_status_reasons_read_only_the_rows_with_an_error(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "_posts"
+    write_posts(folder, 0, 3)
+    adopt_export_folder(session_factory(engine), folder, FEEDS)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE articles SET status = 'failed', last_error = 'HTTP 500' WHERE id=1"))
+        connection.execute(text("UPDATE articles SET status = 'seen', last_error = 'odd' WHERE id = 2"))
+    statements: list[str] = []
+
+    def executed(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "last_error" in statement and "GROUP BY" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", executed)
+    with session_factory(engine)() as session:
+        health = feed_health(session)
+    event.remove(engine, "before_cursor_execute", executed)
+    assert [(row[1], row[2], row[3]) for row in health.reasons] == [("failed", "HTTP 500", 1)]
+    with engine.connect() as connection:
+        plan = " ".join(str(row) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statements[0]))
+    assert "ix_articles_errors" in plan  # not a walk of every archived row
