@@ -413,3 +413,14 @@ def test_status_reasons_read_only_the_rows_with_an_error(engine: Engine, tmp_pat
     with engine.connect() as connection:
         plan = " ".join(str(row) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statements[0]))
     assert "ix_articles_errors" in plan  # not a walk of every archived row
+
+
+def test_status_counts_the_feeds_rows_not_the_seen_urls_of_an_imported_list(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    feed_id = configured_feed_ids(sessions, FEEDS)["News"]
+    post_import.import_seen_urls(sessions, [f"https://news.example/seen/{n}" for n in range(5)], ImportSummary())
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE articles SET feed_id = {feed_id}, status = 'pending' WHERE id <= 2"))
+    with sessions() as session:
+        counts = feed_health(session).counts
+    assert counts == {(feed_id, "pending"): 2}  # the 3 seen rows (no feed, never shown) are not counted

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from scraper.store.articles import due_count
 from scraper.store.models import Article, ArticleStatus, Feed
 
+COUNTED_STATUSES = (ArticleStatus.ARCHIVED, ArticleStatus.PENDING, ArticleStatus.GONE, ArticleStatus.FAILED)
 REASON_STATUSES = frozenset(
     {ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING, ArticleStatus.ARCHIVED}
 )
@@ -22,8 +23,8 @@ REASON_STATUSES = frozenset(
 
 @dataclass(frozen=True)
 class FeedHealth:
-    """`scraper status`'s view: the feeds, article counts per feed and status, and the commonest reasons
-    articles were not archived (most frequent first)."""
+    """`scraper status`'s view: the feeds, article counts per feed and status (COUNTED_STATUSES), and the
+    commonest reasons articles were not archived (most frequent first)."""
 
     feeds: list[Feed]
     counts: dict[tuple[int | None, str], int]
@@ -37,10 +38,15 @@ def enabled_feeds(session: Session) -> list[Feed]:
 
 def feed_health(session: Session) -> FeedHealth:
     feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
+    # Only what the table shows (the feeds' rows, the statuses of its columns), read as ranges of the
+    # (feed_id, status) index: not the seen URLs of an imported list (millions, no feed), which a count
+    # of everything would walk on every `status`.
     counts: dict[tuple[int | None, str], int] = {
         (feed_id, status): n
         for feed_id, status, n in session.execute(
-            select(Article.feed_id, Article.status, func.count()).group_by(Article.feed_id, Article.status)
+            select(Article.feed_id, Article.status, func.count())
+            .where(Article.feed_id.in_([feed.id for feed in feeds]), Article.status.in_(COUNTED_STATUSES))
+            .group_by(Article.feed_id, Article.status)
         )
     }
     # Only `last_error IS NOT NULL` in the query: the partial index of the rows with an error answers it
