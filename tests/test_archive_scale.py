@@ -418,7 +418,8 @@ def test_status_reasons_read_only_the_rows_with_an_error(engine: Engine, tmp_pat
 def test_status_counts_the_feeds_rows_not_the_seen_urls_of_an_imported_list(engine: Engine) -> None:
     sessions = session_factory(engine)
     feed_id = configured_feed_ids(sessions, FEEDS)["News"]
-    post_import.import_seen_urls(sessions, [f"https://news.example/seen/{n}" for n in range(5)], ImportSummary())
+    seen = [f"https://news.example/seen/{n}" for n in range(5)]
+    post_import.import_seen_urls(sessions, seen, ImportSummary(), workers=0)
     with engine.begin() as connection:
         connection.execute(text(f"UPDATE articles SET feed_id = {feed_id}, status = 'pending' WHERE id <= 2"))
     with sessions() as session:
