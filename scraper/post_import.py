@@ -158,6 +158,7 @@ def import_post_files(
     0: here), stored a batch per transaction, so memory holds a few chunks whatever the archive's size. A
     file that is not a post is given to `on_unreadable` (default: an error in the summary).
     `on_batch(stored, unreadable)` after each batch."""
+    now = now or datetime.now(UTC)
     jobs = ((str(export_dir), chunk) for chunk in chunked(iter(files), CHUNK))
     parsed = ordered_map(parse_post_files, jobs, workers=default_workers() if workers is None else workers)
     report = on_unreadable or (lambda bad: summary.errors.append(f"{bad.path}: {bad.reason}"))
@@ -174,7 +175,7 @@ def import_post_files(
                     yield item
 
     for batch in chunked(good(), BATCH):
-        _import_batch(sessions, batch, feed_ids, summary, feed_id, now or datetime.now(UTC))
+        _import_batch(sessions, batch, feed_ids, summary, feed_id, now)
         if on_batch is not None:
             on_batch(len(batch), failed)
         failed = 0
