@@ -48,7 +48,7 @@ from scraper.config import (
 from scraper.diagnose import EXPORT_DIR_FIX, database_error, export_dir_problem
 from scraper.due import PollTiming, describe
 from scraper.errors import LockHeldError, SchemaRevisionError, StoredValueError
-from scraper.export.writer import export_articles
+from scraper.export.rewrite import rewrite_all
 from scraper.extract import RuleBook, RuleError, extract
 from scraper.fetch import Fetcher, FetchError
 from scraper.history import history_report
@@ -56,7 +56,7 @@ from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
 from scraper.status import feed_status_report, skipped_feeds
 from scraper.store.db import session_factory
-from scraper.store.posts import archived_ids, posts_waiting
+from scraper.store.posts import posts_waiting
 from scraper.summary import RunSummary
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -641,11 +641,8 @@ def export_command(
     if problem:
         _fail(f"{problem}; {EXPORT_DIR_FIX}", EXIT_FEED_FAILED)
     with _database(config) as engine:
-        sessions = session_factory(engine)
-        with sessions() as session:
-            ids = archived_ids(session)
         try:
-            written = export_articles(sessions, new_writer(config), ids)
+            written = rewrite_all(session_factory(engine), new_writer(config))
         except OSError as exc:  # the disk full, say: what was written stays, the rest is written next time
             _fail(
                 f"export stopped: {exc.strerror or exc}: {exc.filename or config.export.dir}; "

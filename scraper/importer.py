@@ -46,9 +46,8 @@ from scraper.post_import import (
     ImportSummary,
     Subscription,
     configured_feed_ids,
-    import_posts,
+    import_post_files,
     import_seen_urls,
-    read_posts,
 )
 from scraper.post_reader import POST_SUFFIXES, read_post, read_url_list, scan_post_files
 from scraper.store.maintenance import after_bulk_load
@@ -167,15 +166,7 @@ def _import_post_path(
         progress.start(f"import {path}", 0)
         on_batch = partial(_advance, progress)
     try:
-        import_posts(
-            sessions,
-            read_posts(files, summary),
-            export_dir,
-            feed_ids,
-            summary,
-            feed_id=forced,
-            on_batch=on_batch,
-        )
+        import_post_files(sessions, files, export_dir, feed_ids, summary, feed_id=forced, on_batch=on_batch)
     finally:
         if progress is not None:
             progress.finish()
@@ -183,6 +174,8 @@ def _import_post_path(
         record_adopted(sessions, export_dir, directories)
 
 
-def _advance(progress: Progress, n: int) -> None:
-    for _ in range(n):
+def _advance(progress: Progress, stored: int, failed: int) -> None:
+    for _ in range(stored):
         progress.advance(False)
+    for _ in range(failed):
+        progress.advance(True)

@@ -22,20 +22,26 @@ the continuation from a posts folder without its database must just work, as it 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.config import FeedConfig
-from scraper.errors import PostFormatError
 from scraper.export.files import remove_stale_temp_files
-from scraper.post_import import BATCH, ImportSummary, configured_feed_ids, import_posts
-from scraper.post_reader import OldPost, read_post, scan_post_files
+from scraper.post_import import (
+    BATCH,
+    ImportSummary,
+    Unreadable,
+    chunked,
+    configured_feed_ids,
+    import_post_files,
+)
+from scraper.post_reader import scan_post_files
 from scraper.store import articles as article_rows
 from scraper.store.maintenance import after_bulk_load
 from scraper.store.stamps import folder_stamp, record_folder_stamp
@@ -43,7 +49,6 @@ from scraper.store.stamps import folder_stamp, record_folder_stamp
 log = logging.getLogger(__name__)
 
 RACY_SECONDS = 2.0
-T = TypeVar("T")
 
 
 def folder_key(export_dir: Path) -> str:
@@ -97,11 +102,18 @@ def adopt_export_folder(
     # A killed run's half-written posts: its temp file changed the folder's mtime, so it is walked now.
     remove_stale_temp_files(export_dir)
     directories: dict[str, int] = {}
-    posts = _unknown_posts(sessions, scan_post_files(export_dir, directories))
-    feed_ids: dict[str, int] | None = None
-    for batch in _batches(posts):
-        feed_ids = feed_ids if feed_ids is not None else configured_feed_ids(sessions, feeds)
-        import_posts(sessions, batch, export_dir, feed_ids, summary, now=now)
+    files = _unknown_files(sessions, scan_post_files(export_dir, directories))
+    first = next(files, None)
+    if first is not None:
+        import_post_files(
+            sessions,
+            itertools.chain([first], files),
+            export_dir,
+            configured_feed_ids(sessions, feeds),
+            summary,
+            now=now,
+            on_unreadable=_not_a_post,
+        )
     record_adopted(sessions, export_dir, directories, now)
     with sessions() as session:
         after_bulk_load(session.get_bind().engine, summary.posts)
@@ -138,26 +150,14 @@ def restamp_export_folder(sessions: sessionmaker[Session], export_dir: Path) -> 
             record_folder_stamp(session, key, trusted(current), datetime.now(UTC))
 
 
-def _unknown_posts(sessions: sessionmaker[Session], files: Iterator[tuple[str, Path]]) -> Iterator[OldPost]:
-    """The posts among `files` whose path no article holds, read; a file that is not a post is skipped."""
-    for chunk in _batches(files):
+def _unknown_files(sessions: sessionmaker[Session], files: Iterator[tuple[str, Path]]) -> Iterator[Path]:
+    """The files whose path no article holds (asked a batch at a time, by the unique index)."""
+    for chunk in chunked(files, BATCH):
         with sessions() as session:
             held = article_rows.held_post_paths(session, [relative for relative, _ in chunk])
-        for relative, path in chunk:
-            if relative in held:
-                continue
-            try:
-                yield read_post(path)
-            except (PostFormatError, OSError) as exc:
-                log.debug("%s: not a post: %s", path, exc)
+        yield from (path for relative, path in chunk if relative not in held)
 
 
-def _batches(items: Iterator[T]) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _not_a_post(file: Unreadable) -> None:
+    """A file in the export folder that is not a post (a draft, a page of the site) is left alone."""
+    log.debug("%s: not a post: %s", file.path, file.reason)

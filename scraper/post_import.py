@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +21,9 @@ from scraper.config import FeedConfig
 from scraper.errors import PostFormatError
 from scraper.extract import html_to_text
 from scraper.hosts import host_key
+from scraper.parallel import default_workers, ordered_map
 from scraper.post_reader import OldPost, read_post
+from scraper.sanitize import checked_url
 from scraper.store import articles as article_rows
 from scraper.store.feeds import ensure_feed_rows
 from scraper.store.models import IMPORTED, Article, ArticleStatus
@@ -29,6 +32,8 @@ from scraper.urls import canonical_url
 log = logging.getLogger(__name__)
 
 BATCH = 2000  # rows per transaction, and per IN (...) query (under SQLite's 32,766 bound parameters)
+CHUNK = 250  # post files per worker's unit: small enough that a few in flight are little memory
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,90 @@ def post_path_for(path: Path, export_dir: Path) -> str:
         return str(resolved)
 
 
+@dataclass(frozen=True)
+class ParsedPost:
+    """A post read and made ready for its row: the CPU-bound part of an import, done where it can run in
+    parallel (scraper.parallel), so the process that stores only compares keys and inserts."""
+
+    post: OldPost
+    key: str  # canonical URL
+    relative: str  # the post path as the exporter keeps it
+    host: str
+    text: str  # the body's plain text
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    path: Path
+    reason: str
+
+
+def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
+    """Raises ValueError (a URL the archive cannot keep: an impossible port, a NUL, not http)."""
+    url = checked_url(post.url)
+    if url != post.url:
+        post = replace(post, url=url)
+    return ParsedPost(post, canonical_url(url), paths(post.path), host_key(url), html_to_text(post.body_html))
+
+
+def parse_post_files(job: tuple[str, Sequence[Path]]) -> list[ParsedPost | Unreadable]:
+    """(export folder, post files): each read and prepared, or why not. A worker's unit (module level: it
+    is pickled); it never raises, so one bad file fails alone and the chunk's others go on."""
+    export_dir, files = job
+    paths = PostPaths(Path(export_dir))
+    out: list[ParsedPost | Unreadable] = []
+    for path in files:
+        try:
+            out.append(prepare(read_post(path), paths))
+        except (PostFormatError, OSError, ValueError) as exc:
+            out.append(Unreadable(path, str(exc)))
+        except Exception as exc:  # whatever else a hostile file does to a parser: that file alone fails
+            out.append(Unreadable(path, f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def import_post_files(
+    sessions: sessionmaker[Session],
+    files: Iterable[Path],
+    export_dir: Path,
+    feed_ids: Mapping[str, int],
+    summary: ImportSummary,
+    *,
+    feed_id: int | None = None,
+    now: datetime | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    on_unreadable: Callable[[Unreadable], None] | None = None,
+    workers: int | None = None,
+) -> None:
+    """Read and store post files, streamed: parsed in chunks by `workers` processes (default one per core;
+    0: here), stored a batch per transaction, so memory holds a few chunks whatever the archive's size. A
+    file that is not a post is given to `on_unreadable` (default: an error in the summary).
+    `on_batch(stored, unreadable)` after each batch."""
+    now = now or datetime.now(UTC)
+    jobs = ((str(export_dir), chunk) for chunk in chunked(iter(files), CHUNK))
+    parsed = ordered_map(parse_post_files, jobs, workers=default_workers() if workers is None else workers)
+    report = on_unreadable or (lambda bad: summary.errors.append(f"{bad.path}: {bad.reason}"))
+    failed = 0
+
+    def good() -> Iterator[ParsedPost]:
+        nonlocal failed
+        for chunk in parsed:
+            for item in chunk:
+                if isinstance(item, Unreadable):
+                    failed += 1
+                    report(item)
+                else:
+                    yield item
+
+    for batch in chunked(good(), BATCH):
+        _import_batch(sessions, batch, feed_ids, summary, feed_id, now)
+        if on_batch is not None:
+            on_batch(len(batch), failed)
+        failed = 0
+    if failed and on_batch is not None:
+        on_batch(0, failed)
+
+
 def import_posts(
     sessions: sessionmaker[Session],
     posts: Iterable[OldPost],
@@ -105,28 +194,32 @@ def import_posts(
     now: datetime | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> None:
-    """Store the posts (see the module docstring for what each becomes), a batch per transaction: the
-    posts are streamed, so memory holds one batch whatever the archive's size. `on_batch(n)` after each."""
+    """Store posts already read (see the module docstring for what each becomes), a batch per
+    transaction, here: the posts are streamed, so memory holds one batch. `on_batch(n)` after each.
+    A post whose URL the archive cannot keep is an error in the summary."""
     now = now or datetime.now(UTC)
     paths = PostPaths(export_dir)
-    batch: list[OldPost] = []
-    for post in posts:
-        batch.append(post)
-        if len(batch) >= BATCH:
-            _import_batch(sessions, batch, paths, feed_ids, summary, feed_id, now)
-            if on_batch is not None:
-                on_batch(len(batch))
-            batch = []
-    if batch:
-        _import_batch(sessions, batch, paths, feed_ids, summary, feed_id, now)
+    for batch in chunked(iter(posts), BATCH):
+        ready: list[ParsedPost] = []
+        for post in batch:
+            try:
+                ready.append(prepare(post, paths))
+            except ValueError as exc:
+                summary.errors.append(f"{post.path}: {exc}")
+        _import_batch(sessions, ready, feed_ids, summary, feed_id, now)
         if on_batch is not None:
             on_batch(len(batch))
 
 
+def chunked(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last one shorter), pulled from `items` as each is needed."""
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
 def _import_batch(
     sessions: sessionmaker[Session],
-    posts: Sequence[OldPost],
-    paths: PostPaths,
+    posts: Sequence[ParsedPost],
     feed_ids: Mapping[str, int],
     summary: ImportSummary,
     feed_id: int | None,
@@ -134,12 +227,11 @@ def _import_batch(
 ) -> None:
     """New articles are inserted in one statement; known ones (rare) take the post through the ORM."""
     with sessions.begin() as session:
-        keys = [canonical_url(post.url) for post in posts]
-        known = article_rows.by_canonical_url(session, set(keys))
-        relative = [paths(post.path) for post in posts]
-        owners = article_rows.post_path_owners(session, relative)
+        known = article_rows.by_canonical_url(session, {parsed.key for parsed in posts})
+        owners = article_rows.post_path_owners(session, [parsed.relative for parsed in posts])
         new: dict[str, dict[str, Any]] = {}
-        for post, key, path in zip(posts, keys, relative, strict=True):
+        for parsed in posts:
+            post, key, path = parsed.post, parsed.key, parsed.relative
             owner = owners.get(path)
             if owner is not None:
                 if owner == key:
@@ -154,38 +246,40 @@ def _import_batch(
                 continue
             target = feed_id or feed_ids.get(post.feed_name or "")
             if article is None:
-                new[key] = _new_row(post, key, path, target, now)
+                new[key] = _new_row(parsed, target, now)
                 summary.posts += 1
             else:
-                _fill(article, post, path, target, now)
+                _fill(article, parsed, target, now)
                 summary.adopted += 1
             owners[path] = key
         article_rows.insert_articles(session, list(new.values()))
 
 
-def _new_row(post: OldPost, key: str, path: str, feed_id: int | None, now: datetime) -> dict[str, Any]:
+def _new_row(parsed: ParsedPost, feed_id: int | None, now: datetime) -> dict[str, Any]:
+    post = parsed.post
     return {
         "url": post.url,
-        "canonical_url": key,
-        "host": host_key(post.url),
+        "canonical_url": parsed.key,
+        "host": parsed.host,
         "feed_id": feed_id,
         "status": ArticleStatus.ARCHIVED,
         "attempts": 0,
         "discovered_at": now,
-        "post_path": path,
+        "post_path": parsed.relative,
         "post_written_at": now,  # on disk already: not among the posts to write (an index range kept short)
         "content_source": IMPORTED,
         "title": post.title,
         "author": post.author,
         "published_at": post.published,
         "content_html": post.body_html,
-        "content_text": html_to_text(post.body_html),
+        "content_text": parsed.text,
         "archived_at": post.published or now,
     }
 
 
-def _fill(article: Article, post: OldPost, path: str, feed_id: int | None, now: datetime) -> None:
-    article.post_path = path
+def _fill(article: Article, parsed: ParsedPost, feed_id: int | None, now: datetime) -> None:
+    post = parsed.post
+    article.post_path = parsed.relative
     article.post_written_at = article.post_written_at or now
     article.content_source = IMPORTED
     if article.status == ArticleStatus.ARCHIVED and article.content_html:
@@ -196,10 +290,23 @@ def _fill(article: Article, post: OldPost, path: str, feed_id: int | None, now: 
     article.author = post.author
     article.published_at = post.published
     article.content_html = post.body_html
-    article.content_text = html_to_text(post.body_html)
+    article.content_text = parsed.text
     article.archived_at = article.archived_at or post.published or now
     article.next_attempt_at = None
     article.last_error = None
+
+
+def seen_rows(urls: Sequence[str]) -> list[tuple[str, str, str] | Unreadable]:
+    """(canonical URL, URL, host) of each listed URL, or why the archive cannot keep it. A worker's unit
+    (module level: it is pickled); it never raises."""
+    out: list[tuple[str, str, str] | Unreadable] = []
+    for listed in urls:
+        try:
+            url = checked_url(listed)
+            out.append((canonical_url(url), url, host_key(url)))
+        except ValueError as exc:
+            out.append(Unreadable(Path(), str(exc)))
+    return out
 
 
 def import_seen_urls(
@@ -208,21 +315,31 @@ def import_seen_urls(
     summary: ImportSummary,
     *,
     now: datetime | None = None,
+    workers: int | None = None,
 ) -> None:
-    """URLs the old archive had archived once become `seen` rows (unless the database knows them)."""
+    """URLs the old archive had archived once become `seen` rows (unless the database knows them),
+    streamed: canonicalised in chunks by `workers` processes (default one per core; 0: here), stored a
+    batch per transaction. A URL the archive cannot keep is an error in the summary, alone."""
     now = now or datetime.now(UTC)
-    batch: dict[str, str] = {}
-    for url in urls:
-        batch.setdefault(canonical_url(url), url)
-        if len(batch) >= BATCH:
+    rows = ordered_map(
+        seen_rows, chunked(iter(urls), BATCH), workers=default_workers() if workers is None else workers
+    )
+    for chunk in rows:
+        batch: dict[str, tuple[str, str]] = {}
+        for row in chunk:
+            if isinstance(row, Unreadable):
+                summary.errors.append(f"seen URL refused: {row.reason}")
+            else:
+                batch.setdefault(row[0], (row[1], row[2]))
+        if batch:
             _seen_batch(sessions, batch, summary, now)
-            batch = {}
-    if batch:
-        _seen_batch(sessions, batch, summary, now)
 
 
 def _seen_batch(
-    sessions: sessionmaker[Session], batch: Mapping[str, str], summary: ImportSummary, now: datetime
+    sessions: sessionmaker[Session],
+    batch: Mapping[str, tuple[str, str]],
+    summary: ImportSummary,
+    now: datetime,
 ) -> None:
     with sessions.begin() as session:
         known = article_rows.known_canonical_urls(session, list(batch))
@@ -230,23 +347,14 @@ def _seen_batch(
             {
                 "url": url,
                 "canonical_url": key,
-                "host": host_key(url),
+                "host": host,
                 "status": ArticleStatus.SEEN,
                 "attempts": 0,
                 "discovered_at": now,
             }
-            for key, url in batch.items()
+            for key, (url, host) in batch.items()
             if key not in known
         ]
         article_rows.insert_articles(session, rows)
         summary.seen_known += len(batch) - len(rows)
         summary.seen += len(rows)
-
-
-def read_posts(paths: Iterable[Path], summary: ImportSummary) -> Iterator[OldPost]:
-    """Parse each file; one that cannot be read is an error on that file, and the rest go on."""
-    for path in paths:
-        try:
-            yield read_post(path)
-        except (PostFormatError, OSError) as exc:
-            summary.errors.append(f"{path}: {exc}")

@@ -377,7 +377,12 @@ def test_interrupted_backfill_continues_and_never_refetches(
 # --- re-extraction ------------------------------------------------------------------------------------------
 
 
-def test_reextract_rewrites_changed_posts_offline(httpserver: HTTPServer, tmp_path: Path) -> None:
+def test_reextract_rewrites_changed_posts_offline(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scraper.backfill import reextract
+
+    monkeypatch.setattr(reextract, "BATCH", 2)  # 3 stored pages: two windows, the boundary crossed
     base = httpserver.url_for("").rstrip("/")
     serve_pages(httpserver, ["/x/1", "/x/2"])
     httpserver.expect_request("/x/3").respond_with_data(

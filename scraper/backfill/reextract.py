@@ -17,9 +17,12 @@ import logging
 import zlib
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
 from scraper.backfill.progress import Progress
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue
 from scraper.charset import decode
+from scraper.export.rewrite import id_windows
 from scraper.export.writer import export_articles
 from scraper.extract import extract
 from scraper.extract.dates import reconcile
@@ -50,26 +53,27 @@ class ReextractReport:
         )
 
 
-def candidates(pipeline: Pipeline, feed_id: int | None) -> list[int]:
-    with pipeline.sessions() as session:
-        return article_rows.reextract_candidates(session, feed_id)
-
-
 def reextract(pipeline: Pipeline, progress: Progress, feed_id: int | None = None) -> ReextractReport:
-    """Extract every candidate again, showing progress; then rewrite the posts that changed."""
+    """Extract every candidate again, showing progress, a batch per transaction; the posts that changed
+    are rewritten after each batch. Streamed: the candidates are read a window of ids at a time, so memory
+    holds one batch whatever the number of stored pages."""
     report = ReextractReport()
-    changed: list[int] = []
-    ids = candidates(pipeline, feed_id)
-    progress.start("re-extract", len(ids))
-    for start in range(0, len(ids), BATCH):
+    with pipeline.sessions() as session:
+        progress.start("re-extract", article_rows.count_reextract_candidates(session, feed_id))
+
+    def window(session: Session, after: int, limit: int) -> list[int]:
+        return article_rows.reextract_candidates(session, feed_id, after=after, limit=limit)
+
+    for ids in id_windows(pipeline.sessions, window, BATCH):
+        changed: list[int] = []
         with pipeline.sessions.begin() as session:
-            for article in article_rows.with_pages(session, ids[start : start + BATCH]):
+            for article in article_rows.with_pages(session, ids):
                 ok = _one(pipeline, article, report)
                 if ok is True:
                     changed.append(article.id)
                 progress.advance(ok is None)
+        report.posts_written += export_articles(pipeline.sessions, pipeline.writer, changed)
     progress.finish()
-    report.posts_written = export_articles(pipeline.sessions, pipeline.writer, changed)
     return report
 
 

@@ -98,10 +98,25 @@ def insert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(insert(cast(Table, Article.__table__)), list(rows))
 
 
-def reextract_candidates(session: Session, feed_id: int | None) -> list[int]:
-    """Articles with a stored page worth extracting again: archived from the page, or failed on a 2xx."""
+def reextract_candidates(
+    session: Session, feed_id: int | None, *, after: int = 0, limit: int | None = None
+) -> list[int]:
+    """Articles with a stored page worth extracting again: archived from the page, or failed on a 2xx.
+    In id order; `after` and `limit` give one window of them (a re-extraction of a million streams)."""
+    query = _reextract_query(select(Article.id), feed_id).where(Article.id > after).order_by(Article.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def count_reextract_candidates(session: Session, feed_id: int | None) -> int:
+    """How many articles reextract_candidates gives in all (a progress bar's total)."""
+    return int(session.scalar(_reextract_query(select(func.count()), feed_id)) or 0)
+
+
+def _reextract_query(query: Select[Any], feed_id: int | None) -> Select[Any]:
     query = (
-        select(Article.id)
+        query.select_from(Article)
         .join(RawPage, RawPage.article_id == Article.id)
         .where(
             or_(
@@ -110,11 +125,8 @@ def reextract_candidates(session: Session, feed_id: int | None) -> list[int]:
                 (Article.status == ArticleStatus.FAILED) & Article.http_status.between(200, 299),
             )
         )
-        .order_by(Article.id)
     )
-    if feed_id is not None:
-        query = query.where(Article.feed_id == feed_id)
-    return list(session.scalars(query))
+    return query if feed_id is None else query.where(Article.feed_id == feed_id)
 
 
 def with_pages(session: Session, ids: Sequence[int]) -> Iterable[Article]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -156,6 +157,13 @@ class Article(Base):
         Index("ix_articles_status_post_written_at", "status", "post_written_at"),  # posts to write
         Index("ix_articles_status_revisit_at", "status", "revisit_at"),  # revisits due
         Index("ix_articles_feed_id_status", "feed_id", "status"),  # status's counts, from the index alone
+        Index(  # status's reasons: the few rows with an error, not every archived one
+            "ix_articles_errors",
+            "feed_id",
+            "status",
+            sqlite_where=text("last_error IS NOT NULL"),
+            postgresql_where=text("last_error IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

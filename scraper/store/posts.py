@@ -43,6 +43,18 @@ def archived_ids(
     return list(session.scalars(query.order_by(Article.id)))
 
 
+def archived_ids_after(session: Session, after: int, limit: int) -> list[int]:
+    """The next `limit` ids of archived articles whose post we write, after id `after`: a rewrite of the
+    whole archive walks them a window at a time (by the primary key), never holding them all."""
+    query = select(Article.id).where(*ours(), Article.id > after).order_by(Article.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def count_ours(session: Session) -> int:
+    """How many posts a rewrite of the whole archive writes (a progress bar's total)."""
+    return int(session.scalar(select(func.count()).select_from(Article).where(*ours())) or 0)
+
+
 def ours() -> list[ColumnElement[bool]]:
     """Archived articles whose post this program writes (not those imported from an old archive)."""
     return [

@@ -15,11 +15,16 @@ from sqlalchemy.orm import Session
 from scraper.store.articles import due_count
 from scraper.store.models import Article, ArticleStatus, Feed
 
+COUNTED_STATUSES = (ArticleStatus.ARCHIVED, ArticleStatus.PENDING, ArticleStatus.GONE, ArticleStatus.FAILED)
+REASON_STATUSES = frozenset(
+    {ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING, ArticleStatus.ARCHIVED}
+)
+
 
 @dataclass(frozen=True)
 class FeedHealth:
-    """`scraper status`'s view: the feeds, article counts per feed and status, and the commonest reasons
-    articles were not archived (most frequent first)."""
+    """`scraper status`'s view: the feeds, article counts per feed and status (COUNTED_STATUSES), and the
+    commonest reasons articles were not archived (most frequent first)."""
 
     feeds: list[Feed]
     counts: dict[tuple[int | None, str], int]
@@ -33,25 +38,29 @@ def enabled_feeds(session: Session) -> list[Feed]:
 
 def feed_health(session: Session) -> FeedHealth:
     feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
+    # Only what the table shows (the feeds' rows, the statuses of its columns), read as ranges of the
+    # (feed_id, status) index: not the seen URLs of an imported list (millions, no feed), which a count
+    # of everything would walk on every `status`.
     counts: dict[tuple[int | None, str], int] = {
         (feed_id, status): n
         for feed_id, status, n in session.execute(
-            select(Article.feed_id, Article.status, func.count()).group_by(Article.feed_id, Article.status)
+            select(Article.feed_id, Article.status, func.count())
+            .where(Article.feed_id.in_([feed.id for feed in feeds]), Article.status.in_(COUNTED_STATUSES))
+            .group_by(Article.feed_id, Article.status)
         )
     }
-    reasons = list(
-        session.execute(
+    # Only `last_error IS NOT NULL` in the query: the partial index of the rows with an error answers it
+    # (a filter on status too would send SQLite's planner to a status index, every archived row read).
+    reasons = [
+        row
+        for row in session.execute(
             select(Article.feed_id, Article.status, Article.last_error, func.count())
-            .where(
-                Article.status.in_(
-                    [ArticleStatus.FAILED, ArticleStatus.GONE, ArticleStatus.PENDING, ArticleStatus.ARCHIVED]
-                )
-            )
             .where(Article.last_error.is_not(None))
             .group_by(Article.feed_id, Article.status, Article.last_error)
             .order_by(func.count().desc())
         ).all()
-    )
+        if row[1] in REASON_STATUSES
+    ]
     return FeedHealth(feeds, counts, reasons)
 
 
