@@ -11,6 +11,8 @@ The `once` case: a local server (its own process, so its CPU is not counted) ser
 two items each on 127.0.0.1, with ETags; a first, unmeasured `scraper once` archives their articles; every
 measured run then finds every feed unchanged (304 Not Modified). The archive is SQLite in a temporary
 folder unless `--database` names another (a PostgreSQL URL, say: its tables are shared with earlier runs).
+The children run without PYTHONDONTWRITEBYTECODE, so the unmeasured first run leaves the bytecode caches
+an installed package has.
 
 `--profile` runs each command once more under benchmarks/_profiling.py (pyinstrument if installed, else
 cProfile) and prints the top items; that run is not in the figures.
@@ -150,7 +152,13 @@ def main() -> None:
     server = multiprocessing.Process(target=_serve, args=(send,), daemon=True)
     server.start()
     port = receive.recv()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SCRAPER_")}
+    # Bytecode caches written as an installed package has them (pip compiles on install): with
+    # PYTHONDONTWRITEBYTECODE set, every run would compile the modules it imports from source again.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("SCRAPER_") and key != "PYTHONDONTWRITEBYTECODE"
+    }
     env["PYTHONPATH"] = str(HERE.parent)
     try:
         with tempfile.TemporaryDirectory() as tmp:
