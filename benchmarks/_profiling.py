@@ -88,8 +88,8 @@ def _pyinstrument_report(label: str, session: Any, top: int) -> str:
     lines = [f"--- profile (pyinstrument, {session.sample_count} samples, {total:.3f} s wall): {label}"]
     lines.append("  self time:")
     lines += _top_lines(own, total, top)
-    lines.append("  inclusive time:")
-    lines += _top_lines(inclusive, total, top)
+    lines.append("  inclusive time (leaving out the frames nearly every sample passes through):")
+    lines += _top_lines({name: t for name, t in inclusive.items() if t < 0.9 * total}, total, top)
     return "\n".join(lines)
 
 

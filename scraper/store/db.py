@@ -13,7 +13,6 @@ committed, fails at once with "database is locked" instead of waiting).
 
 from __future__ import annotations
 
-import ast
 import re
 import time
 from functools import cache
@@ -153,6 +152,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 # `revision = "0001"`, `down_revision: str | None = None` and the like, at the start of a line of a script.
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
 _REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
@@ -165,17 +165,15 @@ def head_revisions() -> frozenset[str]:
     parents: set[str] = set()
     for path in (migrations_dir() / "versions").glob("*.py"):
         found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
-        if not found and path.name == "__init__.py":
-            continue
-        try:
-            revision = ast.literal_eval(found["revision"])
-            down = ast.literal_eval(found.get("down_revision", "None"))
-        except (KeyError, ValueError, SyntaxError):
+        if "revision" not in found:
+            if path.name == "__init__.py":
+                continue
             return frozenset()
-        if not isinstance(revision, str):
+        names = _QUOTED.findall(found["revision"])
+        if len(names) != 1:
             return frozenset()
-        revisions.add(revision)
-        parents.update([down] if isinstance(down, str) else down or ())
+        revisions.add(names[0])
+        parents.update(_QUOTED.findall(found.get("down_revision", "None")))  # None, "x" or ("x", "y")
     return frozenset(revisions - parents)
 
 
