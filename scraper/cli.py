@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from scraper.backfill.progress import Progress
-    from scraper.backfill.runner import BackfillReport
+    from scraper.backfill.runner import BackfillOptions, BackfillReport
     from scraper.backfill.source import SourceValue
     from scraper.capture.export import PageFilter
     from scraper.config import Config, HttpConfig
@@ -506,14 +506,8 @@ def backfill(
     archived at most --per-host at a time per site, with a progress bar. Interrupted, the same command
     continues where it stopped.
     """
-    import asyncio
-
     from scraper.backfill.frontier import Filters
-    from scraper.backfill.progress import make_progress
-    from scraper.backfill.runner import BackfillError, BackfillOptions, run_backfill
-    from scraper.diagnose import export_dir_problem
-    from scraper.errors import LockHeldError
-    from scraper.store.posts import posts_waiting
+    from scraper.backfill.runner import BackfillOptions
 
     if not any(sources.values()):
         _fail(f"backfill: give a source: {_source_flags()}", EXIT_BAD_CONFIG)
@@ -528,11 +522,23 @@ def backfill(
         rescan=rescan,
         max_pages=max_pages,
     )
+    _warn_export_dir(config)
+    _run_backfill(config, options)
+
+
+def _run_backfill(config: Config, options: BackfillOptions) -> NoReturn:
+    """The backfill itself, under the run lock, then its summary and exit status."""
+    import asyncio
+
+    from scraper.backfill.progress import make_progress
+    from scraper.backfill.runner import BackfillError, run_backfill
+    from scraper.diagnose import export_dir_problem
+    from scraper.errors import LockHeldError
+    from scraper.store.posts import posts_waiting
 
     def stdin() -> Iterable[str]:
         return click.open_file("-", encoding="utf-8", errors="replace")
 
-    _warn_export_dir(config)
     try:
         # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
         # share the queue through their claims, beside the daemons.
