@@ -13,7 +13,8 @@ storages are picked from a table by URI scheme, are the model):
   builds the options from this table when it runs) and a way to find URLs into the frontier (the backfill
   runner runs each one given). A source is a module exposing a `backfill.source.WorkSource`.
 
-A new target or source is its module and one `register_*` line below.
+A new target or source is its module and one `register_*` call (a built-in source: one entry in
+`_builtin_sources`).
 
 Nothing here is imported before a command asks for it: the config's check of `[export] template` imports
 this module, and `scraper status` or a `once` with nothing new must not pay for the fetcher, the pipeline
