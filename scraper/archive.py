@@ -25,8 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate
-from scraper.extract import Record, RuleBook, clean_fragment, extract, html_to_text
 from scraper.extract.dates import reconcile
+from scraper.extract.record import Record
+from scraper.extract.rules import RuleBook
+from scraper.extract.text import html_to_text
 from scraper.fetch import Fetcher, RequestPolicy, Response
 from scraper.sanitize import storable_record
 from scraper.selectors import selector_missed
@@ -149,6 +151,8 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
 def _extract(text: str, url: str, rules: RuleBook, job: ArticleJob) -> Record:
     """The page's record as the database takes it (scraper.sanitize); raises ExtractError when it has
     none (the raw page is kept all the same)."""
+    from scraper.extract.extractor import extract  # here: a run with no page to extract never loads it
+
     try:
         record = extract(text, url, rules.for_url(url, job.selector, job.remove))
     except Exception as exc:  # an extractor bug must cost one article, never the run
@@ -160,6 +164,8 @@ def _extract(text: str, url: str, rules: RuleBook, job: ArticleJob) -> Record:
 
 def _from_feed(job: ArticleJob, page: ArchiveOutcome | None) -> ArchiveOutcome:
     """The feed's own content, cleaned like a page (the old archives kept the ads; we do not)."""
+    from scraper.extract.extractor import clean_fragment
+
     body = clean_fragment(job.entry_content or "", job.url)
     record = storable_record(
         Record(

@@ -8,9 +8,6 @@ Exit status (documented in the README): 0 all well (also: `once` found another r
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import json
 import logging
 import os
 import re
@@ -22,42 +19,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, OperationalError
 
 from scraper import __version__
-from scraper.backfill.frontier import Filters, parse_day_or_time
-from scraper.backfill.progress import Progress, make_progress
-from scraper.backfill.runner import BackfillError, BackfillOptions, BackfillReport, run_backfill
-from scraper.backfill.source import SourceValue
-from scraper.capture.export import PageFilter, export_wacz, export_warc
-from scraper.compose import database, new_writer, node, work_sources
-from scraper.config import (
-    Config,
-    ConfigError,
-    HttpConfig,
-    check_selector,
-    find_config_path,
-    load_config,
-    parse_config,
-    parse_listen,
-)
-from scraper.diagnose import EXPORT_DIR_FIX, database_error, export_dir_problem
-from scraper.due import PollTiming, describe
-from scraper.errors import LockHeldError, SchemaRevisionError, StoredValueError
-from scraper.export.rewrite import rewrite_all
-from scraper.extract import RuleBook, RuleError, extract
-from scraper.fetch import Fetcher, FetchError
-from scraper.history import history_report
-from scraper.importer import PostFormatError, feeds_toml, import_paths
 from scraper.logs import LOG_FORMATS, setup_logging
-from scraper.status import feed_status_report, skipped_feeds
-from scraper.store.db import session_factory
-from scraper.store.posts import posts_waiting
-from scraper.summary import RunSummary
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from scraper.backfill.progress import Progress
+    from scraper.backfill.runner import BackfillOptions, BackfillReport
+    from scraper.backfill.source import SourceValue
+    from scraper.capture.export import PageFilter
+    from scraper.config import Config, HttpConfig
+    from scraper.due import PollTiming
+    from scraper.summary import RunSummary
+
+# Every command imports what it needs inside its function, and nothing here imports the database layer,
+# the fetcher, the extractor or the exporter at module level: `scraper --version` and `scraper --help` pay
+# for click alone, `status` for the database alone (tests/test_cli.py holds this, by sys.modules).
 
 EXIT_OK, EXIT_FEED_FAILED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -149,6 +131,9 @@ def _config_path(given: Path | None) -> Path | None:
 
 
 def _load(config_path: Path | None) -> Config:
+    from scraper.config import ConfigError, load_config
+    from scraper.extract.rules import RuleBook, RuleError
+
     try:
         config = load_config(_config_path(config_path))
         RuleBook.load(config.rules)  # a broken [[rules]] table is a config error, found before any work
@@ -175,6 +160,11 @@ def _database(
     """The archive opened by the composition root (scraper.compose.database: migrated, under the run lock
     if `lock`, disposed after); a database that cannot be reached or used is one line and exit 1, not a
     traceback (a config error caught later, such as a missing driver, is exit 2). LockHeldError passes."""
+    from sqlalchemy.exc import ArgumentError
+
+    from scraper.compose import database
+    from scraper.diagnose import database_error
+
     try:
         opening = database(config, lock=lock, advisory=advisory, revision=revision)
     except (ArgumentError, ImportError) as exc:
@@ -182,9 +172,19 @@ def _database(
     try:
         with opening as engine:
             yield engine
-    except (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError, StoredValueError) as exc:
+    except _database_errors() as exc:
         logging.getLogger("scraper.cli").debug("database error", exc_info=True)
         _fail(database_error(config.database.url, exc), EXIT_FEED_FAILED)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """What a database that cannot be reached or used raises (imported when an error is being caught, so
+    a command that opens no database does not load SQLAlchemy for its except clauses)."""
+    from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
+
+    from scraper.errors import SchemaRevisionError, StoredValueError
+
+    return (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError, StoredValueError)
 
 
 # The signals that stopped this command, for its last line and exit status (128 + N).
@@ -274,6 +274,8 @@ def run(config_path: Path | None) -> None:
     feed list. Health and metrics on [daemon] listen: /healthz, /metrics.
     """
     from scraper.daemon import Daemon
+    from scraper.diagnose import database_error
+    from scraper.errors import LockHeldError
 
     _start_logging(logging.INFO)
     config = _load(config_path)
@@ -281,7 +283,7 @@ def run(config_path: Path | None) -> None:
         code = Daemon(config).serve()
     except LockHeldError as exc:
         _fail(f"{exc}: is a daemon or cron run already working on this archive?", EXIT_FEED_FAILED)
-    except (OperationalError, InterfaceError, DatabaseError, SchemaRevisionError, StoredValueError) as exc:
+    except _database_errors() as exc:
         logging.getLogger("scraper.daemon").debug("start failed", exc_info=True)
         _fail(f"cannot start: {database_error(config.database.url, exc)}", EXIT_FEED_FAILED)
     except Exception as exc:  # the listen address: nothing could start
@@ -307,6 +309,13 @@ def once(config_path: Path | None, due_only: bool, force: bool) -> None:
     with when and why. Takes the archive's run lock first: when another run holds it, says so and exits 0.
     With -q nothing is printed when all is well.
     """
+    import asyncio
+
+    from scraper.diagnose import export_dir_problem
+    from scraper.due import describe
+    from scraper.errors import LockHeldError
+    from scraper.store.posts import posts_waiting
+
     _start_logging()
     config = _load(config_path)
     quiet = _quiet()
@@ -348,6 +357,10 @@ class _OnceRun:
 
 async def _run_once(config: Config, engine: Engine, due_only: bool, force: bool = False) -> _OnceRun:
     """One run, as a node: it claims what it does, so it may run beside daemons on one PostgreSQL."""
+    from scraper.compose import node
+    from scraper.due import describe
+    from scraper.status import skipped_feeds
+
     async with node(config, engine, "once") as pipeline:
         pipeline.sync_feeds()  # a changed config first, so what is skipped is what this run skips
         started = pipeline.clock()
@@ -383,6 +396,8 @@ class _FinalSummaryOnly:
 
 def _date_option(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], datetime | None]:
     def convert(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+        from scraper.backfill.frontier import parse_day_or_time
+
         if value is None:
             return None
         try:
@@ -416,6 +431,8 @@ class _BackfillCommand(click.Command):
 def _source_options() -> list[click.Parameter]:
     """A repeatable `--flag VALUE` for a source with a metavar, an on/off `--flag` for the others; each
     passed to the command under the source's key."""
+    from scraper.compose import work_sources
+
     options: list[click.Parameter] = []
     for key, source in work_sources().items():
         option = source.option
@@ -430,6 +447,8 @@ def _source_options() -> list[click.Parameter]:
 
 def _source_flags() -> str:
     """`--sitemap, --feed-history, --urls or --reextract`: the registered sources' options."""
+    from scraper.compose import work_sources
+
     flags = [source.option.flag for source in work_sources().values()]
     return " or ".join([", ".join(flags[:-1]), flags[-1]] if len(flags) > 1 else flags)
 
@@ -487,6 +506,9 @@ def backfill(
     archived at most --per-host at a time per site, with a progress bar. Interrupted, the same command
     continues where it stopped.
     """
+    from scraper.backfill.frontier import Filters
+    from scraper.backfill.runner import BackfillOptions
+
     if not any(sources.values()):
         _fail(f"backfill: give a source: {_source_flags()}", EXIT_BAD_CONFIG)
     _start_logging()
@@ -500,11 +522,23 @@ def backfill(
         rescan=rescan,
         max_pages=max_pages,
     )
+    _warn_export_dir(config)
+    _run_backfill(config, options)
+
+
+def _run_backfill(config: Config, options: BackfillOptions) -> NoReturn:
+    """The backfill itself, under the run lock, then its summary and exit status."""
+    import asyncio
+
+    from scraper.backfill.progress import make_progress
+    from scraper.backfill.runner import BackfillError, run_backfill
+    from scraper.diagnose import export_dir_problem
+    from scraper.errors import LockHeldError
+    from scraper.store.posts import posts_waiting
 
     def stdin() -> Iterable[str]:
         return click.open_file("-", encoding="utf-8", errors="replace")
 
-    _warn_export_dir(config)
     try:
         # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
         # share the queue through their claims, beside the daemons.
@@ -546,6 +580,8 @@ def _finish_backfill(
 def _warn_export_dir(config: Config) -> None:
     """Say at once when posts cannot be written: the run still archives, and the posts wait in the
     database until the folder takes them."""
+    from scraper.diagnose import EXPORT_DIR_FIX, export_dir_problem
+
     problem = export_dir_problem(config.export.dir)
     if problem:
         click.echo(f"scraper: {problem}; {EXPORT_DIR_FIX}", err=True)
@@ -553,6 +589,8 @@ def _warn_export_dir(config: Config) -> None:
 
 def _say_unwritten(config: Config, unwritable: str | None, waiting: int) -> None:
     """Posts a run could not write: how many, why, and the fix (they are written by a later run)."""
+    from scraper.diagnose import EXPORT_DIR_FIX
+
     if unwritable:
         click.echo(
             f"scraper: {waiting} posts not written to {config.export.dir}: {unwritable}; {EXPORT_DIR_FIX}",
@@ -565,6 +603,8 @@ def _say_unwritten(config: Config, unwritable: str | None, waiting: int) -> None
 def status(config_path: Path | None) -> None:
     """Per-feed health: articles, last poll and success, failures in a row, broken, next poll, last error;
     then the nodes seen in the last day and what each holds."""
+    from scraper.status import feed_status_report
+
     _start_logging()
     config = _load(config_path)
     with _database(config) as engine:
@@ -587,6 +627,10 @@ def status(config_path: Path | None) -> None:
 def history(config_path: Path | None, key: str, pair: tuple[int, int] | None) -> None:
     """An article's versions, its edits and removals, and a word-level diff (character-level for Chinese
     and Japanese) between versions."""
+    from scraper.config import ConfigError
+    from scraper.history import history_report
+    from scraper.store.db import session_factory
+
     _start_logging()
     config = _load(config_path)
     with _database(config) as engine, session_factory(engine)() as session:
@@ -630,6 +674,12 @@ def export_command(
 
     With --warc or --wacz, the stored pages go to WARC files or a WACZ instead (scraper.capture.export).
     """
+    from scraper.capture.export import PageFilter
+    from scraper.compose import new_writer
+    from scraper.diagnose import EXPORT_DIR_FIX, export_dir_problem
+    from scraper.export.rewrite import rewrite_all
+    from scraper.store.db import session_factory
+
     _start_logging()
     config = _load(config_path)
     if warc_dir or wacz_file:
@@ -671,6 +721,9 @@ def _export_captures(
 
 
 def _write_captures(config: Config, warc_dir: Path | None, wacz_file: Path | None, pages: PageFilter) -> None:
+    from scraper.capture.export import export_wacz, export_warc
+    from scraper.store.db import session_factory
+
     with _database(config) as engine:
         sessions = session_factory(engine)
         try:
@@ -701,6 +754,10 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
     Posts become archived articles (their files are never rewritten), listed URLs are never archived again,
     and feed lists are printed as [[feeds]] tables to add to the config.
     """
+    from scraper.errors import LockHeldError
+    from scraper.importer import PostFormatError, feeds_toml, import_paths
+    from scraper.store.db import session_factory
+
     _start_logging()
     config = _load(config_path)
     try:
@@ -749,6 +806,13 @@ def extract_command(
     An invalid --selector or --remove is an error (exit 2); a --selector that matches nothing on the page
     is said on standard error (the generic finder is used instead).
     """
+    import asyncio
+    import dataclasses
+    import json
+
+    from scraper.config import ConfigError, check_selector
+    from scraper.extract import RuleBook, extract
+
     _start_logging()
     try:
         selector = check_selector("--selector", selector) if selector is not None else None
@@ -786,6 +850,8 @@ def extract_command(
 def _optional_config(config_path: Path | None) -> Config:
     """The config if one is given or found (for user rules and HTTP settings); without one, the defaults
     and the environment's `SCRAPER_*` overrides."""
+    from scraper.config import ConfigError, find_config_path, parse_config
+
     config_path = _config_path(config_path)
     if config_path is None and not find_config_path(None, os.environ).exists():
         try:
@@ -796,6 +862,8 @@ def _optional_config(config_path: Path | None) -> Config:
 
 
 async def _download(url: str, http: HttpConfig) -> tuple[str, str]:
+    from scraper.fetch import Fetcher, FetchError
+
     async with Fetcher(http) as fetcher:
         try:
             response = await fetcher.get(url)
@@ -838,6 +906,8 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
 def healthcheck(config_path: Path | None, timeout: float) -> None:
     """Ask a running daemon's /healthz (at [daemon] listen); exit 0 if healthy, 1 if not (for HEALTHCHECK)."""
     import httpx
+
+    from scraper.config import parse_listen
 
     _start_logging()
     config = _load(config_path)

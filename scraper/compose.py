@@ -13,7 +13,14 @@ storages are picked from a table by URI scheme, are the model):
   builds the options from this table when it runs) and a way to find URLs into the frontier (the backfill
   runner runs each one given). A source is a module exposing a `backfill.source.WorkSource`.
 
-A new target or source is its module and one `register_*` line below.
+A new target or source is its module and one `register_*` call (a built-in source: one entry in
+`_builtin_sources`).
+
+Nothing here is imported before a command asks for it: the config's check of `[export] template` imports
+this module, and `scraper status` or a `once` with nothing new must not pay for the fetcher, the pipeline
+or the backfill sources. So the stages are imported inside the functions that build them, and the work
+sources (which pull in the backfill machinery) are registered when the table is first read
+(`_builtin_sources`).
 """
 
 from __future__ import annotations
@@ -22,26 +29,26 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from scraper.backfill import feed_history, reextract, sitemap, url_list
-from scraper.backfill.source import WorkSource
-from scraper.capture import capture_for
-from scraper.config import Config
 from scraper.errors import ConfigError
 from scraper.export import jekyll
 from scraper.export.target import ExportTarget
-from scraper.export.writer import PostWriter
-from scraper.fetch import Fetcher, RequestHook
-from scraper.outcome_recorder import OutcomeHook
-from scraper.pipeline import Pipeline
-from scraper.store.db import make_engine, upgrade
-from scraper.store.leases import Leases
-from scraper.store.runlock import run_lock
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from scraper.backfill.source import WorkSource
+    from scraper.config import Config
+    from scraper.export.writer import PostWriter
+    from scraper.fetch import Fetcher, RequestHook
+    from scraper.outcome_recorder import OutcomeHook
+    from scraper.pipeline import Pipeline
+    from scraper.store.leases import Leases
 
 EXPORT_TARGETS: dict[str, ExportTarget] = {}
-WORK_SOURCES: dict[str, WorkSource] = {}
+# WORK_SOURCES, by option key: made by _builtin_sources when first read (module __getattr__ below).
+WORK_SOURCES: dict[str, WorkSource]
 
 
 def register_target(target: ExportTarget) -> None:
@@ -50,15 +57,36 @@ def register_target(target: ExportTarget) -> None:
 
 
 def register_source(source: WorkSource) -> None:
-    """Add the source's option to `scraper backfill`; sources run in the order they were registered."""
-    WORK_SOURCES[source.option.key] = source
+    """Add the source's option to `scraper backfill`; sources run in the order they were registered (after
+    the built-in ones)."""
+    _work_sources()[source.option.key] = source
 
 
 register_target(jekyll.TARGET)
-register_source(sitemap.SOURCE)
-register_source(feed_history.SOURCE)
-register_source(url_list.SOURCE)
-register_source(reextract.SOURCE)  # last: it works on what is stored, and queues nothing
+
+
+def _builtin_sources() -> dict[str, WorkSource]:
+    """The built-in work sources, in the order they run."""
+    from scraper.backfill import feed_history, reextract, sitemap, url_list
+
+    table: dict[str, WorkSource] = {}
+    for source in (sitemap.SOURCE, feed_history.SOURCE, url_list.SOURCE, reextract.SOURCE):
+        table[source.option.key] = source  # reextract last: it works on what is stored, and queues nothing
+    return table
+
+
+def _work_sources() -> dict[str, WorkSource]:
+    table = globals().get("WORK_SOURCES")
+    if table is None:
+        table = globals()["WORK_SOURCES"] = _builtin_sources()
+    return table
+
+
+def __getattr__(name: str) -> Any:
+    """`compose.WORK_SOURCES`, made on first reading (PEP 562)."""
+    if name == "WORK_SOURCES":
+        return _work_sources()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def export_target(name: str) -> ExportTarget:
@@ -72,17 +100,21 @@ def export_target(name: str) -> ExportTarget:
 
 def work_sources() -> dict[str, WorkSource]:
     """The registered work sources by option key, in the order they run (a copy)."""
-    return dict(WORK_SOURCES)
+    return dict(_work_sources())
 
 
 def new_writer(config: Config) -> PostWriter:
     """The post writer of the config's export folder and target."""
+    from scraper.export.writer import PostWriter
+
     return PostWriter(
         config.export.dir, export_target(config.export.template), front_matter=config.export.front_matter
     )
 
 
 def new_engine(config: Config) -> Engine:
+    from scraper.store.db import make_engine
+
     return make_engine(config.database.url)
 
 
@@ -92,6 +124,9 @@ def opened(
 ) -> Iterator[Engine]:
     """The archive migrated to `revision` (under the run lock, if `lock`: raises LockHeldError at once
     when another run holds it), for the block; the engine disposed after it, whatever happens."""
+    from scraper.store.db import upgrade
+    from scraper.store.runlock import run_lock
+
     try:
         with run_lock(engine, advisory=advisory) if lock else contextlib.nullcontext():
             upgrade(engine, revision)
@@ -108,11 +143,16 @@ def database(
 
 
 def new_leases(config: Config, engine: Engine) -> Leases:
+    from scraper.store.leases import Leases
+
     return Leases(engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat)
 
 
 def new_fetcher(config: Config, *, on_request: RequestHook | None = None) -> Fetcher:
     """The one Fetcher of a command, with the capture of `[warc]` (none when it is off)."""
+    from scraper.capture import capture_for
+    from scraper.fetch import Fetcher
+
     return Fetcher(config.http, on_request=on_request, capture=capture_for(config))
 
 
@@ -124,6 +164,8 @@ def new_pipeline(
     *,
     on_outcome: Sequence[OutcomeHook] = (),
 ) -> Pipeline:
+    from scraper.pipeline import Pipeline
+
     return Pipeline(config, engine, fetcher, leases=leases, on_outcome=on_outcome, writer=new_writer(config))
 
 

@@ -53,6 +53,11 @@ class FeedState:
     broken: bool = False
 
 
+def _unchanged(feed: FeedState, result: PollResult | ScraperError | None) -> bool:
+    """A 304 for a feed read with its schedule: recorded in a batch, from that snapshot."""
+    return isinstance(result, PollResult) and result.not_modified and feed.snapshot
+
+
 class PollStage:
     """Polls feeds with the shared fetcher and records the results through the node's leases."""
 
@@ -122,13 +127,22 @@ class PollStage:
                 results[recorded] = None
                 feed = feeds[recorded]
                 with logging_about(feed=feed.name, feed_url=feed.url):  # this thread records any feed's
-                    if isinstance(ready, PollResult) and ready.not_modified and feed.snapshot:
-                        unchanged.append(self._unchanged_values(feed, ready, summary))
+                    if _unchanged(feed, ready):
+                        unchanged.append(self._unchanged_values(feed, cast(PollResult, ready), summary))
                         if len(unchanged) >= UNCHANGED_BATCH:
                             self._write_unchanged(unchanged)
                     else:
                         self.record_poll(feed, ready, summary)
                 recorded += 1
+
+        def needs_database() -> bool:
+            """Whether record_ready would write now: a result other than a 304, or a full batch of 304s."""
+            ready, at = len(unchanged), recorded
+            while at < len(feeds) and (result := results[at]) is not None:
+                if not _unchanged(feeds[at], result):
+                    return True
+                ready, at = ready + 1, at + 1
+            return ready >= UNCHANGED_BATCH
 
         recording = asyncio.Lock()  # one recording thread at a time, in feed order
 
@@ -149,8 +163,11 @@ class PollStage:
                 log.exception("feed %s: unexpected error", feed.name)
                 result = FeedError(f"internal error: {type(exc).__name__}: {exc}")
             results[index] = result
-            async with recording:  # the database in a worker thread, while the loop goes on polling
-                await asyncio.to_thread(record_ready)
+            async with recording:
+                if needs_database():  # in a worker thread, while the loop goes on polling
+                    await asyncio.to_thread(record_ready)
+                else:  # 304s only, queued for the next batch: no I/O, not worth a thread hop each
+                    record_ready()
 
         try:
             await asyncio.gather(*(one(i, feed) for i, feed in enumerate(feeds)))

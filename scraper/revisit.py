@@ -20,7 +20,8 @@ from datetime import timedelta
 
 from scraper.config import Config, FeedConfig
 from scraper.errors import FetchError, HostBlockedError, page_status_fate
-from scraper.extract import Record, RuleBook, extract
+from scraper.extract.record import Record
+from scraper.extract.rules import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy, Response
 from scraper.revisit_schedule import parse_schedule
 
@@ -123,6 +124,8 @@ async def revisit_article(job: RevisitJob, fetcher: Fetcher, rules: RuleBook) ->
     if digest == job.digest:
         return RevisitOutcome(NOT_MODIFIED, http_status=status, response=response, digest=digest)
     text, encoding = response.text()
+    from scraper.extract.extractor import extract  # here: a run with no page to extract never loads it
+
     try:
         record = extract(
             text, response.final_url, rules.for_url(response.final_url, job.selector, job.remove)

@@ -10,20 +10,23 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 from sqlalchemy import Engine
 
 from scraper.due import FeedTiming, PollTiming, poll_timing
-from scraper.revisit_report import revisits_table
 from scraper.schedule import decode_set
 from scraper.store.db import session_factory
 from scraper.store.models import ArticleStatus, Feed, utcnow
 from scraper.store.nodes import NodeReport, node_reports
 from scraper.store.posts import posts_waiting
 from scraper.store.reports import FeedHealth, enabled_feeds, feed_health
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+# rich (and the revisit report's imports) are loaded by the report functions, not here: `scraper once`
+# imports this module for skipped_feeds alone.
 
 REASONS_SHOWN = 5
 
@@ -91,6 +94,11 @@ def feed_status_report(
     `intervals` (feed URL -> configured interval) marks the feeds whose interval is "auto"; a node is live
     when its heartbeat is within `lease_seconds`.
     """
+    from rich.console import Console
+    from rich.text import Text
+
+    from scraper.revisit_report import revisits_table
+
     now = now or utcnow()
     intervals = intervals or {}
     sessions = session_factory(engine)
@@ -138,6 +146,9 @@ def _next(timing: PollTiming, now: datetime) -> str:
 
 def _feeds_table(health: FeedHealth, now: datetime, intervals: Mapping[str, int | str]) -> Table:
     """One row per feed: its article counts, its polls, its schedule, its last error."""
+    from rich.table import Table
+    from rich.text import Text
+
     counts = health.counts
     table = Table(title="feeds", title_justify="left")
     for column in (
@@ -185,6 +196,9 @@ def _feeds_table(health: FeedHealth, now: datetime, intervals: Mapping[str, int 
 def _nodes_table(nodes: list[NodeReport], now: datetime) -> Table:
     """The nodes seen in the last day: live, stopped (cleanly, its work handed back) or gone (dead: its
     leases expire); and the leases each holds now (polls, fetches and posts in hand)."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="nodes", title_justify="left")
     for column in ("node", "command", "started", "last seen", "state", "feeds", "articles", "documents"):
         table.add_column(column, overflow="fold")

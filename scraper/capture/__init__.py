@@ -6,13 +6,13 @@ writer the config asks for, or None when `[warc] dir` is not set.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scraper import __version__
 from scraper.capture.exchange import OTHER, PAGE, Capture, CaptureRef, Exchange
-from scraper.capture.writer import WarcWriter
 
 if TYPE_CHECKING:
+    from scraper.capture.writer import WarcWriter
     from scraper.config import Config
 
 __all__ = ["OTHER", "PAGE", "Capture", "CaptureRef", "Exchange", "WarcWriter", "capture_for"]
@@ -23,6 +23,8 @@ def capture_for(config: Config) -> WarcWriter | None:
     warc = config.warc
     if warc.dir is None:
         return None
+    from scraper.capture.writer import WarcWriter
+
     http = config.http
     info = {
         "software": f"scraper/{__version__}",
@@ -37,3 +39,13 @@ def capture_for(config: Config) -> WarcWriter | None:
     return WarcWriter(
         warc.dir, info, prefix=warc.prefix, max_file_bytes=warc.max_file_bytes, feeds=warc.feeds
     )
+
+
+def __getattr__(name: str) -> Any:
+    """`WarcWriter` (and warcio under it) is imported when first asked for, not by every importer of
+    scraper.capture.exchange (the fetcher): a run without `[warc]` never loads it (PEP 562)."""
+    if name == "WarcWriter":
+        from scraper.capture.writer import WarcWriter
+
+        return WarcWriter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,18 +13,26 @@ committed, fails at once with "database is locked" instead of waiting).
 
 from __future__ import annotations
 
+import re
+import time
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.errors import SchemaRevisionError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out (see make_engine).
+IDLE_PING_SECONDS = 10.0
+# ... and one older than this is replaced (a server or a firewall may drop long-idle connections).
+POOL_RECYCLE_SECONDS = 1800
 
 
 def migrations_dir() -> Path:
@@ -41,7 +49,41 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **kwargs)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_when_idle(engine))
+    return engine
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_when_idle(engine: Engine) -> Any:
+    """The pool's checkout hook for PostgreSQL: ping only a connection that sat idle in the pool.
+
+    `pool_pre_ping` pings on every checkout, one round trip per transaction, and the pipeline runs many
+    short transactions back to back on connections that were in use a moment ago. What a ping guards
+    against is a connection the server or the network dropped while it sat unused (a restarted server,
+    an idle timeout), so this pings only one idle for more than IDLE_PING_SECONDS; a dead one is replaced
+    before use (SQLAlchemy's documented pessimistic recipe: DisconnectionError makes the pool retry with a
+    new connection). A connection that dies while busy fails its transaction; SQLAlchemy then invalidates
+    the pool, and the work is retried as any failed transaction is (the claim's lease runs out, the next
+    tick or run takes it again). pool_recycle replaces connections older than POOL_RECYCLE_SECONDS.
+    """
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(
+                f"a pooled connection idle since {idle_since:.0f} is gone: {exc}"
+            ) from exc
+
+    return checkout
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -66,6 +108,8 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["engine"] = engine
@@ -81,7 +125,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     On PostgreSQL several nodes may start at once: they migrate one after the other (an advisory lock per
     schema), so the second finds the schema up to date instead of creating the same tables.
+
+    A database already at head, as it is on every start but the first after an upgrade of scraper, costs
+    one query (`at_head`): Alembic and its scripts are loaded only when there is something to migrate or
+    to refuse.
     """
+    if revision == "head" and at_head(engine):
+        return
+    from alembic import command
+
     check_revision(engine)
     if engine.dialect.name != "postgresql":
         command.upgrade(alembic_config(engine), revision)
@@ -99,11 +151,54 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             connection.commit()
 
 
+# `revision = "0001"`, `down_revision: str | None = None` and the like, at the start of a line of a script.
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+@cache
+def head_revisions() -> frozenset[str]:
+    """The heads of the migration scripts (revisions no other script names as its down_revision), read from
+    the scripts' `revision` and `down_revision` lines without importing the scripts or Alembic. Empty when
+    a script cannot be read so: the caller then asks Alembic, which is always right."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (migrations_dir() / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            if path.name == "__init__.py":
+                continue
+            return frozenset()
+        names = _QUOTED.findall(found["revision"])
+        if len(names) != 1:
+            return frozenset()
+        revisions.add(names[0])
+        parents.update(_QUOTED.findall(found.get("down_revision", "None")))  # None, "x" or ("x", "y")
+    return frozenset(revisions - parents)
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's alembic_version holds exactly the scripts' heads: one query. A database
+    without the table (a new one), an unknown revision or an old one all answer False."""
+    heads = head_revisions()
+    if not heads:
+        return False
+    try:
+        with engine.connect() as connection:
+            current = set(connection.execute(text("select version_num from alembic_version")).scalars())
+    except DBAPIError:  # no such table: a new database
+        return False
+    return current == heads
+
+
 def check_revision(engine: Engine) -> None:
     """Refuse a database this scraper cannot migrate, before Alembic tries: one at a revision it does not
     know (written by a newer scraper: downgrading is not ours to do) or one holding scraper's tables with no
     revision at all (another program's, or its alembic_version table dropped), which Alembic would try to
     create again. Raises SchemaRevisionError naming the revision and the fix."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     from scraper.store.models import Base
 
     scripts = ScriptDirectory.from_config(alembic_config(engine))
