@@ -19,7 +19,6 @@ from scraper.extract.hints import (
     AD_ATTRIBUTES,
     holds_embedded_post,
     junk_names,
-    names_of_values,
 )
 from scraper.extract.measure import climb_answer
 from scraper.extract.promo import is_promo_link
@@ -163,7 +162,7 @@ def _clean_root(
             lost.append(figure)
     for figure in lost:
         if figure.css_first("img") is None and not caption_speaks(figure):
-            figure.remove()
+            figure.remove(recursive=False)
     _remove_empty(root, budget)
     root.merge_text_nodes()
 
@@ -176,28 +175,25 @@ def drop_junk(
 ) -> None:
     """Detach script, furniture, ad slots, hidden blocks and the caller's own selectors.
 
-    `remove()` rather than `decompose()`: detaching a node whose ancestor is already detached is safe,
-    freeing it is not.
+    `remove(recursive=False)`: the node is unlinked from its parent in one step, its subtree stays with
+    it; the default unlinks every node of the subtree one by one (selectolax's `remove` is `decompose`).
+    Unlinking a node whose ancestor is already unlinked is safe.
     """
     budget = budget or Budget()
     # One walk in Python beats one CSS pass per tag name.
     for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
-        node.remove()
+        node.remove(recursive=False)
     budget.check()
     drop_selected(root, remove)
     whole: list[int] = []  # the page's text length, measured once and only if needed
     holders = _ancestors_of(root.css(protect)) if protect else set()
     gone = _Detached(root)
-    verdicts: dict[tuple[str | None, str | None], bool] = {}  # names repeat: judged once per page
     posts = holds_embedded_post(root)  # looked for in each junk block only when the page has one
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
         attributes = node.attributes
-        names = (attributes.get("class"), attributes.get("id"))
-        junk = verdicts.get(names)
-        if junk is None:
-            junk = verdicts[names] = junk_names(names_of_values(names[0] or "", names[1] or ""))
+        junk = junk_names(attributes.get("class"), attributes.get("id"))
         style = attributes.get("style")
         display_none = invisible = False
         if style:
@@ -223,7 +219,7 @@ def drop_junk(
                 )
             )
         ):
-            node.remove()
+            node.remove(recursive=False)
             gone.add(node)
 
 
@@ -249,7 +245,7 @@ def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
         except Exception:  # an invalid selector in a user's rule costs that selector only
             continue
         for node in nodes:
-            node.remove()
+            node.remove(recursive=False)
 
 
 def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
@@ -277,7 +273,7 @@ def drop_title_heading(root: LexborNode, title: str) -> None:
     wanted = _normal(title)
     for heading in root.css("h1, h2"):
         if _normal(heading.text(deep=True)) == wanted:
-            heading.remove()
+            heading.remove(recursive=False)
 
 
 def _normal(text: str | None) -> str:
@@ -296,7 +292,7 @@ def _clean_element(node: LexborNode, url: str) -> bool:
     tag = node.tag
     if tag is None or tag.startswith("-"):  # text and comments
         if tag == "_comment" or node.is_comment_node:
-            node.remove()
+            node.remove(recursive=False)
             return True
         return False
     if tag == "img":
@@ -369,7 +365,7 @@ def _clean_link(node: LexborNode, url: str) -> None:
         node.unwrap()
         return
     if is_promo_link(node, absolute, url):
-        node.remove()
+        node.remove(recursive=False)
         return
     _keep_attributes(node, ALLOWED["a"])
     node.attrs["href"] = absolute
@@ -380,7 +376,7 @@ def _clean_image(node: LexborNode, url: str) -> bool:
     source = image_source(attributes)
     absolute = safe_url(source, url) if source else None
     if absolute is None or _is_tracker(absolute, attributes):
-        node.remove()
+        node.remove(recursive=False)
         return True
     _keep_attributes(node, ALLOWED["img"])
     node.attrs["src"] = absolute
@@ -487,7 +483,7 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
         if tag in _KEEPS_ITS_PARENT or node.mem_id in holds:
             holds.add(parent_id)
         elif tag not in _VOID_CONTENT:
-            node.remove()
+            node.remove(recursive=False)
     # unwrap divs that only wrap one block, so the body is not a tower of wrappers
     budget.check()
     for div in root.css("div"):

@@ -338,7 +338,7 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
         if tag in ("figure", "figcaption"):
             mine.figures += 1
         if tag in _JUDGED_TAGS and _looks_like_furniture(node, mine):
-            node.remove()
+            node.remove(recursive=False)
             continue  # its parent is judged without it
         heading_of_links = tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33)
         read_more_line = (
@@ -354,7 +354,7 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
         else:
             held.add(mine)
     for node in doomed:
-        node.remove()
+        node.remove(recursive=False)
 
 
 _STUB_TAGS = frozenset({"p", "div", "span", "a", "li", "strong", "b", "em"})
