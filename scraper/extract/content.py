@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborNode
 from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.clean import drop_junk
 from scraper.extract.hints import class_weight, holds_embedded_post
-from scraper.extract.measure import CLAUSE, TextStats, measure
+from scraper.extract.measure import TextStats, measure
 
 # Blocks whose own text is a paragraph.
 PARAGRAPH_TAGS = frozenset({"p", "pre", "td"})
@@ -83,7 +83,7 @@ def find_main_content(
         top = _as_long_as_declared(top, candidates, stats, expected_length)
     nodes = _with_siblings(top, candidates, stats)
     for node in nodes:
-        clean_conditionally(node, budget)
+        clean_conditionally(node, stats, budget)
     return nodes
 
 
@@ -296,19 +296,20 @@ def _sibling_belongs(
     return bool(text) and density == 0 and bool(re.search(r"[.。!！?？]\s*$|[.。]\s", text))
 
 
-def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
+def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | None = None) -> None:
     """Drop blocks inside the body that read like lists of links, image galleries or widgets, headings
     named like furniture or made of links, and "READ MORE: <link>" lines between paragraphs.
 
     One walk, children before parents: each block is judged on what its kept children hold (as
     readability judges innermost first), from counts summed on the way up, never by reading a subtree
-    again.
+    again; each element's own text was measured by `measure` (`stats`), not read a second time.
     """
     budget = budget or Budget()
     root_id = root.mem_id
     counts: dict[int, _Counts] = {}
     order: list[tuple[LexborNode, int]] = []
-    for index, node in enumerate(root.traverse()):  # elements; their own text read in C
+    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
+    for index, node in enumerate(root.traverse()):
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
@@ -317,11 +318,11 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
         parent = node.parent
         if parent is None:
             continue
-        text = node.text(deep=False, strip=True)
-        if text:
+        length = direct_length.get(key)
+        if length:
             mine = counts[key] = _Counts()
-            mine.length = len(text)
-            mine.clauses = len(CLAUSE.findall(text))
+            mine.length = length
+            mine.clauses = direct_clauses[key]
         order.append((node, parent.mem_id))
     doomed: list[LexborNode] = []
     for index, (node, parent_id) in enumerate(reversed(order)):
