@@ -308,13 +308,15 @@ def _clean_element(node: LexborNode, url: str) -> bool:
         node.unwrap()
         return False
     _keep_attributes(node, allowed)
-    for name in allowed & _URL_ATTRIBUTES:
+    for name in _URL_ATTRIBUTES.get(tag, ()):
         _clean_url_attribute(node, name, url)
     return False
 
 
 # Kept attributes (besides a link's href and an image's src) that hold a URL: `cite` on quotes.
-_URL_ATTRIBUTES = frozenset({"cite"})
+_URL_ATTRIBUTES = {
+    tag: urls for tag, urls in ((tag, allowed & {"cite"}) for tag, allowed in ALLOWED.items()) if urls
+}
 
 
 def _clean_url_attribute(node: LexborNode, name: str, url: str) -> None:
@@ -355,9 +357,10 @@ def caption_speaks(figure: LexborNode) -> bool:
 
 
 def _keep_attributes(node: LexborNode, allowed: frozenset[str]) -> None:
-    attrs = node.attrs
-    for name in list(node.attributes):
-        if name not in allowed:
+    names = node.attributes.keys()
+    if names and not names <= allowed:
+        attrs = node.attrs
+        for name in list(names - allowed):
             del attrs[name]
 
 
