@@ -7,8 +7,6 @@ they describe a picture, not the story, and they repeat (galleries, lightboxes).
 
 from __future__ import annotations
 
-import re
-
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
@@ -24,7 +22,6 @@ BLOCK_TAGS = frozenset(
 REPEATABLE_CHARS = 200
 _CELL_TAGS = frozenset({"td", "th"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "figcaption"})
-_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000]+")
 
 
 def html_to_text(html: str | None) -> str:
@@ -45,7 +42,7 @@ class _Layout:
         self.seen: set[str] = set()
 
     def end_line(self) -> None:
-        text = _SPACES.sub(" ", "".join(self.line)).strip()
+        text = " ".join("".join(self.line).split())  # any run of white space is one space
         self.line.clear()
         if text:
             self.lines.append(text)
