@@ -188,7 +188,7 @@ def drop_junk(
         node.remove(recursive=False)
     budget.check()
     drop_selected(root, remove)
-    whole: list[int] = []  # the page's text length, measured once and only if needed
+    wrappers = _PageWrappers(root)
     holders = _ancestors_of(root.css(protect)) if protect else set()
     gone = _Detached(root)
     posts = holds_embedded_post(root)  # looked for in each junk block only when the page has one
@@ -196,7 +196,10 @@ def drop_junk(
         if not index & CHECK_EVERY:
             budget.check()
         attributes = node.attributes
-        junk = junk_names(attributes.get("class"), attributes.get("id"))
+        classes, ident = attributes.get("class"), attributes.get("id")
+        junk = junk_names(classes, ident)
+        if not junk and len(attributes) == (classes is not None) + (ident is not None):
+            continue  # most blocks: named, not like furniture, and nothing else to judge
         style = attributes.get("style")
         display_none = invisible = False
         if style:
@@ -217,7 +220,7 @@ def drop_junk(
                     and (
                         node.mem_id in holders
                         # measured only outside what is already gone (nested junk measured once)
-                        or (not gone.inside(node) and _holds_text(node, root, whole))
+                        or (not gone.inside(node) and wrappers.holds_text(node))
                     )
                 )
             )
@@ -261,14 +264,25 @@ def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
     return held
 
 
-def _holds_text(node: LexborNode, root: LexborNode, whole: list[int]) -> bool:
-    """A furniture-named block that wraps most of the page's text is the page's wrapper, not furniture."""
-    # measuring the text is the costly part: a block without a paragraph holds no article
-    if node.css_first("p") is None:
-        return False
-    if not whole:
-        whole.append(len(root.text(deep=True) or ""))
-    return len(node.text(deep=True) or "") > 0.4 * whole[0]
+class _PageWrappers:
+    """A furniture-named block that wraps most of the page's text is the page's wrapper, not furniture.
+
+    Measuring text is the costly part, and a block without a paragraph holds no article: the blocks
+    holding a paragraph are found once per page (one selector pass and one climb per ancestor), and
+    the page's text is measured once, the first time a block is asked about."""
+
+    def __init__(self, root: LexborNode) -> None:
+        self._root = root
+        self._with_paragraphs: set[int] | None = None
+        self._whole = 0
+
+    def holds_text(self, node: LexborNode) -> bool:
+        if self._with_paragraphs is None:
+            self._with_paragraphs = _ancestors_of(self._root.css("p"))
+            self._whole = len(self._root.text(deep=True) or "")
+        if node.mem_id not in self._with_paragraphs:
+            return False
+        return len(node.text(deep=True) or "") > 0.4 * self._whole
 
 
 def drop_title_heading(root: LexborNode, title: str) -> None:

@@ -99,6 +99,7 @@ def _class_bits(classes: str) -> int:
     return bits
 
 
+@lru_cache(maxsize=1 << 14)
 def _id_bits(ident: str) -> int:
     """As `_class_bits`, except an id of four words or more: that is an anchor made from a heading's
     text ("sharing-with-a-single-developer"), which says what the section is about, not what it is."""
