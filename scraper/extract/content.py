@@ -89,9 +89,8 @@ def find_main_content(
 
 def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
     candidates: dict[int, _Candidate] = {}
-    for node in stats.elements:
-        tag = node.tag
-        key = node.mem_id
+    parent_of, node_of = stats.parent_of, stats.node_of
+    for key, tag in zip(stats.keys, stats.tags, strict=True):
         if tag in PARAGRAPH_TAGS:
             length, clauses = stats.length.get(key, 0), stats.clauses.get(key, 0)
         elif tag in TEXT_WRAPPER_TAGS:
@@ -101,16 +100,17 @@ def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
         if length < MIN_PARAGRAPH_CHARS:
             continue
         points = 1 + clauses + min(length // 100, 3)
-        ancestor = node.parent if tag in PARAGRAPH_TAGS else node
+        # climbs by the keys measure() recorded: it stops at the measured root (the page's body)
+        ancestor: int | None = parent_of.get(key) if tag in PARAGRAPH_TAGS else key
         for level in range(3):
-            if ancestor is None or ancestor.tag in (None, "html", "#document"):
+            if ancestor is None:
                 break
-            key = ancestor.mem_id
-            candidate = candidates.get(key)
+            candidate = candidates.get(ancestor)
             if candidate is None:
-                candidate = candidates[key] = _Candidate(ancestor, _initial_score(ancestor))
+                node = node_of[ancestor]
+                candidate = candidates[ancestor] = _Candidate(node, _initial_score(node))
             candidate.score += points / (1 if level == 0 else level * 2 if level == 1 else level * 3)
-            ancestor = ancestor.parent
+            ancestor = parent_of.get(ancestor)
     return candidates
 
 
@@ -308,22 +308,20 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
     root_id = root.mem_id
     counts: dict[int, _Counts] = {}
     order: list[tuple[LexborNode, int]] = []
-    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
+    direct_length, direct_clauses, parent_of = stats.direct_length, stats.direct_clauses, stats.parent_of
     for index, node in enumerate(root.traverse()):
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
-        if key == root_id:
-            continue
-        parent = node.parent
-        if parent is None:
+        parent_id = parent_of.get(key)
+        if key == root_id or parent_id is None:
             continue
         length = direct_length.get(key)
         if length:
             mine = counts[key] = _Counts()
             mine.length = length
             mine.clauses = direct_clauses[key]
-        order.append((node, parent.mem_id))
+        order.append((node, parent_id))
     doomed: list[LexborNode] = []
     for index, (node, parent_id) in enumerate(reversed(order)):
         if not index & CHECK_EVERY:
