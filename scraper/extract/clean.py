@@ -160,8 +160,9 @@ def _clean_root(
             budget.check()
         if node.mem_id == root_id:
             continue
-        figure = _figure_of(node, root_id) if node.tag == "img" else None
-        if _clean_element(node, url) and figure is not None:
+        tag = node.tag
+        figure = _figure_of(node, root_id) if tag == "img" else None
+        if _clean_element(node, url, tag) and figure is not None:
             lost.append(figure)
     for figure in lost:
         if figure.css_first("img") is None and not caption_speaks(figure):
@@ -304,9 +305,8 @@ def _hidden_style(style: str | None, display_only: bool = False) -> bool:
     return "display:none" in compact or (not display_only and "visibility:hidden" in compact)
 
 
-def _clean_element(node: LexborNode, url: str) -> bool:
-    """Clean one node in place; True when it was removed."""
-    tag = node.tag
+def _clean_element(node: LexborNode, url: str, tag: str | None) -> bool:
+    """Clean one node (whose tag is `tag`) in place; True when it was removed."""
     if tag is None or tag.startswith("-"):  # text and comments
         if tag == "_comment" or node.is_comment_node:
             node.remove(recursive=False)

@@ -103,8 +103,6 @@ def _class_bits(classes: str) -> int:
 def _id_bits(ident: str) -> int:
     """As `_class_bits`, except an id of four words or more: that is an anchor made from a heading's
     text ("sharing-with-a-single-developer"), which says what the section is about, not what it is."""
-    if not ident:
-        return 0
     parts = _SLUG_PARTS.split(ident)
     if len(parts) >= 4 and all(part.isalpha() for part in parts):  # ad slots number theirs: div-gpt-ad-12
         return 0
@@ -114,25 +112,20 @@ def _id_bits(ident: str) -> int:
 _SLUG_PARTS = re.compile(r"[-_]")
 
 
-def names_bits(classes: str | None, ident: str | None) -> int:
-    return (_class_bits(classes) if classes else 0) | _id_bits(ident or "")
-
-
 def class_weight(node: LexborNode) -> int:
     """Readability's class weight: -25 for a furniture name, +25 for an article name."""
     attributes = node.attributes
-    bits = names_bits(attributes.get("class"), attributes.get("id"))
+    classes, ident = attributes.get("class"), attributes.get("id")
+    bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
     weight = -25 if bits & _JUNK_BITS else 0
     return weight + 25 if bits & (1 << ARTICLE_NAME) else weight
 
 
-def junk_bits(bits: int) -> bool:
-    """Furniture by name: some name says junk and none says article."""
-    return bool(bits & _JUNK_BITS) and not bits & _ARTICLE_BITS
-
-
 def junk_names(classes: str | None, ident: str | None) -> bool:
-    return junk_bits(names_bits(classes, ident))
+    """Furniture by name: some name says junk and none says article (asked of most elements of a
+    page, so the cached look-ups are made here, not through helpers)."""
+    bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
+    return bool(bits & _JUNK_BITS) and not bits & _ARTICLE_BITS
 
 
 # Posts from elsewhere quoted in the article (a tweet, an Instagram post): the article's content, even

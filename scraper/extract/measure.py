@@ -23,7 +23,7 @@ class TextStats:
     """
 
     __slots__ = (
-        "clauses", "direct_clauses", "direct_length", "elements", "keys", "length", "linked", "node_of",
+        "clauses", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of",
         "parent_of", "tags",
     )  # fmt: skip
 
@@ -33,9 +33,8 @@ class TextStats:
         self.linked: dict[int, int] = {}
         self.direct_length: dict[int, int] = {}
         self.direct_clauses: dict[int, int] = {}
-        # in document order: the elements, their keys and tags (each asked of the node once: every
+        # in document order: the elements' keys and tags (each asked of the node once: every
         # question builds a Python object in the parser's binding)
-        self.elements: list[LexborNode] = []
         self.keys: list[int] = []
         self.tags: list[str | None] = []
         self.parent_of: dict[int, int] = {}  # by key, up to the measured root
@@ -53,19 +52,12 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     order: list[tuple[int, int, bool]] = []  # (element, its parent, is a link), in document order
     root_id = root.mem_id
-    elements, keys, tags, parent_of, node_of = (
-        stats.elements,
-        stats.keys,
-        stats.tags,
-        stats.parent_of,
-        stats.node_of,
-    )
+    keys, tags, parent_of, node_of = stats.keys, stats.tags, stats.parent_of, stats.node_of
     for index, node in enumerate(root.traverse()):  # elements only; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
         tag = node.tag
-        elements.append(node)
         keys.append(key)
         tags.append(tag)
         node_of[key] = node
