@@ -154,7 +154,8 @@ def _extract(text: str, url: str, rules: RuleBook, job: ArticleJob) -> Record:
     from scraper.extract.extractor import extract  # here: a run with no page to extract never loads it
 
     try:
-        record = extract(text, url, rules.for_url(url, job.selector, job.remove))
+        rule = rules.for_url(url, job.selector, job.remove)
+        record = extract(text, url, rule, feed_summary=job.entry_content)  # the feed's text: a length hint
     except Exception as exc:  # an extractor bug must cost one article, never the run
         raise ExtractError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
     if not record.text.strip():

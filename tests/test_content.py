@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from scraper.extract import extract
+from scraper.extract import extract, html_to_text
 
 URL = "https://blog.example/2026/how-to"
 
@@ -183,3 +183,30 @@ def test_a_best_block_short_of_the_json_ld_article_body_widens_to_hold_it() -> N
     assert "intro step" in text and "Point 4:" in text
     without = extract(html.replace(article_body, "{}"), URL).text
     assert "Point 4:" not in without  # the declared length is what widened it
+
+
+def _lede_and_list_page() -> tuple[str, str]:
+    items = "".join(f"<li>Point {n}: the ferry leaves at six, and on Sundays at nine.</li>" for n in range(5))
+    lede = _paragraphs("intro", 3)
+    page = (
+        "<html><body>"
+        f"<div id='col1'><div class='lede'>{lede}</div><div class='rest'><ul>{items}</ul></div></div>"
+        "</body></html>"
+    )
+    return page, f"{lede}<ul>{items}</ul>"
+
+
+def test_a_best_block_short_of_the_feeds_whole_article_widens_to_hold_it() -> None:
+    page, feed_content = _lede_and_list_page()
+    assert "Point 4:" not in extract(page, URL).text
+    text = extract(page, URL, feed_summary=feed_content).text
+    assert "intro step" in text and "Point 4:" in text
+    # a feed that gives the article as plain text says as much
+    assert "Point 4:" in extract(page, URL, feed_summary=html_to_text(feed_content)).text
+
+
+def test_a_feed_teaser_or_a_bad_summary_changes_nothing() -> None:
+    page, _ = _lede_and_list_page()
+    alone = extract(page, URL).text
+    for summary in ("A short teaser about the ferry.", "", "   ", None, "<p></p>", "x" * 2_000_000):
+        assert extract(page, URL, feed_summary=summary).text == alone

@@ -19,7 +19,6 @@ from scraper.extract.hints import (
     AD_ATTRIBUTES,
     holds_embedded_post,
     junk_names,
-    names_of_values,
 )
 from scraper.extract.measure import climb_answer
 from scraper.extract.promo import is_promo_link
@@ -101,6 +100,9 @@ LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset", "srcset")
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto", "ftp", ""})
 _URL_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 _C0_OR_SPACE = "".join(chr(code) for code in range(0x21))
+# An http(s) URL that urljoin returns unchanged: a plain host, a path without `;params`, a query and a
+# fragment that are not empty.
+_PLAIN_ABSOLUTE = re.compile(r"https?://[^\s/?#\[\]@;\\]+(?:/[^\s?#;\[\]\\]*)?(?:\?[^\s#\\]+)?(?:#[^\s\\]+)?")
 _TRACKER = re.compile(
     r"(?i)doubleclick\.net|google-analytics|googletagmanager|scorecardresearch|quantserve|/pixel|"
     r"/beacon|/track(?:ing)?/|/1x1\.|spacer\.gif|blank\.gif|facebook\.com/tr|/b\.gif|/p\.gif"
@@ -158,12 +160,13 @@ def _clean_root(
             budget.check()
         if node.mem_id == root_id:
             continue
-        figure = _figure_of(node, root_id) if node.tag == "img" else None
-        if _clean_element(node, url) and figure is not None:
+        tag = node.tag
+        figure = _figure_of(node, root_id) if tag == "img" else None
+        if _clean_element(node, url, tag) and figure is not None:
             lost.append(figure)
     for figure in lost:
         if figure.css_first("img") is None and not caption_speaks(figure):
-            figure.remove()
+            figure.remove(recursive=False)
     _remove_empty(root, budget)
     root.merge_text_nodes()
 
@@ -176,28 +179,28 @@ def drop_junk(
 ) -> None:
     """Detach script, furniture, ad slots, hidden blocks and the caller's own selectors.
 
-    `remove()` rather than `decompose()`: detaching a node whose ancestor is already detached is safe,
-    freeing it is not.
+    `remove(recursive=False)`: the node is unlinked from its parent in one step, its subtree stays with
+    it; the default unlinks every node of the subtree one by one (selectolax's `remove` is `decompose`).
+    Unlinking a node whose ancestor is already unlinked is safe.
     """
     budget = budget or Budget()
     # One walk in Python beats one CSS pass per tag name.
     for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
-        node.remove()
+        node.remove(recursive=False)
     budget.check()
     drop_selected(root, remove)
-    whole: list[int] = []  # the page's text length, measured once and only if needed
+    wrappers = _PageWrappers(root)
     holders = _ancestors_of(root.css(protect)) if protect else set()
     gone = _Detached(root)
-    verdicts: dict[tuple[str | None, str | None], bool] = {}  # names repeat: judged once per page
     posts = holds_embedded_post(root)  # looked for in each junk block only when the page has one
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
         attributes = node.attributes
-        names = (attributes.get("class"), attributes.get("id"))
-        junk = verdicts.get(names)
-        if junk is None:
-            junk = verdicts[names] = junk_names(names_of_values(names[0] or "", names[1] or ""))
+        classes, ident = attributes.get("class"), attributes.get("id")
+        junk = junk_names(classes, ident)
+        if not junk and len(attributes) == (classes is not None) + (ident is not None):
+            continue  # most blocks: named, not like furniture, and nothing else to judge
         style = attributes.get("style")
         display_none = invisible = False
         if style:
@@ -218,12 +221,12 @@ def drop_junk(
                     and (
                         node.mem_id in holders
                         # measured only outside what is already gone (nested junk measured once)
-                        or (not gone.inside(node) and _holds_text(node, root, whole))
+                        or (not gone.inside(node) and wrappers.holds_text(node))
                     )
                 )
             )
         ):
-            node.remove()
+            node.remove(recursive=False)
             gone.add(node)
 
 
@@ -249,7 +252,7 @@ def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
         except Exception:  # an invalid selector in a user's rule costs that selector only
             continue
         for node in nodes:
-            node.remove()
+            node.remove(recursive=False)
 
 
 def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
@@ -262,14 +265,25 @@ def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
     return held
 
 
-def _holds_text(node: LexborNode, root: LexborNode, whole: list[int]) -> bool:
-    """A furniture-named block that wraps most of the page's text is the page's wrapper, not furniture."""
-    # measuring the text is the costly part: a block without a paragraph holds no article
-    if node.css_first("p") is None:
-        return False
-    if not whole:
-        whole.append(len(root.text(deep=True) or ""))
-    return len(node.text(deep=True) or "") > 0.4 * whole[0]
+class _PageWrappers:
+    """A furniture-named block that wraps most of the page's text is the page's wrapper, not furniture.
+
+    Measuring text is the costly part, and a block without a paragraph holds no article: the blocks
+    holding a paragraph are found once per page (one selector pass and one climb per ancestor), and
+    the page's text is measured once, the first time a block is asked about."""
+
+    def __init__(self, root: LexborNode) -> None:
+        self._root = root
+        self._with_paragraphs: set[int] | None = None
+        self._whole = 0
+
+    def holds_text(self, node: LexborNode) -> bool:
+        if self._with_paragraphs is None:
+            self._with_paragraphs = _ancestors_of(self._root.css("p"))
+            self._whole = len(self._root.text(deep=True) or "")
+        if node.mem_id not in self._with_paragraphs:
+            return False
+        return len(node.text(deep=True) or "") > 0.4 * self._whole
 
 
 def drop_title_heading(root: LexborNode, title: str) -> None:
@@ -277,7 +291,7 @@ def drop_title_heading(root: LexborNode, title: str) -> None:
     wanted = _normal(title)
     for heading in root.css("h1, h2"):
         if _normal(heading.text(deep=True)) == wanted:
-            heading.remove()
+            heading.remove(recursive=False)
 
 
 def _normal(text: str | None) -> str:
@@ -291,12 +305,11 @@ def _hidden_style(style: str | None, display_only: bool = False) -> bool:
     return "display:none" in compact or (not display_only and "visibility:hidden" in compact)
 
 
-def _clean_element(node: LexborNode, url: str) -> bool:
-    """Clean one node in place; True when it was removed."""
-    tag = node.tag
+def _clean_element(node: LexborNode, url: str, tag: str | None) -> bool:
+    """Clean one node (whose tag is `tag`) in place; True when it was removed."""
     if tag is None or tag.startswith("-"):  # text and comments
         if tag == "_comment" or node.is_comment_node:
-            node.remove()
+            node.remove(recursive=False)
             return True
         return False
     if tag == "img":
@@ -309,13 +322,15 @@ def _clean_element(node: LexborNode, url: str) -> bool:
         node.unwrap()
         return False
     _keep_attributes(node, allowed)
-    for name in allowed & _URL_ATTRIBUTES:
+    for name in _URL_ATTRIBUTES.get(tag, ()):
         _clean_url_attribute(node, name, url)
     return False
 
 
 # Kept attributes (besides a link's href and an image's src) that hold a URL: `cite` on quotes.
-_URL_ATTRIBUTES = frozenset({"cite"})
+_URL_ATTRIBUTES = {
+    tag: urls for tag, urls in ((tag, allowed & {"cite"}) for tag, allowed in ALLOWED.items()) if urls
+}
 
 
 def _clean_url_attribute(node: LexborNode, name: str, url: str) -> None:
@@ -356,9 +371,10 @@ def caption_speaks(figure: LexborNode) -> bool:
 
 
 def _keep_attributes(node: LexborNode, allowed: frozenset[str]) -> None:
-    attrs = node.attrs
-    for name in list(node.attributes):
-        if name not in allowed:
+    names = node.attributes.keys()
+    if names and not names <= allowed:
+        attrs = node.attrs
+        for name in list(names - allowed):
             del attrs[name]
 
 
@@ -369,7 +385,7 @@ def _clean_link(node: LexborNode, url: str) -> None:
         node.unwrap()
         return
     if is_promo_link(node, absolute, url):
-        node.remove()
+        node.remove(recursive=False)
         return
     _keep_attributes(node, ALLOWED["a"])
     node.attrs["href"] = absolute
@@ -380,7 +396,7 @@ def _clean_image(node: LexborNode, url: str) -> bool:
     source = image_source(attributes)
     absolute = safe_url(source, url) if source else None
     if absolute is None or _is_tracker(absolute, attributes):
-        node.remove()
+        node.remove(recursive=False)
         return True
     _keep_attributes(node, ALLOWED["img"])
     node.attrs["src"] = absolute
@@ -443,6 +459,8 @@ def safe_url(link: str, base: str) -> str | None:
     # As browsers do (WHATWG URL): tabs and newlines vanish anywhere ("java\nscript:" is javascript:),
     # control characters and spaces go at the ends; a space inside is part of the path ("photo 1.jpg").
     link = _URL_TAB_OR_NEWLINE.sub("", link).strip(_C0_OR_SPACE).replace(" ", "%20")
+    if _PLAIN_ABSOLUTE.fullmatch(link):  # most links: urljoin would give them back as they are
+        return link
     try:
         absolute = urljoin(base, link)
         scheme = urlsplit(absolute).scheme.lower()
@@ -487,7 +505,7 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
         if tag in _KEEPS_ITS_PARENT or node.mem_id in holds:
             holds.add(parent_id)
         elif tag not in _VOID_CONTENT:
-            node.remove()
+            node.remove(recursive=False)
     # unwrap divs that only wrap one block, so the body is not a tower of wrappers
     budget.check()
     for div in root.css("div"):

@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborNode
 from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.clean import drop_junk
 from scraper.extract.hints import class_weight, holds_embedded_post
-from scraper.extract.measure import CLAUSE, TextStats, measure
+from scraper.extract.measure import TextStats, measure
 
 # Blocks whose own text is a paragraph.
 PARAGRAPH_TAGS = frozenset({"p", "pre", "td"})
@@ -83,15 +83,14 @@ def find_main_content(
         top = _as_long_as_declared(top, candidates, stats, expected_length)
     nodes = _with_siblings(top, candidates, stats)
     for node in nodes:
-        clean_conditionally(node, budget)
+        clean_conditionally(node, stats, budget)
     return nodes
 
 
 def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
     candidates: dict[int, _Candidate] = {}
-    for node in stats.elements:
-        tag = node.tag
-        key = node.mem_id
+    parent_of, node_of = stats.parent_of, stats.node_of
+    for key, tag in zip(stats.keys, stats.tags, strict=True):
         if tag in PARAGRAPH_TAGS:
             length, clauses = stats.length.get(key, 0), stats.clauses.get(key, 0)
         elif tag in TEXT_WRAPPER_TAGS:
@@ -101,16 +100,17 @@ def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
         if length < MIN_PARAGRAPH_CHARS:
             continue
         points = 1 + clauses + min(length // 100, 3)
-        ancestor = node.parent if tag in PARAGRAPH_TAGS else node
+        # climbs by the keys measure() recorded: it stops at the measured root (the page's body)
+        ancestor: int | None = parent_of.get(key) if tag in PARAGRAPH_TAGS else key
         for level in range(3):
-            if ancestor is None or ancestor.tag in (None, "html", "#document"):
+            if ancestor is None:
                 break
-            key = ancestor.mem_id
-            candidate = candidates.get(key)
+            candidate = candidates.get(ancestor)
             if candidate is None:
-                candidate = candidates[key] = _Candidate(ancestor, _initial_score(ancestor))
+                node = node_of[ancestor]
+                candidate = candidates[ancestor] = _Candidate(node, _initial_score(node))
             candidate.score += points / (1 if level == 0 else level * 2 if level == 1 else level * 3)
-            ancestor = ancestor.parent
+            ancestor = parent_of.get(ancestor)
     return candidates
 
 
@@ -296,33 +296,32 @@ def _sibling_belongs(
     return bool(text) and density == 0 and bool(re.search(r"[.。!！?？]\s*$|[.。]\s", text))
 
 
-def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
+def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | None = None) -> None:
     """Drop blocks inside the body that read like lists of links, image galleries or widgets, headings
     named like furniture or made of links, and "READ MORE: <link>" lines between paragraphs.
 
     One walk, children before parents: each block is judged on what its kept children hold (as
     readability judges innermost first), from counts summed on the way up, never by reading a subtree
-    again.
+    again; each element's own text was measured by `measure` (`stats`), not read a second time.
     """
     budget = budget or Budget()
     root_id = root.mem_id
     counts: dict[int, _Counts] = {}
     order: list[tuple[LexborNode, int]] = []
-    for index, node in enumerate(root.traverse()):  # elements; their own text read in C
+    direct_length, direct_clauses, parent_of = stats.direct_length, stats.direct_clauses, stats.parent_of
+    for index, node in enumerate(root.traverse()):
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
-        if key == root_id:
+        parent_id = parent_of.get(key)
+        if key == root_id or parent_id is None:
             continue
-        parent = node.parent
-        if parent is None:
-            continue
-        text = node.text(deep=False, strip=True)
-        if text:
+        length = direct_length.get(key)
+        if length:
             mine = counts[key] = _Counts()
-            mine.length = len(text)
-            mine.clauses = len(CLAUSE.findall(text))
-        order.append((node, parent.mem_id))
+            mine.length = length
+            mine.clauses = direct_clauses[key]
+        order.append((node, parent_id))
     doomed: list[LexborNode] = []
     for index, (node, parent_id) in enumerate(reversed(order)):
         if not index & CHECK_EVERY:
@@ -338,7 +337,7 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
         if tag in ("figure", "figcaption"):
             mine.figures += 1
         if tag in _JUDGED_TAGS and _looks_like_furniture(node, mine):
-            node.remove()
+            node.remove(recursive=False)
             continue  # its parent is judged without it
         heading_of_links = tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33)
         read_more_line = (
@@ -354,7 +353,7 @@ def clean_conditionally(root: LexborNode, budget: Budget | None = None) -> None:
         else:
             held.add(mine)
     for node in doomed:
-        node.remove()
+        node.remove(recursive=False)
 
 
 _STUB_TAGS = frozenset({"p", "div", "span", "a", "li", "strong", "b", "em"})

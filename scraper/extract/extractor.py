@@ -21,15 +21,24 @@ from scraper.extract.measure import climb_answer
 from scraper.extract.metadata import read_metadata
 from scraper.extract.record import Record
 from scraper.extract.rules import SiteRule
-from scraper.extract.text import node_text
+from scraper.extract.text import html_to_text, node_text
 
 _SPACES = re.compile(r"\s+")
 
 
 def extract(
-    html: str | bytes, url: str, rule: SiteRule | None = None, *, budget_seconds: float = DEFAULT_SECONDS
+    html: str | bytes,
+    url: str,
+    rule: SiteRule | None = None,
+    *,
+    budget_seconds: float = DEFAULT_SECONDS,
+    feed_summary: str | None = None,
 ) -> Record:
     """The record of one article page; `rule` is the site rule for `url`, if any (see RuleBook.for_url).
+
+    `feed_summary`: the feed entry's content or description (HTML or text), when there is one. It only
+    says how long the article is at least: a feed that carries the whole article shows that a best
+    block much shorter than it is a part of the article (as the page's JSON-LD `articleBody` does).
 
     Raises ExtractionBudgetError (an ExtractError) for a page that would take more than
     `budget_seconds` of CPU: that article fails with the reason, the run goes on.
@@ -51,7 +60,8 @@ def extract(
     generic = not body_nodes and page_body is not None
     if generic and page_body is not None:
         drop_selected(page_body, remove)
-        body_nodes = find_main_content(page_body, budget, meta.body_length)  # drops the junk itself
+        expected = max(meta.body_length, summary_length(feed_summary))
+        body_nodes = find_main_content(page_body, budget, expected)  # drops the junk itself
     body_root = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic, budget=budget)
     return Record(
         title=title,
@@ -65,6 +75,20 @@ def extract(
         image=meta.image,
         body_selector=body_selector,
     )
+
+
+# A feed entry's content longer than this is not read for its length (the cap of what a feed parser
+# keeps of an entry is far above any article; a larger one is not what the entry says about the page).
+SUMMARY_MAX_CHARS = 1_000_000
+
+
+def summary_length(summary: str | None) -> int:
+    """Characters of a feed entry's content as text, white space collapsed as the JSON-LD length is;
+    0 for none, and for something that is not a string or is too large to be an entry."""
+    if not isinstance(summary, str) or not summary.strip() or len(summary) > SUMMARY_MAX_CHARS:
+        return 0
+    text = html_to_text(summary) if "<" in summary else summary
+    return len(" ".join(text.split()))
 
 
 def clean_fragment(html: str, url: str, rule: SiteRule | None = None) -> str:

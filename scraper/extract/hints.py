@@ -68,28 +68,11 @@ AD_ATTRIBUTE_NAMES = frozenset({"data-ad-slot", "data-google-query-id", "data-ad
 AD_ATTRIBUTES = tuple(f"[{name}]" for name in sorted(AD_ATTRIBUTE_NAMES))
 
 
-def names_of(node: LexborNode) -> str:
-    return names_in(node.attributes)
-
-
-def names_in(attributes: dict[str, str | None]) -> str:
-    return names_of_values(attributes.get("class") or "", attributes.get("id") or "")
-
-
-@lru_cache(maxsize=1 << 14)
-def names_of_values(classes: str, ident: str) -> str:
-    """Class and id, except an id of four words or more: that is an anchor made from a heading's text
-    ("sharing-with-a-single-developer"), which says what the section is about, not what it is."""
-    parts = _SLUG_PARTS.split(ident)
-    if len(parts) >= 4 and all(part.isalpha() for part in parts):  # ad slots number theirs: div-gpt-ad-12
-        ident = ""
-    return f"{classes} {ident}"
-
-
-_SLUG_PARTS = re.compile(r"[-_]")
-
-
 NEUTRAL, JUNK, ARTICLE_NAME, STRONG_JUNK = 0, 1, 2, 3
+# What a class or id value holds, as bits: one per token kind, and one for a CMS's article-body class.
+_BODY_CLASS_BIT = 1 << 4
+_JUNK_BITS = (1 << JUNK) | (1 << STRONG_JUNK)
+_ARTICLE_BITS = (1 << ARTICLE_NAME) | _BODY_CLASS_BIT
 
 
 # Class names repeat across a site's pages (ids less so): judged once per name, not per element.
@@ -103,29 +86,46 @@ def token_kind(token: str) -> int:
     return ARTICLE_NAME if article else NEUTRAL
 
 
-def class_weight(node: LexborNode) -> int:
-    """Readability's class weight: -25 for a furniture name, +25 for an article name."""
-    return _weight_of_names(names_of(node))
-
-
-def _weight_of_names(names: str) -> int:
-    kinds = {token_kind(token) for token in names.split()}
-    weight = -25 if (JUNK in kinds or STRONG_JUNK in kinds) else 0
-    return weight + 25 if ARTICLE_NAME in kinds else weight
+@lru_cache(maxsize=1 << 14)
+def _class_bits(classes: str) -> int:
+    """The kinds of tokens one class attribute holds; a page repeats its few class values on many
+    elements, so each value is read once (a cache keyed by class and id together would miss on every
+    element with an id)."""
+    bits = 0
+    for token in classes.split():
+        if token.lower() in ARTICLE_BODY_CLASSES:
+            bits |= _BODY_CLASS_BIT
+        bits |= 1 << token_kind(token)
+    return bits
 
 
 @lru_cache(maxsize=1 << 14)
-def junk_names(names: str) -> bool:
-    tokens = names.lower().split()
-    if not tokens or not ARTICLE_BODY_CLASSES.isdisjoint(tokens):
-        return False
-    junk = False
-    for token in tokens:
-        kind = token_kind(token)
-        if kind == ARTICLE_NAME:
-            return False
-        junk = junk or kind != NEUTRAL
-    return junk
+def _id_bits(ident: str) -> int:
+    """As `_class_bits`, except an id of four words or more: that is an anchor made from a heading's
+    text ("sharing-with-a-single-developer"), which says what the section is about, not what it is."""
+    parts = _SLUG_PARTS.split(ident)
+    if len(parts) >= 4 and all(part.isalpha() for part in parts):  # ad slots number theirs: div-gpt-ad-12
+        return 0
+    return _class_bits(ident)
+
+
+_SLUG_PARTS = re.compile(r"[-_]")
+
+
+def class_weight(node: LexborNode) -> int:
+    """Readability's class weight: -25 for a furniture name, +25 for an article name."""
+    attributes = node.attributes
+    classes, ident = attributes.get("class"), attributes.get("id")
+    bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
+    weight = -25 if bits & _JUNK_BITS else 0
+    return weight + 25 if bits & (1 << ARTICLE_NAME) else weight
+
+
+def junk_names(classes: str | None, ident: str | None) -> bool:
+    """Furniture by name: some name says junk and none says article (asked of most elements of a
+    page, so the cached look-ups are made here, not through helpers)."""
+    bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
+    return bool(bits & _JUNK_BITS) and not bits & _ARTICLE_BITS
 
 
 # Posts from elsewhere quoted in the article (a tweet, an Instagram post): the article's content, even

@@ -22,7 +22,10 @@ class TextStats:
     Lengths count each text node without its surrounding white space, so indentation is not text.
     """
 
-    __slots__ = ("clauses", "direct_clauses", "direct_length", "elements", "length", "linked")
+    __slots__ = (
+        "clauses", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of",
+        "parent_of", "tags",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.length: dict[int, int] = {}
@@ -30,7 +33,12 @@ class TextStats:
         self.linked: dict[int, int] = {}
         self.direct_length: dict[int, int] = {}
         self.direct_clauses: dict[int, int] = {}
-        self.elements: list[LexborNode] = []  # in document order
+        # in document order: the elements' keys and tags (each asked of the node once: every
+        # question builds a Python object in the parser's binding)
+        self.keys: list[int] = []
+        self.tags: list[str | None] = []
+        self.parent_of: dict[int, int] = {}  # by key, up to the measured root
+        self.node_of: dict[int, LexborNode] = {}
 
     def link_density(self, node: LexborNode) -> float:
         key = node.mem_id
@@ -44,12 +52,15 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     order: list[tuple[int, int, bool]] = []  # (element, its parent, is a link), in document order
     root_id = root.mem_id
-    elements = stats.elements
+    keys, tags, parent_of, node_of = stats.keys, stats.tags, stats.parent_of, stats.node_of
     for index, node in enumerate(root.traverse()):  # elements only; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
-        elements.append(node)
+        tag = node.tag
+        keys.append(key)
+        tags.append(tag)
+        node_of[key] = node
         text = node.text(deep=False, strip=True)
         if text:
             direct_length[key] = len(text)
@@ -57,7 +68,8 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
         if key != root_id:
             parent = node.parent
             if parent is not None:
-                order.append((key, parent.mem_id, node.tag == "a"))
+                parent_key = parent_of[key] = parent.mem_id
+                order.append((key, parent_key, tag == "a"))
     for key, value in direct_length.items():
         length[key] = value
         clauses[key] = direct_clauses[key]

@@ -84,7 +84,7 @@ _TAG = re.compile(r"<[^>]*>")
 def _ld_body_length(ld: dict[str, Any]) -> int:
     """How long the article says it is: its JSON-LD articleBody as text (some pages put HTML in it)."""
     body = _string(ld.get("articleBody"))
-    return len(_SPACES.sub(" ", _TAG.sub(" ", body)).strip()) if body else 0
+    return len(" ".join(_TAG.sub(" ", body).split())) if body else 0
 
 
 def _meta_values(tree: LexborHTMLParser) -> dict[str, str]:
@@ -124,13 +124,26 @@ def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any]:
     return {**chosen, "author": _ld_resolve(chosen.get("author"), by_id)}
 
 
-_WRAPPER_START = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)")
-_WRAPPER_END = re.compile(r"(?://\s*)?(?:\]\]>|-->)\s*$")
+_OPENERS = ("<![CDATA[", "<!--")
+_CLOSERS = ("]]>", "-->")
 
 
 def _unwrapped(script: str) -> str:
-    """The JSON inside a `<![CDATA[ ... ]]>` or `<!-- ... -->` wrapper (XHTML habits kept by many CMSs)."""
-    return _WRAPPER_END.sub("", _WRAPPER_START.sub("", script, count=1), count=1)
+    """The JSON inside a `<![CDATA[ ... ]]>` or `<!-- ... -->` wrapper (XHTML habits kept by many CMSs),
+    each marker perhaps behind `//`. Compared at the ends only: a pattern anchored at the end is tried
+    at every position of a long script."""
+    text = script.strip()
+    head = text[2:].lstrip() if text.startswith("//") else text
+    for opener in _OPENERS:
+        if head.startswith(opener):
+            text = head[len(opener) :]
+            break
+    tail = text.rstrip()
+    for closer in _CLOSERS:
+        if tail.endswith(closer):
+            tail = tail[: -len(closer)].rstrip()
+            return tail[:-2] if tail.endswith("//") else tail
+    return text
 
 
 def _ld_type_matches(item: dict[str, Any], pattern: re.Pattern[str]) -> bool:

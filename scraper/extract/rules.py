@@ -33,14 +33,20 @@ class SiteRule:
     timezone: str | None = None  # for pages that write local times without an offset
 
     def matches(self, url: str) -> bool:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower().removeprefix("www.")
-        path = parts.path or "/"
+        return self.matches_place(*_host_and_path(url))
+
+    def matches_place(self, host: str, path: str) -> bool:
+        """`matches` for a URL already split (`_host_and_path`): a rule book splits it once for all."""
         for domain in self.domains:
             domain_host, _, prefix = domain.lower().partition("/")
             if (host == domain_host or host.endswith("." + domain_host)) and _under(path, prefix):
                 return True
         return False
+
+
+def _host_and_path(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower().removeprefix("www."), parts.path or "/"
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -88,7 +94,8 @@ class RuleBook:
         return cls(users + [rule for rule in builtin_rules() if rule.name not in replaced])
 
     def rule_for(self, url: str) -> SiteRule | None:
-        return next((rule for rule in self.rules if rule.matches(url)), None)
+        host, path = _host_and_path(url)
+        return next((rule for rule in self.rules if rule.matches_place(host, path)), None)
 
     def for_url(self, url: str, selector: str | None = None, remove: Sequence[str] = ()) -> SiteRule | None:
         """The rule for a page, refined by its feed's own `selector` and `remove`."""

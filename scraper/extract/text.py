@@ -7,8 +7,6 @@ they describe a picture, not the story, and they repeat (galleries, lightboxes).
 
 from __future__ import annotations
 
-import re
-
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
@@ -24,7 +22,6 @@ BLOCK_TAGS = frozenset(
 REPEATABLE_CHARS = 200
 _CELL_TAGS = frozenset({"td", "th"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title", "figcaption"})
-_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000]+")
 
 
 def html_to_text(html: str | None) -> str:
@@ -45,7 +42,7 @@ class _Layout:
         self.seen: set[str] = set()
 
     def end_line(self) -> None:
-        text = _SPACES.sub(" ", "".join(self.line)).strip()
+        text = " ".join("".join(self.line).split())  # any run of white space is one space
         self.line.clear()
         if text:
             self.lines.append(text)
@@ -74,43 +71,54 @@ class _Layout:
 
 
 def node_text(root: LexborNode, budget: Budget | None = None) -> str:
-    """The text of `root`, laid out as paragraphs."""
+    """The text of `root`, laid out as paragraphs.
+
+    A walk by the tree's own links (first child, next sibling, parent) instead of recursion (pages nest
+    deeper than Python's limit) or a stack of children lists: each node is asked for its tag once and
+    for its neighbours once.
+    """
     budget = budget or Budget()
     out = _Layout()
-    # An explicit stack (node, entering) instead of recursion: pages nest deeper than Python's limit.
-    stack: list[tuple[LexborNode, bool]] = [(root, True)]
+    line = out.line
+    root_id = root.mem_id
+    node = root
     steps = 0
-    while stack:
+    while True:
         steps += 1
         if not steps & CHECK_EVERY:
             budget.check()
-        node, entering = stack.pop()
         tag = node.tag or ""
-        if not entering:
-            if tag in BLOCK_TAGS:
-                out.end_paragraph()
-            elif tag in _CELL_TAGS:
-                out.line.append(" ")
-            continue
-        if node.is_text_node:
-            out.line.append(node.text_content or "")
+        opened = False  # an element whose children are read, and that is left after them
+        if tag == "-text":
+            line.append(node.text_content or "")
         elif tag == "br":
             out.line_break()
         elif tag == "pre":
             out.preformatted(node)
-        elif not (tag in _SKIP_TAGS or node.is_comment_node):
+        elif not (tag in _SKIP_TAGS or tag == "-comment"):
             if tag in BLOCK_TAGS:
                 out.end_paragraph()
-            stack.append((node, False))
-            stack.extend((child, True) for child in reversed(_children(node)))
-    out.end_paragraph()
-    return "\n\n".join(out.paragraphs)
-
-
-def _children(node: LexborNode) -> list[LexborNode]:
-    children = []
-    child = node.child
-    while child is not None:
-        children.append(child)
-        child = child.next
-    return children
+            opened = True
+            child = node.child
+            if child is not None:
+                node = child
+                continue
+        # `node` is done: leave it, then its ancestors for as long as they have no next child
+        while True:
+            if opened:
+                if tag in BLOCK_TAGS:
+                    out.end_paragraph()
+                elif tag in _CELL_TAGS:
+                    line.append(" ")
+            if node.mem_id == root_id:
+                out.end_paragraph()
+                return "\n\n".join(out.paragraphs)
+            following = node.next
+            if following is not None:
+                node = following
+                break
+            parent = node.parent
+            if parent is None:  # detached under the root: cannot happen in a tree, ends the walk
+                out.end_paragraph()
+                return "\n\n".join(out.paragraphs)
+            node, tag, opened = parent, parent.tag or "", True
