@@ -43,7 +43,8 @@ import ssl
 import stat
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -499,7 +500,16 @@ class Fetcher:
         """Send; a redirect gives its Location (body unread unless captured), anything else its capped
         body. With `capture_kind`, the exchange is reported to the capture once its body is in."""
         started = datetime.now(UTC)
-        response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
+        refused = None
+        if capture_kind:  # a redirect check_location refuses is captured before it is dropped
+            refused = _ON_REFUSED.set(
+                lambda answer: self._capture_refused(url, capture_kind, started, cap, guarded, answer)
+            )
+        try:
+            response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
+        finally:
+            if refused is not None:
+                _ON_REFUSED.reset(refused)
         raw = _RawBody(cap) if capture_kind else None
         peer = _peer_address(response) if capture_kind and guarded else None  # gone once the body is read
         try:
@@ -516,6 +526,22 @@ class Fetcher:
             return response.status_code, None, dict(response.headers), body, captured
         finally:
             await response.aclose()
+
+    async def _capture_refused(
+        self, url: str, kind: str, started: datetime, cap: int, guarded: bool, response: httpx.Response
+    ) -> None:
+        """A redirect refused inside httpx (its Location unusable): its exchange goes to the capture all
+        the same (the evidence of what the server said), then the refusal goes on as it was."""
+        raw = _RawBody(cap)
+        peer = _peer_address(response) if guarded else None
+        try:
+            async for chunk in response.aiter_raw():
+                raw.add(chunk)
+                if raw.truncated:
+                    break
+        except httpx.HTTPError as exc:  # what was read is kept; the refusal is the error that counts
+            log.info("capture of refused redirect %s: body cut short: %s", url, exc)
+        _report(self.capture, url, kind, started, response, raw, peer)
 
     async def _check_robots(self, url: str, policy: RequestPolicy) -> None:
         async def fetch(robots: str) -> RobotsAnswer:
@@ -615,9 +641,22 @@ def check_location(response: httpx.Response) -> None:
         raise RedirectError(str(request_url), reason) from None
 
 
+# Set by Fetcher._exchange while a captured request is sent: what to do with a redirect refused in the
+# hook below (httpx closes the answer once the hook raises, so it must be read here or never).
+_ON_REFUSED: ContextVar[Callable[[httpx.Response], Awaitable[None]] | None] = ContextVar(
+    "_ON_REFUSED", default=None
+)
+
+
 async def _location_hook(response: httpx.Response) -> None:
     """check_location as an httpx response hook: it runs before httpx reads the Location itself."""
-    check_location(response)
+    try:
+        check_location(response)
+    except RedirectError:
+        on_refused = _ON_REFUSED.get()
+        if on_refused is not None:
+            await on_refused(response)
+        raise
 
 
 def _redirect_target(url: str, current: str, location: str, seen: set[str]) -> str:

@@ -240,3 +240,59 @@ def test_the_capture_folder_is_relative_to_the_config_and_off_by_default(tmp_pat
     assert config.warc.dir == tmp_path / "captures"
     from_env = load_config(write_config(tmp_path, []), env={"SCRAPER_WARC_DIR": str(tmp_path / "w")})
     assert from_env.warc.dir == tmp_path / "w"
+
+
+def test_a_refused_redirect_is_captured(tmp_path: Path) -> None:
+    """A redirect whose Location is refused (a port no URL can hold) fails its article as before, and the
+    3xx the server sent is in the WARC all the same: the evidence of what the page said."""
+    server = HostileServer("127.0.0.1")
+    server.route("/bad-port", hostile.redirect("http://127.0.0.1:99999/x", 301))
+    server.route(
+        "/ok", hostile.html("<html><body><article><p>" + "words " * 40 + "</p></article></body></html>")
+    )
+    items = "".join(
+        f"<item><link>{server.url(p)}</link><guid>{p}</guid></item>" for p in ("/bad-port", "/ok")
+    )
+    server.route(
+        "/feed.xml", hostile.html(f'<rss version="2.0"><channel>{items}</channel></rss>', "text/xml")
+    )
+    with server.running():
+        config = write_config(tmp_path, [{"name": "H", "url": server.url("/feed.xml")}], warc={"dir": "warc"})
+        result = run_cli("once", "--config", str(config))
+    assert "archived 1" in result.output and "failed 1" in result.output, result.output
+    assert "redirect to an unusable URL" in result.output
+    (path,) = (tmp_path / "warc").iterdir()
+    responses = {w["WARC-Target-URI"]: h for kind, w, h, _b in read_records(path) if kind == "response"}
+    assert set(responses) == {server.url("/bad-port"), server.url("/ok")}
+    assert responses[server.url("/bad-port")].startswith(b"HTTP/1.1 301 ")
+    assert b"Location: http://127.0.0.1:99999/x" in responses[server.url("/bad-port")]
+
+
+def test_a_capture_that_cannot_be_written_fails_alone_and_is_shown(
+    site: CaptureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while one page's records are written: that capture is lost (the file stays readable),
+    the page is archived all the same, the rest are captured, and `status` counts it with its reason."""
+    from scraper.capture import writer
+
+    real_write = writer._write_all
+
+    def write(fd: int, data: bytes) -> None:
+        if b"/a/gzip" in gzip.decompress(data):
+            real_write(fd, data[: len(data) // 2])  # half of it went out before the disk filled up
+            raise OSError(28, "No space left on device", "warc")
+        real_write(fd, data)
+
+    monkeypatch.setattr(writer, "_write_all", write)
+    config = site.config(tmp_path)
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 0 and f"archived {len(CaptureSite.ARTICLES)}" in result.output, result.output
+    (path,) = (tmp_path / "warc").iterdir()
+    captured = {w["WARC-Target-URI"] for kind, w, *_ in read_records(path) if kind == "response"}
+    assert site.url("/a/gzip") not in captured and site.url("/a/plain") in captured
+    with session_factory(make_engine(f"sqlite:///{tmp_path / 'archive.db'}"))() as session:
+        page = session.scalars(select(RawPage).where(RawPage.url == site.url("/a/gzip"))).one()
+        assert page.warc_file is None and page.body_zlib  # archived, no capture named
+    status = run_cli("status", "--config", str(config))
+    assert "WARC captures not written: 1" in status.output, status.output
+    assert site.url("/a/gzip") in status.output and "No space left on device" in status.output

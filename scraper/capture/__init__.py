@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from scraper import __version__
 from scraper.capture.exchange import OTHER, PAGE, Capture, CaptureRef, Exchange
+from scraper.capture.failures import FailureLog
 from scraper.capture.writer import WarcWriter
 
 if TYPE_CHECKING:
@@ -35,5 +36,10 @@ def capture_for(config: Config) -> WarcWriter | None:
         "scraper-warc-max-file-bytes": str(warc.max_file_bytes),
     }
     return WarcWriter(
-        warc.dir, info, prefix=warc.prefix, max_file_bytes=warc.max_file_bytes, feeds=warc.feeds
+        warc.dir,
+        info,
+        prefix=warc.prefix,
+        max_file_bytes=warc.max_file_bytes,
+        feeds=warc.feeds,
+        on_failure=FailureLog(config.database.url),  # counted in `scraper status`
     )
