@@ -18,6 +18,7 @@ from scraper.recorder import GroupRecorder
 from scraper.revisit import RevisitJob, RevisitOutcome
 from scraper.revisit_outcomes import RevisitState, RevisitVerdict, article_after_revisit
 from scraper.store import articles as article_rows
+from scraper.store import captures as capture_rows
 from scraper.store import revisits as revisit_rows
 from scraper.store.leases import Leases
 from scraper.summary import RunSummary
@@ -76,6 +77,7 @@ class RevisitRecorder:
         changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         versions: list[dict[str, Any]] = []
         recorded: list[dict[str, Any]] = []
+        captured: list[dict[str, Any]] = []
         first: list[int] = []
         with self.leases.writes.begin() as connection:
             ids = [job.article_id for job, _ in items]
@@ -118,13 +120,29 @@ class RevisitRecorder:
                     versions.append({"article_id": job.article_id, **verdict.version})
                 if verdict.change is not None:
                     recorded.append({"article_id": job.article_id, **verdict.change})
+                if outcome.response is not None and outcome.response.capture is not None:
+                    captured.append(_capture_row(job.article_id, outcome, now))
                 verdicts.append(verdict)
             revisit_rows.insert_first_versions(connection, first)  # before the row takes the latest text
             for columns, batch in changes.items():
                 article_rows.update_many(connection, columns, batch, None, None)
             revisit_rows.insert_versions(connection, versions)
             revisit_rows.insert_changes(connection, recorded)
+            capture_rows.insert_captures(connection, captured)
         return verdicts
+
+
+def _capture_row(article_id: int, outcome: RevisitOutcome, now: datetime) -> dict[str, Any]:
+    """Where this visit's answer was captured ([warc]), for `scraper history`."""
+    assert outcome.response is not None and outcome.response.capture is not None
+    capture = outcome.response.capture
+    return {
+        "article_id": article_id,
+        "fetched_at": now,
+        "http_status": outcome.response.status,
+        "warc_file": capture.file,
+        "warc_offset": capture.offset,
+    }
 
 
 def _count(job: RevisitJob, verdict: RevisitVerdict, summary: RunSummary) -> None:

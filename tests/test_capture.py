@@ -296,3 +296,48 @@ def test_a_capture_that_cannot_be_written_fails_alone_and_is_shown(
     status = run_cli("status", "--config", str(config))
     assert "WARC captures not written: 1" in status.output, status.output
     assert site.url("/a/gzip") in status.output and "No space left on device" in status.output
+
+
+def test_history_and_posts_say_where_the_captures_are(site: CaptureSite, tmp_path: Path) -> None:
+    """`scraper history` lists every capture of the page (the first archive's, then each revisit's) by file
+    and offset, each a response record of that URL; `front_matter = ["capture"]` puts the first one in
+    the post (written by `scraper export`), and a post without the key stays as it was."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from scraper.store.models import utcnow
+
+    config = site.config(tmp_path)
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine).begin() as session:
+        session.execute(update(Article).values(revisit_at=utcnow() - timedelta(seconds=1)))
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    url = site.url("/a/plain")
+    result = run_cli("history", "--config", str(config), url)
+    assert result.exit_code == 0, result.output
+    lines = result.output.split("captures (WARC file, offset of the response record):\n")[1].splitlines()
+    captures = [line.split() for line in lines if line.startswith("  ")]
+    assert len(captures) == 2, result.output
+    assert lines[0].endswith("(first archive)") and lines[1].endswith("(revisit, HTTP 200)")
+    for _day, _time, _utc, name, offset, *_ in captures:
+        path = tmp_path / "warc" / name
+        with path.open("rb") as stream:
+            stream.seek(int(offset))
+            record = next(iter(ArchiveIterator(stream)))
+            assert record.rec_type == "response" and record.rec_headers.get_header("WARC-Target-URI") == url
+
+    posts = tmp_path / "_posts"
+    before = {p.name: p.read_bytes() for p in posts.iterdir()}
+    assert all(b"capture:" not in text for text in before.values())
+    config.write_text(
+        config.read_text().replace('dir = "_posts"\n', 'dir = "_posts"\nfront_matter = ["capture"]\n', 1)
+    )
+    assert run_cli("export", "--config", str(config)).exit_code == 0
+    with session_factory(engine)() as session:
+        article = session.scalars(select(Article).where(Article.url == url)).one()
+        assert article.page is not None
+        post = (posts / (article.post_path or "")).read_text(encoding="utf-8")
+        expected = f"capture: {{ warc: {article.page.warc_file}, offset: {article.page.warc_offset} }}\n"
+    assert expected in post.split("---\n")[1]
