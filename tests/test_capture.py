@@ -341,3 +341,32 @@ def test_history_and_posts_say_where_the_captures_are(site: CaptureSite, tmp_pat
         post = (posts / (article.post_path or "")).read_text(encoding="utf-8")
         expected = f"capture: {{ warc: {article.page.warc_file}, offset: {article.page.warc_offset} }}\n"
     assert expected in post.split("---\n")[1]
+
+
+def test_reextract_reads_the_capture_where_the_database_keeps_no_page(
+    site: CaptureSite, tmp_path: Path
+) -> None:
+    """Raw pages emptied in the database (a pruned archive): `backfill --reextract` reads each from its WARC
+    capture (gzip and chunked as sent, Big5 as served) and extracts what the first run did; a capture that
+    is not the page's (a wrong offset) fails that article alone, with the reason."""
+    from sqlalchemy import update
+
+    config = site.config(tmp_path)
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine).begin() as session:
+        before = {
+            row.url: row.content_text for row in session.execute(select(Article.url, Article.content_text))
+        }
+        assert all("words" in (text or "") or "新聞" in (text or "") for text in before.values())
+        session.execute(update(RawPage).values(body_zlib=b""))
+        session.execute(update(Article).values(content_text="", content_html=""))
+        session.execute(update(RawPage).where(RawPage.url == site.url("/a/plain")).values(warc_offset=0))
+    result = run_cli("backfill", "--config", str(config), "--reextract")
+    assert "1 errors" in result.output and "not the response record of" in result.output, result.output
+    with session_factory(engine)() as session:
+        after = {
+            row.url: row.content_text for row in session.execute(select(Article.url, Article.content_text))
+        }
+    assert after.pop(site.url("/a/plain")) == ""
+    assert after == {url: text for url, text in before.items() if url != site.url("/a/plain")}
