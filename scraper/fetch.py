@@ -43,7 +43,8 @@ import ssl
 import stat
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -500,16 +501,8 @@ class Fetcher:
         """Send; a redirect gives its Location (body unread unless captured), anything else its capped
         body. With `capture_kind`, the exchange is reported to the capture once its body is in."""
         started = datetime.now(UTC)
-        refused = None
-        if capture_kind:  # a redirect check_location refuses is captured before it is dropped
-            refused = _ON_REFUSED.set(
-                lambda answer: self._capture_refused(url, capture_kind, started, cap, guarded, answer)
-            )
-        try:
+        with _refusals_captured(self.capture, url, capture_kind, started, cap, guarded):
             response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
-        finally:
-            if refused is not None:
-                _ON_REFUSED.reset(refused)
         raw = _RawBody(cap) if capture_kind else None
         peer = _peer_address(response) if capture_kind and guarded else None  # gone once the body is read
         try:
@@ -526,22 +519,6 @@ class Fetcher:
             return response.status_code, None, dict(response.headers), body, captured
         finally:
             await response.aclose()
-
-    async def _capture_refused(
-        self, url: str, kind: str, started: datetime, cap: int, guarded: bool, response: httpx.Response
-    ) -> None:
-        """A redirect refused inside httpx (its Location unusable): its exchange goes to the capture all
-        the same (the evidence of what the server said), then the refusal goes on as it was."""
-        raw = _RawBody(cap)
-        peer = _peer_address(response) if guarded else None
-        try:
-            async for chunk in response.aiter_raw():
-                raw.add(chunk)
-                if raw.truncated:
-                    break
-        except httpx.HTTPError as exc:  # what was read is kept; the refusal is the error that counts
-            log.info("capture of refused redirect %s: body cut short: %s", url, exc)
-        _report(self.capture, url, kind, started, response, raw, peer)
 
     async def _check_robots(self, url: str, policy: RequestPolicy) -> None:
         async def fetch(robots: str) -> RobotsAnswer:
@@ -560,6 +537,29 @@ class Fetcher:
         if not verdict.allowed:
             error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
             raise error(url, verdict.reason or "refused by robots.txt")
+
+
+async def _capture_refused(
+    capture: Capture | None,
+    url: str,
+    kind: str,
+    started: datetime,
+    cap: int,
+    guarded: bool,
+    response: httpx.Response,
+) -> None:
+    """A redirect refused inside httpx (its Location unusable): its exchange goes to the capture all
+    the same (the evidence of what the server said), then the refusal goes on as it was."""
+    raw = _RawBody(cap)
+    peer = _peer_address(response) if guarded else None
+    try:
+        async for chunk in response.aiter_raw():
+            raw.add(chunk)
+            if raw.truncated:
+                break
+    except httpx.HTTPError as exc:  # what was read is kept; the refusal is the error that counts
+        log.info("capture of refused redirect %s: body cut short: %s", url, exc)
+    _report(capture, url, kind, started, response, raw, peer)
 
 
 def _report(
@@ -646,6 +646,24 @@ def check_location(response: httpx.Response) -> None:
 _ON_REFUSED: ContextVar[Callable[[httpx.Response], Awaitable[None]] | None] = ContextVar(
     "_ON_REFUSED", default=None
 )
+
+
+@contextmanager
+def _refusals_captured(
+    capture: Capture | None, url: str, kind: str | None, started: datetime, cap: int, guarded: bool
+) -> Iterator[None]:
+    """While a captured request is sent: a redirect check_location refuses is captured before httpx drops
+    it (see _location_hook)."""
+    if capture is None or kind is None:
+        yield
+        return
+    token = _ON_REFUSED.set(
+        lambda answer: _capture_refused(capture, url, kind, started, cap, guarded, answer)
+    )
+    try:
+        yield
+    finally:
+        _ON_REFUSED.reset(token)
 
 
 async def _location_hook(response: httpx.Response) -> None:

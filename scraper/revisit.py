@@ -33,6 +33,7 @@ PAGE = "page"  # a page with an article record, to compare with the last version
 ABSENT = "absent"  # a removal signal
 OUTAGE = "outage"  # nothing learned about the article
 DEFERRED = "deferred"  # no request made: the host asked everyone to wait
+OFF = "off"  # no request made: the feed's revisits are off now (scheduled before, or by a migration)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class RevisitJob:
     last_modified: str | None = None
     digest: str | None = None  # of the page as last seen
     policy: RequestPolicy | None = None
+    from_feed: bool = False  # the body came from the feed: the first page seen is the page's baseline
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,8 @@ class RevisitRecorder:
         with self.leases.writes.begin() as connection:
             ids = [job.article_id for job, _ in items]
             rows = article_rows.lock_mine(connection, ids, self.leases.node_id, revisit_rows.ROW_COLUMNS)
-            edited = [row_id for row_id, row in rows.items() if row.edits]  # only those have versions
+            # Only those can have versions: edited, or a feed's body (its page's baseline is a version).
+            edited = [row_id for row_id, row in rows.items() if row.edits or row.content_source == "feed"]
             last = revisit_rows.last_versions(connection, edited) if edited else {}
             for job, outcome in items:
                 row = rows.pop(job.article_id, None)
@@ -120,8 +121,7 @@ class RevisitRecorder:
                     versions.append({"article_id": job.article_id, **verdict.version})
                 if verdict.change is not None:
                     recorded.append({"article_id": job.article_id, **verdict.change})
-                if outcome.response is not None and outcome.response.capture is not None:
-                    captured.append(_capture_row(job.article_id, outcome, now))
+                captured += _capture_rows(job.article_id, outcome, now)
                 verdicts.append(verdict)
             revisit_rows.insert_first_versions(connection, first)  # before the row takes the latest text
             for columns, batch in changes.items():
@@ -132,22 +132,28 @@ class RevisitRecorder:
         return verdicts
 
 
-def _capture_row(article_id: int, outcome: RevisitOutcome, now: datetime) -> dict[str, Any]:
-    """Where this visit's answer was captured ([warc]), for `scraper history`."""
-    assert outcome.response is not None and outcome.response.capture is not None
+def _capture_rows(article_id: int, outcome: RevisitOutcome, now: datetime) -> list[dict[str, Any]]:
+    """Where this visit's answer was captured ([warc]), for `scraper history` (none: not captured)."""
+    if outcome.response is None or outcome.response.capture is None:
+        return []
     capture = outcome.response.capture
-    return {
-        "article_id": article_id,
-        "fetched_at": now,
-        "http_status": outcome.response.status,
-        "warc_file": capture.file,
-        "warc_offset": capture.offset,
-    }
+    return [
+        {
+            "article_id": article_id,
+            "fetched_at": now,
+            "http_status": outcome.response.status,
+            "warc_file": capture.file,
+            "warc_offset": capture.offset,
+        }
+    ]
 
 
 def _count(job: RevisitJob, verdict: RevisitVerdict, summary: RunSummary) -> None:
     if verdict.kind == "deferred":
         summary.deferred += 1
+        return
+    if verdict.kind == "off":  # unscheduled without a fetch: not a revisit
+        log.info("article %s: revisits are off for its feed; unscheduled", job.url)
         return
     summary.revisited += 1
     if verdict.kind == "edited":
