@@ -373,3 +373,40 @@ def test_articles_archived_before_revisits_get_one(httpserver: HTTPServer, tmp_p
     run_once(off, engine)
     assert not [r for r, _ in httpserver.log[served:] if r.path.startswith("/local/")]
     assert all(a.revisit_at is None and a.revisits == 0 for a, _, _ in by_name(engine).values())
+
+
+def test_a_page_whose_counter_moved_is_not_extracted_again(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site without validators whose view counter moves on every request: the first revisit extracts
+    it (and keeps the counters-masked fingerprint), the next ones know it unchanged from the bytes; a
+    rewritten paragraph is extracted again."""
+    from scraper import revisit
+    from scraper.config import HttpConfig
+    from scraper.extract import RuleBook
+    from scraper.fetch import Fetcher
+    from scraper.revisit import NOT_MODIFIED, PAGE, RevisitJob, revisit_article
+
+    views = iter(range(1000, 2000, 7))
+    text = {"paragraphs": PARAGRAPHS}
+    httpserver.expect_request("/story").respond_with_handler(
+        lambda _: Site.html("Bridge to close", text["paragraphs"], f"{next(views)} views")
+    )
+    extracted = []
+    real_extract = revisit.extract
+    monkeypatch.setattr(revisit, "extract", lambda *a, **k: extracted.append(1) or real_extract(*a, **k))
+
+    async def visits() -> list[str]:
+        seen, digest = [], None
+        async with Fetcher(HttpConfig(allow_private_networks=True, respect_robots=False)) as fetcher:
+            for round_ in range(4):
+                if round_ == 3:
+                    text["paragraphs"] = [PARAGRAPHS[0], REWRITTEN, *PARAGRAPHS[2:]]
+                job = RevisitJob(1, httpserver.url_for("/story"), None, "Local", digest=digest)
+                outcome = await revisit_article(job, fetcher, RuleBook.load())
+                seen.append(outcome.seen)
+                digest = outcome.digest or digest
+        return seen
+
+    assert asyncio.run(visits()) == [PAGE, NOT_MODIFIED, NOT_MODIFIED, PAGE]
+    assert len(extracted) == 2  # the first visit and the rewrite
