@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 from scraper.backfill.progress import Progress
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue
-from scraper.capture.reader import CaptureReadError, read_capture
+from scraper.capture.reader import read_capture
 from scraper.charset import decode
+from scraper.errors import CaptureReadError
 from scraper.export.writer import export_articles
 from scraper.extract import extract
 from scraper.extract.dates import reconcile

@@ -16,10 +16,7 @@ from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untype
 
 from scraper.capture.records import target_uri
 from scraper.capture.recovery import OPEN_SUFFIX
-
-
-class CaptureReadError(Exception):
-    """The capture could not give the page back; the message says why (for the run's report)."""
+from scraper.errors import CaptureReadError
 
 
 @dataclass(frozen=True)
