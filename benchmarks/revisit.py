@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gzip
 import multiprocessing
+import pstats
 import re
 import sys
 import tempfile
@@ -206,12 +208,24 @@ def write_config(folder: Path, port: int, database: str) -> Path:
     return path
 
 
-def phase(name: str, config_path: Path, engine: Engine, counts: list[Synchronized], units: int) -> float:
+def phase(
+    name: str,
+    config_path: Path,
+    engine: Engine,
+    counts: list[Synchronized],
+    units: int,
+    profile: Path | None = None,
+) -> float:
     for counter in counts:
         counter.value = 0
     config = load_config(config_path)
+    profiler = cProfile.Profile() if profile is not None else None
     cpu, wall = time.process_time(), time.perf_counter()
-    summary = asyncio.run(_run_once(config, engine, False))
+    if profiler is not None:
+        profiler.enable()
+    summary = asyncio.run(_run_once(config, engine, False)).summary
+    if profiler is not None:
+        profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     per_unit = cpu / max(units, 1) * 1000
     print(
@@ -219,6 +233,9 @@ def phase(name: str, config_path: Path, engine: Engine, counts: list[Synchronize
         f"{counts[0].value:>6} {counts[1].value:>6}   {summary.line().split('; ', 2)[-1]}",
         flush=True,
     )
+    if profiler is not None:  # where the phase's CPU went (cProfile adds its own overhead to the figures)
+        profiler.dump_stats(profile)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     return per_unit
 
 
@@ -238,6 +255,9 @@ def main() -> None:
         "--pages",
         default=str(DEFAULT_DATA),
         help="a folder of real news pages (*.html.gz) to serve; '' for the synthetic 60 KB page",
+    )
+    parser.add_argument(
+        "--profile", type=Path, metavar="FILE", help="profile the unchanged phase (cProfile) into FILE"
     )
     args = parser.parse_args()
     mode = multiprocessing.Value("i", 0)
@@ -269,7 +289,7 @@ def main() -> None:
         mode.value = 1
         phase("revisit, 10% edited", config, engine, counts, args.articles)
         make_due(engine)
-        unchanged = phase("revisit, unchanged", config, engine, counts, args.articles)
+        unchanged = phase("revisit, unchanged", config, engine, counts, args.articles, args.profile)
         with session_factory(engine)() as session:
             edits = session.scalar(select(func.count()).select_from(ArticleChange)) or 0
         expected = len(range(0, args.articles, EVERY))

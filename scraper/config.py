@@ -68,7 +68,7 @@ class ExportConfig:
     template: str = "jekyll"
     revisions: str = "first"  # what a post shows once a revisit found an edit: "first" or "latest"
     changes_feed: str | None = None  # an Atom feed of edits and removals, in the export folder
-    front_matter: tuple[str, ...] = ()  # optional keys: "revised", "removed"
+    front_matter: tuple[str, ...] = ()  # optional keys: "revised", "removed", "capture"
 
 
 @dataclass(frozen=True)
@@ -567,10 +567,11 @@ def _feed_override(at: str, key: str, value: Any) -> Any:
 def _check_revisions(where: str, export: ExportConfig, revisit: RevisitConfig) -> None:
     if export.revisions not in ("first", "latest"):
         raise ConfigError(f'{where}: export.revisions: "first" or "latest", got {export.revisions!r}')
-    unknown = set(export.front_matter) - {"revised", "removed"}
+    unknown = set(export.front_matter) - {"revised", "removed", "capture"}
     if unknown:
         raise ConfigError(
-            f"{where}: export.front_matter: unknown key {sorted(unknown)[0]!r} (known: removed, revised)"
+            f"{where}: export.front_matter: unknown key {sorted(unknown)[0]!r} "
+            "(known: capture, removed, revised)"
         )
     if export.changes_feed is not None and (
         Path(export.changes_feed).is_absolute() or ".." in Path(export.changes_feed).parts

@@ -32,6 +32,7 @@ The tree (as httpx's `_exceptions.py` draws its own):
         ├── LockHeldError ........ another run holds the archive's run lock
         ├── SchemaRevisionError .. the database is at a schema revision this scraper does not know
         ├── StoredValueError ..... a value in the database that cannot be read back (a hand-edited date)
+        ├── CaptureReadError ..... a page's WARC capture cannot give it back (re-extraction from WARC)
         └── PostNameTakenError ... the post name chosen was reserved by another article meanwhile
 """
 
@@ -226,6 +227,11 @@ class SchemaRevisionError(StoreError):
 class StoredValueError(StoreError):
     """A value in the database that its column cannot be read as (a date that is not one, written by hand
     or by another program): the message names the value and the fix, not the driver's ValueError."""
+
+
+class CaptureReadError(StoreError):
+    """A page's WARC capture could not give it back (the file gone, a record cut short, another record at
+    the offset): the message names the file, the offset and why."""
 
 
 class PostNameTakenError(StoreError):

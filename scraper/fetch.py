@@ -43,7 +43,9 @@ import ssl
 import stat
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -528,7 +530,8 @@ class Fetcher:
         body. With `capture_kind`, the exchange is reported to the capture once its body is in. With
         `cookies` (the site's jar, for a feed that keeps them), its cookies are sent and the answer's kept."""
         started = datetime.now(UTC)
-        response = await _send(client, url, headers, cookies)
+        with _refusals_captured(self.capture, url, capture_kind, started, cap, guarded):
+            response = await _send(client, url, headers, cookies)
         raw = _RawBody(cap) if capture_kind else None
         peer = _peer_address(response) if capture_kind and guarded else None  # gone once the body is read
         try:
@@ -576,6 +579,29 @@ async def _send(
     if cookies is not None:
         cookies.extract_cookies(response)
     return response
+
+
+async def _capture_refused(
+    capture: Capture | None,
+    url: str,
+    kind: str,
+    started: datetime,
+    cap: int,
+    guarded: bool,
+    response: httpx.Response,
+) -> None:
+    """A redirect refused inside httpx (its Location unusable): its exchange goes to the capture all
+    the same (the evidence of what the server said), then the refusal goes on as it was."""
+    raw = _RawBody(cap)
+    peer = _peer_address(response) if guarded else None
+    try:
+        async for chunk in response.aiter_raw():
+            raw.add(chunk)
+            if raw.truncated:
+                break
+    except httpx.HTTPError as exc:  # what was read is kept; the refusal is the error that counts
+        log.info("capture of refused redirect %s: body cut short: %s", url, exc)
+    _report(capture, url, kind, started, response, raw, peer)
 
 
 def _report(
@@ -657,9 +683,40 @@ def check_location(response: httpx.Response) -> None:
         raise RedirectError(str(request_url), reason) from None
 
 
+# Set by Fetcher._exchange while a captured request is sent: what to do with a redirect refused in the
+# hook below (httpx closes the answer once the hook raises, so it must be read here or never).
+_ON_REFUSED: ContextVar[Callable[[httpx.Response], Awaitable[None]] | None] = ContextVar(
+    "_ON_REFUSED", default=None
+)
+
+
+@contextmanager
+def _refusals_captured(
+    capture: Capture | None, url: str, kind: str | None, started: datetime, cap: int, guarded: bool
+) -> Iterator[None]:
+    """While a captured request is sent: a redirect check_location refuses is captured before httpx drops
+    it (see _location_hook)."""
+    if capture is None or kind is None:
+        yield
+        return
+    token = _ON_REFUSED.set(
+        lambda answer: _capture_refused(capture, url, kind, started, cap, guarded, answer)
+    )
+    try:
+        yield
+    finally:
+        _ON_REFUSED.reset(token)
+
+
 async def _location_hook(response: httpx.Response) -> None:
     """check_location as an httpx response hook: it runs before httpx reads the Location itself."""
-    check_location(response)
+    try:
+        check_location(response)
+    except RedirectError:
+        on_refused = _ON_REFUSED.get()
+        if on_refused is not None:
+            await on_refused(response)
+        raise
 
 
 def _redirect_target(url: str, current: str, location: str, seen: set[str]) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from scraper.errors import ConfigError
+from scraper.store import captures as capture_rows
 from scraper.store import revisits as revisit_rows
 from scraper.store.models import Article
 from scraper.text_diff import changed, diff_tokens, render_text
@@ -77,6 +78,7 @@ def history_report(session: Session, key: str, pair: tuple[int, int] | None = No
             + (f": {e.detail}" if e.detail else "")
             for e in events
         ]
+    lines += _captures(session, article.id)
     by_number = {v.number: v for v in found}
     if pair is not None:
         missing = [n for n in pair if n not in by_number]
@@ -101,3 +103,16 @@ def _removal(article: Article) -> str:
     if article.restored_at is not None:
         return f"online (restored {_when(article.restored_at)})"
     return "online"
+
+
+def _captures(session: Session, article_id: int) -> list[str]:
+    """Where each fetch of the page is in the WARC files ([warc] dir): file and offset of its response
+    record, the first archive's and each revisit's (a 304 too: what the server said then)."""
+    found = capture_rows.captures_of(session, article_id)
+    if not found:
+        return []
+    lines = ["", "captures (WARC file, offset of the response record):"]
+    for capture in found:
+        what = "first archive" if capture.first else f"revisit, HTTP {capture.http_status or '-'}"
+        lines.append(f"  {_when(capture.fetched_at)}  {capture.warc_file}  {capture.warc_offset}  ({what})")
+    return lines

@@ -96,7 +96,8 @@ def article_after_outcome(
             values["page_etag"] = outcome.response.headers.get("etag")
             values["page_last_modified"] = outcome.response.headers.get("last-modified")
             values["page_digest"] = page_digest(outcome.response.content)
-        if row.archived_at is None and outcome.content_source == "page" and job.first_revisit is not None:
+        watched = outcome.content_source in ("page", "feed")  # a feed's body: its page is watched too
+        if row.archived_at is None and watched and job.first_revisit is not None:
             values["revisit_at"] = now + job.first_revisit  # revisits are measured from the first archive
         return Verdict(ArticleStatus.ARCHIVED, "archived"), values
     values["last_error"] = outcome.error

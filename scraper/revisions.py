@@ -86,7 +86,9 @@ def _without_labelled_numbers(text: str) -> str:
 
 
 def normalise_title(title: str | None) -> str:
-    return " ".join(unicodedata.normalize("NFKC", title or "").split()).casefold()
+    """A title as compared: as a text is (a clock or counter in a headline moves like one in the text, and
+    scraper.revisit_digest relies on both being left out alike)."""
+    return normalise_text(title or "")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ to compare.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +22,7 @@ from scraper.errors import FetchError, HostBlockedError, page_status_fate
 from scraper.extract.record import Record
 from scraper.extract.rules import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy, Response
+from scraper.revisit_digest import HEX, page_digest, split, stable_digest
 from scraper.revisit_schedule import parse_schedule
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -34,6 +34,7 @@ PAGE = "page"  # a page with an article record, to compare with the last version
 ABSENT = "absent"  # a removal signal
 OUTAGE = "outage"  # nothing learned about the article
 DEFERRED = "deferred"  # no request made: the host asked everyone to wait
+OFF = "off"  # no request made: the feed's revisits are off now (scheduled before, or by a migration)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class RevisitJob:
     last_modified: str | None = None
     digest: str | None = None  # of the page as last seen
     policy: RequestPolicy | None = None
+    from_feed: bool = False  # the body came from the feed: the first page seen is the page's baseline
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class RevisitOutcome:
     encoding: str | None = None
     record: Record | None = None
     retry_after: float | None = None
-    digest: str | None = None  # of a 200 answer's body
+    digest: str | None = None  # of a 200 answer's body (scraper.revisit_digest)
 
     @property
     def validators(self) -> tuple[str | None, str | None]:
@@ -77,11 +79,6 @@ def schedule_of(config: Config, feed: FeedConfig | None) -> tuple[timedelta, ...
         return ()
     own = feed.revisit if feed is not None and feed.revisit not in (None, "off") else None
     return parse_schedule(list(own or config.revisit.after))
-
-
-def page_digest(body: bytes) -> str:
-    """A fingerprint of a page's bytes: the same bytes again need no extraction to be called unchanged."""
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def feed_schedules(config: Config) -> Callable[[str | None], tuple[timedelta, ...]]:
@@ -120,8 +117,12 @@ async def revisit_article(job: RevisitJob, fetcher: Fetcher, rules: RuleBook) ->
     content_type = (response.content_type or "text/html").split(";")[0].strip().lower()
     if not content_type.startswith(_HTML_TYPES):
         return RevisitOutcome(OUTAGE, f"not an HTML page ({content_type})", status, response)
+    known, known_stable = split(job.digest)
     digest = page_digest(response.content)
-    if digest == job.digest:
+    if digest == known:  # the very bytes seen last time
+        return RevisitOutcome(NOT_MODIFIED, http_status=status, response=response, digest=job.digest)
+    digest += stable_digest(response.content)
+    if known_stable is not None and digest[HEX:] == known_stable:  # other counters, the same page
         return RevisitOutcome(NOT_MODIFIED, http_status=status, response=response, digest=digest)
     text, encoding = response.text()
     from scraper.extract.extractor import extract  # here: a run with no page to extract never loads it

@@ -15,10 +15,11 @@ from typing import Any
 
 from scraper import revisions
 from scraper.revisions import RemovalState, Snapshot, judge_visit, redirect_away, still_holds_article
-from scraper.revisit import ABSENT, DEFERRED, NOT_MODIFIED, OUTAGE, RevisitJob, RevisitOutcome
+from scraper.revisit import ABSENT, DEFERRED, NOT_MODIFIED, OFF, OUTAGE, PAGE, RevisitJob, RevisitOutcome
 from scraper.revisit_schedule import next_revisit
 
 RAW_PAGE_COMPRESSION = 6
+NO_LONGER_HOLDS = "the page no longer holds the article"
 MAX_DEFER = timedelta(days=1)
 
 
@@ -38,7 +39,7 @@ class RevisitState:
 
 @dataclass(frozen=True)
 class RevisitVerdict:
-    kind: str  # unchanged, edited, suspected, removed, restored, outage, deferred
+    kind: str  # unchanged, edited, suspected, removed, restored, outage, deferred, off
     values: dict[str, Any]  # the article row's new columns
     version: dict[str, Any] | None = None  # a new version's columns (without article_id)
     change: dict[str, Any] | None = None  # a change's columns (without article_id)
@@ -63,7 +64,7 @@ def what_was_seen(job: RevisitJob, outcome: RevisitOutcome, before: Snapshot) ->
     if not revisions.is_real_edit(before, after):
         return revisions.UNCHANGED, None
     if not still_holds_article(before, after):
-        return revisions.ABSENT, "the page no longer holds the article"
+        return revisions.ABSENT, NO_LONGER_HOLDS
     return revisions.EDITED, None
 
 
@@ -85,7 +86,15 @@ def article_after_revisit(
     if outcome.seen == DEFERRED:
         wait = min(timedelta(seconds=outcome.retry_after or 0), MAX_DEFER)
         return RevisitVerdict("deferred", {"revisit_at": now + max(wait, timedelta(minutes=1))})
+    if outcome.seen == OFF:
+        return RevisitVerdict("off", {"revisit_at": None})
     seen, reason = what_was_seen(job, outcome, Snapshot(row.title, row.text or ""))
+    # The first page seen of an article whose body came from the feed: its baseline, never an edit of the
+    # feed's text (nor, for a summary, a page that "no longer holds" it).
+    baseline = job.from_feed and not row.last_version and outcome.seen == PAGE and outcome.record is not None
+    if baseline and (seen == revisions.EDITED or reason == NO_LONGER_HOLDS):
+        seen, reason = revisions.UNCHANGED, None
+    baseline = baseline and seen == revisions.UNCHANGED
     judgement = judge_visit(seen, RemovalState(row.suspected_at, row.confirmed_at), now)
     state = judgement.state
     values = _visit_values(row, outcome, state, now, schedule)
@@ -93,16 +102,13 @@ def article_after_revisit(
     version = None
     if "restored" in change:
         values["restored_at"] = now
+    if baseline:
+        version = _version(1, outcome, now)
     if seen == revisions.EDITED and outcome.record is not None:
         version = _version(row.last_version + 1 if row.last_version else 2, outcome, now)
         values.update(edits=row.edits + 1, revised_at=now)
         if keep_latest:
-            values.update(
-                title=outcome.record.title or row.title,
-                content_html=outcome.record.html,
-                content_text=outcome.record.text,
-                fetched_at=now,
-            )
+            values.update(_latest(row, outcome.record.title, outcome.record.html, outcome.record.text, now))
     kind = _kind(seen, change, state)
     recorded = None
     if change:
@@ -114,8 +120,24 @@ def article_after_revisit(
         }
     stale = (keep_latest and version is not None) or (marks and bool(change))
     return RevisitVerdict(
-        kind, values, version, recorded, bool(version) and not row.last_version, reason, stale
+        kind,
+        values,
+        version,
+        recorded,
+        bool(version) and not baseline and not row.last_version,
+        reason,
+        stale,
     )
+
+
+def _latest(row: RevisitState, title: str | None, html: str, text: str, now: datetime) -> dict[str, Any]:
+    """The row's record after an edit when the post shows the latest version. A post is titled by its
+    feed entry's title first (scraper.export.writer.new_post): when the page's title changed, the entry's
+    title is the old headline, so it gives way to the new one."""
+    values: dict[str, Any] = {"content_html": html, "content_text": text, "fetched_at": now}
+    if title and title != row.title:
+        values.update(title=title, entry_title=title)
+    return values
 
 
 def _visit_values(

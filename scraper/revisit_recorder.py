@@ -18,6 +18,7 @@ from scraper.recorder import GroupRecorder
 from scraper.revisit import RevisitJob, RevisitOutcome
 from scraper.revisit_outcomes import RevisitState, RevisitVerdict, article_after_revisit
 from scraper.store import articles as article_rows
+from scraper.store import captures as capture_rows
 from scraper.store import revisits as revisit_rows
 from scraper.store.leases import Leases
 from scraper.summary import RunSummary
@@ -76,11 +77,13 @@ class RevisitRecorder:
         changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         versions: list[dict[str, Any]] = []
         recorded: list[dict[str, Any]] = []
+        captured: list[dict[str, Any]] = []
         first: list[int] = []
         with self.leases.writes.begin() as connection:
             ids = [job.article_id for job, _ in items]
             rows = article_rows.lock_mine(connection, ids, self.leases.node_id, revisit_rows.ROW_COLUMNS)
-            edited = [row_id for row_id, row in rows.items() if row.edits]  # only those have versions
+            # Only those can have versions: edited, or a feed's body (its page's baseline is a version).
+            edited = [row_id for row_id, row in rows.items() if row.edits or row.content_source == "feed"]
             last = revisit_rows.last_versions(connection, edited) if edited else {}
             for job, outcome in items:
                 row = rows.pop(job.article_id, None)
@@ -118,18 +121,39 @@ class RevisitRecorder:
                     versions.append({"article_id": job.article_id, **verdict.version})
                 if verdict.change is not None:
                     recorded.append({"article_id": job.article_id, **verdict.change})
+                captured += _capture_rows(job.article_id, outcome, now)
                 verdicts.append(verdict)
             revisit_rows.insert_first_versions(connection, first)  # before the row takes the latest text
             for columns, batch in changes.items():
                 article_rows.update_many(connection, columns, batch, None, None)
             revisit_rows.insert_versions(connection, versions)
             revisit_rows.insert_changes(connection, recorded)
+            capture_rows.insert_captures(connection, captured)
         return verdicts
+
+
+def _capture_rows(article_id: int, outcome: RevisitOutcome, now: datetime) -> list[dict[str, Any]]:
+    """Where this visit's answer was captured ([warc]), for `scraper history` (none: not captured)."""
+    if outcome.response is None or outcome.response.capture is None:
+        return []
+    capture = outcome.response.capture
+    return [
+        {
+            "article_id": article_id,
+            "fetched_at": now,
+            "http_status": outcome.response.status,
+            "warc_file": capture.file,
+            "warc_offset": capture.offset,
+        }
+    ]
 
 
 def _count(job: RevisitJob, verdict: RevisitVerdict, summary: RunSummary) -> None:
     if verdict.kind == "deferred":
         summary.deferred += 1
+        return
+    if verdict.kind == "off":  # unscheduled without a fetch: not a revisit
+        log.info("article %s: revisits are off for its feed; unscheduled", job.url)
         return
     summary.revisited += 1
     if verdict.kind == "edited":

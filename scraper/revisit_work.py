@@ -20,7 +20,7 @@ from scraper.config import Config
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.hosts import spread_over_hosts
-from scraper.revisit import OUTAGE, RevisitJob, RevisitOutcome, revisit_article
+from scraper.revisit import OFF, OUTAGE, RevisitJob, RevisitOutcome, revisit_article
 from scraper.revisit_recorder import RevisitRecorder
 from scraper.store import revisits as revisit_rows
 from scraper.store.leases import Leases
@@ -93,6 +93,10 @@ class RevisitWork:
 
     def _job(self, row: Row[Any], feed: Feed | None) -> RevisitJob:
         feed_config = self.feeds_by_url.get(feed.url) if feed else None
+        from_feed = row.content_source == "feed"
+        # A feed's body is no version of the page: until a revisit has seen the page (and kept it as the
+        # baseline), the validators of the archive's fetch must not let it pass as unchanged.
+        known = not from_feed or bool(row.revisits)
         return RevisitJob(
             article_id=row.id,
             url=row.url,
@@ -101,14 +105,18 @@ class RevisitWork:
             feed_url=feed.url if feed else None,
             selector=feed_config.selector if feed_config else None,
             remove=feed_config.remove if feed_config else (),
-            etag=row.page_etag,
-            last_modified=row.page_last_modified,
-            digest=row.page_digest,
+            etag=row.page_etag if known else None,
+            last_modified=row.page_last_modified if known else None,
+            digest=row.page_digest if known else None,
             policy=self.policies.get(feed.url) if feed else None,
+            from_feed=from_feed,
         )
 
     async def run(self, job: RevisitJob, summary: RunSummary) -> None:
         """Fetch, compare and record one claimed revisit; a bug in the unit is an outage, never a raise."""
+        if not self.recorder.schedule_of(job.feed_url):  # revisits turned off since it was scheduled
+            summary.merge(await self.recorder.record(job, RevisitOutcome(OFF)))
+            return
         try:
             outcome = await revisit_article(job, self.fetcher, self.rules)
         except Exception as exc:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from scraper.capture.report import capture_failure_lines
 from scraper.due import FeedTiming, PollTiming, poll_timing
 from scraper.schedule import decode_set
 from scraper.store.db import session_factory
@@ -107,6 +108,7 @@ def feed_status_report(
         nodes = node_reports(session, engine, lease_seconds)
         waiting = posts_waiting(session.connection())
         revisits = revisits_table(session)
+        capture_failures = capture_failure_lines(session)
     feeds, reasons = health.feeds, health.reasons
     table = _feeds_table(health, now, intervals)
     buffer = io.StringIO()
@@ -133,6 +135,8 @@ def feed_status_report(
             console.print(line, markup=False)
     if revisits is not None:
         console.print(revisits)
+    for line in capture_failures:
+        console.print(line, markup=False)
     if nodes:
         console.print(_nodes_table(nodes, now))
     return buffer.getvalue()

@@ -240,3 +240,133 @@ def test_the_capture_folder_is_relative_to_the_config_and_off_by_default(tmp_pat
     assert config.warc.dir == tmp_path / "captures"
     from_env = load_config(write_config(tmp_path, []), env={"SCRAPER_WARC_DIR": str(tmp_path / "w")})
     assert from_env.warc.dir == tmp_path / "w"
+
+
+def test_a_refused_redirect_is_captured(tmp_path: Path) -> None:
+    """A redirect whose Location is refused (a port no URL can hold) fails its article as before, and the
+    3xx the server sent is in the WARC all the same: the evidence of what the page said."""
+    server = HostileServer("127.0.0.1")
+    server.route("/bad-port", hostile.redirect("http://127.0.0.1:99999/x", 301))
+    server.route(
+        "/ok", hostile.html("<html><body><article><p>" + "words " * 40 + "</p></article></body></html>")
+    )
+    items = "".join(
+        f"<item><link>{server.url(p)}</link><guid>{p}</guid></item>" for p in ("/bad-port", "/ok")
+    )
+    server.route(
+        "/feed.xml", hostile.html(f'<rss version="2.0"><channel>{items}</channel></rss>', "text/xml")
+    )
+    with server.running():
+        config = write_config(tmp_path, [{"name": "H", "url": server.url("/feed.xml")}], warc={"dir": "warc"})
+        result = run_cli("once", "--config", str(config))
+    assert "archived 1" in result.output and "failed 1" in result.output, result.output
+    assert "redirect to an unusable URL" in result.output
+    (path,) = (tmp_path / "warc").iterdir()
+    responses = {w["WARC-Target-URI"]: h for kind, w, h, _b in read_records(path) if kind == "response"}
+    assert set(responses) == {server.url("/bad-port"), server.url("/ok")}
+    assert responses[server.url("/bad-port")].startswith(b"HTTP/1.1 301 ")
+    assert b"Location: http://127.0.0.1:99999/x" in responses[server.url("/bad-port")]
+
+
+def test_a_capture_that_cannot_be_written_fails_alone_and_is_shown(
+    site: CaptureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while one page's records are written: that capture is lost (the file stays readable),
+    the page is archived all the same, the rest are captured, and `status` counts it with its reason."""
+    from scraper.capture import writer
+
+    real_write = writer._write_all
+
+    def write(fd: int, data: bytes) -> None:
+        if b"/a/gzip" in gzip.decompress(data):
+            real_write(fd, data[: len(data) // 2])  # half of it went out before the disk filled up
+            raise OSError(28, "No space left on device", "warc")
+        real_write(fd, data)
+
+    monkeypatch.setattr(writer, "_write_all", write)
+    config = site.config(tmp_path)
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 0 and f"archived {len(CaptureSite.ARTICLES)}" in result.output, result.output
+    (path,) = (tmp_path / "warc").iterdir()
+    captured = {w["WARC-Target-URI"] for kind, w, *_ in read_records(path) if kind == "response"}
+    assert site.url("/a/gzip") not in captured and site.url("/a/plain") in captured
+    with session_factory(make_engine(f"sqlite:///{tmp_path / 'archive.db'}"))() as session:
+        page = session.scalars(select(RawPage).where(RawPage.url == site.url("/a/gzip"))).one()
+        assert page.warc_file is None and page.body_zlib  # archived, no capture named
+    status = run_cli("status", "--config", str(config))
+    assert "WARC captures not written: 1" in status.output, status.output
+    assert site.url("/a/gzip") in status.output and "No space left on device" in status.output
+
+
+def test_history_and_posts_say_where_the_captures_are(site: CaptureSite, tmp_path: Path) -> None:
+    """`scraper history` lists every capture of the page (the first archive's, then each revisit's) by file
+    and offset, each a response record of that URL; `front_matter = ["capture"]` puts the first one in
+    the post (written by `scraper export`), and a post without the key stays as it was."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from scraper.store.models import utcnow
+
+    config = site.config(tmp_path)
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine).begin() as session:
+        session.execute(update(Article).values(revisit_at=utcnow() - timedelta(seconds=1)))
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    url = site.url("/a/plain")
+    result = run_cli("history", "--config", str(config), url)
+    assert result.exit_code == 0, result.output
+    lines = result.output.split("captures (WARC file, offset of the response record):\n")[1].splitlines()
+    captures = [line.split() for line in lines if line.startswith("  ")]
+    assert len(captures) == 2, result.output
+    assert lines[0].endswith("(first archive)") and lines[1].endswith("(revisit, HTTP 200)")
+    for _day, _time, _utc, name, offset, *_ in captures:
+        path = tmp_path / "warc" / name
+        with path.open("rb") as stream:
+            stream.seek(int(offset))
+            record = next(iter(ArchiveIterator(stream)))
+            assert record.rec_type == "response" and record.rec_headers.get_header("WARC-Target-URI") == url
+
+    posts = tmp_path / "_posts"
+    before = {p.name: p.read_bytes() for p in posts.iterdir()}
+    assert all(b"capture:" not in text for text in before.values())
+    config.write_text(
+        config.read_text().replace('dir = "_posts"\n', 'dir = "_posts"\nfront_matter = ["capture"]\n', 1)
+    )
+    assert run_cli("export", "--config", str(config)).exit_code == 0
+    with session_factory(engine)() as session:
+        article = session.scalars(select(Article).where(Article.url == url)).one()
+        assert article.page is not None
+        post = (posts / (article.post_path or "")).read_text(encoding="utf-8")
+        expected = f"capture: {{ warc: {article.page.warc_file}, offset: {article.page.warc_offset} }}\n"
+    assert expected in post.split("---\n")[1]
+
+
+def test_reextract_reads_the_capture_where_the_database_keeps_no_page(
+    site: CaptureSite, tmp_path: Path
+) -> None:
+    """Raw pages emptied in the database (a pruned archive): `backfill --reextract` reads each from its WARC
+    capture (gzip and chunked as sent, Big5 as served) and extracts what the first run did; a capture that
+    is not the page's (a wrong offset) fails that article alone, with the reason."""
+    from sqlalchemy import update
+
+    config = site.config(tmp_path)
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine).begin() as session:
+        before = {
+            row.url: row.content_text for row in session.execute(select(Article.url, Article.content_text))
+        }
+        assert all("words" in (text or "") or "新聞" in (text or "") for text in before.values())
+        session.execute(update(RawPage).values(body_zlib=b""))
+        session.execute(update(Article).values(content_text="", content_html=""))
+        session.execute(update(RawPage).where(RawPage.url == site.url("/a/plain")).values(warc_offset=0))
+    result = run_cli("backfill", "--config", str(config), "--reextract")
+    assert "1 errors" in result.output and "not the response record of" in result.output, result.output
+    with session_factory(engine)() as session:
+        after = {
+            row.url: row.content_text for row in session.execute(select(Article.url, Article.content_text))
+        }
+    assert after.pop(site.url("/a/plain")) == ""
+    assert after == {url: text for url, text in before.items() if url != site.url("/a/plain")}

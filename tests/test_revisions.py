@@ -204,3 +204,88 @@ def test_words_of_a_diff_stay_apart() -> None:
 
 def _ink(text: str) -> str:
     return "".join(text.split())
+
+
+# --- fingerprints of raw pages (scraper.revisit_digest) ------------------------------------------------
+
+
+def _page(meta: str, body: str = "Twenty people were hurt when the old bridge gave way on Tuesday.") -> bytes:
+    return (
+        f"<html><head><title>Bridge</title></head><body><div>{meta}</div><p>{body}</p></body></html>".encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("1,204 views", "1,515 views"),
+        ("1.2k views", "13k views"),
+        ("Views: 1,204", "Views: 88"),
+        ("read by 35 people", "read by 36 people"),
+        ("Updated 3 hours ago", "Updated 4 hours ago"),
+        ("12 comments · 4 shares", "15 comments · 9 shares"),
+        ("1204 VIEWS", "1205 VIEWS"),
+    ],
+)
+def test_a_moved_counter_keeps_the_stable_fingerprint(before: str, after: str) -> None:
+    """Only a counter moved: the bytes differ, the counters-masked fingerprint does not, and the texts
+    compare equal too (the fingerprint spares an extraction the comparison would have found unchanged)."""
+    from scraper.revisit_digest import page_digest, stable_digest
+
+    old, new = _page(before), _page(after)
+    assert page_digest(old) != page_digest(new)
+    assert stable_digest(old) == stable_digest(new)
+    assert normalise_text(old.decode()) == normalise_text(new.decode())
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "body"),
+    [
+        (
+            "1,204 views",
+            "1,204 views",
+            "Twenty-five people were hurt when the old bridge gave way on Tuesday.",
+        ),
+        ("1,204 views", "1,204 reads", None),  # a word beside the counter
+        ("10:15 views", "10:15 reads", None),  # a clock's minutes are no counter
+        ("5 views: 1,204", "5 views: 1,999", None),  # the comparison keeps the labelled number here
+        (
+            "Bridge 2 of 3 views",
+            "Bridge 2 of 3 views",
+            "Twenty people were hurt when the bridge gave way on 3 May.",
+        ),
+        ("1,204 views", "1,204 views", "Twenty people were hurt when the old bridge gave way on Tuesday 12."),
+        ("<b>1,204</b> views", "<b>1,515</b> views", None),  # split by markup: not recognised, compared
+    ],
+)
+def test_anything_but_a_counter_changes_the_stable_fingerprint(
+    before: str, after: str, body: str | None
+) -> None:
+    from scraper.revisit_digest import stable_digest
+
+    old = _page(before)
+    new = _page(after, body) if body else _page(after)
+    assert stable_digest(old) != stable_digest(new)
+
+
+def test_a_stable_fingerprint_never_hides_an_edit_the_text_comparison_sees() -> None:
+    """Over many pages made of counters, clocks, labels and plain numbers in every order: whenever two
+    pages share the counters-masked fingerprint, their normalised texts are equal as well."""
+    import random
+
+    from scraper.revisit_digest import stable_digest
+
+    rng = random.Random(18)
+    pieces = [
+        "{n} views", "views: {n}", "{n} hours ago", "at 10:{n:02d}", "{n} people", "read by {n}",
+        "{n} comments", "page {n}", "{n}:{n} views", "shares {n}", "threads {n}", "{n}k likes",
+    ]  # fmt: skip
+    seen: dict[str, str] = {}
+    for _ in range(3000):
+        chosen = rng.sample(pieces, 3)
+        text = " · ".join(piece.format(n=rng.choice([1, 5, 12, 59])) for piece in chosen)
+        page = _page(text)
+        fingerprint = stable_digest(page)
+        normalised = normalise_text(page.decode())
+        assert seen.setdefault(fingerprint, normalised) == normalised, text
+    assert len(seen) > 100

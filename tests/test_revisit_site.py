@@ -263,3 +263,150 @@ def test_latest_posts_marks_changes_feed_and_history(httpserver: HTTPServer, tmp
     assert "(the text is the same)" in result.output
     missing = run_cli("history", "--config", str(config), "https://nowhere.example/x")
     assert missing.exit_code != 0 and "no article" in missing.output
+
+
+def test_latest_posts_take_a_changed_title(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """`revisions = "latest"`: a post is titled by its feed entry first; when the page's headline changed,
+    the post takes the new one (and an edit of the text alone keeps the entry's title)."""
+    site = Site()
+    site.serve(httpserver)
+    config = write_config(tmp_path, [{"name": "Local", "url": httpserver.url_for("/feed.xml")}])
+    config.write_text(
+        config.read_text().replace('dir = "_posts"\n', 'dir = "_posts"\nrevisions = "latest"\n', 1)
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    run_once(config, engine)
+    site.round = 1
+    make_due(engine)
+    run_once(config, engine)
+    found = by_name(engine)
+    posts = tmp_path / "_posts"
+    front = {
+        name: yaml.safe_load(
+            (posts / (found[name][0].post_path or "")).read_text(encoding="utf-8").split("---\n")[1]
+        )
+        for name in ("retitled", "rewritten", "counter")
+    }
+    assert front["retitled"]["title"] == "Bridge to close for a year"
+    assert front["rewritten"]["title"] == "Bridge rewritten"  # the text changed, not the headline
+    assert front["counter"]["title"] == "Bridge counter"
+
+
+def test_articles_with_the_feeds_body_are_revisited(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A feed whose body is archived (`content = "feed"`): the page is still watched. The first page seen
+    is the baseline (a summary feed's text is no earlier version of it), a later rewrite is an edit, a page
+    taken down a removal; the post keeps the feed's body."""
+    summary = "The council will close the old river bridge, engineers say, for overdue repairs this year."
+    rounds = {"round": 0}
+
+    def article(request: Request) -> WResponse:
+        r = rounds["round"]
+        paragraphs = PARAGRAPHS if r < 2 else [PARAGRAPHS[0], REWRITTEN, *PARAGRAPHS[2:]]
+        return Site.html("Bridge to close", paragraphs)
+
+    def gone(request: Request) -> WResponse:
+        return Site.html("Bridge to close", PARAGRAPHS) if rounds["round"] == 0 else WResponse("no", 404)
+
+    base = httpserver.url_for("").rstrip("/")
+    items = "".join(
+        f"<item><title>Bridge {name}</title><link>{base}/local/{name}</link><guid>{name}</guid>"
+        f"<description>{summary}</description><pubDate>Mon, 02 Mar 2026 09:00:00 +0000</pubDate></item>"
+        for name in ("kept", "gone")
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    httpserver.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
+    httpserver.expect_request("/local/kept").respond_with_handler(article)
+    httpserver.expect_request("/local/gone").respond_with_handler(gone)
+    config = write_config(
+        tmp_path, [{"name": "Local", "url": httpserver.url_for("/feed.xml"), "content": "feed"}]
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    run_once(config, engine)
+    first = by_name(engine)
+    assert all(a.content_source == "feed" and a.revisit_at is not None for a, _, _ in first.values())
+    posts = {p.name: p.read_bytes() for p in (tmp_path / "_posts").iterdir()}
+    for rounds["round"] in (1, 2, 3):
+        make_due(engine)
+        run_once(config, engine)
+    found = by_name(engine)
+    kept, kept_changes, kept_versions = found["kept"]
+    assert kept_changes == ["edited"] and kept_versions == [1, 2]  # round 1: the baseline, no edit
+    assert kept.content_text == summary  # the post keeps the feed's body
+    assert found["gone"][1] == ["removed"] and found["gone"][2] == []  # 404 from the first revisit on
+    result = run_cli("history", "--config", str(config), kept.url)
+    assert "[-twenty minutes-] {+almost an hour+}" in result.output, result.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "_posts").iterdir()} == posts
+
+
+def test_articles_archived_before_revisits_get_one(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """An archive made before revisits existed (no revisit time) is given one when it is upgraded: its
+    articles are revisited at the next run; those of a feed whose revisits are off are unscheduled without
+    a fetch."""
+    from alembic import command
+
+    from scraper.store.db import alembic_config
+
+    site = Site()
+    site.serve(httpserver)
+    feeds = [{"name": "Local", "url": httpserver.url_for("/feed.xml")}]
+    config = write_config(tmp_path, feeds)
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    run_once(config, engine)
+    with session_factory(engine).begin() as session:  # as 0006_issue_17 left the rows of an old archive
+        session.execute(update(Article).values(revisit_at=None, revisits=0))
+    command.downgrade(alembic_config(engine), "0006_issue_16")
+    upgrade(engine)
+    found = by_name(engine)
+    assert all(a.revisit_at == a.archived_at for a, _, _ in found.values())
+    site.round = 1
+    run_once(config, engine)
+    found = by_name(engine)
+    assert all(a.revisits == 1 for a, _, _ in found.values())
+    assert found["rewritten"][1] == ["edited"] and found["removed"][0].removal_suspected_at is not None
+
+    with session_factory(engine).begin() as session:  # again, now with the feed's revisits off
+        session.execute(update(Article).values(revisit_at=None, revisits=0))
+    command.downgrade(alembic_config(engine), "0006_issue_16")
+    upgrade(engine)
+    off = write_config(tmp_path, [{**feeds[0], "revisit": "off"}])
+    served = len(httpserver.log)
+    run_once(off, engine)
+    assert not [r for r, _ in httpserver.log[served:] if r.path.startswith("/local/")]
+    assert all(a.revisit_at is None and a.revisits == 0 for a, _, _ in by_name(engine).values())
+
+
+def test_a_page_whose_counter_moved_is_not_extracted_again(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site without validators whose view counter moves on every request: the first revisit extracts
+    it (and keeps the counters-masked fingerprint), the next ones know it unchanged from the bytes; a
+    rewritten paragraph is extracted again."""
+    from scraper import revisit
+    from scraper.config import HttpConfig
+    from scraper.extract import RuleBook
+    from scraper.fetch import Fetcher
+    from scraper.revisit import NOT_MODIFIED, PAGE, RevisitJob, revisit_article
+
+    views = iter(range(1000, 2000, 7))
+    text = {"paragraphs": PARAGRAPHS}
+    httpserver.expect_request("/story").respond_with_handler(
+        lambda _: Site.html("Bridge to close", text["paragraphs"], f"{next(views)} views")
+    )
+    extracted = []
+    real_extract = revisit.extract
+    monkeypatch.setattr(revisit, "extract", lambda *a, **k: extracted.append(1) or real_extract(*a, **k))
+
+    async def visits() -> list[str]:
+        seen, digest = [], None
+        async with Fetcher(HttpConfig(allow_private_networks=True, respect_robots=False)) as fetcher:
+            for round_ in range(4):
+                if round_ == 3:
+                    text["paragraphs"] = [PARAGRAPHS[0], REWRITTEN, *PARAGRAPHS[2:]]
+                job = RevisitJob(1, httpserver.url_for("/story"), None, "Local", digest=digest)
+                outcome = await revisit_article(job, fetcher, RuleBook.load())
+                seen.append(outcome.seen)
+                digest = outcome.digest or digest
+        return seen
+
+    assert asyncio.run(visits()) == [PAGE, NOT_MODIFIED, NOT_MODIFIED, PAGE]
+    assert len(extracted) == 2  # the first visit and the rewrite

@@ -7,6 +7,9 @@ unchanged records write nothing. An article the new extractor finds no text in k
 regression must not wipe the archive) and is reported. Posts imported from an old archive, and bodies that
 came from the feed, are not touched.
 
+The raw page is read from the database; where the database has none (its body emptied to save room, or
+unreadable) it is read from the page's WARC capture (`[warc] dir`, the file and offset kept with it).
+
 No network, no journal: a rerun after a crash extracts again, finds the rows already updated unchanged,
 and goes on.
 """
@@ -21,7 +24,9 @@ from sqlalchemy.orm import Session
 
 from scraper.backfill.progress import Progress
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue
+from scraper.capture.reader import read_capture
 from scraper.charset import decode
+from scraper.errors import CaptureReadError
 from scraper.export.rewrite import id_windows
 from scraper.export.writer import export_articles
 from scraper.extract import extract
@@ -29,7 +34,7 @@ from scraper.extract.dates import reconcile
 from scraper.outcomes import record_columns
 from scraper.pipeline import Pipeline
 from scraper.store import articles as article_rows
-from scraper.store.models import Article, ArticleStatus, Feed, utcnow
+from scraper.store.models import Article, ArticleStatus, Feed, RawPage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +90,8 @@ def _one(pipeline: Pipeline, article: Article, report: ReextractReport) -> bool 
     feed: Feed | None = article.feed
     feed_config = pipeline.feeds_by_url.get(feed.url) if feed else None
     try:
-        text, _ = decode(zlib.decompress(page.body_zlib), page.content_type)
+        body, content_type = raw_page(pipeline, page)
+        text, _ = decode(body, content_type)
         rule = pipeline.rules.for_url(
             page.url, feed_config.selector if feed_config else None, feed_config.remove if feed_config else ()
         )
@@ -113,6 +119,24 @@ def _one(pipeline: Pipeline, article: Article, report: ReextractReport) -> bool 
         article.archived_at = article.archived_at or utcnow()
     report.changed += 1
     return True
+
+
+def raw_page(pipeline: Pipeline, page: RawPage) -> tuple[bytes, str | None]:
+    """The page's body and content type: from the database, else from its WARC capture."""
+    if page.body_zlib:
+        try:
+            return zlib.decompress(page.body_zlib), page.content_type
+        except zlib.error as exc:
+            problem = f"the stored page is unreadable ({exc})"
+    else:
+        problem = "the database keeps no raw page"
+    capture_dir = pipeline.config.warc.dir
+    if page.warc_file is None or page.warc_offset is None or capture_dir is None:
+        raise CaptureReadError(f"{problem}, and no WARC capture of it is known ([warc] dir)")
+    captured = read_capture(
+        capture_dir, page.warc_file, page.warc_offset, page.url, pipeline.config.http.max_body_bytes
+    )
+    return captured.body, captured.content_type or page.content_type
 
 
 class ReextractSource:

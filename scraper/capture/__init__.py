@@ -23,6 +23,7 @@ def capture_for(config: Config) -> WarcWriter | None:
     warc = config.warc
     if warc.dir is None:
         return None
+    from scraper.capture.failures import FailureLog
     from scraper.capture.writer import WarcWriter
 
     http = config.http
@@ -37,7 +38,12 @@ def capture_for(config: Config) -> WarcWriter | None:
         "scraper-warc-max-file-bytes": str(warc.max_file_bytes),
     }
     return WarcWriter(
-        warc.dir, info, prefix=warc.prefix, max_file_bytes=warc.max_file_bytes, feeds=warc.feeds
+        warc.dir,
+        info,
+        prefix=warc.prefix,
+        max_file_bytes=warc.max_file_bytes,
+        feeds=warc.feeds,
+        on_failure=FailureLog(config.database.url),  # counted in `scraper status`
     )
 
 

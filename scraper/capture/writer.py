@@ -31,6 +31,7 @@ from scraper.capture.recovery import OPEN_SUFFIX, recover_leftovers
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000_000
+FailureHook = Callable[[str, str, datetime], None]  # (url, reason, when): a capture that was not written
 _UNSAFE = re.compile(r"[^a-z0-9.-]+")
 
 
@@ -60,6 +61,7 @@ class WarcWriter:
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         feeds: bool = False,
         clock: Callable[[], datetime] | None = None,
+        on_failure: FailureHook | None = None,
     ) -> None:
         self.directory = directory
         self.info = dict(info)
@@ -67,6 +69,8 @@ class WarcWriter:
         self.max_file_bytes = max_file_bytes
         self.feeds = feeds
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.on_failure = on_failure
+        self.failed = 0  # captures that could not be written (each also given to `on_failure`)
         self.host = host_label()
         self.pid = os.getpid()
         self._serial = 0
@@ -83,9 +87,20 @@ class WarcWriter:
             return None
         try:
             return self.write(exchange)
-        except OSError as exc:
-            log.error("WARC capture of %s failed: %s", exchange.url, exc)
+        except Exception as exc:  # a full disk, a folder gone read-only, a record warcio refuses
+            self._failed(exchange.url, exc)
             return None
+
+    def _failed(self, url: str, exc: Exception) -> None:
+        reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+        reason = f"{type(exc).__name__}: {reason or 'no detail'}"
+        log.error("WARC capture of %s failed: %s", url, reason)
+        self.failed += 1
+        if self.on_failure is not None:
+            try:
+                self.on_failure(url, reason, self.clock())
+            except Exception:
+                log.exception("capture failure of %s not recorded", url)
 
     def write(self, exchange: Exchange) -> CaptureRef:
         return self.append(exchange_bytes(exchange))
@@ -122,8 +137,13 @@ class WarcWriter:
         return self._name if self._fd is not None else None
 
     def close(self) -> None:
-        with self._lock:
-            self._close_file()
+        try:
+            with self._lock:
+                self._close_file()
+        finally:
+            close = getattr(self.on_failure, "close", None)
+            if close is not None:
+                close()
 
     def __enter__(self) -> WarcWriter:
         return self

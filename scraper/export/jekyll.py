@@ -42,13 +42,17 @@ def render(post: Post) -> str:
 
 
 def marks(post: Post) -> str:
-    """The optional `revised:` and `removed:` lines ("" when the post has neither)."""
+    """The optional `revised:`, `removed:` and `capture:` lines ("" when the post has none). `capture` says
+    where the page as first archived is in the WARC files: the file's name and its response record's offset
+    (names are `[-a-z0-9.]` only: no quoting needed)."""
     lines = ""
     if post.revised is not None:
         count, last = post.revised
         lines += f"revised: {{ count: {count}, last: {format_date(last)} }}\n"
     if post.removed is not None:
         lines += f"removed: {format_date(post.removed)}\n"
+    if post.capture is not None:
+        lines += f"capture: {{ warc: {post.capture[0]}, offset: {post.capture[1]} }}\n"
     return lines
 
 

@@ -32,6 +32,7 @@ class Post:
     # Optional front-matter keys (`[export] front_matter`), None unless asked: the seed format stays as is.
     revised: tuple[int, datetime] | None = None  # edits found by revisits, and the last one's time
     removed: datetime | None = None  # when the page was seen gone (a removal confirmed on a later visit)
+    capture: tuple[str, int] | None = None  # the first archive's WARC capture: file name, record offset
 
     @property
     def date(self) -> datetime:

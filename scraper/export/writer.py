@@ -52,7 +52,7 @@ class ReservedPost:
 
 def post_of(article: Article, feed_name: str, front_matter: tuple[str, ...] = ()) -> Post:
     """The post of an article; `feed_name` "" (no feed: a backfill without --feed) names its site;
-    `front_matter`: the optional keys to add ("revised", "removed") when the article has them."""
+    `front_matter`: the optional keys to add ("revised", "removed", "capture") when the article has them."""
     post = new_post(
         entry_title=article.entry_title,
         title=article.title,
@@ -64,12 +64,19 @@ def post_of(article: Article, feed_name: str, front_matter: tuple[str, ...] = ()
         archived_at=article.archived_at,
         body_html=article.content_html,
     )
-    revised = removed = None
+    if not front_matter:
+        return post
+    revised = removed = capture = None
     if "revised" in front_matter and article.edits and article.revised_at is not None:
         revised = (article.edits, article.revised_at)
     if "removed" in front_matter and article.removal_confirmed_at is not None:
         removed = article.removal_suspected_at or article.removal_confirmed_at
-    return replace(post, revised=revised, removed=removed) if revised or removed else post
+    page = article.page if "capture" in front_matter else None  # loaded only when asked for
+    if page is not None and page.warc_file is not None and page.warc_offset is not None:
+        capture = (page.warc_file, page.warc_offset)
+    if revised or removed or capture:
+        return replace(post, revised=revised, removed=removed, capture=capture)
+    return post
 
 
 def new_post(

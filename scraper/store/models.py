@@ -278,6 +278,33 @@ class ArticleChange(Base):
     detail: Mapped[str | None] = mapped_column(Text)  # why: "HTTP 410", "redirected to the home page"
 
 
+class ArticleCapture(Base):
+    """A revisit's WARC capture of an article's page ([warc]): the file's name and the offset of its response
+    record. The first archive's capture is on its raw page (RawPage.warc_file); `scraper history` lists both,
+    so every fetch of the page can be found in the WARC files."""
+
+    __tablename__ = "article_captures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    warc_file: Mapped[str] = mapped_column(String(255))
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+
+
+class CaptureFailure(Base):
+    """A capture that could not be written (a full disk, a folder made read-only): the fetch went on without
+    it. `scraper status` counts them and shows the last reasons."""
+
+    __tablename__ = "capture_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    reason: Mapped[str] = mapped_column(Text)
+
+
 class BackfillDocument(Base):
     """A sitemap or feed page a backfill has read, so a rerun after a crash does not read it again.
 

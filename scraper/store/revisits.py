@@ -24,6 +24,8 @@ JOB_COLUMNS = (
     Article.page_etag,
     Article.page_last_modified,
     Article.page_digest,
+    Article.content_source,
+    Article.revisits,
 )
 
 # What a revisit's transaction reads of its article (locking it).
@@ -38,15 +40,17 @@ ROW_COLUMNS = (
     Article.removal_confirmed_at,
     Article.page_etag,
     Article.page_last_modified,
+    Article.content_source,
 )
 
 
 def due(now: datetime, left_out_hosts: Sequence[str] = ()) -> list[ColumnElement[bool]]:
-    """Archived from a page, with its post written (the lease free of the export), revisit time come."""
+    """Archived (from its page or its feed's body), with its post written (the lease free of the export),
+    revisit time come."""
     where = [
         Article.status == ArticleStatus.ARCHIVED,
         Article.revisit_at <= now,
-        Article.content_source == "page",
+        Article.content_source.in_(("page", "feed")),  # a feed's body: its page is watched all the same
         Article.post_written_at.is_not(None),
     ]
     if left_out_hosts:
