@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -186,7 +187,7 @@ class OutcomeRecorder:
                 )
                 post = None
                 if verdict.status == ArticleStatus.ARCHIVED:
-                    post = self._reserve_post(job, row, values, taken | chosen)
+                    post = self._reserve_post(job, row, values, taken | chosen, outcome)
                     if row.post_path is None:  # a name kept from before is the row's own already
                         chosen.add(post.path)
                     values["post_path"] = post.path
@@ -214,9 +215,12 @@ class OutcomeRecorder:
         return results
 
     def _reserve_post(
-        self, job: ArticleJob, row: Row[Any], values: dict[str, Any], taken: set[str]
+        self, job: ArticleJob, row: Row[Any], values: dict[str, Any], taken: set[str], outcome: ArchiveOutcome
     ) -> ReservedPost:
-        """The archived article's post, rendered, under its kept name or a free one not in `taken`."""
+        """The archived article's post, rendered, under its kept name or a free one not in `taken`; with
+        `[export] front_matter = ["capture"]`, it names the WARC record of the page from its first write."""
+        response = outcome.response
+        ref = response.capture if response is not None and "capture" in self.writer.front_matter else None
         post = new_post(
             entry_title=job.entry_title,
             title=values["title"],
@@ -228,6 +232,8 @@ class OutcomeRecorder:
             archived_at=values["archived_at"],
             body_html=values["content_html"],
         )
+        if ref is not None:
+            post = replace(post, capture=(ref.file, ref.offset))
         return self.writer.reserved(post, row.post_path, job.article_id, taken)
 
     @staticmethod

@@ -343,6 +343,31 @@ def test_history_and_posts_say_where_the_captures_are(site: CaptureSite, tmp_pat
     assert expected in post.split("---\n")[1]
 
 
+def test_capture_key_is_in_the_post_from_its_first_write(site: CaptureSite, tmp_path: Path) -> None:
+    """With `front_matter = ["capture"]` set before the first run, the post the run writes already names
+    its page's WARC record (no `scraper export` needed), and it is the record the database names."""
+    config = site.config(tmp_path)
+    config.write_text(
+        config.read_text().replace('dir = "_posts"\n', 'dir = "_posts"\nfront_matter = ["capture"]\n', 1)
+    )
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine)() as session:
+        articles = session.scalars(select(Article).where(Article.post_path.is_not(None))).all()
+        assert articles
+        for article in articles:
+            assert article.page is not None and article.page.warc_file
+            front = (
+                (tmp_path / "_posts" / (article.post_path or ""))
+                .read_text(encoding="utf-8")
+                .split("---\n")[1]
+            )
+            assert (
+                f"capture: {{ warc: {article.page.warc_file}, offset: {article.page.warc_offset} }}\n"
+                in front
+            )
+
+
 def test_reextract_reads_the_capture_where_the_database_keeps_no_page(
     site: CaptureSite, tmp_path: Path
 ) -> None:
