@@ -311,7 +311,7 @@ class Fetcher:
             max_keepalive_connections=HOST_KEEPALIVE,
             keepalive_expiry=KEEPALIVE_SECONDS,
         )
-        self._ssl_context = httpx.create_ssl_context(trust_env=config.trust_env)  # made once: it is slow
+        self._ssl_context: ssl.SSLContext | None = None  # made on the first https origin: see _tls_context
         self._backend = GuardedBackend(self.guard)
         self._direct = self._client(self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
@@ -338,18 +338,30 @@ class Fetcher:
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
         """httpx's transport with its pool replaced: a pool per host (scraper.pools), each on the guarded
         network backend."""
+        # The transport's own pool is replaced below and never carries a request: it gets a context that
+        # verifies against no CA at all (cheap to make, and refuses every peer if it were ever used).
         transport = httpx.AsyncHTTPTransport(
-            verify=self._ssl_context, limits=self._host_limits, trust_env=self.config.trust_env
+            verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+            limits=self._host_limits,
+            trust_env=self.config.trust_env,
         )
         if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx keeps its pool elsewhere in this version: cannot install the guard")
         transport._pool = HostPools(self._guarded_pool)  # type: ignore[assignment]
         return transport
 
-    def _guarded_pool(self) -> httpcore.AsyncConnectionPool:
+    def _tls_context(self) -> ssl.SSLContext:
+        """The one verifying context of every https origin, made when the first one is met: loading the CA
+        bundle costs tens of ms of CPU, which a run over plain-http feeds (or 304s only) need not pay."""
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context(trust_env=self.config.trust_env)
+        return self._ssl_context
+
+    def _guarded_pool(self, scheme: bytes) -> httpcore.AsyncConnectionPool:
+        """A new origin's pool; an https origin's with the verifying context (http never uses one)."""
         limits = self._host_limits
         return httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl_context,
+            ssl_context=self._tls_context() if scheme.lower() == b"https" else None,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
