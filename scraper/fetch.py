@@ -268,6 +268,20 @@ class SiteCookies:
         return jar
 
 
+class _TLSContext:
+    """The one verifying context of every https origin, made when first asked for: loading the CA bundle
+    costs tens of ms of CPU, which a run over plain-http feeds (or 304s only) need not pay."""
+
+    def __init__(self, trust_env: bool) -> None:
+        self.trust_env = trust_env
+        self.made: ssl.SSLContext | None = None
+
+    def __call__(self) -> ssl.SSLContext:
+        if self.made is None:
+            self.made = httpx.create_ssl_context(trust_env=self.trust_env)
+        return self.made
+
+
 class Fetcher:
     """Shared client for feed polls and page fetches. Use as `async with Fetcher(config) as fetcher`.
 
@@ -311,7 +325,7 @@ class Fetcher:
             max_keepalive_connections=HOST_KEEPALIVE,
             keepalive_expiry=KEEPALIVE_SECONDS,
         )
-        self._ssl_context: ssl.SSLContext | None = None  # made on the first https origin: see _tls_context
+        self._tls = _TLSContext(config.trust_env)
         self._backend = GuardedBackend(self.guard)
         self._direct = self._client(self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
@@ -350,18 +364,11 @@ class Fetcher:
         transport._pool = HostPools(self._guarded_pool)  # type: ignore[assignment]
         return transport
 
-    def _tls_context(self) -> ssl.SSLContext:
-        """The one verifying context of every https origin, made when the first one is met: loading the CA
-        bundle costs tens of ms of CPU, which a run over plain-http feeds (or 304s only) need not pay."""
-        if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context(trust_env=self.config.trust_env)
-        return self._ssl_context
-
     def _guarded_pool(self, scheme: bytes) -> httpcore.AsyncConnectionPool:
         """A new origin's pool; an https origin's with the verifying context (http never uses one)."""
         limits = self._host_limits
         return httpcore.AsyncConnectionPool(
-            ssl_context=self._tls_context() if scheme.lower() == b"https" else None,
+            ssl_context=self._tls() if scheme.lower() == b"https" else None,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

@@ -73,10 +73,10 @@ def test_the_ca_bundle_is_loaded_only_when_an_https_origin_is_met() -> None:
         config = HttpConfig(allow_private_networks=True, per_host_delay=0)
         async with server, Fetcher(config) as fetcher:
             assert (await fetcher.get(f"http://{ADDRESSES[0]}:{port}/a")).status == 200
-            assert fetcher._ssl_context is None
+            assert fetcher._tls.made is None
             first = fetcher._guarded_pool(b"https")
             second = fetcher._guarded_pool(b"HTTPS")
-            context = fetcher._ssl_context
+            context = fetcher._tls.made
             assert context is not None
             assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
             assert first._ssl_context is context and second._ssl_context is context
