@@ -367,7 +367,7 @@ async def _run_once(config: Config, engine: Engine, due_only: bool, force: bool 
         skipped = [] if force else skipped_feeds(engine, started, due_only=due_only)
         for name, timing in skipped:
             logging.getLogger("scraper.once").info("feed %s: skipped, %s", name, describe(timing, started))
-        summary = await pipeline.run_once(due_only=due_only, force=force)
+        summary = await pipeline.run_once(due_only=due_only, force=force, synced=True)
         return _OnceRun(summary, skipped, started, pipeline.writer.failure)
 
 
@@ -933,4 +933,15 @@ def _finite_seconds(value: float) -> float:
 
 
 def main() -> None:
+    _skip_httpx_command_line()
     cli(prog_name="scraper")
+
+
+def _skip_httpx_command_line() -> None:
+    """httpx imports its own command-line client at import when rich, pygments and click are installed
+    (they are: click and rich are ours), ~0.1 CPU s of a cron run's start for a tool never called here. A
+    None in sys.modules makes that import fail, and httpx falls back to a stub `httpx.main` (its own
+    `except ImportError`); the client itself is untouched. Only the `scraper` command does this, before
+    anything imports httpx; a process that imported scraper as a library keeps httpx as it is."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -270,6 +270,20 @@ class SiteCookies:
         return jar
 
 
+class _TLSContext:
+    """The one verifying context of every https origin, made when first asked for: loading the CA bundle
+    costs tens of ms of CPU, which a run over plain-http feeds (or 304s only) need not pay."""
+
+    def __init__(self, trust_env: bool) -> None:
+        self.trust_env = trust_env
+        self.made: ssl.SSLContext | None = None
+
+    def __call__(self) -> ssl.SSLContext:
+        if self.made is None:
+            self.made = httpx.create_ssl_context(trust_env=self.trust_env)
+        return self.made
+
+
 class Fetcher:
     """Shared client for feed polls and page fetches. Use as `async with Fetcher(config) as fetcher`.
 
@@ -313,7 +327,7 @@ class Fetcher:
             max_keepalive_connections=HOST_KEEPALIVE,
             keepalive_expiry=KEEPALIVE_SECONDS,
         )
-        self._ssl_context = httpx.create_ssl_context(trust_env=config.trust_env)  # made once: it is slow
+        self._tls = _TLSContext(config.trust_env)
         self._backend = GuardedBackend(self.guard)
         self._direct = self._client(self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
@@ -340,18 +354,23 @@ class Fetcher:
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
         """httpx's transport with its pool replaced: a pool per host (scraper.pools), each on the guarded
         network backend."""
+        # The transport's own pool is replaced below and never carries a request: it gets a context that
+        # verifies against no CA at all (cheap to make, and refuses every peer if it were ever used).
         transport = httpx.AsyncHTTPTransport(
-            verify=self._ssl_context, limits=self._host_limits, trust_env=self.config.trust_env
+            verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+            limits=self._host_limits,
+            trust_env=self.config.trust_env,
         )
         if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx keeps its pool elsewhere in this version: cannot install the guard")
         transport._pool = HostPools(self._guarded_pool)  # type: ignore[assignment]
         return transport
 
-    def _guarded_pool(self) -> httpcore.AsyncConnectionPool:
+    def _guarded_pool(self, scheme: bytes) -> httpcore.AsyncConnectionPool:
+        """A new origin's pool; an https origin's with the verifying context (http never uses one)."""
         limits = self._host_limits
         return httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl_context,
+            ssl_context=self._tls() if scheme.lower() == b"https" else None,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

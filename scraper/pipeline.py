@@ -141,9 +141,14 @@ class Pipeline:
 
     # --- the whole run -----------------------------------------------------------------------------------
 
-    async def run_once(self, *, due_only: bool = False, force: bool = False) -> RunSummary:
+    async def run_once(
+        self, *, due_only: bool = False, force: bool = False, synced: bool = False
+    ) -> RunSummary:
+        """Everything due, once. `synced`: the caller brought the feed rows in line with the config just
+        before (the CLI does, to say what this run skips), so they are not synced a second time."""
         summary = RunSummary()
-        self.sync_feeds()
+        if not synced:
+            self.sync_feeds()
         self.adopt_existing_posts()
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only, force=force), summary)
         await self.archive_pending(summary, revisit=True)

@@ -25,11 +25,12 @@ Origin = tuple[bytes, bytes, int | None]
 
 
 class HostPools:
-    """Hands each request to its origin's own pool, made by `new_pool`. Stands where httpx's transport
-    keeps its pool (`transport._pool`)."""
+    """Hands each request to its origin's own pool, made by `new_pool` (given the origin's scheme, so an
+    https pool alone needs a TLS context). Stands where httpx's transport keeps its pool
+    (`transport._pool`)."""
 
     def __init__(
-        self, new_pool: Callable[[], httpcore.AsyncConnectionPool], *, max_hosts: int = MAX_HOSTS
+        self, new_pool: Callable[[bytes], httpcore.AsyncConnectionPool], *, max_hosts: int = MAX_HOSTS
     ) -> None:
         self._new_pool = new_pool
         self.max_hosts = max_hosts
@@ -40,7 +41,7 @@ class HostPools:
         key = (origin.scheme, origin.host, origin.port)
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = self._new_pool()
+            pool = self._pools[key] = self._new_pool(origin.scheme)
             await self._close_least_used()
         else:
             self._pools.move_to_end(key)

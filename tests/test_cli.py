@@ -93,7 +93,7 @@ def test_extract_fetches_a_url_and_tries_a_selector(httpserver) -> None:  # type
 
 # What each command must not load: a fast start is importing only what the command needs (scraper.cli
 # imports inside each command). Checked on the modules loaded, not on a clock, so a busy machine cannot
-# make this flaky.
+# make this flaky. (A None entry is a module barred from loading: main() bars httpx's command line.)
 _LOADED = """
 import sys
 sys.argv = ["scraper", *sys.argv[1:]]
@@ -102,7 +102,7 @@ try:
     main()
 except SystemExit:
     pass
-print("\\nLOADED " + " ".join(sorted(sys.modules)))
+print("\\nLOADED " + " ".join(sorted(name for name, module in sys.modules.items() if module is not None)))
 """
 
 
@@ -227,3 +227,18 @@ def test_once_with_nothing_new_loads_neither_feedparser_nor_the_extractor_nor_wa
     assert "scraper.poll_stage" in modules and "httpx" in modules  # it polled
     assert not _loaded(modules, "feedparser", "warcio", "alembic"), modules
     assert not modules & {"scraper.extract.extractor", "scraper.capture.writer", "scraper.backfill.runner"}
+
+
+def test_the_command_does_not_import_httpx_command_line_client() -> None:
+    """The `scraper` entry point keeps httpx from importing its own CLI (rich, pygments) at start-up; the
+    HTTP client itself works, and httpx.main is httpx's own stub."""
+    code = (
+        "import sys\n"
+        "from scraper.cli import _skip_httpx_command_line\n"
+        "_skip_httpx_command_line()\n"
+        "import httpx\n"
+        "assert httpx.Client is not None and callable(httpx.main)\n"
+        "print(sorted(name for name in ('rich', 'pygments', 'httpx._main') if sys.modules.get(name)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -4,6 +4,7 @@ and the pools of the hosts used least lately closed beyond the cap."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import Counter
 
 from scraper.config import HttpConfig
@@ -60,3 +61,25 @@ def test_each_host_keeps_its_own_connection_alive_and_the_least_used_pools_are_c
     # Six requests to two hosts, in turns, took one connection each; after the cap closed .1's pool, .1
     # connected once more.
     assert connections == {"127.0.0.1": 2, "127.0.0.2": 1, "127.0.0.3": 1}
+
+
+def test_the_ca_bundle_is_loaded_only_when_an_https_origin_is_met() -> None:
+    """Plain-http fetches make no TLS context (loading the CA bundle is slow); the first https origin's
+    pool gets the one verifying context, and every later https pool the same one."""
+
+    async def main() -> None:
+        connections: Counter[str] = Counter()
+        server, port = await keep_alive_server(connections)
+        config = HttpConfig(allow_private_networks=True, per_host_delay=0)
+        async with server, Fetcher(config) as fetcher:
+            assert (await fetcher.get(f"http://{ADDRESSES[0]}:{port}/a")).status == 200
+            assert fetcher._tls.made is None
+            first = fetcher._guarded_pool(b"https")
+            second = fetcher._guarded_pool(b"HTTPS")
+            context = fetcher._tls.made
+            assert context is not None
+            assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+            assert first._ssl_context is context and second._ssl_context is context
+            assert fetcher._guarded_pool(b"http")._ssl_context is None
+
+    asyncio.run(main())
