@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -30,6 +30,7 @@ from scraper.summary import RunSummary
 log = logging.getLogger(__name__)
 
 CLAIM_SCAN = 4  # due revisits read per one claimed, to find other hosts' among one host's
+HOSTS_FOR = timedelta(minutes=1)  # how long the hosts with revisits due are taken as known
 
 
 class RevisitWork:
@@ -56,6 +57,7 @@ class RevisitWork:
         self.share = config.revisit.share
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self._feeds: dict[int, Feed] = {}  # feed rows by id, for the jobs of claimed revisits
+        self._hosts: tuple[datetime, set[str]] | None = None  # hosts with revisits due, and when read
 
     @property
     def enabled(self) -> bool:
@@ -70,6 +72,10 @@ class RevisitWork:
             return []
         counts = Counter(held)
         full = sorted(host for host, n in counts.items() if per_host is not None and n >= per_host)
+        if per_host is not None:  # no more than the due hosts' room: the claim reads `scan` rows for it
+            limit = min(limit, sum(max(0, per_host - counts[host]) for host in self._due_hosts(due_before)))
+            if limit <= 0:
+                return []
 
         def pick(rows: list[Any]) -> list[Any]:
             room = None if per_host is None else lambda name: per_host - counts[name]
@@ -90,6 +96,17 @@ class RevisitWork:
             self._feeds.update(self.feed_rows(missing))
         feeds = self._feeds
         return [self._job(row, feeds.get(row.feed_id or 0)) for row in rows]
+
+    def _due_hosts(self, due_before: datetime) -> set[str]:
+        """The hosts with revisits due, read again once a minute: a claim's room is the sum of their
+        rooms, so that the claim reads a few rows per revisit it can take, not per free slot of the
+        window (with most hosts at their share, a claim takes a few of hundreds it would read). A host
+        due for the first time since the last read waits at most that minute."""
+        now = self.clock()
+        if self._hosts is None or not self._hosts[1] or now - self._hosts[0] >= HOSTS_FOR:
+            with self.leases.engine.connect() as connection:
+                self._hosts = (now, revisit_rows.due_hosts(connection, due_before))
+        return self._hosts[1]
 
     def _job(self, row: Row[Any], feed: Feed | None) -> RevisitJob:
         feed_config = self.feeds_by_url.get(feed.url) if feed else None

@@ -62,6 +62,13 @@ def due_count(session: Session | Connection, now: datetime) -> int:
     return session.scalar(select(func.count()).select_from(Article).where(*due(now))) or 0
 
 
+def due_hosts(session: Session | Connection, now: datetime) -> set[str]:
+    """The hosts with a revisit due by `now` ("" for an article of no host), leased or not: what bounds
+    how many revisits a node can take at once under its per-host share."""
+    query = select(Article.host).where(*due(now)).distinct()
+    return {host or "" for host in session.scalars(query)}
+
+
 @dataclass(frozen=True)
 class LastVersion:
     number: int
