@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import urljoin
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
@@ -327,3 +328,30 @@ def test_an_h1_that_says_the_titles_headline_in_full_is_the_title() -> None:
     assert result.title == "Council passes the budget at 3am"
     unrelated = meta(page("<title>Council passes the budget</title>", "<h1>Example News</h1>"))
     assert unrelated.title == "Council passes the budget"
+
+
+def test_a_malformed_declared_address_is_left_out_and_the_rest_is_read() -> None:
+    result = meta(
+        page(
+            '<meta property="og:title" content="Storm">'
+            '<meta property="og:image" content="http://[broken/cover.jpg">'
+            '<link rel="canonical" href="https://news.example.com/a/../story?id=1#top">'
+        )
+    )
+    assert result.title == "Storm"
+    assert result.image is None
+    assert result.canonical_url == "https://news.example.com/a/../story?id=1#top"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://news.example.com/story?id=1",
+        "//cdn.example.com/x",
+        "../other.html",
+        "https://e.com/p;v=1?q=a b",
+    ],
+)
+def test_declared_addresses_resolve_as_urljoin_resolves_them(href: str) -> None:
+    result = meta(page(f'<link rel="canonical" href="{href}">'))
+    assert result.canonical_url == urljoin(URL, href)

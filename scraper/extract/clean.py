@@ -102,7 +102,7 @@ _URL_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 _C0_OR_SPACE = "".join(chr(code) for code in range(0x21))
 # An http(s) URL that urljoin returns unchanged: a plain host, a path without `;params`, a query and a
 # fragment that are not empty.
-_PLAIN_ABSOLUTE = re.compile(r"https?://[^\s/?#\[\]@;\\]+(?:/[^\s?#;\[\]\\]*)?(?:\?[^\s#\\]+)?(?:#[^\s\\]+)?")
+PLAIN_ABSOLUTE = re.compile(r"https?://[^\s/?#\[\]@;\\]+(?:/[^\s?#;\[\]\\]*)?(?:\?[^\s#\\]+)?(?:#[^\s\\]+)?")
 _TRACKER = re.compile(
     r"(?i)doubleclick\.net|google-analytics|googletagmanager|scorecardresearch|quantserve|/pixel|"
     r"/beacon|/track(?:ing)?/|/1x1\.|spacer\.gif|blank\.gif|facebook\.com/tr|/b\.gif|/p\.gif"
@@ -459,7 +459,7 @@ def safe_url(link: str, base: str) -> str | None:
     # As browsers do (WHATWG URL): tabs and newlines vanish anywhere ("java\nscript:" is javascript:),
     # control characters and spaces go at the ends; a space inside is part of the path ("photo 1.jpg").
     link = _URL_TAB_OR_NEWLINE.sub("", link).strip(_C0_OR_SPACE).replace(" ", "%20")
-    if _PLAIN_ABSOLUTE.fullmatch(link):  # most links: urljoin would give them back as they are
+    if PLAIN_ABSOLUTE.fullmatch(link):  # most links: urljoin would give them back as they are
         return link
     try:
         absolute = urljoin(base, link)

@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborNode
 from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.clean import drop_junk
 from scraper.extract.hints import class_weight, holds_embedded_post
-from scraper.extract.measure import TextStats, measure
+from scraper.extract.measure import TextStats, measure, subtree_range
 
 # Blocks whose own text is a paragraph.
 PARAGRAPH_TAGS = frozenset({"p", "pre", "td"})
@@ -300,35 +300,27 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
     """Drop blocks inside the body that read like lists of links, image galleries or widgets, headings
     named like furniture or made of links, and "READ MORE: <link>" lines between paragraphs.
 
-    One walk, children before parents: each block is judged on what its kept children hold (as
-    readability judges innermost first), from counts summed on the way up, never by reading a subtree
-    again; each element's own text was measured by `measure` (`stats`), not read a second time.
+    One pass over what `measure` recorded of `root`'s subtree, children before parents: each block is
+    judged on what its kept children hold (as readability judges innermost first), from counts summed on
+    the way up, never by reading a subtree again or asking the parser to walk it; only the blocks judged
+    are asked of the parser.
     """
     budget = budget or Budget()
-    root_id = root.mem_id
+    span = subtree_range(stats, root.mem_id)
+    keys, tags, node_of, parent_of = stats.keys, stats.tags, stats.node_of, stats.parent_of
+    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     counts: dict[int, _Counts] = {}
-    order: list[tuple[LexborNode, int]] = []
-    direct_length, direct_clauses, parent_of = stats.direct_length, stats.direct_clauses, stats.parent_of
-    for index, node in enumerate(root.traverse()):
+    doomed: list[LexborNode] = []
+    for index in reversed(span[1:]):  # the root itself is kept whatever it holds
         if not index & CHECK_EVERY:
             budget.check()
-        key = node.mem_id
-        parent_id = parent_of.get(key)
-        if key == root_id or parent_id is None:
-            continue
+        key = keys[index]
+        mine = counts.pop(key, None) or _Counts()
         length = direct_length.get(key)
         if length:
-            mine = counts[key] = _Counts()
-            mine.length = length
-            mine.clauses = direct_clauses[key]
-        order.append((node, parent_id))
-    doomed: list[LexborNode] = []
-    for index, (node, parent_id) in enumerate(reversed(order)):
-        if not index & CHECK_EVERY:
-            budget.check()
-        key = node.mem_id
-        mine = counts.get(key) or _Counts()
-        tag = node.tag or ""
+            mine.length += length
+            mine.clauses += direct_clauses[key]
+        tag = tags[index] or ""
         if tag == "a":
             mine.linked = mine.length
             mine.links += 1
@@ -336,17 +328,9 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             setattr(mine, _COUNTED[tag], getattr(mine, _COUNTED[tag]) + 1)
         if tag in ("figure", "figcaption"):
             mine.figures += 1
-        if tag in _JUDGED_TAGS and _looks_like_furniture(node, mine):
-            node.remove(recursive=False)
-            continue  # its parent is judged without it
-        heading_of_links = tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33)
-        read_more_line = (
-            tag == "p"
-            and mine.links
-            and ((mine.length < 200 and mine.density() > 0.6) or (mine.links > 1 and mine.density() > 0.8))
-        )
-        if heading_of_links or read_more_line or (tag in _STUB_TAGS and is_stub(node, mine.length)):
-            doomed.append(node)
+        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed):
+            continue  # removed: its parent is judged without it
+        parent_id = parent_of[key]
         held = counts.get(parent_id)
         if held is None:
             counts[parent_id] = mine  # the first child's counts become the parent's, no copy needed
@@ -354,6 +338,25 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             held.add(mine)
     for node in doomed:
         node.remove(recursive=False)
+
+
+def _judge(node: LexborNode, tag: str, mine: _Counts, doomed: list[LexborNode]) -> bool:
+    """True when `node` is furniture and removed now; a heading of links, a "read more" line or a stub
+    is added to `doomed` (removed after the pass, still counted in its parent)."""
+    if tag in _JUDGED_TAGS and _looks_like_furniture(node, mine):
+        node.remove(recursive=False)
+        return True
+    if tag == "p":
+        density = mine.density()
+        if mine.links and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8)):
+            doomed.append(node)
+            return False
+    elif tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33):
+        doomed.append(node)
+        return False
+    if tag in _STUB_TAGS and is_stub(node, mine.length):
+        doomed.append(node)
+    return False
 
 
 _STUB_TAGS = frozenset({"p", "div", "span", "a", "li", "strong", "b", "em"})
@@ -414,6 +417,8 @@ class _Counts:
 
 _JUDGED_TAGS = frozenset({"div", "section", "ul", "ol", "dl", "table", "form", "aside"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# The tags `_judge` has a rule for; every other element is only counted.
+_ASKED_TAGS = _JUDGED_TAGS | _HEADINGS | _STUB_TAGS
 _COUNTED = {
     "p": "paragraphs",
     "img": "images",

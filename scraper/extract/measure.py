@@ -23,7 +23,7 @@ class TextStats:
     """
 
     __slots__ = (
-        "clauses", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of",
+        "clauses", "depths", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of",
         "parent_of", "tags",
     )  # fmt: skip
 
@@ -37,6 +37,9 @@ class TextStats:
         # question builds a Python object in the parser's binding)
         self.keys: list[int] = []
         self.tags: list[str | None] = []
+        # depth below the measured root, in the same order: an element's subtree is the run of deeper
+        # elements after it, so a later stage walks a block's subtree without the parser
+        self.depths: list[int] = []
         self.parent_of: dict[int, int] = {}  # by key, up to the measured root
         self.node_of: dict[int, LexborNode] = {}
 
@@ -53,6 +56,8 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     order: list[tuple[int, int, bool]] = []  # (element, its parent, is a link), in document order
     root_id = root.mem_id
     keys, tags, parent_of, node_of = stats.keys, stats.tags, stats.parent_of, stats.node_of
+    depths = stats.depths
+    depth_of: dict[int, int] = {}
     for index, node in enumerate(root.traverse()):  # elements only; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
@@ -65,11 +70,14 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
         if text:
             direct_length[key] = len(text)
             direct_clauses[key] = len(CLAUSE.findall(text))
+        depth = 0
         if key != root_id:
             parent = node.parent
             if parent is not None:
                 parent_key = parent_of[key] = parent.mem_id
                 order.append((key, parent_key, tag == "a"))
+                depth = depth_of[key] = depth_of.get(parent_key, 0) + 1
+        depths.append(depth)
     for key, value in direct_length.items():
         length[key] = value
         clauses[key] = direct_clauses[key]
@@ -83,6 +91,20 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
             if linked.get(key):
                 linked[parent_id] = linked.get(parent_id, 0) + linked[key]
     return stats
+
+
+def subtree_range(stats: TextStats, key: int) -> range:
+    """The positions in `stats.keys` of the element `key` and its descendants (document order keeps a
+    subtree in one run); an empty range for an element that was not measured."""
+    try:
+        start = stats.keys.index(key)
+    except ValueError:
+        return range(0)
+    depths = stats.depths
+    top, end, count = depths[start], start + 1, len(depths)
+    while end < count and depths[end] > top:
+        end += 1
+    return range(start, end)
 
 
 def climb_answer(node: LexborNode, answers: dict[int, bool], default: bool) -> bool:

@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
+from scraper.extract.clean import PLAIN_ABSOLUTE
 from scraper.extract.dates import EARLIEST_PLAUSIBLE, parse_date
 
 _ARTICLE_TYPES = re.compile(r"(?i)article|posting|report|news|blog")
@@ -338,7 +339,13 @@ def _ld_image(ld: dict[str, Any]) -> str | None:
 def _absolute(link: str | None, base: str) -> str | None:
     if not link:
         return None
-    absolute = urljoin(base, link.strip())
+    link = link.strip()
+    if PLAIN_ABSOLUTE.fullmatch(link):  # most declared links: urljoin would give them back as they are
+        return link
+    try:
+        absolute = urljoin(base, link)
+    except ValueError:  # a malformed address ("http://[x"): the page's value, not a reason to fail it
+        return None
     return absolute if absolute.startswith(("http://", "https://", "file:")) else None
 
 
