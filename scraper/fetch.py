@@ -596,8 +596,27 @@ async def _send(
         cookies.set_cookie_header(request)
     response = await client.send(request, stream=True)
     if cookies is not None:
-        cookies.extract_cookies(response)
+        keep_answer_cookies(cookies, response)
     return response
+
+
+MAX_COOKIES = 100  # per site jar: RFC 6265 asks for at least 50; browsers keep ~150-180
+MAX_COOKIE_BYTES = 4096  # name + value, RFC 6265's least limit, which browsers enforce
+MAX_JAR_BYTES = 16 * 1024  # all of a site's cookies: most servers refuse request headers much larger
+
+
+def keep_answer_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
+    """Keep an answer's cookies in the site's jar, within browsers' limits: a site (or a hostile answer)
+    sending thousands of cookies, or huge ones, would otherwise grow the jar for the whole run and the
+    Cookie header sent back on every request to it without bound."""
+    cookies.extract_cookies(response)
+    kept = total = 0
+    for cookie in list(cookies.jar):
+        size = len(cookie.name) + len(cookie.value or "")
+        if size > MAX_COOKIE_BYTES or kept >= MAX_COOKIES or total + size > MAX_JAR_BYTES:
+            cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
+        else:
+            kept, total = kept + 1, total + size
 
 
 async def _capture_refused(

@@ -45,6 +45,10 @@ def read_capture(directory: Path, file: str, offset: int, url: str, max_bytes: i
             ) != target_uri(url):
                 raise CaptureReadError(f"capture {file} at {offset}: not the response record of {url}")
             body = record.content_stream().read(max_bytes)
+            if len(body) < max_bytes and getattr(record.raw_stream, "limit", 0) > 0:
+                # the record's Content-Length promised more than the file holds: a file cut short (an
+                # uncompressed WARC gives no gzip error), so part of a page, never to be taken for it
+                raise CaptureReadError(f"capture {file} at {offset}: the record is cut short")
             headers = record.http_headers
             status = int(headers.get_statuscode() or 0) if headers is not None else 0
             content_type = headers.get_header("Content-Type") if headers is not None else None

@@ -213,6 +213,17 @@ def check_revision(engine: Engine) -> None:
             "scraper, or another program, wrote it); fix: run the newer scraper, or point database.url at "
             "another database"
         )
+    overlapping = [
+        old
+        for head in current
+        for old in current
+        if old != head and old in {rev.revision for rev in scripts.iterate_revisions(head, "base")}
+    ]
+    if overlapping:  # a hand edit or a half-restored backup: Alembic would fail with a bare CommandError
+        raise SchemaRevisionError(
+            f"the database's alembic_version holds {sorted(current)}, where {overlapping[0]!r} is an "
+            "older revision of another: fix: delete that row from alembic_version"
+        )
     if not current and ours:
         raise SchemaRevisionError(
             f"the database holds scraper's tables ({', '.join(sorted(ours)[:3])}, ...) but no schema "
