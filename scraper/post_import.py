@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.config import FeedConfig
 from scraper.errors import PostFormatError
-from scraper.extract import html_to_text
 from scraper.hosts import host_key
 from scraper.parallel import default_workers, ordered_map
 from scraper.post_reader import OldPost, read_post
+from scraper.post_text import post_body_text
 from scraper.sanitize import checked_url
 from scraper.store import articles as article_rows
 from scraper.store.feeds import ensure_feed_rows
@@ -122,7 +122,8 @@ def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
     url = checked_url(post.url)
     if url != post.url:
         post = replace(post, url=url)
-    return ParsedPost(post, canonical_url(url), paths(post.path), host_key(url), html_to_text(post.body_html))
+    text = post_body_text(post.body_html)
+    return ParsedPost(post, canonical_url(url), paths(post.path), host_key(url), text)
 
 
 def parse_post_files(job: tuple[str, Sequence[Path]]) -> list[ParsedPost | Unreadable]:

@@ -5,13 +5,14 @@ those of the one expression they replace."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scraper.post_reader import _seed_body, parse_simple_yaml
+from scraper.post_reader import _seed_body, parse_simple_yaml, read_post
 
 # The expression the seed body was read with before (lazy to the end: slow on big bodies, but the oracle).
 OLD_SEED_BODY = re.compile(
@@ -83,3 +84,19 @@ def test_seed_body_parts_are_those_of_the_old_expression(body: str) -> None:
         assert new is None
     else:
         assert new == (old.group("link"), old.group("html"))
+
+
+def test_a_post_with_other_line_ends_reads_as_with_newlines(tmp_path: Path) -> None:
+    """The file is read as bytes: its line ends come out as a text file's reader gives them."""
+    text = (
+        '---\ntitle: "A title"\nfrom: https://news.example/a\ncategories: [ News ]\n---\n'
+        "[A title](https://news.example/a)\n------\n\n<div>\n<p>one</p>\n<p>two</p>\n</div>\n"
+    )
+    posts = []
+    for name, ends in (("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")):
+        path = tmp_path / f"{name}.md"
+        path.write_bytes(text.replace("\n", ends).encode())
+        posts.append(read_post(path))
+    assert {(p.url, p.title, p.feed_name, p.body_html) for p in posts} == {
+        ("https://news.example/a", "A title", "News", "<p>one</p>\n<p>two</p>")
+    }
