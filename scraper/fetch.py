@@ -352,8 +352,7 @@ class Fetcher:
         )
 
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
-        """httpx's transport with its pool replaced: a pool per host (scraper.pools), each on the guarded
-        network backend."""
+        """httpx's transport, its pool replaced by a pool per host (scraper.pools) on the guarded backend."""
         # The transport's own pool is replaced below and never carries a request: it gets a context that
         # verifies against no CA at all (cheap to make, and refuses every peer if it were ever used).
         transport = httpx.AsyncHTTPTransport(

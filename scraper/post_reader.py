@@ -144,7 +144,8 @@ def parse_simple_yaml(raw: str) -> dict[str, Any] | None:
             items = [item.strip() for item in value[1:-1].split(",")]
             if items == [""]:
                 items = []
-            if not all(_plain_string(item) for item in items):
+            # in a flow sequence PyYAML also refuses a "?" and reads ":" its own way: those go to YAML
+            if not all(_plain_string(item) and "?" not in item and ":" not in item for item in items):
                 return None
             meta[key] = items
         elif _ISO_DATE.match(value):
