@@ -17,7 +17,7 @@ from scraper.errors import ConfigError
 from scraper.store import captures as capture_rows
 from scraper.store import revisits as revisit_rows
 from scraper.store.models import Article
-from scraper.text_diff import changed, diff_tokens, render_text
+from scraper.text_diff import changed, diff_tokens, render_text, word_count
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def history_report(session: Session, key: str, pair: tuple[int, int] | None = No
         "versions:",
     ]
     lines += [
-        f"  {v.number}  {_when(v.fetched_at)}  {v.title or ''}  ({len(v.text.split())} words)" for v in found
+        f"  {v.number}  {_when(v.fetched_at)}  {v.title or ''}  ({word_count(v.text)} words)" for v in found
     ]
     events = revisit_rows.changes_of(session, article.id)
     if events:

@@ -23,6 +23,17 @@ _TOKEN = re.compile(
 )
 
 
+# A word as a reader counts it: a CJK character alone (as 字 are counted), or a run of other word characters.
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
+
+
+def word_count(text: str) -> int:
+    """How long a version is, in words, counting each Chinese or Japanese character as one (a Chinese
+    article has no spaces: split() would call a whole paragraph one word)."""
+    return sum(1 for _ in _WORD.finditer(text)) if text else 0
+
+
 def tokens(text: str) -> list[str]:
     """The text cut into diff tokens; `"".join(tokens(t))` is `t` without its leading whitespace."""
     return _TOKEN.findall(text.lstrip()) if text else []

@@ -22,7 +22,7 @@ from scraper.revisions import (
     still_holds_article,
 )
 from scraper.revisit_schedule import next_revisit, parse_duration, parse_schedule
-from scraper.text_diff import diff_tokens, render_html, render_text, tokens
+from scraper.text_diff import diff_tokens, render_html, render_text, tokens, word_count
 
 BODY = (
     "The council voted on Tuesday to close the old bridge for repairs. Residents said the detour "
@@ -289,3 +289,17 @@ def test_a_stable_fingerprint_never_hides_an_edit_the_text_comparison_sees() -> 
         normalised = normalise_text(page.decode())
         assert seen.setdefault(fingerprint, normalised) == normalised, text
     assert len(seen) > 100
+
+
+def test_a_chinese_version_is_counted_by_its_characters() -> None:
+    """`scraper history` says how long each version is: a Chinese headline has no spaces, so each
+    character is a word (as 字 are counted), and a number or a Latin word inside it is one."""
+    assert word_count("中国拟推动10家物联网成百亿龙头") == 15
+    assert word_count("Hello, brave new world") == 4
+    assert word_count("東京タワー is tall") == 7
+    assert word_count("") == 0
+
+
+@given(st.text(), st.text())
+def test_word_counts_add_up_across_a_space(first: str, second: str) -> None:
+    assert word_count(f"{first} {second}") == word_count(first) + word_count(second)
