@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from scraper.extract import html_to_text
-from scraper.extract.text import REPEATABLE_CHARS
+from scraper.extract.text import TextLayout
 
 # A start tag with well-formed attributes (quoted values may hold '>' and '<'), or an end tag, or text.
 _TOKEN = re.compile(
@@ -67,7 +67,7 @@ def _scan(html: str) -> str | None:
     heading right inside a heading, an `<li>` whose open `<li>` the list-item rule would close, a link
     inside a link; an element left open at the end.
     """
-    out = _Layout()
+    out = TextLayout()
     line = out.line
     stack: list[str] = []
     for token in _TOKEN.finditer(html):
@@ -119,35 +119,3 @@ def _may_open(tag: str, stack: list[str], self_closing: bool) -> bool:
             if open_tag not in _LI_SEE_THROUGH:
                 break
     return True
-
-
-class _Layout:
-    """Paragraphs laid out as scraper.extract.text lays them out: lines joined, runs of white space one
-    space, a short paragraph repeated kept once."""
-
-    def __init__(self) -> None:
-        self.paragraphs: list[str] = []
-        self.line: list[str] = []
-        self.lines: list[str] = []
-        self.seen: set[str] = set()
-
-    def end_line(self) -> None:
-        text = " ".join("".join(self.line).split())
-        self.line.clear()
-        if text:
-            self.lines.append(text)
-
-    def end_paragraph(self) -> None:
-        if self.line:
-            self.end_line()
-        if self.lines:
-            paragraph = "\n".join(self.lines)
-            self.lines.clear()
-            if len(paragraph) >= REPEATABLE_CHARS or paragraph not in self.seen:
-                self.seen.add(paragraph)
-                self.paragraphs.append(paragraph)
-
-    def line_break(self) -> None:
-        if not "".join(self.line).strip():
-            self.end_paragraph()
-        self.end_line()

@@ -32,7 +32,7 @@ def html_to_text(html: str | None) -> str:
     return node_text(root) if root is not None else ""
 
 
-class _Layout:
+class TextLayout:
     """Paragraphs laid out line by line as the walk enters and leaves nodes."""
 
     def __init__(self) -> None:
@@ -78,7 +78,7 @@ def node_text(root: LexborNode, budget: Budget | None = None) -> str:
     for its neighbours once.
     """
     budget = budget or Budget()
-    out = _Layout()
+    out = TextLayout()
     line = out.line
     root_id = root.mem_id
     node = root
