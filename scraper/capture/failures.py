@@ -23,9 +23,7 @@ from scraper.store.db import make_engine
 log = logging.getLogger(__name__)
 
 MAX_REASON = 1000  # an OSError's text is short; a warcio error may quote a header
-MAX_PENDING = (
-    1000  # failures waiting for their row: a full disk fails every capture; memory stays flat
-)
+MAX_PENDING = 1000  # failures waiting for their row: a full disk fails every capture; memory stays flat
 
 
 class FailureLog:
