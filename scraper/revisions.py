@@ -17,27 +17,11 @@ from datetime import datetime
 from posixpath import normpath
 from urllib.parse import urlsplit
 
+from scraper.revisit_counters import MAYBE, line_spans, without
+
 # A share of the old text's distinct words below this in the new page: it no longer holds the article.
 MIN_KEPT_WORDS = 0.2
 
-# Volatile parts of a page's text. Each pattern starts with a character class (a digit, or the first
-# letter of a word below), so the regex engine skips the rest of the text quickly.
-_NUMBER_FIRST = re.compile(
-    r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?!\w)"  # a clock
-    r"|\d[\d,.]*(?:\s?[km])?\s*(?:"
-    r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago\b"
-    r"|(?:views?|reads?|comments?|shares?|likes?|replies|readers|visits?)\b"
-    r"|秒前|分钟前|小时前|天前|次阅读|人阅读|次浏览|条评论|人看过|件のコメント)",
-)
-# A number, and the label before it that makes it a counter ("views: 1,204", "read by 35 people").
-_NUMBER = re.compile(r"\d[\d,.]*(?:\s?[km]\b)?")
-_COUNTER_LABEL = re.compile(
-    r"(?:views?|reads?|comments?|shares?|likes?|read|viewed|seen|liked|shared|阅读|浏览|评论|点赞|分享|閲覧|コメント)"
-    r"\s*(?:by\s+)?[:：]?\s*$"
-)
-_COUNTER_UNIT = re.compile(r"\s*(?:(?:people|readers|times|users)\b|次|人|件)")
-_NOW = re.compile(r"\b(?:just now|updated)\b")
-LABEL_REACH = 24  # characters before a number looked at for its label
 _AD_SLOT = re.compile(
     r"^\s*(?:advertisement|advertising|sponsored(?: content)?|ad|ads"
     r"|广告|廣告|推广|広告|スポンサーリンク)\s*$",
@@ -55,34 +39,19 @@ _LOGIN = re.compile(
 
 
 def normalise_text(text: str) -> str:
-    """The text as compared: Unicode-normalised, ad slots, clocks and counters out, whitespace single."""
+    """The text as compared: Unicode-normalised, ad slots out, the counters and clocks of its counter
+    elements out (scraper.revisit_counters: never a figure inside a sentence), whitespace single."""
     text = unicodedata.normalize("NFKC", text or "").casefold()
     text = _AD_SLOT.sub(" ", text)
-    text = _NUMBER_FIRST.sub(" ", text)
-    text = _without_labelled_numbers(text)
-    if "just now" in text or "updated" in text:
-        text = _NOW.sub(" ", text)
+    if MAYBE.search(text) is not None:
+        text = "\n".join(_normalised_line(line) for line in text.splitlines())
     return " ".join(text.split())
 
 
-def _without_labelled_numbers(text: str) -> str:
-    """The text without the numbers a counter's label comes before ("views: 1,204"): found from the
-    numbers, which are few, rather than by trying every label at every place in the text."""
-    kept: list[str] = []
-    last = 0
-    for number in _NUMBER.finditer(text):
-        start = number.start()
-        if start < last:
-            continue
-        reach = max(last, start - LABEL_REACH)
-        label = _COUNTER_LABEL.search(text[reach:start])
-        if label is None:
-            continue
-        unit = _COUNTER_UNIT.match(text, number.end())
-        kept.append(text[last : reach + label.start()])
-        last = unit.end() if unit else number.end()
-    kept.append(text[last:])
-    return " ".join(kept)
+def _normalised_line(line: str) -> str:
+    """A line as the extracted text lays it out (white space single), without its counters."""
+    line = " ".join(line.split())
+    return without(line, line_spans(line))
 
 
 def normalise_title(title: str | None) -> str:

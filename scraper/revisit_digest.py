@@ -4,14 +4,15 @@ Extraction is most of what a revisit of a page served again in full costs (a sit
 a revisit first compares fingerprints of the raw bytes:
 
 - `page_digest`: the bytes themselves. Equal: the very page seen last time.
-- `stable_digest`: the bytes with their moving counters masked ("1,204 views", "views: 1,204",
-  "3 hours ago"), found where a counter word is (a few `bytes.find`s over the lower-cased page) and matched
-  there by the very shapes scraper.revisions takes out of the text before comparing. Equal: the page
-  differs from the last one at most in counters that the comparison of texts would ignore anyway, so it is
-  unchanged without an extraction. A counter written another way (in another script, split by markup, a
-  moving clock) leaves the fingerprints different, and the page is extracted and compared as before: the
-  fingerprint can only spare work, never hide an edit. (scraper.revisions also takes counters and clocks
-  out of titles, so a counter in a headline is ignored there too.)
+- `stable_digest`: the bytes with their moving counters masked ("1,204 views", "评论 (12)", "3 hours ago"),
+  looked for where a counter word is near a digit (a few `bytes.find`s over the lower-cased page), in the
+  line of text around it as the extraction will lay it out (scraper.revisit_lines), by the very rule the
+  comparison of texts applies (scraper.revisit_counters: only in a short element that is not a sentence).
+  Equal: the page differs from the last one at most in counters that the comparison would leave out anyway,
+  so it is unchanged without an extraction. A counter whose line cannot be read for sure from the bytes (a
+  character reference, a table cell, another encoding) leaves the fingerprints different, and the page is
+  extracted and compared as before: the fingerprint masks a subset of what the comparison leaves out, so it
+  can only spare work, never hide an edit.
 
 A page's stored digest (`articles.page_digest`) is the first, or both side by side once a revisit computed
 the second (32 + 32 hex digits).
@@ -22,35 +23,19 @@ from __future__ import annotations
 import hashlib
 import re
 
+from scraper.revisit_lines import line_at
+
 HEX = 32  # digits of one fingerprint (16 bytes)
-_NOT_WORD = rb"(?![0-9a-z_\x80-\xff])"  # the end of an (ASCII) word, in UTF-8 or any other encoding
-_SPACE = rb"[ \t\r\n]{0,3}"  # a little: scraper.revisions looks for a counter's label close to its number
-# Where a counter may be (lower-case stems found with bytes.find), and what is masked there: its number
-# only, never its words, so that a word changed beside it still makes another fingerprint.
-_STEMS = (b"view", b"read", b"comment", b"share", b"like", b"repl", b"visit", b"seen", b"ago")
-# "1,204 views", "3 hours ago": the number before the unit...
-_UNIT_AT = re.compile(rb"(?:views?|reads?|readers|comments?|shares?|likes?|replies|visits?)" + _NOT_WORD)
-_AGO_AT = re.compile(rb"ago" + _NOT_WORD)
-_NUMBER = rb"\d[\d,.]*(?:[ \t]?[km])?"
-_NUMBER_BEFORE_UNIT = re.compile(rb"(?<![\d,.:])(" + _NUMBER + rb")" + _SPACE + rb"\Z")
-_NUMBER_BEFORE_AGO = re.compile(
-    rb"(?<![\d,.:])("
-    + _NUMBER
-    + rb")"
-    + _SPACE
-    + rb"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)"
-    + _SPACE
-    + rb"\Z"
-)
-# ... or the number after its label: "views: 1,204", "read by 35 people".
-_LABELLED_AT = re.compile(
-    rb"(?:views?|viewed|reads?|comments?|shares?|shared|likes?|liked|seen)"
-    + _SPACE
-    + rb"(?:by[ \t]{1,3})?:?"
-    + _SPACE
-    + rb"(\d[\d,.]*)(?![\d:])"
-)
-_REACH = 40  # bytes looked at before a unit word for its number
+# Where a counter may be (lower-case stems found with bytes.find, a digit near): only there is a line read.
+_STEMS = tuple(
+    stem.encode()
+    for stem in (
+        "view", "read", "comment", "share", "like", "repl", "visit", "seen", "ago", "updated",
+        "阅读", "浏览", "评论", "赞", "分享", "转发", "回复", "前", "看过", "コメント", "閲覧",
+    )
+)  # fmt: skip
+_DIGIT = re.compile(rb"\d")
+_REACH = 40  # bytes either side of a stem looked at for a digit
 MASK = b"\x00"
 
 
@@ -62,7 +47,7 @@ def page_digest(body: bytes) -> str:
 
 
 def stable_digest(body: bytes) -> str:
-    """The fingerprint of the bytes with their counters' numbers masked (each by one mask byte, so a
+    """The fingerprint of the bytes with their counters masked (each run of bytes by one mask byte, so a
     counter that moved elsewhere in the page still makes another fingerprint)."""
     spans = counter_spans(body.lower())
     if not spans:
@@ -78,34 +63,31 @@ def stable_digest(body: bytes) -> str:
 
 
 def counter_spans(low: bytes) -> list[tuple[int, int]]:
-    """The (start, end) of each counter's number in the lower-cased page, in order."""
-    spans = []
+    """The (start, end) of each masked piece in the lower-cased page, in order: the counters, clocks and
+    "updated" that scraper.revisit_counters finds in the segments of the lines where a counter-like
+    number is (found with bytes.find and the shapes below), in lines whose text is read exactly here."""
+    spans: list[tuple[int, int]] = []
+    done = -1  # the end of the last line read: a line is read once, whatever number of counters it has
+    for at in sorted(_candidates(low)):
+        if at < done:
+            continue
+        line = line_at(low, at)
+        if line is not None:
+            done, masked = line
+            spans += masked
+    return sorted(set(spans))
+
+
+def _candidates(low: bytes) -> list[int]:
+    """Where a counter word is with a digit near it."""
+    found = []
     for stem in _STEMS:
         at = low.find(stem)
         while at != -1:
-            span = _number_at(low, at)
-            if span is not None:
-                spans.append(span)
+            if _DIGIT.search(low, max(0, at - _REACH), at + len(stem) + _REACH) is not None:
+                found.append(at)
             at = low.find(stem, at + len(stem))
-    return sorted(spans)
-
-
-def _number_at(low: bytes, at: int) -> tuple[int, int] | None:
-    """The counter's number at the word found at `at`, if it is one of the shapes scraper.revisions
-    takes out of a text: the number of "1,204 views" or "3 hours ago" (and not of "10:15 views", whose
-    clock goes out instead), else that of "views: 1,204" (unless a number stands before its label too:
-    "5 views: 1,204" keeps its second number in the text)."""
-    window = max(0, at - _REACH)
-    if low.startswith(b"ago", at):
-        before = _NUMBER_BEFORE_AGO.search(low, window, at) if _AGO_AT.match(low, at) else None
-        return before.span(1) if before is not None else None
-    before = _NUMBER_BEFORE_UNIT.search(low, window, at) if _UNIT_AT.match(low, at) else None
-    if before is not None:
-        return before.span(1)
-    labelled = _LABELLED_AT.match(low, at)
-    if labelled is None or _NUMBER_BEFORE_UNIT.search(low, window, at) is not None:
-        return None
-    return labelled.span(1)
+    return found
 
 
 def split(stored: str | None) -> tuple[str | None, str | None]:

@@ -409,3 +409,64 @@ def test_a_page_whose_counter_moved_is_not_extracted_again(
 
     assert asyncio.run(visits()) == [PAGE, NOT_MODIFIED, NOT_MODIFIED, PAGE]
     assert len(extracted) == 2  # the first visit and the rewrite
+
+
+class FigureSite(Site):
+    """Articles whose counters move on every visit beside figures of the article's own sentences: only a
+    changed figure in a sentence is an edit, whatever the counters around it do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        figure = "The plan was read {} times in council and shared by {} parishes before the vote."
+        self.behaviour = {
+            "figure": lambda r, _: self.html(
+                "Bridge to close",
+                [PARAGRAPHS[0], figure.format(3 if r < 2 else 30, 4), *PARAGRAPHS[1:]],
+                f"{1204 + 311 * r} views · Shares: {40 + r}",
+            ),
+            "figure-zh": lambda r, _: self.html(
+                "大桥将关闭",
+                [PARAGRAPHS[0], f"据统计，该方案已有{3000 if r < 3 else 5000}人阅读过原文，引发广泛讨论。"],
+                f"阅读 {1204 + 311 * r} · 评论 ({12 + r}) · {r + 1} 小时前",
+            ),
+            "counters-mixed": lambda r, _: self.html(
+                "Bridge to close",
+                PARAGRAPHS,
+                f"By <a href='/jane'>Jane Doe</a> · <span>{r + 1}.2k</span> reads · 评论 ({12 + r}) | "
+                f"<b>{100 + r}</b> likes",
+            ),
+        }
+
+
+def test_a_sentences_figure_is_an_edit_and_a_counter_is_not(
+    httpserver: HTTPServer, tmp_path: Path, engine: Engine
+) -> None:
+    site = FigureSite()
+    site.serve(httpserver)
+    config = write_config(
+        tmp_path,
+        [{"name": "Local", "url": httpserver.url_for("/feed.xml")}],
+        revisit={"after": ["1h", "1d", "7d", "30d"]},
+    )
+    run_once(config, engine)
+    for site.round in (1, 2, 3):
+        make_due(engine)
+        run_once(config, engine)
+    found = by_name(engine)
+    assert {name: kinds for name, (_, kinds, _) in found.items()} == {
+        "figure": ["edited"],
+        "figure-zh": ["edited"],
+        "counters-mixed": [],
+    }
+    assert {name: numbers for name, (_, _, numbers) in found.items()} == {
+        "figure": [1, 2],
+        "figure-zh": [1, 2],
+        "counters-mixed": [],
+    }
+    with session_factory(engine)() as session:
+        texts = session.scalars(
+            select(ArticleVersion.content_text)
+            .where(ArticleVersion.article_id == found["figure"][0].id)
+            .order_by(ArticleVersion.number)
+        ).all()
+    assert "read 3 times" in texts[0] and "read 30 times" in texts[1]
