@@ -64,9 +64,11 @@ def test_whitespace_is_never_an_edit(lead: str, inner: str) -> None:
 
 
 @given(st.text(max_size=300), st.text(max_size=300))
-def test_normalising_is_total_and_idempotent(a: str, b: str) -> None:
+def test_normalising_is_total_and_spaced_once(a: str, b: str) -> None:
+    """Whatever the text, its normalised form is words separated by single spaces. (Not idempotent: a
+    counter is one only inside its own line, "views:" above "12", and the normalised text is one line.)"""
     once = normalise_text(a + b)
-    assert normalise_text(once) == once
+    assert once == " ".join(once.split())
     is_real_edit(Snapshot(a, b), Snapshot(b, a))  # never raises, whatever the text
 
 
