@@ -22,7 +22,7 @@ from scraper.errors import FetchError, HostBlockedError, page_status_fate
 from scraper.extract.record import Record
 from scraper.extract.rules import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy, Response
-from scraper.revisit_digest import HEX, page_digest, split, stable_digest
+from scraper.revisit_digest import HEX, hinted_digest, page_digest, split, stable_fingerprint
 from scraper.revisit_schedule import parse_schedule
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -117,12 +117,17 @@ async def revisit_article(job: RevisitJob, fetcher: Fetcher, rules: RuleBook) ->
     content_type = (response.content_type or "text/html").split(";")[0].strip().lower()
     if not content_type.startswith(_HTML_TYPES):
         return RevisitOutcome(OUTAGE, f"not an HTML page ({content_type})", status, response)
-    known, known_stable = split(job.digest)
+    known, known_stable, hints = split(job.digest)
     digest = page_digest(response.content)
     if digest == known:  # the very bytes seen last time
         return RevisitOutcome(NOT_MODIFIED, http_status=status, response=response, digest=job.digest)
-    digest += stable_digest(response.content)
-    if known_stable is not None and digest[HEX:] == known_stable:  # other counters, the same page
+    if known_stable is not None and hints and hinted_digest(response.content, hints) == known_stable:
+        return RevisitOutcome(  # other counters in the same lines, the same page
+            NOT_MODIFIED, http_status=status, response=response, digest=digest + (job.digest or "")[HEX:]
+        )
+    stable, hint_text = stable_fingerprint(response.content)
+    digest += stable + hint_text
+    if stable == known_stable:  # other counters, the same page
         return RevisitOutcome(NOT_MODIFIED, http_status=status, response=response, digest=digest)
     text, encoding = response.text()
     from scraper.extract.extractor import extract  # here: a run with no page to extract never loads it

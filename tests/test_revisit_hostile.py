@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from scraper.extract.text import html_to_text
 from scraper.revisions import Snapshot, is_real_edit, normalise_text
-from scraper.revisit_digest import page_digest, stable_digest
+from scraper.revisit_digest import hinted_digest, page_digest, split, stable_digest, stable_fingerprint
 
 EDITS = [
     ("The bill was read 3 times in parliament.", "The bill was read 30 times in parliament."),
@@ -89,6 +89,19 @@ def test_a_counter_element_moving_is_no_edit_and_keeps_the_fingerprint(before: s
 
 
 @pytest.mark.parametrize(("before", "after"), COUNTER_MOVES)
+def test_the_hints_find_the_moved_counters_without_a_search(before: str, after: str) -> None:
+    """The fingerprint read at the last page's hinted lines only is the last page's; a paragraph added
+    before them moves the lines, and the hints no longer hold (the page is searched, and compared)."""
+    old, new = _page(before), _page(after)
+    stable, hints = stable_fingerprint(old)
+    _, _, places = split(page_digest(old) + stable + hints)
+    assert places and hinted_digest(new, places) == stable
+    moved = new.replace(b"<article>", b"<article><p>A correction was added.</p>")
+    assert hinted_digest(moved, places) in (None, stable_digest(moved))
+    assert hinted_digest(moved, places) != stable
+
+
+@pytest.mark.parametrize(("before", "after"), COUNTER_MOVES)
 def test_a_counter_element_as_a_line_of_text_is_no_edit(before: str, after: str) -> None:
     text = "\n\n".join(ARTICLE)
     old, new = html_to_text(before), html_to_text(after)
@@ -154,10 +167,13 @@ def _repeats(blocks: Blocks, side: int) -> bool:
 def test_an_unchanged_fingerprint_never_hides_a_change_of_the_text(blocks: Blocks) -> None:
     """Two versions of a page made of counters, clocks, sentences with figures, separators and plain
     words in inline and block markup, differing only in their numbers: whenever their counters-masked
-    fingerprints are equal, their texts compare equal."""
+    fingerprints are equal (searched for, or read at the first one's hinted lines), their texts compare
+    equal."""
     assume(not _repeats(blocks, 0) and not _repeats(blocks, 1))
     old, new = _version(blocks, 0), _version(blocks, 1)
-    if stable_digest(old) == stable_digest(new):
+    stable, hints = stable_fingerprint(old)
+    _, _, places = split(page_digest(old) + stable + hints)
+    if stable_digest(new) == stable or (places and hinted_digest(new, places) == stable):
         assert normalise_text(_text(old)) == normalise_text(_text(new))
 
 
@@ -166,3 +182,16 @@ def test_normalising_is_total(a: str, b: str) -> None:
     normalise_text(a + b)
     stable_digest((a + b).encode())
     is_real_edit(Snapshot(a, b), Snapshot(b, a))  # never raises, whatever the text
+
+
+def test_a_digest_stored_before_the_hints_matches_nothing() -> None:
+    """A digest of 32 + 32 digits (before the hints): its first 24 are still the bytes' fingerprint (both
+    cut from the same SHA-256), the rest matches no page's fingerprint, its "hints" hold nowhere."""
+    import hashlib
+
+    page = _page("1,204 views")
+    old = hashlib.sha256(page).hexdigest()[:32] + hashlib.sha256(b"masked").hexdigest()[:32]
+    known, stable, places = split(old)
+    assert known == page_digest(page)
+    assert stable != stable_digest(page)
+    assert hinted_digest(page, places) != stable
