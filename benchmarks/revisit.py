@@ -48,6 +48,7 @@ from sqlalchemy import Engine, func, select, update
 
 from scraper.cli import _run_once
 from scraper.config import load_config
+from scraper.revisit_recorder import RevisitRecorder
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.models import Article, ArticleChange, utcnow
 
@@ -219,6 +220,7 @@ def phase(
     for counter in counts:
         counter.value = 0
     config = load_config(config_path)
+    batches = _count_batches()
     profiler = cProfile.Profile() if profile is not None else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler is not None:
@@ -230,13 +232,30 @@ def phase(
     per_unit = cpu / max(units, 1) * 1000
     print(
         f"{name:<22} {units:>6} {wall:>8.1f} {units / wall:>9.1f} {per_unit:>10.2f} "
-        f"{counts[0].value:>6} {counts[1].value:>6}   {summary.line().split('; ', 2)[-1]}",
+        f"{counts[0].value:>6} {counts[1].value:>6}   {summary.line().split('; ', 2)[-1]}"
+        + (f"; {batches[1] / batches[0]:.1f} revisits per transaction" if batches[0] else ""),
         flush=True,
     )
     if profiler is not None:  # where the phase's CPU went (cProfile adds its own overhead to the figures)
         profiler.dump_stats(profile)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     return per_unit
+
+
+def _count_batches() -> list[int]:
+    """[transactions, revisits] the revisit recorder writes from now on (its batches' size is what the
+    linger buys: each transaction costs its round trips and commit whatever its size)."""
+    counted = [0, 0]
+    store_many = getattr(RevisitRecorder.store_many, "__wrapped__", RevisitRecorder.store_many)
+
+    def counting(recorder: RevisitRecorder, items: list, summaries: list) -> None:  # type: ignore[type-arg]
+        counted[0] += 1
+        counted[1] += len(items)
+        store_many(recorder, items, summaries)
+
+    counting.__wrapped__ = store_many  # type: ignore[attr-defined]
+    RevisitRecorder.store_many = counting  # type: ignore[method-assign]
+    return counted
 
 
 def make_due(engine: Engine) -> None:
