@@ -195,3 +195,15 @@ def test_a_digest_stored_before_the_hints_matches_nothing() -> None:
     assert known == page_digest(page)
     assert stable != stable_digest(page)
     assert hinted_digest(page, places) != stable
+
+
+def test_the_fingerprints_tags_agree_with_the_text_layout() -> None:
+    """revisit_lines ends a line only at a tag the layout ends one at, and reads through only tags the
+    layout reads through: if scraper.extract.text changes its tags, this says the fingerprint must too."""
+    from scraper.extract import text
+    from scraper.revisit_lines import _BREAKS, _INLINES
+
+    breaks = {tag.decode() for tag in _BREAKS}
+    inlines = {tag.decode() for tag in _INLINES}
+    assert breaks <= text.BLOCK_TAGS | {"br"}
+    assert not inlines & (text.BLOCK_TAGS | text._SKIP_TAGS | text._CELL_TAGS | {"br", "pre"})
