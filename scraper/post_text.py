@@ -68,7 +68,7 @@ def _scan(html: str) -> str | None:
     inside a link; an element left open at the end.
     """
     out = TextLayout()
-    line = out.line
+    line, lines = out.line, out.lines  # the layout's own lists (it clears them in place)
     stack: list[str] = []
     for token in _TOKEN.finditer(html):
         kind = token.lastindex
@@ -78,7 +78,7 @@ def _scan(html: str) -> str | None:
             tag = token.group(_END).lower()
             if not stack or stack.pop() != tag:
                 return None
-            if tag in _BLOCKS:
+            if tag in _BLOCKS and (line or lines):  # with nothing pending, ending a paragraph does nothing
                 out.end_paragraph()
         elif kind == _START:
             tag = token.group(1).lower()
@@ -87,7 +87,8 @@ def _scan(html: str) -> str | None:
             if tag == "br":
                 out.line_break()
             elif tag in _BLOCKS:
-                out.end_paragraph()
+                if line or lines:
+                    out.end_paragraph()
                 if tag != "hr":
                     stack.append(tag)
             elif tag not in _VOID:
