@@ -50,6 +50,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[
 # The line that closes the front matter. Searched from the opening line's end (not in a copy of the rest):
 # `^` in MULTILINE mode matches there, as at the start of a copy, since that position follows a newline.
 _CLOSING_FENCE = {fence: re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M) for fence in ("---", "+++")}
+_WEB_URL = re.compile(r"https?://", re.I)
 _LENIENT_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s?(.*?)\s*$")
 # libyaml's safe loader where PyYAML was built with it: ten times the pure-Python one, and an import of a
 # big archive spends most of its time here.
@@ -226,9 +227,9 @@ def _seed_body(body: str) -> tuple[str | None, str] | None:
 def _source_url(meta: Mapping[str, Any], link: str | None) -> str | None:
     for key in (*URL_KEYS, "url"):  # Hugo's `url` is the post's own path unless absolute
         value = _text(meta.get(key))
-        if value and re.match(r"https?://", value, re.I):
+        if value and _WEB_URL.match(value):
             return value
-    if link and re.match(r"https?://", link, re.I):
+    if link and _WEB_URL.match(link):
         return link
     return None
 
@@ -317,5 +318,5 @@ def read_url_list(lines: Iterable[str]) -> Iterator[str]:
     """http(s) URLs, one per line; blank lines and `#` comments skipped."""
     for line in lines:
         url = line.strip().lstrip("\ufeff")
-        if url and not url.startswith("#") and re.match(r"https?://", url, re.I):
+        if url and not url.startswith("#") and _WEB_URL.match(url):
             yield url
