@@ -287,6 +287,14 @@ def chunk_sum(chunk: list[int]) -> int:
     return sum(chunk)
 
 
+@pytest.mark.parametrize(("cores", "workers"), [(1, 0), (2, 1), (8, 7)])
+def test_one_parsing_worker_per_core_less_the_storing_process(
+    monkeypatch: pytest.MonkeyPatch, cores: int, workers: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert parallel.default_workers() == workers
+
+
 def test_ordered_map_keeps_order_and_pulls_only_a_few_chunks_ahead() -> None:
     pulled = 0
 
