@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import Column, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from scraper.store.models import Article
@@ -63,16 +64,25 @@ class ArticleRows:
         done: dict[Any, Any] = {}  # a batch's dates repeat (its `now`, a post's date twice): each done once
         values = [self._values(row, done) for row in rows]
         dbapi = connection.connection.dbapi_connection
+        names = ", ".join(self.all_columns)
+        driver_error = dialect.loaded_dbapi.Error
         if dialect.name == "postgresql":
-            self._copy(dbapi, values)
+            statement = f"COPY articles ({names}) FROM STDIN"
         else:
-            names = ", ".join(self.all_columns)
-            marks = ", ".join("?" * len(self.all_columns))
-            cursor = dbapi.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(f"INSERT INTO articles ({names}) VALUES ({marks})", values)
-            finally:
-                cursor.close()
+            statement = f"INSERT INTO articles ({names}) VALUES ({', '.join('?' * len(self.all_columns))})"
+        try:
+            if dialect.name == "postgresql":
+                self._copy(dbapi, statement, values)
+            else:
+                cursor = dbapi.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.executemany(statement, values)
+                finally:
+                    cursor.close()
+        except driver_error as exc:
+            # SQLAlchemy's own exception for it (IntegrityError, OperationalError...), as an insert through
+            # SQLAlchemy raised: the callers and the CLI's "database error" message catch those.
+            raise DBAPIError.instance(statement, None, exc, driver_error, dialect=dialect) from exc
 
     def _bind_processors(self, dialect: Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
         """(position, processor) of the columns whose type changes the value on its way in (the dates).
@@ -106,8 +116,7 @@ class ArticleRows:
             values[index] = done[key]
         return tuple(values)
 
-    def _copy(self, dbapi: Any, values: list[tuple[Any, ...]]) -> None:
-        names = ", ".join(self.all_columns)
-        with dbapi.cursor() as cursor, cursor.copy(f"COPY articles ({names}) FROM STDIN") as copy:
+    def _copy(self, dbapi: Any, statement: str, values: list[tuple[Any, ...]]) -> None:
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
             for row in values:
                 copy.write_row(row)
