@@ -49,8 +49,8 @@ class ArticleRows:
             self.constants += (getattr(default, "arg", None),)
         self.all_columns = self.columns + tuple(extra)
         self._table_columns: list[Column[Any]] = [table.c[name] for name in self.all_columns]
-        self._dialect: Dialect | None = None
-        self._processors: list[tuple[int, Callable[[Any], Any]]] = []
+        # (dialect, its processors), replaced whole: an instance is shared by every engine of the process
+        self._prepared: tuple[Dialect | None, list[tuple[int, Callable[[Any], Any]]]] = (None, [])
 
     def insert(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
         """The rows, in the session's transaction (the caller commits)."""
@@ -58,11 +58,12 @@ class ArticleRows:
             return
         connection = session.connection()
         dialect = connection.dialect
-        if dialect is not self._dialect:
-            self._dialect = dialect
-            self._processors = self._bind_processors(dialect)
+        prepared, processors = self._prepared
+        if dialect is not prepared:
+            processors = self._bind_processors(dialect)
+            self._prepared = (dialect, processors)
         done: dict[Any, Any] = {}  # a batch's dates repeat (its `now`, a post's date twice): each done once
-        values = [self._values(row, done) for row in rows]
+        values = [self._values(row, processors, done) for row in rows]
         dbapi = connection.connection.dbapi_connection
         names = ", ".join(self.all_columns)
         driver_error = dialect.loaded_dbapi.Error
@@ -99,13 +100,18 @@ class ArticleRows:
                 processors.append((index, process))
         return processors
 
-    def _values(self, row: tuple[Any, ...], done: dict[Any, Any]) -> tuple[Any, ...]:
+    def _values(
+        self,
+        row: tuple[Any, ...],
+        processors: list[tuple[int, Callable[[Any], Any]]],
+        done: dict[Any, Any],
+    ) -> tuple[Any, ...]:
         if len(row) != len(self.columns):
             raise ValueError(f"a row of {len(row)} values for {len(self.columns)} columns")
-        if not self._processors:
+        if not processors:
             return row + self.constants
         values = list(row + self.constants)
-        for index, process in self._processors:
+        for index, process in processors:
             value = values[index]
             if value is None:
                 values[index] = process(None)
