@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy import create_engine, text
 
@@ -60,11 +61,16 @@ PARAGRAPH = (
 # --- the archive -------------------------------------------------------------------------------------------
 
 
+def post_name(n: int, when: datetime) -> str:
+    return f"{when:%Y-%m-%d}-Story number {n} about the river bank.md"
+
+
 def post_text(n: int, when: datetime) -> str:
+    """Post n in the seed format (its body from a template: a million of these are built)."""
     url = f"https://news.example/story/{n}"
     title = f"Story number {n} about the river bank"
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-    body = "".join(f"<p>{PARAGRAPH}({n}.{k})</p>" for k in range(6))
+    stamp = f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
+    body = _BODY.format(n=n)
     return (
         f'---\nlayout: post\ntitle: "{title}"\ndate: {stamp}\nauthor: News\nfrom: {url}\n'
         f"tags: [ News ]\ncategories: [ News ]\n---\n<!--{int(when.timestamp() * 1000)}-->\n"
@@ -72,21 +78,40 @@ def post_text(n: int, when: datetime) -> str:
     )
 
 
+_BODY = "".join(f"<p>{PARAGRAPH}({{n}}.{k})</p>" for k in range(6))
+
+
 def build_archive(root: Path, posts: int) -> tuple[Path, Path]:
+    """N posts in root/_posts and the seen list root/allurls.dat. Each post is one open, one write and
+    one close relative to the folder's descriptor (Path.write_text stats, seeks and wraps a text layer
+    around each of a million files)."""
     folder = root / "_posts"
     folder.mkdir(parents=True)
     start = datetime(2015, 1, 1, tzinfo=UTC)
-    for n in range(posts):
-        when = start + timedelta(minutes=7 * n)
-        name = f"{when:%Y-%m-%d}-Story number {n} about the river bank.md"
-        (folder / name).write_text(post_text(n, when), encoding="utf-8")
+    step = timedelta(minutes=7)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for n in range(posts):
+            when = start + step * n
+            handle = os.open(post_name(n, when), flags, 0o644, dir_fd=directory)
+            try:
+                os.write(handle, post_text(n, when).encode("utf-8"))
+            finally:
+                os.close(handle)
+    finally:
+        os.close(directory)
     urls = root / "allurls.dat"
     with urls.open("w", encoding="utf-8") as out:
-        for n in range(posts):
-            out.write(f"https://news.example/story/{n}\n")
-        for n in range(2 * posts):
-            out.write(f"https://news.example/seen/{n}\n")
+        _write_lines(out, "https://news.example/story/{}\n", posts)
+        _write_lines(out, "https://news.example/seen/{}\n", 2 * posts)
     return folder, urls
+
+
+def _write_lines(out: TextIO, pattern: str, count: int) -> None:
+    """pattern.format(n) for n in range(count), written 10,000 lines at a time."""
+    for first in range(0, count, 10_000):
+        out.write("".join(map(pattern.format, range(first, min(first + 10_000, count)))))
 
 
 # --- the feed server ---------------------------------------------------------------------------------------

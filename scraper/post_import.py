@@ -19,15 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.config import FeedConfig
 from scraper.errors import PostFormatError
-from scraper.hosts import host_key
 from scraper.parallel import default_workers, ordered_map
 from scraper.post_reader import OldPost, read_post
 from scraper.post_text import post_body_text
-from scraper.sanitize import checked_url
+from scraper.post_urls import url_keys
 from scraper.store import articles as article_rows
+from scraper.store.bulk import ArticleRows
 from scraper.store.feeds import ensure_feed_rows
 from scraper.store.models import IMPORTED, Article, ArticleStatus
-from scraper.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +118,11 @@ class Unreadable:
 
 def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
     """Raises ValueError (a URL the archive cannot keep: an impossible port, a NUL, not http)."""
-    url = checked_url(post.url)
+    url, key, host = url_keys(post.url)
     if url != post.url:
         post = replace(post, url=url)
     text = post_body_text(post.body_html)
-    return ParsedPost(post, canonical_url(url), paths(post.path), host_key(url), text)
+    return ParsedPost(post, key, paths(post.path), host, text)
 
 
 def parse_post_files(job: tuple[str, Sequence[Path]]) -> list[ParsedPost | Unreadable]:
@@ -226,11 +225,12 @@ def _import_batch(
     feed_id: int | None,
     now: datetime,
 ) -> None:
-    """New articles are inserted in one statement; known ones (rare) take the post through the ORM."""
+    """New articles are inserted in bulk (scraper.store.bulk); known ones (rare) take the post through the
+    ORM."""
     with sessions.begin() as session:
         known = article_rows.by_canonical_url(session, {parsed.key for parsed in posts})
         owners = article_rows.post_path_owners(session, [parsed.relative for parsed in posts])
-        new: dict[str, dict[str, Any]] = {}
+        new: dict[str, tuple[Any, ...]] = {}
         for parsed in posts:
             post, key, path = parsed.post, parsed.key, parsed.relative
             owner = owners.get(path)
@@ -253,29 +253,27 @@ def _import_batch(
                 _fill(article, parsed, target, now)
                 summary.adopted += 1
             owners[path] = key
-        article_rows.insert_articles(session, list(new.values()))
+        _POST_ROWS.insert(session, list(new.values()))
 
 
-def _new_row(parsed: ParsedPost, feed_id: int | None, now: datetime) -> dict[str, Any]:
+# A new article from a post: these columns, in this order (scraper.store.bulk adds the constant defaults).
+_POST_ROWS = ArticleRows(
+    (
+        "url", "canonical_url", "host", "feed_id", "status", "attempts", "discovered_at", "post_path",
+        "post_written_at", "content_source", "title", "author", "published_at", "content_html",
+        "content_text", "archived_at",
+    )
+)  # fmt: skip
+
+
+def _new_row(parsed: ParsedPost, feed_id: int | None, now: datetime) -> tuple[Any, ...]:
+    """The row of _POST_ROWS' columns. post_written_at: on disk already, so not among the posts to write
+    (an index range kept short)."""
     post = parsed.post
-    return {
-        "url": post.url,
-        "canonical_url": parsed.key,
-        "host": parsed.host,
-        "feed_id": feed_id,
-        "status": ArticleStatus.ARCHIVED,
-        "attempts": 0,
-        "discovered_at": now,
-        "post_path": parsed.relative,
-        "post_written_at": now,  # on disk already: not among the posts to write (an index range kept short)
-        "content_source": IMPORTED,
-        "title": post.title,
-        "author": post.author,
-        "published_at": post.published,
-        "content_html": post.body_html,
-        "content_text": parsed.text,
-        "archived_at": post.published or now,
-    }
+    return (
+        post.url, parsed.key, parsed.host, feed_id, ArticleStatus.ARCHIVED, 0, now, parsed.relative, now,
+        IMPORTED, post.title, post.author, post.published, post.body_html, parsed.text, post.published or now,
+    )  # fmt: skip
 
 
 def _fill(article: Article, parsed: ParsedPost, feed_id: int | None, now: datetime) -> None:
@@ -298,13 +296,12 @@ def _fill(article: Article, parsed: ParsedPost, feed_id: int | None, now: dateti
 
 
 def seen_rows(urls: Sequence[str]) -> list[tuple[str, str, str] | Unreadable]:
-    """(canonical URL, URL, host) of each listed URL, or why the archive cannot keep it. A worker's unit
-    (module level: it is pickled); it never raises."""
+    """(canonical URL, URL, host) of each listed URL, or why the archive cannot keep it. It never raises."""
     out: list[tuple[str, str, str] | Unreadable] = []
     for listed in urls:
         try:
-            url = checked_url(listed)
-            out.append((canonical_url(url), url, host_key(url)))
+            url, key, host = url_keys(listed)
+            out.append((key, url, host))
         except ValueError as exc:
             out.append(Unreadable(Path(), str(exc)))
     return out
@@ -316,24 +313,24 @@ def import_seen_urls(
     summary: ImportSummary,
     *,
     now: datetime | None = None,
-    workers: int | None = None,
 ) -> None:
     """URLs the old archive had archived once become `seen` rows (unless the database knows them),
-    streamed: canonicalised in chunks by `workers` processes (default one per core; 0: here), stored a
-    batch per transaction. A URL the archive cannot keep is an error in the summary, alone."""
+    streamed a batch per transaction. Here, not in worker processes: a plain URL costs a regular
+    expression (scraper.post_urls), less than sending it to a process and back. A URL the archive cannot
+    keep is an error in the summary, alone."""
     now = now or datetime.now(UTC)
-    rows = ordered_map(
-        seen_rows, chunked(iter(urls), BATCH), workers=default_workers() if workers is None else workers
-    )
-    for chunk in rows:
+    for chunk in chunked(iter(urls), BATCH):
         batch: dict[str, tuple[str, str]] = {}
-        for row in chunk:
+        for row in seen_rows(chunk):
             if isinstance(row, Unreadable):
                 summary.errors.append(f"seen URL refused: {row.reason}")
             else:
                 batch.setdefault(row[0], (row[1], row[2]))
         if batch:
             _seen_batch(sessions, batch, summary, now)
+
+
+_SEEN_ROWS = ArticleRows(("url", "canonical_url", "host", "status", "attempts", "discovered_at"))
 
 
 def _seen_batch(
@@ -345,17 +342,10 @@ def _seen_batch(
     with sessions.begin() as session:
         known = article_rows.known_canonical_urls(session, list(batch))
         rows = [
-            {
-                "url": url,
-                "canonical_url": key,
-                "host": host,
-                "status": ArticleStatus.SEEN,
-                "attempts": 0,
-                "discovered_at": now,
-            }
+            (url, key, host, ArticleStatus.SEEN, 0, now)
             for key, (url, host) in batch.items()
             if key not in known
         ]
-        article_rows.insert_articles(session, rows)
+        _SEEN_ROWS.insert(session, rows)
         summary.seen_known += len(batch) - len(rows)
         summary.seen += len(rows)

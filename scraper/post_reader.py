@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ _YAML_NOT_A_STRING = frozenset(
     }
 )  # fmt: skip
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})\Z")
+# The line that closes the front matter. Searched from the opening line's end (not in a copy of the rest):
+# `^` in MULTILINE mode matches there, as at the start of a copy, since that position follows a newline.
+_CLOSING_FENCE = {fence: re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M) for fence in ("---", "+++")}
+_WEB_URL = re.compile(r"https?://", re.I)
 _LENIENT_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s?(.*?)\s*$")
 # libyaml's safe loader where PyYAML was built with it: ten times the pure-Python one, and an import of a
 # big archive spends most of its time here.
@@ -96,12 +101,12 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     text = text.replace("\r\n", "\n")
     for fence, parse in (("---", _parse_yaml), ("+++", _parse_toml)):
         if text.startswith(fence + "\n"):
-            end = re.search(rf"^{re.escape(fence)}[ \t]*$", text[len(fence) + 1 :], re.M)
+            end = _CLOSING_FENCE[fence].search(text, len(fence) + 1)
             if end is None:
                 raise PostFormatError(f"front matter opened with {fence} is never closed")
             start = len(fence) + 1
-            raw = text[start : start + end.start()]
-            body = text[start + end.end() :].removeprefix("\n")
+            raw = text[start : end.start()]
+            body = text[end.end() :].removeprefix("\n")
             return parse(raw), body
     raise PostFormatError("no front matter (the file does not start with --- or +++)")
 
@@ -132,32 +137,43 @@ def parse_simple_yaml(raw: str) -> dict[str, Any] | None:
     for line in raw.split("\n"):
         if not line.strip():
             continue
-        match = _SIMPLE_LINE.match(line)
-        if match is None or match.group(1) in _YAML_NOT_A_STRING:
+        parsed = _simple_line(line)
+        if parsed is None:
             return None
-        key, value = match.groups()
-        if value.startswith('"'):
-            if len(value) < 2 or not value.endswith('"') or '"' in value[1:-1] or "\\" in value:
-                return None
-            meta[key] = value[1:-1]
-        elif value.startswith("[") and value.endswith("]"):
-            items = [item.strip() for item in value[1:-1].split(",")]
-            if items == [""]:
-                items = []
-            # in a flow sequence PyYAML also refuses a "?" and reads ":" its own way: those go to YAML
-            if not all(_plain_string(item) and "?" not in item and ":" not in item for item in items):
-                return None
-            meta[key] = items
-        elif _ISO_DATE.match(value):
-            try:
-                meta[key] = datetime.fromisoformat(value)
-            except ValueError:
-                return None
-        elif _plain_string(value):
-            meta[key] = value
-        else:
-            return None
+        key, value = parsed
+        meta[key] = list(value) if isinstance(value, tuple) else value
     return meta
+
+
+@lru_cache(maxsize=1024)
+def _simple_line(line: str) -> tuple[str, Any] | None:
+    """(key, value) of one front-matter line as parse_simple_yaml reads it (a list as a tuple: the answer
+    is shared), or None. Cached: an archive's posts repeat most of their lines (`layout: post`, the
+    feed's name in `author`, `tags` and `categories`), so only the title, date and URL are read anew."""
+    match = _SIMPLE_LINE.match(line)
+    if match is None or match.group(1) in _YAML_NOT_A_STRING:
+        return None
+    key, value = match.groups()
+    if value.startswith('"'):
+        if len(value) < 2 or not value.endswith('"') or '"' in value[1:-1] or "\\" in value:
+            return None
+        return key, value[1:-1]
+    if value.startswith("[") and value.endswith("]"):
+        items = [item.strip() for item in value[1:-1].split(",")]
+        if items == [""]:
+            items = []
+        # in a flow sequence PyYAML also refuses a "?" and reads ":" its own way: those go to YAML
+        if not all(_plain_string(item) and "?" not in item and ":" not in item for item in items):
+            return None
+        return key, tuple(items)
+    if _ISO_DATE.match(value):
+        try:
+            return key, datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if _plain_string(value):
+        return key, value
+    return None
 
 
 def _plain_string(value: str) -> bool:
@@ -211,9 +227,9 @@ def _seed_body(body: str) -> tuple[str | None, str] | None:
 def _source_url(meta: Mapping[str, Any], link: str | None) -> str | None:
     for key in (*URL_KEYS, "url"):  # Hugo's `url` is the post's own path unless absolute
         value = _text(meta.get(key))
-        if value and re.match(r"https?://", value, re.I):
+        if value and _WEB_URL.match(value):
             return value
-    if link and re.match(r"https?://", link, re.I):
+    if link and _WEB_URL.match(link):
         return link
     return None
 
@@ -302,5 +318,5 @@ def read_url_list(lines: Iterable[str]) -> Iterator[str]:
     """http(s) URLs, one per line; blank lines and `#` comments skipped."""
     for line in lines:
         url = line.strip().lstrip("\ufeff")
-        if url and not url.startswith("#") and re.match(r"https?://", url, re.I):
+        if url and not url.startswith("#") and _WEB_URL.match(url):
             yield url

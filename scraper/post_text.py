@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from scraper.extract import html_to_text
-from scraper.extract.text import TextLayout
+from scraper.extract.text import REPEATABLE_CHARS, TextLayout
 
 # A start tag with well-formed attributes (quoted values may hold '>' and '<'), or an end tag, or text.
 _TOKEN = re.compile(
@@ -52,8 +52,32 @@ def post_body_text(html: str | None) -> str:
     """The body's plain text, as scraper.extract's `html_to_text` gives it (see the module docstring)."""
     if not html or not html.strip():
         return ""
-    text = _scan(html)
+    text = _paragraphs_only(html)
+    if text is None:
+        text = _scan(html)
     return html_to_text(html) if text is None else text
+
+
+# A body of bare paragraphs and nothing else (white space between them), which is what most posts are; the
+# characters _TOKEN's text refuses (a CR among them, white space or not) are refused here too.
+_PARAGRAPHS = re.compile(r"[^\S\r]*(?:<p>[^<&\x00\r\ufeff]*</p>[^\S\r]*)+")
+_PARAGRAPH_TEXT = re.compile(r"<p>([^<]*)</p>")
+
+
+def _paragraphs_only(html: str) -> str | None:
+    """The text of a body of bare `<p>` paragraphs, or None for any other body: what _scan gives for it
+    (white space between paragraphs is no text, a paragraph's runs of white space are one space, an empty
+    one is dropped, a short one repeated is kept once: TextLayout's rules), without a token at a time."""
+    if _PARAGRAPHS.fullmatch(html) is None:
+        return None
+    paragraphs: list[str] = []
+    seen: set[str] = set()
+    for raw in _PARAGRAPH_TEXT.findall(html):
+        paragraph = " ".join(raw.split())
+        if paragraph and (len(paragraph) >= REPEATABLE_CHARS or paragraph not in seen):
+            seen.add(paragraph)
+            paragraphs.append(paragraph)
+    return "\n\n".join(paragraphs)
 
 
 def _scan(html: str) -> str | None:
@@ -68,7 +92,7 @@ def _scan(html: str) -> str | None:
     inside a link; an element left open at the end.
     """
     out = TextLayout()
-    line = out.line
+    line, lines = out.line, out.lines  # the layout's own lists (it clears them in place)
     stack: list[str] = []
     for token in _TOKEN.finditer(html):
         kind = token.lastindex
@@ -78,7 +102,7 @@ def _scan(html: str) -> str | None:
             tag = token.group(_END).lower()
             if not stack or stack.pop() != tag:
                 return None
-            if tag in _BLOCKS:
+            if tag in _BLOCKS and (line or lines):  # with nothing pending, ending a paragraph does nothing
                 out.end_paragraph()
         elif kind == _START:
             tag = token.group(1).lower()
@@ -87,7 +111,8 @@ def _scan(html: str) -> str | None:
             if tag == "br":
                 out.line_break()
             elif tag in _BLOCKS:
-                out.end_paragraph()
+                if line or lines:
+                    out.end_paragraph()
                 if tag != "hr":
                     stack.append(tag)
             elif tag not in _VOID:

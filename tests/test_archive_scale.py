@@ -8,11 +8,12 @@ import itertools
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, func, inspect, select, text
+from sqlalchemy.orm import Session
 
 from scraper import parallel, post_adopt, post_import
 from scraper.config import FeedConfig
@@ -24,6 +25,7 @@ from scraper.parallel import ordered_map
 from scraper.post_adopt import adopt_export_folder, restamp_export_folder
 from scraper.post_import import ImportSummary, configured_feed_ids, import_posts
 from scraper.post_reader import OldPost, read_post
+from scraper.store.bulk import ArticleRows
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.maintenance import BULK_ROWS, after_bulk_load
 from scraper.store.models import Article
@@ -124,16 +126,18 @@ def test_adopting_without_a_database_streams_a_batch_per_transaction(
     monkeypatch.setattr(post_import, "BATCH", 4)
     monkeypatch.setattr(post_adopt, "BATCH", 4)
     events: list[str] = []
+    insert = ArticleRows.insert
 
-    def executed(connection: object, cursor: object, statement: str, *args: object) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO ARTICLES"):
+    def inserted(rows: ArticleRows, session: Session, values: Sequence[tuple[object, ...]]) -> None:
+        if values:
             events.append("insert")
+        insert(rows, session, values)
 
-    event.listen(engine, "before_cursor_execute", executed)
+    monkeypatch.setattr(ArticleRows, "insert", inserted)  # the rows go to the driver, past SQLAlchemy events
     event.listen(engine, "commit", lambda connection: events.append("commit"))
     adopt_export_folder(session_factory(engine), folder, FEEDS)
     assert article_count(engine) == 25
-    assert events.count("insert") == 7  # ceil(25 / 4): one statement per batch
+    assert events.count("insert") == 7  # ceil(25 / 4): one bulk insert per batch
     inserts = [i for i, kind in enumerate(events) if kind == "insert"]
     for here, following in itertools.pairwise(inserts):
         assert "commit" in events[here:following]  # each batch committed before the next is written
@@ -260,7 +264,7 @@ def test_import_in_worker_processes_keeps_order_and_a_bad_post_fails_alone(
     assert all(texts) and article_count(engine) == 11
 
 
-def test_seen_urls_in_worker_processes_and_a_bad_url_fails_alone(engine: Engine) -> None:
+def test_seen_urls_in_batches_and_a_bad_url_fails_alone(engine: Engine) -> None:
     urls = [f"https://news.example/seen/{n}?utm_source=x" for n in range(7)]
     urls[3] = "https://news.example:99999/seen/3"
     urls.append("https://news.example/seen/0")  # the same canonical URL as the first
@@ -268,7 +272,7 @@ def test_seen_urls_in_worker_processes_and_a_bad_url_fails_alone(engine: Engine)
     monkeypatch = pytest.MonkeyPatch()
     with monkeypatch.context() as patch:
         patch.setattr(post_import, "BATCH", 3)
-        post_import.import_seen_urls(session_factory(engine), urls, summary, workers=2)
+        post_import.import_seen_urls(session_factory(engine), urls, summary)
     assert summary.seen == 6 and summary.seen_known == 1 and len(summary.errors) == 1
     assert "99999" in summary.errors[0]
     with session_factory(engine)() as session:
@@ -281,6 +285,14 @@ def chunk_sum(chunk: list[int]) -> int:
     if chunk == [-1] and multiprocessing.parent_process() is not None:
         os._exit(3)  # a worker killed (out of memory, say) while on this chunk
     return sum(chunk)
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 0), (2, 1), (8, 7)])
+def test_one_parsing_worker_per_core_less_the_storing_process(
+    monkeypatch: pytest.MonkeyPatch, cores: int, workers: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert parallel.default_workers() == workers
 
 
 def test_ordered_map_keeps_order_and_pulls_only_a_few_chunks_ahead() -> None:
@@ -419,7 +431,7 @@ def test_status_counts_the_feeds_rows_not_the_seen_urls_of_an_imported_list(engi
     sessions = session_factory(engine)
     feed_id = configured_feed_ids(sessions, FEEDS)["News"]
     seen = [f"https://news.example/seen/{n}" for n in range(5)]
-    post_import.import_seen_urls(sessions, seen, ImportSummary(), workers=0)
+    post_import.import_seen_urls(sessions, seen, ImportSummary())
     with engine.begin() as connection:
         connection.execute(text(f"UPDATE articles SET feed_id = {feed_id}, status = 'pending' WHERE id <= 2"))
     with sessions() as session:

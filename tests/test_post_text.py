@@ -6,11 +6,13 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scraper.extract import html_to_text
 from scraper.extract.text import BLOCK_TAGS
 from scraper.post_reader import read_post
-from scraper.post_text import _BLOCKS, _scan, post_body_text
+from scraper.post_text import _BLOCKS, _paragraphs_only, _scan, post_body_text
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed-example.md"
 
@@ -105,3 +107,34 @@ def test_the_seed_post_takes_the_scan() -> None:
     body = read_post(SEED).body_html
     assert _scan(body) is not None
     assert post_body_text(body) == html_to_text(body)
+
+
+PARAGRAPH_TEXT = st.lists(
+    st.sampled_from(
+        ["river", "bank", " ", "\n", "\t", "\xa0", "\x85", "\u2028", "\x1c", "\r", "&", "&amp;", "中文",
+         "\ufeff", "x" * 120, "Advertisement", "a > b", "\x00"]
+    ),
+    max_size=6,
+).map("".join)  # fmt: skip
+BETWEEN = st.sampled_from(["", " ", "\n", "\n\n", "\t", "\xa0", "\u2028", "\r\n", "x", "<br>", "<p>"])
+
+
+@settings(max_examples=800)
+@given(st.lists(st.tuples(BETWEEN, PARAGRAPH_TEXT), min_size=1, max_size=6), BETWEEN)
+def test_a_body_of_bare_paragraphs_reads_as_html_to_text_reads_it(
+    paragraphs: list[tuple[str, str]], tail: str
+) -> None:
+    html = "".join(f"{before}<p>{text}</p>" for before, text in paragraphs) + tail
+    if not html.strip():
+        return
+    fast = _paragraphs_only(html)
+    if fast is not None:
+        assert fast == _scan(html) == html_to_text(html), html
+    assert post_body_text(html) == html_to_text(html), html
+
+
+def test_bare_paragraphs_take_the_one_expression() -> None:
+    html = "<p>one</p>\n<p> two  words </p><p>one</p><p></p>"
+    assert _paragraphs_only(html) == "one\n\ntwo words"
+    assert _paragraphs_only("<p>one</p>\r\n<p>two</p>") is None  # a CR: the parser's own rules
+    assert _paragraphs_only('<p class="x">one</p>') is None  # attributes: the token scan

@@ -72,24 +72,31 @@ def known_keys(
 
 
 def by_canonical_url(session: Session, keys: Collection[str]) -> dict[str, Article]:
-    return {
-        a.canonical_url: a for a in session.scalars(select(Article).where(Article.canonical_url.in_(keys)))
-    }
+    query = select(Article).where(Article.canonical_url.in_(_keys()))
+    return {a.canonical_url: a for a in session.scalars(query, {"keys": list(keys)})}
 
 
 def known_canonical_urls(session: Session, keys: Collection[str]) -> set[str]:
-    return set(session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(list(keys)))))
+    query = select(Article.canonical_url).where(Article.canonical_url.in_(_keys()))
+    return set(session.scalars(query, {"keys": list(keys)}))
 
 
 def post_path_owners(session: Session, paths: Collection[str]) -> dict[str | None, str]:
     """Post path -> the canonical URL of the article holding it, for those of `paths` held."""
-    owned = select(Article.post_path, Article.canonical_url).where(Article.post_path.in_(paths))
-    return {path: key for path, key in session.execute(owned)}
+    owned = select(Article.post_path, Article.canonical_url).where(Article.post_path.in_(_keys()))
+    return {path: key for path, key in session.execute(owned, {"keys": list(paths)})}
 
 
 def held_post_paths(session: Session, paths: Collection[str]) -> set[str]:
     """Those of `paths` an article holds (by the unique index on post_path)."""
-    return set(session.scalars(select(Article.post_path).where(Article.post_path.in_(list(paths)))))
+    query = select(Article.post_path).where(Article.post_path.in_(_keys()))
+    return set(session.scalars(query, {"keys": list(paths)}))
+
+
+def _keys() -> BindParameter[Any]:
+    """`IN (...)` of a list given at execution: an import asks these a batch of 2,000 at a time, and a
+    list written into the statement is coerced value by value in Python (a fifth of storing a batch)."""
+    return bindparam("keys", expanding=True)
 
 
 def insert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> None:

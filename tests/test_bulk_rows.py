@@ -1,0 +1,113 @@
+"""scraper.store.bulk: rows handed to the driver (executemany on SQLite, COPY on PostgreSQL) are stored as
+SQLAlchemy's own insert stores them, on both backends; and an import through it stores posts on both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from scraper.config import FeedConfig
+from scraper.post_import import ImportSummary, configured_feed_ids, import_post_files
+from scraper.store.bulk import ArticleRows
+from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.models import Article
+from tests.test_import import seed_post
+
+COLUMNS = ("url", "canonical_url", "host", "status", "attempts", "discovered_at", "published_at", "title")
+NOW = datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+        upgrade(engine)
+        yield engine
+
+
+def rows(prefix: str) -> list[tuple[Any, ...]]:
+    """Rows with what a date can be: the batch's `now` repeated, another zone, none; and hostile text."""
+    east = timezone(timedelta(hours=5, minutes=30))
+    one, two, three = (f"https://{prefix}.example/{n}" for n in (1, 2, 3))
+    return [
+        (one, one, "news.example", "seen", 0, NOW, None, None),
+        (two, two, "h", "archived", 3, NOW, NOW, "a\tb\\c\nd"),
+        (three, three, "", "archived", 0, NOW, datetime(1999, 12, 31, 23, 59, 59, tzinfo=east),
+         "Ü \"quoted\" 'single' \\N"),
+    ]  # fmt: skip
+
+
+def stored(engine: Engine, prefix: str) -> list[tuple[Any, ...]]:
+    columns = [getattr(Article, name) for name in (*COLUMNS, "revisits", "edits", "feed_id", "post_path")]
+    query = select(*columns).where(Article.url.like(f"https://{prefix}.%")).order_by(Article.id)
+    with session_factory(engine)() as session:
+        return [tuple(row)[2:] for row in session.execute(query)]  # past the URLs, which differ
+
+
+def test_bulk_rows_are_stored_as_sqlalchemy_stores_them(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        session.execute(
+            insert(cast(Table, Article.__table__)),
+            [dict(zip(COLUMNS, row, strict=True)) for row in rows("orm")],
+        )
+    with sessions.begin() as session:
+        ArticleRows(COLUMNS).insert(session, rows("bulk"))
+    assert stored(engine, "bulk") == stored(engine, "orm")
+    assert stored(engine, "bulk")[2][4] == datetime(1999, 12, 31, 18, 29, 59, tzinfo=UTC)  # read back in UTC
+    assert stored(engine, "bulk")[0][6:8] == (0, 0)  # the constant defaults, as the ORM fills them
+    with engine.connect() as connection:  # and as the database keeps them, not only as read back
+        kept = [
+            tuple(row)
+            for row in connection.exec_driver_sql(
+                "SELECT discovered_at, published_at, title FROM articles ORDER BY id"
+            )
+        ]
+    assert kept[3:] == kept[:3]
+
+
+def test_a_column_with_a_computed_default_must_be_given() -> None:
+    with pytest.raises(ValueError, match="discovered_at"):
+        ArticleRows(("url", "canonical_url", "host"))
+
+
+def test_a_failed_bulk_insert_rolls_back_its_batch(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        ArticleRows(COLUMNS).insert(session, rows("one"))
+    with pytest.raises(IntegrityError), sessions.begin() as session:  # SQLAlchemy's, as its insert raised
+        ArticleRows(COLUMNS).insert(session, rows("two") + rows("one")[:1])  # a canonical URL again
+    assert len(stored(engine, "two")) == 0 and len(stored(engine, "one")) == 3
+
+
+def test_an_import_stores_its_posts_on_both_backends(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "_posts"
+    folder.mkdir()
+    for n in range(5):
+        post = seed_post(f"Story {n}", f"https://news.example/story/{n}?utm_source=x", feed="News")
+        (folder / f"2021-09-2{n}-Story {n}.md").write_text(post, encoding="utf-8")
+    sessions = session_factory(engine)
+    feeds = [FeedConfig(name="News", url="https://news.example/feed")]
+    summary = ImportSummary()
+    files = sorted(folder.iterdir())
+    import_post_files(
+        sessions, files, folder, configured_feed_ids(sessions, feeds), summary, now=NOW, workers=0
+    )
+    assert summary.posts == 5 and not summary.errors
+    with sessions() as session:
+        articles = list(session.scalars(select(Article).order_by(Article.id)))
+    assert [a.canonical_url for a in articles] == [f"https://news.example/story/{n}" for n in range(5)]
+    assert all(a.discovered_at == NOW and a.post_written_at == NOW and a.feed_id for a in articles)
+    assert [a.post_path for a in articles] == [path.name for path in files]
+    assert all(a.content_text and a.content_html and a.content_source == "import" for a in articles)
