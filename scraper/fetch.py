@@ -270,6 +270,20 @@ class SiteCookies:
         return jar
 
 
+def _refusing_jar() -> CookieJar:
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class _NoCookies(httpx.Cookies):
+    """The clients' own cookies: none kept, and no answer even read for them. httpx hands every answer
+    to its client's jar, which builds urllib request and response stand-ins for it (a tenth of a
+    request's CPU) only for the refusing policy to keep nothing; a feed that keeps cookies has its
+    site's jar (SiteCookies), filled by the fetcher itself."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
 class _TLSContext:
     """The one verifying context of every https origin, made when first asked for: loading the CA bundle
     costs tens of ms of CPU, which a run over plain-http feeds (or 304s only) need not pay."""
@@ -336,7 +350,7 @@ class Fetcher:
 
     def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
         config = self.config
-        return httpx.AsyncClient(
+        client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
@@ -346,10 +360,13 @@ class Fetcher:
             ),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=False,
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # keeps none: see the class
+            cookies=_refusing_jar(),  # keeps none: see SiteCookies
             event_hooks={"response": [_location_hook]},
             trust_env=False,  # proxies are chosen here; and no .netrc credentials for strangers' hosts
         )
+        if isinstance(getattr(client, "_cookies", None), httpx.Cookies):  # else the jar refuses them
+            client._cookies = _NoCookies(_refusing_jar())
+        return client
 
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
         """httpx's transport, its pool replaced by a pool per host (scraper.pools) on the guarded backend."""
