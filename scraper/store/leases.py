@@ -27,12 +27,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, Result, Row, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Engine,
+    Result,
+    Row,
+    Select,
+    Update,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.store import nodes
@@ -72,6 +84,7 @@ class Leases:
         self._held: dict[str, set[int]] = {kind: set() for kind in KINDS}
         self._lock = threading.Lock()
         self._command: str | None = None
+        self._claims: dict[Hashable, tuple[Select[Any], Update]] = {}  # see `claim`'s `shape`
 
     # --- the node -----------------------------------------------------------------------------------------
 
@@ -178,6 +191,8 @@ class Leases:
         pick_by: Sequence[Any] = (),
         or_mine: bool = False,
         columns: Sequence[Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        shape: Hashable | None = None,
     ) -> list[Row[Any]]:
         """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows, as
         plain rows of `columns` (default: all) in claim order.
@@ -186,38 +201,72 @@ class Leases:
         `pick` chooses among them which to claim (the rest are unlocked at commit, untouched): how articles
         are spread over hosts. The lease is written and the rows claimed read back in one statement
         (UPDATE ... RETURNING): Core rows, not ORM objects, since a claim runs for every few articles.
+
+        `where` may hold bound parameters, given their values in `params`. With a `shape` (a key that
+        stands for `where`, `order_by`, `pick_by` and `columns`: the same shape, the same statement), on
+        PostgreSQL the two statements are built once and run again with the new values: building and
+        keying them cost as much as running them. (SQLite's clock is a value in the statement: built anew.)
         """
         model = KINDS[kind]
         table = model.__table__
         wanted = list(columns) if columns is not None else list(table.c)
-        with self.writes.begin() as connection:
-            query = (
-                select(table.c.id, *pick_by)
-                .where(*where, self.free(model, or_mine=or_mine))
-                .order_by(*order_by)
-                .limit(scan or limit)
-                .with_for_update(skip_locked=True)
+        values = {**(params or {}), "claim_scan": scan or limit, "claim_node": self.node_id}
+        returning = bool(self.engine.dialect.update_returning)
+        key = (kind, shape, or_mine)
+        built = self._claims.get(key) if shape is not None else None
+        if built is None:
+            built = self._claim_statements(
+                model, where, order_by, pick_by, or_mine, wanted, values["claim_scan"] is None
             )
-            scanned = list(connection.execute(query))
+            if shape is not None and self.engine.dialect.name == "postgresql":
+                self._claims[key] = built
+        query, lease = built
+        with self.writes.begin() as connection:
+            scanned = list(connection.execute(query, values))
             chosen = pick(scanned) if pick is not None else scanned
             ids = [row.id for row in (chosen if limit is None else chosen[:limit])]
             rows: list[Row[Any]] = []
             for chunk in chunks(ids):
-                lease = (
-                    update(table)
-                    .where(table.c.id.in_(chunk))
-                    .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl))
-                )
-                if self.engine.dialect.update_returning:
-                    rows += connection.execute(lease.returning(*wanted))
+                chunk_values = {"claim_ids": list(chunk), "claim_node": self.node_id}
+                if returning:
+                    rows += connection.execute(lease, chunk_values)
                 else:
-                    connection.execute(lease)
+                    connection.execute(lease, chunk_values)
                     rows += connection.execute(select(*wanted).where(table.c.id.in_(chunk)))
-        position = {key: index for index, key in enumerate(ids)}
+        position = {row_id: index for index, row_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row.id])
         with self._lock:
             self._held[kind].update(ids)
         return rows
+
+    def _claim_statements(
+        self,
+        model: Any,
+        where: Sequence[ColumnElement[bool]],
+        order_by: Sequence[Any],
+        pick_by: Sequence[Any],
+        or_mine: bool,
+        wanted: list[Any],
+        unlimited: bool,
+    ) -> tuple[Select[Any], Update]:
+        """A claim's two statements: the rows locked and read (`claim_scan` of them, unless `unlimited`),
+        and the lease written on those chosen (`claim_ids`), returning `wanted` where the database can."""
+        table = model.__table__
+        query = (
+            select(table.c.id, *pick_by).where(*where, self.free(model, or_mine=or_mine)).order_by(*order_by)
+        )
+        if not unlimited:
+            query = query.limit(bindparam("claim_scan"))
+        lease = (
+            update(table)
+            .where(table.c.id.in_(bindparam("claim_ids", expanding=True)))
+            .values(
+                lease_owner=bindparam("claim_node"), lease_expires_at=nodes.sql_now(self.engine, self.ttl)
+            )
+        )
+        if self.engine.dialect.update_returning:
+            lease = lease.returning(*wanted)
+        return query.with_for_update(skip_locked=True), lease
 
     def claim_one(self, session: Session, kind: str, key: int) -> bool:
         """Within the caller's (IMMEDIATE) transaction: claim this row if its lease is free or ours."""
