@@ -313,7 +313,7 @@ class Daemon:
 
     async def _beat(self) -> None:
         """Renew this node's leases, say it is alive, and share each host's limits with the live nodes."""
-        live = await asyncio.to_thread(self.leases.beat)
+        live = await self.leases.beat_apart()  # never queued behind the claims and outcome batches
         if self.fetcher.politeness.share != live:
             log.info("%d live nodes: each takes 1/%d of every host's politeness limits", live, live)
         self.fetcher.politeness.share = live

@@ -28,6 +28,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
@@ -85,6 +86,7 @@ class Leases:
         self._lock = threading.Lock()
         self._command: str | None = None
         self._claims: dict[Hashable, tuple[Select[Any], Update]] = {}  # see `claim`'s `shape`
+        self._beats: ThreadPoolExecutor | None = None  # see `beat_apart`
 
     # --- the node -----------------------------------------------------------------------------------------
 
@@ -113,13 +115,21 @@ class Leases:
             self.live_nodes = nodes.live_count(session, self.engine, self.ttl)
         return self.live_nodes
 
+    async def beat_apart(self) -> int:
+        """`beat` in a thread of its own: the default pool's few threads also run the claims, the outcome
+        batches and the polls' writes, and a heartbeat queued behind them on a slow database would renew
+        the leases late, or let them expire under work that is still running."""
+        if self._beats is None:
+            self._beats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heartbeat")
+        return await asyncio.get_running_loop().run_in_executor(self._beats, self.beat)
+
     async def keep_alive(self, on_beat: Callable[[int], None] | None = None) -> None:
         """Beat every `heartbeat` seconds until cancelled (for `once` and `backfill`; the daemon schedules
         `beat` as a job). A failed beat is logged and tried again at the next."""
         while True:
             await asyncio.sleep(self.heartbeat)
             try:
-                live = await asyncio.to_thread(self.beat)
+                live = await self.beat_apart()
             except Exception as exc:
                 log.error("heartbeat failed (leases not renewed this time): %s", exc)
                 continue
@@ -150,6 +160,9 @@ class Leases:
         with self._lock:
             for held in self._held.values():
                 held.clear()
+        beats, self._beats = self._beats, None
+        if beats is not None:
+            beats.shutdown(wait=False)
 
     def _free_owners(self, session: Session, owners: list[str] | None) -> int:
         """Free the leases of these owners (None: of everyone)."""
