@@ -257,7 +257,7 @@ class Daemon:
             return
         pipeline = self.pipeline
         room = self.config.http.concurrency * POLLS_PER_SLOT - len(self._feeds_in_flight)
-        if room <= 0:
+        if room <= 0 or self.jobs.resting("poll"):
             return
         cooling = self.tasks.cooling_ids("feed")
         claimed = await asyncio.to_thread(
@@ -267,6 +267,7 @@ class Daemon:
             self.leases.release("feed", [feed.id for feed in claimed])
             return
         self._more_polls_due = len(claimed) == room
+        self.jobs.claimed("poll", len(claimed))
         for feed in claimed:
             self._feeds_in_flight.add(feed.id)
             self.tasks.spawn(self._poll_one(pipeline, feed), partial(self._feeds_in_flight.discard, feed.id))
@@ -275,7 +276,7 @@ class Daemon:
         if self.stopping:
             return
         room = self._article_capacity - len(self._articles_in_flight)
-        if room < self._claim_batch:
+        if room < self._claim_batch or self.jobs.resting("archive"):
             return
         stage = self.pipeline.archiving  # the one work loop's claim step and unit (scraper.work_loop)
         claimed = await asyncio.to_thread(
@@ -293,11 +294,10 @@ class Daemon:
             self.tasks.spawn(
                 self._archive_one(stage, job), partial(self._articles_in_flight.pop, job.article_id, None)
             )
-        if room > len(claimed):  # revisits in what new work left (scraper.daemon_revisits)
-            flight, capacity = self._articles_in_flight, self._article_capacity
-            await spawn_revisits(
-                self.pipeline, self.tasks, flight, room - len(claimed), capacity, self._revisiting
-            )
+        left, flight, capacity = room - len(claimed), self._articles_in_flight, self._article_capacity
+        if left > 0:  # revisits in what new work left (scraper.daemon_revisits)
+            left -= await spawn_revisits(self.pipeline, self.tasks, flight, left, capacity, self._revisiting)
+        self.jobs.claimed("archive", room - left)
 
     async def _export(self, limit: int | None = EXPORTS_PER_TICK, *, mine: bool = False) -> None:
         """Posts not written right after their article was archived: a node died first, or stopped between

@@ -270,6 +270,19 @@ class SiteCookies:
         return jar
 
 
+def _host_pool(
+    scheme: bytes, limits: httpx.Limits, tls: _TLSContext, backend: httpcore.AsyncNetworkBackend
+) -> httpcore.AsyncConnectionPool:
+    """A new origin's pool; an https origin's with the verifying context (http never uses one)."""
+    return httpcore.AsyncConnectionPool(
+        ssl_context=tls() if scheme.lower() == b"https" else None,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=backend,
+    )
+
+
 def _refusing_jar() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
@@ -383,15 +396,7 @@ class Fetcher:
         return transport
 
     def _guarded_pool(self, scheme: bytes) -> httpcore.AsyncConnectionPool:
-        """A new origin's pool; an https origin's with the verifying context (http never uses one)."""
-        limits = self._host_limits
-        return httpcore.AsyncConnectionPool(
-            ssl_context=self._tls() if scheme.lower() == b"https" else None,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=self._backend,
-        )
+        return _host_pool(scheme, self._host_limits, self._tls, self._backend)
 
     def _client_for(self, parts: SplitResult, policy: RequestPolicy) -> tuple[httpx.AsyncClient, bool]:
         """The client for a URL, and whether its connections are guarded (False: through a proxy)."""

@@ -98,7 +98,7 @@ class Leases:
         with self.sessions.begin() as session:
             dead = nodes.dead_local_nodes(session, self.node_id)
             everyone = self.engine.dialect.name == "sqlite"
-            freed = self._free_owners(session, None if everyone else dead)
+            freed = free_owners(session, None if everyone else dead)
             for node_id in dead:
                 nodes.forget(session, node_id)
             nodes.prune(session, self.engine)
@@ -155,7 +155,7 @@ class Leases:
     def leave(self) -> None:
         """Release everything this node holds and mark its row stopped (a clean stop)."""
         with self.sessions.begin() as session:
-            self._free_owners(session, [self.node_id])
+            free_owners(session, [self.node_id])
             nodes.stopped(session, self.engine, self.node_id)
         with self._lock:
             for held in self._held.values():
@@ -163,22 +163,6 @@ class Leases:
         beats, self._beats = self._beats, None
         if beats is not None:
             beats.shutdown(wait=False)
-
-    def _free_owners(self, session: Session, owners: list[str] | None) -> int:
-        """Free the leases of these owners (None: of everyone)."""
-        if owners == []:
-            return 0
-        freed = 0
-        for model in KINDS.values():
-            statement = update(model).where(model.lease_owner.is_not(None))
-            if owners is not None:
-                statement = statement.where(model.lease_owner.in_(owners))
-            result = session.execute(
-                statement.values(lease_owner=None, lease_expires_at=None),
-                execution_options={"synchronize_session": False},
-            )
-            freed += _rowcount(result)
-        return freed
 
     # --- claims ---------------------------------------------------------------------------------------------
 
@@ -215,10 +199,9 @@ class Leases:
         are spread over hosts. The lease is written and the rows claimed read back in one statement
         (UPDATE ... RETURNING): Core rows, not ORM objects, since a claim runs for every few articles.
 
-        `where` may hold bound parameters, given their values in `params`. With a `shape` (a key that
-        stands for `where`, `order_by`, `pick_by` and `columns`: the same shape, the same statement), on
-        PostgreSQL the two statements are built once and run again with the new values: building and
-        keying them cost as much as running them. (SQLite's clock is a value in the statement: built anew.)
+        `where` may hold bound parameters, their values in `params`. A `shape` stands for `where`,
+        `order_by`, `pick_by` and `columns` (the same shape, the same statements): on PostgreSQL the
+        statements are then built once, since building and keying them costs as much as running them.
         """
         model = KINDS[kind]
         table = model.__table__
@@ -226,12 +209,10 @@ class Leases:
         values = {**(params or {}), "claim_scan": scan or limit, "claim_node": self.node_id}
         returning = bool(self.engine.dialect.update_returning)
         key = (kind, shape, or_mine)
-        built = self._claims.get(key) if shape is not None else None
-        if built is None:
-            built = self._claim_statements(
-                model, where, order_by, pick_by, or_mine, wanted, values["claim_scan"] is None
-            )
-            if shape is not None and self.engine.dialect.name == "postgresql":
+        if (built := self._claims.get(key) if shape is not None else None) is None:
+            where = [*where, self.free(model, or_mine=or_mine)]
+            built = claim_statements(self, model, where, order_by, pick_by, wanted, scan or limit)
+            if shape is not None and self.engine.dialect.name == "postgresql":  # SQLite's clock is a value
                 self._claims[key] = built
         query, lease = built
         with self.writes.begin() as connection:
@@ -251,35 +232,6 @@ class Leases:
         with self._lock:
             self._held[kind].update(ids)
         return rows
-
-    def _claim_statements(
-        self,
-        model: Any,
-        where: Sequence[ColumnElement[bool]],
-        order_by: Sequence[Any],
-        pick_by: Sequence[Any],
-        or_mine: bool,
-        wanted: list[Any],
-        unlimited: bool,
-    ) -> tuple[Select[Any], Update]:
-        """A claim's two statements: the rows locked and read (`claim_scan` of them, unless `unlimited`),
-        and the lease written on those chosen (`claim_ids`), returning `wanted` where the database can."""
-        table = model.__table__
-        query = (
-            select(table.c.id, *pick_by).where(*where, self.free(model, or_mine=or_mine)).order_by(*order_by)
-        )
-        if not unlimited:
-            query = query.limit(bindparam("claim_scan"))
-        lease = (
-            update(table)
-            .where(table.c.id.in_(bindparam("claim_ids", expanding=True)))
-            .values(
-                lease_owner=bindparam("claim_node"), lease_expires_at=nodes.sql_now(self.engine, self.ttl)
-            )
-        )
-        if self.engine.dialect.update_returning:
-            lease = lease.returning(*wanted)
-        return query.with_for_update(skip_locked=True), lease
 
     def claim_one(self, session: Session, kind: str, key: int) -> bool:
         """Within the caller's (IMMEDIATE) transaction: claim this row if its lease is free or ours."""
@@ -403,3 +355,47 @@ class Leases:
     def held(self, kind: str) -> frozenset[int]:
         with self._lock:
             return frozenset(self._held[kind])
+
+
+def claim_statements(
+    leases: Leases,
+    model: Any,
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    pick_by: Sequence[Any],
+    wanted: list[Any],
+    scan: int | None,
+) -> tuple[Select[Any], Update]:
+    """A claim's two statements (Leases.claim): the rows locked and read (`claim_scan` of them, if `scan`
+    is not None), and the lease written on those chosen (`claim_ids`), returning `wanted` where the
+    database can."""
+    table = model.__table__
+    query = select(table.c.id, *pick_by).where(*where).order_by(*order_by)
+    if scan is not None:
+        query = query.limit(bindparam("claim_scan"))
+    expires = nodes.sql_now(leases.engine, leases.ttl)
+    lease = (
+        update(table)
+        .where(table.c.id.in_(bindparam("claim_ids", expanding=True)))
+        .values(lease_owner=bindparam("claim_node"), lease_expires_at=expires)
+    )
+    if leases.engine.dialect.update_returning:
+        lease = lease.returning(*wanted)
+    return query.with_for_update(skip_locked=True), lease
+
+
+def free_owners(session: Session, owners: list[str] | None) -> int:
+    """Free the leases of these owners (None: of everyone)."""
+    if owners == []:
+        return 0
+    freed = 0
+    for model in KINDS.values():
+        statement = update(model).where(model.lease_owner.is_not(None))
+        if owners is not None:
+            statement = statement.where(model.lease_owner.in_(owners))
+        result = session.execute(
+            statement.values(lease_owner=None, lease_expires_at=None),
+            execution_options={"synchronize_session": False},
+        )
+        freed += _rowcount(result)
+    return freed
