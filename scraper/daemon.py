@@ -12,7 +12,9 @@ it (the jobs: scraper.daemon_jobs; the tasks they start: scraper.task_pool):
 - `watch`: the config file, reloaded when it changes (and on SIGHUP).
 
 Each runs every `[daemon] tick_seconds`, and is woken at once when there is news for it (a poll queued new
-entries, or a fetch ended: archive). The jobs do not do the work themselves: each feed poll
+entries, or a fetch ended: archive). A poll or archive claim that found nothing is not repeated by the tick
+for a second (`daemon_jobs.DRY_CLAIM_SECONDS`; a wake claims at once), so an idle node with a short tick does
+not pay a claim transaction per job per tick. The jobs do not do the work themselves: each feed poll
 and each article fetch is a task of its own, so a slow page never holds up the others, the queue is read in
 small batches (memory stays flat whatever the backlog), and each task names its feed or article on every
 log line (scraper.logs). A fifth job, `heartbeat`, renews this node's leases every
