@@ -2,7 +2,7 @@
 
     python benchmarks/scale.py [--workers 1 2 4] [--articles 2000] [--hosts 40] [--latency 0.05]
                                [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                               [--profile DIR]
+                               [--profile DIR] [--baseline DIR]
 
 A local server (a separate process, so its CPU is not counted against the workers) answers on `--hosts`
 loopback addresses (127.0.0.10, .11, ...: one "site" each, so per-host politeness applies as it would on the
@@ -28,6 +28,11 @@ every thread, idle time left out, so the samples are CPU) into DIR and prints th
 count (all workers of a run added up): by own samples (the function on top of the stack) and by inclusive
 samples of scraper's functions. py-spy runs beside the workers, so its cost lands in "CPU busy", not in the
 workers' CPU; measure the figures without it all the same.
+
+`--baseline DIR` compares two versions of the code in one run, since on a shared machine the load changes
+from one minute to the next: DIR holds the other version's source tree (`git archive main | tar -x -C DIR`),
+put first on the workers' PYTHONPATH; each worker count is run with it, then with this tree, and again in
+that order `--rounds` times, each row printed with its code ("base" or "this").
 """
 
 from __future__ import annotations
@@ -169,6 +174,7 @@ def control(port: int, path: str) -> str:
 
 @dataclass
 class Measured:
+    code: str  # "this" tree, or the "base" one of --baseline
     workers: int
     steady: float  # articles per second, first post written to the last
     whole: float  # articles per second, worker processes started to the last post written
@@ -180,7 +186,7 @@ class Measured:
     connections: int  # TCP connections the server accepted (feeds and pages), from publishing to the end
 
 
-def run(workers: int, port: int, args: argparse.Namespace, admin: Engine) -> Measured:
+def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: bool = False) -> Measured:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with admin.begin() as connection:
         connection.execute(text(f'create schema "{schema}"'))
@@ -192,16 +198,26 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine) -> Mea
     try:
         config = write_config(folder, port, args.hosts, args.lease)
         env = {**os.environ, "SCRAPER_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+        if base:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.baseline, env.get("PYTHONPATH")]))
         scraper = [sys.executable, "-m", "scraper"]
         subprocess.run(
-            [*scraper, "db", "upgrade", "--config", str(config)], env=env, check=True, capture_output=True
+            [*scraper, "db", "upgrade", "--config", str(config)],
+            env=env,
+            cwd=folder,  # not this tree: `python -m` puts the working directory first on the path
+            check=True,
+            capture_output=True,
         )
         started = time.time()
         for n in range(workers):
             log = (folder / f"worker-{n}.log").open("wb")
             processes.append(
                 subprocess.Popen(
-                    [*scraper, "-q", "run", "--config", str(config)], env=env, stdout=log, stderr=log
+                    [*scraper, "-q", "run", "--config", str(config)],
+                    env=env,
+                    cwd=folder,
+                    stdout=log,
+                    stderr=log,
                 )
             )
             if args.profile:
@@ -226,6 +242,7 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine) -> Mea
             raise AssertionError(f"{workers} workers: {again} articles not archived once, {files} posts")
         busy = (machine_after[0] - machine_before[0]) / max(machine_after[1] - machine_before[1], 1e-9)
         return Measured(
+            "base" if base else "this",
             workers,
             (total - 1) / max(float(last_post) - float(first_post), 1e-9),
             total / max(float(last_post) - started, 1e-9),
@@ -317,7 +334,9 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=40)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds before each answer")
     parser.add_argument("--lease", type=float, default=60.0, help="[cluster] lease_seconds")
-    parser.add_argument("--profile", metavar="DIR", help="run the workers under cProfile, output here")
+    parser.add_argument("--profile", metavar="DIR", help="sample the workers with py-spy, output here")
+    parser.add_argument("--baseline", metavar="DIR", help="the source tree of the code to compare with")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each, alternated")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -337,8 +356,11 @@ def main() -> None:
     admin = create_engine(args.postgres)
     results = []
     try:
-        for workers in args.workers:
-            results.append(run(workers, port, args, admin))
+        for _ in range(args.rounds if args.baseline else 1):
+            for workers in args.workers:
+                if args.baseline:
+                    results.append(run(workers, port, args, admin, base=True))
+                results.append(run(workers, port, args, admin))
     finally:
         server.terminate()
         admin.dispose()
@@ -350,28 +372,32 @@ def main() -> None:
         f"Python {sys.version.split()[0]}"
     )
     print(
-        f"{'workers':>7} {'steady/s':>9} {'whole/s':>8} {'bound':>6} {'of bound':>9} {'speed-up':>9} "
-        f"{'posts done':>11} {'CPU busy':>10} {'worker CPU/article':>19} {'(archiving)':>12} "
-        f"{'connections':>12}"
+        f"{'code':>4} {'workers':>7} {'steady/s':>9} {'whole/s':>8} {'bound':>6} {'of bound':>9} "
+        f"{'speed-up':>9} {'posts done':>11} {'CPU busy':>10} {'worker CPU/article':>19} "
+        f"{'(archiving)':>12} {'connections':>12}"
     )
-    base = results[0].steady if results and results[0].workers == 1 else None
+    one: dict[str, float] = {}  # each code's last single-worker steady rate: the speed-up's base
     for measured in results:
+        if measured.workers == 1:
+            one[measured.code] = measured.steady
+        base = one.get(measured.code)
         bound = measured.workers * 4 / args.latency
         speedup = f"{measured.steady / base:.2f}x" if base else "-"
         print(
-            f"{measured.workers:>7} {measured.steady:>9.1f} {measured.whole:>8.1f} {bound:>6.0f} "
-            f"{measured.steady / bound:>8.0%} {speedup:>9} {measured.posts_after:>10.1f}s "
+            f"{measured.code:>4} {measured.workers:>7} {measured.steady:>9.1f} {measured.whole:>8.1f} "
+            f"{bound:>6.0f} {measured.steady / bound:>8.0%} {speedup:>9} {measured.posts_after:>10.1f}s "
             f"{measured.busy:>4.2f} of {cores} {measured.worker_cpu_ms:>16.2f} ms "
             f"{measured.archiving_cpu_ms:>9.2f} ms "
             f"{measured.connections:>12}"
             + (f"  ({measured.refetched} pages fetched twice)" if measured.refetched else "")
         )
-    if base and results[-1].workers == 4:
-        four = results[-1]
-        ok = four.steady >= 3.5 * base and all(m.worker_cpu_ms <= 4.0 for m in results)
+    mine = [m for m in results if m.code == "this"][: len(args.workers)]
+    base = mine[0].steady if mine and mine[0].workers == 1 else None
+    if base and mine[-1].workers == 4:
+        ok = mine[-1].steady >= 3.5 * base and all(m.worker_cpu_ms <= 4.0 for m in mine)
         print(
             "target (4 workers >= 3.5x one on the steady rate, worker CPU <= 4 ms per article, whole "
-            f"process): {'met' if ok else 'NOT met'}"
+            f"process; this tree's first round): {'met' if ok else 'NOT met'}"
         )
     print(
         "CPU busy: cores in use on the whole machine (workers, PostgreSQL, the server) while archiving; "

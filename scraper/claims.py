@@ -96,17 +96,19 @@ class ArticleClaims:
             full = sorted(host for host, n in counts.items() if per_host is not None and n >= per_host)
             if full and self._nothing_beyond(full):
                 break
-            where = article_rows.claimable(now, full, exclude_ids)
+            shape = (bool(full), bool(exclude_ids))
             wanted = limit - len(articles)
             claimed = self.leases.claim(
                 "article",
-                where,
+                article_rows.claimable_bound(*shape),
                 order_by=[Article.id],
                 limit=wanted,
                 scan=wanted * CLAIM_SCAN,
                 pick=pick,
                 pick_by=[Article.host],
                 columns=JOB_COLUMNS,
+                params=article_rows.claimable_params(now, full, exclude_ids),
+                shape=("claimable", *shape),
             )
             articles += claimed
             counts.update(article.host or "" for article in claimed)

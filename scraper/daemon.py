@@ -12,7 +12,9 @@ it (the jobs: scraper.daemon_jobs; the tasks they start: scraper.task_pool):
 - `watch`: the config file, reloaded when it changes (and on SIGHUP).
 
 Each runs every `[daemon] tick_seconds`, and is woken at once when there is news for it (a poll queued new
-entries, or a fetch ended: archive). The jobs do not do the work themselves: each feed poll
+entries, or a fetch ended: archive). A poll or archive claim that found nothing is not repeated by the tick
+for a second (`daemon_jobs.DRY_CLAIM_SECONDS`; a wake claims at once), so an idle node with a short tick does
+not pay a claim transaction per job per tick. The jobs do not do the work themselves: each feed poll
 and each article fetch is a task of its own, so a slow page never holds up the others, the queue is read in
 small batches (memory stays flat whatever the backlog), and each task names its feed or article on every
 log line (scraper.logs). A fifth job, `heartbeat`, renews this node's leases every
@@ -257,7 +259,7 @@ class Daemon:
             return
         pipeline = self.pipeline
         room = self.config.http.concurrency * POLLS_PER_SLOT - len(self._feeds_in_flight)
-        if room <= 0:
+        if room <= 0 or self.jobs.resting("poll"):
             return
         cooling = self.tasks.cooling_ids("feed")
         claimed = await asyncio.to_thread(
@@ -267,6 +269,7 @@ class Daemon:
             self.leases.release("feed", [feed.id for feed in claimed])
             return
         self._more_polls_due = len(claimed) == room
+        self.jobs.claimed("poll", len(claimed))
         for feed in claimed:
             self._feeds_in_flight.add(feed.id)
             self.tasks.spawn(self._poll_one(pipeline, feed), partial(self._feeds_in_flight.discard, feed.id))
@@ -275,7 +278,7 @@ class Daemon:
         if self.stopping:
             return
         room = self._article_capacity - len(self._articles_in_flight)
-        if room < self._claim_batch:
+        if room < self._claim_batch or self.jobs.resting("archive"):
             return
         stage = self.pipeline.archiving  # the one work loop's claim step and unit (scraper.work_loop)
         claimed = await asyncio.to_thread(
@@ -293,11 +296,10 @@ class Daemon:
             self.tasks.spawn(
                 self._archive_one(stage, job), partial(self._articles_in_flight.pop, job.article_id, None)
             )
-        if room > len(claimed):  # revisits in what new work left (scraper.daemon_revisits)
-            flight, capacity = self._articles_in_flight, self._article_capacity
-            await spawn_revisits(
-                self.pipeline, self.tasks, flight, room - len(claimed), capacity, self._revisiting
-            )
+        left, flight, capacity = room - len(claimed), self._articles_in_flight, self._article_capacity
+        if left > 0:  # revisits in what new work left (scraper.daemon_revisits)
+            left -= await spawn_revisits(self.pipeline, self.tasks, flight, left, capacity, self._revisiting)
+        self.jobs.claimed("archive", room - left)
 
     async def _export(self, limit: int | None = EXPORTS_PER_TICK, *, mine: bool = False) -> None:
         """Posts not written right after their article was archived: a node died first, or stopped between
@@ -313,7 +315,7 @@ class Daemon:
 
     async def _beat(self) -> None:
         """Renew this node's leases, say it is alive, and share each host's limits with the live nodes."""
-        live = await asyncio.to_thread(self.leases.beat)
+        live = await self.leases.beat_apart()  # never queued behind the claims and outcome batches
         if self.fetcher.politeness.share != live:
             log.info("%d live nodes: each takes 1/%d of every host's politeness limits", live, live)
         self.fetcher.politeness.share = live

@@ -18,6 +18,10 @@ log = logging.getLogger("scraper.daemon")
 
 Job = Callable[[], Coroutine[Any, Any, None]]
 
+# A claiming job (poll, archive) whose claim found nothing does not claim again on a tick for this long (a
+# wake claims at once): with a short tick, an idle node would pay a claim transaction per job every tick.
+DRY_CLAIM_SECONDS = 1.0
+
 
 class JobRunner:
     def __init__(self, tick: float, errors: Counter, stopping: Callable[[], bool]) -> None:
@@ -28,6 +32,8 @@ class JobRunner:
         self._running: set[str] = set()  # jobs running now
         self._again: set[str] = set()  # jobs woken while running: run once more
         self._woken: set[str] = set()  # jobs woken and not run since (due now already)
+        self._news: set[str] = set()  # jobs woken since their last claim (see `resting`)
+        self._dry_until: dict[str, float] = {}  # job -> until when a tick does not claim again
         # Several "instances" only means a wake-up came while APScheduler was still counting the last run as
         # running, which must not be skipped; `run` runs the job again after the current run instead.
         self.scheduler = AsyncIOScheduler(
@@ -71,11 +77,25 @@ class JobRunner:
         one already due now is not rescheduled again (rescheduling is the scheduler's costly part)."""
         if self.stopping() or not self.scheduler.running:
             return
+        self._news.add(job_id)
         if job_id in self._running:
             self._again.add(job_id)
         elif job_id not in self._woken:
             self._woken.add(job_id)
             self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    def resting(self, job_id: str) -> bool:
+        """Did the job's last claim find nothing less than DRY_CLAIM_SECONDS ago, with no wake since (news
+        for it: new entries, a task ended, a reload)? Then this run does not claim. What falls due by the
+        clock alone (a retry, a feed's next poll) is claimed that much later at most."""
+        if job_id in self._news:
+            self._news.discard(job_id)
+            return False
+        return time.monotonic() < self._dry_until.get(job_id, 0.0)
+
+    def claimed(self, job_id: str, found: int) -> None:
+        """What the job's claim found: nothing makes the next ticks rest (`resting`)."""
+        self._dry_until[job_id] = 0.0 if found else time.monotonic() + DRY_CLAIM_SECONDS
 
     async def run(self, job_id: str, func: Job) -> None:
         """A job's run: marks the scheduler alive; a database outage is one log line a tick, not a traceback

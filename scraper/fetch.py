@@ -77,7 +77,7 @@ from scraper.errors import (
 from scraper.hosts import host_key
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import HostPools
+from scraper.pools import HostPools, SocketBackend
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.sanitize import _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
@@ -270,6 +270,33 @@ class SiteCookies:
         return jar
 
 
+def _host_pool(
+    scheme: bytes, limits: httpx.Limits, tls: _TLSContext, backend: httpcore.AsyncNetworkBackend
+) -> httpcore.AsyncConnectionPool:
+    """A new origin's pool; an https origin's with the verifying context (http never uses one)."""
+    return httpcore.AsyncConnectionPool(
+        ssl_context=tls() if scheme.lower() == b"https" else None,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=backend,
+    )
+
+
+def _refusing_jar() -> CookieJar:
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class _NoCookies(httpx.Cookies):
+    """The clients' own cookies: none kept, and no answer even read for them. httpx hands every answer
+    to its client's jar, which builds urllib request and response stand-ins for it (a tenth of a
+    request's CPU) only for the refusing policy to keep nothing; a feed that keeps cookies has its
+    site's jar (SiteCookies), filled by the fetcher itself."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
 class _TLSContext:
     """The one verifying context of every https origin, made when first asked for: loading the CA bundle
     costs tens of ms of CPU, which a run over plain-http feeds (or 304s only) need not pay."""
@@ -328,7 +355,7 @@ class Fetcher:
             keepalive_expiry=KEEPALIVE_SECONDS,
         )
         self._tls = _TLSContext(config.trust_env)
-        self._backend = GuardedBackend(self.guard)
+        self._backend = GuardedBackend(self.guard, SocketBackend())
         self._direct = self._client(self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
         self.cookies = SiteCookies()
@@ -336,7 +363,7 @@ class Fetcher:
 
     def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
         config = self.config
-        return httpx.AsyncClient(
+        client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
@@ -346,10 +373,13 @@ class Fetcher:
             ),
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=False,
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # keeps none: see the class
+            cookies=_refusing_jar(),  # keeps none: see SiteCookies
             event_hooks={"response": [_location_hook]},
             trust_env=False,  # proxies are chosen here; and no .netrc credentials for strangers' hosts
         )
+        if isinstance(getattr(client, "_cookies", None), httpx.Cookies):  # else the jar refuses them
+            client._cookies = _NoCookies(_refusing_jar())
+        return client
 
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
         """httpx's transport, its pool replaced by a pool per host (scraper.pools) on the guarded backend."""
@@ -366,15 +396,7 @@ class Fetcher:
         return transport
 
     def _guarded_pool(self, scheme: bytes) -> httpcore.AsyncConnectionPool:
-        """A new origin's pool; an https origin's with the verifying context (http never uses one)."""
-        limits = self._host_limits
-        return httpcore.AsyncConnectionPool(
-            ssl_context=self._tls() if scheme.lower() == b"https" else None,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=self._backend,
-        )
+        return _host_pool(scheme, self._host_limits, self._tls, self._backend)
 
     def _client_for(self, parts: SplitResult, policy: RequestPolicy) -> tuple[httpx.AsyncClient, bool]:
         """The client for a URL, and whether its connections are guarded (False: through a proxy)."""

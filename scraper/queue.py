@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from scraper.sanitize import (
     storable_text,
 )
 from scraper.store import articles as article_rows
-from scraper.store.models import Article, ArticleStatus
+from scraper.store.models import ArticleStatus
 from scraper.urls import canonical_url
 
 
@@ -95,28 +96,21 @@ def _insert_new(
             duplicates += 1
         else:
             fresh.append((key, guid, entry))
-    articles: list[Article] = []
-    try:  # all at once: one flush for a chunk of a backfill's thousands of URLs
+    try:  # all at once: one statement for a chunk of a backfill's thousands of URLs
         with session.begin_nested():
-            articles = [_article(feed_id, key, guid, entry, now) for key, guid, entry in fresh]
-            session.add_all(articles)
-            session.flush()
-        new_ids.extend(article.id for article in articles)
+            rows = [_article(feed_id, key, guid, entry, now) for key, guid, entry in fresh]
+            new_ids.extend(article_rows.insert_returning_ids(session, rows))
     except IntegrityError:  # another node queued some a moment ago: one at a time, skipping those
-        articles = []
         for key, guid, entry in fresh:
-            article = _article(feed_id, key, guid, entry, now)
             try:
                 with session.begin_nested():
-                    session.add(article)
-                    session.flush()
+                    ids = article_rows.insert_returning_ids(
+                        session, [_article(feed_id, key, guid, entry, now)]
+                    )
             except IntegrityError:
                 duplicates += 1
                 continue
-            articles.append(article)
-            new_ids.append(article.id)
-    for article in articles:
-        session.expunge(article)
+            new_ids.extend(ids)
     return duplicates
 
 
@@ -156,20 +150,21 @@ def _shown(entry: FeedEntry) -> str:
     return repr(name if len(name) <= 120 else name[:120] + "…")
 
 
-def _article(feed_id: int | None, key: str, guid: str, entry: FeedEntry, now: datetime) -> Article:
-    return Article(
-        feed_id=feed_id,
-        guid=guid,
-        url=entry.link or key,
-        canonical_url=key,
-        status=ArticleStatus.PENDING,
-        next_attempt_at=now,
-        entry_title=entry.title,
-        entry_author=entry.author,
-        entry_published_at=entry.published,
-        entry_content=entry.content_html or entry.summary,
-        discovered_at=now,
-    )
+def _article(feed_id: int | None, key: str, guid: str, entry: FeedEntry, now: datetime) -> dict[str, Any]:
+    """A new article row's values (the rest are the columns' defaults: its host, no attempt yet)."""
+    return {
+        "feed_id": feed_id,
+        "guid": guid,
+        "url": entry.link or key,
+        "canonical_url": key,
+        "status": ArticleStatus.PENDING,
+        "next_attempt_at": now,
+        "entry_title": entry.title,
+        "entry_author": entry.author,
+        "entry_published_at": entry.published,
+        "entry_content": entry.content_html or entry.summary,
+        "discovered_at": now,
+    }
 
 
 def _known(

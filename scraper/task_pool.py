@@ -28,6 +28,8 @@ class TaskPool:
         self.leases = leases
         self.tasks: set[asyncio.Task[None]] = set()
         self._cool_down: dict[tuple[str, int], float] = {}
+        # The in-flight gauge of each kind, looked up once (a labelled lookup takes a lock: every article).
+        self._gauges = {kind: metrics.in_flight.labels(kind) for kind in ("feed", "page")}
 
     def spawn(self, work: Coroutine[Any, Any, None], done: Callable[[], object]) -> None:
         """Run `work` as a task of its own; `done` is called when it ends, however it ends."""
@@ -42,7 +44,7 @@ class TaskPool:
 
     async def guarded(self, kind: str, key: int, work: Coroutine[Any, Any, None]) -> bool:
         """Run one poll or fetch; an exception costs that item a cool-down, never the daemon."""
-        gauge = self.metrics.in_flight.labels("feed" if kind == "feed" else "page")
+        gauge = self._gauges["feed" if kind == "feed" else "page"]
         gauge.inc()
         try:
             await work

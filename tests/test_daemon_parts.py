@@ -238,3 +238,38 @@ def test_wakes_are_coalesced_a_job_woken_while_it_runs_runs_once_more() -> None:
     runs, reschedules = asyncio.run(main())
     assert runs == 3  # the first, once more for the 20 wakes during it, once for the 20 wakes after
     assert reschedules == 1
+
+
+def test_a_dry_claim_rests_the_ticks_but_not_a_wake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An idle node with a short tick does not pay a claim per job per tick: after a claim that found
+    nothing, ticks skip the claim for DRY_CLAIM_SECONDS; a wake (news for the job) claims at once, and a
+    claim that found work never rests."""
+    import asyncio
+
+    from scraper import daemon_jobs
+    from scraper.daemon_jobs import DRY_CLAIM_SECONDS, JobRunner
+
+    now = [1000.0]
+    monkeypatch.setattr(daemon_jobs.time, "monotonic", lambda: now[0])
+
+    async def main() -> list[bool]:
+        async def job() -> None:
+            return None
+
+        runner = JobRunner(
+            3600.0, Counter("errors", "e", ["job"], registry=CollectorRegistry()), lambda: False
+        )
+        runner.start([("archive", job)], job, 3600.0)
+        seen = [runner.resting("archive")]  # never claimed: claims
+        runner.claimed("archive", 0)
+        seen.append(runner.resting("archive"))  # dry a moment ago: rests
+        runner.wake("archive")
+        seen += [runner.resting("archive"), runner.resting("archive")]  # the wake claims, once
+        now[0] += DRY_CLAIM_SECONDS + 0.1
+        seen.append(runner.resting("archive"))  # rested long enough
+        runner.claimed("archive", 5)
+        seen.append(runner.resting("archive"))  # found work: claims again on the next tick
+        runner.scheduler.shutdown(wait=False)
+        return seen
+
+    assert asyncio.run(main()) == [False, True, False, True, False, False]

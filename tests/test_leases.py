@@ -6,6 +6,7 @@ PostgreSQL schema (FOR UPDATE SKIP LOCKED), skipped with the reason when no serv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -440,3 +441,33 @@ def test_a_post_name_taken_meanwhile_sends_the_batch_one_by_one(engine: Engine, 
     paths = sorted(post.path for post in posts if post is not None)
     assert len(paths) == 2 and name not in paths
     assert {article(engine, article_id).post_path for article_id in ids} == set(paths)
+
+
+def test_the_heartbeat_is_not_queued_behind_a_busy_default_pool(engine: Engine, tmp_path: Path) -> None:
+    """Claims, outcome batches and polls' writes share asyncio's default thread pool; the heartbeat has its
+    own thread, so a pool held up by a slow database does not keep the leases from being renewed."""
+    leases = node(engine, tmp_path, "1").leases
+    leases.join("run")
+    [article_id] = add_articles(engine, ["https://example.com/held"])
+    with session_factory(leases.writes).begin() as session:
+        assert leases.claim_one(session, "article", article_id)
+    release = threading.Event()
+
+    async def scenario() -> tuple[int, str]:
+        loop = asyncio.get_running_loop()
+        # More blocked jobs than the default pool has threads (at most 32): it runs nothing else.
+        tasks = [asyncio.ensure_future(asyncio.to_thread(release.wait)) for _ in range(40)]
+        try:
+            live = await asyncio.wait_for(leases.beat_apart(), timeout=60)
+            thread = await asyncio.wait_for(
+                loop.run_in_executor(leases._beats, lambda: threading.current_thread().name), timeout=60
+            )
+        finally:
+            release.set()
+            await asyncio.gather(*tasks)
+        return live, thread
+
+    live, thread = asyncio.run(scenario())
+    assert live == 1 and thread.startswith("heartbeat")
+    assert leases.held("article") == frozenset({article_id})
+    leases.leave()

@@ -55,6 +55,34 @@ def claimable(
     return where
 
 
+@functools.lru_cache(maxsize=8)
+def claimable_bound(left_out: bool, excluded: bool) -> tuple[ColumnElement[bool], ...]:
+    """`claimable` with bound values (`claimable_params`), built once per shape (with or without hosts
+    left out, ids excluded), so that a claim's statement is built once and kept (scraper.store.leases)."""
+    due = bindparam("claim_now", type_=Article.next_attempt_at.type)
+    where = [
+        Article.status == ArticleStatus.PENDING,
+        or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= due),
+    ]
+    if left_out:
+        hosts = bindparam("claim_left_out", expanding=True, type_=Article.host.type)
+        where.append(or_(Article.host.is_(None), Article.host.not_in(hosts)))
+    if excluded:
+        where.append(Article.id.not_in(bindparam("claim_excluded", expanding=True)))
+    return tuple(where)
+
+
+def claimable_params(
+    now: datetime, left_out_hosts: Sequence[str] = (), exclude_ids: Collection[int] = ()
+) -> dict[str, Any]:
+    """The values of `claimable_bound(bool(left_out_hosts), bool(exclude_ids))`."""
+    return {
+        "claim_now": now,
+        "claim_left_out": list(left_out_hosts),
+        "claim_excluded": sorted(exclude_ids),
+    }
+
+
 def due_count(session: Session | Connection, now: datetime) -> int:
     return session.scalar(select(func.count()).select_from(Article).where(*pending_and_due(now))) or 0
 
@@ -103,6 +131,16 @@ def insert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """New article rows in one statement (an import adds thousands a second: no ORM object per row)."""
     if rows:
         session.execute(insert(cast(Table, Article.__table__)), list(rows))
+
+
+def insert_returning_ids(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """New article rows in one statement, their ids returned in the rows' order: a poll queues a feed's
+    new entries this way (no ORM object per row: the queue is written for every article archived)."""
+    if not rows:
+        return []
+    table = cast(Table, Article.__table__)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, list(rows)))
 
 
 def reextract_candidates(

@@ -27,12 +27,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, Result, Row, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Engine,
+    Result,
+    Row,
+    Select,
+    Update,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.store import nodes
@@ -72,6 +85,8 @@ class Leases:
         self._held: dict[str, set[int]] = {kind: set() for kind in KINDS}
         self._lock = threading.Lock()
         self._command: str | None = None
+        self._claims: dict[Hashable, tuple[Select[Any], Update]] = {}  # see `claim`'s `shape`
+        self._beats: ThreadPoolExecutor | None = None  # see `beat_apart`
 
     # --- the node -----------------------------------------------------------------------------------------
 
@@ -83,7 +98,7 @@ class Leases:
         with self.sessions.begin() as session:
             dead = nodes.dead_local_nodes(session, self.node_id)
             everyone = self.engine.dialect.name == "sqlite"
-            freed = self._free_owners(session, None if everyone else dead)
+            freed = free_owners(session, None if everyone else dead)
             for node_id in dead:
                 nodes.forget(session, node_id)
             nodes.prune(session, self.engine)
@@ -100,13 +115,21 @@ class Leases:
             self.live_nodes = nodes.live_count(session, self.engine, self.ttl)
         return self.live_nodes
 
+    async def beat_apart(self) -> int:
+        """`beat` in a thread of its own: the default pool's few threads also run the claims, the outcome
+        batches and the polls' writes, and a heartbeat queued behind them on a slow database would renew
+        the leases late, or let them expire under work that is still running."""
+        if self._beats is None:
+            self._beats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heartbeat")
+        return await asyncio.get_running_loop().run_in_executor(self._beats, self.beat)
+
     async def keep_alive(self, on_beat: Callable[[int], None] | None = None) -> None:
         """Beat every `heartbeat` seconds until cancelled (for `once` and `backfill`; the daemon schedules
         `beat` as a job). A failed beat is logged and tried again at the next."""
         while True:
             await asyncio.sleep(self.heartbeat)
             try:
-                live = await asyncio.to_thread(self.beat)
+                live = await self.beat_apart()
             except Exception as exc:
                 log.error("heartbeat failed (leases not renewed this time): %s", exc)
                 continue
@@ -132,27 +155,14 @@ class Leases:
     def leave(self) -> None:
         """Release everything this node holds and mark its row stopped (a clean stop)."""
         with self.sessions.begin() as session:
-            self._free_owners(session, [self.node_id])
+            free_owners(session, [self.node_id])
             nodes.stopped(session, self.engine, self.node_id)
         with self._lock:
             for held in self._held.values():
                 held.clear()
-
-    def _free_owners(self, session: Session, owners: list[str] | None) -> int:
-        """Free the leases of these owners (None: of everyone)."""
-        if owners == []:
-            return 0
-        freed = 0
-        for model in KINDS.values():
-            statement = update(model).where(model.lease_owner.is_not(None))
-            if owners is not None:
-                statement = statement.where(model.lease_owner.in_(owners))
-            result = session.execute(
-                statement.values(lease_owner=None, lease_expires_at=None),
-                execution_options={"synchronize_session": False},
-            )
-            freed += _rowcount(result)
-        return freed
+        beats, self._beats = self._beats, None
+        if beats is not None:
+            beats.shutdown(wait=False)
 
     # --- claims ---------------------------------------------------------------------------------------------
 
@@ -178,6 +188,8 @@ class Leases:
         pick_by: Sequence[Any] = (),
         or_mine: bool = False,
         columns: Sequence[Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        shape: Hashable | None = None,
     ) -> list[Row[Any]]:
         """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows, as
         plain rows of `columns` (default: all) in claim order.
@@ -186,34 +198,36 @@ class Leases:
         `pick` chooses among them which to claim (the rest are unlocked at commit, untouched): how articles
         are spread over hosts. The lease is written and the rows claimed read back in one statement
         (UPDATE ... RETURNING): Core rows, not ORM objects, since a claim runs for every few articles.
+
+        `where` may hold bound parameters, their values in `params`. A `shape` stands for `where`,
+        `order_by`, `pick_by` and `columns` (the same shape, the same statements): on PostgreSQL the
+        statements are then built once, since building and keying them costs as much as running them.
         """
         model = KINDS[kind]
         table = model.__table__
         wanted = list(columns) if columns is not None else list(table.c)
+        values = {**(params or {}), "claim_scan": scan or limit, "claim_node": self.node_id}
+        returning = bool(self.engine.dialect.update_returning)
+        key = (kind, shape, or_mine)
+        if (built := self._claims.get(key) if shape is not None else None) is None:
+            where = [*where, self.free(model, or_mine=or_mine)]
+            built = claim_statements(self, model, where, order_by, pick_by, wanted, scan or limit)
+            if shape is not None and self.engine.dialect.name == "postgresql":  # SQLite's clock is a value
+                self._claims[key] = built
+        query, lease = built
         with self.writes.begin() as connection:
-            query = (
-                select(table.c.id, *pick_by)
-                .where(*where, self.free(model, or_mine=or_mine))
-                .order_by(*order_by)
-                .limit(scan or limit)
-                .with_for_update(skip_locked=True)
-            )
-            scanned = list(connection.execute(query))
+            scanned = list(connection.execute(query, values))
             chosen = pick(scanned) if pick is not None else scanned
             ids = [row.id for row in (chosen if limit is None else chosen[:limit])]
             rows: list[Row[Any]] = []
             for chunk in chunks(ids):
-                lease = (
-                    update(table)
-                    .where(table.c.id.in_(chunk))
-                    .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl))
-                )
-                if self.engine.dialect.update_returning:
-                    rows += connection.execute(lease.returning(*wanted))
+                chunk_values = {"claim_ids": list(chunk), "claim_node": self.node_id}
+                if returning:
+                    rows += connection.execute(lease, chunk_values)
                 else:
-                    connection.execute(lease)
+                    connection.execute(lease, chunk_values)
                     rows += connection.execute(select(*wanted).where(table.c.id.in_(chunk)))
-        position = {key: index for index, key in enumerate(ids)}
+        position = {row_id: index for index, row_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row.id])
         with self._lock:
             self._held[kind].update(ids)
@@ -341,3 +355,47 @@ class Leases:
     def held(self, kind: str) -> frozenset[int]:
         with self._lock:
             return frozenset(self._held[kind])
+
+
+def claim_statements(
+    leases: Leases,
+    model: Any,
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    pick_by: Sequence[Any],
+    wanted: list[Any],
+    scan: int | None,
+) -> tuple[Select[Any], Update]:
+    """A claim's two statements (Leases.claim): the rows locked and read (`claim_scan` of them, if `scan`
+    is not None), and the lease written on those chosen (`claim_ids`), returning `wanted` where the
+    database can."""
+    table = model.__table__
+    query = select(table.c.id, *pick_by).where(*where).order_by(*order_by)
+    if scan is not None:
+        query = query.limit(bindparam("claim_scan"))
+    expires = nodes.sql_now(leases.engine, leases.ttl)
+    lease = (
+        update(table)
+        .where(table.c.id.in_(bindparam("claim_ids", expanding=True)))
+        .values(lease_owner=bindparam("claim_node"), lease_expires_at=expires)
+    )
+    if leases.engine.dialect.update_returning:
+        lease = lease.returning(*wanted)
+    return query.with_for_update(skip_locked=True), lease
+
+
+def free_owners(session: Session, owners: list[str] | None) -> int:
+    """Free the leases of these owners (None: of everyone)."""
+    if owners == []:
+        return 0
+    freed = 0
+    for model in KINDS.values():
+        statement = update(model).where(model.lease_owner.is_not(None))
+        if owners is not None:
+            statement = statement.where(model.lease_owner.in_(owners))
+        result = session.execute(
+            statement.values(lease_owner=None, lease_expires_at=None),
+            execution_options={"synchronize_session": False},
+        )
+        freed += _rowcount(result)
+    return freed
