@@ -50,6 +50,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **kwargs)
+    if engine.dialect.name == "postgresql":
+        from scraper.store.tables import add_postgresql_options
+
+        add_postgresql_options()
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_when_idle(engine))
     return engine

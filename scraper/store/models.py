@@ -48,6 +48,7 @@ class Base(DeclarativeBase):
 
 
 class Feed(Base):
+    __tablename__ = "feeds"
     __table__: ClassVar[FromClause] = tables.feeds
 
     id: Mapped[int]
@@ -87,6 +88,7 @@ class Feed(Base):
 
 
 class Article(Base):
+    __tablename__ = "articles"
     __table__: ClassVar[FromClause] = tables.articles
 
     id: Mapped[int]
@@ -148,6 +150,7 @@ class Article(Base):
 class RawPage(Base):
     """The page as served, zlib-compressed, so a better extractor can run over history offline."""
 
+    __tablename__ = "raw_pages"
     __table__: ClassVar[FromClause] = tables.raw_pages
 
     article_id: Mapped[int]
@@ -170,6 +173,7 @@ class ArticleVersion(Base):
     The first version is written when the first edit is found (until then the article row holds it), so
     an article that never changes costs no copy."""
 
+    __tablename__ = "article_versions"
     __table__: ClassVar[FromClause] = tables.article_versions
 
     id: Mapped[int]
@@ -190,6 +194,7 @@ class ArticleChange(Base):
 
     The changes feed and `scraper history` read these, newest first."""
 
+    __tablename__ = "article_changes"
     __table__: ClassVar[FromClause] = tables.article_changes
 
     id: Mapped[int]
@@ -205,6 +210,7 @@ class ArticleCapture(Base):
     record. The first archive's capture is on its raw page (RawPage.warc_file); `scraper history` lists both,
     so every fetch of the page can be found in the WARC files."""
 
+    __tablename__ = "article_captures"
     __table__: ClassVar[FromClause] = tables.article_captures
 
     id: Mapped[int]
@@ -219,6 +225,7 @@ class CaptureFailure(Base):
     """A capture that could not be written (a full disk, a folder made read-only): the fetch went on without
     it. `scraper status` counts them and shows the last reasons."""
 
+    __tablename__ = "capture_failures"
     __table__: ClassVar[FromClause] = tables.capture_failures
 
     id: Mapped[int]
@@ -237,6 +244,7 @@ class BackfillDocument(Base):
     walk follows the chain without fetching the pages already read.
     """
 
+    __tablename__ = "backfill_documents"
     __table__: ClassVar[FromClause] = tables.backfill_documents
 
     id: Mapped[int]
@@ -260,6 +268,7 @@ class Node(Base):
     expired too). Live nodes divide each host's politeness limits between them (scraper.politeness).
     """
 
+    __tablename__ = "nodes"
     __table__: ClassVar[FromClause] = tables.nodes
 
     id: Mapped[str]
@@ -275,6 +284,7 @@ class FolderStamp(Base):
     """What an export folder looked like when its posts were last adopted: each directory's mtime (ns),
     as JSON by relative path. A run whose folder still matches skips the walk (scraper.post_import)."""
 
+    __tablename__ = "folder_stamps"
     __table__: ClassVar[FromClause] = tables.folder_stamps
 
     folder: Mapped[str]  # the resolved path

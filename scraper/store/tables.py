@@ -113,6 +113,10 @@ class ArticleStatus:
 IMPORTED = "import"
 
 
+# The predicate of the partial index `ix_articles_errors`.
+ERRORS_WHERE = "last_error IS NOT NULL"
+
+
 def _null(name: str, type_: Any, *args: Any, **kwargs: Any) -> Column[Any]:
     """A column that may hold NULL."""
     return Column(name, type_, *args, nullable=True, **kwargs)
@@ -211,13 +215,8 @@ articles = Table(
     Index("ix_articles_status_post_written_at", "status", "post_written_at"),  # posts to write
     Index("ix_articles_status_revisit_at", "status", "revisit_at"),  # revisits due
     Index("ix_articles_feed_id_status", "feed_id", "status"),  # status's counts, from the index alone
-    Index(  # status's reasons: the few rows with an error, not every archived one
-        "ix_articles_errors",
-        "feed_id",
-        "status",
-        sqlite_where=text("last_error IS NOT NULL"),
-        postgresql_where=text("last_error IS NOT NULL"),
-    ),
+    # status's reasons: the few rows with an error, not every archived one (PostgreSQL's predicate: below)
+    Index("ix_articles_errors", "feed_id", "status", sqlite_where=text(ERRORS_WHERE)),
 )
 
 # The page as served, zlib-compressed, so a better extractor can run over history offline.
@@ -332,3 +331,15 @@ folder_stamps = Table(
     _required("directories", Text),
     _required("recorded_at", UTCDateTime, default=utcnow),
 )
+
+
+def add_postgresql_options() -> None:
+    """Give the tables their PostgreSQL-only options: the partial index's predicate (`postgresql_where`).
+
+    Not in the table definitions above because SQLAlchemy checks a `postgresql_*` argument by importing its
+    PostgreSQL dialect, with all its drivers' modules: a tenth of the CPU of a cron run on SQLite that finds
+    nothing new. scraper.store.db.make_engine calls this for every PostgreSQL engine (before it is used:
+    migrations, the drift check and any DDL see the option), once the dialect is being loaded anyway.
+    Idempotent."""
+    index = next(index for index in articles.indexes if index.name == "ix_articles_errors")
+    index.dialect_options["postgresql"]["where"] = text(ERRORS_WHERE)
