@@ -39,6 +39,8 @@ NOT_ON_A_QUIET_RUN = (
     "scraper.queue",
     "yaml",
     "filelock",
+    "charset_normalizer",  # nothing to decode in a 304
+    "protego",  # robots.txt answered 404: no rules to parse
 )
 
 
