@@ -20,16 +20,16 @@ builds it, for `once`, `run` and `backfill`) and passes calls through, so caller
 The poll stage is built with the pipeline; the archive, revisit and export stages (and the ORM sessions
 they use) when first used. A `once` whose feeds brought nothing new, with no article, revisit or post due
 (scraper.store.work_due.nothing_due), ends after the poll round without building them: its statements are
-Core, and it never imports `sqlalchemy.orm`, the extractor or the post writer (issue 15; tests/test_cli.py
-holds this by the modules such a run loads).
+Core, and it never imports `sqlalchemy.orm`, the extractor or the post writer (issue 15;
+tests/test_quiet_once.py holds this by the modules such a run loads).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +61,35 @@ if TYPE_CHECKING:
 
 __all__ = ["FeedState", "Pipeline", "RunSummary"]
 
+T = TypeVar("T")
+
+
+class _Stage(Generic[T]):
+    """A pipeline attribute built on first use, once, whichever thread asks first (the daemon's and the
+    backfill's work runs in several; functools.cached_property no longer locks from Python 3.12). Assigning
+    the attribute (a writer given to the constructor) sets it instead."""
+
+    def __init__(self, build: Callable[[Pipeline], T]) -> None:
+        self.build = build
+        self.name = build.__name__
+
+    @overload
+    def __get__(self, pipeline: None, owner: Any = None) -> _Stage[T]: ...
+    @overload
+    def __get__(self, pipeline: Pipeline, owner: Any = None) -> T: ...
+    def __get__(self, pipeline: Pipeline | None, owner: Any = None) -> T | _Stage[T]:
+        if pipeline is None:
+            return self
+        built = pipeline.__dict__
+        if self.name not in built:
+            with pipeline._building:  # re-entrant: the archive stage builds the claims, which build sessions
+                if self.name not in built:
+                    built[self.name] = self.build(pipeline)
+        return built[self.name]
+
+    def __set__(self, pipeline: Pipeline, value: T) -> None:
+        pipeline.__dict__[self.name] = value
+
 
 class Pipeline:
     def __init__(
@@ -80,6 +109,7 @@ class Pipeline:
         # runs in several threads, and a transaction that read, then writes after another thread's commit
         # would fail at once instead of waiting its turn (scraper.store.db).
         self.writes = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._building = threading.RLock()  # the stages built on first use (_Stage)
         self.fetcher = fetcher
         self.rules = RuleBook.load(config.rules)
         if writer is not None:
@@ -98,23 +128,23 @@ class Pipeline:
 
     # --- the stages built when first used (the ORM and the extractor with them) ---------------------------
 
-    @cached_property
+    @_Stage
     def sessions(self) -> sessionmaker[Session]:
         from scraper.store.db import session_factory
 
         return session_factory(self.writes)
 
-    @cached_property
+    @_Stage
     def writer(self) -> PostWriter:
         return _writer_for(self.config)
 
-    @cached_property
+    @_Stage
     def claims(self) -> ArticleClaims:
         from scraper.claims import ArticleClaims
 
         return ArticleClaims(self.config, self.leases, self.sessions, self.policies, clock=self.clock)
 
-    @cached_property
+    @_Stage
     def recorder(self) -> OutcomeRecorder:
         from scraper.outcome_recorder import OutcomeRecorder
         from scraper.outcomes import RetryPolicy
@@ -128,11 +158,11 @@ class Pipeline:
             on_outcome=self.on_outcome,
         )
 
-    @cached_property
+    @_Stage
     def revisits(self) -> RevisitWork:
         return self._revisit_work(self.policies)
 
-    @cached_property
+    @_Stage
     def archiving(self) -> ArchiveStage:
         from scraper.work_loop import ArchiveStage
 
