@@ -120,11 +120,16 @@ def write_config(folder: Path, port: int, feeds: int, database: str | None) -> P
     return path
 
 
-def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds (user + system of the child) and exit status of one run."""
+def run_measured(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system of the child) and exit status of one run.
+
+    `cwd`: where the child runs. `python -m scraper` puts its working directory first on sys.path, so a
+    child started inside another checkout would import that checkout's scraper, whatever PYTHONPATH says."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -164,7 +169,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp), port, args.feeds, args.database)
             scraper = ["-m", "scraper"]
-            first = run_measured([sys.executable, *scraper, "-c", str(config), "-q", "once"], env)
+            here = Path(tmp)  # the children run in the temporary folder: this checkout's code, by PYTHONPATH
+            first = run_measured([sys.executable, *scraper, "-c", str(config), "-q", "once"], env, here)
             commands = {
                 "--version": [*scraper, "--version"],
                 f"once, nothing new ({args.feeds} feeds, 304)": [*scraper, "-c", str(config), "-q", "once"],
@@ -176,7 +182,7 @@ def main() -> None:
             )
             print(f"{'command':<34} {'wall median':>11} {'wall best':>10} {'CPU median':>11} {'CPU best':>9}")
             for name, argv in commands.items():
-                runs = [run_measured([sys.executable, *argv], env) for _ in range(args.repeat)]
+                runs = [run_measured([sys.executable, *argv], env, here) for _ in range(args.repeat)]
                 walls, cpus = [run[0] for run in runs], [run[1] for run in runs]
                 print(
                     f"{name:<34} {statistics.median(walls):>11.3f} {min(walls):>10.3f} "
@@ -188,6 +194,7 @@ def main() -> None:
                     subprocess.run(
                         profile_command(argv, args.profile_top),
                         env=env,
+                        cwd=here,
                         stdout=subprocess.DEVNULL,
                         check=False,
                     )

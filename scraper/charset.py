@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import TYPE_CHECKING, Any
 
-from charset_normalizer import from_bytes
+if TYPE_CHECKING:
+    from charset_normalizer import CharsetMatches
 
 # Labels that name a subset of what sites actually send: decode with the superset.
 _SUPERSETS = {
@@ -96,22 +98,30 @@ def _try(body: bytes, label: str | None) -> str | None:
         return None
 
 
+def _detect(body: bytes, **options: Any) -> CharsetMatches:
+    """charset-normalizer over the start of `body`. Imported here, when a body needs it: a cron run whose
+    feeds answer 304 decodes nothing and does not load the detector (issue 15)."""
+    from charset_normalizer import from_bytes
+
+    return from_bytes(body[:_DETECT_BYTES], **options)
+
+
 def _plausible(body: bytes, codec: str) -> bool:
     """Is `body` read as `codec` text rather than mojibake, by charset-normalizer's measure of mess?
 
     Rejected outright, or messier than what the detector finds on its own: not plausible.
     """
-    match = from_bytes(body[:_DETECT_BYTES], cp_isolation=[codec]).best()
+    match = _detect(body, cp_isolation=[codec]).best()
     if match is None:
         return False
     if match.chaos == 0:
         return True
-    best = from_bytes(body[:_DETECT_BYTES]).best()
+    best = _detect(body).best()
     return best is None or best.chaos >= match.chaos
 
 
 def _guess(body: bytes) -> str | None:
-    results = list(from_bytes(body[:_DETECT_BYTES]))
+    results = list(_detect(body))
     if not results:
         return None
     best = results[0]

@@ -368,7 +368,7 @@ async def _run_once(config: Config, engine: Engine, due_only: bool, force: bool 
         for name, timing in skipped:
             logging.getLogger("scraper.once").info("feed %s: skipped, %s", name, describe(timing, started))
         summary = await pipeline.run_once(due_only=due_only, force=force, synced=True)
-        return _OnceRun(summary, skipped, started, pipeline.writer.failure)
+        return _OnceRun(summary, skipped, started, pipeline.export_failure)
 
 
 class _FinalSummaryOnly:

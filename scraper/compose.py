@@ -166,7 +166,8 @@ def new_pipeline(
 ) -> Pipeline:
     from scraper.pipeline import Pipeline
 
-    return Pipeline(config, engine, fetcher, leases=leases, on_outcome=on_outcome, writer=new_writer(config))
+    # The post writer is the pipeline's (new_writer's), made when a post is first to write.
+    return Pipeline(config, engine, fetcher, leases=leases, on_outcome=on_outcome)
 
 
 @asynccontextmanager

@@ -62,10 +62,10 @@ from scraper.daemon_revisits import spawn_revisits
 from scraper.listener import Listener
 from scraper.logs import logging_about
 from scraper.metrics import Metrics
-from scraper.pipeline import FeedState, Pipeline, RunSummary, job_host
+from scraper.pipeline import FeedState, Pipeline, RunSummary
 from scraper.store.db import ping
 from scraper.task_pool import TaskPool
-from scraper.work_loop import ArchiveStage, archive_window
+from scraper.work_loop import ArchiveStage, archive_window, job_host
 
 log = logging.getLogger(__name__)
 

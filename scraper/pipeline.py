@@ -16,50 +16,79 @@ archived and its post written by the same node, under one lease.
 
 `Pipeline` itself holds no logic of its own: it builds the stages from their collaborators (scraper.compose
 builds it, for `once`, `run` and `backfill`) and passes calls through, so callers and tests keep one handle.
+
+The poll stage is built with the pipeline; the archive, revisit and export stages (and the ORM sessions
+they use) when first used. A `once` whose feeds brought nothing new, with no article, revisit or post due
+(scraper.store.work_due.nothing_due), ends after the poll round without building them: its statements are
+Core, and it never imports `sqlalchemy.orm`, the extractor or the post writer (issue 15;
+tests/test_quiet_once.py holds this by the modules such a run loads).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from scraper.archive import ArchiveOutcome, ArticleJob
-from scraper.claims import CLAIMS_PER_HOST_SLOT, ArticleClaims
 from scraper.config import Config, FeedConfig
 from scraper.due import config_fingerprint
 from scraper.errors import ScraperError
-from scraper.export.changes_feed import write_changes_feed
-from scraper.export.writer import PostWriter, ReservedPost, export_unwritten
-from scraper.extract import RuleBook
+from scraper.extract.rules import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy
-from scraper.outcome_recorder import OutcomeHook, OutcomeRecorder
-from scraper.outcomes import RetryPolicy
+from scraper.folder_stamps import nothing_to_adopt, restamp_export_folder
 from scraper.poll import PollResult
 from scraper.poll_stage import FeedState, PollStage
-from scraper.post_adopt import adopt_export_folder, restamp_export_folder
-from scraper.revisit import feed_schedules
-from scraper.revisit_recorder import RevisitRecorder
-from scraper.revisit_work import RevisitWork
 from scraper.store import feeds as feed_rows
-from scraper.store import revisits as revisit_rows
-from scraper.store.db import session_factory
 from scraper.store.leases import Leases
-from scraper.store.models import Feed, utcnow
+from scraper.store.tables import utcnow
+from scraper.store.work_due import nothing_due
 from scraper.summary import RunSummary
-from scraper.work_loop import ArchiveStage, RecordedHook, interleave_by_host, job_host
 
-__all__ = [
-    "CLAIMS_PER_HOST_SLOT",
-    "FeedState",
-    "Pipeline",
-    "RunSummary",
-    "interleave_by_host",
-    "job_host",
-]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from scraper.archive import ArchiveOutcome, ArticleJob
+    from scraper.claims import ArticleClaims
+    from scraper.export.writer import PostWriter, ReservedPost
+    from scraper.outcome_recorder import OutcomeHook, OutcomeRecorder
+    from scraper.revisit_work import RevisitWork
+    from scraper.store.models import Feed
+    from scraper.work_loop import ArchiveStage, RecordedHook
+
+__all__ = ["FeedState", "Pipeline", "RunSummary"]
+
+T = TypeVar("T")
+
+
+class _Stage(Generic[T]):
+    """A pipeline attribute built on first use, once, whichever thread asks first (the daemon's and the
+    backfill's work runs in several; functools.cached_property no longer locks from Python 3.12). Assigning
+    the attribute (a writer given to the constructor) sets it instead."""
+
+    def __init__(self, build: Callable[[Pipeline], T]) -> None:
+        self.build = build
+        self.name = build.__name__
+
+    @overload
+    def __get__(self, pipeline: None, owner: Any = None) -> _Stage[T]: ...
+    @overload
+    def __get__(self, pipeline: Pipeline, owner: Any = None) -> T: ...
+    def __get__(self, pipeline: Pipeline | None, owner: Any = None) -> T | _Stage[T]:
+        if pipeline is None:
+            return self
+        built = pipeline.__dict__
+        if self.name not in built:
+            with pipeline._building:  # re-entrant: the archive stage builds the claims, which build sessions
+                if self.name not in built:
+                    built[self.name] = self.build(pipeline)
+        return built[self.name]
+
+    def __set__(self, pipeline: Pipeline, value: T) -> None:
+        pipeline.__dict__[self.name] = value
 
 
 class Pipeline:
@@ -79,43 +108,86 @@ class Pipeline:
         # On SQLite every transaction of the pipeline takes the write lock first (BEGIN IMMEDIATE): its work
         # runs in several threads, and a transaction that read, then writes after another thread's commit
         # would fail at once instead of waiting its turn (scraper.store.db).
-        self.sessions: sessionmaker[Session] = session_factory(
-            engine.execution_options(sqlite_begin="IMMEDIATE")
-        )
+        self.writes = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._building = threading.RLock()  # the stages built on first use (_Stage)
         self.fetcher = fetcher
         self.rules = RuleBook.load(config.rules)
-        self.writer = writer or _writer_for(config)
+        if writer is not None:
+            self.writer = writer
         self.clock = clock
+        self.on_outcome = on_outcome
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self.leases = leases or Leases(
             engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
         )
-        policies: Mapping[str, RequestPolicy] = {
+        self.policies: Mapping[str, RequestPolicy] = {
             feed.url: RequestPolicy.from_config(config.http, feed) for feed in config.feeds
         }
-        self.polls = PollStage(config, self.leases, fetcher, policies, clock=clock)
-        self.claims = ArticleClaims(config, self.leases, self.sessions, policies, clock=clock)
-        self.recorder = OutcomeRecorder(
+        self.polls = PollStage(config, self.leases, fetcher, self.policies, clock=clock)
+        self._changes_feed_at: int | None = -1  # the newest change in the changes feed written
+
+    # --- the stages built when first used (the ORM and the extractor with them) ---------------------------
+
+    @_Stage
+    def sessions(self) -> sessionmaker[Session]:
+        from scraper.store.db import session_factory
+
+        return session_factory(self.writes)
+
+    @_Stage
+    def writer(self) -> PostWriter:
+        return _writer_for(self.config)
+
+    @_Stage
+    def claims(self) -> ArticleClaims:
+        from scraper.claims import ArticleClaims
+
+        return ArticleClaims(self.config, self.leases, self.sessions, self.policies, clock=self.clock)
+
+    @_Stage
+    def recorder(self) -> OutcomeRecorder:
+        from scraper.outcome_recorder import OutcomeRecorder
+        from scraper.outcomes import RetryPolicy
+
+        fetch = self.config.fetch
+        return OutcomeRecorder(
             self.leases,
             self.writer,
-            RetryPolicy(config.fetch.max_attempts, config.fetch.retry_base_seconds),
-            clock=clock,
-            on_outcome=on_outcome,
+            RetryPolicy(fetch.max_attempts, fetch.retry_base_seconds),
+            clock=self.clock,
+            on_outcome=self.on_outcome,
         )
-        self.revisits = self._revisit_work(policies)
-        self._changes_feed_at: int | None = -1  # the newest change in the changes feed written
-        self.archiving = ArchiveStage(
+
+    @_Stage
+    def revisits(self) -> RevisitWork:
+        return self._revisit_work(self.policies)
+
+    @_Stage
+    def archiving(self) -> ArchiveStage:
+        from scraper.work_loop import ArchiveStage
+
+        return ArchiveStage(
             self.claims,
             self.recorder,
-            fetcher,
+            self.fetcher,
             self.rules,
             self.leases,
-            concurrency=config.http.concurrency,
-            clock=clock,
+            concurrency=self.config.http.concurrency,
+            clock=self.clock,
             revisits=self.revisits,
         )
 
+    @property
+    def export_failure(self) -> str | None:
+        """Why posts could not be written this run, if the writer was built and failed (None otherwise)."""
+        writer = self.__dict__.get("writer")
+        return writer.failure if writer is not None else None
+
     def _revisit_work(self, policies: Mapping[str, RequestPolicy]) -> RevisitWork:
+        from scraper.revisit import feed_schedules
+        from scraper.revisit_recorder import RevisitRecorder
+        from scraper.revisit_work import RevisitWork
+
         config = self.config
         recorder = RevisitRecorder(
             self.leases,
@@ -151,10 +223,21 @@ class Pipeline:
             self.sync_feeds()
         self.adopt_existing_posts()
         await self.poll_feeds(self.feeds_to_poll(due_only=due_only, force=force), summary)
+        if self.nothing_more_due():
+            return summary  # no post was written: the folder's stamp stands as it is
         await self.archive_pending(summary, revisit=True)
         self.export_unwritten(summary)
         restamp_export_folder(self.sessions, self.config.export.dir)  # its own posts are known
         return summary
+
+    def nothing_more_due(self) -> bool:
+        """After the poll round: whether the archive, revisit and export steps would find nothing to do (no
+        article, revisit or post due, scraper.store.work_due) and no changes feed is to be written, so the
+        run can end without building those stages."""
+        if self.config.export.changes_feed:  # written by the first export of each process
+            return False
+        with self.engine.connect() as connection:
+            return nothing_due(connection, self.clock())
 
     def sync_feeds(self) -> None:
         """Bring the feed rows in line with the config: new feeds added, removed ones disabled (kept).
@@ -167,16 +250,22 @@ class Pipeline:
             self._sync_feeds()
 
     def _sync_feeds(self) -> None:
-        with self.sessions.begin() as session:
-            feed_rows.sync_feed_rows(session, self.config.feeds, self._fingerprint)
+        with self.writes.begin() as connection:
+            feed_rows.sync_feed_rows(connection, self.config.feeds, self._fingerprint)
 
     def _fingerprint(self, feed: FeedConfig) -> str:
         return config_fingerprint(feed, self.config.http, self.config.schedule)
 
     def adopt_existing_posts(self) -> int:
         """Import the export folder's posts the database does not know, before any poll (post_import).
-        Nodes sharing the folder may adopt the same post at once: the one that loses reads again."""
+        Nodes sharing the folder may adopt the same post at once: the one that loses reads again.
+        A folder unchanged since it was last adopted costs a few stats and one query (folder_stamps)."""
         folder, feeds = self.config.export.dir, self.config.feeds
+        with self.engine.connect() as connection:
+            if nothing_to_adopt(connection, folder):
+                return 0
+        from scraper.post_adopt import adopt_export_folder
+
         try:
             found = adopt_export_folder(self.sessions, folder, feeds, self.clock())
         except IntegrityError:
@@ -256,6 +345,9 @@ class Pipeline:
         recorded since it was last written (by this process: the first call writes it)."""
         if not self.config.export.changes_feed:
             return False
+        from scraper.export.changes_feed import write_changes_feed
+        from scraper.store import revisits as revisit_rows
+
         with self.sessions() as session:
             newest = revisit_rows.newest_change_id(session)
             if newest == self._changes_feed_at:
@@ -267,6 +359,8 @@ class Pipeline:
     def export_unwritten(self, summary: RunSummary, *, limit: int | None = None, mine: bool = True) -> None:
         """Write the posts of the articles this node archived (unless not `mine`), and of those whose node
         died before writing them (scraper.export.writer.export_unwritten); at most `limit` this call."""
+        from scraper.export.writer import export_unwritten
+
         summary.posts_written += export_unwritten(self.leases, self.writer, limit=limit, mine=mine)
         self.write_changes_feed()
 

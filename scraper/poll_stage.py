@@ -12,9 +12,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, cast
 
 from scraper.config import Config, FeedConfig
 from scraper.errors import FeedError, FetchError, HostBlockedError, ScraperError
@@ -22,12 +20,15 @@ from scraper.fetch import Fetcher, RequestPolicy
 from scraper.logs import logging_about
 from scraper.poll import PollResult, poll_feed
 from scraper.poll_schedule import FeedTiming, ServerMemory, after_answer, after_deferral, after_failure
-from scraper.queue import enqueue_entries
 from scraper.schedule import encode_set
 from scraper.store import feeds as feed_rows
 from scraper.store.leases import Leases
-from scraper.store.models import Feed
 from scraper.summary import RunSummary
+
+if TYPE_CHECKING:  # the ORM is loaded only to record a poll that is not a 304 (see _record_poll)
+    from sqlalchemy.orm import Session
+
+    from scraper.store.models import Feed
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class PollStage:
         """
         now = self.clock()
         where = feed_rows.pollable(now, due_only=due_only, exclude_ids=exclude_ids, force=force)
-        claimed = self.leases.claim("feed", where, order_by=[Feed.id], limit=limit)
+        claimed = self.leases.claim("feed", where, order_by=[feed_rows.FEED.id], limit=limit)
         return [
             FeedState(
                 f.id,
@@ -210,7 +211,7 @@ class PollStage:
         if not batch:
             return
         ids = [cast(int, values["id"]) for values in batch]
-        with self.leases.sessions.begin() as session:
+        with self.leases.writes.begin() as session:  # Core statements: no ORM session needed
             mine = feed_rows.lock_mine(session, ids, self.leases.node_id)
             kept = [{**values, "lease_owner": None, "lease_expires_at": None} for values in batch]
             feed_rows.write_rows(session, [values for values in kept if values["id"] in mine])
@@ -284,22 +285,7 @@ class PollStage:
             if result.warning:
                 row.last_error, row.last_error_at = f"parsed with a warning: {result.warning}", now
             is_local = self._feed_config(feed.url).is_local
-            queued = enqueue_entries(session, feed.id, result.entries, now, allow_file=is_local)
-            new_entries = len(queued.new_ids)
-            summary.new_entries += new_entries
-            for reason in queued.skipped:
-                summary.errors.append(f"feed {feed.name}: {reason}")
-            summary.refused += len(queued.skipped)
-            if queued.skipped:  # shown by `status`; the feed itself answered, so not a failure
-                refused = f"{len(queued.skipped)} entries refused; the first: {queued.skipped[0]}"
-                row.last_error, row.last_error_at = refused, now
-            log.info(
-                "feed %s: %d entries, %d new, %d already seen",
-                feed.name,
-                len(result.entries),
-                new_entries,
-                queued.duplicates,
-            )
+            new_entries = _queue_entries(session, feed, row, result, summary, now, is_local)
         schedule = after_answer(
             timing,
             row.poll_interval,
@@ -358,3 +344,35 @@ class PollStage:
 
     def _feed_config(self, url: str) -> FeedConfig:
         return self.feeds_by_url.get(url) or FeedConfig(name="", url=url)
+
+
+def _queue_entries(
+    session: Session,
+    feed: FeedState,
+    row: Feed,
+    result: PollResult,
+    summary: RunSummary,
+    now: datetime,
+    is_local: bool,
+) -> int:
+    """Queue a feed's entries as article rows (scraper.queue); the new ones' count. Imported here: only a
+    feed that sent entries needs the queue's ORM."""
+    from scraper.queue import enqueue_entries
+
+    queued = enqueue_entries(session, feed.id, result.entries, now, allow_file=is_local)
+    new_entries = len(queued.new_ids)
+    summary.new_entries += new_entries
+    for reason in queued.skipped:
+        summary.errors.append(f"feed {feed.name}: {reason}")
+    summary.refused += len(queued.skipped)
+    if queued.skipped:  # shown by `status`; the feed itself answered, so not a failure
+        refused = f"{len(queued.skipped)} entries refused; the first: {queued.skipped[0]}"
+        row.last_error, row.last_error_at = refused, now
+    log.info(
+        "feed %s: %d entries, %d new, %d already seen",
+        feed.name,
+        len(result.entries),
+        new_entries,
+        queued.duplicates,
+    )
+    return new_entries

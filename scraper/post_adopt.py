@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +32,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.config import FeedConfig
 from scraper.export.files import remove_stale_temp_files
+from scraper.folder_stamps import (  # the cheap check, kept apart so a run with nothing new needs no more
+    RACY_SECONDS,
+    directories_unchanged,
+    folder_key,
+    restamp_export_folder,
+    trusted,
+)
 from scraper.post_import import (
     BATCH,
     ImportSummary,
@@ -46,39 +52,17 @@ from scraper.store import articles as article_rows
 from scraper.store.maintenance import after_bulk_load
 from scraper.store.stamps import folder_stamp, record_folder_stamp
 
+__all__ = [
+    "RACY_SECONDS",
+    "adopt_export_folder",
+    "directories_unchanged",
+    "folder_key",
+    "record_adopted",
+    "restamp_export_folder",
+    "trusted",
+]
+
 log = logging.getLogger(__name__)
-
-RACY_SECONDS = 2.0
-
-
-def folder_key(export_dir: Path) -> str:
-    """The folder's stamp key: its real path, or its absolute one where it has none (a symlink loop: the
-    run goes on, and says why its posts cannot be written)."""
-    try:
-        return str(export_dir.resolve())
-    except (OSError, RuntimeError):
-        return str(export_dir.absolute())
-
-
-def directories_unchanged(export_dir: Path, recorded: dict[str, int]) -> bool:
-    """Whether every recorded directory keeps its mtime (one stat each; nothing is listed)."""
-    for relative, mtime in recorded.items():
-        try:
-            if (export_dir / relative).stat().st_mtime_ns != mtime:
-                return False
-        except OSError:
-            return False
-    return bool(recorded)
-
-
-def trusted(directories: dict[str, int], now: float | None = None) -> dict[str, int]:
-    """The stamp to record: an mtime in whole seconds within RACY_SECONDS of now is recorded as -1 (not
-    trusted: a file added later in that second would not change it), so the next run walks again."""
-    now = time.time() if now is None else now
-    return {
-        relative: -1 if mtime % 1_000_000_000 == 0 and now - mtime / 1e9 < RACY_SECONDS else mtime
-        for relative, mtime in directories.items()
-    }
 
 
 def adopt_export_folder(
@@ -131,23 +115,6 @@ def record_adopted(
     """The folder's directories as they were when listed for an adoption (or an import of the folder)."""
     with sessions.begin() as session:
         record_folder_stamp(session, folder_key(export_dir), trusted(directories), now or datetime.now(UTC))
-
-
-def restamp_export_folder(sessions: sessionmaker[Session], export_dir: Path) -> None:
-    """After a run wrote its posts: the recorded directories' mtimes as they are now (no listing)."""
-    key = folder_key(export_dir)
-    with sessions.begin() as session:
-        recorded = folder_stamp(session, key)
-        if not recorded:
-            return
-        current: dict[str, int] = {}
-        for relative in recorded:
-            try:
-                current[relative] = (export_dir / relative).stat().st_mtime_ns
-            except OSError:
-                current[relative] = -1
-        if current != recorded:
-            record_folder_stamp(session, key, trusted(current), datetime.now(UTC))
 
 
 def _unknown_files(sessions: sessionmaker[Session], files: Iterator[tuple[str, Path]]) -> Iterator[Path]:

@@ -20,9 +20,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from protego import Protego
+if TYPE_CHECKING:
+    from protego import Protego
+
 
 RULES_TTL = 86400.0
 UNREACHABLE_TTL = 300.0
@@ -114,6 +117,8 @@ class RobotsCache:
         if status >= 400 or not 200 <= status < 300:
             return _Entry(None, None, now + RULES_TTL)
         text = answer.body[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")
+        from protego import Protego  # a robots.txt with rules to parse (not a 404): only then
+
         return _Entry(Protego.parse(text), None, now + RULES_TTL)
 
     def _forget_expired(self) -> None:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from scraper.capture.report import capture_failure_lines
 from scraper.due import FeedTiming, PollTiming, poll_timing
 from scraper.schedule import decode_set
 from scraper.store.db import session_factory
-from scraper.store.models import ArticleStatus, Feed, utcnow
 from scraper.store.nodes import NodeReport, node_reports
 from scraper.store.posts import posts_waiting
 from scraper.store.reports import FeedHealth, enabled_feeds, feed_health
+from scraper.store.tables import ArticleStatus, utcnow
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -55,7 +54,7 @@ def _duration(seconds: int | None, configured: int | str | None) -> str:
     return f"auto {text}" if configured == "auto" else text
 
 
-def feed_timing(feed: Feed, now: datetime) -> FeedTiming:
+def feed_timing(feed: Any, now: datetime) -> FeedTiming:
     """The plain data `scraper.due.poll_timing` decides on, from a feed row. A claim that stands (any
     node's, ours included: a poll in flight) keeps the feed from being chosen again."""
     held = feed.lease_owner and feed.lease_expires_at is not None and feed.lease_expires_at > now
@@ -78,8 +77,8 @@ def feed_timing(feed: Feed, now: datetime) -> FeedTiming:
 
 def skipped_feeds(engine: Engine, now: datetime, *, due_only: bool) -> list[tuple[str, PollTiming]]:
     """The enabled feeds a run would not poll now, each with when and why (`scraper once` says so)."""
-    with session_factory(engine)() as session:
-        feeds = enabled_feeds(session)
+    with engine.connect() as connection:  # Core rows: `once` asks this, and needs no ORM for it
+        feeds = enabled_feeds(connection)
     timings = [(feed.name, poll_timing(feed_timing(feed, now), now, due_only=due_only)) for feed in feeds]
     return [(name, timing) for name, timing in timings if not timing.due]
 
@@ -98,6 +97,7 @@ def feed_status_report(
     from rich.console import Console
     from rich.text import Text
 
+    from scraper.capture.report import capture_failure_lines
     from scraper.revisit_report import revisits_table
 
     now = now or utcnow()

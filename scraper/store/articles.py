@@ -33,26 +33,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from scraper.store.leases import chunks
 from scraper.store.models import Article, ArticleStatus, RawPage
+from scraper.store.work_due import claimable, due_count, pending_and_due
 
-
-def pending_and_due(now: datetime) -> list[ColumnElement[bool]]:
-    """Pending articles whose next attempt has come."""
-    return [
-        Article.status == ArticleStatus.PENDING,
-        or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= now),
-    ]
-
-
-def claimable(
-    now: datetime, left_out_hosts: Sequence[str] = (), exclude_ids: Collection[int] = ()
-) -> list[ColumnElement[bool]]:
-    """Pending and due, not on these hosts (the claimer holds enough of them), not these ids."""
-    where = pending_and_due(now)
-    if left_out_hosts:
-        where.append(or_(Article.host.is_(None), Article.host.not_in(left_out_hosts)))
-    if exclude_ids:
-        where.append(Article.id.not_in(sorted(exclude_ids)))
-    return where
+# claimable, due_count and pending_and_due are defined with the other conditions of what is due (work_due)
+__all__ = ["claimable", "claimable_bound", "claimable_params", "due_count", "pending_and_due"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -81,10 +65,6 @@ def claimable_params(
         "claim_left_out": list(left_out_hosts),
         "claim_excluded": sorted(exclude_ids),
     }
-
-
-def due_count(session: Session | Connection, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Article).where(*pending_and_due(now))) or 0
 
 
 def known_keys(

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.errors import SchemaRevisionError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
+    from sqlalchemy.orm import Session, sessionmaker
 
 # A pooled PostgreSQL connection idle longer than this is pinged before it is handed out (see make_engine).
 IDLE_PING_SECONDS = 10.0
@@ -50,6 +50,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **kwargs)
+    if engine.dialect.name == "postgresql":
+        from scraper.store.tables import add_postgresql_options
+
+        add_postgresql_options()
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_when_idle(engine))
     return engine
@@ -199,13 +203,13 @@ def check_revision(engine: Engine) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from scraper.store.models import Base
+    from scraper.store.tables import metadata
 
     scripts = ScriptDirectory.from_config(alembic_config(engine))
     known = {script.revision for script in scripts.walk_revisions()}
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
-        ours = set(Base.metadata.tables) & set(inspect(connection).get_table_names())
+        ours = set(metadata.tables) & set(inspect(connection).get_table_names())
     unknown = [head for head in current if head not in known]
     if unknown:
         raise SchemaRevisionError(
@@ -233,6 +237,10 @@ def check_revision(engine: Engine) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """ORM sessions on the engine. The ORM is imported here, by the first caller that needs mapped rows:
+    the Core statements of a cron run with nothing new never load it (scraper.store.tables)."""
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

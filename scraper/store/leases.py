@@ -31,7 +31,8 @@ from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -40,20 +41,30 @@ from sqlalchemy import (
     Result,
     Row,
     Select,
+    Table,
     Update,
     bindparam,
     or_,
     select,
     update,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
-from scraper.store import nodes
-from scraper.store.models import Article, BackfillDocument, Feed
+from scraper.store import nodes, tables
+from scraper.store.nodes import Transaction
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
-KINDS: dict[str, Any] = {"feed": Feed, "article": Article, "document": BackfillDocument}
+# The leased tables, by kind. Core tables: a node's own statements (join, claims, renewal, release) need no
+# ORM, so a cron run with nothing new never loads it (scraper.store.tables); `sessions` and `guard`, which
+# the recording stages use, load it when first asked.
+KINDS: dict[str, Table] = {
+    "feed": tables.feeds,
+    "article": tables.articles,
+    "document": tables.backfill_documents,
+}
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit, PostgreSQL's plan cache)
 
 
@@ -79,7 +90,6 @@ class Leases:
         self.heartbeat = heartbeat or ttl / 3
         # Claims and guarded writes: BEGIN IMMEDIATE on SQLite (see the module docstring).
         self.writes = engine.execution_options(sqlite_begin="IMMEDIATE")
-        self.sessions: sessionmaker[Session] = sessionmaker(self.writes, expire_on_commit=False)
         self.live_nodes = 1
         self.lost = 0  # results thrown away because the lease had gone to another node
         self._held: dict[str, set[int]] = {kind: set() for kind in KINDS}
@@ -88,6 +98,14 @@ class Leases:
         self._claims: dict[Hashable, tuple[Select[Any], Update]] = {}  # see `claim`'s `shape`
         self._beats: ThreadPoolExecutor | None = None  # see `beat_apart`
 
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """ORM sessions on `writes`, for the stages that record results on mapped rows (made on first use:
+        it imports the ORM)."""
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(self.writes, expire_on_commit=False)
+
     # --- the node -----------------------------------------------------------------------------------------
 
     def join(self, command: str) -> None:
@@ -95,7 +113,7 @@ class Leases:
         of them (the run lock makes this the only process on the file), on PostgreSQL those of earlier
         lives of nodes on this machine."""
         self._command = command
-        with self.sessions.begin() as session:
+        with self.writes.begin() as session:
             dead = nodes.dead_local_nodes(session, self.node_id)
             everyone = self.engine.dialect.name == "sqlite"
             freed = free_owners(session, None if everyone else dead)
@@ -110,7 +128,7 @@ class Leases:
     def beat(self) -> int:
         """The heartbeat: renew what we hold, say we are alive, count the live nodes (returned)."""
         self.renew()
-        with self.sessions.begin() as session:
+        with self.writes.begin() as session:
             nodes.touch(session, self.engine, self.node_id, self._command or "?")
             self.live_nodes = nodes.live_count(session, self.engine, self.ttl)
         return self.live_nodes
@@ -154,7 +172,7 @@ class Leases:
 
     def leave(self) -> None:
         """Release everything this node holds and mark its row stopped (a clean stop)."""
-        with self.sessions.begin() as session:
+        with self.writes.begin() as session:
             free_owners(session, [self.node_id])
             nodes.stopped(session, self.engine, self.node_id)
         with self._lock:
@@ -169,11 +187,13 @@ class Leases:
     def now(self) -> ColumnElement[Any]:
         return nodes.sql_now(self.engine)
 
-    def free(self, model: Any, *, or_mine: bool = False) -> ColumnElement[bool]:
-        """No lease, or an expired one (or, with `or_mine`, one of ours)."""
-        conditions = [model.lease_owner.is_(None), model.lease_expires_at < self.now()]
+    def free(self, table: Any, *, or_mine: bool = False) -> ColumnElement[bool]:
+        """No lease, or an expired one (or, with `or_mine`, one of ours). `table`: a Core table (or its
+        mapped class)."""
+        columns = getattr(table, "c", table)
+        conditions = [columns.lease_owner.is_(None), columns.lease_expires_at < self.now()]
         if or_mine:
-            conditions.append(model.lease_owner == self.node_id)
+            conditions.append(columns.lease_owner == self.node_id)
         return or_(*conditions)
 
     def claim(
@@ -203,15 +223,14 @@ class Leases:
         `order_by`, `pick_by` and `columns` (the same shape, the same statements): on PostgreSQL the
         statements are then built once, since building and keying them costs as much as running them.
         """
-        model = KINDS[kind]
-        table = model.__table__
+        table = KINDS[kind]
         wanted = list(columns) if columns is not None else list(table.c)
         values = {**(params or {}), "claim_scan": scan or limit, "claim_node": self.node_id}
         returning = bool(self.engine.dialect.update_returning)
         key = (kind, shape, or_mine)
         if (built := self._claims.get(key) if shape is not None else None) is None:
-            where = [*where, self.free(model, or_mine=or_mine)]
-            built = claim_statements(self, model, where, order_by, pick_by, wanted, scan or limit)
+            where = [*where, self.free(table, or_mine=or_mine)]
+            built = claim_statements(self, table, where, order_by, pick_by, wanted, scan or limit)
             if shape is not None and self.engine.dialect.name == "postgresql":  # SQLite's clock is a value
                 self._claims[key] = built
         query, lease = built
@@ -233,14 +252,13 @@ class Leases:
             self._held[kind].update(ids)
         return rows
 
-    def claim_one(self, session: Session, kind: str, key: int) -> bool:
+    def claim_one(self, session: Transaction, kind: str, key: int) -> bool:
         """Within the caller's (IMMEDIATE) transaction: claim this row if its lease is free or ours."""
-        model = KINDS[kind]
+        table = KINDS[kind]
         claimed = session.execute(
-            update(model)
-            .where(model.id == key, self.free(model, or_mine=True))
-            .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
-            execution_options={"synchronize_session": False},
+            update(table)
+            .where(table.c.id == key, self.free(table, or_mine=True))
+            .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl))
         )
         if _rowcount(claimed):
             with self._lock:
@@ -252,7 +270,9 @@ class Leases:
     def guard(self, session: Session, kind: str, key: int) -> Any | None:
         """The row, locked for this transaction, if our lease on it still stands; else None (the result
         must be discarded: call `discard`). Use in a transaction from `self.sessions`."""
-        model = KINDS[kind]
+        from scraper.store.models import Article, BackfillDocument, Feed
+
+        model: Any = {"feed": Feed, "article": Article, "document": BackfillDocument}[kind]
         row = session.scalars(
             select(model).where(model.id == key, model.lease_owner == self.node_id).with_for_update()
         ).first()
@@ -268,28 +288,27 @@ class Leases:
             what,
         )
 
-    def release(self, kind: str, keys: Iterable[int], session: Session | None = None) -> None:
+    def release(self, kind: str, keys: Iterable[int], session: Transaction | None = None) -> None:
         """Give up our leases on these rows (in the caller's transaction, if given)."""
-        model = KINDS[kind]
+        table = KINDS[kind]
         ids = list(keys)
         if not ids:
             return
 
-        def run(session: Session) -> None:
+        def run(session: Transaction) -> None:
             for chunk in chunks(ids):
                 mine = self.lock_mine(session, kind, chunk)
                 if mine:
                     session.execute(
-                        update(model)
-                        .where(model.id.in_(mine))
-                        .values(lease_owner=None, lease_expires_at=None),
-                        execution_options={"synchronize_session": False},
+                        update(table)
+                        .where(table.c.id.in_(mine))
+                        .values(lease_owner=None, lease_expires_at=None)
                     )
 
         if session is not None:
             run(session)
         else:
-            with self.sessions.begin() as own:
+            with self.writes.begin() as own:
                 run(own)
         with self._lock:
             self._held[kind].difference_update(ids)
@@ -304,17 +323,16 @@ class Leases:
         with self._lock:
             held = {kind: sorted(ids) for kind, ids in self._held.items() if ids}
         for kind, ids in held.items():
-            model = KINDS[kind]
+            table = KINDS[kind]
             kept: set[int] = set()
-            with self.sessions.begin() as session:
+            with self.writes.begin() as session:
                 for chunk in chunks(ids):
                     mine = self.lock_mine(session, kind, chunk)
                     if mine:
                         session.execute(
-                            update(model)
-                            .where(model.id.in_(mine))
-                            .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl)),
-                            execution_options={"synchronize_session": False},
+                            update(table)
+                            .where(table.c.id.in_(mine))
+                            .values(lease_expires_at=nodes.sql_now(self.engine, self.ttl))
                         )
                     kept.update(mine)
             gone = [key for key in ids if key not in kept]
@@ -333,16 +351,16 @@ class Leases:
                 )
         return lost
 
-    def lock_mine(self, session: Session, kind: str, keys: Sequence[int]) -> list[int]:
+    def lock_mine(self, session: Transaction, kind: str, keys: Sequence[int]) -> list[int]:
         """Lock, in id order, those of these rows whose lease is ours; returns their ids. Every statement
         that changes several of a node's rows at once takes their locks this way first (in id order), so
         two of its threads (the heartbeat renewing, a batch of posts marked written) never deadlock."""
-        model = KINDS[kind]
+        columns = KINDS[kind].c
         return list(
             session.scalars(
-                select(model.id)
-                .where(model.id.in_(keys), model.lease_owner == self.node_id)
-                .order_by(model.id)
+                select(columns.id)
+                .where(columns.id.in_(keys), columns.lease_owner == self.node_id)
+                .order_by(columns.id)
                 .with_for_update()
             )
         )
@@ -359,7 +377,7 @@ class Leases:
 
 def claim_statements(
     leases: Leases,
-    model: Any,
+    table: Table,
     where: Sequence[ColumnElement[bool]],
     order_by: Sequence[Any],
     pick_by: Sequence[Any],
@@ -369,7 +387,6 @@ def claim_statements(
     """A claim's two statements (Leases.claim): the rows locked and read (`claim_scan` of them, if `scan`
     is not None), and the lease written on those chosen (`claim_ids`), returning `wanted` where the
     database can."""
-    table = model.__table__
     query = select(table.c.id, *pick_by).where(*where).order_by(*order_by)
     if scan is not None:
         query = query.limit(bindparam("claim_scan"))
@@ -384,18 +401,15 @@ def claim_statements(
     return query.with_for_update(skip_locked=True), lease
 
 
-def free_owners(session: Session, owners: list[str] | None) -> int:
+def free_owners(session: Transaction, owners: list[str] | None) -> int:
     """Free the leases of these owners (None: of everyone)."""
     if owners == []:
         return 0
     freed = 0
-    for model in KINDS.values():
-        statement = update(model).where(model.lease_owner.is_not(None))
+    for table in KINDS.values():
+        statement = update(table).where(table.c.lease_owner.is_not(None))
         if owners is not None:
-            statement = statement.where(model.lease_owner.in_(owners))
-        result = session.execute(
-            statement.values(lease_owner=None, lease_expires_at=None),
-            execution_options={"synchronize_session": False},
-        )
+            statement = statement.where(table.c.lease_owner.in_(owners))
+        result = session.execute(statement.values(lease_owner=None, lease_expires_at=None))
         freed += _rowcount(result)
     return freed

@@ -1,222 +1,147 @@
-"""The database schema: feeds, their articles, and the raw pages kept for re-extraction.
+"""The ORM classes, mapped onto the Core tables of scraper.store.tables (the one definition of the schema).
 
-The database is the truth about what is due (`feeds.next_poll_at`, `articles.next_attempt_at`), so a
-restarted daemon, a cron run and several nodes sharing one PostgreSQL agree. Every change to these models
-comes with an Alembic migration in migrations/ (a test checks that the two do not drift).
+The stages that load and change whole rows (the outcome recorder, the revisit recorder, the export) use
+these classes; a cron run with nothing new never imports this module, nor `sqlalchemy.orm` (see
+scraper.store.tables). The annotations give the attributes' types; the columns are the tables'. (`__table__`
+is typed as declarative types it, a FromClause, so the callers' casts to Table keep meaning what they did.)
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import ClassVar
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-    text,
+from sqlalchemy import FromClause
+from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
+
+from scraper.store import tables
+from scraper.store.tables import (
+    IMPORTED,
+    NAMING_CONVENTION,
+    ArticleStatus,
+    UTCDateTime,
+    utcnow,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from scraper.errors import StoredValueError
-from scraper.hosts import host_key
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) as on PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: store aware UTC datetimes")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if getattr(dialect, "name", "") == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-    def result_processor(self, dialect: Any, coltype: Any) -> Any:
-        """The column's reader, with a value the database cannot give back as a date (SQLite keeps any
-        text: a hand edit, another program) a StoredValueError naming it, not a ValueError traceback."""
-        read = super().result_processor(dialect, coltype)
-        if read is None:
-            return None
-
-        def checked(value: Any) -> Any:
-            try:
-                return read(value)
-            except (ValueError, TypeError, OverflowError):
-                raise StoredValueError(
-                    f"a date in the database is not one: {str(value)[:60]!r}; fix: correct or clear it "
-                    "(sqlite3 ARCHIVE.db, UPDATE ... SET column = NULL), or restore the database"
-                ) from None
-
-        return checked
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _host_default(context: Any) -> str:
-    # The host of the article's page (scraper.hosts): claims of pending articles are spread over it.
-    return host_key(context.get_current_parameters().get("url") or "")
+__all__ = [
+    "IMPORTED",
+    "NAMING_CONVENTION",
+    "Article",
+    "ArticleCapture",
+    "ArticleChange",
+    "ArticleStatus",
+    "ArticleVersion",
+    "BackfillDocument",
+    "Base",
+    "CaptureFailure",
+    "Feed",
+    "FolderStamp",
+    "Node",
+    "RawPage",
+    "UTCDateTime",
+    "utcnow",
+]
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class ArticleStatus:
-    """Where an article stands. A plain string column keeps migrations trivial across engines."""
-
-    PENDING = "pending"  # seen in a feed, page not yet archived (or a transient failure to retry)
-    ARCHIVED = "archived"  # record extracted and stored
-    GONE = "gone"  # the page answered 404 or 410
-    FAILED = "failed"  # a permanent failure, or retries exhausted; last_error says why
-    # Known only from an old archive's list of seen URLs (`scraper import allurls.dat`): never fetched,
-    # never exported, but its canonical URL keeps every poll and backfill from queueing it again.
-    SEEN = "seen"
-
-    ALL = (PENDING, ARCHIVED, GONE, FAILED, SEEN)
-
-
-# `articles.content_source` of a post read from an old archive by `scraper import` (or found in the export
-# folder): its file is the post, kept byte for byte, so export never writes it.
-IMPORTED = "import"
+    metadata = tables.metadata
 
 
 class Feed(Base):
     __tablename__ = "feeds"
+    __table__: ClassVar[FromClause] = tables.feeds
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048), unique=True)
-    name: Mapped[str] = mapped_column(String(512))
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    id: Mapped[int]
+    url: Mapped[str]
+    name: Mapped[str]
+    enabled: Mapped[bool]
 
     # Conditional GET validators from the last 200 answer.
-    etag: Mapped[str | None] = mapped_column(String(1024))
-    last_modified: Mapped[str | None] = mapped_column(String(128))
+    etag: Mapped[str | None]
+    last_modified: Mapped[str | None]
 
-    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # backoff or Retry-After
-    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_status: Mapped[int | None] = mapped_column(Integer)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    failures_in_row: Mapped[int] = mapped_column(Integer, default=0)
-    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first failure of the streak
-    broken: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_poll_at: Mapped[datetime | None]
+    blocked_until: Mapped[datetime | None]  # backoff or Retry-After
+    last_polled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None]
+    last_error_at: Mapped[datetime | None]
+    failures_in_row: Mapped[int]
+    failing_since: Mapped[datetime | None]  # first failure of the streak
+    broken: Mapped[bool]
 
     # Schedule: the interval in use (learned when interval = "auto"), and what the feed itself asks
     # (kept, since a 304 answer does not repeat it).
-    poll_interval: Mapped[int | None] = mapped_column(Integer)
-    ttl_minutes: Mapped[int | None] = mapped_column(Integer)
-    skip_hours: Mapped[str | None] = mapped_column(String(100))  # "0,1,2": GMT hours
-    skip_days: Mapped[str | None] = mapped_column(String(20))  # "5,6": weekdays, 0 = Monday
+    poll_interval: Mapped[int | None]
+    ttl_minutes: Mapped[int | None]
+    skip_hours: Mapped[str | None]  # "0,1,2": GMT hours
+    skip_days: Mapped[str | None]  # "5,6": weekdays, 0 = Monday
     # The settings this feed was last polled under (scraper.due.config_fingerprint): a change makes it due.
-    config_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    config_fingerprint: Mapped[str | None]
 
-    lease_owner: Mapped[str | None] = mapped_column(String(128))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_owner: Mapped[str | None]
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
 
     articles: Mapped[list[Article]] = relationship(back_populates="feed")
 
 
 class Article(Base):
     __tablename__ = "articles"
-    __table_args__ = (
-        UniqueConstraint("feed_id", "guid", name="uq_articles_feed_id_guid"),
-        Index("ix_articles_status_next_attempt_at", "status", "next_attempt_at"),
-        Index("ix_articles_lease_owner", "lease_owner"),  # what a node holds (renewal, status)
-        Index("ix_articles_status_post_written_at", "status", "post_written_at"),  # posts to write
-        Index("ix_articles_status_revisit_at", "status", "revisit_at"),  # revisits due
-        Index("ix_articles_feed_id_status", "feed_id", "status"),  # status's counts, from the index alone
-        Index(  # status's reasons: the few rows with an error, not every archived one
-            "ix_articles_errors",
-            "feed_id",
-            "status",
-            sqlite_where=text("last_error IS NOT NULL"),
-            postgresql_where=text("last_error IS NOT NULL"),
-        ),
-    )
+    __table__: ClassVar[FromClause] = tables.articles
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), index=True)
-    guid: Mapped[str | None] = mapped_column(String(2048))
-    url: Mapped[str] = mapped_column(String(2048))
-    host: Mapped[str | None] = mapped_column(String(255), default=_host_default)
-    canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
-    final_url: Mapped[str | None] = mapped_column(String(2048))
+    id: Mapped[int]
+    feed_id: Mapped[int | None]
+    guid: Mapped[str | None]
+    url: Mapped[str]
+    host: Mapped[str | None]
+    canonical_url: Mapped[str]
+    final_url: Mapped[str | None]
 
-    status: Mapped[str] = mapped_column(String(16), default=ArticleStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    http_status: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str]
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+    http_status: Mapped[int | None]
 
     # What the feed said: the fallback for metadata, and the body when content = "feed".
-    entry_title: Mapped[str | None] = mapped_column(Text)
-    entry_author: Mapped[str | None] = mapped_column(Text)
-    entry_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    entry_content: Mapped[str | None] = mapped_column(Text)
+    entry_title: Mapped[str | None]
+    entry_author: Mapped[str | None]
+    entry_published_at: Mapped[datetime | None]
+    entry_content: Mapped[str | None]
 
     # The record.
-    title: Mapped[str | None] = mapped_column(Text)
-    author: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lang: Mapped[str | None] = mapped_column(String(32))
-    content_html: Mapped[str | None] = mapped_column(Text)
-    content_text: Mapped[str | None] = mapped_column(Text)
-    content_source: Mapped[str | None] = mapped_column(String(8))  # "page" or "feed"
+    title: Mapped[str | None]
+    author: Mapped[str | None]
+    published_at: Mapped[datetime | None]
+    lang: Mapped[str | None]
+    content_html: Mapped[str | None]
+    content_text: Mapped[str | None]
+    content_source: Mapped[str | None]  # "page" or "feed"
 
-    post_path: Mapped[str | None] = mapped_column(String(1024), unique=True)  # reserved, then written
-    post_written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: the post is still to write
+    post_path: Mapped[str | None]  # reserved, then written
+    post_written_at: Mapped[datetime | None]  # None: the post is still to write
 
-    discovered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discovered_at: Mapped[datetime]
+    fetched_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
 
-    lease_owner: Mapped[str | None] = mapped_column(String(128))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None]
+    lease_expires_at: Mapped[datetime | None]
 
     # Revisits (scraper.revisit): when the page is fetched again, how often it was, its validators, its
     # edits, and whether it was taken down (suspected on one visit, confirmed on the next, or restored).
-    revisit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: no revisit scheduled
-    revisits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    page_etag: Mapped[str | None] = mapped_column(String(1024))
-    page_last_modified: Mapped[str | None] = mapped_column(String(128))
-    page_digest: Mapped[str | None] = mapped_column(String(64))  # of the raw page: same bytes, same page
-    edits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    removal_suspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    removal_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revisit_at: Mapped[datetime | None]  # None: no revisit scheduled
+    revisits: Mapped[int]
+    page_etag: Mapped[str | None]
+    page_last_modified: Mapped[str | None]
+    page_digest: Mapped[str | None]  # of the raw page: same bytes, same page
+    edits: Mapped[int]
+    revised_at: Mapped[datetime | None]
+    removal_suspected_at: Mapped[datetime | None]
+    removal_confirmed_at: Mapped[datetime | None]
+    restored_at: Mapped[datetime | None]
 
     feed: Mapped[Feed | None] = relationship(back_populates="articles")
     page: Mapped[RawPage | None] = relationship(back_populates="article", cascade="all, delete-orphan")
@@ -226,17 +151,18 @@ class RawPage(Base):
     """The page as served, zlib-compressed, so a better extractor can run over history offline."""
 
     __tablename__ = "raw_pages"
+    __table__: ClassVar[FromClause] = tables.raw_pages
 
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048))
-    content_type: Mapped[str | None] = mapped_column(String(256))
-    encoding: Mapped[str | None] = mapped_column(String(64))
-    body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
-    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    article_id: Mapped[int]
+    url: Mapped[str]
+    content_type: Mapped[str | None]
+    encoding: Mapped[str | None]
+    body_zlib: Mapped[bytes]
+    fetched_at: Mapped[datetime]
     # The page's WARC capture ([warc]): the file's name in the capture folder and the offset of its
     # response record (its request record follows it). None: captures were off, or it failed.
-    warc_file: Mapped[str | None] = mapped_column(String(255))
-    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_file: Mapped[str | None]
+    warc_offset: Mapped[int | None]
 
     article: Mapped[Article] = relationship(back_populates="page")
 
@@ -248,19 +174,19 @@ class ArticleVersion(Base):
     an article that never changes costs no copy."""
 
     __tablename__ = "article_versions"
-    __table_args__ = (UniqueConstraint("article_id", "number", name="uq_article_versions_article_id_number"),)
+    __table__: ClassVar[FromClause] = tables.article_versions
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
-    number: Mapped[int] = mapped_column(Integer)  # 1: as first archived
-    title: Mapped[str | None] = mapped_column(Text)
-    content_html: Mapped[str | None] = mapped_column(Text)
-    content_text: Mapped[str | None] = mapped_column(Text)
-    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    url: Mapped[str | None] = mapped_column(String(2048))
-    content_type: Mapped[str | None] = mapped_column(String(256))
-    encoding: Mapped[str | None] = mapped_column(String(64))
-    body_zlib: Mapped[bytes | None] = mapped_column(LargeBinary)  # the raw page, kept like the first
+    id: Mapped[int]
+    article_id: Mapped[int]
+    number: Mapped[int]  # 1: as first archived
+    title: Mapped[str | None]
+    content_html: Mapped[str | None]
+    content_text: Mapped[str | None]
+    fetched_at: Mapped[datetime]
+    url: Mapped[str | None]
+    content_type: Mapped[str | None]
+    encoding: Mapped[str | None]
+    body_zlib: Mapped[bytes | None]  # the raw page, kept like the first
 
 
 class ArticleChange(Base):
@@ -269,13 +195,14 @@ class ArticleChange(Base):
     The changes feed and `scraper history` read these, newest first."""
 
     __tablename__ = "article_changes"
+    __table__: ClassVar[FromClause] = tables.article_changes
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # edited, removed, restored
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    version: Mapped[int | None] = mapped_column(Integer)  # the new version of an edit
-    detail: Mapped[str | None] = mapped_column(Text)  # why: "HTTP 410", "redirected to the home page"
+    id: Mapped[int]
+    article_id: Mapped[int]
+    kind: Mapped[str]  # edited, removed, restored
+    at: Mapped[datetime]
+    version: Mapped[int | None]  # the new version of an edit
+    detail: Mapped[str | None]  # why: "HTTP 410", "redirected to the home page"
 
 
 class ArticleCapture(Base):
@@ -284,13 +211,14 @@ class ArticleCapture(Base):
     so every fetch of the page can be found in the WARC files."""
 
     __tablename__ = "article_captures"
+    __table__: ClassVar[FromClause] = tables.article_captures
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
-    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    warc_file: Mapped[str] = mapped_column(String(255))
-    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    id: Mapped[int]
+    article_id: Mapped[int]
+    fetched_at: Mapped[datetime]
+    http_status: Mapped[int | None]
+    warc_file: Mapped[str]
+    warc_offset: Mapped[int]
 
 
 class CaptureFailure(Base):
@@ -298,11 +226,12 @@ class CaptureFailure(Base):
     it. `scraper status` counts them and shows the last reasons."""
 
     __tablename__ = "capture_failures"
+    __table__: ClassVar[FromClause] = tables.capture_failures
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    url: Mapped[str] = mapped_column(String(2048))
-    reason: Mapped[str] = mapped_column(Text)
+    id: Mapped[int]
+    at: Mapped[datetime]
+    url: Mapped[str]
+    reason: Mapped[str]
 
 
 class BackfillDocument(Base):
@@ -316,18 +245,19 @@ class BackfillDocument(Base):
     """
 
     __tablename__ = "backfill_documents"
+    __table__: ClassVar[FromClause] = tables.backfill_documents
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # sitemap, feed-page, feed-archive
-    params: Mapped[str | None] = mapped_column(String(64))
-    lastmod: Mapped[str | None] = mapped_column(String(64))  # as the parent sitemap index gave it
-    next_url: Mapped[str | None] = mapped_column(String(2048))
-    urls_found: Mapped[int] = mapped_column(Integer, default=0)
-    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: claimed, not read yet
+    id: Mapped[int]
+    url: Mapped[str]
+    kind: Mapped[str]  # sitemap, feed-page, feed-archive
+    params: Mapped[str | None]
+    lastmod: Mapped[str | None]  # as the parent sitemap index gave it
+    next_url: Mapped[str | None]
+    urls_found: Mapped[int]
+    done_at: Mapped[datetime | None]  # None: claimed, not read yet
 
-    lease_owner: Mapped[str | None] = mapped_column(String(128))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None]
+    lease_expires_at: Mapped[datetime | None]
 
 
 class Node(Base):
@@ -339,14 +269,15 @@ class Node(Base):
     """
 
     __tablename__ = "nodes"
+    __table__: ClassVar[FromClause] = tables.nodes
 
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    hostname: Mapped[str] = mapped_column(String(255))
-    pid: Mapped[int] = mapped_column(Integer)
-    command: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a clean stop: kept, for `status`
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    id: Mapped[str]
+    hostname: Mapped[str]
+    pid: Mapped[int]
+    command: Mapped[str]
+    started_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]  # a clean stop: kept, for `status`
+    last_seen_at: Mapped[datetime]
 
 
 class FolderStamp(Base):
@@ -354,7 +285,8 @@ class FolderStamp(Base):
     as JSON by relative path. A run whose folder still matches skips the walk (scraper.post_import)."""
 
     __tablename__ = "folder_stamps"
+    __table__: ClassVar[FromClause] = tables.folder_stamps
 
-    folder: Mapped[str] = mapped_column(String(1024), primary_key=True)  # the resolved path
-    directories: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    folder: Mapped[str]  # the resolved path
+    directories: Mapped[str]
+    recorded_at: Mapped[datetime]

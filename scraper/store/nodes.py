@@ -18,12 +18,30 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Union, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, delete, func, insert, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Engine,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
-from scraper.store.models import Article, BackfillDocument, Feed, Node, UTCDateTime, utcnow
+from scraper.store import tables
+from scraper.store.tables import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# Core statements only: a transaction of the leases (a Connection) or of a stage (an ORM Session) runs them.
+Transaction = Union["Session", Connection]
+Node = tables.nodes.c
 
 FORGET_AFTER = timedelta(days=1)  # a node unseen this long is dropped from the table (and from status)
 
@@ -46,51 +64,55 @@ def _database_now(plus: float) -> ColumnElement[datetime]:
     return func.now() + timedelta(seconds=plus) if plus else func.now()
 
 
-def register(session: Session, engine: Engine, node_id: str, command: str) -> None:
+def register(session: Transaction, engine: Engine, node_id: str, command: str) -> None:
     """The node's row, written at start (and again by a heartbeat that finds it gone)."""
     hostname, pid, _ = node_id.rsplit(":", 2)
     now = sql_now(engine)
-    session.execute(delete(Node).where(Node.id == node_id))
+    session.execute(delete(tables.nodes).where(Node.id == node_id))
     session.execute(
-        insert(Node).values(
+        insert(tables.nodes).values(
             id=node_id, hostname=hostname, pid=int(pid), command=command, started_at=now, last_seen_at=now
         )
     )
 
 
-def touch(session: Session, engine: Engine, node_id: str, command: str) -> None:
-    found = session.execute(update(Node).where(Node.id == node_id).values(last_seen_at=sql_now(engine)))
+def touch(session: Transaction, engine: Engine, node_id: str, command: str) -> None:
+    found = session.execute(
+        update(tables.nodes).where(Node.id == node_id).values(last_seen_at=sql_now(engine))
+    )
     if not cast(
         "CursorResult[Any]", found
     ).rowcount:  # pruned by another node after a long pause: say we are here again
         register(session, engine, node_id, command)
 
 
-def live_count(session: Session, engine: Engine, within: float) -> int:
+def live_count(session: Transaction, engine: Engine, within: float) -> int:
     """Nodes seen within `within` seconds and not stopped (at least 1: the caller is one)."""
     seen = session.scalar(
         select(func.count())
-        .select_from(Node)
+        .select_from(tables.nodes)
         .where(Node.last_seen_at >= sql_now(engine, -within), Node.stopped_at.is_(None))
     )
     return max(1, seen or 0)
 
 
-def stopped(session: Session, engine: Engine, node_id: str) -> None:
+def stopped(session: Transaction, engine: Engine, node_id: str) -> None:
     """A clean stop: the row stays (until pruned with the rest) so `status` shows the node as stopped."""
     now = sql_now(engine)
-    session.execute(update(Node).where(Node.id == node_id).values(stopped_at=now, last_seen_at=now))
+    session.execute(update(tables.nodes).where(Node.id == node_id).values(stopped_at=now, last_seen_at=now))
 
 
-def forget(session: Session, node_id: str) -> None:
-    session.execute(delete(Node).where(Node.id == node_id))
+def forget(session: Transaction, node_id: str) -> None:
+    session.execute(delete(tables.nodes).where(Node.id == node_id))
 
 
-def prune(session: Session, engine: Engine) -> None:
-    session.execute(delete(Node).where(Node.last_seen_at < sql_now(engine, -FORGET_AFTER.total_seconds())))
+def prune(session: Transaction, engine: Engine) -> None:
+    session.execute(
+        delete(tables.nodes).where(Node.last_seen_at < sql_now(engine, -FORGET_AFTER.total_seconds()))
+    )
 
 
-def dead_local_nodes(session: Session, node_id: str) -> list[str]:
+def dead_local_nodes(session: Transaction, node_id: str) -> list[str]:
     """Earlier lives of nodes on this machine: same host name, and a pid that no longer runs (or is ours:
     a restarted container has pid 1 again). Their leases can go at once instead of at expiry."""
     hostname, pid, _ = node_id.rsplit(":", 2)
@@ -124,12 +146,12 @@ class NodeReport:
     stopped: bool = False  # stopped cleanly (its work handed back)
 
 
-def node_reports(session: Session, engine: Engine, lease_seconds: float) -> list[NodeReport]:
+def node_reports(session: Transaction, engine: Engine, lease_seconds: float) -> list[NodeReport]:
     """Every node in the table, and every owner of an unexpired lease (a row may be missing: pruned, or a
     program that claims without registering), with what each holds now."""
     now = sql_now(engine)
     held: dict[str, list[int]] = {}
-    models: tuple[Any, ...] = (Feed, Article, BackfillDocument)
+    models: tuple[Any, ...] = (tables.feeds.c, tables.articles.c, tables.backfill_documents.c)
     for index, model in enumerate(models):
         counts = session.execute(
             select(model.lease_owner, func.count())
@@ -142,7 +164,7 @@ def node_reports(session: Session, engine: Engine, lease_seconds: float) -> list
     if engine.dialect.name == "postgresql":  # compare with the database's clock, as the heartbeats do
         live_since = session.scalar(select(sql_now(engine, -lease_seconds))) or live_since
     reports = []
-    for node in session.scalars(select(Node).order_by(Node.started_at, Node.id)):
+    for node in session.execute(select(tables.nodes).order_by(Node.started_at, Node.id)):
         feeds, articles, documents = held.pop(node.id, [0, 0, 0])
         live = node.last_seen_at >= live_since and node.stopped_at is None
         reports.append(

@@ -3,12 +3,20 @@ posts written. The export stage (scraper.export.writer) asks these; it writes no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from scraper.store.leases import Leases
-from scraper.store.models import IMPORTED, Article, ArticleStatus
+from scraper.store.tables import IMPORTED, ArticleStatus, articles
+
+if TYPE_CHECKING:  # the queries are Core (a cron run asks `posts_waiting`); only articles_by_id maps rows
+    from sqlalchemy.orm import Session
+
+    from scraper.store.models import Article as MappedArticle
+
+Article = articles.c
 
 
 def mark_written(session: Session, leases: Leases, article_ids: list[int]) -> None:
@@ -19,17 +27,18 @@ def mark_written(session: Session, leases: Leases, article_ids: list[int]) -> No
         mine = leases.lock_mine(session, "article", ids[start : start + 500])  # in id order: no deadlock
         if mine:
             session.execute(
-                update(Article)
+                update(articles)
                 .where(Article.id.in_(mine))
-                .values(post_written_at=leases.now(), lease_owner=None, lease_expires_at=None),
-                execution_options={"synchronize_session": False},
+                .values(post_written_at=leases.now(), lease_owner=None, lease_expires_at=None)
             )
     leases.forget("article", ids)
 
 
-def articles_by_id(session: Session, ids: list[int]) -> list[Article]:
+def articles_by_id(session: Session, ids: list[int]) -> list[MappedArticle]:
     """These articles, in id order, read in one query (ids missing from the table are left out)."""
-    return list(session.scalars(select(Article).where(Article.id.in_(ids)).order_by(Article.id)))
+    from scraper.store.models import Article as Mapped
+
+    return list(session.scalars(select(Mapped).where(Mapped.id.in_(ids)).order_by(Mapped.id)))
 
 
 def archived_ids(
@@ -52,7 +61,7 @@ def archived_ids_after(session: Session, after: int, limit: int) -> list[int]:
 
 def count_ours(session: Session) -> int:
     """How many posts a rewrite of the whole archive writes (a progress bar's total)."""
-    return int(session.scalar(select(func.count()).select_from(Article).where(*ours())) or 0)
+    return int(session.scalar(select(func.count()).select_from(articles).where(*ours())) or 0)
 
 
 def ours() -> list[ColumnElement[bool]]:
@@ -70,5 +79,5 @@ def unwritten_posts() -> list[ColumnElement[bool]]:
 
 def posts_waiting(connection: Connection) -> int:
     """Archived articles whose post is not on disk yet (normally only for a moment)."""
-    query = select(func.count()).select_from(Article).where(*unwritten_posts())
+    query = select(func.count()).select_from(articles).where(*unwritten_posts())
     return int(connection.scalar(query) or 0)

@@ -9,11 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, func, select
 
-from scraper.store.articles import due_count
-from scraper.store.models import Article, ArticleStatus, Feed
+from scraper.store.nodes import Transaction
+from scraper.store.tables import ArticleStatus, articles, feeds
+from scraper.store.work_due import due_count
+
+# Core columns: these are read-only reports of plain rows (a cron run asks `enabled_feeds`; no ORM needed).
+Article = articles.c
+Feed = feeds.c
 
 COUNTED_STATUSES = (ArticleStatus.ARCHIVED, ArticleStatus.PENDING, ArticleStatus.GONE, ArticleStatus.FAILED)
 REASON_STATUSES = frozenset(
@@ -26,18 +30,18 @@ class FeedHealth:
     """`scraper status`'s view: the feeds, article counts per feed and status (COUNTED_STATUSES), and the
     commonest reasons articles were not archived (most frequent first)."""
 
-    feeds: list[Feed]
+    feeds: list[Row[Any]]  # whole rows of the feeds table
     counts: dict[tuple[int | None, str], int]
     reasons: Sequence[Any]  # rows of (feed_id, status, last_error, count)
 
 
-def enabled_feeds(session: Session) -> list[Feed]:
-    """The enabled feeds, by name (what `scraper once` would poll, before it decides which are due)."""
-    return list(session.scalars(select(Feed).where(Feed.enabled.is_(True)).order_by(Feed.name)))
+def enabled_feeds(session: Transaction) -> list[Row[Any]]:
+    """The enabled feeds' rows, by name (what `scraper once` would poll, before it decides which are due)."""
+    return list(session.execute(select(feeds).where(Feed.enabled.is_(True)).order_by(Feed.name)))
 
 
-def feed_health(session: Session) -> FeedHealth:
-    feeds = list(session.scalars(select(Feed).order_by(Feed.name)))
+def feed_health(session: Transaction) -> FeedHealth:
+    rows = list(session.execute(select(feeds).order_by(Feed.name)))
     # Only what the table shows (the feeds' rows, the statuses of its columns), read as ranges of the
     # (feed_id, status) index: not the seen URLs of an imported list (millions, no feed), which a count
     # of everything would walk on every `status`.
@@ -45,7 +49,7 @@ def feed_health(session: Session) -> FeedHealth:
         (feed_id, status): n
         for feed_id, status, n in session.execute(
             select(Article.feed_id, Article.status, func.count())
-            .where(Article.feed_id.in_([feed.id for feed in feeds]), Article.status.in_(COUNTED_STATUSES))
+            .where(Article.feed_id.in_([feed.id for feed in rows]), Article.status.in_(COUNTED_STATUSES))
             .group_by(Article.feed_id, Article.status)
         )
     }
@@ -61,7 +65,7 @@ def feed_health(session: Session) -> FeedHealth:
         ).all()
         if row[1] in REASON_STATUSES
     ]
-    return FeedHealth(feeds, counts, reasons)
+    return FeedHealth(rows, counts, reasons)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from scraper.store.leases import chunks
 from scraper.store.models import Article, ArticleChange, ArticleStatus, ArticleVersion, Feed, RawPage
+from scraper.store.work_due import revisit_due
 
 # What a revisit's claim reads of its article for its job.
 JOB_COLUMNS = (
@@ -45,17 +46,8 @@ ROW_COLUMNS = (
 
 
 def due(now: datetime, left_out_hosts: Sequence[str] = ()) -> list[ColumnElement[bool]]:
-    """Archived (from its page or its feed's body), with its post written (the lease free of the export),
-    revisit time come."""
-    where = [
-        Article.status == ArticleStatus.ARCHIVED,
-        Article.revisit_at <= now,
-        Article.content_source.in_(("page", "feed")),  # a feed's body: its page is watched all the same
-        Article.post_written_at.is_not(None),
-    ]
-    if left_out_hosts:
-        where.append(or_(Article.host.is_(None), Article.host.not_in(left_out_hosts)))
-    return where
+    """Archived articles due for a revisit (scraper.store.work_due.revisit_due, where the condition is)."""
+    return revisit_due(now, left_out_hosts)
 
 
 def due_count(session: Session | Connection, now: datetime) -> int:
