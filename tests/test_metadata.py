@@ -355,3 +355,17 @@ def test_a_malformed_declared_address_is_left_out_and_the_rest_is_read() -> None
 def test_declared_addresses_resolve_as_urljoin_resolves_them(href: str) -> None:
     result = meta(page(f'<link rel="canonical" href="{href}">'))
     assert result.canonical_url == urljoin(URL, href)
+
+
+def test_the_first_title_h1_and_canonical_in_page_order_are_read_wherever_they_are() -> None:
+    # one walk finds every declaring element; each kind is still taken first in page order
+    tree = page(
+        "<title>Budget - Site</title>",
+        "<h1>The budget plan, in full</h1><h1>A second heading</h1>"
+        '<link rel="canonical" href="/a"><link rel="canonical" href="/b">'
+        '<meta property="og:description" content="Said in the body">',
+    )
+    found = meta(tree)
+    assert found.title == "The budget plan, in full"
+    assert found.canonical_url == urljoin(URL, "/a")
+    assert found.description == "Said in the body"

@@ -46,8 +46,11 @@ def extract(
     if isinstance(html, bytes):
         html, _ = decode(html)
     budget = Budget(budget_seconds)
-    check_nesting(html)
-    tree = LexborHTMLParser(html)
+    # the parser reads UTF-8: encoded once here (as the parser would, dropping lone surrogates), the
+    # nesting check counts tags in the same bytes
+    data = html.encode("utf-8", "ignore")
+    check_nesting(data)
+    tree = LexborHTMLParser(data)
     tz = parse_offset(rule.timezone if rule else None)
     meta = read_metadata(tree, url, tz)
     title = _rule_text(tree, rule.title if rule else ()) or meta.title

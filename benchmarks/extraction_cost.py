@@ -1,0 +1,102 @@
+"""Extraction cost that does not depend on the machine's load, and a snapshot of every output.
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null python benchmarks/extraction_cost.py \\
+        --extractor scraper --sets cjk --passes 0     # start-up, loading and one warm-up pass
+    ... the same with --passes 1                         # the same plus one measured pass
+
+The instruction count of a pass over a set is the second total minus the first (callgrind prints both
+as "Collected"); divide by the set's page count for instructions per page, and compare extractors by
+that (scraper against trafilatura on the same pages). Wall and CPU seconds on a shared machine measure
+the neighbours too; an instruction count does not. Without valgrind the script prints CPU seconds per
+page of the measured passes, for a quick look.
+
+`--snapshot FILE` writes every output of ours (text, html, metadata) as JSON lines, one page a line, so
+two revisions can be compared page by page (`cmp` or `diff`): a speed change must leave it identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import extraction as bench  # noqa: E402  (the sibling script: its loaders and extractors)
+
+
+def load_sets(shared: Path, cjk_data: Path, names: str | None) -> list[bench.DataSet]:
+    """The benchmark's sets, filtered by a comma-separated list of names (all when None)."""
+    sets = [
+        bench.DataSet("article-extraction", bench.load_article_extraction(shared / "article-extraction")),
+        bench.DataSet("readability-pages", bench.load_readability(shared / "readability-pages")),
+        bench.DataSet("cjk", bench.load_cjk(cjk_data), cjk=True),
+    ]
+    wanted = set(names.split(",")) if names else None
+    return [s for s in sets if s.pages and (wanted is None or s.name in wanted)]
+
+
+def extractor_named(name: str) -> Callable[[bench.Page], Any]:
+    """One of the benchmark's extractors by name; an error when it is not installed."""
+    factories: dict[str, Callable[[], Callable[[bench.Page], Any] | None]] = {
+        "scraper": bench.ours,
+        "trafilatura": bench.trafilatura_extractor,
+        "readability-lxml": bench.readability_extractor,
+    }
+    made = factories[name]()
+    if made is None:
+        raise SystemExit(f"{name} is not installed (pip install -e '.[bench]')")
+    return made
+
+
+def write_snapshot(path: Path, sets: list[bench.DataSet]) -> None:
+    """Every field of our record for every page, one JSON object a line, in set and page order."""
+    from scraper.extract import RuleBook, extract
+
+    rules = RuleBook.load()
+    with path.open("w", encoding="utf-8") as out:
+        for data in sets:
+            for page in data.pages:
+                record = extract(page.html, page.url, rules.rule_for(page.url))
+                fields = {k: str(v) if v is not None else None for k, v in vars(record).items()}
+                out.write(json.dumps({"page": f"{data.name}/{page.id}", **fields}, ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--shared", type=Path, default=bench.DEFAULT_SHARED)
+    parser.add_argument("--cjk-data", type=Path, default=bench.CJK_DATA)
+    parser.add_argument("--sets", help="comma-separated set names (default: all)")
+    parser.add_argument("--extractor", default="scraper", choices=("scraper", "trafilatura", "readability-lxml"))
+    parser.add_argument("--passes", type=int, default=1, help="measured passes after the warm-up pass")
+    parser.add_argument("--snapshot", type=Path, help="write our outputs here and stop")
+    args = parser.parse_args(argv)
+
+    sets = load_sets(args.shared, args.cjk_data, args.sets)
+    if args.snapshot:
+        write_snapshot(args.snapshot, sets)
+        return 0
+    run = extractor_named(args.extractor)
+    pages = [page for data in sets for page in data.pages]
+    for page in pages:  # warm-up: lazy imports, caches, compiled selectors
+        bench._safe(run, page)
+    start = time.thread_time()
+    for _ in range(args.passes):
+        for page in pages:
+            bench._safe(run, page)
+    spent = time.thread_time() - start
+    if args.passes:
+        per_page = spent / (args.passes * len(pages))
+        print(f"{args.extractor}: {len(pages)} pages, {per_page * 1000:.2f} ms CPU per page")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
