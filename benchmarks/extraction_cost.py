@@ -41,6 +41,9 @@ def load_sets(shared: Path, cjk_data: Path, names: str | None) -> list[bench.Dat
     return [s for s in sets if s.pages and (wanted is None or s.name in wanted)]
 
 
+EXTRACTORS = ("scraper", "trafilatura", "readability-lxml")
+
+
 def extractor_named(name: str) -> Callable[[bench.Page], Any]:
     """One of the benchmark's extractors by name; an error when it is not installed."""
     factories: dict[str, Callable[[], Callable[[bench.Page], Any] | None]] = {
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=bench.DEFAULT_SHARED)
     parser.add_argument("--cjk-data", type=Path, default=bench.CJK_DATA)
     parser.add_argument("--sets", help="comma-separated set names (default: all)")
-    parser.add_argument("--extractor", default="scraper", choices=("scraper", "trafilatura", "readability-lxml"))
+    parser.add_argument("--extractor", default="scraper", choices=EXTRACTORS)
     parser.add_argument("--passes", type=int, default=1, help="measured passes after the warm-up pass")
     parser.add_argument("--snapshot", type=Path, help="write our outputs here and stop")
     args = parser.parse_args(argv)

@@ -219,14 +219,20 @@ def test_a_feed_teaser_or_a_bad_summary_changes_nothing() -> None:
 def test_a_pitch_spelt_with_letters_a_case_insensitive_match_folds_still_goes() -> None:
     # "ſ" (long s) and a dotted capital I match "s" and "i" case-insensitively: the cheap test that
     # runs before the pitch pattern must let them through to it
-    pitch = "<p>\u017fign up for our daily email: the news in your inbox.</p><p>REG\u0130STER for e-mail alerts.</p>"
+    pitch = (
+        "<p>\u017fign up for our daily email: the news in your inbox.</p>"
+        "<p>REG\u0130STER for e-mail alerts.</p>"
+    )
     html = f"<html><body><article>{_paragraphs('main', 3)}{pitch}</article></body></html>"
     text = extract(html, URL).text
     assert "main step" in text and "inbox" not in text and "alerts" not in text
 
 
+_FOLDING = st.sampled_from(list("subscrigneptSUBSCRIGNEPT -_\u017f\u0131\u0130\u212a.,é"))
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("subscrigneptSUBSCRIGNEPT -_\u017f\u0131\u0130\u212a.,é")), max_size=40))
+@given(st.text(alphabet=_FOLDING, max_size=40))
 def test_the_cheap_sign_up_test_never_rejects_what_the_pitch_pattern_matches(text: str) -> None:
     if _PITCH_ASK.search(text):
         assert _asks_to_sign_up(text)

@@ -49,6 +49,9 @@ _PUBLISHED_ELEMENTS = (
     "time[pubdate]",
     "time[datetime]",
 )
+# Matched by every element any of those matches: one walk (stopping at the first) tells a page with
+# none of them, most pages without a date in their metadata, from those worth the walks above.
+_ANY_PUBLISHED_ELEMENT = "[itemprop=datePublished], time"
 _AUTHOR_META = ("author", "article:author", "byl", "parsely-author", "sailthru.author", "dc.creator")
 
 
@@ -247,9 +250,8 @@ def headline_of(document_title: str, h1s: list[LexborNode]) -> str:
         words = len(_WORD.findall(headline))
         whole = len(_WORD.findall(_SEPARATED.sub(" ", document_title)))
         return headline if words > 4 or words >= whole - 1 else document_title
-    if len(document_title) > 150 or len(document_title) < 15:
-        if len(h1s) == 1:
-            return _clean(h1s[0].text(deep=True)) or document_title
+    if (len(document_title) > 150 or len(document_title) < 15) and len(h1s) == 1:
+        return _clean(h1s[0].text(deep=True)) or document_title
     return document_title
 
 
@@ -284,6 +286,8 @@ _BYLINE_ELEMENTS = (
     '[class*="byline"], [id*="byline"]',
     '[class~="author"], [class*="author-name"], [class*="authorname"], [class*="article-author"]',
 )
+# Matched by every element any of those matches (as `_ANY_PUBLISHED_ELEMENT` is for the dates).
+_ANY_BYLINE_ELEMENT = ", ".join(('[itemprop~="author"]', *_BYLINE_ELEMENTS[2:]))
 # Only words that cannot start a name ("Di Wang", "Von Miller" are names).
 _BY = re.compile(r"(?i)^(?:by|par|por)[\s:]+(?=\w)")
 BYLINE_MAX_CHARS = 100
@@ -292,7 +296,7 @@ BYLINE_MAX_CHARS = 100
 def _byline_in_body(tree: LexborHTMLParser) -> str | None:
     """A short element named as the byline; only pages that declare no author pay for the search."""
     body = tree.body
-    if body is None:
+    if body is None or body.css_first(_ANY_BYLINE_ELEMENT) is None:
         return None
     for selector in _BYLINE_ELEMENTS:
         for node in body.css(selector):
@@ -329,6 +333,8 @@ def _published(
         if when is not None and when >= EARLIEST_PLAUSIBLE:  # not a CMS placeholder (epoch, year 1)
             return when
     # only pages without metadata pay for a search of the body; one kind at a time, strongest first
+    if tree.css_first(_ANY_PUBLISHED_ELEMENT) is None:
+        return None
     for selector in _PUBLISHED_ELEMENTS:
         for node in tree.css(selector):
             attributes = node.attributes
