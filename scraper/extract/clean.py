@@ -490,7 +490,7 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
     """
     root_id = root.mem_id
     holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
-    order: list[tuple[LexborNode, int]] = []
+    order: list[tuple[LexborNode, int, str]] = []
     for index, node in enumerate(root.traverse()):  # elements; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
@@ -499,17 +499,20 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
             continue
         if node.text(deep=False, strip=True):
             holds.add(node.mem_id)
-        order.append((node, parent.mem_id))
-    for node, parent_id in reversed(order):
-        tag = node.tag or ""
+        order.append((node, parent.mem_id, node.tag or ""))
+    kept_divs: list[LexborNode] = []  # in reverse document order
+    for node, parent_id, tag in reversed(order):
         if tag in _KEEPS_ITS_PARENT or node.mem_id in holds:
             holds.add(parent_id)
+            if tag == "div":
+                kept_divs.append(node)
         elif tag not in _VOID_CONTENT:
             node.remove(recursive=False)
-    # unwrap divs that only wrap one block, so the body is not a tower of wrappers
+    # unwrap divs that only wrap one block, so the body is not a tower of wrappers (the kept ones, in
+    # document order, as a search of the tree after the removals would give them)
     budget.check()
-    for div in root.css("div"):
-        if div.mem_id != root_id and not _has_direct_text(div):
+    for div in reversed(kept_divs):
+        if not _has_direct_text(div):
             div.unwrap()
 
 
