@@ -8,6 +8,7 @@ from selectolax.lexbor import LexborHTMLParser
 from scraper.extract import SiteRule, clean_fragment, extract, html_to_text
 from scraper.extract.clean import (
     clean_fragment_html,
+    drop_junk,
     image_source,
     largest_in_srcset,
     safe_url,
@@ -550,3 +551,22 @@ def test_captions_named_in_one_word_go_like_image_caption(name: str) -> None:
     caption = f"<span class='{name}'>照片说明（图片来源：路透社）</span>"
     html = f"<div><p>正文第一段。</p>{caption}<p>正文第二段。</p></div>"
     assert clean(html) == "<p>正文第一段。</p><p>正文第二段。</p>"
+
+
+def test_junk_inside_junk_goes_with_it_and_later_blocks_are_still_judged() -> None:
+    # blocks inside one already dropped are passed over (nothing of them is left to judge); a block
+    # after it, and the article, are judged as before
+    tree = LexborHTMLParser(
+        "<html><body><div class='sidebar'><div class='share-bar'><a href='/s'>Share</a></div>"
+        "<div class='widget'><p>Popular today</p></div><div style='display:none'>hidden</div></div>"
+        "<div class='related-posts'><a href='/r'>Related story</a></div>"
+        "<article class='story'><div class='content'><p>The council met on Monday.</p>"
+        "<div class='newsletter-signup'>Sign up</div></div></article></body></html>"
+    )
+    body = tree.body
+    assert body is not None
+    drop_junk(body, protect="article")
+    text = body.text(separator=" ")
+    assert "The council met on Monday." in text
+    for gone in ("Share", "Popular today", "hidden", "Related story", "Sign up"):
+        assert gone not in text

@@ -196,6 +196,8 @@ def drop_junk(
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
+        if gone.removed and gone.inside(node):
+            continue  # inside a block already gone: judging it changes nothing in the tree
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
         junk = junk_names(classes, ident)
@@ -236,9 +238,11 @@ class _Detached:
 
     def __init__(self, root: LexborNode) -> None:
         self._answer: dict[int, bool] = {root.mem_id: False}
+        self.removed = False  # whether any node was added
 
     def add(self, node: LexborNode) -> None:
         self._answer[node.mem_id] = True
+        self.removed = True
 
     def inside(self, node: LexborNode) -> bool:
         # climbed out of the tree without meeting the root: detached
