@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from scraper.extract import SiteRule, clean_fragment, extract, html_to_text
@@ -570,3 +572,31 @@ def test_junk_inside_junk_goes_with_it_and_later_blocks_are_still_judged() -> No
     assert "The council met on Monday." in text
     for gone in ("Share", "Popular today", "hidden", "Related story", "Sign up"):
         assert gone not in text
+
+
+def _srcset_by_characters(srcset: str) -> list[tuple[str, str]]:
+    """The split spelt out a character at a time, as the standard describes it."""
+    candidates: list[tuple[str, str]] = []
+    position, end = 0, len(srcset)
+    while position < end:
+        while position < end and (srcset[position].isspace() or srcset[position] == ","):
+            position += 1
+        start = position
+        while position < end and not srcset[position].isspace():
+            position += 1
+        link, descriptor = srcset[start:position], ""
+        if link.endswith(","):
+            link = link.rstrip(",")
+        else:
+            comma = srcset.find(",", position)
+            comma = end if comma < 0 else comma
+            descriptor, position = srcset[position:comma].strip(), comma + 1
+        if link:
+            candidates.append((link, descriptor))
+    return candidates
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab/,.1wx \t\n\u00a0\u2003\u3000\x1c\x85")), max_size=30))
+def test_srcset_split_matches_the_character_by_character_reading(srcset: str) -> None:
+    assert srcset_candidates(srcset) == _srcset_by_characters(srcset)
