@@ -1,14 +1,16 @@
 """Extraction cost that does not depend on the machine's load, and a snapshot of every output.
 
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null python benchmarks/extraction_cost.py \\
-        --extractor scraper --sets cjk --passes 0     # start-up, loading and one warm-up pass
-    ... the same with --passes 1                         # the same plus one measured pass
+Instructions per page, ours against a peer's on the same pages (callgrind counts instructions, which
+the neighbours on a shared machine do not change). The measured passes run inside `operator.call`, a C
+function nothing else here calls, so callgrind can count them alone:
 
-The instruction count of a pass over a set is the second total minus the first (callgrind prints both
-as "Collected"); divide by the set's page count for instructions per page, and compare extractors by
-that (scraper against trafilatura on the same pages). Wall and CPU seconds on a shared machine measure
-the neighbours too; an instruction count does not. Without valgrind the script prints CPU seconds per
-page of the measured passes, for a quick look.
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=_operator_call \\
+        python benchmarks/extraction_cost.py --extractor trafilatura --sets cjk --passes 1
+
+"Collected" is then the instructions of one pass over the set (after a warm-up pass that is not
+counted); divide by the page count. `--every N` takes every Nth page of each set, for a peer too slow
+to run whole under valgrind. Without valgrind the script prints CPU milliseconds per page of the
+measured passes, for a quick look.
 
 `--snapshot FILE` writes every output of ours (text, html, metadata) as JSON lines, one page a line, so
 two revisions can be compared page by page (`cmp` or `diff`): a speed change must leave it identical.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import operator
 import sys
 import time
 from collections.abc import Callable
@@ -70,6 +73,12 @@ def write_snapshot(path: Path, sets: list[bench.DataSet]) -> None:
                 out.write(json.dumps({"page": f"{data.name}/{page.id}", **fields}, ensure_ascii=False) + "\n")
 
 
+def _passes(run: Callable[[bench.Page], Any], pages: list[bench.Page], passes: int) -> None:
+    for _ in range(passes):
+        for page in pages:
+            bench._safe(run, page)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -79,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", help="comma-separated set names (default: all)")
     parser.add_argument("--extractor", default="scraper", choices=EXTRACTORS)
     parser.add_argument("--passes", type=int, default=1, help="measured passes after the warm-up pass")
+    parser.add_argument("--every", type=int, default=1, help="take every Nth page of each set")
     parser.add_argument("--snapshot", type=Path, help="write our outputs here and stop")
     args = parser.parse_args(argv)
 
@@ -87,13 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         write_snapshot(args.snapshot, sets)
         return 0
     run = extractor_named(args.extractor)
-    pages = [page for data in sets for page in data.pages]
+    pages = [page for data in sets for page in data.pages[:: max(1, args.every)]]
     for page in pages:  # warm-up: lazy imports, caches, compiled selectors
         bench._safe(run, page)
     start = time.thread_time()
-    for _ in range(args.passes):
-        for page in pages:
-            bench._safe(run, page)
+    operator.call(_passes, run, pages, args.passes)  # the one call `--toggle-collect` counts
     spent = time.thread_time() - start
     if args.passes:
         per_page = spent / (args.passes * len(pages))
