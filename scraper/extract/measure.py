@@ -61,12 +61,15 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     lengths: list[int] = []
     clause_counts: list[int] = []
     find_clauses = CLAUSE.findall
+    # bound once: the loop runs for every element of the page
+    add_key, add_tag, add_depth, add_up = keys.append, tags.append, depths.append, up.append
+    add_length, add_clauses = lengths.append, clause_counts.append
     for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
-        keys.append(key)
-        tags.append(node.tag)
+        add_key(key)
+        add_tag(node.tag)
         node_of[key] = node
         position[key] = index
         text = node.text(deep=False, strip=True)
@@ -75,17 +78,17 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
             clauses = direct_clauses[key] = len(find_clauses(text))
         else:
             length = clauses = 0
-        lengths.append(length)
-        clause_counts.append(clauses)
+        add_length(length)
+        add_clauses(clauses)
         if index:
             parent = node.parent  # never None below the root
             parent_key = parent_of[key] = parent.mem_id  # type: ignore[union-attr]
             at = position[parent_key]
-            up.append(at)
-            depths.append(depths[at] + 1)
+            add_up(at)
+            add_depth(depths[at] + 1)
         else:
-            up.append(0)
-            depths.append(0)
+            add_up(0)
+            add_depth(0)
     _sum_up(stats, up, lengths, clause_counts)
     return stats
 
@@ -105,10 +108,11 @@ def _sum_up(stats: TextStats, up: list[int], lengths: list[int], clause_counts: 
                 linked[index] = own
             if linked[index]:
                 linked[parent] += linked[index]
+    # every element gets its entry, 0 included (readers ask `.get(key, 0)`): built in C from the lists
     keys = stats.keys
-    stats.length = {keys[i]: value for i, value in enumerate(lengths) if value}
-    stats.clauses = {keys[i]: value for i, value in enumerate(clause_counts) if value}
-    stats.linked = {keys[i]: value for i, value in enumerate(linked) if value}
+    stats.length = dict(zip(keys, lengths, strict=True))
+    stats.clauses = dict(zip(keys, clause_counts, strict=True))
+    stats.linked = dict(zip(keys, linked, strict=True))
 
 
 def subtree_range(stats: TextStats, key: int) -> range:
