@@ -7,6 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scraper.charset import decode
 from scraper.extract import extract, html_to_text
 from scraper.extract.content import _PITCH_ASK, _asks_to_sign_up
 
@@ -236,3 +237,20 @@ _FOLDING = st.sampled_from(list("subscrigneptSUBSCRIGNEPT -_\u017f\u0131\u0130\u
 def test_the_cheap_sign_up_test_never_rejects_what_the_pitch_pattern_matches(text: str) -> None:
     if _PITCH_ASK.search(text):
         assert _asks_to_sign_up(text)
+
+
+def test_a_page_given_as_bytes_reads_as_its_decoded_text_does() -> None:
+    # UTF-8 bytes go to the parser as they are; other charsets (and broken UTF-8) are decoded first
+    article = "<p>台风今天下午在浙江沿海登陆，当地已经转移了三万多人，学校停课一天。</p>" * 3
+    page = (
+        "<html><head><meta charset='{charset}'><title>台风</title></head>"
+        f"<body><article>{article}</article></body></html>"
+    )
+    utf8 = page.format(charset="utf-8").encode("utf-8")
+    gbk = page.format(charset="gbk").encode("gbk")
+    broken = utf8.replace("台风".encode(), b"\xff\xfe", 1)
+    for raw in (utf8, gbk, broken):
+        text, _ = decode(raw)
+        from_bytes, from_text = extract(raw, URL), extract(text, URL)
+        assert from_bytes == from_text
+        assert "浙江沿海登陆" in from_bytes.text

@@ -43,12 +43,8 @@ def extract(
     Raises ExtractionBudgetError (an ExtractError) for a page that would take more than
     `budget_seconds` of CPU: that article fails with the reason, the run goes on.
     """
-    if isinstance(html, bytes):
-        html, _ = decode(html)
     budget = Budget(budget_seconds)
-    # the parser reads UTF-8: encoded once here (as the parser would, dropping lone surrogates), the
-    # nesting check counts tags in the same bytes
-    data = html.encode("utf-8", "ignore")
+    data = _utf8(html)  # what the parser reads; the nesting check counts tags in the same bytes
     check_nesting(data)
     tree = LexborHTMLParser(data)
     tz = parse_offset(rule.timezone if rule else None)
@@ -78,6 +74,19 @@ def extract(
         image=meta.image,
         body_selector=body_selector,
     )
+
+
+def _utf8(html: str | bytes) -> bytes:
+    """The page as UTF-8 bytes, the parser's input. Text is encoded once here, as the parser would
+    (dropping lone surrogates). Bytes are decoded by `scraper.charset` (a GBK page must read as GBK);
+    bytes that decode as UTF-8 without a replacement are handed over as they are, saving the encoding
+    back of a copy."""
+    if isinstance(html, str):
+        return html.encode("utf-8", "ignore")
+    text, codec = decode(html)
+    if codec == "utf-8" and "\ufffd" not in text:
+        return html
+    return text.encode("utf-8", "ignore")
 
 
 # A feed entry's content longer than this is not read for its length (the cap of what a feed parser
