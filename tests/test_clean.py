@@ -600,3 +600,24 @@ def _srcset_by_characters(srcset: str) -> list[tuple[str, str]]:
 @given(st.text(alphabet=st.sampled_from(list("ab/,.1wx \t\n\u00a0\u2003\u3000\x1c\x85")), max_size=30))
 def test_srcset_split_matches_the_character_by_character_reading(srcset: str) -> None:
     assert srcset_candidates(srcset) == _srcset_by_characters(srcset)
+
+
+def test_the_page_wide_questions_asked_late_give_the_same_blocks() -> None:
+    # whether the page embeds a post, and which blocks hold the article, are asked when the first block
+    # needs them, after earlier junk is gone: a tweet in a hidden copy that went first saves no later
+    # "social" block; a share bar holding a tweet, and the article's own, stay
+    tweet = "<blockquote class='twitter-tweet'><p>The tweet the story quotes.</p></blockquote>"
+    tree = LexborHTMLParser(
+        f"<html><body><div class='print-copy' style='display:none'>{tweet.replace('quotes', 'hides')}</div>"
+        "<div class='social-links' id='follow'><a href='/f'>Follow us</a></div>"
+        f"<div class='share-bar'>{tweet.replace('quotes', 'shares')}</div>"
+        f"<article><h1>Headline</h1><p>The council met on Monday.</p><div class='social'>{tweet}</div>"
+        "</article></body></html>"
+    )
+    body = tree.body
+    assert body is not None
+    drop_junk(body, protect="h1, article")
+    text = body.text(separator=" ")
+    for kept in ("The council met on Monday.", "The tweet the story quotes.", "the story shares"):
+        assert kept in text
+    assert "Follow us" not in text and "hides" not in text

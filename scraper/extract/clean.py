@@ -184,20 +184,21 @@ def drop_junk(
     Unlinking a node whose ancestor is already unlinked is safe.
     """
     budget = budget or Budget()
-    # One walk in Python beats one CSS pass per tag name.
-    for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
+    for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:  # beats a CSS pass
         node.remove(recursive=False)
     budget.check()
     drop_selected(root, remove)
     wrappers = _PageWrappers(root)
-    holders = _ancestors_of(root.css(protect)) if protect else set()
+    page = _AskedOnce(root, protect)
     gone = _Detached(root)
-    posts = holds_embedded_post(root)  # looked for in each junk block only when the page has one
+    last = 0  # a node matching two of the selectors ([class] and [id]) comes twice, in a row
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
-        if gone.removed and gone.inside(node):
-            continue  # inside a block already gone: judging it changes nothing in the tree
+        key = node.mem_id
+        if key == last or (gone.removed and gone.inside(node)):
+            continue  # judged already, or inside a block already gone: nothing left to change
+        last = key
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
         junk = junk_names(classes, ident)
@@ -217,11 +218,11 @@ def drop_junk(
             # an invisible block that holds the article is shown by script (WeChat's #js_content);
             # a display:none one is a copy (print version, template) and goes
             or (
-                (invisible or (junk and not (posts and holds_embedded_post(node))))
+                (invisible or (junk and not (page.has_posts() and holds_embedded_post(node))))
                 and not (
                     protect
                     and (
-                        node.mem_id in holders
+                        key in page.holders()
                         # measured only outside what is already gone (nested junk measured once)
                         or (not gone.inside(node) and wrappers.holds_text(node))
                     )
@@ -230,6 +231,30 @@ def drop_junk(
         ):
             node.remove(recursive=False)
             gone.add(node)
+
+
+class _AskedOnce:
+    """What `drop_junk` asks of the whole page only once a block is to be judged by it, and once: each
+    is a walk of the page. Asked late, after some blocks are gone, the answers change nothing: a block
+    judged later is never an ancestor of one gone before (ancestors come first in page order), so what
+    was inside those blocks was never inside it."""
+
+    def __init__(self, root: LexborNode, protect: str | None) -> None:
+        self._root, self._protect = root, protect
+        self._holders: set[int] | None = None
+        self._posts: bool | None = None
+
+    def holders(self) -> set[int]:
+        """The blocks holding a protected element (the article's heading, `<article>`...)."""
+        if self._holders is None:
+            self._holders = _ancestors_of(self._root.css(self._protect)) if self._protect else set()
+        return self._holders
+
+    def has_posts(self) -> bool:
+        """Whether the page embeds a post (a tweet): looked for in each junk block only then."""
+        if self._posts is None:
+            self._posts = holds_embedded_post(self._root)
+        return self._posts
 
 
 class _Detached:
