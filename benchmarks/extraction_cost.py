@@ -14,6 +14,7 @@ measured passes, for a quick look.
 
 `--snapshot FILE` writes every output of ours (text, html, metadata) as JSON lines, one page a line, so
 two revisions can be compared page by page (`cmp` or `diff`): a speed change must leave it identical.
+`--snapshot-text` reads the pages as decoded text instead of their UTF-8 bytes (the two must agree).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def extractor_named(name: str) -> Callable[[bench.Page], Any]:
     return made
 
 
-def write_snapshot(path: Path, sets: list[bench.DataSet]) -> None:
+def write_snapshot(path: Path, sets: list[bench.DataSet], as_text: bool = False) -> None:
     """Every field of our record for every page, one JSON object a line, in set and page order."""
     from scraper.extract import RuleBook, extract
 
@@ -68,7 +69,10 @@ def write_snapshot(path: Path, sets: list[bench.DataSet]) -> None:
     with path.open("w", encoding="utf-8") as out:
         for data in sets:
             for page in data.pages:
-                record = extract(page.html, page.url, rules.rule_for(page.url))
+                if as_text:
+                    record = extract(page.html, page.url, rules.rule_for(page.url))
+                else:
+                    record = extract(page.data, page.url, rules.rule_for(page.url), charset="utf-8")
                 fields = {k: str(v) if v is not None else None for k, v in vars(record).items()}
                 out.write(json.dumps({"page": f"{data.name}/{page.id}", **fields}, ensure_ascii=False) + "\n")
 
@@ -90,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=int, default=1, help="measured passes after the warm-up pass")
     parser.add_argument("--every", type=int, default=1, help="take every Nth page of each set")
     parser.add_argument("--snapshot", type=Path, help="write our outputs here and stop")
+    parser.add_argument("--snapshot-text", action="store_true", help="the snapshot from the decoded text")
     args = parser.parse_args(argv)
 
     sets = load_sets(args.shared, args.cjk_data, args.sets)
     if args.snapshot:
-        write_snapshot(args.snapshot, sets)
+        write_snapshot(args.snapshot, sets, args.snapshot_text)
         return 0
     run = extractor_named(args.extractor)
     pages = [page for data in sets for page in data.pages[:: max(1, args.every)]]

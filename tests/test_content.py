@@ -254,3 +254,24 @@ def test_a_page_given_as_bytes_reads_as_its_decoded_text_does() -> None:
         from_bytes, from_text = extract(raw, URL), extract(text, URL)
         assert from_bytes == from_text
         assert "浙江沿海登陆" in from_bytes.text
+
+
+def test_page_bytes_with_their_charset_read_as_the_decoded_text_does() -> None:
+    # the fetcher knows the charset: UTF-8 goes to the parser undecoded (a byte-order mark dropped),
+    # another charset is decoded with it
+    article = "<p>台风今天下午在浙江沿海登陆，当地已经转移了三万多人，学校停课一天。“引号”</p>" * 3
+    page = f"<html><head><title>台风</title></head><body><article>{article}</article></body></html>"
+    expected = extract(page, URL)
+    for raw, charset in (
+        (page.encode("utf-8"), "utf-8"),
+        (page.encode("utf-8-sig"), "UTF-8"),
+        (page.encode("gb18030"), "gbk"),
+        (page.encode("big5hkscs", "ignore"), "big5"),
+    ):
+        record = extract(raw, URL, charset=charset)
+        if charset == "big5":  # simplified characters Big5 lacks are gone either way
+            assert record == extract(raw.decode("big5hkscs"), URL)
+        else:
+            assert record == expected
+    broken = page.encode("utf-8").replace("台风".encode(), b"\xff\xfe", 1)
+    assert extract(broken, URL, charset="utf-8").title == "\ufffd\ufffd"
