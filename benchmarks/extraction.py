@@ -11,7 +11,9 @@ so a change that only fits the pages it was tried on shows as a gap.
 
 Speed: pages per second of CPU time (this thread's, `time.thread_time`), fastest of `--passes` passes,
 one thread: on a shared machine wall time measures the neighbours too. Compare the ratio between
-extractors of one run ("x"), not figures across runs.
+extractors of one run ("x"), not figures across runs. Each extractor gets the page as it takes it: ours
+the stored UTF-8 bytes with their charset (`extract(data, url, charset="utf-8")`), the peers the text;
+no one is timed decoding or encoding the page. `extraction_cost.py` counts instructions instead.
 
 Metadata (readability-pages' ground truth): exact match after trimming, over the pages whose truth has
 the field: title, byline (author), lang, and the published date (the calendar day in the page's own
@@ -158,8 +160,8 @@ def ours() -> Callable[[Page], Output]:
     rules = RuleBook.load()
 
     def run(page: Page) -> Output:
-        # the bytes and their charset, as the archive stage has them from the fetcher (the peers take
-        # the decoded text, their usual input: neither side is timed decoding or encoding the page)
+        # the bytes and their charset, as a caller that fetched the page knows them (the peers take the
+        # decoded text, their usual input: neither side is timed decoding or encoding the page)
         record = extract(page.data, page.url, rules.rule_for(page.url), charset="utf-8")
         return Output(record.text, record.title, record.author, record.lang, _day(record.published))
 
