@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from scraper.extract import SiteRule, clean_fragment, extract, html_to_text
 from scraper.extract.clean import (
     clean_fragment_html,
+    drop_junk,
     image_source,
     largest_in_srcset,
     safe_url,
@@ -550,3 +553,71 @@ def test_captions_named_in_one_word_go_like_image_caption(name: str) -> None:
     caption = f"<span class='{name}'>照片说明（图片来源：路透社）</span>"
     html = f"<div><p>正文第一段。</p>{caption}<p>正文第二段。</p></div>"
     assert clean(html) == "<p>正文第一段。</p><p>正文第二段。</p>"
+
+
+def test_junk_inside_junk_goes_with_it_and_later_blocks_are_still_judged() -> None:
+    # blocks inside one already dropped are passed over (nothing of them is left to judge); a block
+    # after it, and the article, are judged as before
+    tree = LexborHTMLParser(
+        "<html><body><div class='sidebar'><div class='share-bar'><a href='/s'>Share</a></div>"
+        "<div class='widget'><p>Popular today</p></div><div style='display:none'>hidden</div></div>"
+        "<div class='related-posts'><a href='/r'>Related story</a></div>"
+        "<article class='story'><div class='content'><p>The council met on Monday.</p>"
+        "<div class='newsletter-signup'>Sign up</div></div></article></body></html>"
+    )
+    body = tree.body
+    assert body is not None
+    drop_junk(body, protect="article")
+    text = body.text(separator=" ")
+    assert "The council met on Monday." in text
+    for gone in ("Share", "Popular today", "hidden", "Related story", "Sign up"):
+        assert gone not in text
+
+
+def _srcset_by_characters(srcset: str) -> list[tuple[str, str]]:
+    """The split spelt out a character at a time, as the standard describes it."""
+    candidates: list[tuple[str, str]] = []
+    position, end = 0, len(srcset)
+    while position < end:
+        while position < end and (srcset[position].isspace() or srcset[position] == ","):
+            position += 1
+        start = position
+        while position < end and not srcset[position].isspace():
+            position += 1
+        link, descriptor = srcset[start:position], ""
+        if link.endswith(","):
+            link = link.rstrip(",")
+        else:
+            comma = srcset.find(",", position)
+            comma = end if comma < 0 else comma
+            descriptor, position = srcset[position:comma].strip(), comma + 1
+        if link:
+            candidates.append((link, descriptor))
+    return candidates
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab/,.1wx \t\n\u00a0\u2003\u3000\x1c\x85")), max_size=30))
+def test_srcset_split_matches_the_character_by_character_reading(srcset: str) -> None:
+    assert srcset_candidates(srcset) == _srcset_by_characters(srcset)
+
+
+def test_the_page_wide_questions_asked_late_give_the_same_blocks() -> None:
+    # whether the page embeds a post, and which blocks hold the article, are asked when the first block
+    # needs them, after earlier junk is gone: a tweet in a hidden copy that went first saves no later
+    # "social" block; a share bar holding a tweet, and the article's own, stay
+    tweet = "<blockquote class='twitter-tweet'><p>The tweet the story quotes.</p></blockquote>"
+    tree = LexborHTMLParser(
+        f"<html><body><div class='print-copy' style='display:none'>{tweet.replace('quotes', 'hides')}</div>"
+        "<div class='social-links' id='follow'><a href='/f'>Follow us</a></div>"
+        f"<div class='share-bar'>{tweet.replace('quotes', 'shares')}</div>"
+        f"<article><h1>Headline</h1><p>The council met on Monday.</p><div class='social'>{tweet}</div>"
+        "</article></body></html>"
+    )
+    body = tree.body
+    assert body is not None
+    drop_junk(body, protect="h1, article")
+    text = body.text(separator=" ")
+    for kept in ("The council met on Monday.", "The tweet the story quotes.", "the story shares"):
+        assert kept in text
+    assert "Follow us" not in text and "hides" not in text

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scraper.charset import decode
 from scraper.extract import extract, html_to_text
+from scraper.extract.content import _PITCH_ASK, _asks_to_sign_up
 
 URL = "https://blog.example/2026/how-to"
 
@@ -210,3 +215,63 @@ def test_a_feed_teaser_or_a_bad_summary_changes_nothing() -> None:
     alone = extract(page, URL).text
     for summary in ("A short teaser about the ferry.", "", "   ", None, "<p></p>", "x" * 2_000_000):
         assert extract(page, URL, feed_summary=summary).text == alone
+
+
+def test_a_pitch_spelt_with_letters_a_case_insensitive_match_folds_still_goes() -> None:
+    # "ſ" (long s) and a dotted capital I match "s" and "i" case-insensitively: the cheap test that
+    # runs before the pitch pattern must let them through to it
+    pitch = (
+        "<p>\u017fign up for our daily email: the news in your inbox.</p>"
+        "<p>REG\u0130STER for e-mail alerts.</p>"
+    )
+    html = f"<html><body><article>{_paragraphs('main', 3)}{pitch}</article></body></html>"
+    text = extract(html, URL).text
+    assert "main step" in text and "inbox" not in text and "alerts" not in text
+
+
+_FOLDING = st.sampled_from(list("subscrigneptSUBSCRIGNEPT -_\u017f\u0131\u0130\u212a.,é"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_FOLDING, max_size=40))
+def test_the_cheap_sign_up_test_never_rejects_what_the_pitch_pattern_matches(text: str) -> None:
+    if _PITCH_ASK.search(text):
+        assert _asks_to_sign_up(text)
+
+
+def test_a_page_given_as_bytes_reads_as_its_decoded_text_does() -> None:
+    # UTF-8 bytes go to the parser as they are; other charsets (and broken UTF-8) are decoded first
+    article = "<p>台风今天下午在浙江沿海登陆，当地已经转移了三万多人，学校停课一天。</p>" * 3
+    page = (
+        "<html><head><meta charset='{charset}'><title>台风</title></head>"
+        f"<body><article>{article}</article></body></html>"
+    )
+    utf8 = page.format(charset="utf-8").encode("utf-8")
+    gbk = page.format(charset="gbk").encode("gbk")
+    broken = utf8.replace("台风".encode(), b"\xff\xfe", 1)
+    for raw in (utf8, gbk, broken):
+        text, _ = decode(raw)
+        from_bytes, from_text = extract(raw, URL), extract(text, URL)
+        assert from_bytes == from_text
+        assert "浙江沿海登陆" in from_bytes.text
+
+
+def test_page_bytes_with_their_charset_read_as_the_decoded_text_does() -> None:
+    # the fetcher knows the charset: UTF-8 goes to the parser undecoded (a byte-order mark dropped),
+    # another charset is decoded with it
+    article = "<p>台风今天下午在浙江沿海登陆，当地已经转移了三万多人，学校停课一天。“引号”</p>" * 3
+    page = f"<html><head><title>台风</title></head><body><article>{article}</article></body></html>"
+    expected = extract(page, URL)
+    for raw, charset in (
+        (page.encode("utf-8"), "utf-8"),
+        (page.encode("utf-8-sig"), "UTF-8"),
+        (page.encode("gb18030"), "gbk"),
+        (page.encode("big5hkscs", "ignore"), "big5"),
+    ):
+        record = extract(raw, URL, charset=charset)
+        if charset == "big5":  # simplified characters Big5 lacks are gone either way
+            assert record == extract(raw.decode("big5hkscs"), URL)
+        else:
+            assert record == expected
+    broken = page.encode("utf-8").replace("台风".encode(), b"\xff\xfe", 1)
+    assert extract(broken, URL, charset="utf-8").title == "\ufffd\ufffd"

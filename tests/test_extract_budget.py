@@ -125,3 +125,13 @@ def test_scraper_once_records_a_page_over_the_budget_as_failed_with_the_reason(
     assert articles["deep"].status == "failed"
     assert "ExtractionBudgetError" in (articles["deep"].last_error or "")
     assert "deep" in (articles["deep"].last_error or "")
+
+
+def test_the_nesting_check_reads_text_and_its_utf8_bytes_alike() -> None:
+    deep = "<div>“quoted” 中文" * (MAX_NESTING + 1)
+    for page in (deep, deep.encode("utf-8")):
+        with pytest.raises(ExtractionBudgetError, match="deep"):
+            check_nesting(page, scan_above=0)
+    shallow = "<div>“quoted” 中文</div>" * (3 * MAX_NESTING)
+    check_nesting(shallow, scan_above=0)
+    check_nesting(shallow.encode("utf-8"), scan_above=0)

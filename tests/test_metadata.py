@@ -207,6 +207,11 @@ def test_time_elements() -> None:
     assert meta(page(body=itemprop)).published == datetime(2021, 9, 29, tzinfo=UTC)
 
 
+def test_a_page_without_date_or_byline_elements_has_neither() -> None:
+    found = meta(page(body="<article><p class='lede'>Text of the article, 2021-09-29.</p></article>"))
+    assert found.published is None and found.author is None
+
+
 def test_placeholder_dates_are_passed_over() -> None:
     head = (
         ld({"@type": "NewsArticle", "headline": "标题", "datePublished": "0001-01-01T00:00:00Z"})
@@ -309,6 +314,11 @@ def test_json_ld_name_wins_over_a_headline_that_describes_it() -> None:
         '<span itemprop="author" itemscope><span itemprop="name">Jane Roe</span></span>',
         '<a rel="author" href="/staff/jane">Jane Roe</a>',
         '<div class="author">Jane Roe</div>',
+        # each kind the one walk that looks for any of them must also see
+        '<div id="story-byline">Jane Roe</div>',
+        '<span class="the-author-name">Jane Roe</span>',
+        '<span class="authorname">Jane Roe</span>',
+        '<span class="x article-author-box">Jane Roe</span>',
     ],
 )
 def test_a_byline_in_the_body_names_the_author_when_the_head_does_not(body: str) -> None:
@@ -355,3 +365,17 @@ def test_a_malformed_declared_address_is_left_out_and_the_rest_is_read() -> None
 def test_declared_addresses_resolve_as_urljoin_resolves_them(href: str) -> None:
     result = meta(page(f'<link rel="canonical" href="{href}">'))
     assert result.canonical_url == urljoin(URL, href)
+
+
+def test_the_first_title_h1_and_canonical_in_page_order_are_read_wherever_they_are() -> None:
+    # one walk finds every declaring element; each kind is still taken first in page order
+    tree = page(
+        "<title>Budget - Site</title>",
+        "<h1>The budget plan, in full</h1><h1>A second heading</h1>"
+        '<link rel="canonical" href="/a"><link rel="canonical" href="/b">'
+        '<meta property="og:description" content="Said in the body">',
+    )
+    found = meta(tree)
+    assert found.title == "The budget plan, in full"
+    assert found.canonical_url == urljoin(URL, "/a")
+    assert found.description == "Said in the body"

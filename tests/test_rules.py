@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scraper.config import load_config
 from scraper.extract import RuleBook, RuleError, SiteRule, extract
@@ -240,3 +242,33 @@ def test_an_invalid_selector_in_a_user_rule_falls_through() -> None:
     record = extract(PAGE, "https://news.example.com/a/1", rule)
     assert "第一段正文" in record.text
     assert record.title == "真正的标题"
+
+
+_HOSTS = st.sampled_from(
+    [
+        "example.com", "news.example.com", "www.example.com", "example.com.", "", "a.b.example.com",
+        "bbc.com", "www.bbc.com", "xbbc.com", "zhongwen.example.org", "example.org", ".example.com",
+    ]
+)  # fmt: skip
+_PATHS = st.sampled_from(["/", "/zhongwen", "/zhongwen/simp/a", "/zhongwenx/a", "/news/1", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rules=st.lists(
+        st.lists(
+            st.tuples(_HOSTS, st.sampled_from(["", "/zhongwen", "/news", "zhongwen/simp"])), max_size=3
+        ).map(lambda domains: tuple(host + folder for host, folder in domains)),
+        max_size=5,
+    ),
+    host=_HOSTS,
+    path=_PATHS,
+)
+def test_rule_for_finds_the_first_rule_that_matches(
+    rules: list[tuple[str, ...]], host: str, path: str
+) -> None:
+    # the book looks rules up by host; the answer is the first rule whose `matches` says yes
+    book = RuleBook([SiteRule(name=f"r{i}", domains=domains) for i, domains in enumerate(rules)])
+    url = f"https://{host}{path}"
+    expected = next((rule for rule in book.rules if rule.matches(url)), None)
+    assert book.rule_for(url) is expected

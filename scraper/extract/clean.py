@@ -184,18 +184,21 @@ def drop_junk(
     Unlinking a node whose ancestor is already unlinked is safe.
     """
     budget = budget or Budget()
-    # One walk in Python beats one CSS pass per tag name.
-    for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:
+    for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:  # beats a CSS pass
         node.remove(recursive=False)
     budget.check()
     drop_selected(root, remove)
     wrappers = _PageWrappers(root)
-    holders = _ancestors_of(root.css(protect)) if protect else set()
+    page = _AskedOnce(root, protect)
     gone = _Detached(root)
-    posts = holds_embedded_post(root)  # looked for in each junk block only when the page has one
+    last = 0  # a node matching two of the selectors ([class] and [id]) comes twice, in a row
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
+        key = node.mem_id
+        if key == last or (gone.removed and gone.inside(node)):
+            continue  # judged already, or inside a block already gone: nothing left to change
+        last = key
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
         junk = junk_names(classes, ident)
@@ -215,11 +218,11 @@ def drop_junk(
             # an invisible block that holds the article is shown by script (WeChat's #js_content);
             # a display:none one is a copy (print version, template) and goes
             or (
-                (invisible or (junk and not (posts and holds_embedded_post(node))))
+                (invisible or (junk and not (page.has_posts() and holds_embedded_post(node))))
                 and not (
                     protect
                     and (
-                        node.mem_id in holders
+                        key in page.holders()
                         # measured only outside what is already gone (nested junk measured once)
                         or (not gone.inside(node) and wrappers.holds_text(node))
                     )
@@ -230,15 +233,41 @@ def drop_junk(
             gone.add(node)
 
 
+class _AskedOnce:
+    """What `drop_junk` asks of the whole page only once a block is to be judged by it, and once: each
+    is a walk of the page. Asked late, after some blocks are gone, the answers change nothing: a block
+    judged later is never an ancestor of one gone before (ancestors come first in page order), so what
+    was inside those blocks was never inside it."""
+
+    def __init__(self, root: LexborNode, protect: str | None) -> None:
+        self._root, self._protect = root, protect
+        self._holders: set[int] | None = None
+        self._posts: bool | None = None
+
+    def holders(self) -> set[int]:
+        """The blocks holding a protected element (the article's heading, `<article>`...)."""
+        if self._holders is None:
+            self._holders = _ancestors_of(self._root.css(self._protect)) if self._protect else set()
+        return self._holders
+
+    def has_posts(self) -> bool:
+        """Whether the page embeds a post (a tweet): looked for in each junk block only then."""
+        if self._posts is None:
+            self._posts = holds_embedded_post(self._root)
+        return self._posts
+
+
 class _Detached:
     """Which nodes are inside one already removed, by climbing to the nearest known answer: every node
     climbed through learns its answer too, so the climbs together cost the tree's size, not N x depth."""
 
     def __init__(self, root: LexborNode) -> None:
         self._answer: dict[int, bool] = {root.mem_id: False}
+        self.removed = False  # whether any node was added
 
     def add(self, node: LexborNode) -> None:
         self._answer[node.mem_id] = True
+        self.removed = True
 
     def inside(self, node: LexborNode) -> bool:
         # climbed out of the tree without meeting the root: detached
@@ -437,11 +466,10 @@ def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
     candidates: list[tuple[str, str]] = []
     position, end = 0, len(srcset)
     while position < end:
-        while position < end and (srcset[position].isspace() or srcset[position] == ","):
-            position += 1
-        start = position
-        while position < end and not srcset[position].isspace():
-            position += 1
+        # the runs are matched in C (`\s` is str.isspace's white space): a loop per character in
+        # Python cost more than the rest of an image's cleaning
+        start = position = _SRCSET_GAP.match(srcset, position).end()  # type: ignore[union-attr]
+        position = _SRCSET_URL.match(srcset, position).end()  # type: ignore[union-attr]
         link, descriptor = srcset[start:position], ""
         if link.endswith(","):
             link = link.rstrip(",")
@@ -452,6 +480,10 @@ def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
         if link:
             candidates.append((link, descriptor))
     return candidates
+
+
+_SRCSET_GAP = re.compile(r"[\s,]*")
+_SRCSET_URL = re.compile(r"\S*")
 
 
 def safe_url(link: str, base: str) -> str | None:
@@ -490,7 +522,7 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
     """
     root_id = root.mem_id
     holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
-    order: list[tuple[LexborNode, int]] = []
+    order: list[tuple[LexborNode, int, str]] = []
     for index, node in enumerate(root.traverse()):  # elements; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
@@ -499,17 +531,20 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
             continue
         if node.text(deep=False, strip=True):
             holds.add(node.mem_id)
-        order.append((node, parent.mem_id))
-    for node, parent_id in reversed(order):
-        tag = node.tag or ""
+        order.append((node, parent.mem_id, node.tag or ""))
+    kept_divs: list[LexborNode] = []  # in reverse document order
+    for node, parent_id, tag in reversed(order):
         if tag in _KEEPS_ITS_PARENT or node.mem_id in holds:
             holds.add(parent_id)
+            if tag == "div":
+                kept_divs.append(node)
         elif tag not in _VOID_CONTENT:
             node.remove(recursive=False)
-    # unwrap divs that only wrap one block, so the body is not a tower of wrappers
+    # unwrap divs that only wrap one block, so the body is not a tower of wrappers (the kept ones, in
+    # document order, as a search of the tree after the removals would give them)
     budget.check()
-    for div in root.css("div"):
-        if div.mem_id != root_id and not _has_direct_text(div):
+    for div in reversed(kept_divs):
+        if not _has_direct_text(div):
             div.unwrap()
 
 

@@ -50,47 +50,69 @@ class TextStats:
 
 
 def measure(root: LexborNode, budget: Budget) -> TextStats:
+    """One walk in document order records each element; the sums then run over positions in a list
+    (children come after their parent, so walking the positions backwards sums children first)."""
     stats = TextStats()
-    length, clauses, linked = stats.length, stats.clauses, stats.linked
+    keys, tags, depths = stats.keys, stats.tags, stats.depths
+    parent_of, node_of = stats.parent_of, stats.node_of
     direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
-    order: list[tuple[int, int, bool]] = []  # (element, its parent, is a link), in document order
-    root_id = root.mem_id
-    keys, tags, parent_of, node_of = stats.keys, stats.tags, stats.parent_of, stats.node_of
-    depths = stats.depths
-    depth_of: dict[int, int] = {}
-    for index, node in enumerate(root.traverse()):  # elements only; their own text read in C
+    position: dict[int, int] = {}
+    up: list[int] = []  # per position: the parent's position (the root's is its own, 0)
+    lengths: list[int] = []
+    clause_counts: list[int] = []
+    find_clauses = CLAUSE.findall
+    # bound once: the loop runs for every element of the page
+    add_key, add_tag, add_depth, add_up = keys.append, tags.append, depths.append, up.append
+    add_length, add_clauses = lengths.append, clause_counts.append
+    for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
-        tag = node.tag
-        keys.append(key)
-        tags.append(tag)
+        add_key(key)
+        add_tag(node.tag)
         node_of[key] = node
+        position[key] = index
         text = node.text(deep=False, strip=True)
         if text:
-            direct_length[key] = len(text)
-            direct_clauses[key] = len(CLAUSE.findall(text))
-        depth = 0
-        if key != root_id:
-            parent = node.parent
-            if parent is not None:
-                parent_key = parent_of[key] = parent.mem_id
-                order.append((key, parent_key, tag == "a"))
-                depth = depth_of[key] = depth_of.get(parent_key, 0) + 1
-        depths.append(depth)
-    for key, value in direct_length.items():
-        length[key] = value
-        clauses[key] = direct_clauses[key]
-    for key, parent_id, is_link in reversed(order):  # children before their parents
-        own = length.get(key, 0)
-        if is_link:
-            linked[key] = own
-        if own:
-            length[parent_id] = length.get(parent_id, 0) + own
-            clauses[parent_id] = clauses.get(parent_id, 0) + clauses.get(key, 0)
-            if linked.get(key):
-                linked[parent_id] = linked.get(parent_id, 0) + linked[key]
+            length = direct_length[key] = len(text)
+            clauses = direct_clauses[key] = len(find_clauses(text))
+        else:
+            length = clauses = 0
+        add_length(length)
+        add_clauses(clauses)
+        if index:
+            parent = node.parent  # never None below the root
+            parent_key = parent_of[key] = parent.mem_id  # type: ignore[union-attr]
+            at = position[parent_key]
+            add_up(at)
+            add_depth(depths[at] + 1)
+        else:
+            add_up(0)
+            add_depth(0)
+    _sum_up(stats, up, lengths, clause_counts)
     return stats
+
+
+def _sum_up(stats: TextStats, up: list[int], lengths: list[int], clause_counts: list[int]) -> None:
+    """Deep text length, clause marks and linked text of every element, from their own, summed from the
+    last position back to the first: a child is always summed into its parent before the parent is."""
+    tags = stats.tags
+    linked = [0] * len(lengths)
+    for index in range(len(lengths) - 1, 0, -1):
+        own = lengths[index]
+        if own:
+            parent = up[index]
+            lengths[parent] += own
+            clause_counts[parent] += clause_counts[index]
+            if tags[index] == "a":
+                linked[index] = own
+            if linked[index]:
+                linked[parent] += linked[index]
+    # every element gets its entry, 0 included (readers ask `.get(key, 0)`): built in C from the lists
+    keys = stats.keys
+    stats.length = dict(zip(keys, lengths, strict=True))
+    stats.clauses = dict(zip(keys, clause_counts, strict=True))
+    stats.linked = dict(zip(keys, linked, strict=True))
 
 
 def subtree_range(stats: TextStats, key: int) -> range:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timezone
 from typing import Any
 from urllib.parse import urljoin
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.clean import PLAIN_ABSOLUTE
 from scraper.extract.dates import EARLIEST_PLAUSIBLE, parse_date
@@ -49,6 +49,9 @@ _PUBLISHED_ELEMENTS = (
     "time[pubdate]",
     "time[datetime]",
 )
+# Matched by every element any of those matches: one walk (stopping at the first) tells a page with
+# none of them, most pages without a date in their metadata, from those worth the walks above.
+_ANY_PUBLISHED_ELEMENT = "[itemprop=datePublished], time"
 _AUTHOR_META = ("author", "article:author", "byl", "parsely-author", "sailthru.author", "dc.creator")
 
 
@@ -65,14 +68,15 @@ class Metadata:
 
 
 def read_metadata(tree: LexborHTMLParser, url: str, default_tz: timezone = UTC) -> Metadata:
-    meta = _meta_values(tree)
-    ld = _json_ld_article(tree)
+    found = _Declared.scan(tree)
+    meta = _meta_values(found.metas)
+    ld = _json_ld_article(found.scripts)
     return Metadata(
-        title=_title(tree, meta, ld),
+        title=_title(found, meta, ld),
         author=_author(tree, meta, ld),
         published=_published(tree, meta, ld, default_tz),
         lang=_lang(tree, meta),
-        canonical_url=_canonical(tree, meta, url),
+        canonical_url=_canonical(found, meta, url),
         description=_first(meta.get("og:description"), meta.get("description")),
         image=_absolute(_first(meta.get("og:image"), meta.get("twitter:image"), _ld_image(ld)), url),
         body_length=_ld_body_length(ld),
@@ -81,6 +85,31 @@ def read_metadata(tree: LexborHTMLParser, url: str, default_tz: timezone = UTC) 
 
 _TAG = re.compile(r"<[^>]*>")
 
+# What the page declares, found in one walk of the tree: each selector of a list is another walk of the
+# whole page (and another selector to parse), the largest cost of a small page's metadata.
+_DECLARING = 'meta[content], script[type="application/ld+json"], title, link[rel="canonical"][href], h1'
+
+
+@dataclass
+class _Declared:
+    """The elements that declare metadata, each kind in document order."""
+
+    metas: list[LexborNode]
+    scripts: list[LexborNode]
+    titles: list[LexborNode]
+    canonicals: list[LexborNode]
+    h1s: list[LexborNode]
+
+    @classmethod
+    def scan(cls, tree: LexborHTMLParser) -> _Declared:
+        found = cls([], [], [], [], [])
+        # every selector of the list names another tag, so a node comes once, in document order
+        kinds = {"meta": found.metas, "script": found.scripts, "title": found.titles}
+        kinds |= {"link": found.canonicals, "h1": found.h1s}
+        for node in tree.css(_DECLARING):
+            kinds[node.tag or ""].append(node)
+        return found
+
 
 def _ld_body_length(ld: dict[str, Any]) -> int:
     """How long the article says it is: its JSON-LD articleBody as text (some pages put HTML in it)."""
@@ -88,10 +117,10 @@ def _ld_body_length(ld: dict[str, Any]) -> int:
     return len(" ".join(_TAG.sub(" ", body).split())) if body else 0
 
 
-def _meta_values(tree: LexborHTMLParser) -> dict[str, str]:
+def _meta_values(metas: list[LexborNode]) -> dict[str, str]:
     """`<meta>` by name, property or itemprop; the first of each wins, as crawlers read them."""
     values: dict[str, str] = {}
-    for node in tree.css("meta[content]"):
+    for node in metas:
         attributes = node.attributes
         content = (attributes.get("content") or "").strip()
         if not content:
@@ -103,14 +132,14 @@ def _meta_values(tree: LexborHTMLParser) -> dict[str, str]:
     return values
 
 
-def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any]:
+def _json_ld_article(scripts: list[LexborNode]) -> dict[str, Any]:
     """The JSON-LD object that describes the article; broken JSON is skipped, as browsers do.
 
     An Article-like type wins over a WebPage (Yoast's @graph lists the WebPage first, with the same
     dates but no headline or author); an author given as an `@id` reference is looked up in the graph.
     """
     objects: list[dict[str, Any]] = []
-    for node in tree.css('script[type="application/ld+json"]'):
+    for node in scripts:
         try:
             data = json.loads(_unwrapped(node.text(deep=True) or ""))
         except ValueError:
@@ -173,22 +202,22 @@ def _ld_objects(data: Any) -> Iterator[dict[str, Any]]:
             yield data["mainEntity"]
 
 
-def _title(tree: LexborHTMLParser, meta: dict[str, str], ld: dict[str, Any]) -> str | None:
+def _title(found: _Declared, meta: dict[str, str], ld: dict[str, Any]) -> str | None:
     """The headline as the page declares it, strongest declaration first; else the document's title
     without the site's name."""
-    title_node = tree.css_first("title")
+    title_node = found.titles[0] if found.titles else None
     document_title = _clean(title_node.text(deep=True)) if title_node else None
     declared = _first(_ld_title(ld, document_title), *(meta.get(name) for name in _TITLE_META))
     if declared or not document_title:
-        return declared or _h1(tree)
-    h1 = _h1(tree)
+        return declared or _h1(found.h1s)
+    h1 = _h1(found.h1s)
     first = _SEPARATED.search(document_title)
     lead = document_title[: first.start()] if first else document_title
     if (
         h1 and lead.casefold() in h1.casefold()
     ):  # the h1 says the title's headline in full ("Budget - Site", h1 "The budget")
         return h1
-    return headline_of(document_title, tree)
+    return headline_of(document_title, found.h1s)
 
 
 # Declared titles, most deliberate first (Dublin Core is rare and never a default of a CMS).
@@ -209,7 +238,7 @@ def _ld_title(ld: dict[str, Any], document_title: str | None) -> str | None:
     return headline or name
 
 
-def headline_of(document_title: str, tree: LexborHTMLParser) -> str:
+def headline_of(document_title: str, h1s: list[LexborNode]) -> str:
     """The headline inside `<title>`: the site's name cut off at a separator, unless that leaves too
     little to be a headline (then the whole title is the headline)."""
     parts = _SEPARATED.split(document_title)
@@ -221,10 +250,8 @@ def headline_of(document_title: str, tree: LexborHTMLParser) -> str:
         words = len(_WORD.findall(headline))
         whole = len(_WORD.findall(_SEPARATED.sub(" ", document_title)))
         return headline if words > 4 or words >= whole - 1 else document_title
-    if len(document_title) > 150 or len(document_title) < 15:
-        h1s = tree.css("h1")
-        if len(h1s) == 1:
-            return _clean(h1s[0].text(deep=True)) or document_title
+    if (len(document_title) > 150 or len(document_title) < 15) and len(h1s) == 1:
+        return _clean(h1s[0].text(deep=True)) or document_title
     return document_title
 
 
@@ -235,9 +262,9 @@ def _last_separator(text: str) -> int:
     return start
 
 
-def _h1(tree: LexborHTMLParser) -> str | None:
-    h1 = tree.css_first("article h1, main h1, h1")
-    return _clean(h1.text(deep=True)) if h1 else None
+def _h1(h1s: list[LexborNode]) -> str | None:
+    """The page's first `<h1>` (the first in the page is also the first of "article h1, main h1, h1")."""
+    return _clean(h1s[0].text(deep=True)) if h1s else None
 
 
 def _author(tree: LexborHTMLParser, meta: dict[str, str], ld: dict[str, Any]) -> str | None:
@@ -259,6 +286,8 @@ _BYLINE_ELEMENTS = (
     '[class*="byline"], [id*="byline"]',
     '[class~="author"], [class*="author-name"], [class*="authorname"], [class*="article-author"]',
 )
+# Matched by every element any of those matches (as `_ANY_PUBLISHED_ELEMENT` is for the dates).
+_ANY_BYLINE_ELEMENT = ", ".join(('[itemprop~="author"]', *_BYLINE_ELEMENTS[2:]))
 # Only words that cannot start a name ("Di Wang", "Von Miller" are names).
 _BY = re.compile(r"(?i)^(?:by|par|por)[\s:]+(?=\w)")
 BYLINE_MAX_CHARS = 100
@@ -267,7 +296,7 @@ BYLINE_MAX_CHARS = 100
 def _byline_in_body(tree: LexborHTMLParser) -> str | None:
     """A short element named as the byline; only pages that declare no author pay for the search."""
     body = tree.body
-    if body is None:
+    if body is None or body.css_first(_ANY_BYLINE_ELEMENT) is None:
         return None
     for selector in _BYLINE_ELEMENTS:
         for node in body.css(selector):
@@ -304,6 +333,8 @@ def _published(
         if when is not None and when >= EARLIEST_PLAUSIBLE:  # not a CMS placeholder (epoch, year 1)
             return when
     # only pages without metadata pay for a search of the body; one kind at a time, strongest first
+    if tree.css_first(_ANY_PUBLISHED_ELEMENT) is None:
+        return None
     for selector in _PUBLISHED_ELEMENTS:
         for node in tree.css(selector):
             attributes = node.attributes
@@ -315,14 +346,15 @@ def _published(
 
 
 def _lang(tree: LexborHTMLParser, meta: dict[str, str]) -> str | None:
-    html = tree.css_first("html")
+    root = tree.root  # a parsed document's root is its <html>, whatever the markup says
+    html = root if root is not None and root.tag == "html" else tree.css_first("html")
     lang = html.attributes.get("lang") if html else None
     lang = lang or meta.get("content-language") or meta.get("og:locale") or meta.get("language")
     return lang.strip().replace("_", "-") if lang and lang.strip() else None
 
 
-def _canonical(tree: LexborHTMLParser, meta: dict[str, str], url: str) -> str | None:
-    link = tree.css_first('link[rel="canonical"][href]')
+def _canonical(found: _Declared, meta: dict[str, str], url: str) -> str | None:
+    link = found.canonicals[0] if found.canonicals else None
     href = link.attributes.get("href") if link else None
     return _absolute(_first(href, meta.get("og:url")), url)
 

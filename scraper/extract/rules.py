@@ -86,6 +86,13 @@ class RuleBook:
 
     def __init__(self, rules: Sequence[SiteRule]) -> None:
         self.rules = tuple(rules)
+        # Every page asks for its rule: by domain, (position of the rule, folder) of each rule naming it,
+        # so a page looks up its host and the domains above it instead of trying every rule.
+        self._by_host: dict[str, list[tuple[int, str]]] = {}
+        for index, rule in enumerate(self.rules):
+            for domain in rule.domains:
+                domain_host, _, prefix = domain.lower().partition("/")
+                self._by_host.setdefault(domain_host, []).append((index, prefix))
 
     @classmethod
     def load(cls, extra: Iterable[Mapping[str, Any]] = ()) -> RuleBook:
@@ -94,8 +101,20 @@ class RuleBook:
         return cls(users + [rule for rule in builtin_rules() if rule.name not in replaced])
 
     def rule_for(self, url: str) -> SiteRule | None:
+        """The first rule (in the book's order) that matches `url`, as `SiteRule.matches` says: a
+        domain matches its own host and every host under it ("news.example.com" for "example.com")."""
         host, path = _host_and_path(url)
-        return next((rule for rule in self.rules if rule.matches_place(host, path)), None)
+        best: int | None = None
+        suffix = host
+        while True:
+            for index, prefix in self._by_host.get(suffix, ()):
+                if (best is None or index < best) and _under(path, prefix):
+                    best = index
+            dot = suffix.find(".")
+            if dot < 0:
+                break
+            suffix = suffix[dot + 1 :]  # the host under the next domain up ("b.c" after "a.b.c")
+        return self.rules[best] if best is not None else None
 
     def for_url(self, url: str, selector: str | None = None, remove: Sequence[str] = ()) -> SiteRule | None:
         """The rule for a page, refined by its feed's own `selector` and `remove`."""
