@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
-from scraper.store.db import make_engine
+from scraper.store.db import make_engine, upgrade
 
 if TYPE_CHECKING:
     from tests.daemon_helpers import DaemonProcess
@@ -137,3 +137,20 @@ def postgres_engine() -> Iterator[Engine]:
         with admin.begin() as connection:
             connection.execute(text(f'drop schema "{schema}" cascade'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The archive's engine at the schema's head, once on SQLite and once on PostgreSQL.
+
+    Tests of the store run on both because their SQL differs where it matters (RETURNING, COPY, locks).
+    """
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+        upgrade(engine)
+        yield engine

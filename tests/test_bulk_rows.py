@@ -3,7 +3,6 @@ SQLAlchemy's own insert stores them, on both backends; and an import through it 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -15,25 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from scraper.config import FeedConfig
 from scraper.post_import import ImportSummary, configured_feed_ids, import_post_files
 from scraper.store.bulk import ArticleRows
-from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.db import session_factory
 from scraper.store.models import Article
 from tests.test_import import seed_post
 
 COLUMNS = ("url", "canonical_url", "host", "status", "attempts", "discovered_at", "published_at", "title")
 NOW = datetime(2024, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-    else:
-        engine = request.getfixturevalue("postgres_engine")
-        upgrade(engine)
-        yield engine
 
 
 def rows(prefix: str) -> list[tuple[Any, ...]]:

@@ -267,19 +267,6 @@ def test_a_sitemap_with_one_bad_url_queues_the_rest(tmp_path: Path, site: Hostil
 # --- an outcome that cannot be stored ----------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-    else:
-        engine = request.getfixturevalue("postgres_engine")
-        upgrade(engine)
-        yield engine
-
-
 def node(engine: Engine, tmp_path: Path) -> Pipeline:
     config = Config(
         path=None,

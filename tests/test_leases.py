@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,24 +26,11 @@ from scraper.extract import Record
 from scraper.pipeline import Pipeline, RunSummary
 from scraper.poll import FeedError
 from scraper.status import feed_status_report
-from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.db import session_factory, upgrade
 from scraper.store.leases import Leases
 from scraper.store.models import Article, ArticleStatus, BackfillDocument, Feed, Node, utcnow
 
 FEED_URL = "http://feeds.test/rss"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-    else:
-        engine = request.getfixturevalue("postgres_engine")
-        upgrade(engine)
-        yield engine
 
 
 def config(tmp_path: Path) -> Config:
