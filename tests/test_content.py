@@ -35,6 +35,24 @@ def test_an_article_in_sections_of_sibling_wrappers_is_kept_whole() -> None:
     assert "Other story" not in text and "Home" not in text
 
 
+def test_parts_of_an_article_wrapped_alike_beside_the_best_blocks_wrappers_are_kept() -> None:
+    def part(body: str) -> str:  # each part of the article in its own few wrappers, as some templates do
+        return f"<section class='part'><div class='row'><div class='col'>{body}</div></div></section>"
+
+    html = (
+        "<html><body><article><div>"
+        + part("<h1>How to</h1><span>By A. Writer</span>")
+        + part(_paragraphs("first", 10))
+        + "<div class='picture'><img src='/a.jpg'></div>"
+        + part(_paragraphs("second"))
+        + part(_paragraphs("third"))
+        + "</div></article><div class='more'><a href='/x'>Other story</a></div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "first step" in text and "second step" in text and "third step" in text
+    assert "A. Writer" not in text and "Other story" not in text
+
+
 def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_parent() -> None:
     items = "".join(
         f"<li>Point {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"

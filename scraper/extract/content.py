@@ -81,7 +81,12 @@ def find_main_content(
     top = _declared_body(top, candidates) or _widened(top, candidates, stats)
     if expected_length:
         top = _as_long_as_declared(top, candidates, stats, expected_length)
-    nodes = _with_siblings(top, candidates, stats)
+    wrapper = _outermost_wrapper(top, candidates, stats)
+    if wrapper is top:
+        nodes = _with_siblings(top, candidates, stats)
+    else:  # the wrapper adds no text: the best block stands for it (exempt from the cleaning below)
+        siblings = _with_siblings(wrapper, candidates, stats, alike_only=True)
+        nodes = [top.node if node.mem_id == wrapper.node.mem_id else node for node in siblings]
     for node in nodes:
         clean_conditionally(node, stats, budget)
     return nodes
@@ -258,21 +263,53 @@ def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate]) -> _Ca
     return best
 
 
-def _with_siblings(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> list[LexborNode]:
+def _outermost_wrapper(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
+    """The outermost of the wrappers that hold the best block and no other text (Readability's "the
+    only child: use the parent"): the article's other parts are siblings of a wrapper, not of the block
+    (a page that wraps each section of an article in its own few divs)."""
+    node, length = top.node, stats.length.get(top.node.mem_id, 0)
+    parent = node.parent
+    while parent is not None and parent.tag not in (None, "body", "html"):
+        if stats.length.get(parent.mem_id, 0) != length:
+            break
+        node, parent = parent, parent.parent
+    if node is top.node:
+        return top
+    return candidates.get(node.mem_id) or _Candidate(node, top.score)
+
+
+def _with_siblings(
+    top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats, alike_only: bool = False
+) -> list[LexborNode]:
+    """`top` and those of its siblings that are article text; with `alike_only`, only the siblings
+    wrapped as `top` is (same tag and class: the other parts of an article cut into sections) and the
+    paragraphs beside it, never a dateline, a deck or a captioned picture in a wrapper of its own."""
     parent = top.node.parent
     if parent is None or parent.tag in (None, "html"):
         return [top.node]
     threshold = max(10.0, top.score * 0.2)
     top_class = top.node.attributes.get("class")
+    kind = (top.node.tag, top_class)
     nodes: list[LexborNode] = []
     sibling = parent.child
     while sibling is not None:
         if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node and _sibling_belongs(sibling, candidates, threshold, top_class, stats)
+            sibling.is_element_node
+            and _sibling_belongs(sibling, candidates, threshold, top_class, stats)
+            and (not alike_only or sibling.tag == "p" or _alike_part(sibling, kind, stats))
         ):
             nodes.append(sibling)
         sibling = sibling.next
     return nodes
+
+
+# A part of an article holds a couple of sentences at least: a row with the title and the byline, or a
+# "you may also like" heading, is wrapped as the article's sections are on some templates.
+PART_MIN_PROSE = 140
+
+
+def _alike_part(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
+    return (sibling.tag, sibling.attributes.get("class")) == kind and _prose(sibling, stats) >= PART_MIN_PROSE
 
 
 def _sibling_belongs(
