@@ -53,6 +53,20 @@ def test_parts_of_an_article_wrapped_alike_beside_the_best_blocks_wrappers_are_k
     assert "A. Writer" not in text and "Other story" not in text
 
 
+def test_a_read_more_wrapper_holding_the_rest_of_the_article_is_kept_and_a_teaser_goes() -> None:
+    html = (
+        "<html><body><div class='story'>"
+        f"<div class='intro'>{_paragraphs('intro', 6)}</div>"
+        "<div id='read-more'><div class='read-more-link'><a href=''>Read more</a></div>"
+        f"<div class='read-more-content'>{_paragraphs('rest', 3)}</div></div>"
+        "<div class='read-more'><a href='/other'>Another story about ferries</a><p>Its short deck.</p></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and "rest step" in text
+    assert "Another story" not in text and "Read more" not in text
+
+
 def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_parent() -> None:
     items = "".join(
         f"<li>Point {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"
