@@ -67,6 +67,19 @@ def test_a_read_more_wrapper_holding_the_rest_of_the_article_is_kept_and_a_tease
     assert "Another story" not in text and "Read more" not in text
 
 
+def test_the_rest_of_an_article_in_a_paywall_wrapper_is_kept_and_the_pitch_goes() -> None:
+    html = (
+        "<html><body><article>"
+        f"{_paragraphs('free', 6)}"
+        f"<div class='paywall'>{_paragraphs('subscribers', 3)}</div>"
+        "<div class='paywall-prompt'><p>Subscribe to keep reading this story.</p></div>"
+        "</article></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "free step" in text and "subscribers step" in text
+    assert "Subscribe" not in text
+
+
 def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_parent() -> None:
     items = "".join(
         f"<li>Point {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"

@@ -19,7 +19,7 @@ from scraper.extract.hints import (
     AD_ATTRIBUTES,
     holds_embedded_post,
     junk_names,
-    only_unfolds,
+    may_hide_rest,
 )
 from scraper.extract.measure import climb_answer
 from scraper.extract.promo import is_promo_link
@@ -202,7 +202,7 @@ def drop_junk(
         last = key
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
-        junk = junk_names(classes, ident) and not (only_unfolds(classes, ident) and unfolds_article(node))
+        junk = junk_names(classes, ident) and not (may_hide_rest(classes, ident) and holds_rest(node))
         if not junk and len(attributes) == (classes is not None) + (ident is not None):
             continue  # most blocks: named, not like furniture, and nothing else to judge
         style = attributes.get("style")
@@ -234,21 +234,22 @@ def drop_junk(
             gone.add(node)
 
 
-# An unfolding "read more" wrapper holds this many paragraphs of prose, at least this long each; a
-# teaser holds a headline and a line or two.
-UNFOLDED_PARAGRAPHS = 2
-UNFOLDED_PARAGRAPH_CHARS = 80
+# The wrapper of the rest of an article holds this many paragraphs of prose, at least this long each; a
+# teaser or a subscription pitch holds a headline and a line or two.
+REST_PARAGRAPHS = 2
+REST_PARAGRAPH_CHARS = 80
 
 
-def unfolds_article(node: LexborNode) -> bool:
-    """A block named "read more" that holds the rest of the article (paragraphs of prose, not of links)
-    rather than a teaser for another one: a button on the page unfolds it, the reader sees it."""
+def holds_rest(node: LexborNode) -> bool:
+    """A block named "read more" or "paywall" that holds the rest of the article (paragraphs of prose,
+    not of links) rather than a teaser or a pitch: a click or a subscription shows it, and its text is
+    in the page, the archive keeps it."""
     found = 0
     for paragraph in node.css("p"):
         text = paragraph.text(deep=True, strip=True)
-        if len(text) >= UNFOLDED_PARAGRAPH_CHARS and link_text_length(paragraph) * 2 < len(text):
+        if len(text) >= REST_PARAGRAPH_CHARS and link_text_length(paragraph) * 2 < len(text):
             found += 1
-            if found >= UNFOLDED_PARAGRAPHS:
+            if found >= REST_PARAGRAPHS:
                 return True
     return False
 
