@@ -528,7 +528,7 @@ def test_a_section_anchored_by_a_slug_of_its_heading_is_not_judged_by_the_slugs_
         "</div></body></html>"
     )
     record = extract(html, "https://docs.example/evolve")
-    assert record.text.count("remote server") == 1  # the first is kept once (repeats read once), comments go
+    assert record.text.count("remote server") == 4  # the section's four sentences; the comments' one goes
     assert "Sharing" in record.text
 
 
@@ -537,6 +537,14 @@ def test_a_long_paragraph_said_twice_is_kept_twice_and_a_short_repeat_reads_once
     html = f"<p>{long}</p><p>Advertisement</p><p>Middle paragraph.</p><p>Advertisement</p><p>{long}</p>"
     text = html_to_text(html)
     assert text.count("The committee met again") == 8 and text.count("Advertisement") == 1
+
+
+def test_a_short_block_with_clauses_said_again_is_kept_each_time() -> None:
+    # a meal plan, a recipe or a results table says the same line in each of its parts: content, not
+    # a label; a label ("Advertisement", a credit) has no clause marks
+    plan = "<h3>Lunch</h3><ul><li>Eggs [2 eggs, 1 cup rice, 1 tsp. oil]</li></ul><p>Image copyright AFP</p>"
+    text = html_to_text(f"<h2>Plan A</h2>{plan}<h2>Plan B</h2>{plan}")
+    assert text.count("Eggs [2 eggs") == 2 and text.count("Image copyright") == 1
 
 
 @pytest.mark.parametrize(
