@@ -80,6 +80,17 @@ def test_the_rest_of_an_article_in_a_paywall_wrapper_is_kept_and_the_pitch_goes(
     assert "Subscribe" not in text
 
 
+def test_a_table_whose_cells_wrap_their_short_figures_in_blocks_is_kept_whole() -> None:
+    def row(*cells: str) -> str:  # as a document editor exports a table: each cell's text in a div
+        return "<tr>" + "".join(f"<td><div><span>{cell}</span></div></td>" for cell in cells) + "</tr>"
+
+    table = f"<table>{row('Application', 'Size')}{row('Maps', '32.7 MB')}{row('Mail', '17.8 MB')}</table>"
+    body = f"{_paragraphs('intro', 3)}{table}{_paragraphs('end', 2)}"
+    html = f"<html><body><div class='post'>{body}</div></body></html>"
+    text = extract(html, URL).text
+    assert all(cell in text for cell in ("Application", "Size", "Maps", "32.7 MB", "17.8 MB"))
+
+
 def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_parent() -> None:
     items = "".join(
         f"<li>Point {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"

@@ -494,11 +494,22 @@ def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
         (images > 1 and paragraphs / images < 0.5 and not in_figure)
         or (items > paragraphs and tag not in ("ul", "ol"))
         or held.inputs > paragraphs / 3
-        or (length < MIN_PARAGRAPH_CHARS and (images == 0 or images > 2) and not in_figure)
+        or (
+            length < MIN_PARAGRAPH_CHARS
+            and (images == 0 or images > 2)
+            and not in_figure
+            and not _in_cell(node)
+        )
         or (weight < 25 and density > 0.2 and length < 2000)
         or (weight >= 25 and density > 0.5)
         or ((embeds == 1 and length < 75) or embeds > 1)
     )
+
+
+def _in_cell(node: LexborNode) -> bool:
+    """A table cell's content: a figure of a table is short, and is the article's when the table is."""
+    parent = node.parent
+    return parent is not None and parent.tag in ("td", "th")
 
 
 def link_density(node: LexborNode, text: str | None = None) -> float:
