@@ -41,7 +41,6 @@ def parsed(html: str) -> LexborHTMLParser:
         "<iframe src='https://player.example.com/v/1'></iframe>",
         "<object data='movie.swf'><embed src='movie.swf'></object>",
         "<svg><a href='javascript:alert(1)'><text>svg link</text></a></svg>",
-        "<math><mi href='javascript:alert(1)'>formula</mi></math>",
         "<video src='v.mp4'>no video</video><audio src='a.mp3'>no audio</audio>",
         "<form action='/subscribe'><input name='email'><button>订阅</button></form>",
         "<nav><a href='/'>首页</a></nav>",
@@ -537,6 +536,17 @@ def test_a_long_paragraph_said_twice_is_kept_twice_and_a_short_repeat_reads_once
     html = f"<p>{long}</p><p>Advertisement</p><p>Middle paragraph.</p><p>Advertisement</p><p>{long}</p>"
     text = html_to_text(html)
     assert text.count("The committee met again") == 8 and text.count("Advertisement") == 1
+
+
+def test_a_formula_in_mathml_reads_as_its_text_without_its_tex_source() -> None:
+    formula = (
+        "<math><semantics><mrow><mi>a</mi><mo>≠</mo><mn>0</mn></mrow>"
+        "<annotation encoding='application/x-tex'>a \\ne 0</annotation></semantics></math>"
+    )
+    body = clean(f"<div><p>When {formula}, there are two solutions.</p></div>")
+    assert body == "<p>When a≠0, there are two solutions.</p>"
+    # unwrapped, as any element off the allowlist: nothing of MathML (a link in some browsers) is left
+    assert clean("<p>See <math><mi href='javascript:alert(1)'>x</mi></math>.</p>") == "<p>See x.</p>"
 
 
 def test_a_short_block_with_clauses_said_again_is_kept_each_time() -> None:

@@ -37,7 +37,8 @@ DROP_TAGS = (
     "embed",
     "applet",
     "svg",
-    "math",
+    "annotation",  # a formula's source (TeX) beside its MathML, which reads as its text
+    "annotation-xml",
     "canvas",
     "video",
     "audio",
