@@ -549,6 +549,14 @@ def test_a_formula_in_mathml_reads_as_its_text_without_its_tex_source() -> None:
     assert clean("<p>See <math><mi href='javascript:alert(1)'>x</mi></math>.</p>") == "<p>See x.</p>"
 
 
+def test_a_word_of_a_sentence_named_weakly_like_furniture_stays_and_the_block_goes() -> None:
+    sentence = "<p>\"Oh, certainly, sir, <a class='popup' href='#'>if you prefer that I should</a>.\"</p>"
+    body = clean(f"<div>{sentence}<div class='popup'><p>Sign in</p></div></div>")
+    assert "if you prefer that I should" in body and "Sign in" not in body
+    # a strong name still goes, in a sentence too
+    assert clean("<p>Read this<span class='share-icons'> Share</span>.</p>") == "<p>Read this.</p>"
+
+
 def test_a_short_block_with_clauses_said_again_is_kept_each_time() -> None:
     # a meal plan, a recipe or a results table says the same line in each of its parts: content, not
     # a label; a label ("Advertisement", a credit) has no clause marks

@@ -20,6 +20,7 @@ from scraper.extract.hints import (
     holds_embedded_post,
     junk_names,
     may_hide_rest,
+    only_weak_junk,
 )
 from scraper.extract.measure import climb_answer
 from scraper.extract.promo import is_promo_link
@@ -203,7 +204,7 @@ def drop_junk(
         last = key
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
-        junk = junk_names(classes, ident) and not (may_hide_rest(classes, ident) and holds_rest(node))
+        junk = junk_by_name(node, classes, ident)
         if not junk and len(attributes) == (classes is not None) + (ident is not None):
             continue  # most blocks: named, not like furniture, and nothing else to judge
         style = attributes.get("style")
@@ -257,6 +258,24 @@ def holds_rest(node: LexborNode) -> bool:
 
 def link_text_length(node: LexborNode) -> int:
     return sum(len(link.text(deep=True, strip=True)) for link in node.css("a"))
+
+
+# Elements that are words of a sentence when they sit in a paragraph.
+_INLINE = frozenset({"a", "span", "em", "strong", "b", "i", "font"})
+
+
+def junk_by_name(node: LexborNode, classes: str | None, ident: str | None) -> bool:
+    """Furniture by its names, but for the rest of the article in a "read more" or "paywall" wrapper,
+    and for words of a sentence (a link, an emphasis in a paragraph) named only weakly ("popup",
+    "tag"): the sentence would lose them."""
+    if not junk_names(classes, ident):
+        return False
+    if may_hide_rest(classes, ident):
+        return not holds_rest(node)
+    if node.tag in _INLINE and only_weak_junk(classes, ident):
+        parent = node.parent
+        return parent is None or parent.tag != "p"
+    return True
 
 
 class _AskedOnce:

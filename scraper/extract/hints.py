@@ -153,3 +153,9 @@ EMBEDDED_POST = ", ".join(
 
 def holds_embedded_post(node: LexborNode) -> bool:
     return node.css_first(EMBEDDED_POST) is not None
+
+
+def only_weak_junk(classes: str | None, ident: str | None) -> bool:
+    """Named only with the weak junk words ("popup", "tags", "caption"), none of the strong ones."""
+    bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
+    return bits & _NAMED_JUNK_BITS == 1 << JUNK
