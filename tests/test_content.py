@@ -91,6 +91,19 @@ def test_a_table_whose_cells_wrap_their_short_figures_in_blocks_is_kept_whole() 
     assert all(cell in text for cell in ("Application", "Size", "Maps", "32.7 MB", "17.8 MB"))
 
 
+def test_a_sibling_of_prose_whose_paragraphs_sit_deep_joins_and_a_teaser_does_not() -> None:
+    html = (
+        "<html><body><div id='page'>"
+        f"<div class='lead'>{_paragraphs('lead', 10)}</div><div class='ad'>Buy now</div>"
+        f"<div class='more'><div class='inner'><div class='col'>{_paragraphs('rest')}</div></div></div>"
+        "<div class='next'><p><a href='/x'>Another story about the ferries</a>, read it.</p></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "lead step" in text and "rest step" in text
+    assert "Another story" not in text and "Buy now" not in text
+
+
 def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_parent() -> None:
     items = "".join(
         f"<li>Point {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"
@@ -230,7 +243,7 @@ def test_a_paragraph_about_a_newsletter_that_is_long_is_kept() -> None:
 
 
 def test_a_best_block_short_of_the_json_ld_article_body_widens_to_hold_it() -> None:
-    items = "".join(f"<li>Point {n}: the ferry leaves at six, and on Sundays at nine.</li>" for n in range(5))
+    items = "".join(f"<li>Point {n}: the ferry leaves at six and on Sundays at nine.</li>" for n in range(5))
     lede = _paragraphs("intro", 3)
     article_body = json.dumps(
         {"@type": "NewsArticle", "headline": "Ferries", "articleBody": "x" * 600}  # as long as the article
@@ -247,7 +260,7 @@ def test_a_best_block_short_of_the_json_ld_article_body_widens_to_hold_it() -> N
 
 
 def _lede_and_list_page() -> tuple[str, str]:
-    items = "".join(f"<li>Point {n}: the ferry leaves at six, and on Sundays at nine.</li>" for n in range(5))
+    items = "".join(f"<li>Point {n}: the ferry leaves at six and on Sundays at nine.</li>" for n in range(5))
     lede = _paragraphs("intro", 3)
     page = (
         "<html><body>"

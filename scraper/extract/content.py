@@ -295,7 +295,10 @@ def _with_siblings(
     while sibling is not None:
         if sibling.mem_id == top.node.mem_id or (
             sibling.is_element_node
-            and _sibling_belongs(sibling, candidates, threshold, top_class, stats)
+            and (
+                _sibling_belongs(sibling, candidates, threshold, top_class, stats)
+                or _holds_prose(sibling, stats)
+            )
             and (not alike_only or sibling.tag == "p" or _alike_part(sibling, kind, stats))
         ):
             nodes.append(sibling)
@@ -310,6 +313,23 @@ PART_MIN_PROSE = 140
 
 def _alike_part(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
     return (sibling.tag, sibling.attributes.get("class")) == kind and _prose(sibling, stats) >= PART_MIN_PROSE
+
+
+# A sibling that holds this much prose (a couple of sentences, several clauses, hardly a link) is text
+# of the article however deep its paragraphs sit (its score counts only three levels of them).
+SIBLING_PROSE_CHARS = 200
+SIBLING_PROSE_CLAUSES = 4
+SIBLING_PROSE_DENSITY = 0.1
+
+
+def _holds_prose(sibling: LexborNode, stats: TextStats) -> bool:
+    """CETD's view of a sibling: dense text with few links, and not named like furniture."""
+    return (
+        _prose(sibling, stats) >= SIBLING_PROSE_CHARS
+        and stats.clauses.get(sibling.mem_id, 0) >= SIBLING_PROSE_CLAUSES
+        and stats.link_density(sibling) <= SIBLING_PROSE_DENSITY
+        and class_weight(sibling) >= 0
+    )
 
 
 def _sibling_belongs(
