@@ -3,8 +3,10 @@
 Readability's idea, tuned for news pages and CJK text: every paragraph-like block gives points to its
 parent and grandparent (more for longer text and more clauses), blocks named like articles gain, blocks
 named like furniture lose, and link-heavy blocks are discounted. The best block and those of its siblings
-that look like article text are the body. `<br>`-separated text in a `<div>` (common on Chinese and
-Korean sites) counts as paragraphs, the way a reader sees it.
+that look like article text are the body: siblings that score well, paragraphs, blocks of dense prose,
+and, when the best block sits alone in its wrappers, the wrappers' siblings wrapped the same way (the
+other sections of the article). `<br>`-separated text in a `<div>` (common on Chinese and Korean sites)
+counts as paragraphs, the way a reader sees it.
 """
 
 from __future__ import annotations
