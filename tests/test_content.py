@@ -35,6 +35,75 @@ def test_an_article_in_sections_of_sibling_wrappers_is_kept_whole() -> None:
     assert "Other story" not in text and "Home" not in text
 
 
+def test_parts_of_an_article_wrapped_alike_beside_the_best_blocks_wrappers_are_kept() -> None:
+    def part(body: str) -> str:  # each part of the article in its own few wrappers, as some templates do
+        return f"<section class='part'><div class='row'><div class='col'>{body}</div></div></section>"
+
+    html = (
+        "<html><body><article><div>"
+        + part("<h1>How to</h1><span>By A. Writer</span>")
+        + part(_paragraphs("first", 10))
+        + "<div class='picture'><img src='/a.jpg'></div>"
+        + part(_paragraphs("second"))
+        + part(_paragraphs("third"))
+        + "</div></article><div class='more'><a href='/x'>Other story</a></div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "first step" in text and "second step" in text and "third step" in text
+    assert "A. Writer" not in text and "Other story" not in text
+
+
+def test_a_read_more_wrapper_holding_the_rest_of_the_article_is_kept_and_a_teaser_goes() -> None:
+    html = (
+        "<html><body><div class='story'>"
+        f"<div class='intro'>{_paragraphs('intro', 6)}</div>"
+        "<div id='read-more'><div class='read-more-link'><a href=''>Read more</a></div>"
+        f"<div class='read-more-content'>{_paragraphs('rest', 3)}</div></div>"
+        "<div class='read-more'><a href='/other'>Another story about ferries</a><p>Its short deck.</p></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "intro step" in text and "rest step" in text
+    assert "Another story" not in text and "Read more" not in text
+
+
+def test_the_rest_of_an_article_in_a_paywall_wrapper_is_kept_and_the_pitch_goes() -> None:
+    html = (
+        "<html><body><article>"
+        f"{_paragraphs('free', 6)}"
+        f"<div class='paywall'>{_paragraphs('subscribers', 3)}</div>"
+        "<div class='paywall-prompt'><p>Subscribe to keep reading this story.</p></div>"
+        "</article></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "free step" in text and "subscribers step" in text
+    assert "Subscribe" not in text
+
+
+def test_a_table_whose_cells_wrap_their_short_figures_in_blocks_is_kept_whole() -> None:
+    def row(*cells: str) -> str:  # as a document editor exports a table: each cell's text in a div
+        return "<tr>" + "".join(f"<td><div><span>{cell}</span></div></td>" for cell in cells) + "</tr>"
+
+    table = f"<table>{row('Application', 'Size')}{row('Maps', '32.7 MB')}{row('Mail', '17.8 MB')}</table>"
+    body = f"{_paragraphs('intro', 3)}{table}{_paragraphs('end', 2)}"
+    html = f"<html><body><div class='post'>{body}</div></body></html>"
+    text = extract(html, URL).text
+    assert all(cell in text for cell in ("Application", "Size", "Maps", "32.7 MB", "17.8 MB"))
+
+
+def test_a_sibling_of_prose_whose_paragraphs_sit_deep_joins_and_a_teaser_does_not() -> None:
+    html = (
+        "<html><body><div id='page'>"
+        f"<div class='lead'>{_paragraphs('lead', 10)}</div><div class='ad'>Buy now</div>"
+        f"<div class='more'><div class='inner'><div class='col'>{_paragraphs('rest')}</div></div></div>"
+        "<div class='next'><p><a href='/x'>Another story about the ferries</a>, read it.</p></div>"
+        "</div></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "lead step" in text and "rest step" in text
+    assert "Another story" not in text and "Buy now" not in text
+
+
 def test_a_best_block_that_holds_a_fraction_of_its_parents_prose_widens_to_the_parent() -> None:
     items = "".join(
         f"<li>Point {n}: the ferry timetable changes in spring, and the town council explains why here.</li>"
@@ -174,7 +243,7 @@ def test_a_paragraph_about_a_newsletter_that_is_long_is_kept() -> None:
 
 
 def test_a_best_block_short_of_the_json_ld_article_body_widens_to_hold_it() -> None:
-    items = "".join(f"<li>Point {n}: the ferry leaves at six, and on Sundays at nine.</li>" for n in range(5))
+    items = "".join(f"<li>Point {n}: the ferry leaves at six and on Sundays at nine.</li>" for n in range(5))
     lede = _paragraphs("intro", 3)
     article_body = json.dumps(
         {"@type": "NewsArticle", "headline": "Ferries", "articleBody": "x" * 600}  # as long as the article
@@ -191,7 +260,7 @@ def test_a_best_block_short_of_the_json_ld_article_body_widens_to_hold_it() -> N
 
 
 def _lede_and_list_page() -> tuple[str, str]:
-    items = "".join(f"<li>Point {n}: the ferry leaves at six, and on Sundays at nine.</li>" for n in range(5))
+    items = "".join(f"<li>Point {n}: the ferry leaves at six and on Sundays at nine.</li>" for n in range(5))
     lede = _paragraphs("intro", 3)
     page = (
         "<html><body>"

@@ -19,6 +19,8 @@ from scraper.extract.hints import (
     AD_ATTRIBUTES,
     holds_embedded_post,
     junk_names,
+    may_hide_rest,
+    only_weak_junk,
 )
 from scraper.extract.measure import climb_answer
 from scraper.extract.promo import is_promo_link
@@ -36,7 +38,8 @@ DROP_TAGS = (
     "embed",
     "applet",
     "svg",
-    "math",
+    "annotation",  # a formula's source (TeX) beside its MathML, which reads as its text
+    "annotation-xml",
     "canvas",
     "video",
     "audio",
@@ -201,7 +204,7 @@ def drop_junk(
         last = key
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
-        junk = junk_names(classes, ident)
+        junk = junk_by_name(node, classes, ident)
         if not junk and len(attributes) == (classes is not None) + (ident is not None):
             continue  # most blocks: named, not like furniture, and nothing else to judge
         style = attributes.get("style")
@@ -231,6 +234,48 @@ def drop_junk(
         ):
             node.remove(recursive=False)
             gone.add(node)
+
+
+# The wrapper of the rest of an article holds this many paragraphs of prose, at least this long each; a
+# teaser or a subscription pitch holds a headline and a line or two.
+REST_PARAGRAPHS = 2
+REST_PARAGRAPH_CHARS = 80
+
+
+def holds_rest(node: LexborNode) -> bool:
+    """A block named "read more" or "paywall" that holds the rest of the article (paragraphs of prose,
+    not of links) rather than a teaser or a pitch: a click or a subscription shows it, and its text is
+    in the page, the archive keeps it."""
+    found = 0
+    for paragraph in node.css("p"):
+        text = paragraph.text(deep=True, strip=True)
+        if len(text) >= REST_PARAGRAPH_CHARS and link_text_length(paragraph) * 2 < len(text):
+            found += 1
+            if found >= REST_PARAGRAPHS:
+                return True
+    return False
+
+
+def link_text_length(node: LexborNode) -> int:
+    return sum(len(link.text(deep=True, strip=True)) for link in node.css("a"))
+
+
+# Elements that are words of a sentence when they sit in a paragraph.
+_INLINE = frozenset({"a", "span", "em", "strong", "b", "i", "font"})
+
+
+def junk_by_name(node: LexborNode, classes: str | None, ident: str | None) -> bool:
+    """Furniture by its names, but for the rest of the article in a "read more" or "paywall" wrapper,
+    and for words of a sentence (a link, an emphasis in a paragraph) named only weakly ("popup",
+    "tag"): the sentence would lose them."""
+    if not junk_names(classes, ident):
+        return False
+    if may_hide_rest(classes, ident):
+        return not holds_rest(node)
+    if node.tag in _INLINE and only_weak_junk(classes, ident):
+        parent = node.parent
+        return parent is None or parent.tag != "p"
+    return True
 
 
 class _AskedOnce:

@@ -3,8 +3,10 @@
 Readability's idea, tuned for news pages and CJK text: every paragraph-like block gives points to its
 parent and grandparent (more for longer text and more clauses), blocks named like articles gain, blocks
 named like furniture lose, and link-heavy blocks are discounted. The best block and those of its siblings
-that look like article text are the body. `<br>`-separated text in a `<div>` (common on Chinese and
-Korean sites) counts as paragraphs, the way a reader sees it.
+that look like article text are the body: siblings that score well, paragraphs, blocks of dense prose,
+and, when the best block sits alone in its wrappers, the wrappers' siblings wrapped the same way (the
+other sections of the article). `<br>`-separated text in a `<div>` (common on Chinese and Korean sites)
+counts as paragraphs, the way a reader sees it.
 """
 
 from __future__ import annotations
@@ -81,7 +83,12 @@ def find_main_content(
     top = _declared_body(top, candidates) or _widened(top, candidates, stats)
     if expected_length:
         top = _as_long_as_declared(top, candidates, stats, expected_length)
-    nodes = _with_siblings(top, candidates, stats)
+    wrapper = _outermost_wrapper(top, candidates, stats)
+    if wrapper is top:
+        nodes = _with_siblings(top, candidates, stats)
+    else:  # the wrapper adds no text: the best block stands for it (exempt from the cleaning below)
+        siblings = _with_siblings(wrapper, candidates, stats, alike_only=True)
+        nodes = [top.node if node.mem_id == wrapper.node.mem_id else node for node in siblings]
     for node in nodes:
         clean_conditionally(node, stats, budget)
     return nodes
@@ -258,21 +265,73 @@ def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate]) -> _Ca
     return best
 
 
-def _with_siblings(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> list[LexborNode]:
+def _outermost_wrapper(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
+    """The outermost of the wrappers that hold the best block and no other text (Readability's "the
+    only child: use the parent"): the article's other parts are siblings of a wrapper, not of the block
+    (a page that wraps each section of an article in its own few divs)."""
+    node, length = top.node, stats.length.get(top.node.mem_id, 0)
+    parent = node.parent
+    while parent is not None and parent.tag not in (None, "body", "html"):
+        if stats.length.get(parent.mem_id, 0) != length:
+            break
+        node, parent = parent, parent.parent
+    if node is top.node:
+        return top
+    return candidates.get(node.mem_id) or _Candidate(node, top.score)
+
+
+def _with_siblings(
+    top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats, alike_only: bool = False
+) -> list[LexborNode]:
+    """`top` and those of its siblings that are article text; with `alike_only`, only the siblings
+    wrapped as `top` is (same tag and class: the other parts of an article cut into sections) and the
+    paragraphs beside it, never a dateline, a deck or a captioned picture in a wrapper of its own."""
     parent = top.node.parent
     if parent is None or parent.tag in (None, "html"):
         return [top.node]
     threshold = max(10.0, top.score * 0.2)
     top_class = top.node.attributes.get("class")
+    kind = (top.node.tag, top_class)
     nodes: list[LexborNode] = []
     sibling = parent.child
     while sibling is not None:
         if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node and _sibling_belongs(sibling, candidates, threshold, top_class, stats)
+            sibling.is_element_node
+            and (
+                _sibling_belongs(sibling, candidates, threshold, top_class, stats)
+                or _holds_prose(sibling, stats)
+            )
+            and (not alike_only or sibling.tag == "p" or _alike_part(sibling, kind, stats))
         ):
             nodes.append(sibling)
         sibling = sibling.next
     return nodes
+
+
+# A part of an article holds a couple of sentences at least: a row with the title and the byline, or a
+# "you may also like" heading, is wrapped as the article's sections are on some templates.
+PART_MIN_PROSE = 140
+
+
+def _alike_part(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
+    return (sibling.tag, sibling.attributes.get("class")) == kind and _prose(sibling, stats) >= PART_MIN_PROSE
+
+
+# A sibling that holds this much prose (a couple of sentences, several clauses, hardly a link) is text
+# of the article however deep its paragraphs sit (its score counts only three levels of them).
+SIBLING_PROSE_CHARS = 200
+SIBLING_PROSE_CLAUSES = 4
+SIBLING_PROSE_DENSITY = 0.1
+
+
+def _holds_prose(sibling: LexborNode, stats: TextStats) -> bool:
+    """CETD's view of a sibling: dense text with few links, and not named like furniture."""
+    return (
+        _prose(sibling, stats) >= SIBLING_PROSE_CHARS
+        and stats.clauses.get(sibling.mem_id, 0) >= SIBLING_PROSE_CLAUSES
+        and stats.link_density(sibling) <= SIBLING_PROSE_DENSITY
+        and class_weight(sibling) >= 0
+    )
 
 
 def _sibling_belongs(
@@ -457,11 +516,22 @@ def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
         (images > 1 and paragraphs / images < 0.5 and not in_figure)
         or (items > paragraphs and tag not in ("ul", "ol"))
         or held.inputs > paragraphs / 3
-        or (length < MIN_PARAGRAPH_CHARS and (images == 0 or images > 2) and not in_figure)
+        or (
+            length < MIN_PARAGRAPH_CHARS
+            and (images == 0 or images > 2)
+            and not in_figure
+            and not _in_cell(node)
+        )
         or (weight < 25 and density > 0.2 and length < 2000)
         or (weight >= 25 and density > 0.5)
         or ((embeds == 1 and length < 75) or embeds > 1)
     )
+
+
+def _in_cell(node: LexborNode) -> bool:
+    """A table cell's content: a figure of a table is short, and is the article's when the table is."""
+    parent = node.parent
+    return parent is not None and parent.tag in ("td", "th")
 
 
 def link_density(node: LexborNode, text: str | None = None) -> float:

@@ -17,13 +17,17 @@ _STRONG = r"""
     anzeige\w*|werbung|pub|publicite|publicité|publicidad|pubblicita|pubblicità|reklam\w*|koukoku|gwanggo|
     share\w*|social|sharing|sns|toolbar|tool-bar|
     comments?|comment-\w+|disqus|respond|
-    related\w*|recommend\w*|more-stories|read-more|readmore|also-read|trending|popular|most-read|
-    newsletter\w*|subscri\w*|signup|sign-up|paywall|microtransaction|
+    related\w*|recommend\w*|more-stories|also-read|trending|popular|most-read|
+    newsletter\w*|subscri\w*|signup|sign-up|microtransaction|
     cookie\w*|consent|gdpr|
     breadcrumbs?|pagination|pager|nav|navbar|navigation|menu|sidebar|side-bar|footer|masthead|site-header|
     visually-hidden|sr-only|skip-link|byline|author-bio|author-info|dateline|
     tuijian|xiangguan|pinglun|fenxiang|guanggao|paihang|cmt|cmts|crumbs?
 """
+# "Read more" and "paywall": a teaser for another story or a subscription pitch, or the wrapper of the
+# rest of this one, shown on a click or to subscribers (its text is in the page): furniture unless it
+# holds the article's paragraphs.
+_HIDES_REST = r"read-?more|readmore|paywall\w*"
 # Blocks that are usually furniture, unless their names also say "article".
 _WEAK = r"""
     banner|rail|widget\w*|topbar|header-wrap|membership|
@@ -44,6 +48,7 @@ def _words(alternatives: str, *, anywhere: bool) -> re.Pattern[str]:
 # not "elementor-widget-container").
 JUNK_STRONG = _words(_STRONG, anywhere=True)
 JUNK_WEAK = _words(_WEAK, anywhere=False)
+HIDES_REST = _words(_HIDES_REST, anywhere=True)
 
 # Captions named in one word ("newsCaption", "imgcaption", "photoCaptions"): weak, like "image-caption".
 CAPTION_SUFFIX = re.compile(r"(?i)[a-z]caption(?:s|-?text)?$")
@@ -68,10 +73,12 @@ AD_ATTRIBUTE_NAMES = frozenset({"data-ad-slot", "data-google-query-id", "data-ad
 AD_ATTRIBUTES = tuple(f"[{name}]" for name in sorted(AD_ATTRIBUTE_NAMES))
 
 
-NEUTRAL, JUNK, ARTICLE_NAME, STRONG_JUNK = 0, 1, 2, 3
+NEUTRAL, JUNK, ARTICLE_NAME, STRONG_JUNK, HIDDEN_REST = 0, 1, 2, 3, 5
 # What a class or id value holds, as bits: one per token kind, and one for a CMS's article-body class.
 _BODY_CLASS_BIT = 1 << 4
 _JUNK_BITS = (1 << JUNK) | (1 << STRONG_JUNK)
+# junk for `junk_names`, but no weight in the scores: a wrapper of the rest is judged by what it holds
+_NAMED_JUNK_BITS = _JUNK_BITS | (1 << HIDDEN_REST)
 _ARTICLE_BITS = (1 << ARTICLE_NAME) | _BODY_CLASS_BIT
 
 
@@ -80,6 +87,8 @@ _ARTICLE_BITS = (1 << ARTICLE_NAME) | _BODY_CLASS_BIT
 def token_kind(token: str) -> int:
     if JUNK_STRONG.search(token):
         return STRONG_JUNK
+    if HIDES_REST.search(token):
+        return HIDDEN_REST
     article = bool(ARTICLE.search(token))
     if (JUNK_WEAK.search(token) or CAPTION_SUFFIX.search(token)) and not article:
         return JUNK
@@ -125,7 +134,14 @@ def junk_names(classes: str | None, ident: str | None) -> bool:
     """Furniture by name: some name says junk and none says article (asked of most elements of a
     page, so the cached look-ups are made here, not through helpers)."""
     bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
-    return bool(bits & _JUNK_BITS) and not bits & _ARTICLE_BITS
+    return bool(bits & _NAMED_JUNK_BITS) and not bits & _ARTICLE_BITS
+
+
+def may_hide_rest(classes: str | None, ident: str | None) -> bool:
+    """Named "read more" or "paywall" and nothing else junk: a teaser or a pitch, or the wrapper of
+    the rest of the article."""
+    bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
+    return bits & _NAMED_JUNK_BITS == 1 << HIDDEN_REST
 
 
 # Posts from elsewhere quoted in the article (a tweet, an Instagram post): the article's content, even
@@ -137,3 +153,9 @@ EMBEDDED_POST = ", ".join(
 
 def holds_embedded_post(node: LexborNode) -> bool:
     return node.css_first(EMBEDDED_POST) is not None
+
+
+def only_weak_junk(classes: str | None, ident: str | None) -> bool:
+    """Named only with the weak junk words ("popup", "tags", "caption"), none of the strong ones."""
+    bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
+    return bits & _NAMED_JUNK_BITS == 1 << JUNK

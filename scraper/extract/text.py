@@ -10,6 +10,7 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
+from scraper.extract.measure import CLAUSE as _CLAUSE
 
 BLOCK_TAGS = frozenset(
     {
@@ -52,9 +53,9 @@ class TextLayout:
         if self.lines:
             paragraph = "\n".join(self.lines)
             self.lines.clear()
-            # a short block repeated (a caption twice, a pull quote, "Advertisement") reads once; a long
-            # paragraph the page really says twice is kept twice
-            if len(paragraph) >= REPEATABLE_CHARS or paragraph not in self.seen:
+            # a short label repeated (a credit, "Advertisement") reads once; a long paragraph, or a line
+            # with clauses (a recipe's step in each of its variants, a list item), is kept each time
+            if len(paragraph) >= REPEATABLE_CHARS or paragraph not in self.seen or _CLAUSE.search(paragraph):
                 self.seen.add(paragraph)
                 self.paragraphs.append(paragraph)
 
