@@ -215,14 +215,10 @@ class Leases:
         plain rows of `columns` (default: all) in claim order.
 
         `scan` rows are read (default `limit`), only their id and the `pick_by` columns, and `pick` chooses
-        among them which to claim: how articles are spread over hosts. Without `pick` the rows read are
-        locked as they are read (FOR UPDATE SKIP LOCKED) and all claimed. With it, they are read without a
-        lock, and only those chosen are locked, by the statement that writes the lease (its sub-select
-        FOR UPDATE SKIP LOCKED, checking `where` again): a row another node is claiming at that moment is
-        skipped, one it has claimed meanwhile no longer matches. So a claim can read many more rows than
-        it takes (one host's backlog among them) without a row lock on each. The lease is written and the
-        rows claimed read back in one statement (UPDATE ... RETURNING): Core rows, not ORM objects, since
-        a claim runs for every few articles.
+        among them which to claim (how articles are spread over hosts). Without `pick`, the rows are locked
+        as read (FOR UPDATE SKIP LOCKED); with it, only those chosen are, as the lease is written (see
+        `claim_statements`), so a claim may read many rows without a lock on each. The lease is written
+        and the rows read back in one statement (UPDATE ... RETURNING): Core rows, not ORM objects.
 
         `where` may hold bound parameters, their values in `params`. A `shape` stands for `where`,
         `order_by`, `pick_by` and `columns` (the same shape, the same statements): on PostgreSQL the
@@ -252,8 +248,8 @@ class Leases:
                     rows += connection.execute(lease, chunk_values)
                 else:
                     connection.execute(lease, chunk_values)
-                    mine = table.c.lease_owner == self.node_id
-                    rows += connection.execute(select(*wanted).where(table.c.id.in_(chunk), mine))
+                    mine = [table.c.id.in_(chunk), table.c.lease_owner == self.node_id]
+                    rows += connection.execute(select(*wanted).where(*mine))
         position = {row_id: index for index, row_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row.id])
         with self._lock:
@@ -396,8 +392,10 @@ def claim_statements(
 ) -> tuple[Select[Any], Update]:
     """A claim's two statements (Leases.claim): the rows read (`claim_scan` of them, if `scan` is not
     None), and the lease written on those chosen (`claim_ids`), returning `wanted` where the database can.
-    The rows read are locked as they are read; or, with `lock_chosen`, only those chosen are, by the lease's
-    statement, which checks `where` again on them (see `Leases.claim`)."""
+
+    The rows read are locked as they are read; or, with `lock_chosen`, only those chosen are, by the
+    lease's statement (a sub-select FOR UPDATE SKIP LOCKED that checks `where` again): a row another node
+    is claiming at that moment is skipped, and one it claimed since the read no longer matches."""
     query = select(table.c.id, *pick_by).where(*where).order_by(*order_by)
     if scan is not None:
         query = query.limit(bindparam("claim_scan"))
