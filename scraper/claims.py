@@ -26,7 +26,10 @@ from scraper.store import feeds as feed_rows
 from scraper.store.leases import Leases
 from scraper.store.models import Article, Feed
 
-CLAIM_SCAN = 4  # pending articles read per one claimed, to find other hosts' work among one host's backlog
+# Pending articles read per one claimed, to find other hosts' work among one host's backlog. Reading takes
+# no row lock (only those claimed are locked, scraper.store.leases), so a claim reads generously: one read
+# finds the hosts a node's share of each (two articles of a host, with four nodes) needs.
+CLAIM_SCAN = 8
 CLAIM_PASSES = 4  # reads past hosts held enough of, in one claim
 EMPTY_BEYOND_SECONDS = 1.0  # a read past some hosts that found nothing is not done again for this long
 CLAIMS_PER_HOST_SLOT = 2  # articles of one host claimed per per-host request slot (one in flight, one next)

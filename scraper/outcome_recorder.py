@@ -3,7 +3,8 @@
 Each outcome is written if this node's claim on its article still stands (else discarded: another node has
 the article now), a batch per transaction (scraper.recorder's group commit), with the row's new values
 decided by scraper.outcomes; an archived article's post name is reserved in the same transaction and its
-post written right after, by this node. Observers (`on_outcome`, the metrics) see every outcome recorded.
+post written right after, by this node, and marked written once the outcomes pause (or with the writer's
+next batch of marks, whichever comes first). Observers (`on_outcome`, the metrics) see every outcome recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
 from scraper.archive import ArchiveOutcome, ArticleJob
 from scraper.errors import PostNameTakenError, storable_text
@@ -70,7 +71,7 @@ class OutcomeRecorder:
         self.clock = clock
         self.on_outcome = list(on_outcome)
         self.group: GroupRecorder[tuple[ArticleJob, ArchiveOutcome], RunSummary] = GroupRecorder(
-            self.store_many, RunSummary, linger=linger
+            self.store_many, RunSummary, linger=linger, on_idle=self.mark_written
         )
 
     async def record(self, job: ArticleJob, outcome: ArchiveOutcome) -> RunSummary:
@@ -93,6 +94,15 @@ class OutcomeRecorder:
         for post, summary in zip(posts, summaries, strict=True):
             if post is not None:
                 summary.posts_written += self.writer.write_reserved(self.leases, post)
+
+    def mark_written(self) -> None:
+        """The posts written since the last mark are marked so, their leases released: run when the
+        outcomes pause (the writer marks them a few dozen at a time otherwise), so that the last posts
+        of a burst of work are not left unmarked, their leases held, until the next export job."""
+        try:
+            self.writer.flush(self.leases)
+        except SQLAlchemyError as exc:  # their leases expire, and the posts are written again then
+            log.warning("posts written but not marked so: %s", exc)
 
     def record_outcome(
         self, job: ArticleJob, outcome: ArchiveOutcome, summary: RunSummary

@@ -13,17 +13,25 @@ dead node, and is fetched again when the lease expires (as any unrecorded work i
 
 Each caller awaits its own outcome's result (its summary, or the exception the batch raised), so what
 the pipeline does after recording (counting, metrics, waking the claimer) is unchanged.
+
+`on_idle` is run (in a worker thread) once the queue has stayed empty for a `linger` after a batch, or at
+once when someone `wait`s: the end of a burst of work. The article recorder marks the posts it wrote then
+(they are otherwise marked a few dozen at a time): the last posts of a burst are not left unmarked, their
+leases held, until the next export job.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Summary = TypeVar("Summary")
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 64  # outcomes per transaction
 
@@ -38,12 +46,16 @@ class GroupRecorder(Generic[Item, Summary]):
         *,
         max_batch: int = MAX_BATCH,
         linger: float = 0.0,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self._store_many = store_many
         self._new_summary = new_summary
         self.max_batch = max_batch
         self.linger = linger  # seconds a batch waits for more (see the module docstring)
+        self.on_idle = on_idle
         self._full: asyncio.Event | None = None  # while lingering: set once a whole batch is queued
+        self._arrived: asyncio.Event | None = None  # while idle: set by the next item (or by `wait`)
+        self._hurry = False  # someone waits for the end: the idle hook runs without a linger
         self._queue: list[tuple[Item, asyncio.Future[Summary]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0  # transactions written (for tests and the benchmarks)
@@ -55,6 +67,8 @@ class GroupRecorder(Generic[Item, Summary]):
         self._queue.append((item, future))
         if self._full is not None and len(self._queue) >= self.max_batch:
             self._full.set()
+        if self._arrived is not None:
+            self._arrived.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         return await future
@@ -64,9 +78,16 @@ class GroupRecorder(Generic[Item, Summary]):
         return self._writer is not None and not self._writer.done()
 
     async def wait(self) -> None:
-        """Until everything queued so far is written (a stop waits for this before giving up its leases)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.wait([self._writer])
+        """Until everything queued so far is written, and the idle hook has run (a stop waits for this
+        before giving up its leases)."""
+        self._hurry = True
+        try:
+            if self._arrived is not None:
+                self._arrived.set()
+            while self._writer is not None and not self._writer.done():
+                await asyncio.wait([self._writer])
+        finally:
+            self._hurry = False
 
     async def _gather(self) -> None:
         """Wait up to `linger` for a full batch (a cancelled wait ends it: the batch is written)."""
@@ -81,6 +102,41 @@ class GroupRecorder(Generic[Item, Summary]):
             self._full = None
 
     async def _drain(self) -> None:
+        while True:
+            if await self._write_queued():
+                raise asyncio.CancelledError
+            if self.on_idle is None:
+                return
+            try:
+                await self._idle_linger()
+            except asyncio.CancelledError:  # what came meanwhile is written all the same
+                self.linger = 0.0
+                await self._write_queued()
+                raise
+            if self._queue:  # more came: written first, the hook waits for the next lull
+                continue
+            try:
+                await asyncio.to_thread(self.on_idle)
+            except Exception as exc:  # its owner's work is done later all the same (see on_idle)
+                log.warning("after the last batch: %s: %s", type(exc).__name__, exc)
+            if not self._queue:
+                return
+
+    async def _idle_linger(self) -> None:
+        """The queue is empty: wait up to a linger for another item (not at all when someone waits)."""
+        if self.linger <= 0 or self._hurry:
+            return
+        self._arrived = asyncio.Event()
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.linger):
+                    await self._arrived.wait()
+        finally:
+            self._arrived = None
+
+    async def _write_queued(self) -> bool:
+        """Write batches until the queue is empty; True if a cancellation came meanwhile (what was queued
+        is written all the same)."""
         interrupted = False
         while self._queue:
             try:
@@ -105,5 +161,4 @@ class GroupRecorder(Generic[Item, Summary]):
             for (_, future), summary in zip(batch, summaries, strict=True):
                 if not future.done():
                     future.set_result(summary)
-        if interrupted:
-            raise asyncio.CancelledError
+        return interrupted

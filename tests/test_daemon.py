@@ -243,6 +243,34 @@ def test_the_daemon_takes_the_posts_already_in_the_export_folder_as_archived(
     assert statuses(tmp_path) == {"fast/1": "archived", "fast/2": "archived"}
 
 
+def test_posts_are_marked_written_when_the_work_pauses_not_at_the_next_export_job(
+    site: Site, tmp_path: Path, daemons: list[DaemonProcess]
+) -> None:
+    """A post on disk is marked written (its lease released) once the outcomes pause: not left to the
+    export job, which runs once a heartbeat (here 200 s), nor to a batch of 64 marks."""
+    for n in (1, 2):
+        site.publish(f"Story {n}", f"/fast/{n}")
+    config = write_config(
+        tmp_path,
+        [{"name": "Site", "url": site.feed_url, "interval": 1}],
+        daemon={"listen": "", "tick_seconds": 0.2},
+        cluster={"lease_seconds": 600},
+    )
+    daemons.append(DaemonProcess(config))
+
+    def marked() -> int:
+        engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+        try:
+            with session_factory(engine)() as session:
+                rows = session.execute(select(Article.post_written_at, Article.lease_owner)).all()
+        finally:
+            engine.dispose()
+        return sum(written is not None and owner is None for written, owner in rows)
+
+    wait_for(lambda: len(post_files(tmp_path)) == 2, 15, "the two posts")
+    wait_for(lambda: marked() == 2, 30, "both posts marked written, their leases released")
+
+
 def test_one_hosts_backlog_does_not_hold_up_another_host(
     tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:

@@ -130,3 +130,45 @@ def test_a_writer_cancelled_while_lingering_still_writes_what_it_holds() -> None
         return store.batches
 
     assert asyncio.run(main()) == [["a", "b"]]
+
+
+def test_the_idle_hook_runs_once_after_a_burst_not_between_its_batches() -> None:
+    """The article recorder marks the posts written when the outcomes pause (scraper.outcome_recorder)."""
+
+    async def main() -> list[object]:
+        events: list[object] = []
+        store = Store()
+        store.release.set()
+
+        def store_many(items: Sequence[str], summaries: Sequence[list[str]]) -> None:
+            store(items, summaries)
+            events.append(list(items))
+
+        recorder: GroupRecorder[str, list[str]] = GroupRecorder(
+            store_many, list, max_batch=2, linger=0.2, on_idle=lambda: events.append("idle")
+        )
+        await asyncio.gather(*(recorder.record(name) for name in "abc"))
+        while recorder.busy:  # the hook comes a linger after the last batch
+            await asyncio.sleep(0.01)
+        return events
+
+    assert asyncio.run(main()) == [["a", "b"], ["c"], "idle"]
+
+
+def test_waiting_for_the_recorder_runs_the_idle_hook_without_the_linger() -> None:
+    async def main() -> tuple[int, float]:
+        calls: list[int] = []
+        store = Store()
+        store.release.set()
+        recorder: GroupRecorder[str, list[str]] = GroupRecorder(
+            store, list, max_batch=1, linger=30.0, on_idle=lambda: calls.append(1)
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await recorder.record("a")
+        await recorder.wait()
+        return len(calls), loop.time() - started
+
+    calls, seconds = asyncio.run(main())
+    assert calls == 1
+    assert seconds < 20  # not the 30 s linger (a wide margin: the machine may be loaded)

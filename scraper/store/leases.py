@@ -214,10 +214,11 @@ class Leases:
         """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows, as
         plain rows of `columns` (default: all) in claim order.
 
-        `scan` rows are locked and read (default `limit`), only their id and the `pick_by` columns, and
-        `pick` chooses among them which to claim (the rest are unlocked at commit, untouched): how articles
-        are spread over hosts. The lease is written and the rows claimed read back in one statement
-        (UPDATE ... RETURNING): Core rows, not ORM objects, since a claim runs for every few articles.
+        `scan` rows are read (default `limit`), only their id and the `pick_by` columns, and `pick` chooses
+        among them which to claim (how articles are spread over hosts). Without `pick`, the rows are locked
+        as read (FOR UPDATE SKIP LOCKED); with it, only those chosen are, as the lease is written (see
+        `claim_statements`), so a claim may read many rows without a lock on each. The lease is written
+        and the rows read back in one statement (UPDATE ... RETURNING): Core rows, not ORM objects.
 
         `where` may hold bound parameters, their values in `params`. A `shape` stands for `where`,
         `order_by`, `pick_by` and `columns` (the same shape, the same statements): on PostgreSQL the
@@ -230,7 +231,9 @@ class Leases:
         key = (kind, shape, or_mine)
         if (built := self._claims.get(key) if shape is not None else None) is None:
             where = [*where, self.free(table, or_mine=or_mine)]
-            built = claim_statements(self, table, where, order_by, pick_by, wanted, scan or limit)
+            built = claim_statements(
+                self, table, where, order_by, pick_by, wanted, scan or limit, lock_chosen=pick is not None
+            )
             if shape is not None and self.engine.dialect.name == "postgresql":  # SQLite's clock is a value
                 self._claims[key] = built
         query, lease = built
@@ -240,16 +243,17 @@ class Leases:
             ids = [row.id for row in (chosen if limit is None else chosen[:limit])]
             rows: list[Row[Any]] = []
             for chunk in chunks(ids):
-                chunk_values = {"claim_ids": list(chunk), "claim_node": self.node_id}
+                chunk_values = {**values, "claim_ids": list(chunk)}
                 if returning:
                     rows += connection.execute(lease, chunk_values)
                 else:
                     connection.execute(lease, chunk_values)
-                    rows += connection.execute(select(*wanted).where(table.c.id.in_(chunk)))
+                    mine = [table.c.id.in_(chunk), table.c.lease_owner == self.node_id]
+                    rows += connection.execute(select(*wanted).where(*mine))
         position = {row_id: index for index, row_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row.id])
         with self._lock:
-            self._held[kind].update(ids)
+            self._held[kind].update(row.id for row in rows)
         return rows
 
     def claim_one(self, session: Transaction, kind: str, key: int) -> bool:
@@ -383,22 +387,29 @@ def claim_statements(
     pick_by: Sequence[Any],
     wanted: list[Any],
     scan: int | None,
+    *,
+    lock_chosen: bool = False,
 ) -> tuple[Select[Any], Update]:
-    """A claim's two statements (Leases.claim): the rows locked and read (`claim_scan` of them, if `scan`
-    is not None), and the lease written on those chosen (`claim_ids`), returning `wanted` where the
-    database can."""
+    """A claim's two statements (Leases.claim): the rows read (`claim_scan` of them, if `scan` is not
+    None), and the lease written on those chosen (`claim_ids`), returning `wanted` where the database can.
+
+    The rows read are locked as they are read; or, with `lock_chosen`, only those chosen are, by the
+    lease's statement (a sub-select FOR UPDATE SKIP LOCKED that checks `where` again): a row another node
+    is claiming at that moment is skipped, and one it claimed since the read no longer matches."""
     query = select(table.c.id, *pick_by).where(*where).order_by(*order_by)
     if scan is not None:
         query = query.limit(bindparam("claim_scan"))
+    chosen = table.c.id.in_(bindparam("claim_ids", expanding=True))
+    if lock_chosen:
+        free = select(table.c.id).where(chosen, *where).order_by(table.c.id)
+        chosen = table.c.id.in_(free.with_for_update(skip_locked=True))
+    else:
+        query = query.with_for_update(skip_locked=True)
     expires = nodes.sql_now(leases.engine, leases.ttl)
-    lease = (
-        update(table)
-        .where(table.c.id.in_(bindparam("claim_ids", expanding=True)))
-        .values(lease_owner=bindparam("claim_node"), lease_expires_at=expires)
-    )
+    lease = update(table).where(chosen).values(lease_owner=bindparam("claim_node"), lease_expires_at=expires)
     if leases.engine.dialect.update_returning:
         lease = lease.returning(*wanted)
-    return query.with_for_update(skip_locked=True), lease
+    return query, lease
 
 
 def free_owners(session: Transaction, owners: list[str] | None) -> int:
