@@ -20,7 +20,7 @@ from scraper.extract.hints import (
     holds_embedded_post,
     junk_names,
 )
-from scraper.extract.measure import climb_answer
+from scraper.extract.measure import KNOWN_TAG_IDS, climb_answer, tag_ids
 from scraper.extract.promo import is_promo_link
 
 # Elements dropped with everything inside them.
@@ -184,7 +184,13 @@ def drop_junk(
     Unlinking a node whose ancestor is already unlinked is safe.
     """
     budget = budget or Budget()
-    for node in [node for node in root.traverse() if node.tag in _DROP_TAG_SET]:  # beats a CSS pass
+    ids, names = tag_ids(_DROP_TAG_SET)  # beats a CSS pass; by number, by name only for unknown tags
+    dropped = [
+        node
+        for node in root.traverse()
+        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names)
+    ]
+    for node in dropped:
         node.remove(recursive=False)
     budget.check()
     drop_selected(root, remove)
@@ -529,7 +535,7 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
         parent = node.parent
         if parent is None or node.mem_id == root_id:
             continue
-        if node.text(deep=False, strip=True):
+        if node.text(deep=False, strip=True, skip_empty=True):
             holds.add(node.mem_id)
         order.append((node, parent.mem_id, node.tag or ""))
     kept_divs: list[LexborNode] = []  # in reverse document order
