@@ -184,14 +184,7 @@ def drop_junk(
     Unlinking a node whose ancestor is already unlinked is safe.
     """
     budget = budget or Budget()
-    ids, names = tag_ids(_DROP_TAG_SET)  # beats a CSS pass; by number, by name only for unknown tags
-    dropped = [
-        node
-        for node in root.traverse()
-        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names)
-    ]
-    for node in dropped:
-        node.remove(recursive=False)
+    _drop_tags(root)
     budget.check()
     drop_selected(root, remove)
     wrappers = _PageWrappers(root)
@@ -237,6 +230,19 @@ def drop_junk(
         ):
             node.remove(recursive=False)
             gone.add(node)
+
+
+def _drop_tags(root: LexborNode) -> None:
+    """Detach every element of DROP_TAGS: one walk asking each element its tag number (beats a CSS
+    pass, and a third of asking its name); a tag the parser does not number is compared by name."""
+    ids, names = tag_ids(_DROP_TAG_SET)
+    dropped = [
+        node
+        for node in root.traverse()
+        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names)
+    ]
+    for node in dropped:
+        node.remove(recursive=False)
 
 
 class _AskedOnce:
@@ -406,11 +412,9 @@ def caption_speaks(figure: LexborNode) -> bool:
 
 
 def _keep_attributes(node: LexborNode, allowed: frozenset[str]) -> None:
-    attrs = node.attrs
-    if not len(attrs):  # most kept elements carry none: counting them costs a quarter of reading them
-        return
     names = node.attributes.keys()
-    if not names <= allowed:
+    if names and not names <= allowed:
+        attrs = node.attrs
         for name in list(names - allowed):
             del attrs[name]
 
