@@ -232,19 +232,6 @@ def drop_junk(
             gone.add(node)
 
 
-def _drop_tags(root: LexborNode) -> None:
-    """Detach every element of DROP_TAGS: one walk asking each element its tag number (beats a CSS
-    pass, and a third of asking its name); a tag the parser does not number is compared by name."""
-    ids, names = tag_ids(_DROP_TAG_SET)
-    dropped = [
-        node
-        for node in root.traverse()
-        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names)
-    ]
-    for node in dropped:
-        node.remove(recursive=False)
-
-
 class _AskedOnce:
     """What `drop_junk` asks of the whole page only once a block is to be judged by it, and once: each
     is a walk of the page. Asked late, after some blocks are gone, the answers change nothing: a block
@@ -294,6 +281,19 @@ def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
             continue
         for node in nodes:
             node.remove(recursive=False)
+
+
+def _drop_tags(root: LexborNode) -> None:
+    """Detach every element of DROP_TAGS: one walk asking each element its tag number (beats a CSS
+    pass, and a third of asking its name); a tag the parser does not number is compared by name."""
+    ids, names = tag_ids(_DROP_TAG_SET)
+    dropped = [
+        node
+        for node in root.traverse()
+        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names)
+    ]
+    for node in dropped:
+        node.remove(recursive=False)
 
 
 def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
