@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from scraper.charset import decode_for_parser
 from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate
 from scraper.extract.dates import reconcile
 from scraper.extract.record import Record
@@ -160,22 +161,27 @@ def _decode_and_extract(
     response: Response, rules: RuleBook, job: ArticleJob
 ) -> tuple[Record | ExtractError, str]:
     """The page decoded and extracted in one step (one hand-off to a worker thread for a big page, none
-    for the usual one): its record, or why it has none; and the encoding it was decoded with."""
-    text, encoding = response.text()
+    for the usual one): its record, or why it has none; and the encoding it was decoded with.
+
+    A page whose bytes are UTF-8 text as they stand (most are) goes to the parser undecoded: the same
+    record as from its decoded text, without decoding it and encoding it back."""
+    page, encoding = decode_for_parser(response.content, response.content_type)
     try:
-        return _extract(text, response.final_url, rules, job), encoding
+        return _extract(page, response.final_url, rules, job), encoding
     except ExtractError as exc:
         return exc, encoding
 
 
-def _extract(text: str, url: str, rules: RuleBook, job: ArticleJob) -> Record:
+def _extract(page: str | bytes, url: str, rules: RuleBook, job: ArticleJob) -> Record:
     """The page's record as the database takes it (scraper.sanitize); raises ExtractError when it has
-    none (the raw page is kept all the same)."""
+    none (the raw page is kept all the same). `page`: text, or UTF-8 bytes (`decode_for_parser`)."""
     from scraper.extract.extractor import extract  # here: a run with no page to extract never loads it
 
     try:
         rule = rules.for_url(url, job.selector, job.remove)
-        record = extract(text, url, rule, feed_summary=job.entry_content)  # the feed's text: a length hint
+        charset = "utf-8" if isinstance(page, bytes) else None
+        # the feed's text: a length hint
+        record = extract(page, url, rule, feed_summary=job.entry_content, charset=charset)
     except Exception as exc:  # an extractor bug must cost one article, never the run
         raise ExtractError(f"extraction failed: {type(exc).__name__}: {exc}") from exc
     if not record.text.strip():

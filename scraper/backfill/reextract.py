@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from scraper.backfill.progress import Progress
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue
 from scraper.capture.reader import read_capture
-from scraper.charset import decode
+from scraper.charset import decode_for_parser
 from scraper.errors import CaptureReadError
 from scraper.export.rewrite import id_windows
 from scraper.export.writer import export_articles
@@ -91,11 +91,11 @@ def _one(pipeline: Pipeline, article: Article, report: ReextractReport) -> bool 
     feed_config = pipeline.feeds_by_url.get(feed.url) if feed else None
     try:
         body, content_type = raw_page(pipeline, page)
-        text, _ = decode(body, content_type)
+        data, _ = decode_for_parser(body, content_type)  # UTF-8 bytes stay bytes: the parser reads them
         rule = pipeline.rules.for_url(
             page.url, feed_config.selector if feed_config else None, feed_config.remove if feed_config else ()
         )
-        record = extract(text, page.url, rule)
+        record = extract(data, page.url, rule, charset="utf-8" if isinstance(data, bytes) else None)
     except Exception as exc:  # an extractor bug costs one article, never the run
         report.errors.append(f"article {article.url}: {type(exc).__name__}: {exc}")
         return None
