@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from scraper.charset import decode_for_parser
 from scraper.config import Config, FeedConfig
 from scraper.errors import FetchError, HostBlockedError, page_status_fate
 from scraper.extract.record import Record
@@ -129,12 +130,15 @@ async def revisit_article(job: RevisitJob, fetcher: Fetcher, rules: RuleBook) ->
     digest += stable + hint_text
     if stable == known_stable:  # other counters, the same page
         return RevisitOutcome(NOT_MODIFIED, http_status=status, response=response, digest=digest)
-    text, encoding = response.text()
     from scraper.extract.extractor import extract  # here: a run with no page to extract never loads it
 
+    page, encoding = decode_for_parser(response.content, response.content_type)  # UTF-8 stays bytes
     try:
         record = extract(
-            text, response.final_url, rules.for_url(response.final_url, job.selector, job.remove)
+            page,
+            response.final_url,
+            rules.for_url(response.final_url, job.selector, job.remove),
+            charset="utf-8" if isinstance(page, bytes) else None,
         )
     except Exception as exc:  # an extractor bug says nothing about the article
         return RevisitOutcome(OUTAGE, f"extraction failed: {type(exc).__name__}: {exc}", status, response)
