@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +45,7 @@ def _code_path(argv: list[str]) -> None:
 
 def measure(args: argparse.Namespace) -> list[tuple[float, int | None]]:
     """Round 1, a warm-up round, then the measured rounds: (CPU s, instructions or None) per round."""
-    from _callgrind import counted
+    from _callgrind import Count, counted
     from poll import control, make_config, ours
 
     from scraper.pipeline import Pipeline
@@ -58,10 +59,10 @@ def measure(args: argparse.Namespace) -> list[tuple[float, int | None]]:
         upgrade(engine)
         Pipeline(config, engine, None).sync_feeds()  # type: ignore[arg-type]
         ours(config, engine)  # every feed's body, and its ETag
-        for n in range(-1, args.rounds):
+        for n in range(-1, args.rounds):  # -1: the warm-up round, neither measured nor instrumented
             time.sleep(1.1)  # the per-host delay since the last round
             started = time.process_time()
-            with counted(f"round {n + 1}") as count:
+            with counted(f"round {n + 1}") if n >= 0 else nullcontext(Count()) as count:
                 summary = ours(config, engine)
             if n >= 0:
                 results.append((time.process_time() - started, count.instructions))
