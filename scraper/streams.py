@@ -155,6 +155,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         if transport is None:  # the connection closed during the handshake
             raise httpcore.ConnectError("connection closed during the TLS handshake")
+        self._connection.transport = transport  # reading is paused and resumed on the TLS layer now
         return AsyncioStream(transport, self._connection)
 
     def get_extra_info(self, info: str) -> Any:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpcore
 import pytest
@@ -111,3 +115,39 @@ def test_a_fast_sender_is_held_back_while_nothing_reads() -> None:
 
     held, total = asyncio.run(_with_server(handler, body))
     assert held <= READ_BUFFER_LIMIT + 65536 * 4 and total == size
+
+
+def test_a_large_body_over_tls_arrives_whole(tmp_path: Path) -> None:
+    """Back-pressure over TLS pauses and resumes the TLS layer's reading, not the socket's under it."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=feed.test"
+    command += " -addext subjectAltName=DNS:feed.test"
+    subprocess.run(
+        [*command.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
+    )
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    size = READ_BUFFER_LIMIT * 8
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"x" * size)
+        await writer.drain()
+        writer.close()
+
+    async def main() -> int:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            plain = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+            stream = await plain.start_tls(client_context, "feed.test", timeout=5)
+            await asyncio.sleep(0.2)  # the server sends all it can while nothing reads
+            total = 0
+            while part := await stream.read(65536, timeout=5):
+                total += len(part)
+            await stream.aclose()
+            return total
+
+    assert asyncio.run(main()) == size
