@@ -33,8 +33,8 @@ class _Connection(asyncio.Protocol):
         self.buffer = bytearray()
         self.eof = False
         self.error: Exception | None = None
-        self.reading: asyncio.Future[None] | None = None
-        self.draining: asyncio.Future[None] | None = None
+        self.reading: asyncio.Future[bool] | None = None
+        self.draining: asyncio.Future[bool] | None = None
         self.paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -56,7 +56,7 @@ class _Connection(asyncio.Protocol):
         self.error = exc
         self._wake_reader()
         if self.draining is not None and not self.draining.done():
-            self.draining.set_result(None)
+            self.draining.set_result(True)
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -64,34 +64,31 @@ class _Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.paused = False
         if self.draining is not None and not self.draining.done():
-            self.draining.set_result(None)
+            self.draining.set_result(True)
 
     def _wake_reader(self) -> None:
         if self.reading is not None and not self.reading.done():
-            self.reading.set_result(None)
+            self.reading.set_result(True)
 
 
-async def _wait(future: asyncio.Future[None], timeout: float | None, error: type[Exception]) -> None:
-    """Wait for the future, at most `timeout` seconds (None: no limit); `error` when the time is up."""
+async def _wait(future: asyncio.Future[bool], timeout: float | None, error: type[Exception]) -> None:
+    """Wait for the future (True: woken), at most `timeout` seconds (None: no limit); `error` when the
+    time is up (the timer sets it False)."""
     if timeout is None:
         await future
         return
     handle = asyncio.get_running_loop().call_later(timeout, _expire, future)
     try:
-        await future
-    except _ExpiredError:
-        raise error(f"no progress within {timeout:g} s") from None
+        woken = await future
     finally:
         handle.cancel()
+    if not woken:
+        raise error(f"no progress within {timeout:g} s")
 
 
-class _ExpiredError(Exception):
-    """A wait's time ran out (turned into the timeout httpcore expects)."""
-
-
-def _expire(future: asyncio.Future[None]) -> None:
+def _expire(future: asyncio.Future[bool]) -> None:
     if not future.done():
-        future.set_exception(_ExpiredError())
+        future.set_result(False)
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
