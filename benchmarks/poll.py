@@ -28,7 +28,8 @@ unchanged feeds, also printed as CPU milliseconds per feed.
 
 `--profile` profiles scraper's round 3 (pyinstrument if installed, else cProfile: benchmarks/_profiling.py)
 and prints its top items; the figures printed are those of the same, profiled, round, so compare them
-only with an unprofiled run's as a rough guide.
+only with an unprofiled run's as a rough guide. benchmarks/poll_cost.py measures round 3 alone in ways the
+machine's load does not move: instructions under callgrind, or an A/B against another tree.
 """
 
 from __future__ import annotations

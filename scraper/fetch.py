@@ -77,7 +77,7 @@ from scraper.errors import (
 from scraper.hosts import host_key
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import HostPools, SocketBackend
+from scraper.pools import HostPools
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.sanitize import _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
@@ -355,7 +355,7 @@ class Fetcher:
             keepalive_expiry=KEEPALIVE_SECONDS,
         )
         self._tls = _TLSContext(config.trust_env)
-        self._backend = GuardedBackend(self.guard, SocketBackend())
+        self._backend = GuardedBackend(self.guard)  # on asyncio's transports (scraper.streams)
         self._direct = self._client(self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
         self.cookies = SiteCookies()

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 import httpcore
 
 from scraper.errors import BlockedAddressError
+from scraper.streams import AsyncioBackend
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -149,11 +150,12 @@ class AddressGuard:
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore network backend that connects only to addresses the guard has checked."""
+    """httpcore network backend that connects only to addresses the guard has checked; by default over
+    asyncio's own transports (scraper.streams), not anyio's."""
 
     def __init__(self, guard: AddressGuard, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
         self._guard = guard
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,
