@@ -13,12 +13,9 @@ is running), which bounds the idle sockets whatever the number of sites.
 
 from __future__ import annotations
 
-import select
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from socket import socket
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 import httpcore
 
@@ -81,77 +78,3 @@ class HostPools:
         traceback: TracebackType | None = None,
     ) -> None:
         await self.aclose()
-
-
-class SocketStream(httpcore.AsyncNetworkStream):
-    """A connection's stream that knows its socket. httpcore asks every idle connection of a pool, on each
-    request and each answer closed, whether the server closed it (`get_extra_info("is_readable")`), and
-    anyio answers each such question by building a dict of the socket's attributes, which asks the kernel
-    for the peer's address (getpeername) every time: a system call or three per request for a value that
-    never changes. Here the socket is looked up once; the rest goes to the stream it wraps."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket: socket | None = inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        return SocketStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        if self._socket is not None:  # else (a stream of no socket) its own answers
-            if info == "socket":
-                return self._socket
-            if info == "is_readable":
-                return readable(self._socket)
-        return self._inner.get_extra_info(info)
-
-
-def readable(sock: socket) -> bool:
-    """Would a read return at once (data, or the end of a closed connection)? As httpcore asks it: a
-    closed socket counts as readable (its next read gives the end)."""
-    fd = sock.fileno()
-    if fd < 0:
-        return True
-    poll = select.poll()
-    poll.register(fd, select.POLLIN)
-    return bool(poll.poll(0))
-
-
-class SocketBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend (anyio by default) with each stream a SocketStream."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return SocketStream(stream)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return SocketStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)

@@ -9,7 +9,7 @@ from collections import Counter
 
 from scraper.config import HttpConfig
 from scraper.fetch import Fetcher
-from scraper.pools import HostPools, SocketBackend
+from scraper.pools import HostPools
 
 ADDRESSES = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 
@@ -83,35 +83,3 @@ def test_the_ca_bundle_is_loaded_only_when_an_https_origin_is_met() -> None:
             assert fetcher._guarded_pool(b"http")._ssl_context is None
 
     asyncio.run(main())
-
-
-def test_a_stream_knows_its_socket_and_tells_a_closed_connection_from_an_idle_one() -> None:
-    """SocketStream answers httpcore's "did the server close it?" from the socket it looked up once (anyio
-    asks the kernel for the peer's address on each question), with httpcore's meaning: an idle open
-    connection is not readable, one the server closed is."""
-
-    async def scenario() -> tuple[bool, bool, bool, bool, str]:
-        closing = asyncio.Event()
-
-        async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await closing.wait()
-            writer.close()
-
-        server = await asyncio.start_server(client, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        async with server:
-            stream = await SocketBackend().connect_tcp("127.0.0.1", port)
-            same = stream.get_extra_info("socket") is stream.get_extra_info("socket")
-            idle = stream.get_extra_info("is_readable")
-            closing.set()
-            for _ in range(200):  # until the server's close has reached this side
-                if stream.get_extra_info("is_readable"):
-                    break
-                await asyncio.sleep(0.01)
-            closed = stream.get_extra_info("is_readable")
-            peer = stream.get_extra_info("server_addr")
-            await stream.aclose()
-            gone = stream.get_extra_info("is_readable")  # a closed socket: its next read is the end
-        return same, idle, closed, gone, peer[0]
-
-    assert asyncio.run(scenario()) == (True, False, True, True, "127.0.0.1")
