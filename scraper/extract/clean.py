@@ -240,20 +240,28 @@ def drop_junk(
 # teaser or a subscription pitch holds a headline and a line or two.
 REST_PARAGRAPHS = 2
 REST_PARAGRAPH_CHARS = 80
+# A paragraph that asks the reader to subscribe or log in is the pitch's, however long it is.
+_ASKS_READER = re.compile(r"(?i)\b(?:subscribe|subscriber|subscription|sign in|sign up|log in|already a member)\b")
 
 
 def holds_rest(node: LexborNode) -> bool:
     """A block named "read more" or "paywall" that holds the rest of the article (paragraphs of prose,
-    not of links) rather than a teaser or a pitch: a click or a subscription shows it, and its text is
-    in the page, the archive keeps it."""
+    not of links) rather than teasers or a pitch: a click or a subscription shows it, and its text is in
+    the page, the archive keeps it. Teasers with long summaries are paragraphs of prose too, each under
+    a linked headline: the rest of an article has more paragraphs than linked headings."""
     found = 0
     for paragraph in node.css("p"):
         text = paragraph.text(deep=True, strip=True)
-        if len(text) >= REST_PARAGRAPH_CHARS and link_text_length(paragraph) * 2 < len(text):
+        if (
+            len(text) >= REST_PARAGRAPH_CHARS
+            and link_text_length(paragraph) * 2 < len(text)
+            and not _ASKS_READER.search(text)
+        ):
             found += 1
-            if found >= REST_PARAGRAPHS:
-                return True
-    return False
+    return found >= REST_PARAGRAPHS and found > len(node.css(_LINKED_HEADINGS))
+
+
+_LINKED_HEADINGS = ", ".join(f"h{level} a" for level in range(1, 7))
 
 
 def link_text_length(node: LexborNode) -> int:
