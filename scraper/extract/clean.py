@@ -241,7 +241,9 @@ def drop_junk(
 REST_PARAGRAPHS = 2
 REST_PARAGRAPH_CHARS = 80
 # A paragraph that asks the reader to subscribe or log in is the pitch's, however long it is.
-_ASKS_READER = re.compile(r"(?i)\b(?:subscribe|subscriber|subscription|sign in|sign up|log in|already a member)\b")
+_ASKS_READER = re.compile(
+    r"(?i)\b(?:subscribe|subscriber|subscription|sign in|sign up|log in|already a member)\b"
+)
 
 
 def holds_rest(node: LexborNode) -> bool:

@@ -327,8 +327,16 @@ def _joins(
 PART_MIN_PROSE = 140
 
 
+# ... or this many clause marks: Chinese and Japanese say two sentences in fewer characters.
+PART_MIN_CLAUSES = 6
+
+
 def _alike_part(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
-    return (sibling.tag, sibling.attributes.get("class")) == kind and _prose(sibling, stats) >= PART_MIN_PROSE
+    if (sibling.tag, sibling.attributes.get("class")) != kind:
+        return False
+    return (
+        _prose(sibling, stats) >= PART_MIN_PROSE or stats.clauses.get(sibling.mem_id, 0) >= PART_MIN_CLAUSES
+    )
 
 
 # A sibling that holds this much prose (a couple of sentences, several clauses, hardly a link) is text
