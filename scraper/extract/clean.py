@@ -203,7 +203,7 @@ def drop_junk(
         last = key
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
-        junk = junk_by_name(node, classes, ident)
+        junk = junk_by_name(node, classes, ident, budget)
         if not junk and len(attributes) == (classes is not None) + (ident is not None):
             continue  # most blocks: named, not like furniture, and nothing else to judge
         style = attributes.get("style")
@@ -239,20 +239,35 @@ def drop_junk(
 # teaser or a subscription pitch holds a headline and a line or two.
 REST_PARAGRAPHS = 2
 REST_PARAGRAPH_CHARS = 80
+# A paragraph that asks the reader to subscribe or log in is the pitch's, however long it is.
+_ASKS_READER = re.compile(
+    r"(?i)\b(?:subscribe|subscriber|subscription|sign in|sign up|log in|already a member)\b"
+)
 
 
-def holds_rest(node: LexborNode) -> bool:
+def holds_rest(node: LexborNode, budget: Budget | None = None) -> bool:
     """A block named "read more" or "paywall" that holds the rest of the article (paragraphs of prose,
-    not of links) rather than a teaser or a pitch: a click or a subscription shows it, and its text is
-    in the page, the archive keeps it."""
+    not of links) rather than teasers or a pitch: a click or a subscription shows it, and its text is in
+    the page, the archive keeps it. Teasers with long summaries are paragraphs of prose too, each under
+    a linked headline: the rest of an article has more paragraphs than linked headings."""
+    needed = max(REST_PARAGRAPHS, len(node.css(_LINKED_HEADINGS)) + 1)
     found = 0
-    for paragraph in node.css("p"):
+    for index, paragraph in enumerate(node.css("p")):
+        if budget is not None and not index & CHECK_EVERY:
+            budget.check()  # nested wrappers of many short paragraphs: each asks of all of them
         text = paragraph.text(deep=True, strip=True)
-        if len(text) >= REST_PARAGRAPH_CHARS and link_text_length(paragraph) * 2 < len(text):
+        if (
+            len(text) >= REST_PARAGRAPH_CHARS
+            and link_text_length(paragraph) * 2 < len(text)
+            and not _ASKS_READER.search(text)
+        ):
             found += 1
-            if found >= REST_PARAGRAPHS:
+            if found >= needed:  # read no further: nested wrappers each ask, a walk each would be N x depth
                 return True
     return False
+
+
+_LINKED_HEADINGS = ", ".join(f"h{level} a" for level in range(1, 7))
 
 
 def link_text_length(node: LexborNode) -> int:
@@ -263,14 +278,16 @@ def link_text_length(node: LexborNode) -> int:
 _INLINE = frozenset({"a", "span", "em", "strong", "b", "i", "font"})
 
 
-def junk_by_name(node: LexborNode, classes: str | None, ident: str | None) -> bool:
+def junk_by_name(
+    node: LexborNode, classes: str | None, ident: str | None, budget: Budget | None = None
+) -> bool:
     """Furniture by its names, but for the rest of the article in a "read more" or "paywall" wrapper,
     and for words of a sentence (a link, an emphasis in a paragraph) named only weakly ("popup",
     "tag"): the sentence would lose them."""
     if not junk_names(classes, ident):
         return False
     if may_hide_rest(classes, ident):
-        return not holds_rest(node)
+        return not holds_rest(node, budget)
     if node.tag in _INLINE and only_weak_junk(classes, ident):
         parent = node.parent
         return parent is None or parent.tag != "p"

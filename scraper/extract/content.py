@@ -289,23 +289,37 @@ def _with_siblings(
     parent = top.node.parent
     if parent is None or parent.tag in (None, "html"):
         return [top.node]
-    threshold = max(10.0, top.score * 0.2)
-    top_class = top.node.attributes.get("class")
-    kind = (top.node.tag, top_class)
     nodes: list[LexborNode] = []
     sibling = parent.child
     while sibling is not None:
         if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node
-            and (
-                _sibling_belongs(sibling, candidates, threshold, top_class, stats)
-                or _holds_prose(sibling, stats)
-            )
-            and (not alike_only or sibling.tag == "p" or _alike_part(sibling, kind, stats))
+            sibling.is_element_node and _joins(sibling, top, candidates, stats, alike_only)
         ):
             nodes.append(sibling)
         sibling = sibling.next
     return nodes
+
+
+def _joins(
+    sibling: LexborNode,
+    top: _Candidate,
+    candidates: dict[int, _Candidate],
+    stats: TextStats,
+    alike_only: bool,
+) -> bool:
+    """Whether a sibling of the best block (or, `alike_only`, of its outermost wrapper) is article
+    text. Beside the wrapper, only parts wrapped alike, paragraphs, and prose that scores at least as
+    the best block does (the article's lead beside a `<br>`-run wrapper): a deck, a dateline or an
+    author's bio is prose too, but scores lower."""
+    threshold = max(10.0, top.score * 0.2)
+    top_class = top.node.attributes.get("class")
+    prose = _holds_prose(sibling, stats)
+    if not (prose or _sibling_belongs(sibling, candidates, threshold, top_class, stats)):
+        return False
+    if not alike_only or sibling.tag == "p" or _alike_part(sibling, (top.node.tag, top_class), stats):
+        return True
+    candidate = candidates.get(sibling.mem_id)
+    return prose and candidate is not None and candidate.score >= top.score
 
 
 # A part of an article holds a couple of sentences at least: a row with the title and the byline, or a
@@ -313,8 +327,16 @@ def _with_siblings(
 PART_MIN_PROSE = 140
 
 
+# ... or this many clause marks: Chinese and Japanese say two sentences in fewer characters.
+PART_MIN_CLAUSES = 6
+
+
 def _alike_part(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
-    return (sibling.tag, sibling.attributes.get("class")) == kind and _prose(sibling, stats) >= PART_MIN_PROSE
+    if (sibling.tag, sibling.attributes.get("class")) != kind:
+        return False
+    return (
+        _prose(sibling, stats) >= PART_MIN_PROSE or stats.clauses.get(sibling.mem_id, 0) >= PART_MIN_CLAUSES
+    )
 
 
 # A sibling that holds this much prose (a couple of sentences, several clauses, hardly a link) is text
@@ -529,9 +551,20 @@ def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
 
 
 def _in_cell(node: LexborNode) -> bool:
-    """A table cell's content: a figure of a table is short, and is the article's when the table is."""
+    """A table cell's content: a figure of a table is short, and is the article's when the table is.
+    A table of one row lays out a box ("Get our newsletter" | "Sign up"), not figures."""
     parent = node.parent
-    return parent is not None and parent.tag in ("td", "th")
+    if parent is None or parent.tag not in ("td", "th"):
+        return False
+    row = parent.parent
+    return row is not None and (_next_row(row.prev, backwards=True) or _next_row(row.next, backwards=False))
+
+
+def _next_row(node: LexborNode | None, *, backwards: bool) -> bool:
+    """Whether a row sits this way of a row, past text between them (a few nodes, not a walk)."""
+    while node is not None and not node.is_element_node:
+        node = node.prev if backwards else node.next
+    return node is not None and node.tag == "tr"
 
 
 def link_density(node: LexborNode, text: str | None = None) -> float:

@@ -1,0 +1,234 @@
+"""The generic finder's joining and keeping rules on layouts nobody tuned them for (issue 14 review).
+
+Each test is one layout a hostile or merely unusual site uses: boxes named like the rest of an article
+that hold teasers or a pitch, a layout table, sections wrapped alike in other scripts, MathML carrying
+script. The `xfail` ones are known gaps, kept here so that a fix shows.
+"""
+
+from __future__ import annotations
+
+import pytest
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract import ExtractionBudgetError, clean_fragment, extract
+from scraper.extract.budget import Budget
+from scraper.extract.clean import holds_rest
+
+URL = "https://news.example/2026/story"
+
+
+def _paragraphs(topic: str, count: int) -> str:
+    return "".join(
+        f"<p>{topic} paragraph {n}, which goes on for a while, and then, after a pause, it ends with more"
+        " words.</p>"
+        for n in range(count)
+    )
+
+
+ARTICLE = f"<h1>Title</h1>{_paragraphs('Article', 12)}"
+
+
+def _teaser(n: int) -> str:
+    return (
+        f"<div class='teaser'><h3><a href='/s{n}'>Other story {n}</a></h3><p>Teaser summary {n}: a long"
+        " summary of another story, which says what happened, who said what, and why it matters.</p></div>"
+    )
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_a_read_more_box_of_teasers_with_long_summaries_goes(inside: bool) -> None:
+    box = f"<div class='read-more'><h2>Read more</h2>{''.join(_teaser(n) for n in range(4))}</div>"
+    page = f"<article>{ARTICLE}{box}</article>" if inside else f"<article>{ARTICLE}</article>{box}"
+    text = extract(f"<html><body>{page}</body></html>", URL).text
+    assert "Article paragraph 11" in text
+    assert "Teaser summary" not in text
+
+
+def test_a_paywall_box_of_a_long_pitch_goes() -> None:
+    pitch = (
+        "<div class='paywall'><p>Subscribe today to get unlimited access to all our journalism, with offers,"
+        " newsletters, and more, for just one dollar a week.</p><p>Already a subscriber? Log in to your"
+        " account, and, if you have trouble, contact our support team, which answers quickly.</p></div>"
+    )
+    text = extract(f"<html><body><article>{ARTICLE}{pitch}</article></body></html>", URL).text
+    assert "Article paragraph 11" in text
+    assert "Subscribe today" not in text and "Already a subscriber" not in text
+
+
+def test_a_newsletter_box_laid_out_in_a_one_row_table_goes() -> None:
+    box = "<table><tr><td><div>Get our newsletter</div></td><td><div>Sign up</div></td></tr></table>"
+    text = extract(f"<html><body><article>{ARTICLE}{box}</article></body></html>", URL).text
+    assert "Article paragraph 11" in text
+    assert "newsletter" not in text and "Sign up" not in text
+
+
+def test_the_lead_beside_a_wrapper_of_br_runs_is_kept() -> None:
+    # the runs score best, in a wrapper of their own; the lead, in another wrapper, is prose that
+    # scores higher still
+    runs = (
+        "Line one, which is long, and has clauses, and more.<br>Line two, which is also long, with clauses,"
+        " and more.<br>Line three, again, long, with clauses, and more words here.<br>Line four, the end,"
+        " with clauses, and more words too."
+    )
+    page = (
+        f"<div class='wrap'><div class='a'>{_paragraphs('Lead', 3)}</div>"
+        f"<div class='b'><div>{runs}</div></div></div>"
+    )
+    text = extract(f"<html><body>{page}</body></html>", URL).text
+    assert "Lead paragraph 0" in text and "Lead paragraph 2" in text
+    assert "Line one" in text and "Line four" in text
+
+
+SENTENCES = {
+    "zh": "第{n}段：政府周二宣布了新的计划，官员表示，"
+    "经过数月的谈判，各方终于达成一致，预计明年实施，居民对此反应不一。",
+    "ja": "第{n}段落：政府は火曜日、新しい計画を発表した。"
+    "当局者によると、数か月の交渉の末、各当事者が合意に達し、来年実施される見込みだという。",
+    "ar": "الفقرة {n}: أعلنت الحكومة يوم الثلاثاء عن خطة جديدة، "
+    "وقال المسؤولون إن الأطراف اتفقت بعد أشهر من المحادثات، ومن المتوقع تنفيذها العام المقبل.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(SENTENCES))
+def test_sections_wrapped_alike_are_kept_in_chinese_japanese_and_arabic(language: str) -> None:
+    def section(first: int) -> str:
+        body = "".join(f"<p>{SENTENCES[language].format(n=n)}</p>" for n in (first, first + 1))
+        return f"<section class='part'><div class='row'><div class='col'>{body}</div></div></section>"
+
+    direction = " dir='rtl'" if language == "ar" else ""
+    html = f"<html lang='{language}'{direction}><body>{section(0)}{section(2)}</body></html>"
+    text = extract(html, URL).text
+    assert all(SENTENCES[language].format(n=n) in text for n in range(4))
+
+
+FORMULAS = {
+    "maction": "<math><maction actiontype='statusline' xlink:href='javascript:alert(1)' onclick='alert(2)'>"
+    "<mi>x</mi><mtext>status</mtext></maction></math>",
+    "annotation-xml": "<math><semantics><mi>y</mi><annotation-xml encoding='text/html'>"
+    "<script>alert(3)</script>"
+    "<img src=x onerror=alert(4)><a href='javascript:alert(5)'>bad</a></annotation-xml></semantics></math>",
+    "html in mtext": "<math><mtext><img src=x onerror=alert(6)><a href='javascript:alert(7)'>z</a>"
+    "<style>*{}</style><iframe src='https://evil.example'></iframe></mtext></math>",
+    "mglyph": "<math><mglyph src='javascript:alert(8)' onload='alert(9)'></mglyph>"
+    "<mi href='javascript:alert(10)'>q</mi></math>",
+    "svg in mtext": "<math><mtext><svg onload=alert(11)><script>alert(12)</script></svg></mtext></math>",
+    "style in mi": "<math><mi><style><img src=x onerror=alert(13)></style></mi></math>",
+    "tab in scheme": "<math><mi><a href='jav&#x09;ascript:alert(14)'>e</a></mi></math>",
+}
+UNSAFE = (
+    "javascript",
+    "alert",
+    "onerror",
+    "onclick",
+    "onload",
+    "<script",
+    "<style",
+    "<iframe",
+    "<svg",
+    "xlink",
+    "<m",
+)
+
+
+@pytest.mark.parametrize("name", sorted(FORMULAS))
+def test_mathml_read_as_text_lets_no_script_through(name: str) -> None:
+    sentence = (
+        "<p>The proof, which is short, follows from the lemma, and the bound holds for every n, as shown.</p>"
+    )
+    formula = f"<p>Formula: {FORMULAS[name]} end.</p>"
+    page = extract(
+        f"<html><body><article><h1>T</h1>{sentence}{formula}{sentence * 2}</article></body></html>", URL
+    )
+    fragment = clean_fragment(f"{sentence}{formula}", URL)
+    for html in (page.html, fragment):
+        assert "Formula:" in html
+        assert not [bad for bad in UNSAFE if bad in html.lower()]
+
+
+S = "The committee met on Tuesday, and after a long debate, it voted to approve the plan, which costs money."
+# Pages whose size an attacker chooses, in the shapes the new joining and keeping rules walk.
+HUGE = {
+    "alike wrappers": "<article>"
+    + f"<section class='part'><div class='row'><div class='col'><p>{S}</p></div></div></section>" * 20_000
+    + "</article>",
+    "table cells": f"<article><p>{S}</p><table>"
+    + ("<tr>" + "<td><div>1.5</div></td>" * 10 + "</tr>") * 5_000
+    + "</table></article>",
+    "mathml": f"<article><p>{S}</p><p><math>"
+    + "<mrow><mi>x</mi><mo>+</mo><mn>1</mn></mrow>" * 40_000
+    + "</math></p></article>",
+    "repeated lines": f"<article><p>{S}</p>" + "<p>Yes, sir.</p>" * 80_000 + "</article>",
+    "nested read-more boxes": "<div class='read-more'>" * 500
+    + "<p>Short line.</p>" * 20_000
+    + "</div>" * 500,
+    "read-more boxes": "<article>"
+    + f"<div class='read-more'><p>{S}</p><p>{S}</p></div>" * 20_000
+    + "</article>",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HUGE))
+def test_the_cpu_budget_stops_a_huge_page_of_each_shape(shape: str) -> None:
+    with pytest.raises(ExtractionBudgetError):
+        extract(f"<html><body>{HUGE[shape]}</body></html>", URL, budget_seconds=0.001)
+
+
+def test_asking_whether_a_read_more_box_holds_the_rest_checks_the_budget() -> None:
+    # nested boxes each ask of every paragraph under them: the budget must be able to stop that walk
+    box = LexborHTMLParser("<div class='read-more'>" + "<p>Short line.</p>" * 300 + "</div>").css_first("div")
+    assert box is not None and not holds_rest(box)
+    with pytest.raises(ExtractionBudgetError):
+        holds_rest(box, Budget(-1.0))
+
+
+# Known gaps: found in this review, not fixed (each needs more than a small, general change).
+
+
+@pytest.mark.xfail(strict=True, reason="a teaser box holding 40% of the page's text is kept as its wrapper")
+def test_a_read_more_box_of_teasers_beside_a_short_article_goes() -> None:
+    box = f"<div class='read-more'><h2>Read more</h2>{''.join(_teaser(n) for n in range(4))}</div>"
+    html = f"<html><body><article><h1>T</h1>{_paragraphs('Article', 4)}</article>{box}</body></html>"
+    assert "Teaser summary" not in extract(html, URL).text
+
+
+@pytest.mark.xfail(strict=True, reason="a line with clauses repeated is kept each time, a cookie notice too")
+def test_a_cookie_notice_said_twice_in_the_article_reads_at_most_once() -> None:
+    notice = "<p>We use cookies, and similar tools, to improve your experience.</p>"
+    body = f"<h1>T</h1>{_paragraphs('A', 2)}{notice}{_paragraphs('B', 2)}{notice}"
+    html = f"<html><body><article>{body}</article></body></html>"
+    assert extract(html, URL).text.count("We use cookies") <= 1
+
+
+@pytest.mark.xfail(strict=True, reason="comments wrapped alike, unnamed, beside the article join it")
+def test_comments_of_long_prose_wrapped_alike_beside_the_article_go() -> None:
+    comments = "".join(
+        f"<div class='c-item'><p>Reader {n} wrote: I disagree, because the numbers, as far as I can tell, are"
+        " wrong, and the author ignores the obvious counterpoint, which is cost.</p></div>"
+        for n in range(5)
+    )
+    html = f"<html><body><div class='main'><div class='c-item'>{ARTICLE}</div>{comments}</div></body></html>"
+    assert "Reader 1" not in extract(html, URL).text
+
+
+@pytest.mark.xfail(strict=True, reason="a grid of cards with summaries beside the article joins it as prose")
+def test_a_grid_of_cards_with_summaries_goes() -> None:
+    cards = "".join(
+        f"<div class='card'><a href='/c{n}'>Card {n} headline</a><p>Card summary {n}: what happened next"
+        " in the city, where officials, after months of talks, agreed on a plan, which voters weigh.</p>"
+        "</div>"
+        for n in range(6)
+    )
+    main = f"<main><div class='card'>{ARTICLE}</div><div class='grid'>{cards}</div></main>"
+    html = f"<html><body>{main}</body></html>"
+    assert "Card summary" not in extract(html, URL).text
+
+
+@pytest.mark.xfail(strict=True, reason="an author's bio of dense prose, named neutrally, joins as a sibling")
+def test_an_author_bio_beside_the_article_goes() -> None:
+    bio = (
+        "<div class='about'><p>Jane Doe is a reporter, based in Lisbon, who covers energy, climate, and"
+        " trade; she has written for many papers, and she teaches.</p><p>Before that, she worked in"
+        " London, then in Madrid, and she won, in 2019, a prize for her work.</p></div>"
+    )
+    html = f"<html><body><div><article>{ARTICLE}</article>{bio}</div></body></html>"
+    assert "Jane Doe" not in extract(html, URL).text
