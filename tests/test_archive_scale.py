@@ -67,8 +67,8 @@ class FolderReads:
             self.listed.append(os.fspath(path))
             return real_scandir(path)
 
-        def read(path: Path) -> OldPost:
-            self.read.append(path)
+        def read(path: Path | str) -> OldPost:
+            self.read.append(Path(path))
             return read_post(path)
 
         monkeypatch.setattr(os, "scandir", scandir)
