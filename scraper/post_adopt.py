@@ -117,7 +117,7 @@ def record_adopted(
         record_folder_stamp(session, folder_key(export_dir), trusted(directories), now or datetime.now(UTC))
 
 
-def _unknown_files(sessions: sessionmaker[Session], files: Iterator[tuple[str, Path]]) -> Iterator[Path]:
+def _unknown_files(sessions: sessionmaker[Session], files: Iterator[tuple[str, str]]) -> Iterator[str]:
     """The files whose path no article holds (asked a batch at a time, by the unique index)."""
     for chunk in chunked(files, BATCH):
         with sessions() as session:

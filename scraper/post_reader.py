@@ -59,7 +59,7 @@ _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 
 @dataclass(frozen=True)
 class OldPost:
-    path: Path
+    path: Path | str  # the file as given (a folder's scan gives strings: no pathlib per file)
     url: str
     title: str | None
     author: str | None
@@ -71,7 +71,7 @@ class OldPost:
 # --- reading posts -----------------------------------------------------------------------------------------
 
 
-def read_post(path: Path) -> OldPost:
+def read_post(path: Path | str) -> OldPost:
     """Parse one post file. Raises PostFormatError (or OSError)."""
     with open(path, "rb") as file:  # bytes, decoded here: cheaper than a text file's reader
         text = file.read().decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -287,12 +287,12 @@ def _strings(value: object) -> list[str]:
 # --- finding inputs ----------------------------------------------------------------------------------------
 
 
-def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> Iterator[tuple[str, Path]]:
+def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> Iterator[tuple[str, str]]:
     """(path relative to `folder`, path) of its post files, streamed in each directory's own order (not
     sorted: a flat folder of a million posts would hold every name), subfolders after their parent's
     files, in name order. Hidden files and folders are skipped. Each directory's mtime (ns) is put in
     `directories` (by relative path, "." the folder) before it is listed, so a file added meanwhile changes
-    it again."""
+    it again. The paths are strings: a Path per file cost more than listing it."""
     pending = [(folder, "")]
     while pending:
         where, prefix = pending.pop()
@@ -308,7 +308,7 @@ def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> 
                     if entry.is_dir():
                         subfolders.append((where / name, f"{prefix}{name}/"))
                     elif os.path.splitext(name)[1].lower() in POST_SUFFIXES and entry.is_file():
-                        yield f"{prefix}{name}", where / name
+                        yield f"{prefix}{name}", os.path.join(where, name)
         except OSError:
             continue
         pending.extend(sorted(subfolders, reverse=True))

@@ -1,5 +1,5 @@
-"""Revisits as `scraper status` and /metrics show them, per feed: revisits done, edits found, articles
-removed now, removals suspected (to be confirmed by the next visit)."""
+"""Revisits as /metrics shows them, per feed: revisits done, edits found, articles removed now (`scraper
+status` shows the same counts, scraper.status; both read scraper.store.reports' Core query)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,11 @@ from collections.abc import Mapping
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from scraper.store.revisits import RevisitCounts, feed_names, revisit_counts
+from scraper.store.reports import RevisitCounts, feed_names, revisit_counts
 
 log = logging.getLogger(__name__)
-
-
-def revisits_table(session: Session) -> Table | None:
-    """A table of revisits per feed; None before any revisit."""
-    counts = revisit_counts(session)
-    if not counts:
-        return None
-    names = feed_names(session)
-    table = Table(title="revisits", title_justify="left")
-    for column in ("feed", "revisits", "edits", "removed", "removal suspected"):
-        table.add_column(column, overflow="fold")
-    for feed_id, count in sorted(counts.items(), key=lambda item: names.get(item[0], "?")):
-        table.add_row(
-            names.get(feed_id, "?"),
-            str(count.revisits),
-            str(count.edits),
-            str(count.removed),
-            str(count.suspected),
-        )
-    return table
 
 
 class RevisitCollector(Collector):

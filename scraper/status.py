@@ -16,17 +16,24 @@ from sqlalchemy import Engine
 
 from scraper.due import FeedTiming, PollTiming, poll_timing
 from scraper.schedule import decode_set
-from scraper.store.db import session_factory
 from scraper.store.nodes import NodeReport, node_reports
 from scraper.store.posts import posts_waiting
-from scraper.store.reports import FeedHealth, enabled_feeds, feed_health
+from scraper.store.reports import (
+    FeedHealth,
+    RevisitCounts,
+    enabled_feeds,
+    feed_health,
+    feed_names,
+    revisit_counts,
+)
 from scraper.store.tables import ArticleStatus, utcnow
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-# rich (and the revisit report's imports) are loaded by the report functions, not here: `scraper once`
-# imports this module for skipped_feeds alone.
+# rich is loaded by the report functions, not here: `scraper once` imports this module for skipped_feeds
+# alone. The report reads Core rows through one connection: `status` never loads the ORM (its import was
+# most of the command's start-up).
 
 REASONS_SHOWN = 5
 
@@ -98,17 +105,16 @@ def feed_status_report(
     from rich.text import Text
 
     from scraper.capture.report import capture_failure_lines
-    from scraper.revisit_report import revisits_table
 
     now = now or utcnow()
     intervals = intervals or {}
-    sessions = session_factory(engine)
-    with sessions() as session:
-        health = feed_health(session)
-        nodes = node_reports(session, engine, lease_seconds)
-        waiting = posts_waiting(session.connection())
-        revisits = revisits_table(session)
-        capture_failures = capture_failure_lines(session)
+    with engine.connect() as connection:
+        health = feed_health(connection)
+        nodes = node_reports(connection, engine, lease_seconds)
+        waiting = posts_waiting(connection)
+        revisits = revisit_counts(connection)
+        names = feed_names(connection) if revisits else {}
+        capture_failures = capture_failure_lines(connection)
     feeds, reasons = health.feeds, health.reasons
     table = _feeds_table(health, now, intervals)
     buffer = io.StringIO()
@@ -133,8 +139,8 @@ def feed_status_report(
         console.print(Text("articles not archived, or archived with a note, by reason:"))
         for line in lines:
             console.print(line, markup=False)
-    if revisits is not None:
-        console.print(revisits)
+    if revisits:
+        console.print(_revisits_table(revisits, names))
     for line in capture_failures:
         console.print(line, markup=False)
     if nodes:
@@ -193,6 +199,25 @@ def _feeds_table(health: FeedHealth, now: datetime, intervals: Mapping[str, int 
             _next(next_poll, now),
             Text((feed.last_error or "")[:200]),
             Text(next_poll.why),
+        )
+    return table
+
+
+def _revisits_table(counts: Mapping[int | None, RevisitCounts], names: Mapping[int | None, str]) -> Table:
+    """Revisits per feed: done, edits found, removed, removal suspected."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="revisits", title_justify="left")
+    for column in ("feed", "revisits", "edits", "removed", "removal suspected"):
+        table.add_column(column, overflow="fold")
+    for feed_id, count in sorted(counts.items(), key=lambda item: names.get(item[0], "?")):
+        table.add_row(
+            Text(names.get(feed_id, "?")),
+            str(count.revisits),
+            str(count.edits),
+            str(count.removed),
+            str(count.suspected),
         )
     return table
 

@@ -29,7 +29,7 @@ from scraper.store.bulk import ArticleRows
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.maintenance import BULK_ROWS, after_bulk_load
 from scraper.store.models import Article
-from scraper.store.reports import feed_health
+from scraper.store.reports import RevisitCounts, feed_health, revisit_counts
 from tests.test_import import seed_post
 
 FEEDS = [FeedConfig(name="News", url="http://127.0.0.1:9/feed")]
@@ -67,8 +67,8 @@ class FolderReads:
             self.listed.append(os.fspath(path))
             return real_scandir(path)
 
-        def read(path: Path) -> OldPost:
-            self.read.append(path)
+        def read(path: Path | str) -> OldPost:
+            self.read.append(Path(path))
             return read_post(path)
 
         monkeypatch.setattr(os, "scandir", scandir)
@@ -182,6 +182,7 @@ def assert_indexes(engine: Engine) -> None:
     assert indexes["ix_articles_feed_id_status"] == ["feed_id", "status"]
     assert indexes["ix_articles_status_next_attempt_at"] == ["status", "next_attempt_at"]
     assert indexes["ix_articles_errors"] == ["feed_id", "status"]  # partial: the rows with an error
+    assert indexes["ix_articles_revisited"] == ["feed_id", "status"]  # partial: the rows revisited
     unique = {tuple(c["column_names"]) for c in inspector.get_unique_constraints("articles")}
     unique |= {tuple(i["column_names"]) for i in inspector.get_indexes("articles") if i.get("unique")}
     assert ("post_path",) in unique and ("canonical_url",) in unique  # adoption's and import's lookups
@@ -425,6 +426,33 @@ def test_status_reasons_read_only_the_rows_with_an_error(engine: Engine, tmp_pat
     with engine.connect() as connection:
         plan = " ".join(str(row) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statements[0]))
     assert "ix_articles_errors" in plan  # not a walk of every archived row
+
+
+def test_revisit_summary_reads_only_the_revisited_rows(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "_posts"
+    write_posts(folder, 0, 4)
+    adopt_export_folder(session_factory(engine), folder, FEEDS)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE articles SET revisits = 2, edits = 1 WHERE id = 1"))
+        connection.execute(
+            text("UPDATE articles SET revisits = 1, removal_suspected_at = discovered_at WHERE id = 2")
+        )
+        connection.execute(text("UPDATE articles SET revisits = 3, status = 'gone' WHERE id = 3"))
+    statements: list[tuple[str, object]] = []
+
+    def executed(conn: object, cursor: object, statement: str, parameters: object, *args: object) -> None:
+        if "sum(" in statement.lower() and "revisits" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", executed)
+    with engine.connect() as connection:
+        counts = revisit_counts(connection)
+    event.remove(engine, "before_cursor_execute", executed)
+    assert list(counts.values()) == [RevisitCounts(revisits=3, edits=1, removed=0, suspected=1)]
+    with engine.connect() as connection:
+        explained = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statements[0][0], statements[0][1])  # type: ignore[arg-type]
+        plan = " ".join(str(row) for row in explained)
+    assert "ix_articles_revisited" in plan  # not a sum over every archived row
 
 
 def test_status_counts_the_feeds_rows_not_the_seen_urls_of_an_imported_list(engine: Engine) -> None:

@@ -149,6 +149,8 @@ def test_status_loads_the_database_but_not_the_fetcher_extractor_or_migrations(t
     assert not _loaded(modules, "alembic", "httpx", "selectolax", "feedparser", "warcio"), modules
     assert not modules & {"scraper.fetch", "scraper.pipeline", "scraper.extract.extractor"}
     assert not modules & {"scraper.export.writer", "scraper.capture.writer", "scraper.backfill.runner"}
+    # nor the ORM (its Core queries: the mapped classes' import was most of the command's start-up)
+    assert not _loaded(modules, "sqlalchemy.orm", "scraper.store.models", "prometheus_client"), modules
 
 
 def test_the_cheap_schema_check_agrees_with_alembic(tmp_path: Path) -> None:

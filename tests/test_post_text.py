@@ -138,3 +138,5 @@ def test_bare_paragraphs_take_the_one_expression() -> None:
     assert _paragraphs_only(html) == "one\n\ntwo words"
     assert _paragraphs_only("<p>one</p>\r\n<p>two</p>") is None  # a CR: the parser's own rules
     assert _paragraphs_only('<p class="x">one</p>') is None  # attributes: the token scan
+    for refused in ("&amp;", "\x00", "\ufeff"):  # checked apart from the expression: still refused
+        assert _paragraphs_only(f"<p>one</p><p>a {refused} b</p>") is None

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
-from scraper.store.captures import failures
+from scraper.store.reports import Transaction, capture_failure_rows
 
 SHOWN = 5
 
 
-def capture_failure_lines(session: Session) -> list[str]:
-    """Nothing when every capture was written; else a count and the latest failures (time, URL, reason)."""
-    count, latest = failures(session, SHOWN)
+def capture_failure_lines(connection: Transaction) -> list[str]:
+    """Nothing when every capture was written; else a count and the latest failures (time, URL, reason).
+    A Core query (no ORM): `scraper status` asks it."""
+    count, latest = capture_failure_rows(connection, SHOWN)
     if not count:
         return []
     lines = [

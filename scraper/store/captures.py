@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 from scraper.store.models import Article, ArticleCapture, CaptureFailure, Feed, RawPage
@@ -97,16 +97,3 @@ def record_failures(connection: Connection, rows: Sequence[Mapping[str, Any]]) -
     """Captures that failed: at, url, reason."""
     if rows:
         connection.execute(insert(CaptureFailure), list(rows))
-
-
-def failures(session: Session, shown: int) -> tuple[int, list[tuple[datetime, str, str]]]:
-    """How many captures failed, and the last `shown` of them (time, URL, reason), newest first."""
-    count = session.scalar(select(func.count()).select_from(CaptureFailure)) or 0
-    if not count:
-        return 0, []
-    rows = session.execute(
-        select(CaptureFailure.at, CaptureFailure.url, CaptureFailure.reason)
-        .order_by(CaptureFailure.at.desc(), CaptureFailure.id.desc())
-        .limit(shown)
-    )
-    return count, [(row.at, row.url, row.reason) for row in rows]

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Table, func, insert, or_, sele
 from sqlalchemy.orm import Session
 
 from scraper.store.leases import chunks
-from scraper.store.models import Article, ArticleChange, ArticleStatus, ArticleVersion, Feed, RawPage
+from scraper.store.models import Article, ArticleChange, ArticleVersion, Feed, RawPage
 from scraper.store.work_due import revisit_due
 
 # What a revisit's claim reads of its article for its job.
@@ -197,37 +197,6 @@ def latest_changes(session: Session, limit: int) -> list[ChangeRow]:
             before, after = found.get(numbers[0]), found.get(numbers[1])
         result.append(ChangeRow(change, article, feed.name if feed else "", before, after))
     return result
-
-
-@dataclass(frozen=True)
-class RevisitCounts:
-    revisits: int = 0
-    edits: int = 0
-    removed: int = 0  # confirmed and not restored since
-    suspected: int = 0
-
-
-def revisit_counts(session: Session | Connection) -> dict[int | None, RevisitCounts]:
-    """Per feed: revisits done, edits found, articles removed now, removals suspected now."""
-    rows = session.execute(
-        select(
-            Article.feed_id,
-            func.coalesce(func.sum(Article.revisits), 0),
-            func.coalesce(func.sum(Article.edits), 0),
-            func.count(Article.removal_confirmed_at),
-            func.count(Article.removal_suspected_at) - func.count(Article.removal_confirmed_at),
-        )
-        .where(Article.status == ArticleStatus.ARCHIVED, Article.revisits > 0)
-        .group_by(Article.feed_id)
-    ).all()
-    return {row[0]: RevisitCounts(int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows}
-
-
-def feed_names(session: Session | Connection) -> dict[int | None, str]:
-    """Feed names by id, and a name for the articles of no feed (a backfill's)."""
-    names: dict[int | None, str] = {row.id: row.name for row in session.execute(select(Feed.id, Feed.name))}
-    names[None] = "(no feed)"
-    return names
 
 
 def newest_change_id(session: Session) -> int | None:

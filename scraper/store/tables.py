@@ -113,8 +113,10 @@ class ArticleStatus:
 IMPORTED = "import"
 
 
-# The predicate of the partial index `ix_articles_errors`.
+# The predicates of the partial indexes `ix_articles_errors` (the rows status shows reasons of) and
+# `ix_articles_revisited` (the articles revisited at least once: what the revisit summary sums).
 ERRORS_WHERE = "last_error IS NOT NULL"
+REVISITED_WHERE = "revisits > 0"
 
 
 def _null(name: str, type_: Any, *args: Any, **kwargs: Any) -> Column[Any]:
@@ -217,6 +219,8 @@ articles = Table(
     Index("ix_articles_feed_id_status", "feed_id", "status"),  # status's counts, from the index alone
     # status's reasons: the few rows with an error, not every archived one (PostgreSQL's predicate: below)
     Index("ix_articles_errors", "feed_id", "status", sqlite_where=text(ERRORS_WHERE)),
+    # the revisit summary (status, /metrics): the revisited rows, not every archived one (same predicate)
+    Index("ix_articles_revisited", "feed_id", "status", sqlite_where=text(REVISITED_WHERE)),
 )
 
 # The page as served, zlib-compressed, so a better extractor can run over history offline.
@@ -341,5 +345,6 @@ def add_postgresql_options() -> None:
     nothing new. scraper.store.db.make_engine calls this for every PostgreSQL engine (before it is used:
     migrations, the drift check and any DDL see the option), once the dialect is being loaded anyway.
     Idempotent."""
-    index = next(index for index in articles.indexes if index.name == "ix_articles_errors")
-    index.dialect_options["postgresql"]["where"] = text(ERRORS_WHERE)
+    for name, where in (("ix_articles_errors", ERRORS_WHERE), ("ix_articles_revisited", REVISITED_WHERE)):
+        index = next(index for index in articles.indexes if index.name == name)
+        index.dialect_options["postgresql"]["where"] = text(where)
