@@ -577,21 +577,21 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
     One walk, children before parents, each element learning from its children whether it holds
     anything: asking every element for its text and images instead costs N² on a deep page.
     """
-    root_id = root.mem_id
     holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
-    order: list[tuple[LexborNode, int, str]] = []
-    for index, node in enumerate(root.traverse()):  # elements; their own text read in C
+    order: list[tuple[LexborNode, int, int, str]] = []
+    for index, node in enumerate(root.traverse()):  # elements, the root first; their own text read in C
         if not index & CHECK_EVERY:
             budget.check()
-        parent = node.parent
-        if parent is None or node.mem_id == root_id:
-            continue
+        if not index:
+            continue  # the root stays, whatever it holds
+        parent = node.parent  # never None below the root
+        key = node.mem_id  # asked once: each question of the parser builds a Python object
         if node.text(deep=False, strip=True, skip_empty=True):
-            holds.add(node.mem_id)
-        order.append((node, parent.mem_id, node.tag or ""))
+            holds.add(key)
+        order.append((node, key, parent.mem_id, node.tag or ""))  # type: ignore[union-attr]
     kept_divs: list[LexborNode] = []  # in reverse document order
-    for node, parent_id, tag in reversed(order):
-        if tag in _KEEPS_ITS_PARENT or node.mem_id in holds:
+    for node, key, parent_id, tag in reversed(order):
+        if tag in _KEEPS_ITS_PARENT or key in holds:
             holds.add(parent_id)
             if tag == "div":
                 kept_divs.append(node)
