@@ -61,8 +61,13 @@ DROP_TAGS = (
 )
 
 _DROP_TAG_SET = frozenset(DROP_TAGS)
-# Blocks judged by their attributes: names (class, id), hiding, ad-slot markers.
-_JUDGED_BY_ATTRIBUTES = ", ".join(("[class]", "[id]", "[hidden]", "[style]", "[aria-hidden]", *AD_ATTRIBUTES))
+# Blocks judged by their attributes: names (class, id), hiding, ad-slot markers. One `:is()` rather than
+# a list: the parser then tries the alternatives of a node only until one matches, and yields each node
+# once (a list tries all nine on every node, and yields a node with a class and an id twice): half the
+# instructions of the query.
+_JUDGED_BY_ATTRIBUTES = (
+    ":is(" + ", ".join(("[class]", "[id]", "[hidden]", "[style]", "[aria-hidden]", *AD_ATTRIBUTES)) + ")"
+)
 
 # Elements kept, with the attributes each may carry.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -193,14 +198,11 @@ def drop_junk(
     wrappers = _PageWrappers(root)
     page = _AskedOnce(root, protect)
     gone = _Detached(root)
-    last = 0  # a node matching two of the selectors ([class] and [id]) comes twice, in a row
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
-        key = node.mem_id
-        if key == last or (gone.removed and gone.inside(node)):
-            continue  # judged already, or inside a block already gone: nothing left to change
-        last = key
+        if gone.removed and gone.inside(node):
+            continue  # inside a block already gone: nothing left to change
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
         junk = junk_by_name(node, classes, ident)
@@ -224,7 +226,7 @@ def drop_junk(
                 and not (
                     protect
                     and (
-                        key in page.holders()
+                        node.mem_id in page.holders()
                         # measured only outside what is already gone (nested junk measured once)
                         or (not gone.inside(node) and wrappers.holds_text(node))
                     )
