@@ -166,8 +166,8 @@ def _clean_root(
     for index, node in enumerate(list(root.traverse())):
         if not index & CHECK_EVERY:
             budget.check()
-        if node.mem_id == root_id:
-            continue
+        if not index:
+            continue  # the root (the walk's first node) is the wrapper, not content
         tag = node.tag
         figure = _figure_of(node, root_id) if tag == "img" else None
         if _clean_element(node, url, tag) and figure is not None:
