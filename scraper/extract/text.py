@@ -81,8 +81,8 @@ def node_text(root: LexborNode, budget: Budget | None = None) -> str:
     budget = budget or Budget()
     out = TextLayout()
     line = out.line
-    root_id = root.mem_id
     node = root
+    depth = 0  # below `root`: 0 is the root itself (asking each node for its `mem_id` costs more)
     steps = 0
     while True:
         steps += 1
@@ -103,6 +103,7 @@ def node_text(root: LexborNode, budget: Budget | None = None) -> str:
             child = node.child
             if child is not None:
                 node = child
+                depth += 1
                 continue
         # `node` is done: leave it, then its ancestors for as long as they have no next child
         while True:
@@ -111,7 +112,7 @@ def node_text(root: LexborNode, budget: Budget | None = None) -> str:
                     out.end_paragraph()
                 elif tag in _CELL_TAGS:
                     line.append(" ")
-            if node.mem_id == root_id:
+            if not depth:
                 out.end_paragraph()
                 return "\n\n".join(out.paragraphs)
             following = node.next
@@ -123,3 +124,4 @@ def node_text(root: LexborNode, budget: Budget | None = None) -> str:
                 out.end_paragraph()
                 return "\n\n".join(out.paragraphs)
             node, tag, opened = parent, parent.tag or "", True
+            depth -= 1
