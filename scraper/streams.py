@@ -133,7 +133,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 raise httpcore.WriteError(str(connection.error) or type(connection.error).__name__)
 
     async def aclose(self) -> None:
+        """Close now, not once the peer has read what is still queued: `close()` alone keeps the socket
+        (and the unsent bytes) until the write buffer drains, which a server that never reads never lets
+        happen. `close()` first so a TLS close_notify is still queued, then `abort()` drops the rest, as
+        anyio's backend did."""
         self._transport.close()
+        self._transport.abort()
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
