@@ -397,3 +397,47 @@ def test_a_hundred_megabytes_as_fast_as_possible_cost_a_bounded_amount_of_memory
 
     held, total = asyncio.run(main())
     assert total == size and held <= READ_BUFFER_LIMIT + 256 * 1024
+
+
+def test_a_fetch_cancelled_mid_body_closes_its_connection_and_leaves_nothing_pending() -> None:
+    """Daemon shutdown cancels a fetch while the body is arriving: the pool drops the connection, its
+    socket is closed, and no timer or task is left to be destroyed pending."""
+    with _listener() as listener:
+        port = listener.getsockname()[1]
+        done = threading.Event()
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 1000)
+                done.wait(10)
+
+        threading.Thread(target=serve, daemon=True).start()
+        sockets: list[socket.socket] = []
+
+        async def fetch(pool: httpcore.AsyncConnectionPool) -> None:
+            url = f"http://127.0.0.1:{port}/"
+            async with pool.stream("GET", url, extensions={"timeout": {"read": 60}}) as response:
+                sockets.append(response.extensions["network_stream"].get_extra_info("socket"))
+                async for _ in response.aiter_stream():
+                    pass
+
+        async def main() -> tuple[int, int, int]:
+            loop = asyncio.get_running_loop()
+            async with httpcore.AsyncConnectionPool(network_backend=AsyncioBackend()) as pool:
+                task = asyncio.create_task(fetch(pool))
+                await asyncio.sleep(0.2)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                await _settle()
+                timers = len([h for h in loop._scheduled if not h.cancelled()])  # type: ignore[attr-defined]
+                return len(pool.connections), timers, len(asyncio.all_tasks()) - 1
+
+        try:
+            connections, timers, tasks = asyncio.run(main())
+        finally:
+            done.set()
+    assert (connections, timers, tasks) == (0, 0, 0)
+    assert sockets and sockets[0].fileno() == -1
