@@ -144,6 +144,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
+        if self._connection.buffer or self._connection.eof:
+            # Bytes read before the handshake were not protected by TLS (an on-path attacker can send
+            # them); left in the buffer they would be the TLS stream's first read. anyio fed them to the
+            # TLS layer, which failed the handshake; refusing does the same.
+            self._transport.abort()
+            raise httpcore.ConnectError("the server sent bytes before the TLS handshake")
         try:
             async with asyncio.timeout(timeout):
                 transport = await loop.start_tls(

@@ -4,6 +4,7 @@ worth (a timeout, an error), never a hang, an unbounded buffer or a file descrip
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -441,3 +442,42 @@ def test_a_fetch_cancelled_mid_body_closes_its_connection_and_leaves_nothing_pen
             done.set()
     assert (connections, timers, tasks) == (0, 0, 0)
     assert sockets and sockets[0].fileno() == -1
+
+
+def test_plaintext_sent_before_the_tls_handshake_is_refused_not_read_as_tls_data(
+    certificate: tuple[Path, Path],
+) -> None:
+    """Bytes that reach the socket before start_tls (an on-path attacker's forged answer, say) were not
+    protected by TLS: they must fail the connection, never come out of the TLS stream's first read."""
+    cert, key = certificate
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    forged = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
+    with _listener() as listener:
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            conn.sendall(forged)
+            with contextlib.suppress(OSError), server_context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(65536)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+
+        async def main() -> bytes | str:
+            plain = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+            await asyncio.sleep(0.1)  # the forged bytes arrive before the handshake starts
+            context = ssl.create_default_context(cafile=str(cert))
+            try:
+                stream = await plain.start_tls(context, "feed.test", timeout=5)
+            except httpcore.ConnectError as exc:
+                await plain.aclose()
+                return type(exc).__name__
+            first = await stream.read(65536, timeout=5)
+            await stream.aclose()
+            return first
+
+        outcome = asyncio.run(main())
+        thread.join(5)
+    assert outcome == "ConnectError"
