@@ -149,7 +149,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             # them); left in the buffer they would be the TLS stream's first read. anyio fed them to the
             # TLS layer, which failed the handshake; refusing does the same.
             self._transport.abort()
-            raise httpcore.ConnectError("the server sent bytes before the TLS handshake")
+            raise httpcore.ConnectError("bytes or a close from the server before the TLS handshake")
         try:
             async with asyncio.timeout(timeout):
                 transport = await loop.start_tls(
