@@ -133,12 +133,23 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 raise httpcore.WriteError(str(connection.error) or type(connection.error).__name__)
 
     async def aclose(self) -> None:
+        """Close now, not once the peer has read what is still queued: `close()` alone keeps the socket
+        (and the unsent bytes) until the write buffer drains, which a server that never reads never lets
+        happen. `close()` first so a TLS close_notify is still queued, then `abort()` drops the rest, as
+        anyio's backend did."""
         self._transport.close()
+        self._transport.abort()
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
+        if self._connection.buffer or self._connection.eof:
+            # Bytes read before the handshake were not protected by TLS (an on-path attacker can send
+            # them); left in the buffer they would be the TLS stream's first read. anyio fed them to the
+            # TLS layer, which failed the handshake; refusing does the same.
+            self._transport.abort()
+            raise httpcore.ConnectError("bytes or a close from the server before the TLS handshake")
         try:
             async with asyncio.timeout(timeout):
                 transport = await loop.start_tls(
