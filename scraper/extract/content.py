@@ -289,11 +289,12 @@ def _with_siblings(
     parent = top.node.parent
     if parent is None or parent.tag in (None, "html"):
         return [top.node]
+    kind = (top.node.tag, top.node.attributes.get("class"))  # read once, not per sibling
     nodes: list[LexborNode] = []
     sibling = parent.child
     while sibling is not None:
         if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node and _joins(sibling, top, candidates, stats, alike_only)
+            sibling.is_element_node and _joins(sibling, top, kind, candidates, stats, alike_only)
         ):
             nodes.append(sibling)
         sibling = sibling.next
@@ -303,6 +304,7 @@ def _with_siblings(
 def _joins(
     sibling: LexborNode,
     top: _Candidate,
+    kind: tuple[str | None, str | None],
     candidates: dict[int, _Candidate],
     stats: TextStats,
     alike_only: bool,
@@ -312,11 +314,10 @@ def _joins(
     the best block does (the article's lead beside a `<br>`-run wrapper): a deck, a dateline or an
     author's bio is prose too, but scores lower."""
     threshold = max(10.0, top.score * 0.2)
-    top_class = top.node.attributes.get("class")
     prose = _holds_prose(sibling, stats)
-    if not (prose or _sibling_belongs(sibling, candidates, threshold, top_class, stats)):
+    if not (prose or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)):
         return False
-    if not alike_only or sibling.tag == "p" or _alike_part(sibling, (top.node.tag, top_class), stats):
+    if not alike_only or sibling.tag == "p" or _alike_part(sibling, kind, stats):
         return True
     candidate = candidates.get(sibling.mem_id)
     return prose and candidate is not None and candidate.score >= top.score
