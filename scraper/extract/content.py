@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
-from scraper.extract.clean import drop_junk
+from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.measure import TextStats, measure, subtree_range
 
@@ -217,9 +217,19 @@ def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStat
         if ancestor_prose >= prose * WIDER_TEXT_RATIO and ancestor_prose - prose >= WIDER_MIN_ADDED:
             node, prose, density = ancestor, ancestor_prose, ancestor_density
         ancestor = ancestor.parent
-    if node is top.node:
+    if node is top.node or _adds_teasers(node, top.node, stats):
         return top
     return candidates.get(node.mem_id) or _Candidate(node, top.score)
+
+
+def _adds_teasers(wider: LexborNode, node: LexborNode, stats: TextStats) -> bool:
+    """Whether what `wider` holds beside `node` is a list of teasers (a grid of cards with summaries,
+    other stories' decks): prose with few links, which is not the rest of the article. Asked once per
+    page, of the block the climb ended at."""
+    wide_headlines, wide_prose = teaser_counts(wider)
+    headlines, prose = teaser_counts(node)
+    added = _prose(wider, stats) - _prose(node, stats)
+    return reads_as_teasers(wide_headlines - headlines, wide_prose - prose, added)
 
 
 # The best block is short against the declared article below this share of it; an ancestor that reaches
@@ -317,7 +327,11 @@ def _joins(
     prose = _holds_prose(sibling, stats)
     if not (prose or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)):
         return False
-    if not alike_only or sibling.tag == "p" or _alike_part(sibling, kind, stats):
+    if sibling.tag == "p":
+        return True
+    if reads_as_teasers(*teaser_counts(sibling), _prose(sibling, stats)):
+        return False  # each summary under its own linked headline: other stories, not this one
+    if not alike_only or _alike_part(sibling, kind, stats):
         return True
     candidate = candidates.get(sibling.mem_id)
     return prose and candidate is not None and candidate.score >= top.score
