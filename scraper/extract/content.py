@@ -470,17 +470,46 @@ STUB_MAX_CHARS = 80
 _PITCH_ASK = re.compile(r"(?i)\b(?:subscribe|sign up|signup|sign-up|register)\b")
 _PITCH_WHAT = re.compile(r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?)\b")
 PITCH_MAX_CHARS = 200
+# A cookie notice, in the languages users archive: the site says it uses cookies, or asks to accept them,
+# or names its cookie policy. Not "cookie" alone: a recipe says "use a cookie cutter".
+_CONSENT = re.compile(
+    r"(?i)\b(?:we|this (?:web ?)?site|our (?:web ?)?site|the site|it) (?:also )?uses? cookies\b|"
+    r"\buse of cookies\b|\bcookies?(?:-| )(?:policy|settings|preferences|consent|notice|banner)\b|"
+    r"\baccept (?:all )?(?:the )?cookies\b|"
+    r"\bcookies,? (?:and similar (?:tools|technologies),? )?to (?:improve|enhance|give|ensure|provide|"
+    r"personali[sz]e|analy[sz]e|offer|deliver|make|measure|remember)\b|"
+    r"\b(?:verwenden|verwendet|nutzen|nutzt|setzen|setzt) (?:\w+ )?cookies\b|cookie-richtlinie|"
+    r"\b(?:utilisons|utilise) (?:des )?cookies\b|\b(?:utilizamos|utiliza|usamos|usa) (?:\w+ )?cookies\b|"
+    r"\b(?:utilizziamo|utilizza|usiamo) (?:i )?cookie|\bu[zż]ywa(?:my)? (?:plik[oó]w )?cookie|"
+    r"使用\s*cookie|cookie\s*を使用|クッキーを使用|쿠키를 사용"
+)
+# The words a cookie notice needs one of, lowered: asked before the pattern, of most short blocks.
+_CONSENT_WORDS = ("cookie", "クッキー", "쿠키")
+CONSENT_MAX_CHARS = 300
 
 
 def is_stub(node: LexborNode, length: int) -> bool:
     """A block that only says "continue reading" (the rest is behind a click or a paywall), that the
-    page needs JavaScript, or that pitches a newsletter ("Get the latest in your inbox. Subscribe.")."""
-    if not 0 < length <= PITCH_MAX_CHARS:
+    page needs JavaScript, that pitches a newsletter ("Get the latest in your inbox. Subscribe."), or
+    that asks for consent to cookies (a notice the page may say twice, named like nothing)."""
+    if not 0 < length <= CONSENT_MAX_CHARS:
         return False
     text = (node.text(deep=True) or "").strip()
     if length <= STUB_MAX_CHARS and _STUB.match(text):
         return True
-    return _asks_to_sign_up(text) and bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
+    if _speaks_of_cookies(text) and _CONSENT.search(text):
+        return True
+    return (
+        length <= PITCH_MAX_CHARS
+        and _asks_to_sign_up(text)
+        and bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
+    )
+
+
+def _speaks_of_cookies(text: str) -> bool:
+    """A cheap necessary condition of `_CONSENT` (as `_asks_to_sign_up` is of the pitch)."""
+    probe = text.lower()
+    return any(word in probe for word in _CONSENT_WORDS)
 
 
 def _asks_to_sign_up(text: str) -> bool:
