@@ -78,8 +78,9 @@ def find_main_content(
     top = (
         _common_ancestor(ranked, candidates)
         or _shared_ancestor(ranked, candidates)
-        or _prefer_enclosing(ranked[0], candidates)
+        or _prefer_enclosing(ranked[0], candidates, stats)
     )
+    top = _out_of_thread(top, candidates, stats)
     top = _declared_body(top, candidates) or _widened(top, candidates, stats)
     if expected_length:
         top = _as_long_as_declared(top, candidates, stats, expected_length)
@@ -207,7 +208,7 @@ def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStat
     node = top.node
     prose = _prose(node, stats)
     density = stats.link_density(node)
-    ancestor = node.parent
+    below, ancestor = node, node.parent
     # wrappers that add nothing are passed through: the step that adds the rest may be a few levels up
     while ancestor is not None and ancestor.tag not in (None, "body", "html"):
         ancestor_density = stats.link_density(ancestor)
@@ -215,8 +216,10 @@ def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStat
             break
         ancestor_prose = _prose(ancestor, stats)
         if ancestor_prose >= prose * WIDER_TEXT_RATIO and ancestor_prose - prose >= WIDER_MIN_ADDED:
+            if _beside_a_thread(below, stats):
+                break  # what the parent adds is comments, not the rest
             node, prose, density = ancestor, ancestor_prose, ancestor_density
-        ancestor = ancestor.parent
+        below, ancestor = ancestor, ancestor.parent
     if node is top.node or _adds_teasers(node, top.node, stats):
         return top
     return candidates.get(node.mem_id) or _Candidate(node, top.score)
@@ -261,18 +264,101 @@ def _prose(node: LexborNode, stats: TextStats) -> int:
     return stats.length.get(key, 0) - stats.linked.get(key, 0)
 
 
-def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate:
-    """Climb to a parent that scores nearly as well: the article often spans several scored blocks."""
+def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
+    """Climb to a parent that scores nearly as well: the article often spans several scored blocks;
+    but not to one that scores for a thread of small blocks beside the article (comments)."""
     node = top.node.parent
     best = top
+    child = top.node
     while node is not None and node.tag not in (None, "body", "html"):
         candidate = candidates.get(node.mem_id)
         if candidate is None:
             break
         if candidate.score >= best.score * 0.9:
+            if _beside_a_thread(child, stats):
+                break
             best = candidate
-        node = node.parent
+        child, node = node, node.parent
     return best
+
+
+def _out_of_thread(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
+    """The best block may be a wrapper that scored for the article and, with it, a thread of comments
+    wrapped as small blocks beside it: then the article is the child holding most of the prose."""
+    prose = _prose(top.node, stats)
+    largest: LexborNode | None = None
+    child = top.node.child
+    while child is not None:
+        if child.is_element_node and (largest is None or _prose(child, stats) > _prose(largest, stats)):
+            largest = child
+        child = child.next
+    if largest is None or _prose(largest, stats) * 2 < prose or not _beside_a_thread(largest, stats):
+        return top
+    return candidates.get(largest.mem_id) or _Candidate(largest, top.score)
+
+
+# A thread: at least this many blocks beside the article, wrapped alike, each under this share of it
+# and under this many characters, and of at most this many paragraphs (a comment says a paragraph; a
+# section of an article says more, and a section a quarter as long as the longest one holds more).
+THREAD_POSTS = 3
+THREAD_POST_SHARE = 0.25
+THREAD_POST_CHARS = 1000
+THREAD_POST_PARAGRAPHS = 1
+_POST_TAGS = frozenset({"div", "li", "article", "section"})
+
+
+def _post_limit(block: LexborNode, stats: TextStats) -> float:
+    """The prose a post of a thread beside `block` holds less of."""
+    return min(_prose(block, stats) * THREAD_POST_SHARE, THREAD_POST_CHARS)
+
+
+def _beside_a_thread(block: LexborNode, stats: TextStats) -> bool:
+    """Whether `block`'s siblings that hold text are mostly a thread (comments, named like nothing),
+    or one of them holds one (a list, a section under a "5 responses" heading)."""
+    parent = block.parent
+    if parent is None:
+        return False
+    limit = _post_limit(block, stats)
+    if _thread(parent.child, block, limit, stats):
+        return True
+    sibling = parent.child
+    while sibling is not None:
+        if (
+            sibling.mem_id != block.mem_id
+            and sibling.tag != "p"
+            and stats.length.get(sibling.mem_id)
+            and _thread(sibling.child, None, limit, stats)
+        ):
+            return True
+        sibling = sibling.next
+    return False
+
+
+def _thread(first: LexborNode | None, skip: LexborNode | None, limit: float, stats: TextStats) -> bool:
+    """Whether `first` and its next siblings (but `skip`) that hold text are mostly a run of posts
+    wrapped alike: each a wrapper of one paragraph at most, under `limit` of prose, where the article's
+    sections are about as long as one another and hold several paragraphs each."""
+    kinds: dict[tuple[str | None, str | None], int] = {}
+    texts = 0
+    node = first
+    while node is not None:
+        if (
+            node.is_element_node
+            and (skip is None or node.mem_id != skip.mem_id)
+            and stats.length.get(node.mem_id)
+        ):
+            texts += 1
+            # a post is a wrapper of its own (paragraphs beside the article are more of it)
+            if (
+                node.tag in _POST_TAGS
+                and 0 < _prose(node, stats) < limit
+                and len(node.css("p")) <= THREAD_POST_PARAGRAPHS
+            ):
+                kind = (node.tag, node.attributes.get("class"))
+                kinds[kind] = kinds.get(kind, 0) + 1
+        node = node.next
+    posts = max(kinds.values(), default=0)
+    return posts >= THREAD_POSTS and posts * 2 > texts
 
 
 def _outermost_wrapper(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
@@ -300,11 +386,17 @@ def _with_siblings(
     if parent is None or parent.tag in (None, "html"):
         return [top.node]
     kind = (top.node.tag, top.node.attributes.get("class"))  # read once, not per sibling
+    # beside a thread of comments, its posts never join, however they are wrapped
+    limit = _post_limit(top.node, stats)
+    beside_thread = _thread(parent.child, top.node, limit, stats)
     nodes: list[LexborNode] = []
     sibling = parent.child
     while sibling is not None:
         if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node and _joins(sibling, top, kind, candidates, stats, alike_only)
+            sibling.is_element_node
+            and not (beside_thread and sibling.tag in _POST_TAGS and _prose(sibling, stats) < limit)
+            and _joins(sibling, top, kind, candidates, stats, alike_only)
+            and (sibling.tag == "p" or not _thread(sibling.child, None, limit, stats))
         ):
             nodes.append(sibling)
         sibling = sibling.next
