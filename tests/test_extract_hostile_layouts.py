@@ -187,7 +187,7 @@ def test_asking_whether_a_read_more_box_holds_the_rest_checks_the_budget() -> No
         holds_rest(box, Budget(-1.0))
 
 
-# Known gaps: found in this review, not fixed (each needs more than a small, general change).
+# Found in the issue 14 review; all but the bio are fixed, each as a class of layouts (variants below).
 
 
 def test_a_read_more_box_of_teasers_beside_a_short_article_goes() -> None:
@@ -225,7 +225,11 @@ def test_a_grid_of_cards_with_summaries_goes() -> None:
     assert "Card summary" not in extract(html, URL).text
 
 
-@pytest.mark.xfail(strict=True, reason="an author's bio of dense prose, named neutrally, joins as a sibling")
+@pytest.mark.xfail(
+    strict=True,
+    reason="an author's bio of dense prose, named neutrally, joins as a sibling: readability-pages' truth"
+    " keeps such bios (nytimes-3, nytimes-4, wapo-2), so no rule of shape alone drops it without F1 loss",
+)
 def test_an_author_bio_beside_the_article_goes() -> None:
     bio = (
         "<div class='about'><p>Jane Doe is a reporter, based in Lisbon, who covers energy, climate, and"

@@ -286,15 +286,17 @@ def _out_of_thread(top: _Candidate, candidates: dict[int, _Candidate], stats: Te
     """The best block may be a wrapper that scored for the article and, with it, a thread of comments
     wrapped as small blocks beside it: then the article is the child holding most of the prose."""
     prose = _prose(top.node, stats)
-    largest: LexborNode | None = None
-    child = top.node.child
-    while child is not None:
-        if child.is_element_node and (largest is None or _prose(child, stats) > _prose(largest, stats)):
-            largest = child
-        child = child.next
-    if largest is None or _prose(largest, stats) * 2 < prose or not _beside_a_thread(largest, stats):
+    # the article's block scored too: the children of `top` among the candidates, not all its children
+    key, parent_of = top.node.mem_id, stats.parent_of
+    largest, most = None, 0
+    for candidate in candidates.values():
+        if parent_of.get(candidate.node.mem_id) == key:
+            held = _prose(candidate.node, stats)
+            if held > most:
+                largest, most = candidate, held
+    if largest is None or most * 2 < prose or not _beside_a_thread(largest.node, stats):
         return top
-    return candidates.get(largest.mem_id) or _Candidate(largest, top.score)
+    return largest
 
 
 # A thread: at least this many blocks beside the article, wrapped alike, each under this share of it
@@ -386,21 +388,36 @@ def _with_siblings(
     if parent is None or parent.tag in (None, "html"):
         return [top.node]
     kind = (top.node.tag, top.node.attributes.get("class"))  # read once, not per sibling
-    # beside a thread of comments, its posts never join, however they are wrapped
-    limit = _post_limit(top.node, stats)
-    beside_thread = _thread(parent.child, top.node, limit, stats)
     nodes: list[LexborNode] = []
     sibling = parent.child
     while sibling is not None:
         if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node
-            and not (beside_thread and sibling.tag in _POST_TAGS and _prose(sibling, stats) < limit)
-            and _joins(sibling, top, kind, candidates, stats, alike_only)
-            and (sibling.tag == "p" or not _thread(sibling.child, None, limit, stats))
+            sibling.is_element_node and _joins(sibling, top, kind, candidates, stats, alike_only)
         ):
             nodes.append(sibling)
         sibling = sibling.next
-    return nodes
+    return _without_threads(nodes, top.node, stats) if len(nodes) > 1 else nodes
+
+
+def _without_threads(nodes: list[LexborNode], top: LexborNode, stats: TextStats) -> list[LexborNode]:
+    """The joining siblings but the posts of a thread of comments beside `top` (however they are
+    wrapped) and the blocks holding one: asked only of siblings that joined."""
+    limit = _post_limit(top, stats)
+    top_key = top.mem_id
+    posts = [
+        node.mem_id
+        for node in nodes
+        if node.mem_id != top_key and node.tag in _POST_TAGS and _prose(node, stats) < limit
+    ]
+    parent = top.parent
+    if posts and parent is not None and _thread(parent.child, top, limit, stats):
+        gone = set(posts)
+        nodes = [node for node in nodes if node.mem_id not in gone]
+    return [
+        node
+        for node in nodes
+        if node.mem_id == top_key or node.tag == "p" or not _thread(node.child, None, limit, stats)
+    ]
 
 
 def _joins(
@@ -575,46 +592,41 @@ _CONSENT = re.compile(
     r"\b(?:utilizziamo|utilizza|usiamo) (?:i )?cookie|\bu[zż]ywa(?:my)? (?:plik[oó]w )?cookie|"
     r"使用\s*cookie|cookie\s*を使用|クッキーを使用|쿠키를 사용"
 )
-# The words a cookie notice needs one of, lowered: asked before the pattern, of most short blocks.
-_CONSENT_WORDS = ("cookie", "クッキー", "쿠키")
-CONSENT_MAX_CHARS = 300
 
 
 def is_stub(node: LexborNode, length: int) -> bool:
     """A block that only says "continue reading" (the rest is behind a click or a paywall), that the
     page needs JavaScript, that pitches a newsletter ("Get the latest in your inbox. Subscribe."), or
     that asks for consent to cookies (a notice the page may say twice, named like nothing)."""
-    if not 0 < length <= CONSENT_MAX_CHARS:
+    if not 0 < length <= PITCH_MAX_CHARS:
         return False
     text = (node.text(deep=True) or "").strip()
     if length <= STUB_MAX_CHARS and _STUB.match(text):
         return True
-    if _speaks_of_cookies(text) and _CONSENT.search(text):
+    probe = _folded(text)  # lowered once for both cheap looks below
+    if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
         return True
-    return (
-        length <= PITCH_MAX_CHARS
-        and _asks_to_sign_up(text)
-        and bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
-    )
-
-
-def _speaks_of_cookies(text: str) -> bool:
-    """A cheap necessary condition of `_CONSENT` (as `_asks_to_sign_up` is of the pitch)."""
-    probe = text.lower()
-    return any(word in probe for word in _CONSENT_WORDS)
+    return _names_sign_up(probe) and bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
 
 
 def _asks_to_sign_up(text: str) -> bool:
     """A cheap necessary condition of `_PITCH_ASK`: one of its words is in the lowered text. Most
-    short blocks are asked this; a case-insensitive search at every position costs ten times more.
+    short blocks are asked this; a case-insensitive search at every position costs ten times more."""
+    return _names_sign_up(_folded(text))
 
-    A case-insensitive pattern also matches "\u017f" (long s) for "s", and "\u0131" and "\u0130" for "i"
-    (whose full lowercase, str.lower's, is "i" and a combining dot): those are folded before looking.
-    """
+
+def _names_sign_up(probe: str) -> bool:
+    return "sign" in probe or "subscribe" in probe or "register" in probe
+
+
+def _folded(text: str) -> str:
+    """`text` lowered for a look before a case-insensitive pattern. Such a pattern also matches
+    "\u017f" (long s) for "s", and "\u0131" and "\u0130" for "i" (whose full lowercase, str.lower's,
+    is "i" and a combining dot): those are folded too."""
     probe = text.lower()
     if not text.isascii():
         probe = probe.replace("\u017f", "s").replace("\u0131", "i").replace("\u0307", "")
-    return "sign" in probe or "subscribe" in probe or "register" in probe
+    return probe
 
 
 class _Counts:
