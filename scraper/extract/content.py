@@ -20,6 +20,7 @@ from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.measure import TextStats, measure, subtree_range
+from scraper.extract.threads import beside_a_thread, without_threads
 
 # Blocks whose own text is a paragraph.
 PARAGRAPH_TAGS = frozenset({"p", "pre", "td"})
@@ -216,7 +217,7 @@ def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStat
             break
         ancestor_prose = _prose(ancestor, stats)
         if ancestor_prose >= prose * WIDER_TEXT_RATIO and ancestor_prose - prose >= WIDER_MIN_ADDED:
-            if _beside_a_thread(below, stats):
+            if beside_a_thread(below, stats):
                 break  # what the parent adds is comments, not the rest
             node, prose, density = ancestor, ancestor_prose, ancestor_density
         below, ancestor = ancestor, ancestor.parent
@@ -275,7 +276,7 @@ def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate], stats:
         if candidate is None:
             break
         if candidate.score >= best.score * 0.9:
-            if _beside_a_thread(child, stats):
+            if beside_a_thread(child, stats):
                 break
             best = candidate
         child, node = node, node.parent
@@ -294,73 +295,9 @@ def _out_of_thread(top: _Candidate, candidates: dict[int, _Candidate], stats: Te
             held = _prose(candidate.node, stats)
             if held > most:
                 largest, most = candidate, held
-    if largest is None or most * 2 < prose or not _beside_a_thread(largest.node, stats):
+    if largest is None or most * 2 < prose or not beside_a_thread(largest.node, stats):
         return top
     return largest
-
-
-# A thread: at least this many blocks beside the article, wrapped alike, each under this share of it
-# and under this many characters, and of at most this many paragraphs (a comment says a paragraph; a
-# section of an article says more, and a section a quarter as long as the longest one holds more).
-THREAD_POSTS = 3
-THREAD_POST_SHARE = 0.25
-THREAD_POST_CHARS = 1000
-THREAD_POST_PARAGRAPHS = 1
-_POST_TAGS = frozenset({"div", "li", "article", "section"})
-
-
-def _post_limit(block: LexborNode, stats: TextStats) -> float:
-    """The prose a post of a thread beside `block` holds less of."""
-    return min(_prose(block, stats) * THREAD_POST_SHARE, THREAD_POST_CHARS)
-
-
-def _beside_a_thread(block: LexborNode, stats: TextStats) -> bool:
-    """Whether `block`'s siblings that hold text are mostly a thread (comments, named like nothing),
-    or one of them holds one (a list, a section under a "5 responses" heading)."""
-    parent = block.parent
-    if parent is None:
-        return False
-    limit = _post_limit(block, stats)
-    if _thread(parent.child, block, limit, stats):
-        return True
-    sibling = parent.child
-    while sibling is not None:
-        if (
-            sibling.mem_id != block.mem_id
-            and sibling.tag != "p"
-            and stats.length.get(sibling.mem_id)
-            and _thread(sibling.child, None, limit, stats)
-        ):
-            return True
-        sibling = sibling.next
-    return False
-
-
-def _thread(first: LexborNode | None, skip: LexborNode | None, limit: float, stats: TextStats) -> bool:
-    """Whether `first` and its next siblings (but `skip`) that hold text are mostly a run of posts
-    wrapped alike: each a wrapper of one paragraph at most, under `limit` of prose, where the article's
-    sections are about as long as one another and hold several paragraphs each."""
-    kinds: dict[tuple[str | None, str | None], int] = {}
-    texts = 0
-    node = first
-    while node is not None:
-        if (
-            node.is_element_node
-            and (skip is None or node.mem_id != skip.mem_id)
-            and stats.length.get(node.mem_id)
-        ):
-            texts += 1
-            # a post is a wrapper of its own (paragraphs beside the article are more of it)
-            if (
-                node.tag in _POST_TAGS
-                and 0 < _prose(node, stats) < limit
-                and len(node.css("p")) <= THREAD_POST_PARAGRAPHS
-            ):
-                kind = (node.tag, node.attributes.get("class"))
-                kinds[kind] = kinds.get(kind, 0) + 1
-        node = node.next
-    posts = max(kinds.values(), default=0)
-    return posts >= THREAD_POSTS and posts * 2 > texts
 
 
 def _outermost_wrapper(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
@@ -396,28 +333,7 @@ def _with_siblings(
         ):
             nodes.append(sibling)
         sibling = sibling.next
-    return _without_threads(nodes, top.node, stats) if len(nodes) > 1 else nodes
-
-
-def _without_threads(nodes: list[LexborNode], top: LexborNode, stats: TextStats) -> list[LexborNode]:
-    """The joining siblings but the posts of a thread of comments beside `top` (however they are
-    wrapped) and the blocks holding one: asked only of siblings that joined."""
-    limit = _post_limit(top, stats)
-    top_key = top.mem_id
-    posts = [
-        node.mem_id
-        for node in nodes
-        if node.mem_id != top_key and node.tag in _POST_TAGS and _prose(node, stats) < limit
-    ]
-    parent = top.parent
-    if posts and parent is not None and _thread(parent.child, top, limit, stats):
-        gone = set(posts)
-        nodes = [node for node in nodes if node.mem_id not in gone]
-    return [
-        node
-        for node in nodes
-        if node.mem_id == top_key or node.tag == "p" or not _thread(node.child, None, limit, stats)
-    ]
+    return without_threads(nodes, top.node, stats) if len(nodes) > 1 else nodes
 
 
 def _joins(
