@@ -225,11 +225,6 @@ def test_a_grid_of_cards_with_summaries_goes() -> None:
     assert "Card summary" not in extract(html, URL).text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an author's bio of dense prose, named neutrally, joins as a sibling: readability-pages' truth"
-    " keeps such bios (nytimes-3, nytimes-4, wapo-2), so no rule of shape alone drops it without F1 loss",
-)
 def test_an_author_bio_beside_the_article_goes() -> None:
     bio = (
         "<div class='about'><p>Jane Doe is a reporter, based in Lisbon, who covers energy, climate, and"
@@ -388,3 +383,34 @@ def test_short_sections_of_an_article_wrapped_alike_are_not_a_thread() -> None:
     html = f"<html><body><div>{first}{sections}</div></body></html>"
     text = extract(html, URL).text
     assert "Long paragraph 13" in text and "Part 3 paragraph 2" in text
+
+
+# Prose after the block a page marks as its article, named like nothing: a bio, a publisher's blurb.
+BIO = (
+    "<p>Jane Doe is a reporter, based in Lisbon, who covers energy, climate, and trade; she has written"
+    " for many papers, and she teaches.</p><p>Before that, she worked in London, then in Madrid, and she"
+    " won, in 2019, a prize for her work.</p>"
+)
+AFTER_THE_ARTICLE = {
+    "a bio after <article>": f"<div><article>{ARTICLE}</article><section class='profile'>{BIO}</section>"
+    "</div>",
+    "a bio after articleBody": f"<div><div itemprop='articleBody'>{ARTICLE}</div><div class='box'>{BIO}</div>"
+    "</div>",
+    "a publisher's blurb": f"<main><article>{ARTICLE}</article><div class='x'><p>The Daily Example is an"
+    " independent paper, founded in 1901, which is owned by a trust; it has won, over the years, many prizes,"
+    " and it is read, every day, in forty countries.</p></div></main>",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(AFTER_THE_ARTICLE))
+def test_prose_named_like_nothing_after_the_marked_article_goes(shape: str) -> None:
+    text = extract(f"<html><body>{AFTER_THE_ARTICLE[shape]}</body></html>", URL).text
+    assert "Article paragraph 0" in text and "Article paragraph 11" in text
+    assert "Jane Doe" not in text and "Daily Example" not in text
+
+
+def test_prose_after_the_marked_article_named_as_its_own_is_kept() -> None:
+    # a site that prints its bio or notes as part of the article says so by name ("bottom-of-article")
+    page = f"<div><article>{ARTICLE}</article><div class='bottom-of-article'>{BIO}</div></div>"
+    html = f"<html><body>{page}</body></html>"
+    assert "Jane Doe" in extract(html, URL).text

@@ -315,6 +315,19 @@ def _outermost_wrapper(top: _Candidate, candidates: dict[int, _Candidate], stats
     return candidates.get(node.mem_id) or _Candidate(node, top.score)
 
 
+def _marked_article(node: LexborNode) -> bool:
+    """The page marks `node` as the article (`<article>`, schema.org's articleBody): it ends where
+    the page says, and a block of prose after it, named like nothing (an author's bio, an "about us"
+    box), is not more of it."""
+    return node.tag == "article" or "articlebody" in (node.attributes.get("itemprop") or "").lower().split()
+
+
+def _says_article(node: LexborNode) -> bool:
+    """A block after the marked article that still says it is the article's: by its name ("bottom-of-
+    article", "post-body-sig-line": the bio and the notes a site prints as part of it), or marked too."""
+    return class_weight(node) > 0 or _marked_article(node)
+
+
 def _with_siblings(
     top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats, alike_only: bool = False
 ) -> list[LexborNode]:
@@ -326,10 +339,14 @@ def _with_siblings(
         return [top.node]
     kind = (top.node.tag, top.node.attributes.get("class"))  # read once, not per sibling
     nodes: list[LexborNode] = []
+    ended = False  # past a block the page marks as the article: what follows is not more of it
     sibling = parent.child
     while sibling is not None:
-        if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node and _joins(sibling, top, kind, candidates, stats, alike_only)
+        if sibling.mem_id == top.node.mem_id:
+            nodes.append(sibling)
+            ended = _marked_article(sibling)
+        elif sibling.is_element_node and _joins(
+            sibling, top, kind, candidates, stats, alike_only or (ended and not _says_article(sibling))
         ):
             nodes.append(sibling)
         sibling = sibling.next
