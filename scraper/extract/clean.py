@@ -270,6 +270,49 @@ def holds_rest(node: LexborNode, budget: Budget | None = None) -> bool:
 
 
 _LINKED_HEADINGS = ", ".join(f"h{level} a" for level in range(1, 7))
+# A teaser's headline is a link standing on its own (in a heading, a card's div), not words of a sentence.
+_SENTENCE_TAGS = frozenset({"p", "li", "td", "dd", "blockquote", "figcaption"}) | frozenset(
+    {"a", "span", "em", "strong", "b", "i", "font", "small", "sup", "sub", "u", "mark", "cite", "q"}
+)
+# A list of teasers has at least this many headlines, and a summary of a paragraph or two under each: at
+# most this many characters of prose (outside links) per headline.
+TEASER_HEADLINES = 2
+TEASER_CHARS = 400
+HEADLINE_WORDS = 3
+HEADLINE_UNSPACED_CHARS = 8
+
+
+def teaser_counts(node: LexborNode) -> tuple[int, int]:
+    """How many headline links (a link that is not words of a sentence) and paragraphs of prose a
+    block holds: one walk of its links and one of its paragraphs."""
+    headlines = 0
+    for link in node.css("a[href]"):
+        parent = link.parent
+        if parent is not None and parent.tag not in _SENTENCE_TAGS and _reads_as_headline(link.text()):
+            headlines += 1
+    prose = 0
+    for paragraph in node.css("p"):
+        text = paragraph.text(deep=True, strip=True)
+        if len(text) >= REST_PARAGRAPH_CHARS and link_text_length(paragraph) * 2 < len(text):
+            prose += 1
+    return headlines, prose
+
+
+def _reads_as_headline(text: str | None) -> bool:
+    """A headline says something: a few words ("Other story", not "Facebook" or "10 Reviews"), or, in a
+    script written without spaces, a few characters more than a label."""
+    words = (text or "").split()
+    if len(words) >= HEADLINE_WORDS:
+        return True
+    return len(words) == 1 and len(words[0]) >= HEADLINE_UNSPACED_CHARS and not words[0].isascii()
+
+
+def reads_as_teasers(headlines: int, paragraphs: int, prose: int) -> bool:
+    """Teasers (cards, a "read more" box, a grid of other stories) put a short summary under each
+    linked headline; the rest of an article has more paragraphs than linked headings (as `holds_rest`
+    judges a "read more" box) or more text than summaries, and a sentence's links are inside its
+    paragraph. `prose`: the block's text outside links."""
+    return headlines >= TEASER_HEADLINES and paragraphs <= headlines and prose <= headlines * TEASER_CHARS
 
 
 def link_text_length(node: LexborNode) -> int:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
-from scraper.extract.clean import drop_junk
+from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.measure import TextStats, measure, subtree_range
+from scraper.extract.threads import beside_a_thread, without_threads
 
 # Blocks whose own text is a paragraph.
 PARAGRAPH_TAGS = frozenset({"p", "pre", "td"})
@@ -78,8 +79,9 @@ def find_main_content(
     top = (
         _common_ancestor(ranked, candidates)
         or _shared_ancestor(ranked, candidates)
-        or _prefer_enclosing(ranked[0], candidates)
+        or _prefer_enclosing(ranked[0], candidates, stats)
     )
+    top = _out_of_thread(top, candidates, stats)
     top = _declared_body(top, candidates) or _widened(top, candidates, stats)
     if expected_length:
         top = _as_long_as_declared(top, candidates, stats, expected_length)
@@ -207,7 +209,7 @@ def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStat
     node = top.node
     prose = _prose(node, stats)
     density = stats.link_density(node)
-    ancestor = node.parent
+    below, ancestor = node, node.parent
     # wrappers that add nothing are passed through: the step that adds the rest may be a few levels up
     while ancestor is not None and ancestor.tag not in (None, "body", "html"):
         ancestor_density = stats.link_density(ancestor)
@@ -215,11 +217,23 @@ def _widened(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStat
             break
         ancestor_prose = _prose(ancestor, stats)
         if ancestor_prose >= prose * WIDER_TEXT_RATIO and ancestor_prose - prose >= WIDER_MIN_ADDED:
+            if beside_a_thread(below, stats):
+                break  # what the parent adds is comments, not the rest
             node, prose, density = ancestor, ancestor_prose, ancestor_density
-        ancestor = ancestor.parent
-    if node is top.node:
+        below, ancestor = ancestor, ancestor.parent
+    if node is top.node or _adds_teasers(node, top.node, stats):
         return top
     return candidates.get(node.mem_id) or _Candidate(node, top.score)
+
+
+def _adds_teasers(wider: LexborNode, node: LexborNode, stats: TextStats) -> bool:
+    """Whether what `wider` holds beside `node` is a list of teasers (a grid of cards with summaries,
+    other stories' decks): prose with few links, which is not the rest of the article. Asked once per
+    page, of the block the climb ended at."""
+    wide_headlines, wide_prose = teaser_counts(wider)
+    headlines, prose = teaser_counts(node)
+    added = _prose(wider, stats) - _prose(node, stats)
+    return reads_as_teasers(wide_headlines - headlines, wide_prose - prose, added)
 
 
 # The best block is short against the declared article below this share of it; an ancestor that reaches
@@ -251,18 +265,39 @@ def _prose(node: LexborNode, stats: TextStats) -> int:
     return stats.length.get(key, 0) - stats.linked.get(key, 0)
 
 
-def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate:
-    """Climb to a parent that scores nearly as well: the article often spans several scored blocks."""
+def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
+    """Climb to a parent that scores nearly as well: the article often spans several scored blocks;
+    but not to one that scores for a thread of small blocks beside the article (comments)."""
     node = top.node.parent
     best = top
+    child = top.node
     while node is not None and node.tag not in (None, "body", "html"):
         candidate = candidates.get(node.mem_id)
         if candidate is None:
             break
         if candidate.score >= best.score * 0.9:
+            if beside_a_thread(child, stats):
+                break
             best = candidate
-        node = node.parent
+        child, node = node, node.parent
     return best
+
+
+def _out_of_thread(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
+    """The best block may be a wrapper that scored for the article and, with it, a thread of comments
+    wrapped as small blocks beside it: then the article is the child holding most of the prose."""
+    prose = _prose(top.node, stats)
+    # the article's block scored too: the children of `top` among the candidates, not all its children
+    key, parent_of = top.node.mem_id, stats.parent_of
+    largest, most = None, 0
+    for candidate in candidates.values():
+        if parent_of.get(candidate.node.mem_id) == key:
+            held = _prose(candidate.node, stats)
+            if held > most:
+                largest, most = candidate, held
+    if largest is None or most * 2 < prose or not beside_a_thread(largest.node, stats):
+        return top
+    return largest
 
 
 def _outermost_wrapper(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
@@ -280,6 +315,19 @@ def _outermost_wrapper(top: _Candidate, candidates: dict[int, _Candidate], stats
     return candidates.get(node.mem_id) or _Candidate(node, top.score)
 
 
+def _marked_article(node: LexborNode) -> bool:
+    """The page marks `node` as the article (`<article>`, schema.org's articleBody): it ends where
+    the page says, and a block of prose after it, named like nothing (an author's bio, an "about us"
+    box), is not more of it."""
+    return node.tag == "article" or "articlebody" in (node.attributes.get("itemprop") or "").lower().split()
+
+
+def _says_article(node: LexborNode) -> bool:
+    """A block after the marked article that still says it is the article's: by its name ("bottom-of-
+    article", "post-body-sig-line": the bio and the notes a site prints as part of it), or marked too."""
+    return class_weight(node) > 0 or _marked_article(node)
+
+
 def _with_siblings(
     top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats, alike_only: bool = False
 ) -> list[LexborNode]:
@@ -291,14 +339,18 @@ def _with_siblings(
         return [top.node]
     kind = (top.node.tag, top.node.attributes.get("class"))  # read once, not per sibling
     nodes: list[LexborNode] = []
+    ended = False  # past a block the page marks as the article: what follows is not more of it
     sibling = parent.child
     while sibling is not None:
-        if sibling.mem_id == top.node.mem_id or (
-            sibling.is_element_node and _joins(sibling, top, kind, candidates, stats, alike_only)
+        if sibling.mem_id == top.node.mem_id:
+            nodes.append(sibling)
+            ended = _marked_article(sibling)
+        elif sibling.is_element_node and _joins(
+            sibling, top, kind, candidates, stats, alike_only or (ended and not _says_article(sibling))
         ):
             nodes.append(sibling)
         sibling = sibling.next
-    return nodes
+    return without_threads(nodes, top.node, stats) if len(nodes) > 1 else nodes
 
 
 def _joins(
@@ -317,7 +369,11 @@ def _joins(
     prose = _holds_prose(sibling, stats)
     if not (prose or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)):
         return False
-    if not alike_only or sibling.tag == "p" or _alike_part(sibling, kind, stats):
+    if sibling.tag == "p":
+        return True
+    if reads_as_teasers(*teaser_counts(sibling), _prose(sibling, stats)):
+        return False  # each summary under its own linked headline: other stories, not this one
+    if not alike_only or _alike_part(sibling, kind, stats):
         return True
     candidate = candidates.get(sibling.mem_id)
     return prose and candidate is not None and candidate.score >= top.score
@@ -456,30 +512,54 @@ STUB_MAX_CHARS = 80
 _PITCH_ASK = re.compile(r"(?i)\b(?:subscribe|sign up|signup|sign-up|register)\b")
 _PITCH_WHAT = re.compile(r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?)\b")
 PITCH_MAX_CHARS = 200
+# A cookie notice, in the languages users archive: the site says it uses cookies, or asks to accept them,
+# or names its cookie policy. Not "cookie" alone: a recipe says "use a cookie cutter".
+_CONSENT = re.compile(
+    r"(?i)\b(?:we|this (?:web ?)?site|our (?:web ?)?site|the site|it) (?:also )?uses? cookies\b|"
+    r"\buse of cookies\b|\bcookies?(?:-| )(?:policy|settings|preferences|consent|notice|banner)\b|"
+    r"\baccept (?:all )?(?:the )?cookies\b|"
+    r"\bcookies,? (?:and similar (?:tools|technologies),? )?to (?:improve|enhance|give|ensure|provide|"
+    r"personali[sz]e|analy[sz]e|offer|deliver|make|measure|remember)\b|"
+    r"\b(?:verwenden|verwendet|nutzen|nutzt|setzen|setzt) (?:\w+ )?cookies\b|cookie-richtlinie|"
+    r"\b(?:utilisons|utilise) (?:des )?cookies\b|\b(?:utilizamos|utiliza|usamos|usa) (?:\w+ )?cookies\b|"
+    r"\b(?:utilizziamo|utilizza|usiamo) (?:i )?cookie|\bu[zż]ywa(?:my)? (?:plik[oó]w )?cookie|"
+    r"使用\s*cookie|cookie\s*を使用|クッキーを使用|쿠키를 사용"
+)
 
 
 def is_stub(node: LexborNode, length: int) -> bool:
     """A block that only says "continue reading" (the rest is behind a click or a paywall), that the
-    page needs JavaScript, or that pitches a newsletter ("Get the latest in your inbox. Subscribe.")."""
+    page needs JavaScript, that pitches a newsletter ("Get the latest in your inbox. Subscribe."), or
+    that asks for consent to cookies (a notice the page may say twice, named like nothing)."""
     if not 0 < length <= PITCH_MAX_CHARS:
         return False
     text = (node.text(deep=True) or "").strip()
     if length <= STUB_MAX_CHARS and _STUB.match(text):
         return True
-    return _asks_to_sign_up(text) and bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
+    probe = _folded(text)  # lowered once for both cheap looks below
+    if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
+        return True
+    return _names_sign_up(probe) and bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
 
 
 def _asks_to_sign_up(text: str) -> bool:
     """A cheap necessary condition of `_PITCH_ASK`: one of its words is in the lowered text. Most
-    short blocks are asked this; a case-insensitive search at every position costs ten times more.
+    short blocks are asked this; a case-insensitive search at every position costs ten times more."""
+    return _names_sign_up(_folded(text))
 
-    A case-insensitive pattern also matches "\u017f" (long s) for "s", and "\u0131" and "\u0130" for "i"
-    (whose full lowercase, str.lower's, is "i" and a combining dot): those are folded before looking.
-    """
+
+def _names_sign_up(probe: str) -> bool:
+    return "sign" in probe or "subscribe" in probe or "register" in probe
+
+
+def _folded(text: str) -> str:
+    """`text` lowered for a look before a case-insensitive pattern. Such a pattern also matches
+    "\u017f" (long s) for "s", and "\u0131" and "\u0130" for "i" (whose full lowercase, str.lower's,
+    is "i" and a combining dot): those are folded too."""
     probe = text.lower()
     if not text.isascii():
         probe = probe.replace("\u017f", "s").replace("\u0131", "i").replace("\u0307", "")
-    return "sign" in probe or "subscribe" in probe or "register" in probe
+    return probe
 
 
 class _Counts:
