@@ -9,6 +9,12 @@ host's sockets, and a host fetched again within the keep-alive time finds its co
 
 The pools of the origins used least lately are closed beyond `max_hosts` (only once no request of theirs
 is running), which bounds the idle sockets whatever the number of sites.
+
+Each pool is a CleanPool: a kept-alive connection whose parser still holds bytes once its response has
+ended is closed, never reused. httpcore asks the socket whether the server sent unasked bytes (the
+stream's `is_readable`), but bytes that came in the same read as the response are already in h11's
+buffer, not the socket's; reused, the connection would hand them to the next request as its answer (a
+forged response, in a hostile server's hands).
 """
 
 from __future__ import annotations
@@ -22,6 +28,40 @@ import httpcore
 MAX_HOSTS = 64  # origins whose pools (and idle keep-alive sockets) are kept
 
 Origin = tuple[bytes, bytes, int | None]
+
+
+class CleanConnection(httpcore.AsyncHTTPConnection):
+    """An httpcore connection that counts as expired when, idle, its HTTP/1.1 parser holds bytes nobody
+    asked for (see the module's docstring): the pool then closes it instead of handing it a request."""
+
+    def has_expired(self) -> bool:
+        inner = self._connection
+        if inner is not None and inner.is_idle():
+            parser = getattr(inner, "_h11_state", None)  # None on HTTP/2, which frames its own streams
+            if parser is not None and parser.trailing_data[0]:
+                return True
+        return super().has_expired()
+
+
+class CleanPool(httpcore.AsyncConnectionPool):
+    """httpcore's pool whose direct connections are CleanConnections (no proxy: the fetcher's proxied
+    clients keep httpx's own pools)."""
+
+    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+        if self._proxy is not None:
+            return super().create_connection(origin)
+        return CleanConnection(
+            origin=origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            http1=self._http1,
+            http2=self._http2,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            network_backend=self._network_backend,
+            socket_options=self._socket_options,
+        )
 
 
 class HostPools:
