@@ -15,13 +15,20 @@ ended is closed, never reused. httpcore asks the socket whether the server sent 
 stream's `is_readable`), but bytes that came in the same read as the response are already in h11's
 buffer, not the socket's; reused, the connection would hand them to the next request as its answer (a
 forged response, in a hostile server's hands).
+
+A CleanConnection also locks with asyncio's own Lock where httpcore uses anyio's: anyio's `acquire`
+ends with a cancel-shielded checkpoint (a cancel scope and a `sleep(0)`, so a trip through the event
+loop) even when the lock was free, and httpcore takes two or three such locks per request. asyncio's
+Lock, free, is taken without yielding; mutual exclusion is the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import httpcore
 
@@ -32,7 +39,33 @@ Origin = tuple[bytes, bytes, int | None]
 
 class CleanConnection(httpcore.AsyncHTTPConnection):
     """An httpcore connection that counts as expired when, idle, its HTTP/1.1 parser holds bytes nobody
-    asked for (see the module's docstring): the pool then closes it instead of handing it a request."""
+    asked for (see the module's docstring): the pool then closes it instead of handing it a request.
+    Its locks, and its HTTP/1.1 connection's, are asyncio's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._request_lock = asyncio.Lock()  # type: ignore[assignment]
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        if self._connection is None and self._http1 and not self._http2:
+            async with self._request_lock:
+                if self._connection is None:
+                    self._connection = await self._connect_http11(request)
+        return await super().handle_async_request(request)
+
+    async def _connect_http11(self, request: httpcore.Request) -> httpcore.AsyncHTTP11Connection:
+        """httpcore's own connect (its retries, TLS, SNI), then its HTTP/1.1 connection on asyncio's lock
+        (an HTTP/1.1-only connection negotiates no HTTP/2: httpcore builds the same object)."""
+        try:
+            stream = await self._connect(request)
+        except BaseException:
+            self._connect_failed = True
+            raise
+        connection = httpcore.AsyncHTTP11Connection(
+            origin=self._origin, stream=stream, keepalive_expiry=self._keepalive_expiry
+        )
+        connection._state_lock = asyncio.Lock()  # type: ignore[assignment]
+        return connection
 
     def has_expired(self) -> bool:
         inner = self._connection
