@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import islice
 from types import TracebackType
 from typing import Any
 
@@ -123,14 +124,16 @@ class HostPools:
     async def _close_least_used(self) -> None:
         """Close the pools of the origins used least lately, beyond `max_hosts`, that are idle now."""
         surplus = len(self._pools) - self.max_hosts
-        for key in list(self._pools)[:-1]:  # never the one just made
-            if surplus <= 0:
-                break
-            pool = self._pools[key]
+        if surplus <= 0:
+            return
+        closing = []  # walked from the least used, and only as far as needed (not a copy of every key)
+        for key, pool in islice(self._pools.items(), len(self._pools) - 1):  # never the one just made
             if all(connection.is_idle() or connection.is_closed() for connection in pool.connections):
-                del self._pools[key]
-                surplus -= 1
-                await pool.aclose()
+                closing.append(key)
+                if len(closing) == surplus:
+                    break
+        for key in closing:
+            await self._pools.pop(key).aclose()
 
     @property
     def hosts(self) -> int:
