@@ -81,6 +81,12 @@ class CleanPool(httpcore.AsyncConnectionPool):
     """httpcore's pool whose direct connections are CleanConnections (no proxy: the fetcher's proxied
     clients keep httpx's own pools)."""
 
+    async def _close_connections(self, closing: list[httpcore.AsyncConnectionInterface]) -> None:
+        """httpcore calls this twice per request, mostly with nothing to close, and its version opens
+        an anyio cancel scope (shielded) each time: opened here only when there is something to close."""
+        if closing:
+            await super()._close_connections(closing)
+
     def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
         if self._proxy is not None:
             return super().create_connection(origin)
