@@ -237,10 +237,12 @@ def test_closing_a_tls_stream_whose_peer_goes_silent_releases_it_at_once(
 
 
 @contextmanager
-def _raw_server(answers: list[tuple[bytes, ...]], pause: float = 0.05) -> Iterator[int]:
+def _raw_server(
+    answers: list[tuple[bytes, ...]], pause: float = 0.05, closed: threading.Event | None = None
+) -> Iterator[int]:
     """Each connection: read a request, send the next of `answers` (bytes as they are, lies included; its
     parts `pause` seconds apart), then read the next request on the same connection; an empty answer
-    closes the connection as soon as the answer before it is sent."""
+    closes the connection as soon as the answer before it is sent (and sets `closed`, if given)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -259,6 +261,9 @@ def _raw_server(answers: list[tuple[bytes, ...]], pause: float = 0.05) -> Iterat
                         time.sleep(pause)
                     if queue and not queue[0]:  # an empty answer: close once this one is sent
                         queue.pop(0)
+                        conn.close()
+                        if closed is not None:
+                            closed.set()
                         break
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -269,8 +274,11 @@ def _raw_server(answers: list[tuple[bytes, ...]], pause: float = 0.05) -> Iterat
         listener.close()
 
 
-async def _get_twice(port: int, wait: float = 0.0) -> list[tuple[int, bytes] | str]:
-    """Two GETs through one pool, the fetcher's (so the second may reuse the first's connection)."""
+async def _get_twice(
+    port: int, wait: float = 0.0, until: threading.Event | None = None
+) -> list[tuple[int, bytes] | str]:
+    """Two GETs through one pool, the fetcher's (so the second may reuse the first's connection); between
+    them, `until` is waited for (the server's doing, not a guess at its speed), then `wait` seconds."""
     results: list[tuple[int, bytes] | str] = []
     async with CleanPool(network_backend=AsyncioBackend()) as pool:
         for path in ("/a", "/b"):
@@ -281,6 +289,8 @@ async def _get_twice(port: int, wait: float = 0.0) -> list[tuple[int, bytes] | s
                 results.append((response.status, response.content))
             except (httpcore.NetworkError, httpcore.RemoteProtocolError) as exc:
                 results.append(type(exc).__name__)
+            if until is not None:
+                await asyncio.to_thread(until.wait, 10)
             await asyncio.sleep(wait)
     return results
 
@@ -323,8 +333,9 @@ def test_a_clean_connection_is_still_reused() -> None:
 
 
 def test_an_idle_connection_the_server_closed_is_not_reused_to_fail() -> None:
-    with _raw_server([(FIRST,), (), (FIRST,)]) as port:
-        results = asyncio.run(_get_twice(port, wait=0.1))
+    closed = threading.Event()  # under load the server's close could come after the second request
+    with _raw_server([(FIRST,), (), (FIRST,)], closed=closed) as port:
+        results = asyncio.run(_get_twice(port, wait=0.1, until=closed))
     assert results == [(200, b"ok"), (200, b"ok")]
 
 
