@@ -20,6 +20,8 @@ from pathlib import Path
 import httpcore
 import pytest
 
+from scraper.config import HttpConfig
+from scraper.fetch import Fetcher
 from scraper.pools import CleanPool
 from scraper.streams import READ_BUFFER_LIMIT, AsyncioBackend
 
@@ -505,3 +507,19 @@ def test_plaintext_sent_before_the_tls_handshake_is_refused_not_read_as_tls_data
         outcome = asyncio.run(main())
         thread.join(5)
     assert outcome == "ConnectError"
+
+
+def test_the_fetcher_never_takes_bytes_left_after_an_answer_for_the_next_answer() -> None:
+    """The same through the Fetcher (its per-host pools are CleanPools): the second GET to the host gets
+    the server's real second answer, not the forged one that came in the first answer's packet."""
+    async def main(port: int) -> list[tuple[int, bytes]]:
+        config = HttpConfig(allow_private_networks=True, per_host_delay=0)
+        async with Fetcher(config) as fetcher:
+            answers = []
+            for path in ("/a", "/b"):
+                response = await fetcher.get(f"http://127.0.0.1:{port}{path}")
+                answers.append((response.status, response.content))
+            return answers
+
+    with _raw_server([(FIRST + FORGED,), (SECOND,)]) as port:
+        assert asyncio.run(main(port)) == [(200, b"ok"), (200, b"real")]
