@@ -77,7 +77,7 @@ from scraper.errors import (
 from scraper.hosts import host_key
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import HostPools
+from scraper.pools import CleanPool, HostPools
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.sanitize import _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
@@ -274,7 +274,7 @@ def _host_pool(
     scheme: bytes, limits: httpx.Limits, tls: _TLSContext, backend: httpcore.AsyncNetworkBackend
 ) -> httpcore.AsyncConnectionPool:
     """A new origin's pool; an https origin's with the verifying context (http never uses one)."""
-    return httpcore.AsyncConnectionPool(
+    return CleanPool(
         ssl_context=tls() if scheme.lower() == b"https" else None,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,

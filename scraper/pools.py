@@ -9,19 +9,99 @@ host's sockets, and a host fetched again within the keep-alive time finds its co
 
 The pools of the origins used least lately are closed beyond `max_hosts` (only once no request of theirs
 is running), which bounds the idle sockets whatever the number of sites.
+
+Each pool is a CleanPool: a kept-alive connection whose parser still holds bytes once its response has
+ended is closed, never reused. httpcore asks the socket whether the server sent unasked bytes (the
+stream's `is_readable`), but bytes that came in the same read as the response are already in h11's
+buffer, not the socket's; reused, the connection would hand them to the next request as its answer (a
+forged response, in a hostile server's hands).
+
+A CleanConnection also locks with asyncio's own Lock where httpcore uses anyio's: anyio's `acquire`
+ends with a cancel-shielded checkpoint (a cancel scope and a `sleep(0)`, so a trip through the event
+loop) even when the lock was free, and httpcore takes two or three such locks per request. asyncio's
+Lock, free, is taken without yielding; mutual exclusion is the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import islice
 from types import TracebackType
+from typing import Any
 
 import httpcore
 
 MAX_HOSTS = 64  # origins whose pools (and idle keep-alive sockets) are kept
 
 Origin = tuple[bytes, bytes, int | None]
+
+
+class CleanConnection(httpcore.AsyncHTTPConnection):
+    """An httpcore connection that counts as expired when, idle, its HTTP/1.1 parser holds bytes nobody
+    asked for (see the module's docstring): the pool then closes it instead of handing it a request.
+    Its locks, and its HTTP/1.1 connection's, are asyncio's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._request_lock = asyncio.Lock()  # type: ignore[assignment]
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        if self._connection is None and self._http1 and not self._http2:
+            async with self._request_lock:
+                if self._connection is None:
+                    self._connection = await self._connect_http11(request)
+        return await super().handle_async_request(request)
+
+    async def _connect_http11(self, request: httpcore.Request) -> httpcore.AsyncHTTP11Connection:
+        """httpcore's own connect (its retries, TLS, SNI), then its HTTP/1.1 connection on asyncio's lock
+        (an HTTP/1.1-only connection negotiates no HTTP/2: httpcore builds the same object)."""
+        try:
+            stream = await self._connect(request)
+        except BaseException:
+            self._connect_failed = True
+            raise
+        connection = httpcore.AsyncHTTP11Connection(
+            origin=self._origin, stream=stream, keepalive_expiry=self._keepalive_expiry
+        )
+        connection._state_lock = asyncio.Lock()  # type: ignore[assignment]
+        return connection
+
+    def has_expired(self) -> bool:
+        inner = self._connection
+        if inner is not None and inner.is_idle():
+            parser = getattr(inner, "_h11_state", None)  # None on HTTP/2, which frames its own streams
+            if parser is not None and parser.trailing_data[0]:
+                return True
+        return super().has_expired()
+
+
+class CleanPool(httpcore.AsyncConnectionPool):
+    """httpcore's pool whose direct connections are CleanConnections (no proxy: the fetcher's proxied
+    clients keep httpx's own pools)."""
+
+    async def _close_connections(self, closing: list[httpcore.AsyncConnectionInterface]) -> None:
+        """httpcore calls this twice per request, mostly with nothing to close, and its version opens
+        an anyio cancel scope (shielded) each time: opened here only when there is something to close."""
+        if closing:
+            await super()._close_connections(closing)
+
+    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+        if self._proxy is not None:
+            return super().create_connection(origin)
+        return CleanConnection(
+            origin=origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            http1=self._http1,
+            http2=self._http2,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            network_backend=self._network_backend,
+            socket_options=self._socket_options,
+        )
 
 
 class HostPools:
@@ -50,14 +130,16 @@ class HostPools:
     async def _close_least_used(self) -> None:
         """Close the pools of the origins used least lately, beyond `max_hosts`, that are idle now."""
         surplus = len(self._pools) - self.max_hosts
-        for key in list(self._pools)[:-1]:  # never the one just made
-            if surplus <= 0:
-                break
-            pool = self._pools[key]
+        if surplus <= 0:
+            return
+        closing = []  # walked from the least used, and only as far as needed (not a copy of every key)
+        for key, pool in islice(self._pools.items(), len(self._pools) - 1):  # never the one just made
             if all(connection.is_idle() or connection.is_closed() for connection in pool.connections):
-                del self._pools[key]
-                surplus -= 1
-                await pool.aclose()
+                closing.append(key)
+                if len(closing) == surplus:
+                    break
+        for key in closing:
+            await self._pools.pop(key).aclose()
 
     @property
     def hosts(self) -> int:

@@ -9,7 +9,8 @@ from collections import Counter
 
 from scraper.config import HttpConfig
 from scraper.fetch import Fetcher
-from scraper.pools import HostPools
+from scraper.pools import CleanPool, HostPools
+from scraper.streams import AsyncioBackend
 
 ADDRESSES = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 
@@ -83,3 +84,40 @@ def test_the_ca_bundle_is_loaded_only_when_an_https_origin_is_met() -> None:
             assert fetcher._guarded_pool(b"http")._ssl_context is None
 
     asyncio.run(main())
+
+
+def test_requests_that_share_one_connection_take_turns_and_each_gets_its_own_answer() -> None:
+    """A CleanPool of one connection (its locks asyncio's, scraper.pools): eight requests at once wait
+    their turn on the one connection, none gets another's answer, and the connection is kept alive."""
+
+    async def main() -> tuple[list[bytes], Counter[str]]:
+        connections: Counter[str] = Counter()
+
+        async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections["opened"] += 1
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    path = head.split(b" ", 2)[1]
+                    await asyncio.sleep(0.01)  # so the others queue behind this one
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(path), path))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, CleanPool(max_connections=1, network_backend=AsyncioBackend()) as pool:
+
+            async def one(n: int) -> bytes:
+                response = await pool.request("GET", f"http://127.0.0.1:{port}/{n}")
+                return response.content
+
+            bodies = await asyncio.gather(*(one(n) for n in range(8)))
+        return bodies, connections
+
+    bodies, connections = asyncio.run(main())
+    assert bodies == [f"/{n}".encode() for n in range(8)]
+    assert connections == {"opened": 1}
