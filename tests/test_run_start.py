@@ -74,3 +74,55 @@ def test_run_loads_no_scheduler_library_nor_migrations_before_its_first_poll(tmp
     assert {"scraper.daemon", "scraper.daemon_jobs", "httpx", "sqlalchemy"} <= modules  # it started
     early = _loaded(modules, *NOT_BEFORE_THE_FIRST_POLL)
     assert not early, sorted(early)
+
+
+# `scraper once` as main() runs it, reporting the collector's state when the command's work begins
+# (`_started`) and at the end.
+_COLLECTIONS = """
+import gc, sys
+sys.argv = ["scraper", *sys.argv[1:]]
+default = gc.get_threshold()[0]
+import scraper.cli as cli
+started = cli._started
+seen = {}
+
+def reporting_started():
+    seen["full collections while starting"] = gc.get_stats()[2]["collections"]
+    seen["threshold while starting"] = gc.get_threshold()[0]
+    started()
+
+cli._started = reporting_started
+try:
+    cli.main()
+except SystemExit:
+    pass
+print("\\nGC", seen["full collections while starting"], seen["threshold while starting"],
+      gc.get_threshold()[0], default, gc.get_freeze_count())
+"""
+
+
+def test_start_up_is_not_scanned_by_the_collector_and_the_work_is(tmp_path: Path) -> None:
+    """The imports make no garbage worth a collection: while a command starts, the collector runs rarely
+    (no full collection over the freshly imported modules), then freezes what start-up made and runs on
+    its usual threshold for the work (a refused feed here: the run still starts and ends)."""
+    config = tmp_path / "scraper.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
+        '[http]\nallow_networks = ["127.0.0.1/32"]\n'
+        '[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTIONS, "-q", "once", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
+        timeout=120,
+        check=False,
+    )
+    line = next(line for line in done.stdout.splitlines() if line.startswith("GC "))
+    full_while_starting, while_starting, threshold_after, default, frozen = map(int, line.split()[1:])
+    assert full_while_starting == 0
+    assert while_starting > threshold_after == default  # the interpreter's own, put back
+    assert frozen > 10_000  # start-up's objects, out of every later collection
