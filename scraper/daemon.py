@@ -1,7 +1,7 @@
 """`scraper run`: the long-running daemon.
 
-The database decides what is due (docs/architecture.md); jobs on the event loop's timers only wake the
-pipeline to ask it (the jobs: scraper.daemon_jobs; the tasks they start: scraper.task_pool):
+The database decides what is due (docs/architecture.md); APScheduler jobs only wake the pipeline to ask
+it (the jobs: scraper.daemon_jobs; the tasks they start: scraper.task_pool):
 
 - `poll`: feeds whose `next_poll_at` has come (`Pipeline.feeds_to_poll(due_only=True)`);
 - `archive`: pending articles whose `next_attempt_at` has passed, claimed by the one work loop's claim step
@@ -101,6 +101,7 @@ class Daemon:
         self.jobs = JobRunner(
             config.daemon.tick_seconds, self.metrics.unexpected_errors, lambda: self.stopping
         )
+        self.scheduler = self.jobs.scheduler
 
     # --- start and stop ----------------------------------------------------------------------------------
 
@@ -149,8 +150,8 @@ class Daemon:
                 await self._stopped.wait()
                 await self._drain()
             finally:
-                if self.jobs.running:
-                    self.jobs.shutdown()
+                if self.scheduler.running:
+                    self.scheduler.shutdown(wait=False)
                 if self.listener is not None:
                     self.listener.stop()
                 for signum, handler in previous_handlers.items():
@@ -202,8 +203,8 @@ class Daemon:
         if self.stopping:
             return
         self.stopping = True
-        if self.jobs.running:
-            self.jobs.pause()
+        if self.scheduler.running:
+            self.scheduler.pause()
         busy = len(self._feeds_in_flight) + len(self._articles_in_flight)
         log.info(
             "%s: stopping; %d polls and fetches in flight get %g s to finish (a second signal exits now)",
@@ -235,7 +236,7 @@ class Daemon:
         working = not reasons
         reasons += _posts_trouble(self)
         details: dict[str, Any] = {
-            "scheduler": "running" if self.jobs.running and not self.stopping else "stopped",
+            "scheduler": "running" if self.scheduler.running and not self.stopping else "stopped",
             "seconds_since_last_job": round(since_tick, 1),
             "in_flight": len(self._feeds_in_flight) + len(self._articles_in_flight),
             "node": self.leases.node_id,
@@ -413,7 +414,7 @@ def _unhealthy(daemon: Daemon, since_tick: float) -> list[str]:
     reasons = []
     if daemon.stopping:
         reasons.append("shutting down")
-    elif not daemon.jobs.running:
+    elif not daemon.scheduler.running:
         reasons.append("scheduler not running")
     elif since_tick > max(3 * daemon.config.daemon.tick_seconds, 30.0):
         reasons.append(f"scheduler stalled: no job ran for {since_tick:.0f} s")

@@ -96,5 +96,5 @@ def setup_logging(level: int, log_format: str = "text") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     quiet_below = logging.DEBUG if level <= logging.DEBUG else logging.WARNING
-    for noisy in ("httpx", "httpcore", "alembic"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, quiet_below))

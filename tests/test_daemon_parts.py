@@ -180,7 +180,7 @@ def test_a_job_survives_a_database_outage_with_one_log_line(
 
 
 def test_wakes_are_coalesced_a_job_woken_while_it_runs_runs_once_more() -> None:
-    """Every finished article may wake the archive job: its run is scheduled once, and wakes that come
+    """Every finished article may wake the archive job: the scheduler is asked once, and wakes that come
     while the job runs make one more run, not one each."""
     import asyncio
 
@@ -203,14 +203,14 @@ def test_wakes_are_coalesced_a_job_woken_while_it_runs_runs_once_more() -> None:
             3600.0, Counter("errors", "e", ["job"], registry=CollectorRegistry()), lambda: False
         )
         reschedules = 0
-        schedule = runner._schedule
+        modify = runner.scheduler.modify_job
 
-        def counted(job_id: str, delay: float) -> None:
+        def counted(*args: object, **kwargs: object) -> object:
             nonlocal reschedules
-            reschedules += delay == 0.0  # a wake's run at once (not a tick's next)
-            schedule(job_id, delay)
+            reschedules += 1
+            return modify(*args, **kwargs)  # type: ignore[arg-type]
 
-        runner._schedule = counted  # type: ignore[method-assign]
+        runner.scheduler.modify_job = counted  # type: ignore[method-assign]
         runner.start([("archive", job)], beat, 3600.0)
         for _ in range(50):
             await asyncio.sleep(0.01)
@@ -232,7 +232,7 @@ def test_wakes_are_coalesced_a_job_woken_while_it_runs_runs_once_more() -> None:
             if runs >= 3:
                 break
         await asyncio.sleep(0.1)
-        runner.shutdown()
+        runner.scheduler.shutdown(wait=False)
         return runs, reschedules - while_idle
 
     runs, reschedules = asyncio.run(main())
@@ -269,7 +269,7 @@ def test_a_dry_claim_rests_the_ticks_but_not_a_wake(monkeypatch: pytest.MonkeyPa
         seen.append(runner.resting("archive"))  # rested long enough
         runner.claimed("archive", 5)
         seen.append(runner.resting("archive"))  # found work: claims again on the next tick
-        runner.shutdown()
+        runner.scheduler.shutdown(wait=False)
         return seen
 
     assert asyncio.run(main()) == [False, True, False, True, False, False]

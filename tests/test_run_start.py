@@ -33,12 +33,9 @@ except SystemExit:
     pass
 """
 
-# Not before the first poll: a scheduler library (the jobs are the event loop's timers), Alembic (the
-# archive is at head: one query says so), the terminal UI and httpx's command line, the WARC writer, the
-# backfill, the import and the history.
+# Not before the first poll: Alembic (the archive is at head: one query says so), the terminal UI and
+# httpx's command line, the WARC writer, the backfill, the import and the history.
 NOT_BEFORE_THE_FIRST_POLL = (
-    "apscheduler",
-    "tzlocal",
     "alembic",
     "rich",
     "pygments",
@@ -51,7 +48,7 @@ NOT_BEFORE_THE_FIRST_POLL = (
 )
 
 
-def test_run_loads_no_scheduler_library_nor_migrations_before_its_first_poll(tmp_path: Path) -> None:
+def test_run_loads_no_migrations_nor_tools_of_other_commands_before_its_first_poll(tmp_path: Path) -> None:
     config = tmp_path / "scraper.toml"
     config.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
