@@ -150,8 +150,7 @@ class Daemon:
                 await self._stopped.wait()
                 await self._drain()
             finally:
-                if self.scheduler.running:
-                    self.scheduler.shutdown(wait=False)
+                self.jobs.shutdown()
                 if self.listener is not None:
                     self.listener.stop()
                 for signum, handler in previous_handlers.items():

@@ -1,5 +1,13 @@
 """The daemon's jobs on APScheduler: each runs every tick and when woken, never twice at once, and a
-failure is one log line a tick (the job simply runs again at the next), never the daemon's end."""
+failure is one log line a tick (the job simply runs again at the next), never the daemon's end.
+
+The ticks are APScheduler's interval jobs. A wake (each archived article may wake the archive job) does
+not go through the scheduler: rescheduling a job there takes its job store's lock, the trigger's and the
+timezone's arithmetic and a pass over every job, where starting the job's run on the loop at its next turn
+is one `call_soon`; the run is the same `JobRunner.run`, so coalescing and never-twice-at-once hold for it
+as for a tick's. The scheduler's parts are given as objects (its executor, job store and triggers), not
+as plugin names it would look up among the installed packages' entry points.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,11 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,10 +46,15 @@ class JobRunner:
         self._woken: set[str] = set()  # jobs woken and not run since (due now already)
         self._news: set[str] = set()  # jobs woken since their last claim (see `resting`)
         self._dry_until: dict[str, float] = {}  # job -> until when a tick does not claim again
+        self._jobs: dict[str, Job] = {}  # job -> its function (a wake runs it)
+        self._woken_runs: set[asyncio.Task[None]] = set()  # runs a wake started (cancelled on shutdown)
         # Several "instances" only means a wake-up came while APScheduler was still counting the last run as
         # running, which must not be skipped; `run` runs the job again after the current run instead.
         self.scheduler = AsyncIOScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 8, "misfire_grace_time": None}
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 8, "misfire_grace_time": None},
+            executors={"default": AsyncIOExecutor()},
+            jobstores={"default": MemoryJobStore()},
         )
 
     def start(
@@ -52,37 +69,54 @@ class JobRunner:
         `heartbeat` every `beat_seconds`. A job on a slower interval still runs at once when woken."""
         now = datetime.now(UTC)
         for job_id, func in jobs:
+            self._jobs[job_id] = func
+            seconds = max(self.tick, (slower or {}).get(job_id, 0.0))
             self.scheduler.add_job(
                 self.run,
-                "interval",
+                IntervalTrigger(seconds=seconds, timezone=UTC),
                 (job_id, func),
-                seconds=max(self.tick, (slower or {}).get(job_id, 0.0)),
                 id=job_id,
                 name=job_id,
                 next_run_time=now,
             )
         self.scheduler.add_job(
             self.run,
-            "interval",
+            IntervalTrigger(seconds=beat_seconds, timezone=UTC),
             ("heartbeat", heartbeat),
-            seconds=beat_seconds,
             id="heartbeat",
             name="heartbeat",
         )
         self.scheduler.start()
 
+    def shutdown(self) -> None:
+        """The scheduler shut down (its runs cancelled), and the runs wakes started cancelled too."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in list(self._woken_runs):
+            task.cancel()
+
     def wake(self, job_id: str) -> None:
         """Run a job now instead of at its next tick (coalesced: waking twice runs it once). Each article
         that ends may wake the archive job: a wake while the job runs only marks it to run once more, and
-        one already due now is not rescheduled again (rescheduling is the scheduler's costly part)."""
-        if self.stopping() or not self.scheduler.running:
+        one already due now starts nothing more. The run starts at the loop's next turn, beside the
+        scheduler (see the module's docstring)."""
+        if self.stopping() or not self.scheduler.running or job_id not in self._jobs:
             return
         self._news.add(job_id)
         if job_id in self._running:
             self._again.add(job_id)
         elif job_id not in self._woken:
             self._woken.add(job_id)
-            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+            asyncio.get_running_loop().call_soon(self._run_woken, job_id)
+
+    def _run_woken(self, job_id: str) -> None:
+        """A woken job's run, unless a tick ran it since the wake (that run saw the news) or the daemon is
+        stopping (the scheduler paused: nothing new starts)."""
+        if job_id not in self._woken or self.stopping() or self.scheduler.state != STATE_RUNNING:
+            return
+        task = asyncio.ensure_future(self.run(job_id, self._jobs[job_id]))
+        self._woken_runs.add(task)
+        task.add_done_callback(self._woken_runs.discard)
 
     def resting(self, job_id: str) -> bool:
         """Did the job's last claim find nothing less than DRY_CLAIM_SECONDS ago, with no wake since (news

@@ -1,0 +1,125 @@
+"""What `scraper run` loads before its first poll (issue 15): every worker of a cluster pays its start-up,
+so what the daemon needs only later, or never, must not be imported on the way. Checked on the modules
+loaded, never on a clock (tests/test_cli.py does the same for `--version`, `--help` and `status`, and
+tests/test_quiet_once.py for a `once` with nothing new).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import run_cli
+from tests.test_cli import _loaded
+
+# The daemon as `scraper run` starts it (main() bars httpx's command line first), stopped by its first
+# poll job, which prints the modules loaded by then instead of polling.
+_FIRST_POLL = """
+import sys
+sys.argv = ["scraper", *sys.argv[1:]]
+from scraper.cli import _skip_httpx_command_line, main
+_skip_httpx_command_line()
+from scraper.daemon import Daemon
+
+async def first_poll(self):
+    print("\\nLOADED " + " ".join(sorted(name for name, module in sys.modules.items() if module)))
+    self.stop("the first poll")
+
+Daemon._poll_due = first_poll
+try:
+    main()
+except SystemExit:
+    pass
+"""
+
+# Not before the first poll: Alembic (the archive is at head: one query says so), the terminal UI and
+# httpx's command line, the WARC writer, the backfill, the import and the history.
+NOT_BEFORE_THE_FIRST_POLL = (
+    "alembic",
+    "rich",
+    "pygments",
+    "warcio",
+    "scraper.backfill",
+    "scraper.importer",
+    "scraper.history",
+    "scraper.capture.writer",
+    "scraper.export.rewrite",
+)
+
+
+def test_run_loads_no_migrations_nor_tools_of_other_commands_before_its_first_poll(tmp_path: Path) -> None:
+    config = tmp_path / "scraper.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
+        '[daemon]\nlisten = ""\n[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
+        encoding="utf-8",
+    )
+    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_POLL, "-q", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED "))
+    modules = set(line.split()[1:])
+    assert {"scraper.daemon", "scraper.daemon_jobs", "httpx", "sqlalchemy"} <= modules  # it started
+    early = _loaded(modules, *NOT_BEFORE_THE_FIRST_POLL)
+    assert not early, sorted(early)
+
+
+# `scraper once` as main() runs it, reporting the collector's state when the command's work begins
+# (`_started`) and at the end.
+_COLLECTIONS = """
+import gc, sys
+sys.argv = ["scraper", *sys.argv[1:]]
+default = gc.get_threshold()[0]
+import scraper.cli as cli
+started = cli._started
+seen = {}
+
+def reporting_started():
+    seen["full collections while starting"] = gc.get_stats()[2]["collections"]
+    seen["threshold while starting"] = gc.get_threshold()[0]
+    started()
+
+cli._started = reporting_started
+try:
+    cli.main()
+except SystemExit:
+    pass
+print("\\nGC", seen["full collections while starting"], seen["threshold while starting"],
+      gc.get_threshold()[0], default, gc.get_freeze_count())
+"""
+
+
+def test_start_up_is_not_scanned_by_the_collector_and_the_work_is(tmp_path: Path) -> None:
+    """The imports make no garbage worth a collection: while a command starts, the collector runs rarely
+    (no full collection over the freshly imported modules), then freezes what start-up made and runs on
+    its usual threshold for the work (a refused feed here: the run still starts and ends)."""
+    config = tmp_path / "scraper.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
+        '[http]\nallow_networks = ["127.0.0.1/32"]\n'
+        '[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTIONS, "-q", "once", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
+        timeout=120,
+        check=False,
+    )
+    line = next(line for line in done.stdout.splitlines() if line.startswith("GC "))
+    full_while_starting, while_starting, threshold_after, default, frozen = map(int, line.split()[1:])
+    assert full_while_starting == 0
+    assert while_starting > threshold_after == default  # the interpreter's own, put back
+    assert frozen > 10_000  # start-up's objects, out of every later collection
