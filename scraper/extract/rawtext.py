@@ -60,7 +60,8 @@ def empty_raw_text(data: bytes, budget: Budget | None = None) -> bytes:
         tag = _PLAIN_TAG_REST.match(data, resume)
         if tag is not None:
             begin = tag.end()
-            if name == b"script" and b"ld+json" in data[resume:begin].lower():
+            # (`find`, not `in`: `bytes in bytes` first tries the operand as a number, an exception)
+            if name == b"script" and data[resume:begin].lower().find(b"ld+json") >= 0:
                 resume = _end_tag(data, begin, name)  # its text may hold a tag (HTML in the JSON)
             else:
                 end = data.find(b"<", begin)
@@ -70,12 +71,13 @@ def empty_raw_text(data: bytes, budget: Budget | None = None) -> bytes:
         found = search(data, resume)
     if not cuts:
         return data
-    pieces: list[bytes] = []
+    view = memoryview(data)  # the pieces are copied once, by the join
+    pieces: list[memoryview] = []
     start = 0
     for begin, end in cuts:
-        pieces.append(data[start:begin])
+        pieces.append(view[start:begin])
         start = end
-    pieces.append(data[start:])
+    pieces.append(view[start:])
     return b"".join(pieces)
 
 
