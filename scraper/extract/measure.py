@@ -52,50 +52,35 @@ class TextStats:
 
 def measure(root: LexborNode, budget: Budget) -> TextStats:
     """One walk in document order records each element; the sums then run over positions in a list
-    (children come after their parent, so walking the positions backwards sums children first).
-
-    The walk yields the text nodes too (not the blank ones), each added to its parent's own text:
-    asking every element for its own text builds a string and a helper object per element, twice the
-    instructions of asking the text nodes' parents (fewer than the elements). An element's tag is
-    asked once per tag number (each question builds a string), not once per element."""
+    (children come after their parent, so walking the positions backwards sums children first)."""
     stats = TextStats()
     keys, tags, depths = stats.keys, stats.tags, stats.depths
     parent_of, node_of = stats.parent_of, stats.node_of
+    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     position: dict[int, int] = {}
     up: list[int] = []  # per position: the parent's position (the root's is its own, 0)
     lengths: list[int] = []
     clause_counts: list[int] = []
-    names: dict[int, str | None] = {}  # by the parser's tag number, for the tags it numbers
     find_clauses = CLAUSE.findall
-    # bound once: the loop runs for every node of the page
+    # bound once: the loop runs for every element of the page
     add_key, add_tag, add_depth, add_up = keys.append, tags.append, depths.append, up.append
     add_length, add_clauses = lengths.append, clause_counts.append
-    index = -1
-    for node in root.traverse(include_text=True, skip_empty=True):  # the root first
-        number = node.tag_id
-        if number == TEXT_TAG_ID:
-            text = (node.text_content or "").strip()
-            if text:  # under the root (an element), so its parent was recorded
-                at = position[node.parent.mem_id]  # type: ignore[union-attr]
-                lengths[at] += len(text)
-                clause_counts[at] += len(find_clauses(text))
-            continue
-        index += 1
+    for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
         add_key(key)
-        if number < KNOWN_TAG_IDS:
-            tag = names.get(number, "")
-            if tag == "":
-                tag = names[number] = node.tag
-        else:
-            tag = node.tag
-        add_tag(tag)
+        add_tag(node.tag)
         node_of[key] = node
         position[key] = index
-        add_length(0)
-        add_clauses(0)
+        text = node.text(deep=False, strip=True, skip_empty=True)
+        if text:
+            length = direct_length[key] = len(text)
+            clauses = direct_clauses[key] = len(find_clauses(text))
+        else:
+            length = clauses = 0
+        add_length(length)
+        add_clauses(clauses)
         if index:
             parent = node.parent  # never None below the root
             parent_key = parent_of[key] = parent.mem_id  # type: ignore[union-attr]
@@ -105,18 +90,8 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
         else:
             add_up(0)
             add_depth(0)
-    _direct(stats, lengths, clause_counts)
     _sum_up(stats, up, lengths, clause_counts)
     return stats
-
-
-def _direct(stats: TextStats, lengths: list[int], clause_counts: list[int]) -> None:
-    """Each element's own text length and clause marks, for those with text of their own."""
-    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
-    for key, length, clauses in zip(stats.keys, lengths, clause_counts, strict=True):
-        if length:
-            direct_length[key] = length
-            direct_clauses[key] = clauses
 
 
 def _sum_up(stats: TextStats, up: list[int], lengths: list[int], clause_counts: list[int]) -> None:
@@ -174,8 +149,6 @@ def climb_answer(node: LexborNode, answers: dict[int, bool], default: bool) -> b
     return answer
 
 
-# Lexbor's number for a text node (LXB_TAG__TEXT).
-TEXT_TAG_ID = 2
 # Lexbor numbers the tags it knows below this; a tag it does not know gets a number of its own in each
 # document (an address), never below it.
 KNOWN_TAG_IDS = 0xC4
