@@ -26,19 +26,19 @@ import re
 
 from scraper.extract.budget import CHECK_EVERY, Budget
 
-# The start of either tag: one search in C finds the nearer (a search per tag costs twice as much).
-_OPENER = re.compile(rb"<(style|script)")
-# The rest of a start tag after its name: attributes of a plain name and a quoted or simple value, each
-# after white space, then `>` or `/>`. Anything else (a quote in a name, an attribute glued to a value)
-# is parsed by rules not worth following here: not matched, not emptied.
-_PLAIN_TAG_REST = re.compile(
-    rb"(?:[\t\n\f\r ]+[a-zA-Z_:][-a-zA-Z0-9_:.]*"
+# Either start tag, and the rest of it when it is plain: attributes of a plain name and a quoted or
+# simple value, each after white space, then `>` or `/>` (group 2; None for anything else, a quote in
+# a name or an attribute glued to a value: parsed by rules not worth following here, not emptied). One
+# search in C finds the nearer tag and reads it (a search per tag costs twice as much).
+_OPENER = re.compile(
+    rb"<(style|script)((?:[\t\n\f\r ]+[a-zA-Z_:][-a-zA-Z0-9_:.]*"
     rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"[^"]*"|'[^']*'|[^\t\n\f\r "'=<>`]+))?)*"""
-    rb"[\t\n\f\r ]*/?>"
+    rb"[\t\n\f\r ]*/?>)?"
 )
+# An end tag of either, in any case: its name then a space, `/` or `>` (`</styles` is text).
+_END_TAG = {name: re.compile(rb"</(?i:" + name + rb")[\t\n\f\r />]") for name in (b"style", b"script")}
 # Elements whose content is text up to their end tag, markup-looking or not.
 _TEXT_ONLY = (b"title", b"textarea", b"xmp", b"iframe", b"noembed", b"noframes", b"plaintext", b"script")
-_DELIMITERS = frozenset(bytes([byte]) for byte in b"\t\n\f\r />")
 
 
 def empty_raw_text(data: bytes, budget: Budget | None = None) -> bytes:
@@ -56,10 +56,9 @@ def empty_raw_text(data: bytes, budget: Budget | None = None) -> bytes:
         if budget is not None and not tried & CHECK_EVERY:
             budget.check()
         at, name = found.start(), found.group(1)
-        resume = found.end()
-        tag = _PLAIN_TAG_REST.match(data, resume)
-        if tag is not None:
-            begin = tag.end()
+        resume = found.end(1)
+        if found.group(2) is not None:
+            begin = found.end(2)
             # (`find`, not `in`: `bytes in bytes` first tries the operand as a number, an exception)
             if name == b"script" and data[resume:begin].lower().find(b"ld+json") >= 0:
                 resume = _end_tag(data, begin, name)  # its text may hold a tag (HTML in the JSON)
@@ -99,14 +98,8 @@ def _outside_markup(data: bytes, at: int, begin: int, end: int) -> bool:
 
 
 def _closes(data: bytes, at: int, name: bytes) -> bool:
-    """Whether `data` holds the end tag of `name` at `at`: `</name`, in any case, then a space, `/`
-    or `>` (`</styles` is text)."""
-    after = at + 2 + len(name)
-    return (
-        data[at + 1 : at + 2] == b"/"
-        and data[at + 2 : after].lower() == name
-        and data[after : after + 1] in _DELIMITERS
-    )
+    """Whether `data` holds the end tag of `name` at `at`."""
+    return _END_TAG[name].match(data, at) is not None
 
 
 def _end_tag(data: bytes, start: int, name: bytes) -> int:
