@@ -647,3 +647,19 @@ def test_the_page_wide_questions_asked_late_give_the_same_blocks() -> None:
     for kept in ("The council met on Monday.", "The tweet the story quotes.", "the story shares"):
         assert kept in text
     assert "Follow us" not in text and "hides" not in text
+
+
+def test_blocks_after_a_removed_one_are_judged_again_and_those_inside_it_are_not_kept() -> None:
+    """Page order keeps a removed block's nodes together: the check stops at the first node past it,
+    and the blocks further on are judged as before (junk goes, the article and its parts stay)."""
+    body = LexborHTMLParser(
+        "<body><div class='sidebar'><div class='share'><p class='x'>a</p></div><span id='n'>b</span></div>"
+        "<div class='story'><p class='lead'>The council approved the budget.</p></div>"
+        "<div class='share'>c</div><div class='comments'><p class='c'>d</p></div>"
+        "<div class='story-part'><p class='more'>It takes effect in May.</p></div></body>"
+    ).body
+    assert body is not None
+    drop_junk(body, protect="h1, article")
+    html = body.html or ""
+    assert "council" in html and "takes effect" in html
+    assert "sidebar" not in html and "share" not in html and "comments" not in html

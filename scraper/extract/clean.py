@@ -201,7 +201,7 @@ def drop_junk(
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
-        if gone.removed and gone.inside(node):
+        if gone.inside(node):
             continue  # inside a block already gone: nothing left to change
         attributes = node.attributes
         classes, ident = attributes.get("class"), attributes.get("id")
@@ -364,20 +364,28 @@ class _AskedOnce:
 
 
 class _Detached:
-    """Which nodes are inside one already removed, by climbing to the nearest known answer: every node
-    climbed through learns its answer too, so the climbs together cost the tree's size, not N x depth."""
+    """Which nodes, met in page order, are inside one already removed. Those inside a removed block
+    follow it in page order, up to the first node that is not: only the nodes from a removal to that
+    one are climbed (to the nearest known answer, which every node climbed through learns too, so the
+    climbs together cost the tree's size at most); the others are answered without a question."""
 
     def __init__(self, root: LexborNode) -> None:
         self._answer: dict[int, bool] = {root.mem_id: False}
-        self.removed = False  # whether any node was added
+        self._after_removal = False  # whether the nodes met now may be inside the last one removed
 
     def add(self, node: LexborNode) -> None:
         self._answer[node.mem_id] = True
-        self.removed = True
+        self._after_removal = True
 
     def inside(self, node: LexborNode) -> bool:
+        """Whether `node` (met after the nodes asked before) is inside a removed block."""
+        if not self._after_removal:
+            return False
         # climbed out of the tree without meeting the root: detached
-        return climb_answer(node, self._answer, default=True)
+        if climb_answer(node, self._answer, default=True):
+            return True
+        self._after_removal = False  # past the removed block: so are the nodes after this one
+        return False
 
 
 def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:

@@ -20,6 +20,7 @@ from scraper.extract.content import find_main_content
 from scraper.extract.dates import parse_date, parse_offset
 from scraper.extract.measure import climb_answer
 from scraper.extract.metadata import read_metadata
+from scraper.extract.rawtext import empty_raw_text
 from scraper.extract.record import Record
 from scraper.extract.rules import SiteRule
 from scraper.extract.text import html_to_text, node_text
@@ -50,7 +51,8 @@ def extract(
     `budget_seconds` of CPU: that article fails with the reason, the run goes on.
     """
     budget = Budget(budget_seconds)
-    data = _utf8(html, charset)  # what the parser reads; the nesting check counts tags in the same bytes
+    # what the parser reads (style sheets and scripts emptied); the nesting check counts tags in it
+    data = empty_raw_text(_utf8(html, charset), budget)
     check_nesting(data)
     tree = LexborHTMLParser(data)
     tz = parse_offset(rule.timezone if rule else None)

@@ -1,0 +1,29 @@
+"""The text stats of `measure`: clause marks counted the same way whatever the text's characters."""
+
+from __future__ import annotations
+
+from html import escape
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract.budget import Budget
+from scraper.extract.measure import CLAUSE, measure
+
+# ASCII text (counted by deleting the marks) and text with CJK marks or other letters (by the pattern).
+MARKS = "ab ,;!?.:-\u00e9\u4e2d\uff0c\u3001\u3002\uff1b\uff01\uff1f"
+TEXT = st.text(alphabet=st.sampled_from(list(MARKS)), min_size=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_an_elements_clause_marks_are_those_of_the_pattern(text: str) -> None:
+    body = LexborHTMLParser(f"<body><p>{escape(text)}</p></body>").body
+    assert body is not None
+    paragraph = body.css_first("p")
+    assert paragraph is not None
+    stats = measure(body, Budget())
+    own = text.strip()
+    assert stats.direct_clauses.get(paragraph.mem_id, 0) == (len(CLAUSE.findall(own)) if own else 0)
+    assert stats.clauses[body.mem_id] == stats.clauses[paragraph.mem_id]
