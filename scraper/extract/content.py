@@ -345,10 +345,12 @@ def _with_siblings(
         if sibling.mem_id == top.node.mem_id:
             nodes.append(sibling)
             ended = _marked_article(sibling)
-        elif sibling.is_element_node and _joins(
-            sibling, top, kind, candidates, stats, alike_only or (ended and not _says_article(sibling))
-        ):
-            nodes.append(sibling)
+        elif sibling.is_element_node:
+            after = ended and not _says_article(sibling)
+            if _joins(sibling, top, kind, candidates, stats, alike_only or after) or (
+                after and not alike_only and _continues(sibling, top.node, stats)
+            ):
+                nodes.append(sibling)
         sibling = sibling.next
     return without_threads(nodes, top.node, stats) if len(nodes) > 1 else nodes
 
@@ -377,6 +379,22 @@ def _joins(
         return True
     candidate = candidates.get(sibling.mem_id)
     return prose and candidate is not None and candidate.score >= top.score
+
+
+# After the marked article, an unnamed block of prose at least this share of the article's is more of it
+# (a body split around an ad), where a bio or a publisher's blurb is a paragraph or two.
+CONTINUED_SHARE = 1 / 3
+
+
+def _continues(sibling: LexborNode, article: LexborNode, stats: TextStats) -> bool:
+    """Whether a block after the marked article, named like nothing, is the rest of its body: sites
+    split a body around an ad and leave the second half outside the `<article>` or the articleBody
+    block; that half is prose, not teasers, and a good share of the first."""
+    return (
+        _holds_prose(sibling, stats)
+        and _prose(sibling, stats) >= _prose(article, stats) * CONTINUED_SHARE
+        and not reads_as_teasers(*teaser_counts(sibling, flat=True), _prose(sibling, stats))
+    )
 
 
 # A part of an article holds a couple of sentences at least: a row with the title and the byline, or a
