@@ -551,7 +551,10 @@ _CONSENT = re.compile(
     r"\b(?:verwenden|verwendet|nutzen|nutzt|setzen|setzt) (?:\w+ )?cookies\b|cookie-richtlinie|"
     r"\b(?:utilisons|utilise) (?:des )?cookies\b|\b(?:utilizamos|utiliza|usamos|usa) (?:\w+ )?cookies\b|"
     r"\b(?:utilizziamo|utilizza|usiamo) (?:i )?cookie|\bu[zż]ywa(?:my)? (?:plik[oó]w )?cookie|"
-    r"使用\s*cookie|cookie\s*を使用|クッキーを使用|쿠키를 사용"
+    # in Chinese, Japanese and Korean the site or "we" says it: "该网站使用cookie追踪读者" reports
+    r"(?:我们|我們|本站|本网站|本網站|此网站|此網站)[^。！？]{0,12}使用\s*cookie|"
+    r"(?:当|本|この)(?:ウェブ)?サイト[^。]{0,20}(?:cookie|クッキー)\s*を使用|(?:当社|弊社)[^。]{0,20}"
+    r"(?:cookie|クッキー)\s*を使用|(?:당사|저희|(?:본|이) ?(?:웹)?사이트)[^.]{0,20}쿠키를 사용"
 )
 
 
