@@ -565,11 +565,6 @@ _COOKIE_WORDS = ("cookie", "クッキー", "쿠키")
 NOTICE_NESTING = 3
 
 
-def is_stub(node: LexborNode, length: int) -> bool:
-    """Whether `stub_kind` finds `node` a stub or a cookie notice."""
-    return stub_kind(node, length) != NOT_STUB
-
-
 def stub_kind(node: LexborNode, length: int) -> int:
     """STUB for a block that only says "continue reading" (the rest is behind a click or a paywall),
     that the page needs JavaScript, or that pitches a newsletter ("Get the latest in your inbox.
@@ -582,7 +577,7 @@ def stub_kind(node: LexborNode, length: int) -> int:
     if length <= STUB_MAX_CHARS and _STUB.match(text):
         return STUB
     probe = _folded(text)  # lowered once for both cheap looks below
-    if _cookie_mentions(probe) and _CONSENT.search(text):
+    if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
         return CONSENT
     if _names_sign_up(probe) and _PITCH_ASK.search(text) and _PITCH_WHAT.search(text):
         return STUB
