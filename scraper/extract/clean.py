@@ -282,13 +282,23 @@ HEADLINE_WORDS = 3
 HEADLINE_UNSPACED_CHARS = 8
 
 
-def teaser_counts(node: LexborNode) -> tuple[int, int]:
+_HEADING_TAGS = frozenset(f"h{level}" for level in range(1, 7))
+
+
+def teaser_counts(node: LexborNode, flat: bool = False) -> tuple[int, int]:
     """How many headline links (a link that is not words of a sentence) and paragraphs of prose a
-    block holds: one walk of its links and one of its paragraphs."""
+    block holds: one walk of its links and one of its paragraphs. A teaser is wrapped on its own (a
+    card, an item): a linked heading standing in the block's own flow, between its paragraphs, heads a
+    section of it (a listicle's "1. The first thing", a briefing's items), and is not counted unless
+    `flat` (after the block the page marks as its article, where there is no more of it to head)."""
     headlines = 0
+    key = node.mem_id
     for link in node.css("a[href]"):
         parent = link.parent
-        if parent is not None and parent.tag not in _SENTENCE_TAGS and _reads_as_headline(link.text()):
+        if parent is None or parent.tag in _SENTENCE_TAGS or not _reads_as_headline(link.text()):
+            continue
+        holder = parent.parent if parent.tag in _HEADING_TAGS else parent
+        if flat or (holder is not None and holder.mem_id != key):
             headlines += 1
     prose = 0
     for paragraph in node.css("p"):

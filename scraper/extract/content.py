@@ -345,10 +345,12 @@ def _with_siblings(
         if sibling.mem_id == top.node.mem_id:
             nodes.append(sibling)
             ended = _marked_article(sibling)
-        elif sibling.is_element_node and _joins(
-            sibling, top, kind, candidates, stats, alike_only or (ended and not _says_article(sibling))
-        ):
-            nodes.append(sibling)
+        elif sibling.is_element_node:
+            after = ended and not _says_article(sibling)
+            if _joins(sibling, top, kind, candidates, stats, alike_only or after) or (
+                after and not alike_only and _continues(sibling, top.node, stats)
+            ):
+                nodes.append(sibling)
         sibling = sibling.next
     return without_threads(nodes, top.node, stats) if len(nodes) > 1 else nodes
 
@@ -377,6 +379,22 @@ def _joins(
         return True
     candidate = candidates.get(sibling.mem_id)
     return prose and candidate is not None and candidate.score >= top.score
+
+
+# After the marked article, an unnamed block of prose at least this share of the article's is more of it
+# (a body split around an ad), where a bio or a publisher's blurb is a paragraph or two.
+CONTINUED_SHARE = 1 / 3
+
+
+def _continues(sibling: LexborNode, article: LexborNode, stats: TextStats) -> bool:
+    """Whether a block after the marked article, named like nothing, is the rest of its body: sites
+    split a body around an ad and leave the second half outside the `<article>` or the articleBody
+    block; that half is prose, not teasers, and a good share of the first."""
+    return (
+        _holds_prose(sibling, stats)
+        and _prose(sibling, stats) >= _prose(article, stats) * CONTINUED_SHARE
+        and not reads_as_teasers(*teaser_counts(sibling, flat=True), _prose(sibling, stats))
+    )
 
 
 # A part of an article holds a couple of sentences at least: a row with the title and the byline, or a
@@ -444,6 +462,7 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
     are asked of the parser.
     """
     budget = budget or Budget()
+    notices: list[LexborNode] = []
     span = subtree_range(stats, root.mem_id)
     keys, tags, node_of, parent_of = stats.keys, stats.tags, stats.node_of, stats.parent_of
     direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
@@ -466,7 +485,7 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             setattr(mine, _COUNTED[tag], getattr(mine, _COUNTED[tag]) + 1)
         if tag in ("figure", "figcaption"):
             mine.figures += 1
-        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed):
+        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed, notices):
             continue  # removed: its parent is judged without it
         parent_id = parent_of[key]
         held = counts.get(parent_id)
@@ -474,13 +493,18 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             counts[parent_id] = mine  # the first child's counts become the parent's, no copy needed
         else:
             held.add(mine)
+    if notices and not _speaks_of_cookies(root, notices):
+        doomed.extend(notices)
     for node in doomed:
         node.remove(recursive=False)
 
 
-def _judge(node: LexborNode, tag: str, mine: _Counts, doomed: list[LexborNode]) -> bool:
+def _judge(
+    node: LexborNode, tag: str, mine: _Counts, doomed: list[LexborNode], notices: list[LexborNode]
+) -> bool:
     """True when `node` is furniture and removed now; a heading of links, a "read more" line or a stub
-    is added to `doomed` (removed after the pass, still counted in its parent)."""
+    is added to `doomed` (removed after the pass, still counted in its parent), a block that reads as
+    a cookie notice to `notices` (removed after the pass unless the article is about cookies)."""
     if tag in _JUDGED_TAGS and _looks_like_furniture(node, mine):
         node.remove(recursive=False)
         return True
@@ -492,8 +516,12 @@ def _judge(node: LexborNode, tag: str, mine: _Counts, doomed: list[LexborNode]) 
     elif tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33):
         doomed.append(node)
         return False
-    if tag in _STUB_TAGS and is_stub(node, mine.length):
-        doomed.append(node)
+    if tag in _STUB_TAGS:
+        kind = stub_kind(node, mine.length)
+        if kind == STUB:
+            doomed.append(node)
+        elif kind == CONSENT:
+            notices.append(node)
     return False
 
 
@@ -523,23 +551,61 @@ _CONSENT = re.compile(
     r"\b(?:verwenden|verwendet|nutzen|nutzt|setzen|setzt) (?:\w+ )?cookies\b|cookie-richtlinie|"
     r"\b(?:utilisons|utilise) (?:des )?cookies\b|\b(?:utilizamos|utiliza|usamos|usa) (?:\w+ )?cookies\b|"
     r"\b(?:utilizziamo|utilizza|usiamo) (?:i )?cookie|\bu[zż]ywa(?:my)? (?:plik[oó]w )?cookie|"
-    r"使用\s*cookie|cookie\s*を使用|クッキーを使用|쿠키를 사용"
+    # in Chinese, Japanese and Korean the site or "we" says it: "该网站使用cookie追踪读者" reports
+    r"(?:我们|我們|本站|本网站|本網站|此网站|此網站)[^。！？]{0,12}使用\s*cookie|"
+    r"(?:当|本|この)(?:ウェブ)?サイト[^。]{0,20}(?:cookie|クッキー)\s*を使用|(?:当社|弊社)[^。]{0,20}"
+    r"(?:cookie|クッキー)\s*を使用|(?:당사|저희|(?:본|이) ?(?:웹)?사이트)[^.]{0,20}쿠키를 사용"
 )
 
 
-def is_stub(node: LexborNode, length: int) -> bool:
-    """A block that only says "continue reading" (the rest is behind a click or a paywall), that the
-    page needs JavaScript, that pitches a newsletter ("Get the latest in your inbox. Subscribe."), or
-    that asks for consent to cookies (a notice the page may say twice, named like nothing)."""
+# What `stub_kind` finds a short block to be.
+NOT_STUB, STUB, CONSENT = 0, 1, 2
+_COOKIE_WORDS = ("cookie", "クッキー", "쿠키")
+# How many wrappers up a cookie notice's paragraph is looked for in another notice.
+NOTICE_NESTING = 3
+
+
+def stub_kind(node: LexborNode, length: int) -> int:
+    """STUB for a block that only says "continue reading" (the rest is behind a click or a paywall),
+    that the page needs JavaScript, or that pitches a newsletter ("Get the latest in your inbox.
+    Subscribe."); CONSENT for one that asks for consent to cookies (a notice the page may say twice,
+    named like nothing), or that reads like one: an article about cookie law says "the site uses
+    cookies to track readers" too, and the caller asks the rest of the article before removing it."""
     if not 0 < length <= PITCH_MAX_CHARS:
-        return False
+        return NOT_STUB
     text = (node.text(deep=True) or "").strip()
     if length <= STUB_MAX_CHARS and _STUB.match(text):
-        return True
+        return STUB
     probe = _folded(text)  # lowered once for both cheap looks below
     if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
-        return True
-    return _names_sign_up(probe) and bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
+        return CONSENT
+    if _names_sign_up(probe) and _PITCH_ASK.search(text) and _PITCH_WHAT.search(text):
+        return STUB
+    return NOT_STUB
+
+
+def _cookie_mentions(probe: str) -> int:
+    """How many times lowered text names cookies, in the languages `_CONSENT` reads."""
+    return sum(probe.count(word) for word in _COOKIE_WORDS)
+
+
+def _speaks_of_cookies(root: LexborNode, notices: list[LexborNode]) -> bool:
+    """Whether the article names cookies outside the blocks that read as cookie notices: then it is
+    about cookies (a law, a browser's change), and its sentences that sound like a notice are its own.
+    A notice is unrelated to the article around it. Asked once per body, only when a notice was found:
+    one more read of the body's text."""
+    ids = {node.mem_id for node in notices}
+    said = 0
+    for node in notices:
+        # the outermost notices: a notice's paragraph is judged as well as its block. A few levels up,
+        # not to the root (thousands of notices in deep wrappers): one deeper counts twice, and the
+        # notices go, as they would without this look.
+        ancestor, level = node.parent, 0
+        while ancestor is not None and ancestor.mem_id not in ids and level < NOTICE_NESTING:
+            ancestor, level = ancestor.parent, level + 1
+        if ancestor is None or ancestor.mem_id not in ids:
+            said += _cookie_mentions(_folded(node.text(deep=True) or ""))
+    return _cookie_mentions(_folded(root.text(deep=True) or "")) > said
 
 
 def _asks_to_sign_up(text: str) -> bool:
