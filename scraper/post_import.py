@@ -353,13 +353,10 @@ def _seen_batch(
     summary: ImportSummary,
     now: datetime,
 ) -> None:
+    """The batch's rows inserted in key order (the unique index on canonical_url takes them as a run of
+    nearby pages, not scattered over it); those the database knows are skipped by that index."""
+    rows = [(url, key, host, ArticleStatus.SEEN, 0, now) for key, (url, host) in sorted(batch.items())]
     with sessions.begin() as session:
-        known = article_rows.known_canonical_urls(session, list(batch))
-        rows = [
-            (url, key, host, ArticleStatus.SEEN, 0, now)
-            for key, (url, host) in batch.items()
-            if key not in known
-        ]
-        _SEEN_ROWS.insert(session, rows)
-        summary.seen_known += len(batch) - len(rows)
-        summary.seen += len(rows)
+        added = _SEEN_ROWS.insert_new(session, rows)
+    summary.seen_known += len(batch) - added
+    summary.seen += added

@@ -17,6 +17,7 @@ The rows are the same as the ORM insert's: the columns given, plus those whose d
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -56,6 +57,49 @@ class ArticleRows:
         """The rows, in the session's transaction (the caller commits)."""
         if not rows:
             return
+        names = ", ".join(self.all_columns)
+        if session.get_bind().dialect.name == "postgresql":
+            self._run(session, rows, f"COPY articles ({names}) FROM STDIN", self._copy)
+        else:
+            self._run(session, rows, self._sqlite_insert(""), _executemany)
+
+    def insert_new(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+        """The rows whose canonical URL no article has, in the session's transaction; how many that was.
+
+        What a seen-URL list needs: the unique index on canonical_url tells the rows known already while
+        inserting, where a query for them first walked that index twice per row. On PostgreSQL the rows
+        are copied into a temporary table (this transaction's: emptied by the insert that moves them)
+        and moved with `ON CONFLICT DO NOTHING`, as COPY itself cannot skip a row."""
+        if not rows:
+            return 0
+        if session.get_bind().dialect.name != "postgresql":
+            statement = self._sqlite_insert(" ON CONFLICT (canonical_url) DO NOTHING")
+            return self._run(session, rows, statement, _executemany)
+        names = ", ".join(self.all_columns)
+        stage = f"articles_stage_{len(self.all_columns)}_{zlib.crc32(names.encode()):08x}"
+        session.connection().exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {names} FROM articles WITH NO DATA"
+        )
+        self._run(session, rows, f"COPY {stage} ({names}) FROM STDIN", self._copy)
+        moved = session.connection().exec_driver_sql(
+            f"WITH moved AS (DELETE FROM {stage} RETURNING {names}) INSERT INTO articles ({names}) "
+            f"SELECT {names} FROM moved ON CONFLICT (canonical_url) DO NOTHING"
+        )
+        return int(moved.rowcount)
+
+    def _sqlite_insert(self, suffix: str) -> str:
+        marks = ", ".join("?" * len(self.all_columns))
+        return f"INSERT INTO articles ({', '.join(self.all_columns)}) VALUES ({marks}){suffix}"
+
+    def _run(
+        self,
+        session: Session,
+        rows: Sequence[tuple[Any, ...]],
+        statement: str,
+        send: Callable[[Any, str, list[tuple[Any, ...]]], int],
+    ) -> int:
+        """The rows' values made ready for the driver and sent by `send`; the rows it changed."""
         connection = session.connection()
         dialect = connection.dialect
         prepared, processors = self._prepared
@@ -65,21 +109,9 @@ class ArticleRows:
         done: dict[Any, Any] = {}  # a batch's dates repeat (its `now`, a post's date twice): each done once
         values = [self._values(row, processors, done) for row in rows]
         dbapi = connection.connection.dbapi_connection
-        names = ", ".join(self.all_columns)
         driver_error = dialect.loaded_dbapi.Error
-        if dialect.name == "postgresql":
-            statement = f"COPY articles ({names}) FROM STDIN"
-        else:
-            statement = f"INSERT INTO articles ({names}) VALUES ({', '.join('?' * len(self.all_columns))})"
         try:
-            if dialect.name == "postgresql":
-                self._copy(dbapi, statement, values)
-            else:
-                cursor = dbapi.cursor()  # type: ignore[union-attr]
-                try:
-                    cursor.executemany(statement, values)
-                finally:
-                    cursor.close()
+            return send(dbapi, statement, values)
         except driver_error as exc:
             # SQLAlchemy's own exception for it (IntegrityError, OperationalError...), as an insert through
             # SQLAlchemy raised: the callers and the CLI's "database error" message catch those.
@@ -122,7 +154,19 @@ class ArticleRows:
             values[index] = done[key]
         return tuple(values)
 
-    def _copy(self, dbapi: Any, statement: str, values: list[tuple[Any, ...]]) -> None:
+    @staticmethod
+    def _copy(dbapi: Any, statement: str, values: list[tuple[Any, ...]]) -> int:
         with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
             for row in values:
                 copy.write_row(row)
+        return len(values)
+
+
+def _executemany(dbapi: Any, statement: str, values: list[tuple[Any, ...]]) -> int:
+    """One prepared statement for the batch; the rows it changed (sqlite3 sums them over the batch)."""
+    cursor = dbapi.cursor()
+    try:
+        cursor.executemany(statement, values)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
