@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, event, select, text
 
 from scraper.post_import import ImportSummary, import_seen_urls
-from scraper.store.bulk import BULK_CACHE_KIB, ArticleRows, bulk_sessions
+from scraper.store.bulk import BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES, ArticleRows, bulk_sessions
 from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.leases import free_owners
 from scraper.store.models import Article
@@ -146,13 +146,16 @@ def test_the_migration_keeps_an_existing_archives_rows(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_a_bulk_load_has_a_big_sqlite_cache_and_gives_it_back(sqlite_engine: Engine) -> None:
+def test_a_bulk_load_has_a_big_sqlite_cache_and_wal_and_gives_them_back(sqlite_engine: Engine) -> None:
     sessions = session_factory(sqlite_engine)
     with sqlite_engine.connect() as connection:
         default = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        interval = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
     with pytest.raises(RuntimeError), bulk_sessions(sessions) as bulk:
         with bulk.begin() as session:
-            assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -BULK_CACHE_KIB
+            pragma = session.connection().exec_driver_sql
+            assert pragma("PRAGMA cache_size").scalar() == -BULK_CACHE_KIB
+            assert pragma("PRAGMA wal_autocheckpoint").scalar() == BULK_CHECKPOINT_PAGES
             ArticleRows(SEEN).insert(session, [seen_row(1)])
         with bulk.begin() as session:
             ArticleRows(SEEN).insert(session, [seen_row(2)])
@@ -160,3 +163,4 @@ def test_a_bulk_load_has_a_big_sqlite_cache_and_gives_it_back(sqlite_engine: Eng
     assert [key for key, _, _ in articles(sqlite_engine)] == ["https://news.example/seen/1"]
     with sqlite_engine.connect() as connection:  # the pool's one connection, the load's
         assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == default
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == interval
