@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.command import downgrade
 from sqlalchemy import Connection, Engine, event, select, text
 
 from scraper.post_import import ImportSummary, import_seen_urls
 from scraper.store.bulk import BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES, ArticleRows, bulk_sessions
-from scraper.store.db import make_engine, session_factory, upgrade
+from scraper.store.db import alembic_config, make_engine, session_factory, upgrade
 from scraper.store.leases import free_owners
 from scraper.store.models import Article
 from scraper.store.posts import posts_waiting
@@ -143,6 +144,11 @@ def test_the_migration_keeps_an_existing_archives_rows(tmp_path: Path) -> None:
     with engine.connect() as connection:
         owner = "SELECT count(*) FROM articles INDEXED BY ix_articles_lease_owner WHERE lease_owner = 'node'"
         assert connection.exec_driver_sql(owner).scalar() == 1  # the row is in the rebuilt partial index
+    downgrade(alembic_config(engine), "0008_s13_16")  # and back: the full indexes again
+    with engine.connect() as connection:
+        made = {name for (name,) in connection.exec_driver_sql("SELECT name FROM sqlite_master")}
+        assert connection.exec_driver_sql(owner.replace("'node'", "'none'")).scalar() == 0
+    assert "ix_articles_feed_id" in made and articles(engine) == [("https://a.example/1", "pending", None)]
     engine.dispose()
 
 
