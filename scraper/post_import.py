@@ -25,7 +25,7 @@ from scraper.post_reader import OldPost, read_post
 from scraper.post_text import post_body_text
 from scraper.post_urls import url_keys
 from scraper.store import articles as article_rows
-from scraper.store.bulk import ArticleRows
+from scraper.store.bulk import ArticleRows, bulk_sessions
 from scraper.store.feeds import ensure_feed_rows
 from scraper.store.models import IMPORTED, Article, ArticleStatus
 
@@ -188,11 +188,12 @@ def import_post_files(
                 else:
                     yield item
 
-    for batch in chunked(good(), BATCH):
-        _import_batch(sessions, batch, feed_ids, summary, feed_id, now)
-        if on_batch is not None:
-            on_batch(len(batch), failed)
-        failed = 0
+    with bulk_sessions(sessions) as bulk:
+        for batch in chunked(good(), BATCH):
+            _import_batch(bulk, batch, feed_ids, summary, feed_id, now)
+            if on_batch is not None:
+                on_batch(len(batch), failed)
+            failed = 0
     if failed and on_batch is not None:
         on_batch(0, failed)
 
@@ -333,15 +334,16 @@ def import_seen_urls(
     expression (scraper.post_urls), less than sending it to a process and back. A URL the archive cannot
     keep is an error in the summary, alone."""
     now = now or datetime.now(UTC)
-    for chunk in chunked(iter(urls), BATCH):
-        batch: dict[str, tuple[str, str]] = {}
-        for row in seen_rows(chunk):
-            if isinstance(row, Unreadable):
-                summary.errors.append(f"seen URL refused: {row.reason}")
-            else:
-                batch.setdefault(row[0], (row[1], row[2]))
-        if batch:
-            _seen_batch(sessions, batch, summary, now)
+    with bulk_sessions(sessions) as bulk:
+        for chunk in chunked(iter(urls), BATCH):
+            batch: dict[str, tuple[str, str]] = {}
+            for row in seen_rows(chunk):
+                if isinstance(row, Unreadable):
+                    summary.errors.append(f"seen URL refused: {row.reason}")
+                else:
+                    batch.setdefault(row[0], (row[1], row[2]))
+            if batch:
+                _seen_batch(bulk, batch, summary, now)
 
 
 _SEEN_ROWS = ArticleRows(("url", "canonical_url", "host", "status", "attempts", "discovered_at"))
@@ -353,13 +355,10 @@ def _seen_batch(
     summary: ImportSummary,
     now: datetime,
 ) -> None:
+    """The batch's rows inserted in key order (the unique index on canonical_url takes them as a run of
+    nearby pages, not scattered over it); those the database knows are skipped by that index."""
+    rows = [(url, key, host, ArticleStatus.SEEN, 0, now) for key, (url, host) in sorted(batch.items())]
     with sessions.begin() as session:
-        known = article_rows.known_canonical_urls(session, list(batch))
-        rows = [
-            (url, key, host, ArticleStatus.SEEN, 0, now)
-            for key, (url, host) in batch.items()
-            if key not in known
-        ]
-        _SEEN_ROWS.insert(session, rows)
-        summary.seen_known += len(batch) - len(rows)
-        summary.seen += len(rows)
+        added = _SEEN_ROWS.insert_new(session, rows)
+    summary.seen_known += len(batch) - added
+    summary.seen += added

@@ -84,11 +84,6 @@ def by_canonical_url(session: Session, keys: Collection[str]) -> dict[str, Artic
     return {a.canonical_url: a for a in session.scalars(query, {"keys": list(keys)})}
 
 
-def known_canonical_urls(session: Session, keys: Collection[str]) -> set[str]:
-    query = select(Article.canonical_url).where(Article.canonical_url.in_(_keys()))
-    return set(session.scalars(query, {"keys": list(keys)}))
-
-
 def post_path_owners(session: Session, paths: Collection[str]) -> dict[str | None, str]:
     """Post path -> the canonical URL of the article holding it, for those of `paths` held."""
     owned = select(Article.post_path, Article.canonical_url).where(Article.post_path.in_(_keys()))

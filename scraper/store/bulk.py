@@ -17,17 +17,59 @@ The rows are the same as the ORM insert's: the columns given, plus those whose d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Connection, Engine, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.store.models import Article
 
 _Processor = Callable[[Any], Any] | None
+
+# SQLite's page cache for a bulk load, KiB. The default (2 MB) holds a sliver of the unique indexes a million
+# posts make (canonical_url, post_path: their inserts and lookups land anywhere in them), and a batch of
+# posts dirties more pages than that, which SQLite then spills to the WAL before the commit. 64 MB: at a
+# million posts the adoption's peak stays under the 300 MB of issue 16 (it was 186 MB without).
+BULK_CACHE_KIB = 65_536
+# ... and its WAL's checkpoint interval, pages. A batch of posts writes more than the default 1,000 pages, so
+# every commit checkpointed: two fsyncs a batch, and the index pages every batch touches copied into the
+# database every time. 16,384 (64 MB of WAL): a checkpoint every ten batches or so.
+BULK_CHECKPOINT_PAGES = 16_384
+
+
+@contextmanager
+def bulk_sessions(sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """Sessions for a bulk load: on SQLite all on one connection whose page cache is BULK_CACHE_KIB and
+    checkpoint interval BULK_CHECKPOINT_PAGES for the load, and back to what they were after (a daemon
+    adopts at start, then runs for days on that pool); on PostgreSQL (the server's cache) `sessions`."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        yield sessions
+        return
+    with engine.connect() as connection:
+        before = _pragmas(
+            connection, {"cache_size": -BULK_CACHE_KIB, "wal_autocheckpoint": BULK_CHECKPOINT_PAGES}
+        )
+        try:
+            yield sessionmaker(bind=connection, expire_on_commit=False)
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            _pragmas(connection, before)
+
+
+def _pragmas(connection: Connection, values: dict[str, int]) -> dict[str, int]:
+    """Set these SQLite pragmas of the connection; what they were."""
+    before = {name: int(connection.exec_driver_sql(f"PRAGMA {name}").scalar() or 0) for name in values}
+    for name, value in values.items():
+        connection.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
+    connection.commit()
+    return before
 
 
 class ArticleRows:
@@ -56,6 +98,49 @@ class ArticleRows:
         """The rows, in the session's transaction (the caller commits)."""
         if not rows:
             return
+        names = ", ".join(self.all_columns)
+        if session.get_bind().dialect.name == "postgresql":
+            self._run(session, rows, f"COPY articles ({names}) FROM STDIN", self._copy)
+        else:
+            self._run(session, rows, self._sqlite_insert(""), _executemany)
+
+    def insert_new(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+        """The rows whose canonical URL no article has, in the session's transaction; how many that was.
+
+        What a seen-URL list needs: the unique index on canonical_url tells the rows known already while
+        inserting, where a query for them first walked that index twice per row. On PostgreSQL the rows
+        are copied into a temporary table (this transaction's: emptied by the insert that moves them)
+        and moved with `ON CONFLICT DO NOTHING`, as COPY itself cannot skip a row."""
+        if not rows:
+            return 0
+        if session.get_bind().dialect.name != "postgresql":
+            statement = self._sqlite_insert(" ON CONFLICT (canonical_url) DO NOTHING")
+            return self._run(session, rows, statement, _executemany)
+        names = ", ".join(self.all_columns)
+        stage = f"articles_stage_{len(self.all_columns)}_{zlib.crc32(names.encode()):08x}"
+        session.connection().exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {names} FROM articles WITH NO DATA"
+        )
+        self._run(session, rows, f"COPY {stage} ({names}) FROM STDIN", self._copy)
+        moved = session.connection().exec_driver_sql(
+            f"WITH moved AS (DELETE FROM {stage} RETURNING {names}) INSERT INTO articles ({names}) "
+            f"SELECT {names} FROM moved ON CONFLICT (canonical_url) DO NOTHING"
+        )
+        return int(moved.rowcount)
+
+    def _sqlite_insert(self, suffix: str) -> str:
+        marks = ", ".join("?" * len(self.all_columns))
+        return f"INSERT INTO articles ({', '.join(self.all_columns)}) VALUES ({marks}){suffix}"
+
+    def _run(
+        self,
+        session: Session,
+        rows: Sequence[tuple[Any, ...]],
+        statement: str,
+        send: Callable[[Any, str, list[tuple[Any, ...]]], int],
+    ) -> int:
+        """The rows' values made ready for the driver and sent by `send`; the rows it changed."""
         connection = session.connection()
         dialect = connection.dialect
         prepared, processors = self._prepared
@@ -65,21 +150,9 @@ class ArticleRows:
         done: dict[Any, Any] = {}  # a batch's dates repeat (its `now`, a post's date twice): each done once
         values = [self._values(row, processors, done) for row in rows]
         dbapi = connection.connection.dbapi_connection
-        names = ", ".join(self.all_columns)
         driver_error = dialect.loaded_dbapi.Error
-        if dialect.name == "postgresql":
-            statement = f"COPY articles ({names}) FROM STDIN"
-        else:
-            statement = f"INSERT INTO articles ({names}) VALUES ({', '.join('?' * len(self.all_columns))})"
         try:
-            if dialect.name == "postgresql":
-                self._copy(dbapi, statement, values)
-            else:
-                cursor = dbapi.cursor()  # type: ignore[union-attr]
-                try:
-                    cursor.executemany(statement, values)
-                finally:
-                    cursor.close()
+            return send(dbapi, statement, values)
         except driver_error as exc:
             # SQLAlchemy's own exception for it (IntegrityError, OperationalError...), as an insert through
             # SQLAlchemy raised: the callers and the CLI's "database error" message catch those.
@@ -122,7 +195,19 @@ class ArticleRows:
             values[index] = done[key]
         return tuple(values)
 
-    def _copy(self, dbapi: Any, statement: str, values: list[tuple[Any, ...]]) -> None:
+    @staticmethod
+    def _copy(dbapi: Any, statement: str, values: list[tuple[Any, ...]]) -> int:
         with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
             for row in values:
                 copy.write_row(row)
+        return len(values)
+
+
+def _executemany(dbapi: Any, statement: str, values: list[tuple[Any, ...]]) -> int:
+    """One prepared statement for the batch; the rows it changed (sqlite3 sums them over the batch)."""
+    cursor = dbapi.cursor()
+    try:
+        cursor.executemany(statement, values)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()

@@ -117,6 +117,18 @@ IMPORTED = "import"
 # `ix_articles_revisited` (the articles revisited at least once: what the revisit summary sums).
 ERRORS_WHERE = "last_error IS NOT NULL"
 REVISITED_WHERE = "revisits > 0"
+# ... and of three that an import's rows are not in (migration 0009_s14_16): no lease, no revisit, and for
+# a post, its file on disk already (a seen URL's row is still in the posts-to-write index, by status).
+LEASED_WHERE = "lease_owner IS NOT NULL"
+UNWRITTEN_WHERE = "post_written_at IS NULL"
+REVISIT_WHERE = "revisit_at IS NOT NULL"
+PARTIAL_INDEXES = {
+    "ix_articles_errors": ERRORS_WHERE,
+    "ix_articles_revisited": REVISITED_WHERE,
+    "ix_articles_lease_owner": LEASED_WHERE,
+    "ix_articles_status_post_written_at": UNWRITTEN_WHERE,
+    "ix_articles_status_revisit_at": REVISIT_WHERE,
+}
 
 
 def _null(name: str, type_: Any, *args: Any, **kwargs: Any) -> Column[Any]:
@@ -169,7 +181,9 @@ articles = Table(
     "articles",
     metadata,
     Column("id", Integer, primary_key=True),
-    _null("feed_id", Integer, ForeignKey("feeds.id", ondelete="SET NULL"), index=True),
+    # No index of its own: (feed_id, status) and (feed_id, guid) lead with it (the foreign key's SET NULL
+    # and every query by feed use theirs), and a third was one more B-tree per imported row.
+    _null("feed_id", Integer, ForeignKey("feeds.id", ondelete="SET NULL")),
     _null("guid", String(2048)),
     _required("url", String(2048)),
     _null("host", String(255), default=_host_default),
@@ -213,9 +227,16 @@ articles = Table(
     _null("restored_at", UTCDateTime),
     UniqueConstraint("feed_id", "guid", name="uq_articles_feed_id_guid"),
     Index("ix_articles_status_next_attempt_at", "status", "next_attempt_at"),
-    Index("ix_articles_lease_owner", "lease_owner"),  # what a node holds (renewal, status)
-    Index("ix_articles_status_post_written_at", "status", "post_written_at"),  # posts to write
-    Index("ix_articles_status_revisit_at", "status", "revisit_at"),  # revisits due
+    # The next three hold only the rows their queries look for (partial indexes: predicates below), not the
+    # million an import adds with no lease, a post on disk already, no revisit scheduled.
+    # what a node holds (renewal, status): `lease_owner = ?` / `IS NOT NULL` imply the predicate
+    Index("ix_articles_lease_owner", "lease_owner", sqlite_where=text(LEASED_WHERE)),
+    # posts to write: scraper.store.posts.unwritten_posts has the predicate's very term
+    Index(
+        "ix_articles_status_post_written_at", "status", "post_written_at", sqlite_where=text(UNWRITTEN_WHERE)
+    ),
+    # revisits due: `revisit_at <= ?` implies the predicate
+    Index("ix_articles_status_revisit_at", "status", "revisit_at", sqlite_where=text(REVISIT_WHERE)),
     Index("ix_articles_feed_id_status", "feed_id", "status"),  # status's counts, from the index alone
     # status's reasons: the few rows with an error, not every archived one (PostgreSQL's predicate: below)
     Index("ix_articles_errors", "feed_id", "status", sqlite_where=text(ERRORS_WHERE)),
@@ -345,6 +366,6 @@ def add_postgresql_options() -> None:
     nothing new. scraper.store.db.make_engine calls this for every PostgreSQL engine (before it is used:
     migrations, the drift check and any DDL see the option), once the dialect is being loaded anyway.
     Idempotent."""
-    for name, where in (("ix_articles_errors", ERRORS_WHERE), ("ix_articles_revisited", REVISITED_WHERE)):
+    for name, where in PARTIAL_INDEXES.items():
         index = next(index for index in articles.indexes if index.name == name)
         index.dialect_options["postgresql"]["where"] = text(where)
