@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable
 
 import httpcore
 import pytest
+from httpcore._async.http_proxy import AsyncForwardHTTPConnection
 
 from scraper.config import HttpConfig
 from scraper.errors import FetchError
 from scraper.fetch import Fetcher
-from scraper.pools import CleanConnection, CleanPool, HostPools
+from scraper.pools import CleanConnection, CleanPool, CleanProxy, HostPools
 from scraper.streams import AsyncioBackend
 
 FORGED = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
@@ -361,7 +362,8 @@ def test_a_proxied_fetch_never_takes_bytes_left_after_an_answer_for_the_next_ans
 
 def test_the_httpcore_internals_clean_connection_reads_are_where_it_expects() -> None:
     """CleanConnection reaches into httpcore (`_connect`, `_request_lock`, `_connect_failed`, the HTTP/1.1
-    connection's `_h11_state` and `_state_lock`, the pool's `_close_connections`): after one request, each
+    connection's `_h11_state` and `_state_lock`, the pool's `_close_connections` and `_proxy`, the HTTP
+    proxy's `_proxy_url` and its forwarding connection's `_connection`): after one request, each
     is there and of the kind it replaces, so an httpcore that renamed one fails here, not silently."""
 
     async def main() -> None:
@@ -378,6 +380,12 @@ def test_the_httpcore_internals_clean_connection_reads_are_where_it_expects() ->
             assert isinstance(inner._state_lock, asyncio.Lock)
             assert inner._h11_state.trailing_data == (bytearray(), False)
             assert callable(httpcore.AsyncConnectionPool._close_connections)
+            assert pool._proxy is None
+            proxy = CleanProxy(proxy_url=f"http://127.0.0.1:{port}")
+            forward = proxy.create_connection(httpcore.Origin(b"http", b"example.test", 80))
+            assert isinstance(forward, AsyncForwardHTTPConnection)
+            assert isinstance(forward._connection, CleanConnection)
+            assert forward._connection._origin == proxy._proxy_url.origin
 
     asyncio.run(main())
 
