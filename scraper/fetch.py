@@ -77,7 +77,7 @@ from scraper.errors import (
 from scraper.hosts import host_key
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import CleanPool, HostPools
+from scraper.pools import CleanPool, HostPools, clean_proxy_pool
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.sanitize import _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
@@ -412,6 +412,7 @@ class Fetcher:
             transport = httpx.AsyncHTTPTransport(
                 proxy=proxy, limits=self._limits, trust_env=self.config.trust_env
             )
+            clean_proxy_pool(getattr(transport, "_pool", None))
             client = self._proxied[proxy] = self._client(transport)
         return client, False
 

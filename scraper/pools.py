@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Any
 
 import httpcore
+from httpcore._async.http_proxy import AsyncForwardHTTPConnection
 
 MAX_HOSTS = 64  # origins whose pools (and idle keep-alive sockets) are kept
 
@@ -69,17 +70,21 @@ class CleanConnection(httpcore.AsyncHTTPConnection):
         return connection
 
     def has_expired(self) -> bool:
+        # HTTP/2 frames its own streams: nothing to look at there. `_h11_state` is read as is, not with a
+        # getattr default: an httpcore that renamed it fails loudly (tests/test_pools_hostile.py).
         inner = self._connection
-        if inner is not None and inner.is_idle():
-            parser = getattr(inner, "_h11_state", None)  # None on HTTP/2, which frames its own streams
-            if parser is not None and parser.trailing_data[0]:
-                return True
+        if (
+            isinstance(inner, httpcore.AsyncHTTP11Connection)
+            and inner.is_idle()
+            and inner._h11_state.trailing_data[0]
+        ):
+            return True
         return super().has_expired()
 
 
 class CleanPool(httpcore.AsyncConnectionPool):
-    """httpcore's pool whose direct connections are CleanConnections (no proxy: the fetcher's proxied
-    clients keep httpx's own pools)."""
+    """httpcore's pool whose direct connections are CleanConnections (a proxied client's pool is a
+    CleanProxy)."""
 
     async def _close_connections(self, closing: list[httpcore.AsyncConnectionInterface]) -> None:
         """httpcore calls this twice per request, mostly with nothing to close, and its version opens
@@ -102,6 +107,32 @@ class CleanPool(httpcore.AsyncConnectionPool):
             network_backend=self._network_backend,
             socket_options=self._socket_options,
         )
+
+
+class CleanProxy(httpcore.AsyncHTTPProxy):
+    """httpx's HTTP-proxy pool, its plain-http connections (forwarded: the proxy answers each request on
+    the kept-alive socket) talking to the proxy over a CleanConnection, so bytes a proxy sent after an
+    answer are not the next one. A tunnelled (https) connection's answers come through TLS from the site
+    itself, as on a direct connection; those are httpcore's own."""
+
+    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+        connection = super().create_connection(origin)
+        if isinstance(connection, AsyncForwardHTTPConnection):
+            connection._connection = CleanConnection(
+                origin=self._proxy_url.origin,
+                keepalive_expiry=self._keepalive_expiry,
+                network_backend=self._network_backend,
+                ssl_context=self._proxy_ssl_context,
+            )
+        return connection
+
+
+def clean_proxy_pool(pool: object) -> None:
+    """Make httpx's own HTTP-proxy pool (built by its transport from the proxy's URL, auth and TLS
+    settings, which are not rebuilt here) a CleanProxy: the subclass adds a method and no state, so the
+    object keeps every setting. A SOCKS proxy's pool is left as it is."""
+    if type(pool) is httpcore.AsyncHTTPProxy:
+        pool.__class__ = CleanProxy
 
 
 class HostPools:
