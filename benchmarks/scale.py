@@ -483,17 +483,47 @@ def main() -> None:
 
 
 def print_callgrind(folder: Path, articles: int, top: int) -> None:
-    """Each dump's top functions by inclusive instructions, per article (callgrind_annotate)."""
+    """Each dump's instructions per article, split by the library that ran them (own instructions of each
+    shared object: the interpreter, lxml, libpq, libc, zlib...), then its top C functions by inclusive
+    instructions (callgrind_annotate; Python functions show as the interpreter's frames)."""
     for dump in sorted(folder.glob("*-*.*"), key=lambda path: path.stat().st_mtime):
+        print(f"\n{dump.name}: instructions per article, own, by library")
+        for name, number in sorted(own_by_object(dump).items(), key=lambda item: -item[1])[:12]:
+            print(f"  {number / articles:>12,.0f}  {name}")
         annotated = subprocess.run(
             ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(dump)],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         rows = [line for line in annotated.splitlines() if re.match(r"^\s*[\d,]+ \(", line)]
-        print(f"\n{dump.name}: instructions per article, inclusive, top {top}")
+        print(f"{dump.name}: instructions per article, inclusive, top {top}")
         for line in rows[:top]:
             number, _, rest = line.strip().partition(" ")
             print(f"  {int(number.replace(',', '')) / articles:>12,.0f} {rest}")
+
+
+def own_by_object(dump: Path) -> Counter[str]:
+    """A callgrind dump's own (exclusive) instructions per shared object: its cost lines, less those
+    following a `calls=` line (a call's inclusive cost, counted in the callee)."""
+    names: dict[str, str] = {}
+    own: Counter[str] = Counter()
+    current, after_call = "?", False
+    for line in dump.read_text(errors="replace").splitlines():
+        if line.startswith(("ob=", "cob=")):  # an object's name is given once, where first seen
+            match = re.match(r"c?ob=(\(\d+\))?\s*(.*)", line)
+            assert match is not None
+            key, name = match.group(1), match.group(2)
+            if key and name:
+                names[key] = name
+            if line.startswith("ob="):
+                current = Path(name or names.get(key or "", "?")).name
+        elif line.startswith("calls="):
+            after_call = True
+        elif line[:1].isdigit() or line[:1] in "+-*":
+            if not after_call:
+                fields = line.split()
+                own[current] += int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+            after_call = False
+    return own
 
 
 def sample(pid: int, output: Path) -> subprocess.Popen[bytes]:
