@@ -33,12 +33,14 @@ workers' CPU; measure the figures without it all the same.
 its start-up and first polls (`--instr-atstart=no`); instrumentation is switched on when the feeds publish
 (`callgrind_control -i on`) and the counters dumped when every article is archived, into DIR. Printed: that
 worker's instructions per article it archived (user space only: the kernel's share of a send or a connect
-is not in them), and the top C functions by inclusive instructions (`callgrind_annotate --inclusive=yes`;
-under CPython 3.11 Python functions show as the interpreter's frames, so the split is by library: lxml,
-psycopg/libpq, the event loop's selectors, the interpreter itself). The worker is some fifty times slower
-under valgrind, so use few articles (`--workers 1 --articles 200`); its wall-time and CPU figures mean
-nothing then, its instructions do. With `--baseline`, each code's dump is printed in turn: an A/B by
-instructions per article.
+is not in them), split by the library that ran them (each shared object's own instructions: on this
+machine nine tenths are the interpreter's, running Python code, the HTML parser and zlib a few percent),
+then the top C functions by inclusive instructions (`callgrind_annotate --inclusive=yes`). Under CPython
+3.11 Python functions show only as the interpreter's frames: for a split by Python function, `--profile`
+(py-spy) on a run without valgrind. The worker is some fifty times slower under valgrind, so use few
+articles (`--workers 1 --articles 200`); its wall-time and CPU figures mean nothing then, its
+instructions do, within a percent or two from run to run (what the loop does while waiting, and how the
+outcomes batch, follow the wall clock). With `--baseline` and `--rounds`, an A/B by instructions per article.
 
 `--baseline DIR` compares two versions of the code in one run, since on a shared machine the load changes
 from one minute to the next: DIR holds the other version's source tree (`git archive main | tar -x -C DIR`),
