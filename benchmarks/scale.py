@@ -2,7 +2,7 @@
 
     python benchmarks/scale.py [--workers 1 2 4] [--articles 2000] [--hosts 40] [--latency 0.05]
                                [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                               [--profile DIR] [--baseline DIR]
+                               [--profile DIR] [--baseline DIR] [--callgrind DIR]
 
 A local server (a separate process, so its CPU is not counted against the workers) answers on `--hosts`
 loopback addresses (127.0.0.10, .11, ...: one "site" each, so per-host politeness applies as it would on the
@@ -28,6 +28,19 @@ every thread, idle time left out, so the samples are CPU) into DIR and prints th
 count (all workers of a run added up): by own samples (the function on top of the stack) and by inclusive
 samples of scraper's functions. py-spy runs beside the workers, so its cost lands in "CPU busy", not in the
 workers' CPU; measure the figures without it all the same.
+
+`--callgrind DIR` runs the first worker of each run under valgrind's callgrind, uninstrumented through
+its start-up and first polls (`--instr-atstart=no`); instrumentation is switched on when the feeds publish
+(`callgrind_control -i on`) and the counters dumped when every article is archived, into DIR. Printed: that
+worker's instructions per article it archived (user space only: the kernel's share of a send or a connect
+is not in them), split by the library that ran them (each shared object's own instructions: on this
+machine nine tenths are the interpreter's, running Python code, the HTML parser and zlib a few percent),
+then the top C functions by inclusive instructions (`callgrind_annotate --inclusive=yes`). Under CPython
+3.11 Python functions show only as the interpreter's frames: for a split by Python function, `--profile`
+(py-spy) on a run without valgrind. The worker is some fifty times slower under valgrind, so use few
+articles (`--workers 1 --articles 200`); its wall-time and CPU figures mean nothing then, its
+instructions do, within a percent or two from run to run (what the loop does while waiting, and how the
+outcomes batch, follow the wall clock). With `--baseline` and `--rounds`, an A/B by instructions per article.
 
 `--baseline DIR` compares two versions of the code in one run, since on a shared machine the load changes
 from one minute to the next: DIR holds the other version's source tree (`git archive main | tar -x -C DIR`),
@@ -189,6 +202,7 @@ class Measured:
     worker_cpu_ms: float  # the workers' CPU per article, whole processes (start-up included)
     archiving_cpu_ms: float  # the workers' CPU per article from publishing to the last archived
     connections: int  # TCP connections the server accepted (feeds and pages), from publishing to the end
+    instructions: float | None = None  # with --callgrind: the first worker's per article it archived
 
 
 def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: bool = False) -> Measured:
@@ -214,11 +228,19 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: 
             capture_output=True,
         )
         started = time.time()
+        dump = None
         for n in range(workers):
             log = (folder / f"worker-{n}.log").open("wb")
+            command = [*scraper, "-q", "run", "--config", str(config)]
+            if args.callgrind and n == 0:
+                dump = (
+                    Path(args.callgrind).resolve()
+                    / f"{'base' if base else 'this'}-{workers}-{uuid.uuid4().hex[:6]}"
+                )
+                command = [*callgrind_command(dump), *command]
             processes.append(
                 subprocess.Popen(
-                    [*scraper, "-q", "run", "--config", str(config)],
+                    command,
                     env=env,
                     cwd=folder,
                     stdout=log,
@@ -228,14 +250,19 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: 
             if args.profile:
                 profilers.append(sample(processes[-1].pid, Path(args.profile) / f"workers{workers}-{n}.txt"))
         wait(lambda: count(engine, LIVE_WORKERS) >= workers, 60, "workers")
+        if dump is not None:
+            callgrind_control(processes[0].pid, "-i", "on")
         control(port, "/go")
         machine_before = machine_cpu()
         workers_before = sum(process_cpu(process.pid) for process in processes)
         total = args.articles
-        wait(lambda: count(engine, ARCHIVED) >= total, 300, "archive")
+        wait(lambda: count(engine, ARCHIVED) >= total, 900 if dump else 300, "archive")
+        instructions = None
+        if dump is not None:
+            instructions = dumped_instructions(processes[0].pid, dump, total)
         machine_after = machine_cpu()
         worker_cpu = sum(process_cpu(process.pid) for process in processes) - workers_before
-        wait(lambda: count(engine, POSTS_WRITTEN) >= total, 120, "posts")
+        wait(lambda: count(engine, POSTS_WRITTEN) >= total, 600 if dump else 120, "posts")
         posts_done = time.time()
         whole_cpu = sum(process_cpu(process.pid) for process in processes)
         first, _, requests, connections = (float(x) for x in control(port, "/stats").split())
@@ -257,6 +284,7 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: 
             whole_cpu / total * 1000,
             worker_cpu / total * 1000,
             int(connections),
+            instructions,
         )
     finally:
         for process in processes:
@@ -298,6 +326,33 @@ POSTS_SPAN = (
     "select extract(epoch from min(post_written_at)), extract(epoch from max(post_written_at)) from articles"
 )
 NOT_ONCE = "select count(*) from articles where attempts <> 1"
+
+
+def callgrind_command(dump: Path) -> list[str]:
+    """valgrind's callgrind, uninstrumented until switched on, writing to `dump` (its folder made)."""
+    dump.parent.mkdir(parents=True, exist_ok=True)
+    return [
+        "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={dump}",
+        "--trace-children=no", "--quiet",
+    ]  # fmt: skip
+
+
+def callgrind_control(pid: int, *options: str) -> None:
+    subprocess.run(["callgrind_control", *options, str(pid)], check=True, capture_output=True)
+
+
+def dumped_instructions(pid: int, dump: Path, articles: int) -> float | None:
+    """Dump the counters since publishing, switch instrumentation off; instructions per article (the
+    worker is alone: `--callgrind` runs one)."""
+    callgrind_control(pid, "-d", "archived")
+    callgrind_control(pid, "-i", "off")
+    files = sorted(dump.parent.glob(f"{dump.name}*"), key=lambda path: path.stat().st_mtime)
+    if not files:
+        return None
+    match = re.search(r"^(?:summary|totals):\s*(\d+)", files[-1].read_text(errors="replace"), re.M)
+    if not match:
+        return None
+    return int(match.group(1)) / articles
 
 
 def compile_tree(package: Path) -> None:
@@ -347,6 +402,8 @@ def main() -> None:
     parser.add_argument("--lease", type=float, default=60.0, help="[cluster] lease_seconds")
     parser.add_argument("--profile", metavar="DIR", help="sample the workers with py-spy, output here")
     parser.add_argument("--baseline", metavar="DIR", help="the source tree of the code to compare with")
+    parser.add_argument("--callgrind", metavar="DIR", help="one worker under callgrind, dumps here")
+    parser.add_argument("--top", type=int, default=30, help="with --callgrind: functions printed")
     parser.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each, alternated")
     parser.add_argument(
         "--postgres",
@@ -357,6 +414,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.hosts > 200:
         parser.error("--hosts: at most 200 (127.0.0.10 to 127.0.0.209)")
+    if args.callgrind and args.workers != [1]:
+        parser.error("--callgrind: with --workers 1 (the instructions are one worker's, per article)")
 
     for tree in filter(None, [str(Path(__file__).resolve().parent.parent), args.baseline]):
         compile_tree(Path(tree) / "scraper")
@@ -403,6 +462,7 @@ def main() -> None:
             f"{measured.archiving_cpu_ms:>9.2f} ms "
             f"{measured.connections:>12}"
             + (f"  ({measured.refetched} pages fetched twice)" if measured.refetched else "")
+            + (f"  {measured.instructions:,.0f} instructions/article" if measured.instructions else "")
         )
     mine = [m for m in results if m.code == "this"][: len(args.workers)]
     base = mine[0].steady if mine and mine[0].workers == 1 else None
@@ -420,6 +480,52 @@ def main() -> None:
     )
     if args.profile:
         print_profiles(Path(args.profile), args.workers)
+    if args.callgrind:
+        print_callgrind(Path(args.callgrind), args.articles, args.top)
+
+
+def print_callgrind(folder: Path, articles: int, top: int) -> None:
+    """Each dump's instructions per article, split by the library that ran them (own instructions of each
+    shared object: the interpreter, lxml, libpq, libc, zlib...), then its top C functions by inclusive
+    instructions (callgrind_annotate; Python functions show as the interpreter's frames)."""
+    for dump in sorted(folder.glob("*-*.*"), key=lambda path: path.stat().st_mtime):
+        print(f"\n{dump.name}: instructions per article, own, by library")
+        for name, number in sorted(own_by_object(dump).items(), key=lambda item: -item[1])[:12]:
+            print(f"  {number / articles:>12,.0f}  {name}")
+        annotated = subprocess.run(
+            ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(dump)],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        rows = [line for line in annotated.splitlines() if re.match(r"^\s*[\d,]+ \(", line)]
+        print(f"{dump.name}: instructions per article, inclusive, top {top}")
+        for line in rows[:top]:
+            number, _, rest = line.strip().partition(" ")
+            print(f"  {int(number.replace(',', '')) / articles:>12,.0f} {rest}")
+
+
+def own_by_object(dump: Path) -> Counter[str]:
+    """A callgrind dump's own (exclusive) instructions per shared object: its cost lines, less those
+    following a `calls=` line (a call's inclusive cost, counted in the callee)."""
+    names: dict[str, str] = {}
+    own: Counter[str] = Counter()
+    current, after_call = "?", False
+    for line in dump.read_text(errors="replace").splitlines():
+        if line.startswith(("ob=", "cob=")):  # an object's name is given once, where first seen
+            match = re.match(r"c?ob=(\(\d+\))?\s*(.*)", line)
+            assert match is not None
+            key, name = match.group(1), match.group(2)
+            if key and name:
+                names[key] = name
+            if line.startswith("ob="):
+                current = Path(name or names.get(key or "", "?")).name
+        elif line.startswith("calls="):
+            after_call = True
+        elif line[:1].isdigit() or line[:1] in "+-*":
+            if not after_call:
+                fields = line.split()
+                own[current] += int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+            after_call = False
+    return own
 
 
 def sample(pid: int, output: Path) -> subprocess.Popen[bytes]:

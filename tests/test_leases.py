@@ -29,6 +29,7 @@ from scraper.status import feed_status_report
 from scraper.store.db import session_factory, upgrade
 from scraper.store.leases import Leases
 from scraper.store.models import Article, ArticleStatus, BackfillDocument, Feed, Node, utcnow
+from scraper.store.posts import mark_written
 
 FEED_URL = "http://feeds.test/rss"
 
@@ -327,6 +328,27 @@ def test_a_post_left_by_a_dead_node_is_written_by_another_after_expiry(
     expire(engine, Article, article_id)
     alive.export_unwritten(summary)
     assert summary.posts_written == 1 and article(engine, article_id).lease_owner is None
+
+
+def test_marking_posts_written_touches_only_the_articles_this_node_still_holds(engine: Engine) -> None:
+    """The lock and the write are one statement now: still only this node's leases are marked and released,
+    never another node's, nor an article nobody holds."""
+    mine, theirs, nobody = add_articles(engine, ["http://a.test/m", "http://a.test/t", "http://a.test/n"])
+    leases = Leases(engine, ttl=60, node_id="test-host:me:0")
+    with session_factory(engine).begin() as session:
+        until = utcnow() + timedelta(minutes=1)
+        for article_id, owner in ((mine, leases.node_id), (theirs, "test-host:other:0")):
+            session.execute(
+                update(Article)
+                .where(Article.id == article_id)
+                .values(lease_owner=owner, lease_expires_at=until, status=ArticleStatus.ARCHIVED)
+            )
+    with leases.sessions.begin() as session:
+        mark_written(session, leases, [nobody, theirs, mine])
+    marked = {i: article(engine, i) for i in (mine, theirs, nobody)}
+    assert marked[mine].post_written_at is not None and marked[mine].lease_owner is None
+    assert marked[theirs].post_written_at is None and marked[theirs].lease_owner == "test-host:other:0"
+    assert marked[nobody].post_written_at is None and marked[nobody].lease_owner is None
 
 
 # --- nodes ------------------------------------------------------------------------------------------------

