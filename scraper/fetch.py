@@ -479,7 +479,7 @@ class Fetcher:
                     url, headers or {}, policy, check_robots, cap, PAGE if check_robots else OTHER
                 )
             except FetchError as exc:
-                if not (exc.retry_now and attempt < self.config.retries):
+                if not (exc.retry_now and self._may_retry(attempt)):
                     raise
                 await asyncio.sleep(self._retry_delay(attempt))
                 attempt += 1
@@ -489,15 +489,20 @@ class Fetcher:
                 wait = DEFAULT_429_WAIT
             if wait is not None and response.status in (429, 503):
                 self.politeness.block(host_key(response.final_url), min(wait, MAX_HOST_BLOCK))
-                if wait <= self.config.max_retry_wait and attempt < self.config.retries:
+                if wait <= self.config.max_retry_wait and self._may_retry(attempt):
                     attempt += 1  # the politeness slot waits the block out
                     continue
                 return replace(response, retry_after=wait)
-            if response.status in RETRY_NOW_STATUSES and attempt < self.config.retries:
+            if response.status in RETRY_NOW_STATUSES and self._may_retry(attempt):
                 await asyncio.sleep(self._retry_delay(attempt))
                 attempt += 1
                 continue
             return response
+
+    def _may_retry(self, attempt: int) -> bool:
+        """A try failed or was refused: another unless they are used up, or the fetcher was closed under
+        the fetch (a drain whose cancel did not reach it), where a retry would meet a closed client."""
+        return attempt < self.config.retries and not self._direct.is_closed
 
     def _retry_delay(self, attempt: int) -> float:
         return self.config.retry_backoff * 2**attempt * self._rng.uniform(0.8, 1.2)

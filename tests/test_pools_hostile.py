@@ -478,13 +478,6 @@ def test_a_drain_cancelling_fetches_in_flight_on_many_hosts_leaves_no_socket_ope
     assert hosts == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the closed pool fails the read (a TransportError), the Fetcher retries it after its pause, and "
-    "the retry meets httpx's closed client: RuntimeError('Cannot send a request, as the client has been "
-    "closed.') escapes instead of a FetchError. The fix is in Fetcher._get's retry loop (no retry once "
-    "the fetcher is closed), not in the pools",
-)
 def test_closing_the_fetcher_under_fetches_in_flight_ends_them_with_a_clear_error() -> None:
     """A drain whose grace ran out without a cancel reaching a fetch (the fetcher closed under it): the
     fetch ends, with the Fetcher's own error, not hung on a socket nobody reads any more."""
