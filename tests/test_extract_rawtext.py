@@ -116,13 +116,9 @@ ARTICLE = "<p>The council approved the budget on Tuesday, after a debate that la
 # Hostile pieces: where a `<style`/`<script` is text of something else, or where the parser reads bytes
 # in a way the pre-pass does not follow. Each must give the same record with and without the pre-pass.
 HOSTILE = {
-    "markup before a style in a title": "<title><b>a</b> <style>b</style> Title</title>",
-    "markup before a style in a plaintext": "<plaintext>plain <p>x <style>css</style> the end",
-    "markup before a style in an xmp": "<xmp>code <b>x</b> <style>css</style> done</xmp>",
-    "markup before a style in a noembed": "<noembed><b>x</b> <style>b</style> noembed text</noembed>",
     "markup before a style in a textarea": "<textarea>code <b>x</b> <style>css</style> done</textarea>",
-    "markup before a style in noframes": "<noframes><p>n <style>b</style></noframes>",
-    "an uppercase title": "<TITLE><b>a</b> <style>b</style> Title</TITLE>",
+    "markup before a style in an iframe": "<iframe><b>x</b> <style>b</style> iframe text</iframe>",
+    "an iframe in a script's string": "<script>w('<iframe>')</script><title>T</title><style>b</style>",
     "a style in a noscript": "<noscript><p>Enable JS <style>n</style> please and read this.</p></noscript>",
     "scripts and styles in an svg": "<svg><script>a</script><style>s</style><text>svg text</text></svg>",
     "a script in an iframe's srcdoc": "<iframe srcdoc='<p>x</p><script>a</script>'></iframe>",
@@ -132,8 +128,16 @@ HOSTILE = {
     "a capitals JSON-LD": JSON_LD.replace("script", "SCRIPT"),
     "a style in an attribute": "<p data-x='1 > 0 <style>s</style>'>x</p>",
 }
-# Known gaps (the module's docstring): a tag in an attribute's value after a `>`.
+# Known gaps (the module's docstring): a tag in an attribute's value after a `>`, or in a text-only
+# element's text after markup-like text: no page was seen to write one. Following the second was
+# measured at +4% of the extraction's instructions (a search for those start tags at every `<`).
 GAPS = {
+    "markup before a style in a title": "<title><b>a</b> <style>b</style> Title</title>",
+    "markup before a style in a plaintext": "<plaintext>plain <p>x <style>css</style> the end",
+    "markup before a style in an xmp": "<xmp>code <b>x</b> <style>css</style> done</xmp>",
+    "markup before a style in a noembed": "<noembed><b>x</b> <style>b</style> noembed text</noembed>",
+    "markup before a style in noframes": "<noframes><p>n <style>b</style></noframes>",
+    "an uppercase title": "<TITLE><b>a</b> <style>b</style> Title</TITLE>",
     "a style in a meta content after a `>`": "<meta name=description content='a > <style>b</style> c'>",
     "a script in an og:title after a `>`": "<meta property='og:title' content='x > <script>y</script> z'>",
 }
@@ -165,9 +169,10 @@ def test_a_hostile_piece_gives_the_same_record_with_and_without_the_pre_pass(pie
 @pytest.mark.parametrize(
     "piece", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=r)) for r, p in GAPS.items()]
 )
-def test_a_tag_in_an_attribute_after_a_closing_bracket_is_cut(piece: str) -> None:
-    with_pass, without = _records(_page([], head=piece))
-    assert with_pass == without
+def test_a_tag_that_is_text_of_something_else_is_not_cut(piece: str) -> None:
+    for page in (_page([piece]), _page([], head=piece)):
+        with_pass, without = _records(page)
+        assert with_pass == without
 
 
 @settings(max_examples=150, deadline=None)
@@ -187,11 +192,3 @@ def test_bytes_the_page_arrives_in_give_the_same_record() -> None:
     ):
         with_pass, without = _records(page)
         assert with_pass == without
-
-
-def test_a_tag_after_markup_in_a_title_is_left_as_it_is() -> None:
-    page = b"<title><b>a</b> <style>b</style></title><style>c</style><xmp><i>i</i><script>s</script></xmp>"
-    assert (
-        empty_raw_text(page)
-        == b"<title><b>a</b> <style>b</style></title><style></style><xmp><i>i</i><script>s</script></xmp>"
-    )
