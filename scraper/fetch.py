@@ -500,8 +500,7 @@ class Fetcher:
             return response
 
     def _may_retry(self, attempt: int) -> bool:
-        """A try failed or was refused: another unless they are used up, or the fetcher was closed under
-        the fetch (a drain whose cancel did not reach it), where a retry would meet a closed client."""
+        # none once the fetcher is closed under a fetch (a drain's cancel missed it): a closed client
         return attempt < self.config.retries and not self._direct.is_closed
 
     def _retry_delay(self, attempt: int) -> float:
