@@ -12,17 +12,8 @@ from __future__ import annotations
 import pytest
 
 from scraper.extract import extract
-
-URL = "https://news.example/2026/story"
-
-
-def _paragraphs(topic: str, count: int) -> str:
-    return "".join(
-        f"<p>{topic} paragraph {n}, which goes on for a while, and then, after a pause, it ends with more"
-        " words.</p>"
-        for n in range(count)
-    )
-
+from tests.article_pages import URL
+from tests.article_pages import paragraphs as _paragraphs
 
 # An intro long enough that each short block beside it is under a quarter of it (the thread's limit).
 INTRO = f"<h1>Title</h1>{_paragraphs('Intro', 12)}"

@@ -13,17 +13,8 @@ from selectolax.lexbor import LexborHTMLParser
 from scraper.extract import ExtractionBudgetError, clean_fragment, extract
 from scraper.extract.budget import Budget
 from scraper.extract.clean import holds_rest
-
-URL = "https://news.example/2026/story"
-
-
-def _paragraphs(topic: str, count: int) -> str:
-    return "".join(
-        f"<p>{topic} paragraph {n}, which goes on for a while, and then, after a pause, it ends with more"
-        " words.</p>"
-        for n in range(count)
-    )
-
+from tests.article_pages import URL
+from tests.article_pages import paragraphs as _paragraphs
 
 ARTICLE = f"<h1>Title</h1>{_paragraphs('Article', 12)}"
 
