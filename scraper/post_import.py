@@ -24,6 +24,7 @@ from scraper.parallel import default_workers, ordered_map
 from scraper.post_reader import OldPost, read_post
 from scraper.post_text import post_body_text
 from scraper.post_urls import url_keys
+from scraper.sanitize import storable_text
 from scraper.store import articles as article_rows
 from scraper.store.bulk import ArticleRows, bulk_sessions
 from scraper.store.feeds import ensure_feed_rows
@@ -129,12 +130,15 @@ class Unreadable:
 
 
 def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
-    """Raises ValueError (a URL the archive cannot keep: an impossible port, a NUL, not http)."""
+    """Raises ValueError (a URL the archive cannot keep: an impossible port, a NUL, not http). The values
+    stored made storable here (a NUL dropped, a lone surrogate U+FFFD): PostgreSQL's COPY refuses a NUL in
+    text, and one post's NUL failed its whole batch, then the import."""
     url, key, host = url_keys(post.url)
-    text = post_body_text(post.body_html)
+    body = storable_text(post.body_html) or ""
+    text = post_body_text(body)
     return ParsedPost(
-        str(post.path), url, post.title, post.author, post.feed_name, post.published, post.body_html, key,
-        paths(post.path), host, text,
+        str(post.path), url, storable_text(post.title), storable_text(post.author), post.feed_name,
+        post.published, body, key, paths(post.path), host, text,
     )  # fmt: skip
 
 
