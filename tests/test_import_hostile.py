@@ -234,3 +234,26 @@ def test_a_ctrl_c_inside_postgresqls_copy_loses_nothing_and_the_connection_goes_
     again = ImportSummary()
     import_seen_urls(sessions, urls, again, now=NOW)  # on the same pooled connection: its staging table
     assert (again.seen, again.seen_known) == (50, BATCH) and keys(postgres_engine) == urls
+
+
+def test_a_failed_restore_of_the_sqlite_pragmas_leaves_no_pooled_connection_with_them(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scraper.store import bulk
+
+    before = pragmas(sqlite_engine)
+    real = bulk._pragmas
+    calls = 0
+
+    def restore_interrupted(connection: Any, values: dict[str, int]) -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the restore, after the load
+            raise KeyboardInterrupt
+        return real(connection, values)
+
+    monkeypatch.setattr(bulk, "_pragmas", restore_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        import_seen_urls(session_factory(sqlite_engine), ["https://a.example/1"], ImportSummary(), now=NOW)
+    assert pragmas(sqlite_engine) == before  # the pool's connection is a fresh one
+    assert keys(sqlite_engine) == ["https://a.example/1"]
