@@ -24,7 +24,7 @@ from scraper.parallel import default_workers, ordered_map
 from scraper.post_reader import OldPost, read_post
 from scraper.post_text import post_body_text
 from scraper.post_urls import url_keys
-from scraper.sanitize import storable_text
+from scraper.sanitize import MAX_URL_CHARS, storable_text
 from scraper.store import articles as article_rows
 from scraper.store.bulk import ArticleRows, bulk_sessions
 from scraper.store.feeds import ensure_feed_rows
@@ -129,11 +129,22 @@ class Unreadable:
     reason: str
 
 
+def storable_keys(url: str) -> tuple[str, str, str]:
+    """url_keys' (URL as kept, canonical URL, host key), refused (ValueError) when the canonical URL is
+    wider than the column: percent-encoding (1,000 'é' kept as they are: 6,018 characters) or a host's
+    punycode makes it longer than the URL kept, and PostgreSQL refused such a row with its whole batch,
+    then the import, where SQLite stored it."""
+    url, key, host = url_keys(url)
+    if len(key) > MAX_URL_CHARS:
+        raise ValueError(f"URL longer than {MAX_URL_CHARS} characters once canonical: {url[:200]}")
+    return url, key, host
+
+
 def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
     """Raises ValueError (a URL the archive cannot keep: an impossible port, a NUL, not http). The values
     stored made storable here (a NUL dropped, a lone surrogate U+FFFD): PostgreSQL's COPY refuses a NUL in
     text, and one post's NUL failed its whole batch, then the import."""
-    url, key, host = url_keys(post.url)
+    url, key, host = storable_keys(post.url)
     body = storable_text(post.body_html) or ""
     text = post_body_text(body)
     return ParsedPost(
@@ -319,7 +330,7 @@ def seen_rows(urls: Sequence[str]) -> list[tuple[str, str, str] | Unreadable]:
     out: list[tuple[str, str, str] | Unreadable] = []
     for listed in urls:
         try:
-            url, key, host = url_keys(listed)
+            url, key, host = storable_keys(listed)
             out.append((key, url, host))
         except ValueError as exc:
             out.append(Unreadable(Path(), str(exc)))

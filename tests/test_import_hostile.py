@@ -257,3 +257,41 @@ def test_a_failed_restore_of_the_sqlite_pragmas_leaves_no_pooled_connection_with
         import_seen_urls(session_factory(sqlite_engine), ["https://a.example/1"], ImportSummary(), now=NOW)
     assert pragmas(sqlite_engine) == before  # the pool's connection is a fresh one
     assert keys(sqlite_engine) == ["https://a.example/1"]
+
+
+def test_insert_new_given_one_url_twice_in_a_batch_stores_it_once(engine: Engine) -> None:
+    from scraper.store.bulk import ArticleRows
+
+    rows = ArticleRows(("url", "canonical_url", "host", "status", "attempts", "discovered_at"))
+    twice = [
+        (f"https://a.example/{n}", f"https://a.example/{n}", "a.example", "seen", 0, NOW)
+        for n in (1, 2, 1, 1)
+    ]
+    with session_factory(engine).begin() as session:
+        assert rows.insert_new(session, twice) == 2  # a caller that did not dedupe: the index does
+    assert keys(engine) == ["https://a.example/1", "https://a.example/2"]
+
+
+def test_a_url_whose_canonical_form_outgrows_the_column_fails_alone(engine: Engine) -> None:
+    grows = [
+        "https://a.example/" + "é" * 1000,  # 1,018 characters kept, 6,018 once percent-encoded
+        "https://bücher.example/" + "x" * 2020,  # the host's punycode: 2,050
+    ]
+    urls = ["https://a.example/before", *grows, "https://a.example/after"]
+    summary = ImportSummary()
+    import_seen_urls(session_factory(engine), urls, summary, now=NOW)
+    assert keys(engine) == ["https://a.example/after", "https://a.example/before"]
+    assert len(summary.errors) == 2 and summary.seen == 2, summary.errors
+
+
+def test_a_post_whose_canonical_url_outgrows_the_column_fails_alone(engine: Engine, tmp_path: Any) -> None:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    for n, url in enumerate(("https://a.example/" + "é" * 1000, "https://a.example/fine")):
+        (folder / f"story-{n}.md").write_text(seed_post(f"Story {n}", url, feed="News"), encoding="utf-8")
+    summary = ImportSummary()
+    import_post_files(
+        session_factory(engine), sorted(folder.iterdir()), folder, {}, summary, now=NOW, workers=0
+    )
+    assert keys(engine) == ["https://a.example/fine"] and summary.posts == 1
+    assert len(summary.errors) == 1 and "story-0.md" in summary.errors[0] and "canonical" in summary.errors[0]
