@@ -33,6 +33,7 @@ from scraper.store.models import IMPORTED, Article, ArticleStatus
 log = logging.getLogger(__name__)
 
 BATCH = 2000  # rows per transaction, and per IN (...) query (under SQLite's 32,766 bound parameters)
+POST_PATH_CHARS = 1024  # articles.post_path's width (scraper.store.tables)
 CHUNK = 250  # post files per worker's unit: small enough that a few in flight are little memory
 T = TypeVar("T")
 
@@ -145,11 +146,14 @@ def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
     stored made storable here (a NUL dropped, a lone surrogate U+FFFD): PostgreSQL's COPY refuses a NUL in
     text, and one post's NUL failed its whole batch, then the import."""
     url, key, host = storable_keys(post.url)
+    relative = paths(post.path)
+    if len(relative) > POST_PATH_CHARS:  # PostgreSQL refused it with its whole batch; SQLite stored it
+        raise ValueError(f"post path longer than {POST_PATH_CHARS} characters (the column's width)")
     body = storable_text(post.body_html) or ""
     text = post_body_text(body)
     return ParsedPost(
         str(post.path), url, storable_text(post.title), storable_text(post.author), post.feed_name,
-        post.published, body, key, paths(post.path), host, text,
+        post.published, body, key, relative, host, text,
     )  # fmt: skip
 
 

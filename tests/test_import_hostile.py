@@ -15,7 +15,7 @@ import pytest
 from alembic.command import downgrade
 from sqlalchemy import Engine, select, text
 
-from scraper.post_import import BATCH, ImportSummary, import_post_files, import_seen_urls
+from scraper.post_import import BATCH, POST_PATH_CHARS, ImportSummary, import_post_files, import_seen_urls
 from scraper.post_reader import read_url_list
 from scraper.sanitize import MAX_URL_CHARS
 from scraper.store.bulk import bulk_sessions
@@ -295,3 +295,17 @@ def test_a_post_whose_canonical_url_outgrows_the_column_fails_alone(engine: Engi
     )
     assert keys(engine) == ["https://a.example/fine"] and summary.posts == 1
     assert len(summary.errors) == 1 and "story-0.md" in summary.errors[0] and "canonical" in summary.errors[0]
+
+
+def test_a_post_path_wider_than_its_column_fails_alone(engine: Engine, tmp_path: Any) -> None:
+    folder = tmp_path / "posts"
+    deep = folder.joinpath(*["d" * 250] * 5)  # 1,255 characters before the file's name
+    deep.mkdir(parents=True)
+    (deep / "story-0.md").write_text(seed_post("Deep", "https://a.example/deep", feed="News"), "utf-8")
+    (folder / "story-1.md").write_text(seed_post("Near", "https://a.example/near", feed="News"), "utf-8")
+    summary = ImportSummary()
+    files = [deep / "story-0.md", folder / "story-1.md"]
+    import_post_files(session_factory(engine), files, folder, {}, summary, now=NOW, workers=0)
+    assert keys(engine) == ["https://a.example/near"] and summary.posts == 1
+    assert len(summary.errors) == 1 and "story-0.md" in summary.errors[0], summary.errors
+    assert POST_PATH_CHARS == Article.__table__.c.post_path.type.length  # type: ignore[attr-defined]
