@@ -308,4 +308,4 @@ def test_a_post_path_wider_than_its_column_fails_alone(engine: Engine, tmp_path:
     import_post_files(session_factory(engine), files, folder, {}, summary, now=NOW, workers=0)
     assert keys(engine) == ["https://a.example/near"] and summary.posts == 1
     assert len(summary.errors) == 1 and "story-0.md" in summary.errors[0], summary.errors
-    assert POST_PATH_CHARS == Article.__table__.c.post_path.type.length  # type: ignore[attr-defined]
+    assert Article.__table__.c.post_path.type.length == POST_PATH_CHARS  # type: ignore[attr-defined]
