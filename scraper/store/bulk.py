@@ -58,9 +58,15 @@ def bulk_sessions(sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Sess
         try:
             yield sessionmaker(bind=connection, expire_on_commit=False)
         finally:
-            if connection.in_transaction():
-                connection.rollback()
-            _pragmas(connection, before)
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+                _pragmas(connection, before)
+            except BaseException:
+                # not put back (a Ctrl-C in the restore, a rollback that failed): the pool must not hand
+                # the daemon a connection with the load's settings, so it closes this one
+                connection.invalidate()
+                raise
 
 
 def _pragmas(connection: Connection, values: dict[str, int]) -> dict[str, int]:
