@@ -24,7 +24,7 @@ from scraper.parallel import default_workers, ordered_map
 from scraper.post_reader import OldPost, read_post
 from scraper.post_text import post_body_text
 from scraper.post_urls import url_keys
-from scraper.sanitize import MAX_URL_CHARS, storable_text
+from scraper.sanitize import storable_text
 from scraper.store import articles as article_rows
 from scraper.store.bulk import ArticleRows, bulk_sessions
 from scraper.store.feeds import ensure_feed_rows
@@ -130,17 +130,6 @@ class Unreadable:
     reason: str
 
 
-def storable_keys(url: str) -> tuple[str, str, str]:
-    """url_keys' (URL as kept, canonical URL, host key), refused (ValueError) when the canonical URL is
-    wider than the column: percent-encoding (1,000 'é' kept as they are: 6,018 characters) or a host's
-    punycode makes it longer than the URL kept, and PostgreSQL refused such a row with its whole batch,
-    then the import, where SQLite stored it."""
-    url, key, host = url_keys(url)
-    if len(key) > MAX_URL_CHARS:
-        raise ValueError(f"URL longer than {MAX_URL_CHARS} characters once canonical: {url[:200]}")
-    return url, key, host
-
-
 def _without_nul(value: str | None) -> str | None:
     """`value` as PostgreSQL takes it. Only a NUL is looked for (2.5 us on a 10 KB body of CJK text, where
     storable_text's regular expression took 31 us): read_post decodes with "replace", so
@@ -152,7 +141,7 @@ def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
     """Raises ValueError (a URL the archive cannot keep: an impossible port, a NUL, not http; a post path
     wider than its column). A NUL in the text stored is dropped here: PostgreSQL's COPY refuses it, and
     one post's NUL failed its whole batch, then the import."""
-    url, key, host = storable_keys(post.url)
+    url, key, host = url_keys(post.url)
     relative = paths(post.path)
     if len(relative) > POST_PATH_CHARS:  # PostgreSQL refused it with its whole batch; SQLite stored it
         raise ValueError(f"post path longer than {POST_PATH_CHARS} characters (the column's width)")
@@ -341,7 +330,7 @@ def seen_rows(urls: Sequence[str]) -> list[tuple[str, str, str] | Unreadable]:
     out: list[tuple[str, str, str] | Unreadable] = []
     for listed in urls:
         try:
-            url, key, host = storable_keys(listed)
+            url, key, host = url_keys(listed)
             out.append((key, url, host))
         except ValueError as exc:
             out.append(Unreadable(Path(), str(exc)))

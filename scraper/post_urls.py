@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from scraper.errors import RefusedValueError
 from scraper.hosts import host_key
 from scraper.sanitize import MAX_URL_CHARS, checked_url
 from scraper.urls import canonical_url
@@ -35,4 +36,8 @@ def url_keys(url: str) -> tuple[str, str, str]:
         if len(host) <= MAX_HOST_CHARS:
             return url, f"{scheme}://{host}{path or '/'}", host
     kept = checked_url(url)
-    return kept, canonical_url(kept), host_key(kept)
+    key = canonical_url(kept)
+    if len(key) > MAX_URL_CHARS:  # percent-encoding or punycode grew it past the column, which PostgreSQL
+        # enforces (refusing the row's whole batch) and SQLite does not
+        raise RefusedValueError(f"URL longer than {MAX_URL_CHARS} characters once canonical: {kept[:200]}")
+    return kept, key, host_key(kept)
