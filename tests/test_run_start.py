@@ -56,15 +56,7 @@ def test_run_loads_no_migrations_nor_tools_of_other_commands_before_its_first_po
         encoding="utf-8",
     )
     assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
-    done = subprocess.run(
-        [sys.executable, "-c", _FIRST_POLL, "-q", "run", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
-        timeout=120,
-        check=False,
-    )
+    done = _scraper_in_a_process(_FIRST_POLL, tmp_path, "run", "--config", str(config))
     assert done.returncode == 0, done.stderr
     line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED "))
     modules = set(line.split()[1:])
@@ -109,17 +101,23 @@ def test_start_up_is_not_scanned_by_the_collector_and_the_work_is(tmp_path: Path
         '[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-c", _COLLECTIONS, "-q", "once", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
-        timeout=120,
-        check=False,
-    )
+    done = _scraper_in_a_process(_COLLECTIONS, tmp_path, "once", "--config", str(config))
     line = next(line for line in done.stdout.splitlines() if line.startswith("GC "))
     full_while_starting, while_starting, threshold_after, default, frozen = map(int, line.split()[1:])
     assert full_while_starting == 0
     assert while_starting > threshold_after == default  # the interpreter's own, put back
     assert frozen > 10_000  # start-up's objects, out of every later collection
+
+
+def _scraper_in_a_process(script: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`script` (which calls scraper's main) in a fresh interpreter, as a command line starts: nothing the
+    test process imported counts."""
+    return subprocess.run(
+        [sys.executable, "-c", script, "-q", *args],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
+        timeout=120,
+        check=False,
+    )
