@@ -360,6 +360,7 @@ class Fetcher:
         self._proxied: dict[str, httpx.AsyncClient] = {}
         self.cookies = SiteCookies()
         self._rng = random.Random()
+        self.closed = False  # set by aclose: no fetch under way starts another try after it
 
     def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
         config = self.config
@@ -425,6 +426,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
+        self.closed = True  # first: a fetch woken by its client's closing sees it and does not retry
         for client in (self._direct, *self._proxied.values()):
             await client.aclose()
         close = getattr(self.capture, "close", None)
@@ -500,8 +502,8 @@ class Fetcher:
             return response
 
     def _may_retry(self, attempt: int) -> bool:
-        # none once the fetcher is closed under a fetch (a drain's cancel missed it): a closed client
-        return attempt < self.config.retries and not self._direct.is_closed
+        # none once the fetcher is closed under a fetch (a drain's cancel missed it): its clients are closed
+        return attempt < self.config.retries and not self.closed
 
     def _retry_delay(self, attempt: int) -> float:
         return self.config.retry_backoff * 2**attempt * self._rng.uniform(0.8, 1.2)
