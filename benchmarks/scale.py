@@ -27,7 +27,10 @@ article, whole process. Only 127.0.0.0/8 is used.
 every thread, idle time left out, so the samples are CPU) into DIR and prints the top items per worker
 count (all workers of a run added up): by own samples (the function on top of the stack) and by inclusive
 samples of scraper's functions. py-spy runs beside the workers, so its cost lands in "CPU busy", not in the
-workers' CPU; measure the figures without it all the same.
+workers' CPU; measure the figures without it all the same. Its samples over-weight a system call made
+holding the GIL: `time.thread_time()` in the extractor's Budget (1.4 us a call) showed as 4-5% of the
+samples, psycopg's executemany of the outcomes' UPDATE as 7% (issue 15, session 15: one statement per batch
+instead cost more CPU); weigh a suspect with `--callgrind` or a micro-benchmark before working on it.
 
 `--callgrind DIR` runs the first worker of each run under valgrind's callgrind, uninstrumented through
 its start-up and first polls (`--instr-atstart=no`); instrumentation is switched on when the feeds publish

@@ -546,6 +546,7 @@ def _run_backfill(config: Config, options: BackfillOptions) -> NoReturn:
         # SQLite: one process works on an archive at a time. PostgreSQL: backfills on several machines
         # share the queue through their claims, beside the daemons.
         with _database(config, lock=True, advisory=False) as engine:
+            _started()
             progress = _FinalSummaryOnly(None if _quiet() else make_progress())
             report = asyncio.run(run_backfill(config, engine, options, progress, stdin=stdin))
             unwritable, waiting = export_dir_problem(config.export.dir), 0  # (its failed writes are logged)
@@ -611,6 +612,7 @@ def status(config_path: Path | None) -> None:
     _start_logging()
     config = _load(config_path)
     with _database(config) as engine:
+        _started()
         intervals = {feed.url: feed.interval for feed in config.feeds}
         report = feed_status_report(engine, intervals=intervals, lease_seconds=config.cluster.lease_seconds)
     click.echo(report, nl=False)
@@ -637,6 +639,7 @@ def history(config_path: Path | None, key: str, pair: tuple[int, int] | None) ->
     _start_logging()
     config = _load(config_path)
     with _database(config) as engine, session_factory(engine)() as session:
+        _started()
         try:
             report = history_report(session, key, pair)
         except ConfigError as exc:  # no such article or version
@@ -694,6 +697,7 @@ def export_command(
     if problem:
         _fail(f"{problem}; {EXPORT_DIR_FIX}", EXIT_FEED_FAILED)
     with _database(config) as engine:
+        _started()
         try:
             written = rewrite_all(session_factory(engine), new_writer(config))
         except OSError as exc:  # the disk full, say: what was written stays, the rest is written next time
@@ -728,6 +732,7 @@ def _write_captures(config: Config, warc_dir: Path | None, wacz_file: Path | Non
     from scraper.store.db import session_factory
 
     with _database(config) as engine:
+        _started()
         sessions = session_factory(engine)
         try:
             if warc_dir:
@@ -765,6 +770,7 @@ def import_command(config_path: Path | None, paths: tuple[Path, ...], feed_name:
     config = _load(config_path)
     try:
         with _database(config, lock=True) as engine:
+            _started()
             summary = import_paths(
                 session_factory(engine), paths, config.export.dir, config.feeds, feed_name=feed_name
             )
@@ -961,7 +967,10 @@ def _collect_rarely_while_starting() -> None:
 def _started() -> None:
     """The command's modules are imported and its work begins: what start-up made is moved out of the
     collector's generations (`gc.freeze`: never scanned again, as it is never freed), and the collector
-    runs on its usual thresholds again for the work's own garbage."""
+    runs on its usual thresholds again for the work's own garbage. Every command that opens the archive
+    calls it once the archive is open (`run` once the daemon's modules are in, `once` once its node is
+    built): a long import or backfill must not run its whole course on the starting threshold. A second
+    call does nothing."""
     if not _threshold_before:  # not started by main() (a test's in-process run): the collector as it is
         return
     gc.freeze()

@@ -311,6 +311,51 @@ class _TLSContext:
         return self.made
 
 
+def _new_client(
+    config: HttpConfig, user_agent: str, transport: httpx.AsyncBaseTransport
+) -> httpx.AsyncClient:
+    """A Fetcher's httpx client over `transport` (the guarded one, or a proxy's)."""
+    client = httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(
+            connect=config.connect_timeout,
+            read=config.read_timeout,
+            write=config.read_timeout,
+            pool=config.timeout,
+        ),
+        headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+        follow_redirects=False,
+        cookies=_refusing_jar(),  # keeps none: see SiteCookies
+        event_hooks={"response": [_location_hook]},
+        trust_env=False,  # proxies are chosen here; and no .netrc credentials for strangers' hosts
+    )
+    if isinstance(getattr(client, "_cookies", None), httpx.Cookies):  # else the jar refuses them
+        client._cookies = _NoCookies(_refusing_jar())
+    return client
+
+
+class _MergedHeaders:
+    """A request's headers: its client's, its User-Agent the policy's, then `extra` (a poll's validators,
+    robots.txt's Accept), as httpx's build_request merges them. The merge without `extra` is made once
+    per client and User-Agent (a page fetch has none), not once per request: merging and validating
+    headers was a tenth of sending a request."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[int, str], httpx.Headers] = {}  # the clients live as long as the Fetcher
+
+    def __call__(self, client: httpx.AsyncClient, user_agent: str, extra: Mapping[str, str]) -> httpx.Headers:
+        key = (id(client), user_agent)
+        merged = self.made.get(key)
+        if merged is None:
+            merged = self.made[key] = httpx.Headers(client.headers)
+            merged["User-Agent"] = user_agent
+        if not extra:
+            return merged
+        merged = merged.copy()
+        merged.update(extra)
+        return merged
+
+
 class Fetcher:
     """Shared client for feed polls and page fetches. Use as `async with Fetcher(config) as fetcher`.
 
@@ -356,30 +401,12 @@ class Fetcher:
         )
         self._tls = _TLSContext(config.trust_env)
         self._backend = GuardedBackend(self.guard)  # on asyncio's transports (scraper.streams)
-        self._direct = self._client(self._guarded_transport())
+        self._direct = _new_client(config, self.user_agent, self._guarded_transport())
         self._proxied: dict[str, httpx.AsyncClient] = {}
         self.cookies = SiteCookies()
         self._rng = random.Random()
-
-    def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-        config = self.config
-        client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=config.connect_timeout,
-                read=config.read_timeout,
-                write=config.read_timeout,
-                pool=config.timeout,
-            ),
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
-            follow_redirects=False,
-            cookies=_refusing_jar(),  # keeps none: see SiteCookies
-            event_hooks={"response": [_location_hook]},
-            trust_env=False,  # proxies are chosen here; and no .netrc credentials for strangers' hosts
-        )
-        if isinstance(getattr(client, "_cookies", None), httpx.Cookies):  # else the jar refuses them
-            client._cookies = _NoCookies(_refusing_jar())
-        return client
+        self.closed = False  # set by aclose: no fetch under way starts another try after it
+        self._headers = _MergedHeaders()
 
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
         """httpx's transport, its pool replaced by a pool per host (scraper.pools) on the guarded backend."""
@@ -413,7 +440,7 @@ class Fetcher:
                 proxy=proxy, limits=self._limits, trust_env=self.config.trust_env
             )
             clean_proxy_pool(getattr(transport, "_pool", None))
-            client = self._proxied[proxy] = self._client(transport)
+            client = self._proxied[proxy] = _new_client(self.config, self.user_agent, transport)
         return client, False
 
     async def __aenter__(self) -> Fetcher:
@@ -425,6 +452,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
+        self.closed = True  # first: a fetch woken by its client's closing sees it and does not retry
         for client in (self._direct, *self._proxied.values()):
             await client.aclose()
         close = getattr(self.capture, "close", None)
@@ -500,8 +528,8 @@ class Fetcher:
             return response
 
     def _may_retry(self, attempt: int) -> bool:
-        # none once the fetcher is closed under a fetch (a drain's cancel missed it): a closed client
-        return attempt < self.config.retries and not self._direct.is_closed
+        # none once the fetcher is closed under a fetch (a drain's cancel missed it): its clients are closed
+        return attempt < self.config.retries and not self.closed
 
     def _retry_delay(self, attempt: int) -> float:
         return self.config.retry_backoff * 2**attempt * self._rng.uniform(0.8, 1.2)
@@ -517,7 +545,6 @@ class Fetcher:
     ) -> Response:
         """One try: every redirect hop, each in its host's politeness slot, all under one deadline."""
         loop = asyncio.get_running_loop()
-        request_headers = {"User-Agent": policy.user_agent, **headers}
         remaining = self.config.timeout
         seen = {url}
         current = url
@@ -529,6 +556,7 @@ class Fetcher:
             if check_robots and policy.respect_robots:
                 await self._check_robots(current, policy)
             client, guarded = self._client_for(parts, policy)
+            request_headers = self._headers(client, policy.user_agent, headers)
             capture_kind, jar = kind if self.capture else None, self.cookies.jar(current, policy)
             try:
                 if not guarded:
@@ -565,7 +593,7 @@ class Fetcher:
         self,
         client: httpx.AsyncClient,
         url: str,
-        headers: Mapping[str, str],
+        headers: httpx.Headers,
         cap: int,
         capture_kind: str | None,
         guarded: bool,
@@ -614,10 +642,13 @@ class Fetcher:
 
 
 async def _send(
-    client: httpx.AsyncClient, url: str, headers: Mapping[str, str], cookies: httpx.Cookies | None
+    client: httpx.AsyncClient, url: str, headers: httpx.Headers, cookies: httpx.Cookies | None
 ) -> httpx.Response:
-    """GET, streamed; with `cookies` (a site's jar), its cookies sent and the answer's kept in it."""
-    request = client.build_request("GET", url, headers=headers)
+    """GET, streamed; with `cookies` (a site's jar), its cookies sent and the answer's kept in it. The
+    request is what the client's build_request makes of an absolute URL and these headers (already merged
+    with the client's: _MergedHeaders), with the client's timeouts; the client has no base URL,
+    query parameters or cookies of its own to merge (see _new_client)."""
+    request = httpx.Request("GET", url, headers=headers, extensions={"timeout": client.timeout.as_dict()})
     if cookies is not None:
         cookies.set_cookie_header(request)
     response = await client.send(request, stream=True)

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine, Table, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from scraper.config import FeedConfig
 from scraper.post_import import ImportSummary, configured_feed_ids, import_post_files
@@ -97,3 +97,48 @@ def test_an_import_stores_its_posts_on_both_backends(engine: Engine, tmp_path: P
     assert all(a.discovered_at == NOW and a.post_written_at == NOW and a.feed_id for a in articles)
     assert [a.post_path for a in articles] == [path.name for path in files]
     assert all(a.content_text and a.content_html and a.content_source == "import" for a in articles)
+
+
+def test_a_batch_of_outcomes_updates_each_row_with_its_own_values_on_both_backends(engine: Engine) -> None:
+    """article_rows.update_many, the outcomes' batch write: each row gets its own values, None, dates in
+    another zone and hostile text included, and its lease kept or released; rows not in the batch are
+    untouched; an over-long value fails the batch (the column's limit holds, nothing is cut short: a
+    batch written as one statement with its values cast, as tried for issue 15, must keep this)."""
+    from scraper.store.articles import update_many
+
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        ArticleRows(COLUMNS).insert(session, rows("u"))
+    with engine.connect() as connection:
+        ids = list(connection.scalars(select(Article.id).order_by(Article.id)))
+    east = timezone(timedelta(hours=-3))
+    batch = [
+        {"row_id": ids[0], "new_title": "é \"x\" \\N\t{a,b}", "new_published_at": None, "new_attempts": 4},
+        {"row_id": ids[2], "new_title": None, "new_published_at": datetime(2001, 2, 3, 4, tzinfo=east),
+         "new_attempts": 0},
+    ]  # fmt: skip
+    until = NOW + timedelta(minutes=5)
+    with engine.begin() as connection:
+        update_many(connection, ("title", "published_at", "attempts"), batch, "node-1", until)
+    columns = (
+        Article.title,
+        Article.published_at,
+        Article.attempts,
+        Article.lease_owner,
+        Article.lease_expires_at,
+    )
+    with engine.connect() as connection:
+        got = [tuple(row) for row in connection.execute(select(*columns).order_by(Article.id))]
+    assert got == [
+        ('é "x" \\N\t{a,b}', None, 4, "node-1", until),
+        ("a\tb\\c\nd", NOW, 3, None, None),  # not in the batch
+        (None, datetime(2001, 2, 3, 7, tzinfo=UTC), 0, "node-1", until),
+    ]
+    with engine.begin() as connection:
+        update_many(connection, ("attempts",), [{"row_id": ids[0], "new_attempts": 5}], None, None)
+    with engine.connect() as connection:
+        assert tuple(connection.execute(select(*columns[2:4]).where(Article.id == ids[0])).one()) == (5, None)
+    if engine.dialect.name == "postgresql":  # SQLite keeps any length
+        too_long = [{"row_id": ids[1], "new_final_url": "https://x.example/" + "a" * 3000}]
+        with pytest.raises(DataError), engine.begin() as connection:
+            update_many(connection, ("final_url",), too_long, None, None)

@@ -218,6 +218,41 @@ def test_feed_policy_sets_the_user_agent(httpserver: HTTPServer) -> None:
     assert agents == ["Other/1", f"archive-bot/{__version__} (+https://archive.example/contact)"]
 
 
+def test_each_request_of_one_fetcher_carries_its_own_agent_and_headers_only(httpserver: HTTPServer) -> None:
+    """The merged headers are made once per client and agent and reused: a request's own headers (a
+    poll's validators) and another feed's agent never leak into the requests after it."""
+    httpserver.expect_request("/x").respond_with_data("ok")
+    config = fast()
+    other = RequestPolicy.from_config(
+        config, FeedConfig(name="f", url="https://f.example", user_agent="Other/1")
+    )
+    url = httpserver.url_for("/x")
+
+    async def main() -> None:
+        async with Fetcher(config) as fetcher:
+            await fetcher.get(url)
+            await fetcher.get(url, {"If-None-Match": '"v1"', "user-agent": "Mine/2"})
+            await fetcher.get(url, policy=other)
+            await fetcher.get(url, {"If-Modified-Since": "Wed, 01 May 2024 08:00:00 GMT"}, policy=other)
+            await fetcher.get(url)
+
+    asyncio.run(main())
+    sent = [
+        (r.headers["User-Agent"], r.headers.get("If-None-Match"), r.headers.get("If-Modified-Since"))
+        for r, _ in httpserver.log
+    ]
+    ours = sent[0][0]
+    assert ours.startswith("scraper/")
+    assert sent == [
+        (ours, None, None),
+        ("Mine/2", '"v1"', None),  # a header given with the request wins, as httpx merges them
+        ("Other/1", None, None),
+        ("Other/1", None, "Wed, 01 May 2024 08:00:00 GMT"),
+        (ours, None, None),
+    ]
+    assert all(r.headers["Accept-Encoding"] == "gzip, deflate" for r, _ in httpserver.log)
+
+
 async def _get_with(
     config: HttpConfig, url: str, env: dict[str, str], policy: RequestPolicy | None = None
 ) -> Response:

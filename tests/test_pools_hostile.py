@@ -503,3 +503,26 @@ def test_closing_the_fetcher_under_fetches_in_flight_ends_them_with_a_clear_erro
     assert pending == 0
     assert len(results) == 3
     assert all(isinstance(r, FetchError) for r in results), results
+
+
+def test_a_fetch_whose_fetcher_is_closed_under_it_is_not_tried_again() -> None:
+    """The Fetcher has a closed state of its own, set first thing by `aclose`: a fetch under way when it
+    closes fails (a transport error, which would otherwise be retried at once) without another try."""
+
+    async def main() -> tuple[bool, bool, object, int]:
+        server = Server([None, OK, OK, OK])  # the first request hangs; a retry would get an answer
+        async with server as port:
+            fetcher = Fetcher(HttpConfig(allow_private_networks=True, per_host_delay=0, retries=3))
+            before = fetcher.closed
+            task = asyncio.create_task(fetcher.get(f"http://127.0.0.1:{port}/"))
+            while server.served < 1:
+                await asyncio.sleep(0.01)
+            await fetcher.aclose()
+            done, _ = await asyncio.wait([task], timeout=10)
+            result = task.exception() if done else "still running"
+            return before, fetcher.closed, result, server.served
+
+    before, after, result, served = asyncio.run(main())
+    assert (before, after) == (False, True)
+    assert isinstance(result, FetchError), result
+    assert served == 1

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.test_cli import _loaded
 
@@ -121,3 +123,43 @@ def _scraper_in_a_process(script: str, folder: Path, *args: str) -> subprocess.C
         timeout=120,
         check=False,
     )
+
+
+# A command as main() runs it, reporting the collector's first threshold and frozen objects at its end.
+_THRESHOLD_AT_THE_END = """
+import gc, sys
+sys.argv = ["scraper", *sys.argv[1:]]
+default = gc.get_threshold()[0]
+import scraper.cli as cli
+try:
+    cli.main()
+except SystemExit:
+    pass
+print("\\nGC", gc.get_threshold()[0], default, gc.get_freeze_count())
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["export"], ["import", "{posts}"], ["backfill", "--urls", "{urls}"], ["history", "1"]],
+)
+def test_every_command_that_opens_the_archive_works_on_the_usual_collector_threshold(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Not only `run` and `once`: a command that opens the archive (an import or a backfill may run for
+    hours) ends its start-up as they do, start-up frozen, the interpreter's own threshold put back."""
+    config = tmp_path / "scraper.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
+        '[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "old_posts").mkdir()
+    (tmp_path / "urls.txt").write_text("", encoding="utf-8")
+    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
+    args = [arg.format(posts=tmp_path / "old_posts", urls=tmp_path / "urls.txt") for arg in command]
+    done = _scraper_in_a_process(_THRESHOLD_AT_THE_END, tmp_path, *args, "--config", str(config))
+    line = next(line for line in done.stdout.splitlines() if line.startswith("GC "))
+    threshold_after, default, frozen = map(int, line.split()[1:])
+    assert threshold_after == default, done.stderr
+    assert frozen > 10_000, done.stderr
