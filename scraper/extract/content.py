@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
+from scraper.extract.cited import shows_address
 from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.measure import TextStats, measure, subtree_range
@@ -510,7 +511,11 @@ def _judge(
         return True
     if tag == "p":
         density = mine.density()
-        if mine.links and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8)):
+        if (
+            mine.links
+            and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8))
+            and not shows_address(node)
+        ):
             doomed.append(node)
             return False
     elif tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33):
