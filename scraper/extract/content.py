@@ -20,6 +20,7 @@ from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.cited import shows_address
 from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
+from scraper.extract.lead import with_lead
 from scraper.extract.measure import TextStats, measure, subtree_range
 from scraper.extract.threads import beside_a_thread, without_threads
 
@@ -92,6 +93,7 @@ def find_main_content(
     else:  # the wrapper adds no text: the best block stands for it (exempt from the cleaning below)
         siblings = _with_siblings(wrapper, candidates, stats, alike_only=True)
         nodes = [top.node if node.mem_id == wrapper.node.mem_id else node for node in siblings]
+    nodes = with_lead(nodes, stats)
     for node in nodes:
         clean_conditionally(node, stats, budget)
     return nodes
