@@ -78,3 +78,45 @@ def test_a_lead_word_inside_another_word_is_not_a_lead() -> None:
     box = f"<div class='leaderboard'>{LEAD}</div>"
     page = f"<div id='main'><h1>Title</h1>{box}<div id='content'>{BODY}</div></div>"
     assert LEAD not in _text(page)
+
+
+LINE_A = (
+    "Veteran actress Jane Roe, who won the award for best actress in 2008, shared some new photos of herself"
+    " online."
+)
+LINE_B = (
+    "She carried a bag in the colours of the national flag, at an event hosted by a well known media mogul"
+    " in town."
+)
+
+
+def _picture(n: int) -> str:
+    return f"<div style='text-align:center'><span><img src='/p{n}.jpg' width='400' height='300'></span></div>"
+
+
+def test_a_post_written_in_div_lines_between_photos_is_not_a_gallery() -> None:
+    # an editor's post: each line a <div><span>, photos between them, no <p> at all
+    lines = "".join(
+        f"<div><span><span>{line}</span></span></div><div><span> </span></div>" for line in (LINE_A, LINE_B)
+    )
+    reader = f"<div class='reader'>{_picture(1)}{lines}{''.join(_picture(n) for n in range(2, 7))}</div>"
+    intro = (
+        "<div><span>Photos of the actress are making the rounds on social media, and they show her at her"
+        " best.</span></div>"
+    )
+    text = _text(f"<div class='post'><h1>Title</h1><div class='post-body'>{intro}{reader}</div></div>")
+    assert LINE_A in text and LINE_B in text
+
+
+def test_a_grid_of_picture_cards_with_summary_lines_still_goes() -> None:
+    cards = "".join(
+        f"<div class='card'><div class='r'><a href='/s{n}'><img src='/t{n}.jpg'></a></div>"
+        f"<div class='title'><a href='/s{n}'>Story {n}</a></div>"
+        f"<div class='body'>Summary line {n} of another story, long enough to read as a whole sentence"
+        " here.</div></div>"
+        for n in range(6)
+    )
+    page = f"<article><h1>Title</h1>{BODY}<div id='more'><h2>Most read</h2>{cards}</div></article>"
+    text = _text(page)
+    assert "Summary line" not in text
+    assert "Article paragraph 7" in text

@@ -477,10 +477,12 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
         key = keys[index]
         mine = counts.pop(key, None) or _Counts()
         length = direct_length.get(key)
+        tag = tags[index] or ""
         if length:
             mine.length += length
             mine.clauses += direct_clauses[key]
-        tag = tags[index] or ""
+            if length >= PROSE_LINE_CHARS and tag in TEXT_WRAPPER_TAGS:
+                mine.lines += length
         if tag == "a":
             mine.linked = mine.length
             mine.links += 1
@@ -639,13 +641,14 @@ class _Counts:
     """What a block holds: text and link text lengths, clause marks, and elements by kind."""
 
     __slots__ = (
-        "clauses", "embeds", "figures", "images", "inputs", "items", "length", "linked", "links",
+        "clauses", "embeds", "figures", "images", "inputs", "items", "length", "lines", "linked", "links",
         "paragraphs",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.length = self.clauses = self.linked = self.links = self.paragraphs = 0
         self.images = self.items = self.inputs = self.embeds = self.figures = 0
+        self.lines = 0  # characters of prose lines written in wrappers (`<div><span>a sentence</span>`)
 
     def add(self, other: _Counts) -> None:
         self.length += other.length
@@ -658,12 +661,20 @@ class _Counts:
         self.inputs += other.inputs
         self.embeds += other.embeds
         self.figures += other.figures
+        self.lines += other.lines
 
     def density(self) -> float:
         return min(1.0, self.linked / self.length) if self.length else 0.0
 
 
 _JUDGED_TAGS = frozenset({"div", "section", "ul", "ol", "dl", "table", "form", "aside"})
+# A line of a wrapper's own text this long is a sentence, not a caption or a headline; a block with this
+# much of such lines between its pictures is a post written in `<div>` lines (editors do that), not a
+# gallery, however few `<p>` it holds.
+PROSE_LINE_CHARS = 80
+GALLERY_MIN_LINES = 200
+LINES_MAX_DENSITY = 0.05
+CARDS_ALIKE = 3
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # The tags `_judge` has a rule for; every other element is only counted.
 _ASKED_TAGS = _JUDGED_TAGS | _HEADINGS | _STUB_TAGS
@@ -689,7 +700,7 @@ def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
     tag = node.tag
     in_figure = held.figures > 0 or tag == "figure"
     return (
-        (images > 1 and paragraphs / images < 0.5 and not in_figure)
+        (images > 1 and paragraphs / images < 0.5 and not in_figure and not _written_in_lines(node, held))
         or (items > paragraphs and tag not in ("ul", "ol"))
         or held.inputs > paragraphs / 3
         or (
@@ -702,6 +713,22 @@ def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
         or (weight >= 25 and density > 0.5)
         or ((embeds == 1 and length < 75) or embeds > 1)
     )
+
+
+def _written_in_lines(node: LexborNode, held: _Counts) -> bool:
+    """Prose written in wrapper lines between pictures (a post, not a gallery): sentences' worth of lines,
+    hardly a linked word, and not a grid of cards wrapped alike (teasers: a picture and a summary each)."""
+    if held.lines < GALLERY_MIN_LINES or held.linked > held.length * LINES_MAX_DENSITY:
+        return False
+    named: dict[str, int] = {}
+    children = 0
+    for child in node.iter():
+        children += 1
+        name = child.attributes.get("class")
+        if name:
+            named[name] = named.get(name, 0) + 1
+    most = max(named.values(), default=0)
+    return not (most >= CARDS_ALIKE and most * 2 >= children)
 
 
 def _in_cell(node: LexborNode) -> bool:
