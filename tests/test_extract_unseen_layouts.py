@@ -120,3 +120,27 @@ def test_a_grid_of_picture_cards_with_summary_lines_still_goes() -> None:
     text = _text(page)
     assert "Summary line" not in text
     assert "Article paragraph 7" in text
+
+
+def test_a_list_article_whose_table_scores_best_keeps_its_intro_and_caption() -> None:
+    # the rows score for the table's body; the page around it is link-dense (see also, references), so
+    # the body, not the page, is the best block: its table is the unit, and the intro beside it joins
+    rows = "".join(
+        f"<tr><th><a href='/f{n}'>Film {n}</a></th><td>{1950 + n}</td><td>Synopsis {n}: a man relives"
+        " the same day, again and again, until he learns what the day wants of him, and it ends.</td></tr>"
+        for n in range(12)
+    )
+    intro = (
+        "<p>This list of films with time loops names films in which the characters live the same day again,"
+        " and again, until something breaks the loop.</p>"
+    )
+    caption = "<caption>Films with time loops</caption><thead><tr><th>Film</th></tr></thead>"
+    links = "".join(f"<li><a href='/r{n}'>Reference number {n} to a source</a></li>" for n in range(30))
+    page = (
+        f"<div id='content'><h1>List of films</h1>{intro}<table>{caption}<tbody>{rows}</tbody></table>"
+        f"<h2>References</h2><ul>{links}</ul></div>"
+    )
+    text = _text(page)
+    assert "This list of films" in text
+    assert "Films with time loops" in text
+    assert "Synopsis 11" in text

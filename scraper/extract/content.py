@@ -83,7 +83,7 @@ def find_main_content(
         or _shared_ancestor(ranked, candidates)
         or _prefer_enclosing(ranked[0], candidates, stats)
     )
-    top = _out_of_thread(top, candidates, stats)
+    top = _whole_table(_out_of_thread(top, candidates, stats), candidates)
     top = _declared_body(top, candidates) or _widened(top, candidates, stats)
     if expected_length:
         top = _as_long_as_declared(top, candidates, stats, expected_length)
@@ -284,6 +284,24 @@ def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate], stats:
             best = candidate
         child, node = node, node.parent
     return best
+
+
+_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot", "tr"})
+
+
+def _whole_table(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate:
+    """A data table's rows score for its body (three levels up from the cells), but the table is the unit:
+    its caption and header are part of it, and the prose around it (a list article's intro) is its
+    sibling. A layout table (no caption, no header cells) is the page's grid: it is left as it is."""
+    node = top.node
+    if node.tag not in _TABLE_PARTS:
+        return top
+    table = node.parent
+    while table is not None and table.tag in _TABLE_PARTS:
+        table = table.parent
+    if table is None or table.tag != "table" or table.css_first("caption, thead, th") is None:
+        return top
+    return candidates.get(table.mem_id) or _Candidate(table, top.score)
 
 
 def _out_of_thread(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
