@@ -144,3 +144,20 @@ def test_a_list_article_whose_table_scores_best_keeps_its_intro_and_caption() ->
     assert "This list of films" in text
     assert "Films with time loops" in text
     assert "Synopsis 11" in text
+
+
+def test_a_list_of_sentences_that_link_a_word_is_kept() -> None:
+    items = "".join(
+        f"<li>Contributor {n} <a href='/bug/{n}'>fixed an issue with the add-on manager</a> when a profile"
+        " is updated on disk by another program</li>"
+        for n in range(6)
+    )
+    text = _text(f"<article><h1>Title</h1>{BODY}<h2>Resolved bugs</h2><ul>{items}</ul>{BODY}</article>")
+    assert "Contributor 5 fixed an issue" in text and "by another program" in text
+
+
+def test_a_list_of_links_inside_the_article_still_goes() -> None:
+    items = "".join(f"<li><a href='/s{n}'>Another story about another subject {n}</a></li>" for n in range(6))
+    text = _text(f"<article><h1>Title</h1>{BODY}<ul>{items}</ul>{BODY}</article>")
+    assert "Another story" not in text
+    assert "Article paragraph 7" in text

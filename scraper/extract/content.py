@@ -727,9 +727,25 @@ def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
             and not in_figure
             and not _in_cell(node)
         )
-        or (weight < 25 and density > 0.2 and length < 2000)
+        or (weight < 25 and density > 0.2 and length < 2000 and not _items_of_prose(tag, held))
         or (weight >= 25 and density > 0.5)
         or ((embeds == 1 and length < 75) or embeds > 1)
+    )
+
+
+# A list whose items say this much each outside their links, on average, is a list of sentences that
+# link a word or two (a changelog, a digest: "X fixed the crash (bug 123)"), not a list of links.
+ITEM_OWN_CHARS = 30
+ITEMS_MAX_DENSITY = 0.6
+
+
+def _items_of_prose(tag: str | None, held: _Counts) -> bool:
+    items = held.items
+    return (
+        tag in ("ul", "ol")
+        and items >= 2
+        and held.length - held.linked >= ITEM_OWN_CHARS * items
+        and held.linked <= held.length * ITEMS_MAX_DENSITY
     )
 
 
