@@ -22,6 +22,7 @@ from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.lead import with_lead
 from scraper.extract.measure import TextStats, measure, subtree_range
+from scraper.extract.site import Site
 from scraper.extract.threads import beside_a_thread, without_threads
 
 # Blocks whose own text is a paragraph.
@@ -65,13 +66,15 @@ class _Candidate:
 
 
 def find_main_content(
-    body: LexborNode, budget: Budget | None = None, expected_length: int = 0
+    body: LexborNode, budget: Budget | None = None, expected_length: int = 0, site: Site | None = None
 ) -> list[LexborNode]:
     """The article's blocks, in page order; `[body]` when nothing stands out. `expected_length`: how
-    long the page says the article is (its JSON-LD articleBody), 0 when it does not say."""
+    long the page says the article is (its JSON-LD articleBody), 0 when it does not say. `site`: the
+    page's site, when known: headlines leading to its other stories are teasers, others are not."""
     budget = budget or Budget()
     drop_junk(body, protect=_HOLDS_ARTICLE, budget=budget)
     stats = measure(body, budget)
+    stats.site = site
     candidates = _score_paragraphs(stats)
     if not candidates:
         return [body]
@@ -233,8 +236,8 @@ def _adds_teasers(wider: LexborNode, node: LexborNode, stats: TextStats) -> bool
     """Whether what `wider` holds beside `node` is a list of teasers (a grid of cards with summaries,
     other stories' decks): prose with few links, which is not the rest of the article. Asked once per
     page, of the block the climb ended at."""
-    wide_headlines, wide_prose = teaser_counts(wider)
-    headlines, prose = teaser_counts(node)
+    wide_headlines, wide_prose = teaser_counts(wider, site=stats.site)
+    headlines, prose = teaser_counts(node, site=stats.site)
     added = _prose(wider, stats) - _prose(node, stats)
     return reads_as_teasers(wide_headlines - headlines, wide_prose - prose, added)
 
@@ -394,7 +397,7 @@ def _joins(
         return False
     if sibling.tag == "p":
         return True
-    if reads_as_teasers(*teaser_counts(sibling), _prose(sibling, stats)):
+    if reads_as_teasers(*teaser_counts(sibling, site=stats.site), _prose(sibling, stats)):
         return False  # each summary under its own linked headline: other stories, not this one
     if not alike_only or _alike_part(sibling, kind, stats):
         return True
@@ -414,7 +417,7 @@ def _continues(sibling: LexborNode, article: LexborNode, stats: TextStats) -> bo
     return (
         _holds_prose(sibling, stats)
         and _prose(sibling, stats) >= _prose(article, stats) * CONTINUED_SHARE
-        and not reads_as_teasers(*teaser_counts(sibling, flat=True), _prose(sibling, stats))
+        and not reads_as_teasers(*teaser_counts(sibling, flat=True, site=stats.site), _prose(sibling, stats))
     )
 
 
