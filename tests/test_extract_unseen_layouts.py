@@ -161,3 +161,33 @@ def test_a_list_of_links_inside_the_article_still_goes() -> None:
     text = _text(f"<article><h1>Title</h1>{BODY}<ul>{items}</ul>{BODY}</article>")
     assert "Another story" not in text
     assert "Article paragraph 7" in text
+
+
+# A review's opening in a section of its own: its sentences link the products they name (a fifth of
+# its text), more than the tenth a block beside the body may link, yet every link is a word of a sentence.
+OPENING = (
+    "<p>The <a href='/xbox-one-x'>Xbox One X</a> is the most powerful console yet, and it plays more games"
+    " in native 4K than <a href='/ps4-pro'>the PlayStation 4 Pro</a>, which costs less; for most people,"
+    " though, the price is the problem, and <a href='/xbox-one-s'>the One S</a> may be enough for now."
+    " We played it for a month, at home and at the office, before we wrote this.</p>"
+)
+
+
+def _sections(opening: str) -> str:
+    return f"<div class='sections'><div class='opening'>{opening}</div><div class='story'>{BODY}</div></div>"
+
+
+def test_an_opening_paragraph_linking_the_words_it_names_is_kept() -> None:
+    text = _text(_sections(OPENING))
+    assert "most powerful console yet" in text and "may be enough for now" in text
+    assert "Article paragraph 7" in text
+
+
+def test_a_box_of_link_lines_beside_the_body_still_goes() -> None:
+    # as linked, but its links are lines of their own, not words of a paragraph's sentences
+    box = "".join(
+        f"<div><a href='/s{n}'>Another story, number {n}, on this</a> and a few more words, here.</div>"
+        for n in range(6)
+    )
+    text = _text(_sections(box))
+    assert "Another story" not in text and "Article paragraph 7" in text

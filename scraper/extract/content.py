@@ -446,13 +446,31 @@ SIBLING_PROSE_DENSITY = 0.1
 
 
 def _holds_prose(sibling: LexborNode, stats: TextStats) -> bool:
-    """CETD's view of a sibling: dense text with few links, and not named like furniture."""
-    return (
-        _prose(sibling, stats) >= SIBLING_PROSE_CHARS
-        and stats.clauses.get(sibling.mem_id, 0) >= SIBLING_PROSE_CLAUSES
-        and stats.link_density(sibling) <= SIBLING_PROSE_DENSITY
-        and class_weight(sibling) >= 0
+    """CETD's view of a sibling: dense text with few links, and not named like furniture. Links that
+    are words of its paragraphs' sentences (a review's opening naming the products it links) may be
+    more, as readability allows a paragraph."""
+    if (
+        _prose(sibling, stats) < SIBLING_PROSE_CHARS
+        or stats.clauses.get(sibling.mem_id, 0) < SIBLING_PROSE_CLAUSES
+        or class_weight(sibling) < 0
+    ):
+        return False
+    density = stats.link_density(sibling)
+    return density <= SIBLING_PROSE_DENSITY or (
+        density < PARAGRAPH_LINK_DENSITY and _in_paragraphs(sibling, stats)
     )
+
+
+# A paragraph's links may be this share of its text (readability's rule for a `<p>` beside the body).
+PARAGRAPH_LINK_DENSITY = 0.25
+# ... when the paragraphs hold this share of a block's text: the links are in sentences, not a list.
+IN_PARAGRAPHS_SHARE = 0.9
+
+
+def _in_paragraphs(node: LexborNode, stats: TextStats) -> bool:
+    length = stats.length
+    held = sum(length.get(paragraph.mem_id, 0) for paragraph in node.css("p"))
+    return held >= length.get(node.mem_id, 0) * IN_PARAGRAPHS_SHARE
 
 
 def _sibling_belongs(
