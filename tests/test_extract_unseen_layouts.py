@@ -191,3 +191,24 @@ def test_a_box_of_link_lines_beside_the_body_still_goes() -> None:
     )
     text = _text(_sections(box))
     assert "Another story" not in text and "Article paragraph 7" in text
+
+
+def _roundup(href: str) -> str:
+    quotes = "".join(
+        f"<blockquote><p>Review {n}: the service works, mostly, and the games, once they load, look great on"
+        f" a television.</p></blockquote><p><strong>[</strong><a href='{href}{n}'><strong>Outlet {n}</strong>"
+        "</a><strong>]</strong></p>"
+        for n in range(4)
+    )
+    return f"<article><h1>What the reviews say</h1>{BODY}{quotes}{BODY}</article>"
+
+
+def test_the_source_named_under_a_quote_is_kept() -> None:
+    # a review roundup: each excerpt, then a line that is only a link to where it is from
+    text = _text(_roundup("https://outlet.example/review-"))
+    assert "Outlet 0" in text and "Outlet 3" in text
+
+
+def test_a_button_to_the_sites_own_page_under_a_quote_still_goes() -> None:
+    text = _text(_roundup("/downloads/guide-"))
+    assert "Review 0:" in text and "Outlet 0" not in text

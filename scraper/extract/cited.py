@@ -4,6 +4,8 @@ The finder drops a paragraph that is mostly a link ("READ MORE: <other story>"):
 headline of another page. A link whose text is the address itself (`http://www.example.org/petition`,
 `info@example.org`) is different: the author shows the reader where to go or whom to write, which is
 what the sentence before it is about ("sign this petition:"), and a teaser never reads like that.
+A link standing alone right under a quote is the same: it names the quote's source ("[Engadget]" under a
+review roundup's excerpt), where a "read more" line follows a paragraph of the article's own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 
 from selectolax.lexbor import LexborNode
+
+from scraper.extract.site import Leads, Site
 
 # An address as a reader sees it: a URL with its scheme or its "www.", or an e-mail address.
 _ADDRESS = re.compile(
@@ -24,3 +28,18 @@ def shows_address(paragraph: LexborNode) -> bool:
     if not links:
         return False
     return all(_ADDRESS.match((link.text(deep=True) or "").strip()) for link in links)
+
+
+def names_source(paragraph: LexborNode, site: Site | None = None) -> bool:
+    """Whether `paragraph` comes right after a quote and its links lead to another site (when the page's
+    site is known): they are where the quoted words are from, not a button to the site's own offer."""
+    before = paragraph.prev
+    while before is not None and not before.is_element_node:
+        if (before.text_content or "").strip():
+            return False  # words between them: the paragraph follows them, not the quote
+        before = before.prev
+    if before is None or before.tag != "blockquote":
+        return False
+    if site is None:
+        return True
+    return all(site.leads(link.attributes.get("href")) is not Leads.OWN for link in paragraph.css("a"))

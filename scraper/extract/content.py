@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
-from scraper.extract.cited import shows_address
+from scraper.extract.cited import names_source, shows_address
 from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.lead import with_lead
@@ -529,7 +529,7 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             setattr(mine, _COUNTED[tag], getattr(mine, _COUNTED[tag]) + 1)
         if tag in ("figure", "figcaption"):
             mine.figures += 1
-        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed, notices):
+        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed, notices, stats.site):
             continue  # removed: its parent is judged without it
         parent_id = parent_of[key]
         held = counts.get(parent_id)
@@ -544,7 +544,12 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
 
 
 def _judge(
-    node: LexborNode, tag: str, mine: _Counts, doomed: list[LexborNode], notices: list[LexborNode]
+    node: LexborNode,
+    tag: str,
+    mine: _Counts,
+    doomed: list[LexborNode],
+    notices: list[LexborNode],
+    site: Site | None = None,
 ) -> bool:
     """True when `node` is furniture and removed now; a heading of links, a "read more" line or a stub
     is added to `doomed` (removed after the pass, still counted in its parent), a block that reads as
@@ -558,6 +563,7 @@ def _judge(
             mine.links
             and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8))
             and not shows_address(node)
+            and not names_source(node, site)
         ):
             doomed.append(node)
             return False
