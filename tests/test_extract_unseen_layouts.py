@@ -212,3 +212,19 @@ def test_the_source_named_under_a_quote_is_kept() -> None:
 def test_a_button_to_the_sites_own_page_under_a_quote_still_goes() -> None:
     text = _text(_roundup("/downloads/guide-"))
     assert "Review 0:" in text and "Outlet 0" not in text
+
+
+@pytest.mark.parametrize(
+    "href", ["https://shop.example/games/rez", "#rez"], ids=["to the thing reviewed", "to its own anchor"]
+)
+def test_a_heading_made_of_a_link_out_or_into_the_page_heads_a_part(href: str) -> None:
+    # a listicle's item titled with a link to the product, a section heading that is its own anchor
+    item = f"<h3><a href='{href}'>Rez Infinite ($30)</a></h3>"
+    text = _text(f"<article><h1>Eight games</h1>{BODY}{item}{BODY}</article>")
+    assert "Rez Infinite ($30)" in text
+
+
+def test_a_heading_made_of_a_link_to_the_sites_other_story_still_goes() -> None:
+    item = "<h3><a href='/2026/other-story'>Another story on the same topic</a></h3>"
+    text = _text(f"<article><h1>Eight games</h1>{BODY}{item}{BODY}</article>")
+    assert "Another story" not in text

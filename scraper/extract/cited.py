@@ -43,3 +43,14 @@ def names_source(paragraph: LexborNode, site: Site | None = None) -> bool:
     if site is None:
         return True
     return all(site.leads(link.attributes.get("href")) is not Leads.OWN for link in paragraph.css("a"))
+
+
+def heads_a_part(heading: LexborNode, site: Site | None) -> bool:
+    """Whether a heading made of links heads a part of this article: its links lead to another site (a
+    listicle's item titled with a link to the thing it reviews) or into the page (a section's anchor),
+    where a heading linking to the site's own pages is another story's ("Related: ...")."""
+    if site is None:
+        return False
+    return all(
+        site.leads(link.attributes.get("href")) in (Leads.ELSEWHERE, Leads.HERE) for link in heading.css("a")
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
-from scraper.extract.cited import names_source, shows_address
+from scraper.extract.cited import heads_a_part, names_source, shows_address
 from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.lead import with_lead
@@ -567,7 +567,9 @@ def _judge(
         ):
             doomed.append(node)
             return False
-    elif tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33):
+    elif tag in _HEADINGS and (
+        class_weight(node) < 0 or (mine.density() > 0.33 and not heads_a_part(node, site))
+    ):
         doomed.append(node)
         return False
     if tag in _STUB_TAGS:
