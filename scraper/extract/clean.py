@@ -24,6 +24,7 @@ from scraper.extract.hints import (
 )
 from scraper.extract.measure import KNOWN_TAG_IDS, climb_answer, tag_ids
 from scraper.extract.promo import is_promo_link
+from scraper.extract.site import Leads, Site
 
 # Elements dropped with everything inside them.
 DROP_TAGS = (
@@ -285,17 +286,24 @@ HEADLINE_UNSPACED_CHARS = 8
 _HEADING_TAGS = frozenset(f"h{level}" for level in range(1, 7))
 
 
-def teaser_counts(node: LexborNode, flat: bool = False) -> tuple[int, int]:
+def teaser_counts(node: LexborNode, flat: bool = False, site: Site | None = None) -> tuple[int, int]:
     """How many headline links (a link that is not words of a sentence) and paragraphs of prose a
     block holds: one walk of its links and one of its paragraphs. A teaser is wrapped on its own (a
     card, an item): a linked heading standing in the block's own flow, between its paragraphs, heads a
     section of it (a listicle's "1. The first thing", a briefing's items), and is not counted unless
-    `flat` (after the block the page marks as its article, where there is no more of it to head)."""
+    `flat` (after the block the page marks as its article, where there is no more of it to head).
+    Where the page's `site` is known, where a headline leads decides instead of its wrapping: a teaser
+    leads to another story of the same site; one leading elsewhere (a listicle's product, a cited
+    source) or to a spot on the page (a table of contents) heads a part of this one."""
     headlines = 0
     key = node.mem_id
     for link in node.css("a[href]"):
         parent = link.parent
         if parent is None or parent.tag in _SENTENCE_TAGS or not _reads_as_headline(link.text()):
+            continue
+        leads = site.leads(link.attributes.get("href")) if site is not None else Leads.UNKNOWN
+        if leads is not Leads.UNKNOWN:
+            headlines += leads is Leads.OWN
             continue
         holder = parent.parent if parent.tag in _HEADING_TAGS else parent
         if flat or (holder is not None and holder.mem_id != key):

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
+from scraper.extract.cited import heads_a_part, names_source, shows_address
 from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
+from scraper.extract.lead import with_lead
 from scraper.extract.measure import TextStats, measure, subtree_range
+from scraper.extract.site import Site
 from scraper.extract.threads import beside_a_thread, without_threads
 
 # Blocks whose own text is a paragraph.
@@ -63,13 +66,15 @@ class _Candidate:
 
 
 def find_main_content(
-    body: LexborNode, budget: Budget | None = None, expected_length: int = 0
+    body: LexborNode, budget: Budget | None = None, expected_length: int = 0, site: Site | None = None
 ) -> list[LexborNode]:
     """The article's blocks, in page order; `[body]` when nothing stands out. `expected_length`: how
-    long the page says the article is (its JSON-LD articleBody), 0 when it does not say."""
+    long the page says the article is (its JSON-LD articleBody), 0 when it does not say. `site`: the
+    page's site, when known: headlines leading to its other stories are teasers, others are not."""
     budget = budget or Budget()
     drop_junk(body, protect=_HOLDS_ARTICLE, budget=budget)
     stats = measure(body, budget)
+    stats.site = site
     candidates = _score_paragraphs(stats)
     if not candidates:
         return [body]
@@ -81,7 +86,7 @@ def find_main_content(
         or _shared_ancestor(ranked, candidates)
         or _prefer_enclosing(ranked[0], candidates, stats)
     )
-    top = _out_of_thread(top, candidates, stats)
+    top = _whole_table(_out_of_thread(top, candidates, stats), candidates)
     top = _declared_body(top, candidates) or _widened(top, candidates, stats)
     if expected_length:
         top = _as_long_as_declared(top, candidates, stats, expected_length)
@@ -91,6 +96,7 @@ def find_main_content(
     else:  # the wrapper adds no text: the best block stands for it (exempt from the cleaning below)
         siblings = _with_siblings(wrapper, candidates, stats, alike_only=True)
         nodes = [top.node if node.mem_id == wrapper.node.mem_id else node for node in siblings]
+    nodes = with_lead(nodes, stats)
     for node in nodes:
         clean_conditionally(node, stats, budget)
     return nodes
@@ -230,8 +236,8 @@ def _adds_teasers(wider: LexborNode, node: LexborNode, stats: TextStats) -> bool
     """Whether what `wider` holds beside `node` is a list of teasers (a grid of cards with summaries,
     other stories' decks): prose with few links, which is not the rest of the article. Asked once per
     page, of the block the climb ended at."""
-    wide_headlines, wide_prose = teaser_counts(wider)
-    headlines, prose = teaser_counts(node)
+    wide_headlines, wide_prose = teaser_counts(wider, site=stats.site)
+    headlines, prose = teaser_counts(node, site=stats.site)
     added = _prose(wider, stats) - _prose(node, stats)
     return reads_as_teasers(wide_headlines - headlines, wide_prose - prose, added)
 
@@ -281,6 +287,24 @@ def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate], stats:
             best = candidate
         child, node = node, node.parent
     return best
+
+
+_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot", "tr"})
+
+
+def _whole_table(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate:
+    """A data table's rows score for its body (three levels up from the cells), but the table is the unit:
+    its caption and header are part of it, and the prose around it (a list article's intro) is its
+    sibling. A layout table (no caption, no header cells) is the page's grid: it is left as it is."""
+    node = top.node
+    if node.tag not in _TABLE_PARTS:
+        return top
+    table = node.parent
+    while table is not None and table.tag in _TABLE_PARTS:
+        table = table.parent
+    if table is None or table.tag != "table" or table.css_first("caption, thead, th") is None:
+        return top
+    return candidates.get(table.mem_id) or _Candidate(table, top.score)
 
 
 def _out_of_thread(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
@@ -373,7 +397,7 @@ def _joins(
         return False
     if sibling.tag == "p":
         return True
-    if reads_as_teasers(*teaser_counts(sibling), _prose(sibling, stats)):
+    if reads_as_teasers(*teaser_counts(sibling, site=stats.site), _prose(sibling, stats)):
         return False  # each summary under its own linked headline: other stories, not this one
     if not alike_only or _alike_part(sibling, kind, stats):
         return True
@@ -393,7 +417,7 @@ def _continues(sibling: LexborNode, article: LexborNode, stats: TextStats) -> bo
     return (
         _holds_prose(sibling, stats)
         and _prose(sibling, stats) >= _prose(article, stats) * CONTINUED_SHARE
-        and not reads_as_teasers(*teaser_counts(sibling, flat=True), _prose(sibling, stats))
+        and not reads_as_teasers(*teaser_counts(sibling, flat=True, site=stats.site), _prose(sibling, stats))
     )
 
 
@@ -422,13 +446,31 @@ SIBLING_PROSE_DENSITY = 0.1
 
 
 def _holds_prose(sibling: LexborNode, stats: TextStats) -> bool:
-    """CETD's view of a sibling: dense text with few links, and not named like furniture."""
-    return (
-        _prose(sibling, stats) >= SIBLING_PROSE_CHARS
-        and stats.clauses.get(sibling.mem_id, 0) >= SIBLING_PROSE_CLAUSES
-        and stats.link_density(sibling) <= SIBLING_PROSE_DENSITY
-        and class_weight(sibling) >= 0
+    """CETD's view of a sibling: dense text with few links, and not named like furniture. Links that
+    are words of its paragraphs' sentences (a review's opening naming the products it links) may be
+    more, as readability allows a paragraph."""
+    if (
+        _prose(sibling, stats) < SIBLING_PROSE_CHARS
+        or stats.clauses.get(sibling.mem_id, 0) < SIBLING_PROSE_CLAUSES
+        or class_weight(sibling) < 0
+    ):
+        return False
+    density = stats.link_density(sibling)
+    return density <= SIBLING_PROSE_DENSITY or (
+        density < PARAGRAPH_LINK_DENSITY and _in_paragraphs(sibling, stats)
     )
+
+
+# A paragraph's links may be this share of its text (readability's rule for a `<p>` beside the body).
+PARAGRAPH_LINK_DENSITY = 0.25
+# ... when the paragraphs hold this share of a block's text: the links are in sentences, not a list.
+IN_PARAGRAPHS_SHARE = 0.9
+
+
+def _in_paragraphs(node: LexborNode, stats: TextStats) -> bool:
+    length = stats.length
+    held = sum(length.get(paragraph.mem_id, 0) for paragraph in node.css("p"))
+    return held >= length.get(node.mem_id, 0) * IN_PARAGRAPHS_SHARE
 
 
 def _sibling_belongs(
@@ -474,10 +516,12 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
         key = keys[index]
         mine = counts.pop(key, None) or _Counts()
         length = direct_length.get(key)
+        tag = tags[index] or ""
         if length:
             mine.length += length
             mine.clauses += direct_clauses[key]
-        tag = tags[index] or ""
+            if length >= PROSE_LINE_CHARS and tag in TEXT_WRAPPER_TAGS:
+                mine.lines += length
         if tag == "a":
             mine.linked = mine.length
             mine.links += 1
@@ -485,7 +529,7 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             setattr(mine, _COUNTED[tag], getattr(mine, _COUNTED[tag]) + 1)
         if tag in ("figure", "figcaption"):
             mine.figures += 1
-        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed, notices):
+        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed, notices, stats.site):
             continue  # removed: its parent is judged without it
         parent_id = parent_of[key]
         held = counts.get(parent_id)
@@ -500,7 +544,12 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
 
 
 def _judge(
-    node: LexborNode, tag: str, mine: _Counts, doomed: list[LexborNode], notices: list[LexborNode]
+    node: LexborNode,
+    tag: str,
+    mine: _Counts,
+    doomed: list[LexborNode],
+    notices: list[LexborNode],
+    site: Site | None = None,
 ) -> bool:
     """True when `node` is furniture and removed now; a heading of links, a "read more" line or a stub
     is added to `doomed` (removed after the pass, still counted in its parent), a block that reads as
@@ -510,10 +559,17 @@ def _judge(
         return True
     if tag == "p":
         density = mine.density()
-        if mine.links and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8)):
+        if (
+            mine.links
+            and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8))
+            and not shows_address(node)
+            and not names_source(node, site)
+        ):
             doomed.append(node)
             return False
-    elif tag in _HEADINGS and (class_weight(node) < 0 or mine.density() > 0.33):
+    elif tag in _HEADINGS and (
+        class_weight(node) < 0 or (mine.density() > 0.33 and not heads_a_part(node, site))
+    ):
         doomed.append(node)
         return False
     if tag in _STUB_TAGS:
@@ -632,13 +688,14 @@ class _Counts:
     """What a block holds: text and link text lengths, clause marks, and elements by kind."""
 
     __slots__ = (
-        "clauses", "embeds", "figures", "images", "inputs", "items", "length", "linked", "links",
+        "clauses", "embeds", "figures", "images", "inputs", "items", "length", "lines", "linked", "links",
         "paragraphs",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.length = self.clauses = self.linked = self.links = self.paragraphs = 0
         self.images = self.items = self.inputs = self.embeds = self.figures = 0
+        self.lines = 0  # characters of prose lines written in wrappers (`<div><span>a sentence</span>`)
 
     def add(self, other: _Counts) -> None:
         self.length += other.length
@@ -651,12 +708,20 @@ class _Counts:
         self.inputs += other.inputs
         self.embeds += other.embeds
         self.figures += other.figures
+        self.lines += other.lines
 
     def density(self) -> float:
         return min(1.0, self.linked / self.length) if self.length else 0.0
 
 
 _JUDGED_TAGS = frozenset({"div", "section", "ul", "ol", "dl", "table", "form", "aside"})
+# A line of a wrapper's own text this long is a sentence, not a caption or a headline; a block with this
+# much of such lines between its pictures is a post written in `<div>` lines (editors do that), not a
+# gallery, however few `<p>` it holds.
+PROSE_LINE_CHARS = 80
+GALLERY_MIN_LINES = 200
+LINES_MAX_DENSITY = 0.05
+CARDS_ALIKE = 3
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # The tags `_judge` has a rule for; every other element is only counted.
 _ASKED_TAGS = _JUDGED_TAGS | _HEADINGS | _STUB_TAGS
@@ -682,7 +747,7 @@ def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
     tag = node.tag
     in_figure = held.figures > 0 or tag == "figure"
     return (
-        (images > 1 and paragraphs / images < 0.5 and not in_figure)
+        (images > 1 and paragraphs / images < 0.5 and not in_figure and not _written_in_lines(node, held))
         or (items > paragraphs and tag not in ("ul", "ol"))
         or held.inputs > paragraphs / 3
         or (
@@ -691,10 +756,42 @@ def _looks_like_furniture(node: LexborNode, held: _Counts) -> bool:
             and not in_figure
             and not _in_cell(node)
         )
-        or (weight < 25 and density > 0.2 and length < 2000)
+        or (weight < 25 and density > 0.2 and length < 2000 and not _items_of_prose(tag, held))
         or (weight >= 25 and density > 0.5)
         or ((embeds == 1 and length < 75) or embeds > 1)
     )
+
+
+# A list whose items say this much each outside their links, on average, is a list of sentences that
+# link a word or two (a changelog, a digest: "X fixed the crash (bug 123)"), not a list of links.
+ITEM_OWN_CHARS = 30
+ITEMS_MAX_DENSITY = 0.6
+
+
+def _items_of_prose(tag: str | None, held: _Counts) -> bool:
+    items = held.items
+    return (
+        tag in ("ul", "ol")
+        and items >= 2
+        and held.length - held.linked >= ITEM_OWN_CHARS * items
+        and held.linked <= held.length * ITEMS_MAX_DENSITY
+    )
+
+
+def _written_in_lines(node: LexborNode, held: _Counts) -> bool:
+    """Prose written in wrapper lines between pictures (a post, not a gallery): sentences' worth of lines,
+    hardly a linked word, and not a grid of cards wrapped alike (teasers: a picture and a summary each)."""
+    if held.lines < GALLERY_MIN_LINES or held.linked > held.length * LINES_MAX_DENSITY:
+        return False
+    named: dict[str, int] = {}
+    children = 0
+    for child in node.iter():
+        children += 1
+        name = child.attributes.get("class")
+        if name:
+            named[name] = named.get(name, 0) + 1
+    most = max(named.values(), default=0)
+    return not (most >= CARDS_ALIKE and most * 2 >= children)
 
 
 def _in_cell(node: LexborNode) -> bool:

@@ -23,6 +23,7 @@ from scraper.extract.metadata import read_metadata
 from scraper.extract.rawtext import empty_raw_text
 from scraper.extract.record import Record
 from scraper.extract.rules import SiteRule
+from scraper.extract.site import Site
 from scraper.extract.text import html_to_text, node_text
 
 _SPACES = re.compile(r"\s+")
@@ -68,7 +69,8 @@ def extract(
     if generic and page_body is not None:
         drop_selected(page_body, remove)
         expected = max(meta.body_length, summary_length(feed_summary))
-        body_nodes = find_main_content(page_body, budget, expected)  # drops the junk itself
+        site = Site(url, meta.canonical_url)
+        body_nodes = find_main_content(page_body, budget, expected, site)  # drops the junk itself
     body_root = clean_body(tree, body_nodes, url, remove, title=title, junk_dropped=generic, budget=budget)
     return Record(
         title=title,

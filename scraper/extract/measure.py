@@ -13,6 +13,7 @@ from functools import cache
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
+from scraper.extract.site import Site
 
 CLAUSE = re.compile(r"[,，、。;；!！?？]")
 ASCII_CLAUSE = b",;!?"  # the marks of CLAUSE in ASCII
@@ -26,7 +27,7 @@ class TextStats:
 
     __slots__ = (
         "clauses", "depths", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of",
-        "parent_of", "tags",
+        "parent_of", "site", "tags",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -44,6 +45,8 @@ class TextStats:
         self.depths: list[int] = []
         self.parent_of: dict[int, int] = {}  # by key, up to the measured root
         self.node_of: dict[int, LexborNode] = {}
+        # the page's site, where the finder knows it: where a linked heading leads tells a teaser
+        self.site: Site | None = None
 
     def link_density(self, node: LexborNode) -> float:
         key = node.mem_id

@@ -1,0 +1,66 @@
+"""Where a page's links go: to the page's own site (its other stories), elsewhere, or to a spot on the page.
+
+Teasers point at the site's own stories; a listicle's items, a shop's products and citations point
+elsewhere, and a table of contents or footnotes point into the page itself. The finder asks this of
+linked headings, so that a list of them is judged by where it leads as well as by its shape.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from urllib.parse import urlsplit
+
+
+class Leads(Enum):
+    OWN = "own"  # another page of the page's own site
+    ELSEWHERE = "elsewhere"  # another site
+    HERE = "here"  # a spot on this page (a fragment)
+    UNKNOWN = "unknown"  # no page address to judge by, or an href that is not a web address
+
+
+# A second-level label this short under a two-letter country domain is the registry's, not the site's
+# (co.uk, com.br, ne.jp, gov.au): the site is one label further left.
+_REGISTRY_LABEL_CHARS = 3
+
+
+def site_key(host: str) -> str:
+    """The part of a host that names the site (`news.bbc.co.uk` and `www.bbc.co.uk` give `bbc.co.uk`):
+    its sections and mirrors live on subdomains, and their links are the site's own."""
+    labels = host.lower().rstrip(".").split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= _REGISTRY_LABEL_CHARS:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+class Site:
+    """The site a page belongs to, by the page's address and the one it declares (its canonical URL: a
+    page fetched through a mirror or a proxy still names its own site there)."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, *urls: str | None) -> None:
+        self._keys = frozenset(site_key(host) for host in (_host(url) for url in urls if url) if host)
+
+    def leads(self, href: str | None) -> Leads:
+        href = (href or "").strip()
+        if href.startswith("#"):
+            return Leads.HERE
+        if not self._keys or not href:
+            return Leads.UNKNOWN
+        try:
+            parts = urlsplit(href)
+        except ValueError:
+            return Leads.UNKNOWN
+        if parts.scheme and parts.scheme not in ("http", "https"):
+            return Leads.UNKNOWN  # mailto:, javascript: ...: not a page of any site
+        if not parts.netloc:
+            return Leads.OWN  # a relative address stays on the site
+        host = parts.hostname
+        return Leads.OWN if host and site_key(host) in self._keys else Leads.ELSEWHERE
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
