@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from itertools import compress
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -74,7 +75,7 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
         add_tag(node.tag)
         node_of[key] = node
         position[key] = index
-        text = node.text(deep=False, strip=True, skip_empty=True)
+        text = node.text(False, "", True, True)  # deep=False, strip, skip_empty: no keywords to parse
         if text:
             length = direct_length[key] = len(text)
             if text.isascii():  # (known without a read) the ASCII marks deleted in C, no match objects
@@ -94,11 +95,13 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
         else:
             add_up(0)
             add_depth(0)
-    _sum_up(stats, up, lengths, clause_counts)
+    _sum_up(stats, up, lengths, clause_counts, position)
     return stats
 
 
-def _sum_up(stats: TextStats, up: list[int], lengths: list[int], clause_counts: list[int]) -> None:
+def _sum_up(
+    stats: TextStats, up: list[int], lengths: list[int], clause_counts: list[int], position: dict[int, int]
+) -> None:
     """Deep text length, clause marks and linked text of every element, from their own, summed from the
     last position back to the first: a child is always summed into its parent before the parent is."""
     tags = stats.tags
@@ -113,11 +116,15 @@ def _sum_up(stats: TextStats, up: list[int], lengths: list[int], clause_counts: 
                 linked[index] = own
             if linked[index]:
                 linked[parent] += linked[index]
-    # every element gets its entry, 0 included (readers ask `.get(key, 0)`): built in C from the lists
+    # readers ask `.get(key, 0)`. Length and clauses: every element gets its entry, into a copy of
+    # `position` (the same keys: no resizing as the dict grows, a fifth of building it anew); linked
+    # text: only the links and their ancestors, the few with any
     keys = stats.keys
-    stats.length = dict(zip(keys, lengths, strict=True))
-    stats.clauses = dict(zip(keys, clause_counts, strict=True))
-    stats.linked = dict(zip(keys, linked, strict=True))
+    stats.length = position.copy()
+    stats.length.update(zip(keys, lengths, strict=True))
+    stats.clauses = position.copy()
+    stats.clauses.update(zip(keys, clause_counts, strict=True))
+    stats.linked = dict(compress(zip(keys, linked, strict=True), linked))
 
 
 def subtree_range(stats: TextStats, key: int) -> range:
