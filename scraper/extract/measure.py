@@ -26,8 +26,8 @@ class TextStats:
     """
 
     __slots__ = (
-        "clauses", "depths", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of",
-        "parent_of", "tags",
+        "clauses", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of", "parent_of",
+        "tags", "up",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -40,9 +40,10 @@ class TextStats:
         # question builds a Python object in the parser's binding)
         self.keys: list[int] = []
         self.tags: list[str | None] = []
-        # depth below the measured root, in the same order: an element's subtree is the run of deeper
-        # elements after it, so a later stage walks a block's subtree without the parser
-        self.depths: list[int] = []
+        # the parent's position, in the same order (the root's is its own, 0): an element's subtree is
+        # the run of elements after it whose parents are in it, so a later stage walks a block's subtree
+        # without the parser
+        self.up: list[int] = []
         self.parent_of: dict[int, int] = {}  # by key, up to the measured root
         self.node_of: dict[int, LexborNode] = {}
 
@@ -56,16 +57,15 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     """One walk in document order records each element; the sums then run over positions in a list
     (children come after their parent, so walking the positions backwards sums children first)."""
     stats = TextStats()
-    keys, tags, depths = stats.keys, stats.tags, stats.depths
+    keys, tags, up = stats.keys, stats.tags, stats.up
     parent_of, node_of = stats.parent_of, stats.node_of
     direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     position: dict[int, int] = {}
-    up: list[int] = []  # per position: the parent's position (the root's is its own, 0)
     lengths: list[int] = []
     clause_counts: list[int] = []
     find_clauses = CLAUSE.findall
     # bound once: the loop runs for every element of the page
-    add_key, add_tag, add_depth, add_up = keys.append, tags.append, depths.append, up.append
+    add_key, add_tag, add_up = keys.append, tags.append, up.append
     add_length, add_clauses = lengths.append, clause_counts.append
     for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
         if not index & CHECK_EVERY:
@@ -89,12 +89,9 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
         if index:
             parent = node.parent  # never None below the root
             parent_key = parent_of[key] = parent.mem_id  # type: ignore[union-attr]
-            at = position[parent_key]
-            add_up(at)
-            add_depth(depths[at] + 1)
+            add_up(position[parent_key])
         else:
             add_up(0)
-            add_depth(0)
     _sum_up(stats, up, lengths, clause_counts, position)
     return stats
 
@@ -134,9 +131,10 @@ def subtree_range(stats: TextStats, key: int) -> range:
         start = stats.keys.index(key)
     except ValueError:
         return range(0)
-    depths = stats.depths
-    top, end, count = depths[start], start + 1, len(depths)
-    while end < count and depths[end] > top:
+    # the first element after the subtree hangs from an ancestor of the root, which comes before it
+    up = stats.up
+    end, count = start + 1, len(up)
+    while end < count and up[end] >= start:
         end += 1
     return range(start, end)
 
