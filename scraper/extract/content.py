@@ -445,7 +445,7 @@ def _sibling_belongs(
             return True
     if sibling.tag != "p":
         return False
-    text = (sibling.text(deep=True) or "").strip()  # a <p>: no block nests in it
+    text = (sibling.text() or "").strip()  # a <p>: no block nests in it
     density = stats.link_density(sibling)
     if len(text) > 80:
         return density < 0.25
@@ -573,7 +573,7 @@ def stub_kind(node: LexborNode, length: int) -> int:
     cookies to track readers" too, and the caller asks the rest of the article before removing it."""
     if not 0 < length <= PITCH_MAX_CHARS:
         return NOT_STUB
-    text = (node.text(deep=True) or "").strip()
+    text = (node.text() or "").strip()
     if length <= STUB_MAX_CHARS and _STUB.match(text):
         return STUB
     probe = _folded(text)  # lowered once for both cheap looks below
@@ -604,8 +604,8 @@ def _speaks_of_cookies(root: LexborNode, notices: list[LexborNode]) -> bool:
         while ancestor is not None and ancestor.mem_id not in ids and level < NOTICE_NESTING:
             ancestor, level = ancestor.parent, level + 1
         if ancestor is None or ancestor.mem_id not in ids:
-            said += _cookie_mentions(_folded(node.text(deep=True) or ""))
-    return _cookie_mentions(_folded(root.text(deep=True) or "")) > said
+            said += _cookie_mentions(_folded(node.text() or ""))
+    return _cookie_mentions(_folded(root.text() or "")) > said
 
 
 def _asks_to_sign_up(text: str) -> bool:
@@ -717,10 +717,10 @@ def _next_row(node: LexborNode | None, *, backwards: bool) -> bool:
 def link_density(node: LexborNode, text: str | None = None) -> float:
     """The share of a block's text that is link text (for one block; walks use `TextStats`)."""
     if text is None:
-        text = (node.text(deep=True) or "").strip()
+        text = (node.text() or "").strip()
     if not text:
         return 0.0
-    linked = sum(len((a.text(deep=True) or "").strip()) for a in node.css("a"))
+    linked = sum(len((a.text() or "").strip()) for a in node.css("a"))
     return min(1.0, linked / len(text))
 
 
