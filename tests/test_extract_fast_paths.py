@@ -12,6 +12,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from scraper.extract.budget import Budget
 from scraper.extract.clean import _TRACKER, _is_tracker
+from scraper.extract.content import _STUB, _STUB_LOWERED
 from scraper.extract.measure import measure, subtree_range
 
 # Pieces of the tracker words in any case, and what separates them in an address.
@@ -45,3 +46,20 @@ def test_a_blocks_measured_subtree_is_the_run_the_parser_walks(markup: str) -> N
     for node in body.traverse():
         span = subtree_range(stats, node.mem_id)
         assert [stats.keys[index] for index in span] == [below.mem_id for below in node.traverse()]
+
+
+# Words of the stub phrases and what surrounds them, in any case.
+_STUB_PIECES = st.sampled_from(
+    [
+        "Continue", "READING", "read", " ", "more", "Read More", "subscribe", "to", "unlock", "the", "full",
+        "Story", "this", "page", "requires", "JavaScript", "please", "enable", ".", "!", "-", ">>", "x",
+        "Weiterlesen", "la suite", "Leggi", "tutto", "9",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_STUB_PIECES, max_size=8).map("".join))
+def test_lowered_ascii_text_is_a_stub_exactly_when_the_case_blind_pattern_says(text: str) -> None:
+    assert text.isascii()
+    assert bool(_STUB_LOWERED.match(text.lower())) == bool(_STUB.match(text))
