@@ -487,7 +487,7 @@ def _sibling_belongs(
             return True
     if sibling.tag != "p":
         return False
-    text = (sibling.text(deep=True) or "").strip()  # a <p>: no block nests in it
+    text = (sibling.text() or "").strip()  # a <p>: no block nests in it
     density = stats.link_density(sibling)
     if len(text) > 80:
         return density < 0.25
@@ -583,14 +583,18 @@ def _judge(
 
 _STUB_TAGS = frozenset({"p", "div", "span", "a", "li", "strong", "b", "em"})
 # "Continue reading" and "subscribe to read" stubs, alone in their block, in the languages users archive.
-_STUB = re.compile(
-    r"(?i)^\W*(?:continue reading|keep reading|read more|read the full (?:story|article)|"
+_STUB_PHRASES = (
+    r"^\W*(?:continue reading|keep reading|read more|read the full (?:story|article)|"
     r"(?:subscribe|sign in|log in|register) (?:now )?to (?:continue reading|read|unlock)(?: (?:the|this) "
     r"(?:full )?(?:story|article))?|weiterlesen|mehr lesen|lire la suite|la suite|leer más|seguir leyendo|"
     r"continua a leggere|leggi (?:tutto|di più)|leia mais|continue lendo|czytaj (?:więcej|dalej)|"
     r"阅读全文|继续阅读|閱讀全文|繼續閱讀|查看全文|展开全文|続きを読む|もっと読む|더 ?보기|계속 읽기|"
     r"this (?:\w+ )?requires javascript\.?|(?:please )?enable javascript(?: to [\w ]+)?\.?)\W*$"
 )
+_STUB = re.compile("(?i)" + _STUB_PHRASES)
+# The same phrases for lowered ASCII text, where ignoring case is lowering: a third of the instructions
+# (ignoring case folds every character it compares; most short blocks are asked).
+_STUB_LOWERED = re.compile(_STUB_PHRASES)
 STUB_MAX_CHARS = 80
 # A newsletter pitch: asks to subscribe or sign up, and names the newsletter or the inbox.
 _PITCH_ASK = re.compile(r"(?i)\b(?:subscribe|sign up|signup|sign-up|register)\b")
@@ -629,10 +633,10 @@ def stub_kind(node: LexborNode, length: int) -> int:
     cookies to track readers" too, and the caller asks the rest of the article before removing it."""
     if not 0 < length <= PITCH_MAX_CHARS:
         return NOT_STUB
-    text = (node.text(deep=True) or "").strip()
-    if length <= STUB_MAX_CHARS and _STUB.match(text):
+    text = (node.text() or "").strip()
+    probe = _folded(text)  # lowered once for the cheap looks below
+    if length <= STUB_MAX_CHARS and (_STUB_LOWERED.match(probe) if text.isascii() else _STUB.match(text)):
         return STUB
-    probe = _folded(text)  # lowered once for both cheap looks below
     if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
         return CONSENT
     if _names_sign_up(probe) and _PITCH_ASK.search(text) and _PITCH_WHAT.search(text):
@@ -660,8 +664,8 @@ def _speaks_of_cookies(root: LexborNode, notices: list[LexborNode]) -> bool:
         while ancestor is not None and ancestor.mem_id not in ids and level < NOTICE_NESTING:
             ancestor, level = ancestor.parent, level + 1
         if ancestor is None or ancestor.mem_id not in ids:
-            said += _cookie_mentions(_folded(node.text(deep=True) or ""))
-    return _cookie_mentions(_folded(root.text(deep=True) or "")) > said
+            said += _cookie_mentions(_folded(node.text() or ""))
+    return _cookie_mentions(_folded(root.text() or "")) > said
 
 
 def _asks_to_sign_up(text: str) -> bool:
@@ -814,10 +818,10 @@ def _next_row(node: LexborNode | None, *, backwards: bool) -> bool:
 def link_density(node: LexborNode, text: str | None = None) -> float:
     """The share of a block's text that is link text (for one block; walks use `TextStats`)."""
     if text is None:
-        text = (node.text(deep=True) or "").strip()
+        text = (node.text() or "").strip()
     if not text:
         return 0.0
-    linked = sum(len((a.text(deep=True) or "").strip()) for a in node.css("a"))
+    linked = sum(len((a.text() or "").strip()) for a in node.css("a"))
     return min(1.0, linked / len(text))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from itertools import compress
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -26,8 +27,8 @@ class TextStats:
     """
 
     __slots__ = (
-        "clauses", "depths", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of",
-        "parent_of", "site", "tags",
+        "clauses", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of", "parent_of",
+        "site", "tags", "up",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -40,9 +41,10 @@ class TextStats:
         # question builds a Python object in the parser's binding)
         self.keys: list[int] = []
         self.tags: list[str | None] = []
-        # depth below the measured root, in the same order: an element's subtree is the run of deeper
-        # elements after it, so a later stage walks a block's subtree without the parser
-        self.depths: list[int] = []
+        # the parent's position, in the same order (the root's is its own, 0): an element's subtree is
+        # the run of elements after it whose parents are in it, so a later stage walks a block's subtree
+        # without the parser
+        self.up: list[int] = []
         self.parent_of: dict[int, int] = {}  # by key, up to the measured root
         self.node_of: dict[int, LexborNode] = {}
         # the page's site, where the finder knows it: where a linked heading leads tells a teaser
@@ -58,16 +60,15 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     """One walk in document order records each element; the sums then run over positions in a list
     (children come after their parent, so walking the positions backwards sums children first)."""
     stats = TextStats()
-    keys, tags, depths = stats.keys, stats.tags, stats.depths
+    keys, tags, up = stats.keys, stats.tags, stats.up
     parent_of, node_of = stats.parent_of, stats.node_of
     direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     position: dict[int, int] = {}
-    up: list[int] = []  # per position: the parent's position (the root's is its own, 0)
     lengths: list[int] = []
     clause_counts: list[int] = []
     find_clauses = CLAUSE.findall
     # bound once: the loop runs for every element of the page
-    add_key, add_tag, add_depth, add_up = keys.append, tags.append, depths.append, up.append
+    add_key, add_tag, add_up = keys.append, tags.append, up.append
     add_length, add_clauses = lengths.append, clause_counts.append
     for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
         if not index & CHECK_EVERY:
@@ -77,7 +78,7 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
         add_tag(node.tag)
         node_of[key] = node
         position[key] = index
-        text = node.text(deep=False, strip=True, skip_empty=True)
+        text = node.text(False, "", True, True)  # deep=False, strip, skip_empty: no keywords to parse
         if text:
             length = direct_length[key] = len(text)
             if text.isascii():  # (known without a read) the ASCII marks deleted in C, no match objects
@@ -91,17 +92,16 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
         if index:
             parent = node.parent  # never None below the root
             parent_key = parent_of[key] = parent.mem_id  # type: ignore[union-attr]
-            at = position[parent_key]
-            add_up(at)
-            add_depth(depths[at] + 1)
+            add_up(position[parent_key])
         else:
             add_up(0)
-            add_depth(0)
-    _sum_up(stats, up, lengths, clause_counts)
+    _sum_up(stats, up, lengths, clause_counts, position)
     return stats
 
 
-def _sum_up(stats: TextStats, up: list[int], lengths: list[int], clause_counts: list[int]) -> None:
+def _sum_up(
+    stats: TextStats, up: list[int], lengths: list[int], clause_counts: list[int], position: dict[int, int]
+) -> None:
     """Deep text length, clause marks and linked text of every element, from their own, summed from the
     last position back to the first: a child is always summed into its parent before the parent is."""
     tags = stats.tags
@@ -116,11 +116,15 @@ def _sum_up(stats: TextStats, up: list[int], lengths: list[int], clause_counts: 
                 linked[index] = own
             if linked[index]:
                 linked[parent] += linked[index]
-    # every element gets its entry, 0 included (readers ask `.get(key, 0)`): built in C from the lists
+    # readers ask `.get(key, 0)`. Length and clauses: every element gets its entry, into a copy of
+    # `position` (the same keys: no resizing as the dict grows, a fifth of building it anew); linked
+    # text: only the links and their ancestors, the few with any
     keys = stats.keys
-    stats.length = dict(zip(keys, lengths, strict=True))
-    stats.clauses = dict(zip(keys, clause_counts, strict=True))
-    stats.linked = dict(zip(keys, linked, strict=True))
+    stats.length = position.copy()
+    stats.length.update(zip(keys, lengths, strict=True))
+    stats.clauses = position.copy()
+    stats.clauses.update(zip(keys, clause_counts, strict=True))
+    stats.linked = dict(compress(zip(keys, linked, strict=True), linked))
 
 
 def subtree_range(stats: TextStats, key: int) -> range:
@@ -130,9 +134,10 @@ def subtree_range(stats: TextStats, key: int) -> range:
         start = stats.keys.index(key)
     except ValueError:
         return range(0)
-    depths = stats.depths
-    top, end, count = depths[start], start + 1, len(depths)
-    while end < count and depths[end] > top:
+    # the first element after the subtree hangs from an ancestor of the root, which comes before it
+    up = stats.up
+    end, count = start + 1, len(up)
+    while end < count and up[end] >= start:
         end += 1
     return range(start, end)
 

@@ -37,7 +37,7 @@ def site_of(url: str) -> str:
 
 def is_promo_link(link: LexborNode, href: str, page_url: str) -> bool:
     """An image-only link to another site whose address or picture reads like a promotion."""
-    if (link.text(deep=True) or "").strip():
+    if (link.text() or "").strip():
         return False
     image = link.css_first("img")
     if image is None:

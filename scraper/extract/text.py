@@ -66,7 +66,7 @@ class TextLayout:
 
     def preformatted(self, node: LexborNode) -> None:
         self.end_paragraph()
-        text = (node.text(deep=True) or "").strip("\n")
+        text = (node.text() or "").strip("\n")
         if text.strip():
             self.paragraphs.append(text)
 

@@ -1,0 +1,65 @@
+"""Fast paths of the extractor that stand in for a slower exact look: each gives the same answer.
+
+Speed changes must leave every output as it was; these properties show it for whole input classes,
+beyond the benchmark's pages.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract.budget import Budget
+from scraper.extract.clean import _TRACKER, _is_tracker
+from scraper.extract.content import _STUB, _STUB_LOWERED
+from scraper.extract.measure import measure, subtree_range
+
+# Pieces of the tracker words in any case, and what separates them in an address.
+_PIECES = st.sampled_from(
+    [
+        "doubleclick.net", "Google-Analytics", "googletagmanager", "ScoreCardResearch", "quantserve",
+        "/pixel", "/Beacon", "/track", "/TRACKING", "/", "/1x1.", "1x1", "spacer.gif", "blank.GIF",
+        "facebook.com/tr", "/b.gif", "/p.gif", ".", "-", "a", "K", "\u212a", "\u017f", "ing", "?x=1",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=8).map("".join))
+def test_an_image_address_is_a_trackers_exactly_when_the_pattern_says(src: str) -> None:
+    assert _is_tracker(src, {}) == bool(_TRACKER.search(src))
+
+
+# Nested markup: opening and closing tags in any order (the parser closes and nests as browsers do).
+_TAGS = st.sampled_from(
+    ["<div>", "</div>", "<p>", "</p>", "<span>", "</span>", "<ul><li>", "</ul>", "x", "<br>"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_TAGS, max_size=30).map("".join))
+def test_a_blocks_measured_subtree_is_the_run_the_parser_walks(markup: str) -> None:
+    body = LexborHTMLParser(f"<body>{markup}</body>").body
+    assert body is not None
+    stats = measure(body, Budget())
+    for node in body.traverse():
+        span = subtree_range(stats, node.mem_id)
+        assert [stats.keys[index] for index in span] == [below.mem_id for below in node.traverse()]
+
+
+# Words of the stub phrases and what surrounds them, in any case.
+_STUB_PIECES = st.sampled_from(
+    [
+        "Continue", "READING", "read", " ", "more", "Read More", "subscribe", "to", "unlock", "the", "full",
+        "Story", "this", "page", "requires", "JavaScript", "please", "enable", ".", "!", "-", ">>", "x",
+        "Weiterlesen", "la suite", "Leggi", "tutto", "9",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_STUB_PIECES, max_size=8).map("".join))
+def test_lowered_ascii_text_is_a_stub_exactly_when_the_case_blind_pattern_says(text: str) -> None:
+    assert text.isascii()
+    assert bool(_STUB_LOWERED.match(text.lower())) == bool(_STUB.match(text))
