@@ -292,26 +292,49 @@ def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> 
     sorted: a flat folder of a million posts would hold every name), subfolders after their parent's
     files, in name order. Hidden files and folders are skipped. Each directory's mtime (ns) is put in
     `directories` (by relative path, "." the folder) before it is listed, so a file added meanwhile changes
-    it again. The paths are strings: a Path per file cost more than listing it."""
+    it again. The paths are strings: a Path per file cost more than listing it.
+
+    The folder is someone else's: a directory reached again through a symlink is walked once (two links to
+    "." made the walk exponential), and an entry whose type cannot be read (a symlink loop) is given as a
+    file when its name is a post's, so reading it says why it is none, and the listing goes on."""
     pending = [(folder, "")]
+    walked: set[tuple[int, int]] = set()
     while pending:
         where, prefix = pending.pop()
         subfolders: list[tuple[Path, str]] = []
         try:
+            stat = where.stat()
+            if (stat.st_dev, stat.st_ino) in walked:
+                continue
+            walked.add((stat.st_dev, stat.st_ino))
             if directories is not None:
-                directories[prefix or "."] = where.stat().st_mtime_ns
+                directories[prefix or "."] = stat.st_mtime_ns
             with os.scandir(where) as listing:
                 for entry in listing:
                     name = entry.name
                     if name.startswith("."):
                         continue
-                    if entry.is_dir():
+                    if _is_dir(entry):
                         subfolders.append((where / name, f"{prefix}{name}/"))
-                    elif os.path.splitext(name)[1].lower() in POST_SUFFIXES and entry.is_file():
+                    elif os.path.splitext(name)[1].lower() in POST_SUFFIXES and _is_file(entry):
                         yield f"{prefix}{name}", os.path.join(where, name)
         except OSError:
             continue
         pending.extend(sorted(subfolders, reverse=True))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop, say: not a folder to walk
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:  # listed all the same: reading it gives the reason it is no post
+        return True
 
 
 def read_url_list(lines: Iterable[str]) -> Iterator[str]:

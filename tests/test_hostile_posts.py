@@ -1,0 +1,65 @@
+"""A hostile archive of old posts: odd entries in its folder, odd names, odd front matter (task H, s15).
+
+`scraper import` and the adoption of the export folder at each run walk a folder someone else filled. Found:
+one entry whose type could not be read (a symlink loop) ended the listing of its folder silently, every
+post after it neither imported nor reported; a folder linked into itself was walked again and again.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import islice
+from pathlib import Path
+
+from scraper.post_reader import scan_post_files
+from tests.conftest import run_cli, write_config
+from tests.test_import import seed_post
+
+
+def _posts(folder: Path, count: int, prefix: str = "story") -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for n in range(count):
+        name = f"2021-01-0{n % 9 + 1}-{prefix}-{n}.md"
+        (folder / name).write_text(seed_post(f"{prefix} {n}", f"https://news.example/{prefix}/{n}"), "utf-8")
+        names.append(name)
+    return names
+
+
+def test_an_entry_whose_type_cannot_be_read_costs_that_entry_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    names = _posts(folder, 30)
+    os.symlink(folder / "loop-a.md", folder / "loop-b.md")
+    os.symlink(folder / "loop-b.md", folder / "loop-a.md")
+    names += _posts(folder / "sub", 3, "sub")
+
+    listed = sorted(relative for relative, _ in scan_post_files(folder))
+
+    expected = sorted([*names[:30], *(f"sub/{name}" for name in names[30:]), "loop-a.md", "loop-b.md"])
+    assert listed == expected  # the loops are listed: reading them says why they are no posts
+
+
+def test_a_symlink_loop_among_posts_is_an_error_and_every_other_post_is_imported(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    names = _posts(folder, 20)
+    os.symlink(folder / "loop.md", folder / "loop.md")
+    config = write_config(tmp_path, [])
+
+    result = run_cli("import", str(folder), "--config", str(config))
+
+    assert "imported 20 posts" in result.output, result.output
+    assert "loop.md" in result.output and "symbolic links" in result.output, result.output
+    assert len(names) == 20
+
+
+def test_a_folder_linked_into_itself_is_walked_once(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    names = _posts(folder, 3)
+    names += [f"sub/{name}" for name in _posts(folder / "sub", 2, "sub")]
+    os.symlink(folder, folder / "sub" / "up")
+    os.symlink(folder / "sub", folder / "sub" / "again")
+    os.symlink(".", folder / "here")
+
+    listed = [relative for relative, _ in islice(scan_post_files(folder), 1000)]
+
+    assert sorted(listed) == sorted(names)
