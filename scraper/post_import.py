@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scraper.config import FeedConfig
 from scraper.errors import PostFormatError
 from scraper.parallel import default_workers, ordered_map
-from scraper.post_reader import OldPost, read_post
+from scraper.post_reader import OldPost, is_utf8, read_post
 from scraper.post_text import post_body_text
 from scraper.post_urls import url_keys
 from scraper.sanitize import storable_text
@@ -139,12 +139,14 @@ def _without_nul(value: str | None) -> str | None:
 
 def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
     """Raises ValueError (a URL the archive cannot keep: an impossible port, a NUL, not http; a post path
-    wider than its column). A NUL in the text stored is dropped here: PostgreSQL's COPY refuses it, and
-    one post's NUL failed its whole batch, then the import."""
+    wider than its column; a file name that is not UTF-8). A NUL in the text stored is dropped here:
+    PostgreSQL's COPY refuses it, and one post's NUL failed its whole batch, then the import."""
     url, key, host = url_keys(post.url)
     relative = paths(post.path)
     if len(relative) > POST_PATH_CHARS:  # PostgreSQL refused it with its whole batch; SQLite stored it
         raise ValueError(f"post path longer than {POST_PATH_CHARS} characters (the column's width)")
+    if not is_utf8(relative):  # a name in bytes no codec decoded: both databases
+        raise ValueError("file name is not UTF-8 (the database keeps names as text): rename the file")
     body = _without_nul(post.body_html) or ""
     text = post_body_text(body)
     return ParsedPost(

@@ -307,7 +307,7 @@ def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> 
             if (stat.st_dev, stat.st_ino) in walked:
                 continue
             walked.add((stat.st_dev, stat.st_ino))
-            if directories is not None:
+            if directories is not None and is_utf8(prefix):  # else no stamp can hold its name
                 directories[prefix or "."] = stat.st_mtime_ns
             with os.scandir(where) as listing:
                 for entry in listing:
@@ -321,6 +321,19 @@ def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> 
         except OSError:
             continue
         pending.extend(sorted(subfolders, reverse=True))
+
+
+def is_utf8(name: str) -> bool:
+    """Whether a file's name (or path) encodes as UTF-8. A name whose bytes are not UTF-8 comes from the
+    file system with lone surrogates, which neither database driver takes: as a post path, a folder stamp
+    or a value looked up, it failed its batch, the import, and every run that adopted the export folder."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

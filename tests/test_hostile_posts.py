@@ -8,12 +8,20 @@ post after it neither imported nor reported; a folder linked into itself was wal
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
+from sqlalchemy import Engine, select
+
+from scraper.post_import import ImportSummary, import_post_files
 from scraper.post_reader import scan_post_files
+from scraper.store.db import session_factory
+from scraper.store.models import Article
 from tests.conftest import run_cli, write_config
 from tests.test_import import seed_post
+
+NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
 
 def _posts(folder: Path, count: int, prefix: str = "story") -> list[str]:
@@ -63,3 +71,55 @@ def test_a_folder_linked_into_itself_is_walked_once(tmp_path: Path) -> None:
     listed = [relative for relative, _ in islice(scan_post_files(folder), 1000)]
 
     assert sorted(listed) == sorted(names)
+
+
+def test_a_post_whose_name_is_not_utf8_fails_alone_on_both_backends(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    raw = os.fsencode(folder) + b"/2021-01-01-\xff\xfe.md"
+    with open(raw, "wb") as file:
+        file.write(seed_post("odd name", "https://news.example/odd").encode())
+    _posts(folder, 2)
+    summary = ImportSummary()
+    files = [path for _, path in scan_post_files(folder)]
+    import_post_files(session_factory(engine), files, folder, {}, summary, now=NOW, workers=0)
+    with engine.connect() as connection:
+        stored = sorted(connection.scalars(select(Article.canonical_url)))
+    assert len(stored) == 2 and "https://news.example/odd" not in stored, stored
+    (error,) = summary.errors
+    assert "not UTF-8" in error, error
+
+
+def test_the_cli_reports_a_post_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    _posts(folder, 2)
+    with open(os.fsencode(folder) + b"/2021-01-01-\xff.md", "wb") as file:
+        file.write(seed_post("odd name", "https://news.example/odd").encode())
+    config = write_config(tmp_path, [])
+
+    result = run_cli("import", str(folder), "--config", str(config))
+
+    assert "imported 2 posts" in result.output and "not UTF-8" in result.output, result.output
+
+
+def test_a_post_named_in_bytes_that_are_not_utf8_in_the_export_folder_never_stops_a_run(
+    tmp_path: Path,
+) -> None:
+    """Found by a hostile archive: every `scraper once` ended in a traceback (the adoption of the export
+    folder asked the database for the file's name), whatever the feeds held."""
+    posts = tmp_path / "_posts"
+    _posts(posts, 2)
+    (posts / "sub").mkdir()
+    for folder in (posts, posts / "sub"):
+        with open(os.fsencode(folder) + b"/2021-01-01-\xff.md", "wb") as file:
+            file.write(seed_post("odd name", f"https://news.example/{folder.name}").encode())
+    os.mkdir(os.fsencode(posts) + b"/\xfe")
+    feed = tmp_path / "feed.xml"
+    feed.write_text('<rss version="2.0"><channel><title>t</title></channel></rss>', "utf-8")
+    config = write_config(tmp_path, [{"name": "F", "url": feed.as_uri()}])
+
+    for _ in range(2):
+        result = run_cli("once", "--config", str(config))
+        assert result.exit_code == 0, result.output
+    status = run_cli("status", "--config", str(config))
+    assert status.exit_code == 0, status.output
