@@ -117,7 +117,7 @@ def _parse_yaml(raw: str) -> dict[str, Any]:
         return simple
     try:
         meta = yaml.load(raw, Loader=_SAFE_LOADER)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError):  # the last two: a date no datetime holds (Feb 30)
         meta = None
     if isinstance(meta, dict):
         return {str(k): v for k, v in meta.items()}
@@ -248,7 +248,8 @@ _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S
 
 
 def parse_date(value: object) -> datetime | None:
-    """A front-matter date (YAML may have parsed it already) as an aware UTC datetime; naive means UTC."""
+    """A front-matter date (YAML may have parsed it already) as an aware UTC datetime; naive means UTC;
+    None for a date no datetime holds in UTC (the post is kept, without its date)."""
     when: datetime | None = None
     if isinstance(value, datetime):
         when = value
@@ -267,7 +268,10 @@ def parse_date(value: object) -> datetime | None:
                     continue
     if when is None:
         return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: no date, as a date in words
+        return None
 
 
 def _text(value: object) -> str | None:

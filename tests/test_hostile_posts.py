@@ -8,14 +8,18 @@ post after it neither imported nor reported; a folder linked into itself was wal
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+import tempfile
+import tomllib
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from scraper.post_import import ImportSummary, import_post_files
-from scraper.post_reader import scan_post_files
+from scraper.post_reader import read_post, scan_post_files
 from scraper.store.db import session_factory
 from scraper.store.models import Article
 from tests.conftest import run_cli, write_config
@@ -123,3 +127,51 @@ def test_a_post_named_in_bytes_that_are_not_utf8_in_the_export_folder_never_stop
         assert result.exit_code == 0, result.output
     status = run_cli("status", "--config", str(config))
     assert status.exit_code == 0, status.output
+
+
+# --- front matter dates ----------------------------------------------------------------------------------
+
+date_values = st.one_of(
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-14:00",
+            "2021-02-30",
+            "0000-00-00",
+            "2021-01-01T00:00:00+99:00",
+            "2021-13-01 00:00:00",
+            "2021-01-01 25:00:00",
+        ]
+    ),
+    st.builds(
+        lambda y, m, d, h, off: f"{y:04d}-{m:02d}-{d:02d}T{h:02d}:00:00{off}",
+        st.integers(0, 9999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(0, 25),
+        st.sampled_from(["Z", "+14:00", "-14:00", "+23:59", "+24:00", "", ".5Z"]),
+    ),
+    st.builds(lambda d: str(d), st.dates()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(date_values, st.sampled_from(["yaml", "yaml-quoted", "toml"]))
+def test_a_post_with_any_date_is_read_with_that_date_or_none(value: str, kind: str) -> None:
+    """A date the YAML reader or datetime refuses (a 30th of February, year 0, a time zone past a day, a
+    year 1 that is year 0 in UTC) cost the whole post: read as no date, like a date in words."""
+    if kind == "toml":
+        text = f"+++\ntitle = 'x'\ndate = {value}\nfrom = 'https://news.example/a'\n+++\n<p>x</p>\n"
+    else:
+        shown = f'"{value}"' if kind == "yaml-quoted" else value
+        text = f"---\ntitle: x\ndate: {shown}\nfrom: https://news.example/a\n---\n<p>x</p>\n"
+    try:
+        tomllib.loads(text.split("+++")[1]) if kind == "toml" else None
+    except tomllib.TOMLDecodeError:
+        return  # not TOML at all: the post fails for its front matter, not its date
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "post.md"
+        path.write_text(text, "utf-8")
+        post = read_post(path)
+    assert post.url == "https://news.example/a"
+    assert post.published is None or post.published.utcoffset() == timedelta(0)
