@@ -7,6 +7,7 @@ See scraper.importer for what a post becomes; this module only reads.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import tomllib
@@ -54,6 +55,7 @@ _WEB_URL = re.compile(r"https?://", re.I)
 _LENIENT_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s?(.*?)\s*$")
 # libyaml's safe loader where PyYAML was built with it: ten times the pure-Python one, and an import of a
 # big archive spends most of its time here.
+_UTF16_32_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -74,7 +76,7 @@ class OldPost:
 def read_post(path: Path | str) -> OldPost:
     """Parse one post file. Raises PostFormatError (or OSError)."""
     with open(path, "rb") as file:  # bytes, decoded here: cheaper than a text file's reader
-        text = file.read().decode("utf-8", errors="replace").lstrip("\ufeff")
+        text = _post_text(file.read())
     if "\r" in text:  # what a text file's reader does to line ends (universal newlines)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body = split_front_matter(text)
@@ -94,6 +96,15 @@ def read_post(path: Path | str) -> OldPost:
         published=_epoch_comment(body) or parse_date(meta.get("date")),
         body_html=html,
     )
+
+
+def _post_text(data: bytes) -> str:
+    """A post file's text: UTF-8 (a bad byte replaced), or UTF-16 or UTF-32 where a BOM says so (an editor
+    on Windows saves them; read as UTF-8 they held no front matter, and the post was refused)."""
+    if data[:2] in _UTF16_32_BOMS or data[:4] in _UTF16_32_BOMS:
+        codec = "utf-32" if data[:4] in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE) else "utf-16"
+        return data.decode(codec, errors="replace").lstrip("\ufeff")
+    return data.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:

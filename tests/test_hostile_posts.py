@@ -7,6 +7,7 @@ post after it neither imported nor reported; a folder linked into itself was wal
 
 from __future__ import annotations
 
+import codecs
 import os
 import tempfile
 import tomllib
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
@@ -175,3 +177,12 @@ def test_a_post_with_any_date_is_read_with_that_date_or_none(value: str, kind: s
         post = read_post(path)
     assert post.url == "https://news.example/a"
     assert post.published is None or post.published.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_a_post_saved_with_a_bom_in_any_unicode_encoding_reads_as_itself(tmp_path: Path, codec: str) -> None:
+    text = seed_post("标题 title", "https://news.example/bom")
+    bom = {"utf-16-be": codecs.BOM_UTF16_BE, "utf-32-be": codecs.BOM_UTF32_BE}.get(codec, b"")
+    (tmp_path / "post.md").write_bytes(bom + text.encode(codec))
+    post = read_post(tmp_path / "post.md")
+    assert (post.url, post.title) == ("https://news.example/bom", "标题 title")
