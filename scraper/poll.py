@@ -137,7 +137,8 @@ def parse_feed(
         parsed.bozo_exception, (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
     ):
         warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
-    if not parsed.entries and (parsed.bozo or not parsed.version):
+    # .get: a body feedparser found no document in (NUL bytes) has no `version` at all
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         if b"<html" in body[:2048].lower():
             found = _alternate_feed(body, url)
             hint = f"; the page names its feed: {found}" if found else ""
