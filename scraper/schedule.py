@@ -45,7 +45,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # isdigit alone takes "²", which float does not
         return float(value)
     when = parse_http_date(value)
     if when is None:
