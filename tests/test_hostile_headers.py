@@ -8,18 +8,26 @@ HTTP date or junk.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
+from scraper.config import Config, DatabaseConfig, ExportConfig, FeedConfig, HttpConfig
+from scraper.fetch import Fetcher
+from scraper.pipeline import Pipeline, RunSummary
 from scraper.schedule import cache_lifetime, parse_retry_after
 from tests import hostile
 from tests.conftest import run_cli, write_config
 from tests.hostile import HostileServer
+from tests.test_hostile_property import archive as shared_archive
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 # What httpx gives for a header's bytes: each byte a code point below 256.
@@ -60,3 +68,98 @@ def test_a_superscript_retry_after_fails_its_feed_with_the_status_not_an_interna
 
     assert "internal error" not in result.output, result.output
     assert "HTTP 503" in result.output, result.output
+
+
+# --- any header on a feed's or a page's answer, through a whole run -----------------------------------------
+
+HEADER_NAMES = [
+    "Retry-After", "Last-Modified", "ETag", "Expires", "Cache-Control", "Date", "Content-Type",
+    "Content-Encoding", "Location", "Set-Cookie", "Link", "Content-Language", "Refresh", "X-Robots-Tag",
+    "Content-Disposition", "Content-Location", "Vary", "Age",
+]  # fmt: skip
+ODD_VALUES = [
+    "²", "-1", "99999999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 0001 00:00:00 GMT",
+    "max-age=99999999999999999999", "max-age=-1", 'W/"\x00"', "text/html; charset=\x7f", "gzip, br, zstd",
+    "javascript:alert(1)", "//x", "http://[::1", "x" * 5000, "\xff\xfe", "=?utf-8?b?AAAA?=", "0; url=file:///x",
+]  # fmt: skip
+header_value = st.one_of(
+    st.sampled_from(ODD_VALUES),
+    st.binary(max_size=40).map(
+        lambda data: data.decode("latin-1").replace("\r", "").replace("\n", "").strip()
+    ),
+)
+_runs = itertools.count()
+archive = shared_archive  # the fixture: one archive per backend, reused by every example
+
+
+@pytest.fixture(scope="module")
+def shared_site() -> Iterator[HostileServer]:
+    server = HostileServer("127.0.0.2")
+    with server.running():
+        yield server
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    name=st.sampled_from(HEADER_NAMES),
+    value=header_value,
+    on_feed=st.booleans(),
+    status=st.sampled_from([200, 200, 301, 304, 404, 429, 503]),
+)
+@example(name="Retry-After", value="²", on_feed=True, status=503)
+@example(name="Retry-After", value="²", on_feed=False, status=429)
+def test_any_header_on_a_feed_or_a_page_costs_that_unit_at_most(
+    archive: tuple[Engine, str],
+    shared_site: HostileServer,
+    tmp_path: Path,
+    name: str,
+    value: str,
+    on_feed: bool,
+    status: int,
+) -> None:
+    engine, url = archive
+    run = next(_runs)
+    folder = tmp_path / f"run-{run}"
+    folder.mkdir()
+    page = "<html><body><article><p>" + "正文足够长，可以抽取。" * 20 + "</p></article></body></html>"
+    item = (
+        f"<item><title>a</title><link>{shared_site.url(f'/page-{run}')}</link><guid>g{run}</guid>"
+        "<pubDate>Wed, 29 Sep 2021 23:11:00 +0800</pubDate></item>"
+    )
+    feed = f'<rss version="2.0"><channel><title>t</title>{item}</channel></rss>'
+    odd = {name: value}
+    shared_site.route(
+        f"/feed-{run}",
+        hostile.respond(
+            status if on_feed else 200,
+            feed,
+            {"Content-Type": "application/rss+xml", **(odd if on_feed else {})},
+        ),
+    )
+    shared_site.route(
+        f"/page-{run}",
+        hostile.respond(
+            200 if on_feed else status, page, {"Content-Type": "text/html", **({} if on_feed else odd)}
+        ),
+    )
+    config = Config(
+        path=None,
+        database=DatabaseConfig(url=url),
+        export=ExportConfig(dir=folder / "_posts"),
+        http=HttpConfig(
+            allow_private_networks=True, per_host_delay=0, retries=0, respect_robots=False, max_retry_wait=0
+        ),
+        feeds=(FeedConfig(name=f"F{run}", url=shared_site.url(f"/feed-{run}")),),
+    )
+
+    async def once() -> RunSummary:
+        async with Fetcher(config.http) as fetcher:
+            return await Pipeline(config, engine, fetcher).run_once()
+
+    summary = asyncio.run(once())  # no exception escapes
+    assert not [e for e in summary.errors if "internal error" in e or "not storable" in e], summary.errors
+    shutil.rmtree(folder)
