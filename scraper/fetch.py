@@ -79,7 +79,7 @@ from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
 from scraper.pools import CleanPool, HostPools, clean_proxy_pool
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
-from scraper.sanitize import _shown, checked_url, media_type
+from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
 
 if TYPE_CHECKING:
@@ -462,7 +462,10 @@ class Fetcher:
         check_robots: bool,
         max_bytes: int | None,
     ) -> Response:
-        scheme = urlsplit(url).scheme.lower()
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError as exc:  # "http://[::1": no URL at all
+            raise UnsupportedURLError(url, f"unusable URL ({exc})") from None
         if scheme == "file":
             if not allow_file:
                 raise UnsupportedURLError(url, "file URL refused: only local feeds may link to local files")
@@ -470,6 +473,10 @@ class Fetcher:
             return await asyncio.to_thread(_read_file, url, (headers or {}).get("If-Modified-Since"), cap)
         if scheme not in ("http", "https"):
             raise UnsupportedURLError(url, f"unsupported URL scheme {scheme!r}")
+        try:  # whoever gave the URL (a sitemap index, robots.txt, the command line): judged as a link is
+            checked_url(url)
+        except RefusedValueError as exc:
+            raise UnsupportedURLError(url, str(exc)) from None
         policy = policy or self.default_policy
         cap = max_bytes or self.config.max_body_bytes
         attempt = 0

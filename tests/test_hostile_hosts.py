@@ -8,14 +8,18 @@ check, then httpx (its IDNA codec) or the resolver (Python's) raised on it, and 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scraper.config import HttpConfig
+from scraper.fetch import Fetcher, FetchError
 from scraper.sanitize import RefusedValueError, checked_url
 from tests import hostile
 from tests.conftest import run_cli, write_config
@@ -101,3 +105,54 @@ def test_entries_linking_to_such_hosts_are_refused_beside_an_archived_one(
     assert f"{len(HOSTS_NO_CLIENT_TAKES)} entries refused" in result.output, result.output
     assert "archived 1," in result.output, result.output
     assert len(list((tmp_path / "_posts").glob("*.md"))) == 1
+
+
+# --- every URL a fetch is given, whoever gave it ------------------------------------------------------------
+
+# URLs no fetch may be tried with, from wherever they come: a sitemap index's child, robots.txt's Sitemap
+# line, a feed's archive link, the command line. None of these hosts is ever resolved: they are refused first.
+UNFETCHABLE = [f"http://{host}/x" for host in HOSTS_NO_CLIENT_TAKES.values()] + [
+    "http://[::1",
+    "http://e.test:99999/",
+    "http://e.test/\x00",
+    "http://e.test/" + "x" * 3000,
+]
+
+
+@pytest.mark.parametrize("url", UNFETCHABLE)
+def test_a_fetch_given_a_url_no_link_may_hold_fails_as_that_fetch(url: str) -> None:
+    async def get() -> None:
+        async with Fetcher(HttpConfig(allow_private_networks=True)) as fetcher:
+            await fetcher.get(url)
+
+    with pytest.raises(FetchError):
+        asyncio.run(get())
+
+
+def test_a_sitemap_index_child_no_client_takes_fails_alone(tmp_path: Path, site: HostileServer) -> None:
+    page = "<html><body><article><p>" + "正文足够长，可以抽取。" * 20 + "</p></article></body></html>"
+    site.route("/ok", hostile.html(page))
+    children = "".join(f"<sitemap><loc>{escape(url)}</loc></sitemap>" for url in UNFETCHABLE[:7])
+    children += f"<sitemap><loc>{site.url('/urls.xml')}</loc></sitemap>"
+    site.route(
+        "/index.xml",
+        hostile.respond(
+            200, f'<?xml version="1.0"?><sitemapindex>{children}</sitemapindex>', {"Content-Type": "text/xml"}
+        ),
+    )
+    urlset = f'<?xml version="1.0"?><urlset><url><loc>{site.url("/ok")}</loc></url></urlset>'
+    site.route("/urls.xml", hostile.respond(200, urlset, {"Content-Type": "text/xml"}))
+    config = write_config(tmp_path, [])
+
+    result = run_cli("backfill", "--sitemap", site.url("/index.xml"), "--config", str(config))
+
+    assert "internal error" not in result.output and "Traceback" not in result.output, result.output
+    assert "archived 1," in result.output, result.output
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://a..b/", "http://☃.net/sitemap.xml", "javascript:x"])
+def test_a_sitemap_given_on_the_command_line_no_client_takes_is_one_line(tmp_path: Path, url: str) -> None:
+    config = write_config(tmp_path, [])
+    result = run_cli("backfill", "--sitemap", url, "--config", str(config))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"sitemap {url}" in result.output

@@ -39,9 +39,9 @@ from scraper.backfill.frontier import (
     queue_found,
 )
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue, given_values
-from scraper.errors import SitemapError
+from scraper.errors import RefusedValueError, SitemapError
 from scraper.fetch import Fetcher, FetchError
-from scraper.sanitize import defuse_char_ref_bytes, journal_lastmod
+from scraper.sanitize import checked_url, defuse_char_ref_bytes, journal_lastmod
 from scraper.store.leases import Leases
 
 log = logging.getLogger(__name__)
@@ -188,8 +188,9 @@ async def backfill_sitemaps(
     With `leases`, each sitemap is claimed first, and one another node is reading is left to it."""
     params = filters.fingerprint(feed_id)
     try:
+        checked_url(start_url)  # the command line's value: a site root is told from its parts
         entries = await _entry_points(fetcher, start_url, report)
-    except FetchError as exc:
+    except (FetchError, RefusedValueError) as exc:
         report.errors.append(f"{start_url}: {exc}")
         return
     stack: list[tuple[Child, int, bool]] = [(Child(url, None), 0, True) for url in reversed(entries)]
