@@ -261,7 +261,10 @@ def parse_day_or_time(text: str, *, end_of_day: bool = False) -> datetime:
     """`--since`/`--until`: an ISO date or date-time (naive is UTC). A bare date as `--until` means the end
     of that day, so `--since 2021-09-01 --until 2021-09-30` is all of September. Raises ValueError."""
     value = datetime.fromisoformat(text.strip())
-    when = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if end_of_day and len(text.strip()) == 10:
-        when += timedelta(days=1)
+    try:
+        when = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if end_of_day and len(text.strip()) == 10:
+            when += timedelta(days=1)
+    except OverflowError:  # year 1 east of UTC, the end of 9999-12-31: no datetime holds it
+        raise ValueError(f"{text!r} is past the dates an archive holds") from None
     return when
