@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.config import _SECTIONS, ConfigError, FeedConfig, parse_config
+from scraper.config import _SECTIONS, MAX_CONFIG_BYTES, ConfigError, FeedConfig, load_config, parse_config
 from scraper.revisit_schedule import first_revisit, parse_duration
 from tests import hostile
 from tests.conftest import run_cli, write_config
@@ -130,3 +130,15 @@ def test_a_config_that_loads_archives_its_articles(tmp_path: Path) -> None:
 def test_toml_dates_and_times_are_values_of_a_kind_too() -> None:
     for value in (date(1, 1, 1), time(0, 0), datetime(9999, 12, 31)):
         _loads_or_refuses({"feeds": [FEED], "http": {"timeout": value}})
+
+
+def test_a_config_path_that_never_ends_is_a_config_error(tmp_path: Path) -> None:
+    """`--config /dev/zero` read until memory ran out (the process was killed); a config is read up to a
+    bound, as a page is. /dev/null stays a config (an empty one: every key from the environment)."""
+    with pytest.raises(ConfigError, match="larger than"):
+        load_config(Path("/dev/zero"), env={})
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * MAX_CONFIG_BYTES + b"\n")
+    with pytest.raises(ConfigError, match="larger than"):
+        load_config(big, env={})
+    assert load_config(Path("/dev/null"), env={}).feeds == ()
