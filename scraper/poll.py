@@ -19,12 +19,14 @@ from scraper.charset import decode
 from scraper.errors import FeedError, feed_status_is_transient
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.sanitize import (
+    MAX_ETAG_CHARS,
+    MAX_LAST_MODIFIED_CHARS,
     clamped_int,
     defuse_char_refs,
-    fitting_text,
     names_that_day,
     one_line,
     storable_text,
+    validator,
 )
 from scraper.schedule import DAY_NAMES, cache_lifetime
 from scraper.urls import unmangled_file_url
@@ -101,8 +103,8 @@ async def poll_feed(
     return PollResult(
         response.status,
         response.final_url,
-        fitting_text(response.headers.get("etag"), MAX_ETAG_CHARS),
-        fitting_text(response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS),
+        validator(response.headers.get("etag"), MAX_ETAG_CHARS),
+        validator(response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS),
         entries,
         ttl,
         warning,
@@ -242,8 +244,6 @@ def _clean(text: str | None) -> str | None:
     return one_line(text) if text else None
 
 
-MAX_ETAG_CHARS = 1024  # the validator columns' widths
-MAX_LAST_MODIFIED_CHARS = 128
 MAX_TTL_MINUTES = 366 * 24 * 60  # the schedule caps waits far lower; this only keeps the column sane
 
 

@@ -26,6 +26,8 @@ from scraper.extract.record import Record
 MAX_URL_CHARS = 2048  # the URL columns' width
 MAX_GUID_CHARS = 2048
 MAX_LANG_CHARS = 32
+MAX_ETAG_CHARS = 1024  # the validator columns' widths (feeds.etag, articles.page_etag)
+MAX_LAST_MODIFIED_CHARS = 128
 WEB_SCHEMES = ("http", "https")
 
 # Characters no URL holds as written: controls, spaces, DEL, and what only a hostile document puts there.
@@ -160,6 +162,16 @@ def _resolvable(host: str) -> bool:
         return False
     labels = name.removesuffix(b".").split(b".")
     return len(name.removesuffix(b".")) <= 253 and all(0 < len(label) <= 63 for label in labels)
+
+
+def validator(value: str | None, limit: int) -> str | None:
+    """An ETag or Last-Modified a server sent, if it can be stored and sent back as it came (If-None-Match,
+    If-Modified-Since: printable ASCII, as httpx encodes a header), else None. A byte past ASCII (Latin-1
+    as httpx decodes it) was stored, then failed every later request of its feed or page as an internal
+    error; a value wider than its column failed its page's outcome on PostgreSQL."""
+    if value is None or not (value.isascii() and value.isprintable()):
+        return None
+    return fitting_text(value, limit)
 
 
 def fitting_text(value: str | None, limit: int) -> str | None:
