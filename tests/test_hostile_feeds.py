@@ -15,6 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scraper.backfill.frontier import parse_w3c_datetime
+from scraper.backfill.sitemap import parse_sitemap
 from scraper.errors import FeedError
 from scraper.poll import parse_feed
 
@@ -68,3 +70,33 @@ def test_any_body_gives_entries_or_a_feed_error(prefix: bytes, body: bytes, cut:
 def test_bodies_that_are_no_feed_are_a_feed_error(body: bytes) -> None:
     with pytest.raises(FeedError):
         parse_feed(body, "http://e.test/feed")
+
+
+# --- sitemaps: a date on one URL ---------------------------------------------------------------------------
+
+w3c_dates = st.one_of(
+    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00", "0000-01-01", "2021-02-30"]),
+    st.datetimes(timezones=st.timezones()).map(lambda when: when.isoformat()),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(w3c_dates)
+def test_any_sitemap_date_is_a_utc_time_or_none(text: str) -> None:
+    when = parse_w3c_datetime(text)
+    assert when is None or when.utcoffset() is not None
+
+
+def test_a_sitemap_url_dated_past_any_datetime_keeps_its_url_and_its_neighbours() -> None:
+    """Found: a <lastmod> of year 1 east of UTC raised OverflowError out of the sitemap's parse, and the
+    whole backfill stopped with a traceback."""
+    body = (
+        '<?xml version="1.0"?><urlset xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        "<url><loc>https://e.test/a</loc><lastmod>0001-01-01T00:00:00+01:00</lastmod></url>"
+        "<url><loc>https://e.test/b</loc><news:news><news:publication_date>9999-12-31T23:59:59-14:00"
+        "</news:publication_date></news:news></url>"
+        "<url><loc>https://e.test/c</loc><lastmod>2021-09-29</lastmod></url></urlset>"
+    )
+    sitemap = parse_sitemap(body.encode(), "https://e.test/sitemap.xml")
+    assert [url.url for url in sitemap.urls] == ["https://e.test/a", "https://e.test/b", "https://e.test/c"]

@@ -151,7 +151,10 @@ def parse_w3c_datetime(text: str | None) -> datetime | None:
             when = datetime.fromisoformat(value[:10])
         except ValueError:
             return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, 9999 west of it: one URL's date stopped the backfill
+        return None
 
 
 # --- the queue and the journal ------------------------------------------------------------------------------
