@@ -37,7 +37,10 @@ def parse_http_date(value: str | None) -> datetime | None:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 west of UTC: an internal error on the feed or page that sent it
+        return None
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

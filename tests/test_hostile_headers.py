@@ -48,6 +48,15 @@ def test_any_cache_header_is_a_lifetime_or_none(control: str, expires: str) -> N
     assert lifetime is None or lifetime >= 0
 
 
+@pytest.mark.parametrize("value", ["Fri, 31 Dec 9999 23:59:59 -1400", "Fri, 31 Dec 9999 23:59:59 -0001"])
+def test_an_http_date_past_any_datetime_in_utc_is_no_date(value: str) -> None:
+    """Found: Retry-After, Expires or Date of 9999-12-31 west of UTC raised OverflowError (an internal error
+    on the feed or page)."""
+    assert parse_retry_after(value, NOW) is None
+    assert cache_lifetime({"expires": value}, NOW) is None
+    assert cache_lifetime({"expires": "Fri, 31 Dec 9999 23:59:59 GMT", "date": value}, NOW) is not None
+
+
 @pytest.mark.parametrize("value", ["²", "¹⁰", "３", "١٢"])
 def test_digits_that_are_not_ascii_are_no_retry_after(value: str) -> None:
     assert parse_retry_after(value, NOW) is None
@@ -114,6 +123,7 @@ def shared_site() -> Iterator[HostileServer]:
 )
 @example(name="Retry-After", value="²", on_feed=True, status=503)
 @example(name="Retry-After", value="²", on_feed=False, status=429)
+@example(name="Expires", value="Fri, 31 Dec 9999 23:59:59 -1400", on_feed=True, status=200)
 @example(name="ETag", value='"café"', on_feed=True, status=200)  # sent back as If-None-Match next time
 @example(name="Last-Modified", value="Mon, 01 Jan 2024 00:00:00 GMT\xe9", on_feed=True, status=200)
 @example(name="ETag", value="x" * 5000, on_feed=False, status=200)  # wider than the column
