@@ -23,6 +23,9 @@ import yaml
 from scraper.errors import PostFormatError
 
 POST_SUFFIXES = (".md", ".markdown", ".html")
+# No post is larger (ours hold a page of at most http.max_body_bytes): a file past it, dropped among posts,
+# was read whole by every import or adoption of the folder.
+MAX_POST_BYTES = 64 * 1024 * 1024
 URL_KEYS = ("from", "source_url", "original_url", "source", "original", "link", "canonical_url", "canonical")
 
 # The seed format's body: `<!--ms-->`, `[title](url)`, `------`, then the HTML in a <div> that closes at the
@@ -76,7 +79,10 @@ class OldPost:
 def read_post(path: Path | str) -> OldPost:
     """Parse one post file. Raises PostFormatError (or OSError)."""
     with open(path, "rb") as file:  # bytes, decoded here: cheaper than a text file's reader
-        text = _post_text(file.read())
+        data = file.read(MAX_POST_BYTES + 1)
+    if len(data) > MAX_POST_BYTES:
+        raise PostFormatError(f"larger than {MAX_POST_BYTES} bytes: not a post")
+    text = _post_text(data)
     if "\r" in text:  # what a text file's reader does to line ends (universal newlines)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body = split_front_matter(text)

@@ -21,13 +21,19 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from scraper.post_import import ImportSummary, import_post_files
-from scraper.post_reader import read_post, scan_post_files
-from scraper.store.db import session_factory
+from scraper.post_reader import MAX_POST_BYTES, read_post, scan_post_files
+from scraper.store.db import make_engine, session_factory, upgrade
 from scraper.store.models import Article
 from tests.conftest import run_cli, write_config
 from tests.test_import import seed_post
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+
+
+def make_engine_at(folder: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{folder / 'archive.db'}")
+    upgrade(engine)
+    return engine
 
 
 def _posts(folder: Path, count: int, prefix: str = "story") -> list[str]:
@@ -186,3 +192,21 @@ def test_a_post_saved_with_a_bom_in_any_unicode_encoding_reads_as_itself(tmp_pat
     (tmp_path / "post.md").write_bytes(bom + text.encode(codec))
     post = read_post(tmp_path / "post.md")
     assert (post.url, post.title) == ("https://news.example/bom", "标题 title")
+
+
+def test_a_post_file_larger_than_any_post_fails_alone_without_being_read_whole(tmp_path: Path) -> None:
+    """A file of gigabytes dropped among the posts was read whole by each import or adoption of the export
+    folder (a run out of memory); no post is that large: it fails alone, its reason given."""
+    folder = tmp_path / "old"
+    _posts(folder, 2)
+    with open(folder / "2021-01-01-huge.md", "wb") as file:
+        file.write(seed_post("huge", "https://news.example/huge").encode())
+        file.truncate(MAX_POST_BYTES + 1)  # sparse: no disk used
+    summary = ImportSummary()
+    files = [path for _, path in scan_post_files(folder)]
+    import_post_files(
+        session_factory(make_engine_at(tmp_path)), files, folder, {}, summary, now=NOW, workers=0
+    )
+    assert summary.posts == 2
+    (error,) = summary.errors
+    assert "huge.md" in error and "larger than" in error
