@@ -462,10 +462,7 @@ class Fetcher:
         check_robots: bool,
         max_bytes: int | None,
     ) -> Response:
-        try:
-            scheme = urlsplit(url).scheme.lower()
-        except ValueError as exc:  # "http://[::1": no URL at all
-            raise UnsupportedURLError(url, f"unusable URL ({exc})") from None
+        scheme = _scheme_of(url)
         if scheme == "file":
             if not allow_file:
                 raise UnsupportedURLError(url, "file URL refused: only local feeds may link to local files")
@@ -473,10 +470,6 @@ class Fetcher:
             return await asyncio.to_thread(_read_file, url, (headers or {}).get("If-Modified-Since"), cap)
         if scheme not in ("http", "https"):
             raise UnsupportedURLError(url, f"unsupported URL scheme {scheme!r}")
-        try:  # whoever gave the URL (a sitemap index, robots.txt, the command line): judged as a link is
-            checked_url(url)
-        except RefusedValueError as exc:
-            raise UnsupportedURLError(url, str(exc)) from None
         policy = policy or self.default_policy
         cap = max_bytes or self.config.max_body_bytes
         attempt = 0
@@ -618,6 +611,21 @@ class Fetcher:
         if not verdict.allowed:
             error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
             raise error(url, verdict.reason or "refused by robots.txt")
+
+
+def _scheme_of(url: str) -> str:
+    """The URL's scheme, lower case. A web URL is judged as a link is (scraper.sanitize.checked_url),
+    whoever gave it (a sitemap index, robots.txt, the command line): a host httpx or the resolver cannot
+    take, an impossible port, was an "internal error" of that fetch, or stopped a whole backfill."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in ("http", "https"):
+            checked_url(url)
+    except ValueError as exc:  # RefusedValueError is one; "http://[::1" is no URL at all
+        raise UnsupportedURLError(
+            url, str(exc) if isinstance(exc, RefusedValueError) else f"unusable URL ({exc})"
+        ) from None
+    return scheme
 
 
 async def _send(

@@ -188,7 +188,6 @@ async def backfill_sitemaps(
     With `leases`, each sitemap is claimed first, and one another node is reading is left to it."""
     params = filters.fingerprint(feed_id)
     try:
-        checked_url(start_url)  # the command line's value: a site root is told from its parts
         entries = await _entry_points(fetcher, start_url, report)
     except (FetchError, RefusedValueError) as exc:
         report.errors.append(f"{start_url}: {exc}")
@@ -253,6 +252,7 @@ def _needless(child: Child, filters: Filters, sessions: sessionmaker[Session], p
 
 
 async def _entry_points(fetcher: Fetcher, start_url: str, report: SourceReport) -> list[str]:
+    checked_url(start_url)  # the command line's value, before a site root is told from its parts
     if not is_site_root(start_url):
         return [start_url]
     parts = urlsplit(start_url)
