@@ -28,7 +28,7 @@ from scraper.sanitize import (
     storable_text,
     validator,
 )
-from scraper.schedule import DAY_NAMES, cache_lifetime
+from scraper.schedule import DAY_NAMES, cache_lifetime, retry_after_note
 from scraper.urls import unmangled_file_url
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ async def poll_feed(
     if not response.ok:
         raise FeedError(
             f"HTTP {response.status}"
-            + (f", Retry-After {response.retry_after:.0f} s" if response.retry_after else ""),
+            + retry_after_note(response.status, response.headers, response.retry_after),
             status=response.status,
             transient=feed_status_is_transient(response.status),
             retry_after=response.retry_after,

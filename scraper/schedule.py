@@ -56,6 +56,18 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def retry_after_note(status: int, headers: Mapping[str, str], seconds: float | None) -> str:
+    """What a failure's reason says of a 429/503's Retry-After: the wait taken, or the value that was not
+    understood. A junk value is thrown away (our backoff applies), so the reason names it: `status` shows
+    the operator that the header is what was wrong, not a "server's Retry-After" that was never read."""
+    if status not in (429, 503):
+        return ""
+    value = headers.get("retry-after")
+    if value is not None and parse_retry_after(value, datetime.now(UTC)) is None:
+        return f", Retry-After not understood: {value.strip()[:40]!r}"
+    return f", Retry-After {seconds:.0f} s" if seconds else ""
+
+
 def cache_lifetime(headers: Mapping[str, str], now: datetime) -> float | None:
     """How long the response says it stays fresh: Cache-Control max-age, else Expires (against Date)."""
     control = headers.get("cache-control", "")
