@@ -52,14 +52,16 @@ class ImportSummary:
     duplicates: int = 0  # post files of a URL that already has another post file
     seen: int = 0  # new `seen` rows from URL lists
     seen_known: int = 0  # listed URLs the database already had
+    skipped_lines: int = 0  # lines of URL lists that are no http(s) URL (each named in the log)
     feeds: list[Subscription] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        skipped = f", {self.skipped_lines} lines skipped: not http(s) URLs" if self.skipped_lines else ""
         return (
             f"imported {self.posts} posts ({self.adopted} joined known articles, {self.already} already "
             f"imported, {self.duplicates} duplicate files); {self.seen} seen URLs ({self.seen_known} already "
-            f"known); {len(self.feeds)} feeds; {len(self.errors)} errors"
+            f"known{skipped}); {len(self.feeds)} feeds; {len(self.errors)} errors"
         )
 
 

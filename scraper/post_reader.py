@@ -8,6 +8,7 @@ See scraper.importer for what a post becomes; this module only reads.
 from __future__ import annotations
 
 import codecs
+import logging
 import os
 import re
 import tomllib
@@ -55,6 +56,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[
 # `^` in MULTILINE mode matches there, as at the start of a copy, since that position follows a newline.
 _CLOSING_FENCE = {fence: re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M) for fence in ("---", "+++")}
 _WEB_URL = re.compile(r"https?://", re.I)
+log = logging.getLogger(__name__)
 _LENIENT_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s?(.*?)\s*$")
 # libyaml's safe loader where PyYAML was built with it: ten times the pure-Python one, and an import of a
 # big archive spends most of its time here.
@@ -377,3 +379,32 @@ def read_url_list(lines: Iterable[str]) -> Iterator[str]:
         url = line.strip().lstrip("\ufeff")
         if url and not url.startswith("#") and _WEB_URL.match(url):
             yield url
+
+
+class UrlLines:
+    """A URL list read as `read_url_list` does, but each other line that is not blank or a comment is
+    `skipped` and named in the log (the first MAX_NAMED_LINES; `finish` counts the rest), never dropped
+    without a word: `import allurls.dat` and `backfill --urls` read their lists alike."""
+
+    MAX_NAMED_LINES = 20
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.skipped = 0
+
+    def urls(self, lines: Iterable[str]) -> Iterator[str]:
+        for number, line in enumerate(lines, 1):
+            text = line.strip().lstrip("\ufeff")
+            if not text or text.startswith("#"):
+                continue
+            if _WEB_URL.match(text):
+                yield text
+                continue
+            self.skipped += 1
+            if self.skipped <= self.MAX_NAMED_LINES:
+                log.warning("%s, line %d: not an http(s) URL, skipped: %r", self.name, number, text[:200])
+
+    def finish(self) -> None:
+        if self.skipped > self.MAX_NAMED_LINES:
+            more = self.skipped - self.MAX_NAMED_LINES
+            log.warning("%s: %d more lines that are not http(s) URLs, skipped", self.name, more)

@@ -210,3 +210,23 @@ def test_a_post_file_larger_than_any_post_fails_alone_without_being_read_whole(t
     assert summary.posts == 2
     (error,) = summary.errors
     assert "huge.md" in error and "larger than" in error
+
+
+def test_a_seen_url_list_s_lines_that_are_not_urls_are_named_and_counted(tmp_path: Path) -> None:
+    """Found: `import allurls.dat` skipped each line that is not an http(s) URL without a word; now as
+    `backfill --urls`: the first lines named (line number and text), the rest counted, and the summary
+    says how many lines were skipped. Blank lines and comments are no lines to skip."""
+    config = write_config(tmp_path, [])
+    listed = tmp_path / "allurls.dat"
+    bad = [f"junk {n}" for n in range(25)]
+    listed.write_text(
+        "# a comment\n\nhttps://example.com/a\nnot a url\nftp://example.com/b\n" + "\n".join(bad) + "\n",
+        encoding="utf-8",
+    )
+    result = run_cli("import", str(listed), "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert "line 4: not an http(s) URL, skipped: 'not a url'" in result.stderr
+    assert "line 5: not an http(s) URL, skipped: 'ftp://example.com/b'" in result.stderr
+    assert "7 more lines that are not http(s) URLs, skipped" in result.stderr
+    assert "1 seen URLs (0 already known, 27 lines skipped: not http(s) URLs)" in result.stderr
+    assert "comment" not in result.stderr
