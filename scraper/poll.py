@@ -100,14 +100,21 @@ async def poll_feed(
         parse_feed, response.content, response.final_url, response.content_type
     )
     hours, days = parse_skips(response.content)
+    etag = validator(response.headers.get("etag"), MAX_ETAG_CHARS)
+    modified = validator(response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS)
+    notes = [warning] if warning else []
+    for name, kept in (("ETag", etag), ("Last-Modified", modified)):
+        sent = response.headers.get(name.lower())
+        if sent is not None and kept is None:  # no conditional polls: said, so status shows why
+            notes.append(f"{name} not kept: {sent[:40]!r}")
     return PollResult(
         response.status,
         response.final_url,
-        validator(response.headers.get("etag"), MAX_ETAG_CHARS),
-        validator(response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS),
+        etag,
+        modified,
         entries,
         ttl,
-        warning,
+        "; ".join(notes) or None,
         max_age=max_age,
         skip_hours=hours,
         skip_days=days,
