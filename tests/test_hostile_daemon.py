@@ -113,6 +113,22 @@ def _check_archive(engine: Engine, good: list[str], server: HostileServer, posts
     assert feeds["etag"].etag is None and "ETag not kept" in (feeds["etag"].last_error or "")
 
 
+def _check_metrics(nodes: list[DaemonProcess]) -> None:
+    """/metrics answers on every node, and across them each failed feed is counted as failed polls only."""
+    polls: Counter[tuple[str, str]] = Counter()
+    for node in nodes:
+        answer = node.get("/metrics")
+        assert answer.status_code == 200
+        for feed, outcome, value in re.findall(
+            r'^scraper_polls_total\{feed="([^"]+)",outcome="([^"]+)"\} (\S+)$', answer.text, re.M
+        ):
+            polls[feed, outcome] += int(float(value))
+    for name in ["html", "nul", "bomb", "toftp", "retry", "retry9"]:
+        assert polls[name, "failed"] >= 1 and polls[name, "ok"] == 0, name
+    for name in ["good0", "etag", "hosts", "pages"]:
+        assert polls[name, "ok"] >= 1 and polls[name, "failed"] == 0, name
+
+
 def _check_status(config: Path, env: dict[str, str], reasons: dict[str, str]) -> None:
     result = run_cli("status", "--config", str(config), env=env)
     assert result.exit_code == 0, result.output
@@ -134,7 +150,7 @@ def _run(
         config = write_config(
             tmp_path,
             [{"name": name, "url": server.url(f"/{name}.xml"), "interval": 1} for name in names],
-            daemon={"listen": "", "tick_seconds": 0.2, "grace_seconds": 5},
+            daemon={"listen": "127.0.0.1:0", "tick_seconds": 0.2, "grace_seconds": 5},
             cluster={"lease_seconds": 3},
             schedule={"retry_base": 0.5, "max_backoff": 1},  # a failed feed is polled again within the test
         )
@@ -148,9 +164,11 @@ def _run(
             raise AssertionError(f"{exc}\n" + "\n".join(d.log()[-3000:] for d in started)) from None
         for daemon in started:
             assert daemon.proc.poll() is None, daemon.log()  # still running
+        _check_metrics(started)
         assert [daemon.stop() for daemon in started] == [0] * nodes
         for daemon in started:
-            assert "Traceback" not in daemon.log() and "internal error" not in daemon.log(), daemon.log()
+            log = daemon.log()
+            assert not re.search(r"Traceback|internal error| ERROR | CRITICAL |crash", log), log
         _check_archive(engine, good, server, tmp_path / "_posts")
     _check_status(config, env, reasons)
 
