@@ -32,6 +32,7 @@ from scraper.extract.rules import RuleBook
 from scraper.extract.text import html_to_text
 from scraper.fetch import Fetcher, RequestPolicy, Response
 from scraper.sanitize import storable_record
+from scraper.schedule import retry_after_note
 from scraper.selectors import selector_missed
 from scraper.store.models import ArticleStatus
 
@@ -122,7 +123,8 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
     if fate == "transient":
         return ArchiveOutcome(
             ArticleStatus.PENDING,
-            f"HTTP {response.status}",
+            f"HTTP {response.status}"
+            + retry_after_note(response.status, response.headers, response.retry_after),
             transient=True,
             retry_after=response.retry_after,
             **common,

@@ -833,10 +833,14 @@ def extract_command(
     if source.startswith(("http://", "https://")):
         page, final_url = asyncio.run(_download(source, config.http))
     else:
+        cap = config.http.max_body_bytes  # as a page's body: /dev/zero or a FIFO never ends
         try:
-            page, final_url = Path(source).read_bytes(), Path(source).resolve().as_uri()
+            with open(source, "rb") as file:
+                page, final_url = file.read(cap + 1), Path(source).resolve().as_uri()
         except OSError as exc:
             _fail(f"cannot read {source}: {exc.strerror or exc}", EXIT_BAD_CONFIG)
+        if len(page) > cap:
+            _fail(f"cannot read {source}: larger than http.max_body_bytes ({cap} bytes)", EXIT_BAD_CONFIG)
     page_url = url or final_url
     rules = RuleBook.load(config.rules)
     record = extract(page, page_url, rules.for_url(page_url, selector, remove))

@@ -233,12 +233,17 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     return parse_config(raw, config_path.resolve(), env)
 
 
+# A config of ten thousand feeds is about a megabyte; a file past this is something else (a device, a dump).
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
 def _config_text(config_path: Path) -> str:
     """The file's text, or a ConfigError that says what the path is instead of a config: missing, a folder,
     unreadable, not UTF-8 (with the line of the first bad byte). A UTF-8 byte order mark, which Windows
     editors write, is dropped (tomllib calls it an invalid statement)."""
     try:
-        data = config_path.read_bytes()
+        with config_path.open("rb") as file:  # a bound: `--config /dev/zero` never ends
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{config_path}: no such config file (set --config or ${CONFIG_ENV})") from None
     except IsADirectoryError:
@@ -248,6 +253,8 @@ def _config_text(config_path: Path) -> str:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{config_path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{config_path}: larger than {MAX_CONFIG_BYTES} bytes: not a config file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

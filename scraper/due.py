@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+# A poll's reason names the wait it read (scraper.schedule.retry_after_note); a 503 without one, or with one
+# not understood, waits for our backoff, and the why says so (a row without a reason: as it always was).
+_RETRY_AFTER_READ = re.compile(r", Retry-After \d+ s$")
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,8 @@ def poll_timing(feed: FeedTiming, now: datetime, *, due_only: bool, force: bool 
 
 def _wait_reason(feed: FeedTiming) -> str:
     if feed.failures_in_row > 0:
-        if feed.last_status in RETRY_AFTER_STATUSES:
+        read = feed.last_error is None or _RETRY_AFTER_READ.search(feed.last_error)
+        if feed.last_status in RETRY_AFTER_STATUSES and read:
             return f"the server's Retry-After (HTTP {feed.last_status})"
         polls = "poll" if feed.failures_in_row == 1 else "polls"
         error = f"; last error: {feed.last_error[:160]}" if feed.last_error else ""

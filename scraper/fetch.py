@@ -79,7 +79,7 @@ from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
 from scraper.pools import CleanPool, HostPools, clean_proxy_pool
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
-from scraper.sanitize import _shown, checked_url, media_type
+from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
 
 if TYPE_CHECKING:
@@ -490,7 +490,7 @@ class Fetcher:
         check_robots: bool,
         max_bytes: int | None,
     ) -> Response:
-        scheme = urlsplit(url).scheme.lower()
+        scheme = _scheme_of(url)
         if scheme == "file":
             if not allow_file:
                 raise UnsupportedURLError(url, "file URL refused: only local feeds may link to local files")
@@ -639,6 +639,21 @@ class Fetcher:
         if not verdict.allowed:
             error = RobotsUnavailableError if verdict.transient else RobotsDisallowedError
             raise error(url, verdict.reason or "refused by robots.txt")
+
+
+def _scheme_of(url: str) -> str:
+    """The URL's scheme, lower case. A web URL is judged as a link is (scraper.sanitize.checked_url),
+    whoever gave it (a sitemap index, robots.txt, the command line): a host httpx or the resolver cannot
+    take, an impossible port, was an "internal error" of that fetch, or stopped a whole backfill."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in ("http", "https"):
+            checked_url(url)
+    except ValueError as exc:  # RefusedValueError is one; "http://[::1" is no URL at all
+        raise UnsupportedURLError(
+            url, str(exc) if isinstance(exc, RefusedValueError) else f"unusable URL ({exc})"
+        ) from None
+    return scheme
 
 
 async def _send(

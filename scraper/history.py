@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from scraper.errors import ConfigError
+from scraper.sanitize import storable_text
 from scraper.store import captures as capture_rows
 from scraper.store import revisits as revisit_rows
 from scraper.store.models import Article
@@ -50,11 +51,20 @@ def diff_lines(older: Version, newer: Version) -> list[str]:
     return lines
 
 
+def _askable(key: str) -> bool:
+    """Whether the command line's id or URL can be asked of the database at all: an id within its integer
+    column, text that encodes (an argument in bytes that are not UTF-8 holds lone surrogates). Else it
+    names no article, and the drivers' OverflowError or UnicodeEncodeError were a traceback."""
+    if key.isdigit():
+        return key.isascii() and len(key) <= 19 and int(key) < 2**63
+    return storable_text(key) == key
+
+
 def history_report(session: Session, key: str, pair: tuple[int, int] | None = None) -> str:
     """The report for the article with this id or URL; `pair`: the two versions to diff (default: each
     version against the one before). An article or version not in the archive is a ConfigError (the
     command line asked for the impossible)."""
-    article = revisit_rows.find_article(session, key)
+    article = revisit_rows.find_article(session, key) if _askable(key) else None
     if article is None:
         raise ConfigError(f"no article with id or URL {key!r} in the archive")
     found = versions(session, article)

@@ -49,7 +49,7 @@ from scraper.post_import import (
     import_post_files,
     import_seen_urls,
 )
-from scraper.post_reader import POST_SUFFIXES, read_post, read_url_list, scan_post_files
+from scraper.post_reader import POST_SUFFIXES, UrlLines, read_post, read_url_list, scan_post_files
 from scraper.store.maintenance import after_bulk_load
 
 log = logging.getLogger(__name__)
@@ -139,8 +139,11 @@ def import_paths(
             elif kind == "subscriptions":
                 summary.feeds.extend(read_subscriptions(path))
             else:
+                listed = UrlLines(str(path))
                 with path.open(encoding="utf-8", errors="replace") as lines:
-                    import_seen_urls(sessions, read_url_list(lines), summary)
+                    import_seen_urls(sessions, listed.urls(lines), summary)
+                listed.finish()
+                summary.skipped_lines += listed.skipped
         except (PostFormatError, OSError) as exc:
             summary.errors.append(f"{path}: {exc}")
     with sessions() as session:

@@ -15,6 +15,7 @@ from typing import Any
 from scraper.archive import ArchiveOutcome, ArticleJob
 from scraper.extract import Record
 from scraper.revisit import page_digest
+from scraper.sanitize import MAX_ETAG_CHARS, MAX_LAST_MODIFIED_CHARS, validator
 from scraper.schedule import backoff
 from scraper.store.models import ArticleStatus
 
@@ -93,8 +94,10 @@ def article_after_outcome(
         )
         if outcome.response is not None:
             values["fetched_at"] = now
-            values["page_etag"] = outcome.response.headers.get("etag")
-            values["page_last_modified"] = outcome.response.headers.get("last-modified")
+            values["page_etag"] = validator(outcome.response.headers.get("etag"), MAX_ETAG_CHARS)
+            values["page_last_modified"] = validator(
+                outcome.response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS
+            )
             values["page_digest"] = page_digest(outcome.response.content)
         watched = outcome.content_source in ("page", "feed")  # a feed's body: its page is watched too
         if row.archived_at is None and watched and job.first_revisit is not None:

@@ -19,14 +19,16 @@ from scraper.charset import decode
 from scraper.errors import FeedError, feed_status_is_transient
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.sanitize import (
+    MAX_ETAG_CHARS,
+    MAX_LAST_MODIFIED_CHARS,
     clamped_int,
     defuse_char_refs,
-    fitting_text,
     names_that_day,
     one_line,
     storable_text,
+    validator,
 )
-from scraper.schedule import DAY_NAMES, cache_lifetime
+from scraper.schedule import DAY_NAMES, cache_lifetime, retry_after_note
 from scraper.urls import unmangled_file_url
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ async def poll_feed(
     if not response.ok:
         raise FeedError(
             f"HTTP {response.status}"
-            + (f", Retry-After {response.retry_after:.0f} s" if response.retry_after else ""),
+            + retry_after_note(response.status, response.headers, response.retry_after),
             status=response.status,
             transient=feed_status_is_transient(response.status),
             retry_after=response.retry_after,
@@ -98,14 +100,21 @@ async def poll_feed(
         parse_feed, response.content, response.final_url, response.content_type
     )
     hours, days = parse_skips(response.content)
+    etag = validator(response.headers.get("etag"), MAX_ETAG_CHARS)
+    modified = validator(response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS)
+    notes = [warning] if warning else []
+    for name, kept in (("ETag", etag), ("Last-Modified", modified)):
+        sent = response.headers.get(name.lower())
+        if sent is not None and kept is None:  # no conditional polls: said, so status shows why
+            notes.append(f"{name} not kept: {sent[:40]!r}")
     return PollResult(
         response.status,
         response.final_url,
-        fitting_text(response.headers.get("etag"), MAX_ETAG_CHARS),
-        fitting_text(response.headers.get("last-modified"), MAX_LAST_MODIFIED_CHARS),
+        etag,
+        modified,
         entries,
         ttl,
-        warning,
+        "; ".join(notes) or None,
         max_age=max_age,
         skip_hours=hours,
         skip_days=days,
@@ -137,7 +146,8 @@ def parse_feed(
         parsed.bozo_exception, (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
     ):
         warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
-    if not parsed.entries and (parsed.bozo or not parsed.version):
+    # .get: a body feedparser found no document in (NUL bytes) has no `version` at all
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         if b"<html" in body[:2048].lower():
             found = _alternate_feed(body, url)
             hint = f"; the page names its feed: {found}" if found else ""
@@ -241,8 +251,6 @@ def _clean(text: str | None) -> str | None:
     return one_line(text) if text else None
 
 
-MAX_ETAG_CHARS = 1024  # the validator columns' widths
-MAX_LAST_MODIFIED_CHARS = 128
 MAX_TTL_MINUTES = 366 * 24 * 60  # the schedule caps waits far lower; this only keeps the column sane
 
 

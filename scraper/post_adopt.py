@@ -47,7 +47,7 @@ from scraper.post_import import (
     configured_feed_ids,
     import_post_files,
 )
-from scraper.post_reader import scan_post_files
+from scraper.post_reader import is_utf8, scan_post_files
 from scraper.store import articles as article_rows
 from scraper.store.maintenance import after_bulk_load
 from scraper.store.stamps import folder_stamp, record_folder_stamp
@@ -118,10 +118,12 @@ def record_adopted(
 
 
 def _unknown_files(sessions: sessionmaker[Session], files: Iterator[tuple[str, str]]) -> Iterator[str]:
-    """The files whose path no article holds (asked a batch at a time, by the unique index)."""
+    """The files whose path no article holds (asked a batch at a time, by the unique index). A name that is
+    not UTF-8 is not asked (no driver takes it): it goes on, and reading it says why it is no post."""
     for chunk in chunked(files, BATCH):
         with sessions() as session:
-            held = article_rows.held_post_paths(session, [relative for relative, _ in chunk])
+            asked = [relative for relative, _ in chunk if is_utf8(relative)]
+            held = article_rows.held_post_paths(session, asked)
         yield from (path for relative, path in chunk if relative not in held)
 
 

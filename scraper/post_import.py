@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scraper.config import FeedConfig
 from scraper.errors import PostFormatError
 from scraper.parallel import default_workers, ordered_map
-from scraper.post_reader import OldPost, read_post
+from scraper.post_reader import OldPost, is_utf8, read_post
 from scraper.post_text import post_body_text
 from scraper.post_urls import url_keys
 from scraper.sanitize import storable_text
@@ -52,14 +52,16 @@ class ImportSummary:
     duplicates: int = 0  # post files of a URL that already has another post file
     seen: int = 0  # new `seen` rows from URL lists
     seen_known: int = 0  # listed URLs the database already had
+    skipped_lines: int = 0  # lines of URL lists that are no http(s) URL (each named in the log)
     feeds: list[Subscription] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        skipped = f", {self.skipped_lines} lines skipped: not http(s) URLs" if self.skipped_lines else ""
         return (
             f"imported {self.posts} posts ({self.adopted} joined known articles, {self.already} already "
             f"imported, {self.duplicates} duplicate files); {self.seen} seen URLs ({self.seen_known} already "
-            f"known); {len(self.feeds)} feeds; {len(self.errors)} errors"
+            f"known{skipped}); {len(self.feeds)} feeds; {len(self.errors)} errors"
         )
 
 
@@ -139,12 +141,14 @@ def _without_nul(value: str | None) -> str | None:
 
 def prepare(post: OldPost, paths: PostPaths) -> ParsedPost:
     """Raises ValueError (a URL the archive cannot keep: an impossible port, a NUL, not http; a post path
-    wider than its column). A NUL in the text stored is dropped here: PostgreSQL's COPY refuses it, and
-    one post's NUL failed its whole batch, then the import."""
+    wider than its column; a file name that is not UTF-8). A NUL in the text stored is dropped here:
+    PostgreSQL's COPY refuses it, and one post's NUL failed its whole batch, then the import."""
     url, key, host = url_keys(post.url)
     relative = paths(post.path)
     if len(relative) > POST_PATH_CHARS:  # PostgreSQL refused it with its whole batch; SQLite stored it
         raise ValueError(f"post path longer than {POST_PATH_CHARS} characters (the column's width)")
+    if not is_utf8(relative):  # a name in bytes no codec decoded: both databases
+        raise ValueError("file name is not UTF-8 (the database keeps names as text): rename the file")
     body = _without_nul(post.body_html) or ""
     text = post_body_text(body)
     return ParsedPost(

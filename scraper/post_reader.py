@@ -7,6 +7,8 @@ See scraper.importer for what a post becomes; this module only reads.
 
 from __future__ import annotations
 
+import codecs
+import logging
 import os
 import re
 import tomllib
@@ -22,6 +24,9 @@ import yaml
 from scraper.errors import PostFormatError
 
 POST_SUFFIXES = (".md", ".markdown", ".html")
+# No post is larger (ours hold a page of at most http.max_body_bytes): a file past it, dropped among posts,
+# was read whole by every import or adoption of the folder.
+MAX_POST_BYTES = 64 * 1024 * 1024
 URL_KEYS = ("from", "source_url", "original_url", "source", "original", "link", "canonical_url", "canonical")
 
 # The seed format's body: `<!--ms-->`, `[title](url)`, `------`, then the HTML in a <div> that closes at the
@@ -51,9 +56,11 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[
 # `^` in MULTILINE mode matches there, as at the start of a copy, since that position follows a newline.
 _CLOSING_FENCE = {fence: re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M) for fence in ("---", "+++")}
 _WEB_URL = re.compile(r"https?://", re.I)
+log = logging.getLogger(__name__)
 _LENIENT_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s?(.*?)\s*$")
 # libyaml's safe loader where PyYAML was built with it: ten times the pure-Python one, and an import of a
 # big archive spends most of its time here.
+_UTF16_32_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -74,7 +81,10 @@ class OldPost:
 def read_post(path: Path | str) -> OldPost:
     """Parse one post file. Raises PostFormatError (or OSError)."""
     with open(path, "rb") as file:  # bytes, decoded here: cheaper than a text file's reader
-        text = file.read().decode("utf-8", errors="replace").lstrip("\ufeff")
+        data = file.read(MAX_POST_BYTES + 1)
+    if len(data) > MAX_POST_BYTES:
+        raise PostFormatError(f"larger than {MAX_POST_BYTES} bytes: not a post")
+    text = _post_text(data)
     if "\r" in text:  # what a text file's reader does to line ends (universal newlines)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body = split_front_matter(text)
@@ -94,6 +104,15 @@ def read_post(path: Path | str) -> OldPost:
         published=_epoch_comment(body) or parse_date(meta.get("date")),
         body_html=html,
     )
+
+
+def _post_text(data: bytes) -> str:
+    """A post file's text: UTF-8 (a bad byte replaced), or UTF-16 or UTF-32 where a BOM says so (an editor
+    on Windows saves them; read as UTF-8 they held no front matter, and the post was refused)."""
+    if data[:2] in _UTF16_32_BOMS or data[:4] in _UTF16_32_BOMS:
+        codec = "utf-32" if data[:4] in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE) else "utf-16"
+        return data.decode(codec, errors="replace").lstrip("\ufeff")
+    return data.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -117,7 +136,7 @@ def _parse_yaml(raw: str) -> dict[str, Any]:
         return simple
     try:
         meta = yaml.load(raw, Loader=_SAFE_LOADER)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError):  # the last two: a date no datetime holds (Feb 30)
         meta = None
     if isinstance(meta, dict):
         return {str(k): v for k, v in meta.items()}
@@ -248,7 +267,8 @@ _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S
 
 
 def parse_date(value: object) -> datetime | None:
-    """A front-matter date (YAML may have parsed it already) as an aware UTC datetime; naive means UTC."""
+    """A front-matter date (YAML may have parsed it already) as an aware UTC datetime; naive means UTC;
+    None for a date no datetime holds in UTC (the post is kept, without its date)."""
     when: datetime | None = None
     if isinstance(value, datetime):
         when = value
@@ -267,7 +287,10 @@ def parse_date(value: object) -> datetime | None:
                     continue
     if when is None:
         return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: no date, as a date in words
+        return None
 
 
 def _text(value: object) -> str | None:
@@ -292,26 +315,62 @@ def scan_post_files(folder: Path, directories: dict[str, int] | None = None) -> 
     sorted: a flat folder of a million posts would hold every name), subfolders after their parent's
     files, in name order. Hidden files and folders are skipped. Each directory's mtime (ns) is put in
     `directories` (by relative path, "." the folder) before it is listed, so a file added meanwhile changes
-    it again. The paths are strings: a Path per file cost more than listing it."""
+    it again. The paths are strings: a Path per file cost more than listing it.
+
+    The folder is someone else's: a directory reached again through a symlink is walked once (two links to
+    "." made the walk exponential), and an entry whose type cannot be read (a symlink loop) is given as a
+    file when its name is a post's, so reading it says why it is none, and the listing goes on."""
     pending = [(folder, "")]
+    walked: set[tuple[int, int]] = set()
     while pending:
         where, prefix = pending.pop()
         subfolders: list[tuple[Path, str]] = []
         try:
-            if directories is not None:
-                directories[prefix or "."] = where.stat().st_mtime_ns
+            stat = where.stat()
+            if (stat.st_dev, stat.st_ino) in walked:
+                continue
+            walked.add((stat.st_dev, stat.st_ino))
+            if directories is not None and is_utf8(prefix):  # else no stamp can hold its name
+                directories[prefix or "."] = stat.st_mtime_ns
             with os.scandir(where) as listing:
                 for entry in listing:
                     name = entry.name
                     if name.startswith("."):
                         continue
-                    if entry.is_dir():
+                    if _is_dir(entry):
                         subfolders.append((where / name, f"{prefix}{name}/"))
-                    elif os.path.splitext(name)[1].lower() in POST_SUFFIXES and entry.is_file():
+                    elif os.path.splitext(name)[1].lower() in POST_SUFFIXES and _is_file(entry):
                         yield f"{prefix}{name}", os.path.join(where, name)
         except OSError:
             continue
         pending.extend(sorted(subfolders, reverse=True))
+
+
+def is_utf8(name: str) -> bool:
+    """Whether a file's name (or path) encodes as UTF-8. A name whose bytes are not UTF-8 comes from the
+    file system with lone surrogates, which neither database driver takes: as a post path, a folder stamp
+    or a value looked up, it failed its batch, the import, and every run that adopted the export folder."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop, say: not a folder to walk
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:  # listed all the same: reading it gives the reason it is no post
+        return True
 
 
 def read_url_list(lines: Iterable[str]) -> Iterator[str]:
@@ -320,3 +379,32 @@ def read_url_list(lines: Iterable[str]) -> Iterator[str]:
         url = line.strip().lstrip("\ufeff")
         if url and not url.startswith("#") and _WEB_URL.match(url):
             yield url
+
+
+class UrlLines:
+    """A URL list read as `read_url_list` does, but each other line that is not blank or a comment is
+    `skipped` and named in the log (the first MAX_NAMED_LINES; `finish` counts the rest), never dropped
+    without a word: `import allurls.dat` and `backfill --urls` read their lists alike."""
+
+    MAX_NAMED_LINES = 20
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.skipped = 0
+
+    def urls(self, lines: Iterable[str]) -> Iterator[str]:
+        for number, line in enumerate(lines, 1):
+            text = line.strip().lstrip("\ufeff")
+            if not text or text.startswith("#"):
+                continue
+            if _WEB_URL.match(text):
+                yield text
+                continue
+            self.skipped += 1
+            if self.skipped <= self.MAX_NAMED_LINES:
+                log.warning("%s, line %d: not an http(s) URL, skipped: %r", self.name, number, text[:200])
+
+    def finish(self) -> None:
+        if self.skipped > self.MAX_NAMED_LINES:
+            more = self.skipped - self.MAX_NAMED_LINES
+            log.warning("%s: %d more lines that are not http(s) URLs, skipped", self.name, more)

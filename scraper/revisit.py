@@ -25,6 +25,7 @@ from scraper.extract.rules import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy, Response
 from scraper.revisit_digest import HEX, hinted_digest, page_digest, split, stable_fingerprint
 from scraper.revisit_schedule import parse_schedule
+from scraper.sanitize import MAX_ETAG_CHARS, MAX_LAST_MODIFIED_CHARS, validator
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/octet-stream")
@@ -71,7 +72,8 @@ class RevisitOutcome:
         if self.response is None or not self.response.ok:
             return None, None
         headers = self.response.headers
-        return headers.get("etag"), headers.get("last-modified")
+        etag, last_modified = headers.get("etag"), headers.get("last-modified")
+        return validator(etag, MAX_ETAG_CHARS), validator(last_modified, MAX_LAST_MODIFIED_CHARS)
 
 
 def schedule_of(config: Config, feed: FeedConfig | None) -> tuple[timedelta, ...]:

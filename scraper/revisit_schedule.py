@@ -17,6 +17,9 @@ CONFIRM_AFTER = timedelta(hours=1)  # a suspected removal is looked at again thi
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+# The longest step: a century. A revisit is a date added to the first archive's; a step of millions of days
+# lands past year 9999 (no datetime holds it), and each archive would fail on it, not the config load.
+MAX_DURATION = timedelta(days=36500)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -27,6 +30,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"{text!r}: a duration must be more than zero")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r}: a duration of at most {MAX_DURATION.days}d (a century)")
     return timedelta(seconds=seconds)
 
 

@@ -16,6 +16,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import idna
+
 from scraper import errors
 from scraper.errors import RefusedValueError
 from scraper.extract.dates import plausible
@@ -24,6 +26,8 @@ from scraper.extract.record import Record
 MAX_URL_CHARS = 2048  # the URL columns' width
 MAX_GUID_CHARS = 2048
 MAX_LANG_CHARS = 32
+MAX_ETAG_CHARS = 1024  # the validator columns' widths (feeds.etag, articles.page_etag)
+MAX_LAST_MODIFIED_CHARS = 128
 WEB_SCHEMES = ("http", "https")
 
 # Characters no URL holds as written: controls, spaces, DEL, and what only a hostile document puts there.
@@ -140,17 +144,34 @@ def checked_url(url: str, *, allow_file: bool = False) -> str:
 
 
 def _resolvable(host: str) -> bool:
-    """Whether a resolver could take the host: an IP literal, or a name whose ASCII form has labels of
-    63 octets at most and 253 in all (RFC 1035). Past that, every try fails "cannot resolve", and a
-    transient failure is retried eight times: the entry is refused at once instead."""
+    """Whether every layer of a fetch takes the host: an IP literal, or a name whose ASCII form httpx
+    builds (IDNA 2008 for a non-ASCII name; a leading `xn--` label must decode, as httpx reads it back),
+    with labels of 1 to 63 octets and 253 in all (RFC 1035), which the resolver's codec checks too.
+    Past that, httpx or getaddrinfo raise on the name (an "internal error" each run), or every try
+    fails "cannot resolve" and is retried eight times: the entry is refused at once instead."""
     if ":" in host:  # an IPv6 literal; urlsplit has checked its brackets
         return True
     try:
-        name = host.encode("idna") if not host.isascii() else host.encode("ascii")
-    except UnicodeError:
+        if host.isascii():
+            name = host.encode("ascii")
+            if host.lower().startswith("xn--"):
+                idna.decode(host)
+        else:
+            name = idna.encode(host.lower())
+    except UnicodeError:  # idna.IDNAError is one
         return False
-    labels = name.rstrip(b".").split(b".")
-    return len(name.rstrip(b".")) <= 253 and all(len(label) <= 63 for label in labels)
+    labels = name.removesuffix(b".").split(b".")
+    return len(name.removesuffix(b".")) <= 253 and all(0 < len(label) <= 63 for label in labels)
+
+
+def validator(value: str | None, limit: int) -> str | None:
+    """An ETag or Last-Modified a server sent, if it can be stored and sent back as it came (If-None-Match,
+    If-Modified-Since: printable ASCII, as httpx encodes a header), else None. A byte past ASCII (Latin-1
+    as httpx decodes it) was stored, then failed every later request of its feed or page as an internal
+    error; a value wider than its column failed its page's outcome on PostgreSQL."""
+    if value is None or not (value.isascii() and value.isprintable()):
+        return None
+    return fitting_text(value, limit)
 
 
 def fitting_text(value: str | None, limit: int) -> str | None:

@@ -37,7 +37,10 @@ def parse_http_date(value: str | None) -> datetime | None:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 west of UTC: an internal error on the feed or page that sent it
+        return None
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -45,12 +48,24 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # isdigit alone takes "²", which float does not
         return float(value)
     when = parse_http_date(value)
     if when is None:
         return None
     return max(0.0, (when - now).total_seconds())
+
+
+def retry_after_note(status: int, headers: Mapping[str, str], seconds: float | None) -> str:
+    """What a failure's reason says of a 429/503's Retry-After: the wait taken, or the value that was not
+    understood. A junk value is thrown away (our backoff applies), so the reason names it: `status` shows
+    the operator that the header is what was wrong, not a "server's Retry-After" that was never read."""
+    if status not in (429, 503):
+        return ""
+    value = headers.get("retry-after")
+    if value is not None and parse_retry_after(value, datetime.now(UTC)) is None:
+        return f", Retry-After not understood: {value.strip()[:40]!r}"
+    return f", Retry-After {seconds:.0f} s" if seconds else ""
 
 
 def cache_lifetime(headers: Mapping[str, str], now: datetime) -> float | None:

@@ -151,7 +151,10 @@ def parse_w3c_datetime(text: str | None) -> datetime | None:
             when = datetime.fromisoformat(value[:10])
         except ValueError:
             return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, 9999 west of it: one URL's date stopped the backfill
+        return None
 
 
 # --- the queue and the journal ------------------------------------------------------------------------------
@@ -261,7 +264,10 @@ def parse_day_or_time(text: str, *, end_of_day: bool = False) -> datetime:
     """`--since`/`--until`: an ISO date or date-time (naive is UTC). A bare date as `--until` means the end
     of that day, so `--since 2021-09-01 --until 2021-09-30` is all of September. Raises ValueError."""
     value = datetime.fromisoformat(text.strip())
-    when = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if end_of_day and len(text.strip()) == 10:
-        when += timedelta(days=1)
+    try:
+        when = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if end_of_day and len(text.strip()) == 10:
+            when += timedelta(days=1)
+    except OverflowError:  # year 1 east of UTC, the end of 9999-12-31: no datetime holds it
+        raise ValueError(f"{text!r} is past the dates an archive holds") from None
     return when

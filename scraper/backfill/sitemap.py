@@ -39,9 +39,9 @@ from scraper.backfill.frontier import (
     queue_found,
 )
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue, given_values
-from scraper.errors import SitemapError
+from scraper.errors import RefusedValueError, SitemapError
 from scraper.fetch import Fetcher, FetchError
-from scraper.sanitize import defuse_char_ref_bytes, journal_lastmod
+from scraper.sanitize import checked_url, defuse_char_ref_bytes, journal_lastmod
 from scraper.store.leases import Leases
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ async def backfill_sitemaps(
     params = filters.fingerprint(feed_id)
     try:
         entries = await _entry_points(fetcher, start_url, report)
-    except FetchError as exc:
+    except (FetchError, RefusedValueError) as exc:
         report.errors.append(f"{start_url}: {exc}")
         return
     stack: list[tuple[Child, int, bool]] = [(Child(url, None), 0, True) for url in reversed(entries)]
@@ -252,6 +252,7 @@ def _needless(child: Child, filters: Filters, sessions: sessionmaker[Session], p
 
 
 async def _entry_points(fetcher: Fetcher, start_url: str, report: SourceReport) -> list[str]:
+    checked_url(start_url)  # the command line's value, before a site root is told from its parts
     if not is_site_root(start_url):
         return [start_url]
     parts = urlsplit(start_url)

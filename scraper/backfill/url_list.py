@@ -8,18 +8,14 @@ batches, and the queue knows each one already queued or archived.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.backfill.frontier import Filters, Found, SourceReport, queue_found
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue, given_values
-from scraper.post_reader import read_url_list
+from scraper.post_reader import UrlLines
 
-log = logging.getLogger(__name__)
-
-MAX_NAMED = 20  # bad lines named one by one; the rest counted
 BATCH = 1000
 
 
@@ -32,18 +28,8 @@ def backfill_urls(
 ) -> None:
     batch: list[Found] = []
     report.documents_read += 1
-    bad = 0
-    for number, line in enumerate(lines, 1):
-        url = next(read_url_list([line]), None)
-        if url is None:
-            text = line.strip().lstrip("\ufeff")
-            if text and not text.startswith("#"):
-                bad += 1
-                if bad <= MAX_NAMED:
-                    log.warning(
-                        "%s, line %d: not an http(s) URL, skipped: %r", report.name, number, text[:200]
-                    )
-            continue
+    listed = UrlLines(report.name)
+    for url in listed.urls(lines):
         batch.append(Found(url))
         if len(batch) >= BATCH:
             with sessions.begin() as session:
@@ -52,8 +38,7 @@ def backfill_urls(
     if batch:
         with sessions.begin() as session:
             queue_found(session, feed_id, batch, filters, report)
-    if bad > MAX_NAMED:
-        log.warning("%s: %d more lines that are not http(s) URLs, skipped", report.name, bad - MAX_NAMED)
+    listed.finish()
 
 
 class UrlListSource:

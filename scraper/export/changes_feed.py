@@ -8,6 +8,7 @@ change only when a change is recorded: the file is rewritten then and left alone
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -20,6 +21,7 @@ from scraper.text_diff import diff_tokens, render_html
 
 ENTRIES = 50  # the latest changes the feed holds
 FEED_ID = "urn:scraper:changes"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _HEADLINES = {"edited": "Edited", "removed": "Removed", "restored": "Restored"}
 
 
@@ -62,12 +64,15 @@ def _entry(row: ChangeRow) -> str:
 
 def render_changes_feed(rows: Sequence[ChangeRow]) -> str:
     updated = _stamp(rows[0]) if rows else "1970-01-01T00:00:00Z"
-    return (
+    document = (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">\n'
         f"<id>{FEED_ID}</id><title>Edits and removals</title><updated>{updated}</updated>"
         "<author><name>scraper</name></author>\n" + "".join(_entry(row) for row in rows) + "</feed>\n"
     )
+    # A page's text keeps what XML 1.0 forbids (a control character, U+FFFE): one edit of such a page made
+    # the file unreadable to every reader of the feed. Escaping does not help (`&#1;` is forbidden too).
+    return _NOT_XML.sub("", document)
 
 
 def write_changes_feed(session: Session, export_dir: Path, name: str) -> bool:
