@@ -14,13 +14,13 @@ from datetime import datetime, timezone
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.charset import decode, normalise_label
-from scraper.extract.budget import DEFAULT_SECONDS, Budget, check_nesting
+from scraper.extract.budget import DEFAULT_SECONDS, Budget
 from scraper.extract.clean import clean_body, clean_fragment_html, drop_selected
 from scraper.extract.content import find_main_content
 from scraper.extract.dates import parse_date, parse_offset
 from scraper.extract.measure import climb_answer
 from scraper.extract.metadata import read_metadata
-from scraper.extract.rawtext import empty_raw_text
+from scraper.extract.rawtext import parse_page
 from scraper.extract.record import Record
 from scraper.extract.rules import SiteRule
 from scraper.extract.text import html_to_text, node_text
@@ -51,10 +51,7 @@ def extract(
     `budget_seconds` of CPU: that article fails with the reason, the run goes on.
     """
     budget = Budget(budget_seconds)
-    # what the parser reads (style sheets and scripts emptied); the nesting check counts tags in it
-    data = empty_raw_text(_utf8(html, charset), budget)
-    check_nesting(data)
-    tree = LexborHTMLParser(data)
+    tree = parse_page(_utf8(html, charset), budget)  # style sheets and scripts emptied, nesting checked
     tz = parse_offset(rule.timezone if rule else None)
     meta = read_metadata(tree, url, tz)
     title = _rule_text(tree, rule.title if rule else ()) or meta.title
