@@ -14,7 +14,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from werkzeug import Request
 from werkzeug import Response as WResponse
 
 from tests.conftest import write_config
+from tests.local_servers import httpserver_on
 
 BASE_TIME = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -176,3 +178,14 @@ def post_files(folder: Path) -> dict[str, str]:
 
 def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@contextmanager
+def site_running() -> Iterator[Site]:
+    """A `Site` on a threaded local server; the answers it holds back are let go at the end."""
+    with httpserver_on() as server:
+        site = Site(server)
+        try:
+            yield site
+        finally:
+            site.release.set()
