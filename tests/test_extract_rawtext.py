@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.extract import extract, rawtext
+from scraper.extract import SiteRule, extract, rawtext
 from scraper.extract.rawtext import empty_raw_text, mark, parse_page
+from scraper.extract.record import Record
 
 JSON_LD = '<script type="application/ld+json">{"articleBody": "<p>a</p><style>c{}</style>"}</script>'
 # Pieces of pages: the plain cases, and each way a tag that looks like one may be something else.
@@ -173,11 +174,11 @@ def test_a_tag_that_is_text_of_something_else_is_not_cut(piece: str) -> None:
         assert with_pass == without
 
 
-def _records(page: bytes) -> tuple[object, object]:
+def _records(page: bytes, rule: SiteRule | None = None) -> tuple[Record, Record]:
     """The record of `page` with the pre-pass, and without it."""
-    with_pass = extract(page, "https://news.example/a")
+    with_pass = extract(page, "https://news.example/a", rule)
     with mock.patch.object(rawtext, "empty_raw_text", lambda data, budget=None: (data, 0)):
-        without = extract(page, "https://news.example/a")
+        without = extract(page, "https://news.example/a", rule)
     return with_pass, without
 
 
@@ -259,6 +260,21 @@ def test_any_nesting_of_contexts_gives_the_same_record(pieces: list[str], in_hea
 
 # Metadata reads the text of an h1 or an svg title without the style sheets in it (they are emptied).
 @pytest.mark.parametrize("piece", ["<h1>Budget<style>p{}</style></h1>", "<svg><title>T<style>p{}</style>"])
-def test_a_style_sheet_in_an_element_metadata_reads_keeps_its_text(piece: str) -> None:
+def test_a_style_sheet_in_an_element_metadata_reads_gives_the_same_record(piece: str) -> None:
     with_pass, without = _records(_page([], head=piece))
     assert with_pass == without
+
+
+def test_a_site_rules_elements_are_read_without_the_style_sheets_and_scripts_in_them() -> None:
+    rule = SiteRule(name="site", title=("h2",), author=(".who",), published=(".when",))
+    piece = (
+        "<h2>Budget<style>h2{}</style> talks</h2><p class=who>Jane<script>track()</script> Doe</p>"
+        '<span class=when><script>built = "2019-01-01"</script>2021-09-29</span>'
+    )
+    with_pass, without = _records(_page([piece]), rule)
+    assert with_pass == without
+    assert (without.title, without.author, str(without.published)) == (
+        "Budget talks",
+        "Jane Doe",
+        "2021-09-29 00:00:00+00:00",
+    )

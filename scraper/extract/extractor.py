@@ -19,7 +19,7 @@ from scraper.extract.clean import clean_body, clean_fragment_html, drop_selected
 from scraper.extract.content import find_main_content
 from scraper.extract.dates import parse_date, parse_offset
 from scraper.extract.measure import climb_answer
-from scraper.extract.metadata import read_metadata
+from scraper.extract.metadata import element_text, read_metadata
 from scraper.extract.rawtext import parse_page
 from scraper.extract.record import Record
 from scraper.extract.rules import SiteRule
@@ -151,7 +151,7 @@ def _rule_text(tree: LexborHTMLParser, selectors: Sequence[str]) -> str | None:
     for selector in selectors:
         node = _first(tree, selector)
         if node is not None:
-            text = _SPACES.sub(" ", node.text(deep=True) or "").strip()
+            text = _SPACES.sub(" ", element_text(node)).strip()
             if text:
                 return text
     return None
@@ -163,7 +163,7 @@ def _rule_date(tree: LexborHTMLParser, selectors: Sequence[str], tz: timezone) -
         if node is None:
             continue
         attributes = node.attributes
-        for value in (attributes.get("datetime"), attributes.get("content"), node.text(deep=True)):
+        for value in (attributes.get("datetime"), attributes.get("content"), element_text(node)):
             when = parse_date(value, tz)
             if when is not None:
                 return when
