@@ -106,14 +106,14 @@ class DaemonProcess:
         self, config: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True
     ) -> None:
         self.log_path = config.parent / f"daemon-{time.monotonic_ns()}.log"
-        self._log_file = self.log_path.open("wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scraper", "run", "--config", str(config), *args],
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        with self.log_path.open("wb") as log:  # the child writes its own copy; the file is read by path
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scraper", "run", "--config", str(config), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         self.url = self._wait_for_listener() if wait else None
 
     def wait_started(self) -> None:
@@ -144,10 +144,7 @@ class DaemonProcess:
         self.proc.send_signal(signum)
 
     def wait(self, timeout: float = 20) -> int:
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            self._log_file.close()
+        return self.proc.wait(timeout=timeout)
 
     def stop(self) -> int:
         if self.proc.poll() is None:
@@ -158,7 +155,6 @@ class DaemonProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        self._log_file.close()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
