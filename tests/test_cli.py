@@ -192,8 +192,10 @@ def test_a_postgres_connection_dropped_while_idle_is_replaced_before_use(
     monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)
     with postgres_engine.connect() as connection:
         pid = connection.execute(text("select pg_backend_pid()")).scalar()
-    with db.make_engine(POSTGRES_URL).connect() as admin:
+    admin_engine = db.make_engine(POSTGRES_URL)
+    with admin_engine.connect() as admin:
         admin.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+    admin_engine.dispose()  # its pooled connection, else closed (with a warning) when collected
     with postgres_engine.connect() as connection:  # the pooled one is dead: replaced, not raised
         assert connection.execute(text("select pg_backend_pid()")).scalar() != pid
 
