@@ -231,9 +231,11 @@ def _content(raw: Any) -> str | None:
 def _published(raw: Any) -> datetime | None:
     """The entry's date (published, else updated, else created), if it is the day the feed wrote."""
     for key in ("published", "updated", "created"):
-        when = _when(raw.get(f"{key}_parsed"))
+        # the keys as the feed wrote them: feedparser answers a missing `updated` with `published`
+        # (a deprecated fallback that warns), which was just read
+        when = _when(dict.get(raw, f"{key}_parsed"))
         if when is not None:
-            return when if names_that_day(raw.get(key), when) else None
+            return when if names_that_day(dict.get(raw, key), when) else None
     return None
 
 

@@ -14,7 +14,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from werkzeug import Request
 from werkzeug import Response as WResponse
 
 from tests.conftest import write_config
+from tests.local_servers import httpserver_on
 
 BASE_TIME = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -104,14 +106,14 @@ class DaemonProcess:
         self, config: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True
     ) -> None:
         self.log_path = config.parent / f"daemon-{time.monotonic_ns()}.log"
-        self._log_file = self.log_path.open("wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scraper", "run", "--config", str(config), *args],
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        with self.log_path.open("wb") as log:  # the child writes its own copy; the file is read by path
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scraper", "run", "--config", str(config), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         self.url = self._wait_for_listener() if wait else None
 
     def wait_started(self) -> None:
@@ -142,10 +144,7 @@ class DaemonProcess:
         self.proc.send_signal(signum)
 
     def wait(self, timeout: float = 20) -> int:
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            self._log_file.close()
+        return self.proc.wait(timeout=timeout)
 
     def stop(self) -> int:
         if self.proc.poll() is None:
@@ -156,7 +155,6 @@ class DaemonProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        self._log_file.close()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -176,3 +174,14 @@ def post_files(folder: Path) -> dict[str, str]:
 
 def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@contextmanager
+def site_running() -> Iterator[Site]:
+    """A `Site` on a threaded local server; the answers it holds back are let go at the end."""
+    with httpserver_on() as server:
+        site = Site(server)
+        try:
+            yield site
+        finally:
+            site.release.set()

@@ -26,6 +26,7 @@ from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article, BackfillDocument, Feed
 from scraper.store.runlock import run_lock
 from tests.conftest import run_cli, write_config
+from tests.local_servers import httpserver_on
 from tests.test_once import PARAGRAPHS, article_page
 
 RULE = {
@@ -283,32 +284,25 @@ def test_rfc5005_archive_chain_back_to_since_and_resumed(httpserver: HTTPServer,
 @pytest.fixture
 def two_hosts() -> Iterator[tuple[HTTPServer, HTTPServer, dict[str, int]]]:
     """Two threaded servers on two loopback addresses, recording the most requests in flight per host."""
-    servers = []
-    for host in ("127.0.0.1", "127.0.0.2"):
-        server = HTTPServer(host=host, port=0, threaded=True)
-        server.start()
-        servers.append(server)
-    peak: dict[str, int] = Counter()
-    now: dict[str, int] = Counter()
-    lock = threading.Lock()
+    with httpserver_on("127.0.0.1") as one, httpserver_on("127.0.0.2") as two:
+        peak: dict[str, int] = Counter()
+        now: dict[str, int] = Counter()
+        lock = threading.Lock()
 
-    def handler(request: Request) -> WResponse:
-        host = request.host.split(":")[0]
-        with lock:
-            now[host] += 1
-            peak[host] = max(peak[host], now[host])
-            peak["all"] = max(peak["all"], sum(v for k, v in now.items()))
-        time.sleep(0.03)
-        with lock:
-            now[host] -= 1
-        return WResponse(article_page(f"页 {request.path}", PARAGRAPHS), content_type=HTML)
+        def handler(request: Request) -> WResponse:
+            host = request.host.split(":")[0]
+            with lock:
+                now[host] += 1
+                peak[host] = max(peak[host], now[host])
+                peak["all"] = max(peak["all"], sum(v for k, v in now.items()))
+            time.sleep(0.03)
+            with lock:
+                now[host] -= 1
+            return WResponse(article_page(f"页 {request.path}", PARAGRAPHS), content_type=HTML)
 
-    for server in servers:
-        server.expect_request(re.compile(r"/a/\d+")).respond_with_handler(handler)
-    yield servers[0], servers[1], peak
-    for server in servers:
-        server.clear()
-        server.stop()
+        for server in (one, two):
+            server.expect_request(re.compile(r"/a/\d+")).respond_with_handler(handler)
+        yield one, two, peak
 
 
 def test_urls_from_stdin_keep_the_per_host_limit(

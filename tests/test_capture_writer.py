@@ -122,15 +122,15 @@ def test_kill_9_while_writing_leaves_a_readable_file_that_the_next_start_closes(
     """A kill -9 can cut the write of the last record (Linux stops a write between pages for a fatal
     signal): a reader still reads every whole record before it, and the next start cuts it off."""
     for round_ in range(3):
-        child = subprocess.Popen(
+        with subprocess.Popen(  # leaving it closes the pipe
             [sys.executable, "-c", WRITER_LOOP, str(tmp_path)],
             stdout=subprocess.PIPE,
             cwd=Path(__file__).parent.parent,
-        )
-        assert child.stdout is not None and child.stdout.readline() == b"written\n"
-        asyncio.run(asyncio.sleep(0.05 * round_))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        ) as child:
+            assert child.stdout is not None and child.stdout.readline() == b"written\n"
+            asyncio.run(asyncio.sleep(0.05 * round_))
+            child.send_signal(signal.SIGKILL)
+            child.wait()
         (left,) = tmp_path.glob("*.warc.gz.open")
         data = left.read_bytes()
         whole = whole_records_end(BytesIO(data))

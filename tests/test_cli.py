@@ -13,6 +13,7 @@ import yaml
 
 from scraper import __version__
 from tests.conftest import POSTGRES_URL, run_cli
+from tests.local_servers import handler_server
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -191,8 +192,10 @@ def test_a_postgres_connection_dropped_while_idle_is_replaced_before_use(
     monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)
     with postgres_engine.connect() as connection:
         pid = connection.execute(text("select pg_backend_pid()")).scalar()
-    with db.make_engine(POSTGRES_URL).connect() as admin:
+    admin_engine = db.make_engine(POSTGRES_URL)
+    with admin_engine.connect() as admin:
         admin.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+    admin_engine.dispose()  # its pooled connection, else closed (with a warning) when collected
     with postgres_engine.connect() as connection:  # the pooled one is dead: replaced, not raised
         assert connection.execute(text("select pg_backend_pid()")).scalar() != pid
 
@@ -200,8 +203,7 @@ def test_a_postgres_connection_dropped_while_idle_is_replaced_before_use(
 def test_once_with_nothing_new_loads_neither_feedparser_nor_the_extractor_nor_warcio(tmp_path: Path) -> None:
     """A cron run whose feeds all answer 304 parses no feed and extracts no page: it does not import the
     modules that would (feedparser, the extractor), nor Alembic, nor (no [warc] configured) warcio."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from threading import Thread
+    from http.server import BaseHTTPRequestHandler
 
     class NotModified(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -212,20 +214,16 @@ def test_once_with_nothing_new_loads_neither_feedparser_nor_the_extractor_nor_wa
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NotModified)
-    Thread(target=server.serve_forever, daemon=True).start()
-    config = tmp_path / "scraper.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
-        '[http]\nallow_networks = ["127.0.0.1/32"]\ntrust_env = false\n'
-        f'[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:{server.server_address[1]}/feed.xml"\n',
-        encoding="utf-8",
-    )
-    try:
+    with handler_server(NotModified) as server:
+        config = tmp_path / "scraper.toml"
+        config.write_text(
+            f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
+            '[http]\nallow_networks = ["127.0.0.1/32"]\ntrust_env = false\n'
+            f'[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:{server.server_address[1]}/feed.xml"\n',
+            encoding="utf-8",
+        )
         assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
         modules = _modules_loaded_by("once", "--config", str(config))
-    finally:
-        server.shutdown()
     assert "scraper.poll_stage" in modules and "httpx" in modules  # it polled
     assert not _loaded(modules, "feedparser", "warcio", "alembic"), modules
     assert not modules & {"scraper.extract.extractor", "scraper.capture.writer", "scraper.backfill.runner"}

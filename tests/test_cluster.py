@@ -30,6 +30,7 @@ from scraper.store.db import session_factory, upgrade
 from scraper.store.models import Article, ArticleStatus
 from tests.conftest import POSTGRES_URL, run_cli, write_config
 from tests.daemon_helpers import DaemonProcess, wait_for
+from tests.local_servers import httpserver_on
 
 FEEDS, PER_FEED = 50, 20
 ARTICLES = FEEDS * PER_FEED
@@ -75,13 +76,8 @@ class ClusterSite:
 
 @pytest.fixture
 def site() -> Iterator[ClusterSite]:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    try:
+    with httpserver_on() as server:
         yield ClusterSite(server)
-    finally:
-        server.clear()
-        server.stop()
 
 
 def database_url(engine: Engine) -> str:

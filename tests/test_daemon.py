@@ -18,21 +18,24 @@ from werkzeug import Response
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article
 from tests.conftest import run_cli, write_config
-from tests.daemon_helpers import DaemonProcess, Site, daemon_config, json_lines, page, post_files, wait_for
+from tests.daemon_helpers import (
+    DaemonProcess,
+    Site,
+    daemon_config,
+    json_lines,
+    page,
+    post_files,
+    site_running,
+    wait_for,
+)
+from tests.local_servers import httpserver_on
 from tests.test_import import seed_post
 
 
 @pytest.fixture
 def site() -> Iterator[Site]:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    site = Site(server)
-    try:
-        yield site
-    finally:
-        site.release.set()
-        server.clear()
-        server.stop()
+    with site_running() as running:
+        yield running
 
 
 def statuses(folder: Path) -> dict[str, str]:
@@ -277,11 +280,7 @@ def test_one_hosts_backlog_does_not_hold_up_another_host(
     """Host A has 30 articles and asks for 0.5 s between requests; host B has 2. The daemon (2 requests at
     once) claims only a few of A's at a time and waits for A's turns holding no request slot, so B's
     articles are archived at once, not after A's 15 s backlog."""
-    slow_host = HTTPServer(host="127.0.0.1", threaded=True)
-    other_host = HTTPServer(host="127.0.0.2", threaded=True)
-    for server in (slow_host, other_host):
-        server.start()
-    try:
+    with httpserver_on("127.0.0.1") as slow_host, httpserver_on("127.0.0.2") as other_host:
 
         def feed(server: HTTPServer, prefix: str, count: int, pause: float) -> None:
             items = "".join(
@@ -322,7 +321,3 @@ def test_one_hosts_backlog_does_not_hold_up_another_host(
         wait_for(lambda: done("B") == 2, 8, "B's two posts")
         a_done = done("A")
         assert a_done < 15, f"B waited for A's backlog: {a_done} of A's 30 were done first"
-    finally:
-        for server in (slow_host, other_host):
-            server.clear()
-            server.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scraper.extract.dates import date_from_url, parse_date, parse_offset, plausible, reconcile
 
@@ -68,10 +70,24 @@ def test_unreadable_dates_give_none(value: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "offset"),
-    [("+08:00", 8 * 60), ("-05:00", -5 * 60), ("+0530", 5 * 60 + 30), ("UTC+8", 8 * 60), (None, 0), ("x", 0)],
-)
+    [
+        ("+08:00", 8 * 60), ("-05:00", -5 * 60), ("+0530", 5 * 60 + 30), ("UTC+8", 8 * 60), (None, 0),
+        ("x", 0), ("+45:00", 0), ("-24", 0),
+    ],
+)  # fmt: skip
 def test_parse_offset(value: str | None, offset: int) -> None:
     assert parse_offset(value).utcoffset(None) == timedelta(minutes=offset)
+
+
+def test_a_number_after_a_date_that_cannot_be_an_offset_leaves_the_date_in_the_default_zone() -> None:
+    assert parse_date("2021-09-29-45", TAIPEI) == utc(2021, 9, 28, 16)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789-+: T.Z年月日时分秒UTCGM下午", max_size=40))
+def test_any_date_like_text_is_a_date_or_none(value: str) -> None:
+    parsed = parse_date(value, TAIPEI)
+    assert parsed is None or parsed.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from scraper.fetch import (
     Response,
     UnsupportedURLError,
 )
+from tests.local_servers import httpserver_on
 
 
 def get(url: str, config: HttpConfig | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -299,9 +300,7 @@ def test_no_cookie_is_kept_or_sent_unless_the_feed_asks(httpserver: HTTPServer) 
 def test_a_feed_that_asks_keeps_cookies_per_site_and_only_for_its_own_requests(
     httpserver: HTTPServer,
 ) -> None:
-    other = HTTPServer(host="127.0.0.2", port=0)
-    other.start()
-    try:
+    with httpserver_on("127.0.0.2", threaded=False) as other:
         seen: list[str | None] = []
         seen_other: list[str | None] = []
         _cookie_site(httpserver, seen)
@@ -321,10 +320,6 @@ def test_a_feed_that_asks_keeps_cookies_per_site_and_only_for_its_own_requests(
         asyncio.run(go())
         assert seen == ["session=abc", None]
         assert seen_other == [None]
-    finally:
-        other.clear()
-        if other.is_running():
-            other.stop()
 
 
 def test_the_feed_key_cookies_is_off_by_default_and_must_be_a_boolean(tmp_path: Path) -> None:

@@ -36,20 +36,20 @@ def open_files(pid: int) -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """A listener in its own process (so its open files are its own), cutting idle clients after 3 s."""
-    process = subprocess.Popen(
+    with subprocess.Popen(  # leaving it closes the pipe
         [sys.executable, "-c", SERVE, "3"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), url
-        yield process, url
-    finally:
-        process.kill()
-        process.wait()
+    ) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:"), url
+            yield process, url
+        finally:
+            process.kill()
+            process.wait()
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts open files through /proc")

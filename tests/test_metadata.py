@@ -379,3 +379,26 @@ def test_the_first_title_h1_and_canonical_in_page_order_are_read_wherever_they_a
     assert found.title == "The budget plan, in full"
     assert found.canonical_url == urljoin(URL, "/a")
     assert found.description == "Said in the body"
+
+
+# --- text of elements holding code ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "field", "expected"),
+    [
+        ("", "<svg><title>Budget talks<style>p{}</style> resume in Brussels</title></svg>", "title",
+         "Budget talks resume in Brussels"),
+        ("", "<h1>Budget<style>h1{}</style> talks</h1>", "title", "Budget talks"),
+        ("<title>News</title>", "<h1>Budget<script>x()</script> talks resume</h1>", "title",
+         "Budget talks resume"),
+        ("", '<p class="byline">By Jane<script>track()</script> Doe</p>', "author", "Jane Doe"),
+        ("", '<span itemprop="datePublished"><script>built = "2019-01-01"</script> 2021-09-29</span>',
+         "published", datetime(2021, 9, 29, tzinfo=UTC)),
+    ],
+    ids=["svg-title", "h1-as-title", "h1-in-place-of-a-short-title", "byline", "date-text"],
+)  # fmt: skip
+def test_style_sheets_and_scripts_inside_an_element_are_not_its_text(
+    head: str, body: str, field: str, expected: object
+) -> None:
+    assert getattr(meta(page(head, body)), field) == expected

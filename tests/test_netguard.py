@@ -5,7 +5,6 @@ import http.server
 import shutil
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from werkzeug import Response as WResponse
 from scraper.config import HttpConfig
 from scraper.fetch import BlockedAddressError, Fetcher, FetchError
 from scraper.netguard import AddressGuard, is_public
+from tests.local_servers import handler_server
 
 
 @pytest.mark.parametrize(
@@ -121,17 +121,10 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with handler_server(Handler, wrap=lambda sock: context.wrap_socket(sock, server_side=True)) as server:
         yield server.server_address[1], cert
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_https_through_the_guard_checks_the_certificate_against_the_name(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article, Feed, utcnow
 from tests.conftest import run_cli, write_config
-from tests.daemon_helpers import DaemonProcess, Site, daemon_config, wait_for
+from tests.daemon_helpers import DaemonProcess, daemon_config, site_running, wait_for
 from tests.test_once import article_page, rss
 
 PARAS = ["第一段，足够长的正文内容，用来确认提取成功。" * 3, "第二段正文。" * 10]
@@ -311,10 +311,7 @@ def test_status_shows_rich_markup_from_outside_as_text(tmp_path: Path) -> None:
 def test_daemon_health_and_metrics_show_posts_that_cannot_be_written(
     tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:
-    server = HTTPServer(host="127.0.0.1", threaded=True)
-    server.start()
-    site = Site(server)
-    try:
+    with site_running() as site:
         site.publish("Blocked post", "/fast/1")
         config = with_setting(daemon_config(tmp_path, site), 'dir = "_posts"', 'dir = "posts"')
         config.write_text(
@@ -338,10 +335,6 @@ def test_daemon_health_and_metrics_show_posts_that_cannot_be_written(
         assert re.search(r"^scraper_posts_unwritten 0", daemon.get("/metrics").text, re.M)
         assert len(list((tmp_path / "posts").glob("*.md"))) == 1
         assert daemon.stop() == 0
-    finally:
-        site.release.set()
-        server.clear()
-        server.stop()
 
 
 # --- 8. small things --------------------------------------------------------------------------------------

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from threading import Thread
 
 import pytest
 from sqlalchemy import Engine, insert, select, update
@@ -22,6 +21,7 @@ from scraper.store.db import make_engine, upgrade
 from scraper.store.tables import ArticleStatus, articles, feeds, utcnow
 from scraper.store.work_due import nothing_due
 from tests.conftest import run_cli
+from tests.local_servers import handler_server
 from tests.test_cli import _loaded, _modules_loaded_by
 
 # What a run with nothing new must not import: the ORM and the mapped classes, the archive and export
@@ -87,12 +87,8 @@ class _Site(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def site() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with handler_server(_Site) as server:
         yield server.server_address[1]
-    finally:
-        server.shutdown()
 
 
 def _config(folder: Path, port: int) -> Path:

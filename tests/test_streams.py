@@ -19,7 +19,13 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 
 
 async def _with_server(handler: Handler, body: Callable[[int], Awaitable[object]]) -> object:
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await handler(reader, writer)
+        finally:  # closing the server does not close its connections (3.13's close_clients would)
+            writer.close()
+
+    server = await asyncio.start_server(closing, "127.0.0.1", 0)
     async with server:
         return await body(server.sockets[0].getsockname()[1])
 

@@ -85,6 +85,8 @@ def _offset(rest: str) -> timezone | None:
     if not match:
         return None
     delta = timedelta(hours=int(match["h"]), minutes=int(match["m"] or 0))
+    if delta >= timedelta(hours=24):  # not an offset ("2021-09-29-45"): unread, as timezone() refuses it
+        return None
     return timezone(delta if match["sign"] == "+" else -delta)
 
 

@@ -14,13 +14,13 @@ from datetime import datetime, timezone
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.charset import decode, normalise_label
-from scraper.extract.budget import DEFAULT_SECONDS, Budget, check_nesting
+from scraper.extract.budget import DEFAULT_SECONDS, Budget
 from scraper.extract.clean import clean_body, clean_fragment_html, drop_selected
 from scraper.extract.content import find_main_content
 from scraper.extract.dates import parse_date, parse_offset
 from scraper.extract.measure import climb_answer
-from scraper.extract.metadata import read_metadata
-from scraper.extract.rawtext import empty_raw_text
+from scraper.extract.metadata import element_text, read_metadata
+from scraper.extract.rawtext import parse_page
 from scraper.extract.record import Record
 from scraper.extract.rules import SiteRule
 from scraper.extract.site import Site
@@ -52,10 +52,7 @@ def extract(
     `budget_seconds` of CPU: that article fails with the reason, the run goes on.
     """
     budget = Budget(budget_seconds)
-    # what the parser reads (style sheets and scripts emptied); the nesting check counts tags in it
-    data = empty_raw_text(_utf8(html, charset), budget)
-    check_nesting(data)
-    tree = LexborHTMLParser(data)
+    tree = parse_page(_utf8(html, charset), budget)  # style sheets and scripts emptied, nesting checked
     tz = parse_offset(rule.timezone if rule else None)
     meta = read_metadata(tree, url, tz)
     title = _rule_text(tree, rule.title if rule else ()) or meta.title
@@ -156,7 +153,7 @@ def _rule_text(tree: LexborHTMLParser, selectors: Sequence[str]) -> str | None:
     for selector in selectors:
         node = _first(tree, selector)
         if node is not None:
-            text = _SPACES.sub(" ", node.text(deep=True) or "").strip()
+            text = _SPACES.sub(" ", element_text(node)).strip()
             if text:
                 return text
     return None
@@ -168,7 +165,7 @@ def _rule_date(tree: LexborHTMLParser, selectors: Sequence[str], tz: timezone) -
         if node is None:
             continue
         attributes = node.attributes
-        for value in (attributes.get("datetime"), attributes.get("content"), node.text(deep=True)):
+        for value in (attributes.get("datetime"), attributes.get("content"), element_text(node)):
             when = parse_date(value, tz)
             if when is not None:
                 return when

@@ -206,7 +206,7 @@ def _title(found: _Declared, meta: dict[str, str], ld: dict[str, Any]) -> str | 
     """The headline as the page declares it, strongest declaration first; else the document's title
     without the site's name."""
     title_node = found.titles[0] if found.titles else None
-    document_title = _clean(title_node.text(deep=True)) if title_node else None
+    document_title = _clean(element_text(title_node)) if title_node else None
     declared = _first(_ld_title(ld, document_title), *(meta.get(name) for name in _TITLE_META))
     if declared or not document_title:
         return declared or _h1(found.h1s)
@@ -251,7 +251,7 @@ def headline_of(document_title: str, h1s: list[LexborNode]) -> str:
         whole = len(_WORD.findall(_SEPARATED.sub(" ", document_title)))
         return headline if words > 4 or words >= whole - 1 else document_title
     if (len(document_title) > 150 or len(document_title) < 15) and len(h1s) == 1:
-        return _clean(h1s[0].text(deep=True)) or document_title
+        return _clean(element_text(h1s[0])) or document_title
     return document_title
 
 
@@ -264,7 +264,7 @@ def _last_separator(text: str) -> int:
 
 def _h1(h1s: list[LexborNode]) -> str | None:
     """The page's first `<h1>` (the first in the page is also the first of "article h1, main h1, h1")."""
-    return _clean(h1s[0].text(deep=True)) if h1s else None
+    return _clean(element_text(h1s[0])) if h1s else None
 
 
 def _author(tree: LexborHTMLParser, meta: dict[str, str], ld: dict[str, Any]) -> str | None:
@@ -300,7 +300,7 @@ def _byline_in_body(tree: LexborHTMLParser) -> str | None:
         return None
     for selector in _BYLINE_ELEMENTS:
         for node in body.css(selector):
-            text = _clean(node.text(deep=True))
+            text = _clean(element_text(node))
             if text and len(text) < BYLINE_MAX_CHARS and _WORD.search(text):
                 return without_by(text)
     return None
@@ -338,7 +338,7 @@ def _published(
     for selector in _PUBLISHED_ELEMENTS:
         for node in tree.css(selector):
             attributes = node.attributes
-            value = attributes.get("datetime") or attributes.get("content") or node.text()
+            value = attributes.get("datetime") or attributes.get("content") or element_text(node)
             when = parse_date(value, default_tz)
             if when is not None and when >= EARLIEST_PLAUSIBLE:
                 return when
@@ -379,6 +379,29 @@ def _absolute(link: str | None, base: str) -> str | None:
     except ValueError:  # a malformed address ("http://[x"): the page's value, not a reason to fail it
         return None
     return absolute if absolute.startswith(("http://", "https://", "file:")) else None
+
+
+# Elements whose text is code, never words of the page (as the text layout skips them).
+_CODE = "style, script"
+
+
+def element_text(node: LexborNode) -> str:
+    """The text of `node` without that of the style sheets and scripts inside it (an h1 or an svg
+    title may hold one): it is code, and the byte pre-pass may have emptied it (see rawtext)."""
+    if node.css_first(_CODE) is None:  # nearly always: lexbor's own concatenation
+        return node.text(deep=True)
+    parts: list[str] = []
+    todo = [node.child] if node.child is not None else []
+    while todo:  # document order without recursion: a node's children before its next sibling
+        current = todo.pop()
+        if current.next is not None:
+            todo.append(current.next)
+        tag = current.tag
+        if tag == "-text":
+            parts.append(current.text_content or "")
+        elif tag not in ("style", "script") and current.child is not None:
+            todo.append(current.child)
+    return "".join(parts)
 
 
 def _string(value: Any) -> str | None:

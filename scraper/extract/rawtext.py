@@ -1,33 +1,44 @@
 """Style sheets and scripts emptied in the page's bytes before the parser reads them.
 
 Nothing the extractor keeps is in a `<style>` or a script other than JSON-LD: the cleaner drops those
-elements, the text walks skip them, metadata reads only the JSON-LD. Yet on a news page they are half
-the bytes, and the parser's tokenizer reads them a byte at a time (and copies them into text nodes):
-a third of the parse. Emptied first, the parser builds the same elements without their text, and the
-nesting check counts fewer bytes.
+elements, the text walks skip them, metadata reads only the JSON-LD (but for an h1's or an svg
+title's text, with any style sheet in it: a strict xfail in tests/test_extract_rawtext.py). Yet on a
+news page they are half the bytes, and the parser's tokenizer reads them a byte at a time (and
+copies them into text nodes): a third of the parse. Emptied first, the parser builds the same
+elements without their text, and the nesting check counts fewer bytes.
 
-Only an element the tokenizer is sure to read the same way is emptied: a lowercase `<style` or
-`<script` start tag of plain attributes (names, quoted or simple values), not a JSON-LD script, whose
-text holds no `<` at all, so the first `<` after the tag is its end tag (`</style` or `</script`, any
-case, then a space, `/` or `>`). Such text is one text node wherever the tag is markup. A tag that may
-be text of something else is left alone: after a `<` no `>` closed (an attribute's value), right after
-a title, textarea or script start tag, inside a JSON-LD script (HTML in its article body), or when its
-text would end a comment the tag is in (`-->`). What is not followed: a tag inside a comment or a
-script's text further on (the cut changes only that comment's or script's text, which nothing reads),
-the text of a JSON-LD script opened in capitals (`<SCRIPT`), searched as the page is, and a tag in a
-title's (xmp's, noembed's, noframes', plaintext's) text after markup-like text
-(`<title><b>a</b> <style>b</style>`) or in an attribute's value after a `>` (`content="a > <style>b
-</style>"`): no page was seen to write either; each would change that title or value (strict xfails in
-tests/test_extract_rawtext.py). Finding those elements' start tags at every `<` cost 4% of the
-extraction's instructions. A tag that
-fails a test is left to the parser as it is: the tests decide only how much is saved.
+The scan is fast because it never tokenizes the markup between those elements, so it guesses. It
+empties the text of a lowercase `<style` or `<script` start tag of plain attributes (names, quoted or
+simple values), not a JSON-LD script, whose text holds no `<` at all, so the first `<` after the tag
+is its end tag (`</style` or `</script`, any case, then a space, `/` or `>`), and holds no `-->`,
+`--!>` or `]]>` (which would end a comment, an escaped script or a CDATA section the tag is in). It
+leaves alone a tag that is likely text of something else: after a `<` no `>` closed (an attribute's
+value), right after a title, textarea or script start tag, in a comment opened just before, inside a
+JSON-LD script. Other tags that are text fool it: one in a title's (xmp's, plaintext's...) text after
+markup-like text (`<title><b>a</b> <style>b</style>`), in an attribute's value after a `>`, in svg's
+CDATA, in a JSON-LD script opened in capitals. Following every such context in the scan cost 4% of
+the extraction's instructions (a search for their start tags at every `<`).
+
+So `parse_page` checks the tree the parser built instead: each emptied text is replaced by a mark,
+and every mark must turn up in a style sheet or a script other than JSON-LD. A mark anywhere else
+(a title, an attribute, a comment, a JSON-LD script, a template's content `tags` does not see) means
+the scan took text for a tag, and the page's own bytes are parsed again (1 page in 349 of the
+benchmark's). A mark in a style sheet's or script's text changed that text alone: the emptied text
+holds no `<`, so it cannot have held the element's end, nor a `-->` or `]]>` that would end a state
+it was read in. The marks are then taken out, so the tree is the one the scan meant. The check costs
+about 1% of the extraction's instructions (listing the style sheets and scripts, and decoding the
+texts of those left whole, before the last mark).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+from functools import cache
 
-from scraper.extract.budget import CHECK_EVERY, Budget
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract.budget import CHECK_EVERY, Budget, check_nesting
 
 # Either start tag, and the rest of it when it is plain: attributes of a plain name and a quoted or
 # simple value, each after white space, then `>` or `/>` (group 2; None for anything else, a quote in
@@ -42,11 +53,64 @@ _OPENER = re.compile(
 _END_TAG = {name: re.compile(rb"</(?i:" + name + rb")[\t\n\f\r />]") for name in (b"style", b"script")}
 # Elements whose content is text up to their end tag, markup-looking or not.
 _TEXT_ONLY = (b"title", b"textarea", b"xmp", b"iframe", b"noembed", b"noframes", b"plaintext", b"script")
+# What ends a comment, an escaped script or a CDATA section before a `>` (with `--!`).
+_ENDS_BEFORE_GT = (b"--", b"]]")
+# How far before a tag a comment's start is looked for (`<!--[if IE]>` before a script, or a block
+# of markup commented out): a mark in a comment costs a second parse (35 pages in 349 without).
+_NEAR = 512
 
 
-def empty_raw_text(data: bytes, budget: Budget | None = None) -> bytes:
-    """`data` with the text of its plain `<style>` and non-JSON-LD `<script>` elements left out (see
-    the module's docstring for which); `data` itself when there is none.
+@cache
+def mark() -> str:
+    """What an emptied text is replaced by: letters and digits, which every tokenizer state reads as
+    text, drawn once a process so that no page can hold it (nor spell it with references)."""
+    return "cut" + secrets.token_hex(8)
+
+
+def parse_page(data: bytes, budget: Budget | None = None) -> LexborHTMLParser:
+    """The parser's tree of `data`, built from its bytes with the style sheets and scripts emptied
+    when every emptied text turns up in one of them (see the module's docstring), else from `data`.
+
+    Raises ExtractionBudgetError for a page nested too deep (`check_nesting`)."""
+    emptied, cuts = empty_raw_text(data, budget)
+    check_nesting(emptied)  # the same tags as in `data`, fewer bytes to count
+    tree = LexborHTMLParser(emptied)
+    if cuts and not _unmark(tree, cuts):
+        tree = LexborHTMLParser(data)
+    return tree
+
+
+def _unmark(tree: LexborHTMLParser, cuts: int) -> bool:
+    """Take the marks out of the style sheets and scripts of `tree` (they are left empty, as the
+    scan meant), and say whether all `cuts` were there: not in a JSON-LD script metadata reads
+    (`metadata._DECLARING`), where a mark is a cut in what is read. On False `tree` is dropped.
+
+    A mark is never copied, so the walk stops at the last one. `tags` is the cheapest query (the
+    CSS engine's walk costs twice as much, `:lexbor-contains` copies every text); most of the rest
+    is decoding the texts of the scripts left whole."""
+    text = mark()
+    found = 0
+    for name in ("style", "script"):
+        for node in tree.tags(name):
+            child = node.first_child
+            held = child.text_content if child is not None else None
+            if child is None or not held or text not in held:
+                continue
+            if held == text:
+                found += 1
+                child.decompose()
+            elif (node.attributes.get("type") or "").lower() != "application/ld+json":
+                found += held.count(text)  # a tag in a script's string (`"<style>..."`) was cut
+                child.replace_with(held.replace(text, ""))
+            if found == cuts:
+                return True
+    return False
+
+
+def empty_raw_text(data: bytes, budget: Budget | None = None) -> tuple[bytes, int]:
+    """`data` with the text of its plain `<style>` and non-JSON-LD `<script>` elements replaced by
+    `mark()` (see the module's docstring for which), and how many were; `data` itself (and 0) when
+    there is none.
 
     One pass over the page, each search resuming after the text just left out (the texts are most of
     the bytes); a JSON-LD script is passed over whole."""
@@ -72,29 +136,34 @@ def empty_raw_text(data: bytes, budget: Budget | None = None) -> bytes:
                     resume = end  # the text holds no `<`: no tag was passed over
         found = search(data, resume)
     if not cuts:
-        return data
+        return data, 0
     view = memoryview(data)  # the pieces are copied once, by the join
-    pieces: list[memoryview] = []
+    text = mark().encode()
+    pieces: list[memoryview | bytes] = []
     start = 0
     for begin, end in cuts:
-        pieces.append(view[start:begin])
+        pieces += (view[start:begin], text)
         start = end
     pieces.append(view[start:])
-    return b"".join(pieces)
+    return b"".join(pieces), len(cuts)
 
 
 def _outside_markup(data: bytes, at: int, begin: int, end: int) -> bool:
     """Whether the tag at `at` (its text `begin`-`end`) is markup of its own, as far as one can tell
     from its neighbourhood: not after a `<` that no `>` closed (inside an attribute's value) nor right
     after an element whose content is text (`<title>Using <style>...</style></title>`), and its
-    text does not end a comment (`-->`, `--!>`) the tag would be in. Each `>` of the text is looked
-    at (memchr): style sheets hold a few (child selectors), `--` is common in them."""
+    text does not end a comment, an escaped script or a CDATA section the tag would be in (`-->`,
+    `--!>`, `]]>`). Each `>` of the text is looked at (memchr): style sheets hold a few (child
+    selectors), `--` is common in them."""
     opened = data.rfind(b"<", 0, at)
     if data.rfind(b">", 0, at) < opened or data[opened + 1 : opened + 10].lower().startswith(_TEXT_ONLY):
         return False
+    comment = data.rfind(b"<!--", max(0, at - _NEAR), at)
+    if comment >= 0 and data.find(b"-->", comment + 2, at) < 0:
+        return False
     close = data.find(b">", begin, end)
     while close >= 0:
-        if data[close - 2 : close] == b"--" or data[close - 3 : close] == b"--!":
+        if data[close - 2 : close] in _ENDS_BEFORE_GT or data[close - 3 : close] == b"--!":
             return False
         close = data.find(b">", close + 1, end)
     return True

@@ -129,7 +129,9 @@ def revisit_counts(connection: Transaction) -> dict[int | None, RevisitCounts]:
 
 def feed_names(connection: Transaction) -> dict[int | None, str]:
     """Feed names by id, and a name for the articles of no feed (a backfill's)."""
-    names: dict[int | None, str] = dict(connection.execute(select(Feed.id, Feed.name)).tuples().all())
+    names: dict[int | None, str] = {
+        feed_id: name for feed_id, name in connection.execute(select(Feed.id, Feed.name))
+    }
     names[None] = "(no feed)"
     return names
 
