@@ -44,6 +44,10 @@ class ClusterSite:
         self.server = server
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
+        # Past `hold_after` page requests, each further page waits until `gate` opens: the nodes are then
+        # caught with fetches in flight, whatever the machine's speed.
+        self.hold_after: int | None = None
+        self.gate = threading.Event()
         server.expect_request(re.compile(r"^/feed/\d+\.xml$")).respond_with_handler(self._feed)
         server.expect_request(re.compile(r"^/a/\d+/\d+$")).respond_with_handler(self._page)
 
@@ -64,6 +68,9 @@ class ClusterSite:
     def _page(self, request: Request) -> WResponse:
         with self.lock:
             self.hits[request.path] += 1
+            held = self.hold_after is not None and self.hits.total() > self.hold_after
+        if held:
+            self.gate.wait(30)
         time.sleep(PAGE_DELAY)
         _, _, n, m = request.path.split("/")
         words = " ".join(f"word{i}" for i in range(40))
@@ -182,18 +189,23 @@ def test_three_nodes_archive_every_article_exactly_once(
 def test_a_node_killed_in_the_middle_loses_nothing(
     site: ClusterSite, postgres_engine: Engine, tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:
+    site.hold_after = ARTICLES // 4  # then the pages wait: every node is caught holding what it fetches
     start_cluster(tmp_path, site, postgres_engine, daemons)
     victim = daemons[0]
     victim_id = re.search(r"node (\S+) \(\d+ live\)", victim.log())[1]  # type: ignore[index]
-    wait_for(lambda: progress(postgres_engine)[0] >= ARTICLES // 4, 30, "a quarter of the articles")
 
+    def victims_leases() -> int:
+        with session_factory(postgres_engine)() as session:
+            return session.scalar(
+                select(func.count()).select_from(Article).where(Article.lease_owner == victim_id)
+            ) or 0
+
+    wait_for(lambda: site.hits.total() > ARTICLES // 4 and victims_leases() > 0, 30, "the victim mid-fetch")
     victim.proc.send_signal(signal.SIGKILL)
     victim.proc.wait(10)
-    with session_factory(postgres_engine)() as session:
-        held = session.scalar(
-            select(func.count()).select_from(Article).where(Article.lease_owner == victim_id)
-        )
+    held = victims_leases()
     killed_at = time.monotonic()
+    site.gate.set()
     assert held, "the killed node held no article: the test killed it too late to mean anything"
 
     wait_for_everything(postgres_engine, daemons)
