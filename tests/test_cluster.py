@@ -196,9 +196,12 @@ def test_a_node_killed_in_the_middle_loses_nothing(
 
     def victims_leases() -> int:
         with session_factory(postgres_engine)() as session:
-            return session.scalar(
-                select(func.count()).select_from(Article).where(Article.lease_owner == victim_id)
-            ) or 0
+            return (
+                session.scalar(
+                    select(func.count()).select_from(Article).where(Article.lease_owner == victim_id)
+                )
+                or 0
+            )
 
     wait_for(lambda: site.hits.total() > ARTICLES // 4 and victims_leases() > 0, 30, "the victim mid-fetch")
     victim.proc.send_signal(signal.SIGKILL)

@@ -512,6 +512,7 @@ def test_plaintext_sent_before_the_tls_handshake_is_refused_not_read_as_tls_data
 def test_the_fetcher_never_takes_bytes_left_after_an_answer_for_the_next_answer() -> None:
     """The same through the Fetcher (its per-host pools are CleanPools): the second GET to the host gets
     the server's real second answer, not the forged one that came in the first answer's packet."""
+
     async def main(port: int) -> list[tuple[int, bytes]]:
         config = HttpConfig(allow_private_networks=True, per_host_delay=0)
         async with Fetcher(config) as fetcher:
