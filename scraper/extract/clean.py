@@ -679,19 +679,18 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
     """
     holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
     order: list[tuple[LexborNode, int, int, str]] = []
-    for index, node in enumerate(root.traverse()):  # elements, the root first; their own text read in C
+    for index, node in enumerate(root.traverse()):  # elements, the root first
         if not index & CHECK_EVERY:
             budget.check()
         if not index:
             continue  # the root stays, whatever it holds
         parent = node.parent  # never None below the root
         key = node.mem_id  # asked once: each question of the parser builds a Python object
-        if node.text(False, "", True, True):  # deep=False, strip, skip_empty: no keywords to parse
-            holds.add(key)
         order.append((node, key, parent.mem_id, node.tag or ""))  # type: ignore[union-attr]
     kept_divs: list[LexborNode] = []  # in reverse document order
     for node, key, parent_id, tag in reversed(order):
-        if tag in _KEEPS_ITS_PARENT or key in holds:
+        # its own text is read only when nothing inside it holds any (a wrapper's children answer first)
+        if tag in _KEEPS_ITS_PARENT or key in holds or node.text(False, "", True, True):
             holds.add(parent_id)
             if tag == "div":
                 kept_divs.append(node)
