@@ -11,9 +11,11 @@ review roundup's excerpt), where a "read more" line follows a paragraph of the a
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
 
+from scraper.extract.promo import asks_reader
 from scraper.extract.site import Leads, Site
 
 # An address as a reader sees it: a URL with its scheme or its "www.", or an e-mail address.
@@ -22,12 +24,34 @@ _ADDRESS = re.compile(
 )
 
 
-def shows_address(paragraph: LexborNode) -> bool:
-    """Whether every link of `paragraph` (one at least) reads as an address: the paragraph cites."""
+def shows_address(paragraph: LexborNode, site: Site | None = None) -> bool:
+    """Whether every link of `paragraph` (one at least) reads as an address, none a page or a mailbox
+    of the page's own site (when it is known), and its own words ask nothing: the paragraph cites. The
+    site's own offer page, its advertising desk, a row of its sections, or a pitch around an address
+    ("Subscribe at www...") are the site's furniture, which the "read more" rule is there to drop.
+    The site's bare name ("www.<site>" under a post) is how a blog signs: it is kept."""
     links = paragraph.css("a")
     if not links:
         return False
-    return all(_ADDRESS.match((link.text(deep=True) or "").strip()) for link in links)
+    for link in links:
+        shown = _ADDRESS.match((link.text(deep=True) or "").strip())
+        if shown is None or (site is not None and _own_page(shown.group(), site)):
+            return False
+    return not asks_reader(paragraph.text(deep=True) or "")
+
+
+def _own_page(address: str, site: Site) -> bool:
+    """Whether an address as written out is a mailbox or a page (a path past the host) of `site`."""
+    if "@" in address and "/" not in address:
+        return site.owns(address.rpartition("@")[2])
+    if "://" not in address:
+        address = "//" + address
+    try:
+        parts = urlsplit(address)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    return parts.path.strip("/") != "" and site.owns(host)
 
 
 def names_source(paragraph: LexborNode, site: Site | None = None) -> bool:

@@ -562,7 +562,7 @@ def _judge(
         if (
             mine.links
             and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8))
-            and not shows_address(node)
+            and not shows_address(node, site)
             and not names_source(node, site)
         ):
             doomed.append(node)

@@ -15,6 +15,7 @@ from functools import lru_cache
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.measure import TextStats
+from scraper.extract.promo import asks_reader
 
 # A lead is a sentence or two: shorter is a dateline or a byline, longer a block the finder measured.
 LEAD_MIN_CHARS = 60
@@ -117,11 +118,13 @@ def _is_lead(node: LexborNode, stats: TextStats) -> bool:
 def _reads_as_lead(node: LexborNode) -> bool:
     """Named as the lead ("intro", "chapo", "standfirst", "articleIntro") and prose: it ends a
     sentence. Unnamed blocks in that place are as often a boxed aside ("Key points", a caption, a
-    disclaimer) as a lead."""
+    disclaimer) as a lead. A block so named that asks the reader to subscribe or log in is the site's
+    pitch in the lead's place (templates reuse the lead's style for it), not the article's."""
     attributes = node.attributes
     if not (_named_lead(attributes.get("class")) or _named_lead(attributes.get("id"))):
         return False
-    return bool(_SENTENCE_END.search(node.text(deep=True) or ""))
+    text = node.text(deep=True) or ""
+    return bool(_SENTENCE_END.search(text)) and not asks_reader(text)
 
 
 # The words templates name the lead with, in the languages users archive (chapô: French).
