@@ -10,6 +10,7 @@ body, under the lowest block holding both (the article, not the page), a sentenc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
@@ -31,8 +32,12 @@ _NOT_LEAD = frozenset(
 _SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’»)\]]*)\s*$")
 
 
-def with_lead(nodes: list[LexborNode], stats: TextStats) -> list[LexborNode]:
-    """`nodes` (the body's blocks, in page order) with the lead before them when the page has one."""
+def with_lead(
+    nodes: list[LexborNode], stats: TextStats, is_stub: Callable[[LexborNode, int], bool] | None = None
+) -> list[LexborNode]:
+    """`nodes` (the body's blocks, in page order) with the lead before them when the page has one.
+    `is_stub(block, length)`: the finder's judge of notices and pitches (a cookie notice styled as the
+    intro is not a lead; the lead joins as a root, which the cleaning keeps whole)."""
     if not nodes:
         return nodes
     keys = stats.keys
@@ -47,6 +52,8 @@ def with_lead(nodes: list[LexborNode], stats: TextStats) -> list[LexborNode]:
     if holder is None:
         return nodes
     leads = _leads_beside(stats, keys[heading], keys[start], holder)
+    if is_stub is not None:
+        leads = [lead for lead in leads if not is_stub(lead, stats.length.get(lead.mem_id, 0))]
     return [*leads, *nodes] if leads else nodes
 
 
