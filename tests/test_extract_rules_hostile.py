@@ -129,6 +129,29 @@ def test_a_post_in_div_lines_between_linked_photos_is_kept() -> None:
     assert "Line 5 of the post" in _text(page)
 
 
+def test_a_sponsored_row_of_headings_linking_out_goes() -> None:
+    row = "".join(
+        f"<h4><a href='https://ads{n}.example.net/'>Sponsored wonder {n}</a></h4><p>Sponsored by Brand{n}</p>"
+        for n in range(5)
+    )
+    text = _text(f"<article>{ARTICLE}<h2>From around the web</h2>{row}</article>")
+    assert "Article paragraph 11" in text
+    assert "wonder" not in text
+
+
+def test_a_heading_linking_out_with_words_of_its_own_is_kept() -> None:
+    heading = "<h3>Prepared by <a href='https://www.example.edu/'>Ann Example,</a> Example University</h3>"
+    assert "Prepared by" in _text(f"<article>{ARTICLE}{heading}<h5>Notes</h5>{ARTICLE}</article>")
+
+
+def test_a_buy_button_under_a_quote_goes() -> None:
+    quote = "<blockquote><p>A great product, the reviewer said, and more words here.</p></blockquote>"
+    button = "<p><a href='https://shop.example.net/buy?aff=1'>Buy it on Shop</a></p>"
+    text = _text(f"<article>{ARTICLE}{quote}{button}{_paragraphs('More', 3)}</article>")
+    assert "A great product" in text
+    assert "Buy it on Shop" not in text
+
+
 @pytest.mark.parametrize(
     "canonical",
     [
