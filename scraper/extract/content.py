@@ -86,7 +86,7 @@ def find_main_content(
         or _shared_ancestor(ranked, candidates)
         or _prefer_enclosing(ranked[0], candidates, stats)
     )
-    top = _whole_table(_out_of_thread(top, candidates, stats), candidates)
+    top = _whole_table(_out_of_thread(top, candidates, stats), candidates, stats)
     top = _declared_body(top, candidates) or _widened(top, candidates, stats)
     if expected_length:
         top = _as_long_as_declared(top, candidates, stats, expected_length)
@@ -96,7 +96,7 @@ def find_main_content(
     else:  # the wrapper adds no text: the best block stands for it (exempt from the cleaning below)
         siblings = _with_siblings(wrapper, candidates, stats, alike_only=True)
         nodes = [top.node if node.mem_id == wrapper.node.mem_id else node for node in siblings]
-    nodes = with_lead(nodes, stats)
+    nodes = with_lead(nodes, stats, _is_stub)
     for node in nodes:
         clean_conditionally(node, stats, budget)
     return nodes
@@ -292,10 +292,11 @@ def _prefer_enclosing(top: _Candidate, candidates: dict[int, _Candidate], stats:
 _TABLE_PARTS = frozenset({"tbody", "thead", "tfoot", "tr"})
 
 
-def _whole_table(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candidate:
+def _whole_table(top: _Candidate, candidates: dict[int, _Candidate], stats: TextStats) -> _Candidate:
     """A data table's rows score for its body (three levels up from the cells), but the table is the unit:
     its caption and header are part of it, and the prose around it (a list article's intro) is its
-    sibling. A layout table (no caption, no header cells) is the page's grid: it is left as it is."""
+    sibling. A layout table (no caption, no header cells, or one cell holding most of the text: the
+    article, beside the menu and the footer's cells) is the page's grid: it is left as it is."""
     node = top.node
     if node.tag not in _TABLE_PARTS:
         return top
@@ -303,6 +304,9 @@ def _whole_table(top: _Candidate, candidates: dict[int, _Candidate]) -> _Candida
     while table is not None and table.tag in _TABLE_PARTS:
         table = table.parent
     if table is None or table.tag != "table" or table.css_first("caption, thead, th") is None:
+        return top
+    most = max((stats.length.get(cell.mem_id, 0) for cell in table.css("td")), default=0)
+    if most * 2 > stats.length.get(table.mem_id, 0):
         return top
     return candidates.get(table.mem_id) or _Candidate(table, top.score)
 
@@ -562,7 +566,7 @@ def _judge(
         if (
             mine.links
             and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8))
-            and not shows_address(node)
+            and not shows_address(node, site)
             and not names_source(node, site)
         ):
             doomed.append(node)
@@ -623,6 +627,11 @@ NOT_STUB, STUB, CONSENT = 0, 1, 2
 _COOKIE_WORDS = ("cookie", "クッキー", "쿠키")
 # How many wrappers up a cookie notice's paragraph is looked for in another notice.
 NOTICE_NESTING = 3
+
+
+def _is_stub(node: LexborNode, length: int) -> bool:
+    """Whether a block is a stub, a pitch or a cookie notice (`stub_kind`): never the article's lead."""
+    return stub_kind(node, length) != NOT_STUB
 
 
 def stub_kind(node: LexborNode, length: int) -> int:
@@ -784,17 +793,24 @@ def _items_of_prose(tag: str | None, held: _Counts) -> bool:
 
 def _written_in_lines(node: LexborNode, held: _Counts) -> bool:
     """Prose written in wrapper lines between pictures (a post, not a gallery): sentences' worth of lines,
-    hardly a linked word, and not a grid of cards wrapped alike (teasers: a picture and a summary each)."""
+    hardly a linked word, and not a grid of cards (teasers: a picture and a summary each), wrapped alike
+    or each holding a picture, a line and a link (a post's photo linking to its full size holds no line)."""
     if held.lines < GALLERY_MIN_LINES or held.linked > held.length * LINES_MAX_DENSITY:
         return False
     named: dict[str, int] = {}
-    children = 0
+    children = cards = 0
     for child in node.iter():
         children += 1
         name = child.attributes.get("class")
         if name:
             named[name] = named.get(name, 0) + 1
-    most = max(named.values(), default=0)
+        if (
+            child.css_first("img") is not None
+            and child.css_first("a[href]") is not None
+            and len(child.text() or "") >= PROSE_LINE_CHARS
+        ):
+            cards += 1  # a picture, a summary and a link to the story: a card, however it is named
+    most = max(*named.values(), cards, 0)
     return not (most >= CARDS_ALIKE and most * 2 >= children)
 
 

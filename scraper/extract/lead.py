@@ -10,11 +10,13 @@ body, under the lowest block holding both (the article, not the page), a sentenc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.measure import TextStats
+from scraper.extract.promo import asks_reader
 
 # A lead is a sentence or two: shorter is a dateline or a byline, longer a block the finder measured.
 LEAD_MIN_CHARS = 60
@@ -30,8 +32,12 @@ _NOT_LEAD = frozenset(
 _SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’»)\]]*)\s*$")
 
 
-def with_lead(nodes: list[LexborNode], stats: TextStats) -> list[LexborNode]:
-    """`nodes` (the body's blocks, in page order) with the lead before them when the page has one."""
+def with_lead(
+    nodes: list[LexborNode], stats: TextStats, is_stub: Callable[[LexborNode, int], bool] | None = None
+) -> list[LexborNode]:
+    """`nodes` (the body's blocks, in page order) with the lead before them when the page has one.
+    `is_stub(block, length)`: the finder's judge of notices and pitches (a cookie notice styled as the
+    intro is not a lead; the lead joins as a root, which the cleaning keeps whole)."""
     if not nodes:
         return nodes
     keys = stats.keys
@@ -46,6 +52,8 @@ def with_lead(nodes: list[LexborNode], stats: TextStats) -> list[LexborNode]:
     if holder is None:
         return nodes
     leads = _leads_beside(stats, keys[heading], keys[start], holder)
+    if is_stub is not None:
+        leads = [lead for lead in leads if not is_stub(lead, stats.length.get(lead.mem_id, 0))]
     return [*leads, *nodes] if leads else nodes
 
 
@@ -117,11 +125,13 @@ def _is_lead(node: LexborNode, stats: TextStats) -> bool:
 def _reads_as_lead(node: LexborNode) -> bool:
     """Named as the lead ("intro", "chapo", "standfirst", "articleIntro") and prose: it ends a
     sentence. Unnamed blocks in that place are as often a boxed aside ("Key points", a caption, a
-    disclaimer) as a lead."""
+    disclaimer) as a lead. A block so named that asks the reader to subscribe or log in is the site's
+    pitch in the lead's place (templates reuse the lead's style for it), not the article's."""
     attributes = node.attributes
     if not (_named_lead(attributes.get("class")) or _named_lead(attributes.get("id"))):
         return False
-    return bool(_SENTENCE_END.search(node.text(deep=True) or ""))
+    text = node.text(deep=True) or ""
+    return bool(_SENTENCE_END.search(text)) and not asks_reader(text)
 
 
 # The words templates name the lead with, in the languages users archive (chapô: French).

@@ -18,6 +18,14 @@ _PROMO_WORDS = re.compile(
     r"(?i)(?:^|[^a-z])(?:subscri\w*|promo\w*|offers?|paywall|freemium|membership|signup|sign-up|"
     r"newsletter|checkout|abo|abonn\w*|suscri\w*|assinatura|abbonam\w*|dingyue)(?:$|[^a-z])|utm_campaign="
 )
+# A sentence that asks the reader to pay, buy, sign up or advertise, in the words site furniture opens with:
+# an article reports such things ("millions subscribe to ..."), the site's own box asks them.
+_ASKS = re.compile(
+    r"(?i)(?:^|[.!?:]\s)\W*(?:subscribe|sign (?:up|in)|log ?in|register (?:now|today|here)|advertise|"
+    r"become a (?:member|subscriber)|get (?:unlimited|full) access|download (?:our|the) app|"
+    r"buy (?:it |now |one )?(?:on|at|from)|shop now|"
+    r"abonnieren|abonnez|suscr[ií]bete)\b"
+)
 # Two-letter second-level labels of country domains (example.co.uk, example.com.sg): the site is one
 # label further left.
 _SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go"})
@@ -47,3 +55,9 @@ def is_promo_link(link: LexborNode, href: str, page_url: str) -> bool:
         return False
     picture = " ".join(value or "" for value in image.attributes.values())
     return bool(_PROMO_WORDS.search(href) or _PROMO_WORDS.search(picture))
+
+
+def asks_reader(text: str) -> bool:
+    """Whether `text` has a sentence that opens by asking the reader to subscribe, buy, sign up, log in
+    or advertise: the site's own pitch, not words of an article (which reports such things)."""
+    return bool(_ASKS.search(text))

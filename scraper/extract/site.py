@@ -58,6 +58,10 @@ class Site:
         host = parts.hostname
         return Leads.OWN if host and site_key(host) in self._keys else Leads.ELSEWHERE
 
+    def owns(self, host: str) -> bool:
+        """Whether `host` (a written-out address's host or an e-mail's domain) is this site's."""
+        return bool(host) and site_key(host) in self._keys
+
 
 def _host(url: str) -> str | None:
     try:
