@@ -44,10 +44,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TextIO
 
+from _servers import BackloggedHTTPServer
 from sqlalchemy import create_engine, text
 
 ENTRIES = 20
@@ -319,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ),
     )
     args = parser.parse_args(argv)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
+    server = BackloggedHTTPServer(("127.0.0.1", 0), FeedHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     root = Path(tempfile.mkdtemp(prefix="archive-scale-"))
     try:

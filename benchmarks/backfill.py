@@ -37,8 +37,10 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from _servers import BackloggedHTTPServer
 
 HOSTS = ("127.0.0.1", "127.0.0.2")
 CHINESE = (
@@ -145,9 +147,7 @@ def serve(port: int, latency: float, ready: multiprocessing.synchronize.Event) -
 
     servers = []
     for host in HOSTS:
-        server = ThreadingHTTPServer((host, port), Handler)
-        server.daemon_threads = True
-        server.request_queue_size = 128
+        server = BackloggedHTTPServer((host, port), Handler)
         servers.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     ready.set()

@@ -37,10 +37,12 @@ import tempfile
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
+
+from _servers import BackloggedHTTPServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -181,7 +183,7 @@ def serve(
                 page = article_html(i, edited, moving)
             self.answer(200, page, headers)
 
-    servers = [ThreadingHTTPServer((host(n), 0), Handler) for n in range(hosts)]
+    servers = [BackloggedHTTPServer((host(n), 0), Handler) for n in range(hosts)]
     ports = [server.server_address[1] for server in servers]
     items = "".join(
         f"<item><title>Story {i}</title><link>http://{host(i % hosts)}:{ports[i % hosts]}/a/{i}</link>"

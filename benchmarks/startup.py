@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _profiling import add_profile_option, profile_command, profiler_name  # noqa: E402
+from _servers import BackloggedHTTPServer  # noqa: E402
 
 ITEMS = 2
 
@@ -98,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _serve(port_out: Connection) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = BackloggedHTTPServer(("127.0.0.1", 0), _Handler)
     port_out.send(server.server_address[1])
     server.serve_forever()
 
