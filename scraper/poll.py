@@ -191,6 +191,11 @@ _XML_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"
 def _entry(raw: Any, feed_url: str) -> FeedEntry:
     link = raw.get("link") or _link_from_links(raw)
     guid = raw.get("id") or None
+    if raw.get("guidislink") and link == guid and not re.match(r"https?://", link or "", re.I):
+        # feedparser takes an RSS guid for the link when the item has none (isPermaLink defaults to
+        # true), but a guid that is no URL ("post-123") names the item, it does not locate it: resolved
+        # against the feed it became a 404 and the entry "gone", where "has no link" says what happened.
+        link = None
     if not link and guid and re.match(r"https?://", guid):
         link = guid
     return FeedEntry(

@@ -145,3 +145,24 @@ def test_entries_without_link_or_date_are_kept_for_the_queue_to_judge() -> None:
     first, second = parse_feed(body, "https://example.org/feed")[0]
     assert first.link is None and first.title == "no link"
     assert second.link == "https://example.org/2" and second.published is None
+
+
+@pytest.mark.parametrize(
+    ("guid", "expected"),
+    [
+        ("post-123", None),
+        ("nolink", None),
+        ("/2024/05/story", None),
+        ("https://example.org/a/1", "https://example.org/a/1"),
+        ("HTTP://example.org/a/2", "http://example.org/a/2"),
+    ],
+)
+def test_a_guid_is_the_link_only_when_it_is_a_web_address(guid: str, expected: str | None) -> None:
+    """RSS: an item without <link> whose <guid> (a permalink by default) is not a URL has no link."""
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>x</title><guid>{guid}</guid></item></channel></rss>"
+    )
+    (entry,), _, _ = parse_feed(feed.encode(), "https://example.org/feed.xml")
+    assert entry.guid == guid
+    assert (entry.link.lower() if entry.link else None) == (expected.lower() if expected else None)
