@@ -3,6 +3,7 @@ own stories, from a listicle's items and citations, which lead elsewhere or into
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +20,13 @@ def test_a_country_registrys_second_level_is_not_the_site() -> None:
     assert site_key("news.bbc.co.uk") == "bbc.co.uk"
     assert site_key("www.folha.com.br") == "folha.com.br"
     assert site_key("bbc.co.uk") != site_key("guardian.co.uk")
+    assert site_key("www.zaobao.com.sg") == site_key("zaobao.com.sg") == "zaobao.com.sg"
+
+
+@pytest.mark.parametrize("site", ["orf.at", "srf.ch", "nos.nl", "svt.se", "taz.de", "dr.dk", "abc.es"])
+def test_a_short_site_name_under_a_country_domain_is_the_site(site: str) -> None:
+    assert site_key(f"www.{site}") == site_key(f"news.{site}") == site_key(site) == site
+    assert Site(f"https://www.{site}/a").leads(f"https://{site}/b") is Leads.OWN
 
 
 def test_links_lead_to_the_site_elsewhere_or_here() -> None:

@@ -18,16 +18,20 @@ class Leads(Enum):
     UNKNOWN = "unknown"  # no page address to judge by, or an href that is not a web address
 
 
-# A second-level label this short under a two-letter country domain is the registry's, not the site's
-# (co.uk, com.br, ne.jp, gov.au): the site is one label further left.
-_REGISTRY_LABEL_CHARS = 3
+# Second-level labels that country registries hand out under their two-letter domains (co.uk, com.br,
+# ne.jp, gov.au, ac.kr): under one of them the site is one label further left. A length rule instead
+# ("three letters or fewer") took short site names for registries: orf.at, srf.ch, nos.nl, svt.se, taz.de.
+_REGISTRY_LABELS = frozenset(
+    {"ac", "co", "com", "ed", "edu", "go", "gob", "gov", "gv", "lg", "ltd", "mil", "ne", "net", "nom", "or",
+     "org", "plc", "sch"}
+)  # fmt: skip
 
 
 def site_key(host: str) -> str:
     """The part of a host that names the site (`news.bbc.co.uk` and `www.bbc.co.uk` give `bbc.co.uk`):
     its sections and mirrors live on subdomains, and their links are the site's own."""
     labels = host.lower().rstrip(".").split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= _REGISTRY_LABEL_CHARS:
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _REGISTRY_LABELS:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])
 
