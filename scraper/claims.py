@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.archive import ArticleJob
 from scraper.config import Config
@@ -24,7 +23,9 @@ from scraper.revisit import feed_schedules
 from scraper.store import articles as article_rows
 from scraper.store import feeds as feed_rows
 from scraper.store.leases import Leases
-from scraper.store.models import Article, Feed
+from scraper.store.tables import articles
+
+Article = articles.c  # Core columns: claims are read as plain rows, no mapped objects
 
 # Pending articles read per one claimed, to find other hosts' work among one host's backlog. Reading takes
 # no row lock (only those claimed are locked, scraper.store.leases), so a claim reads generously: one read
@@ -52,19 +53,17 @@ class ArticleClaims:
         self,
         config: Config,
         leases: Leases,
-        sessions: sessionmaker[Session],
         policies: Mapping[str, RequestPolicy],
         *,
         clock: Callable[[], datetime],
     ) -> None:
         self.config = config
         self.leases = leases
-        self.sessions = sessions
         self.policies = policies
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self.revisit_schedules = feed_schedules(config)
-        self._feed_rows: dict[int, Feed] = {}  # by id, for the jobs of claimed articles
+        self._feed_rows: dict[int, Row[Any]] = {}  # (id, url, name) by id, for the jobs of claimed articles
         self._empty_beyond: tuple[frozenset[str], float] | None = None  # see _nothing_beyond
 
     def claim_jobs(
@@ -123,8 +122,8 @@ class ArticleClaims:
         articles = spread_over_hosts(articles, lambda a: a.host or "")
         missing = {a.feed_id for a in articles if a.feed_id is not None and a.feed_id not in self._feed_rows}
         if missing:  # feed rows change with the config, and a new pipeline comes with a new config
-            with self.sessions() as session:
-                for feed in feed_rows.rows_by_id(session, missing):
+            with self.leases.engine.connect() as connection:
+                for feed in feed_rows.names_by_id(connection, missing):
                     self._feed_rows[feed.id] = feed
         return [self._job(article, self._feed_rows.get(article.feed_id or 0)) for article in articles]
 
@@ -144,7 +143,7 @@ class ArticleClaims:
         limits += [feed.per_host_concurrency for feed in self.config.feeds if feed.per_host_concurrency]
         return CLAIMS_PER_HOST_SLOT * max(1, max(limits) // max(1, self.leases.live_nodes))
 
-    def _job(self, article: Row[Any], feed: Feed | None) -> ArticleJob:
+    def _job(self, article: Row[Any], feed: Row[Any] | None) -> ArticleJob:
         feed_config = self.feeds_by_url.get(feed.url) if feed else None
         return ArticleJob(
             policy=self.policies.get(feed.url) if feed else None,

@@ -142,7 +142,7 @@ class Pipeline:
     def claims(self) -> ArticleClaims:
         from scraper.claims import ArticleClaims
 
-        return ArticleClaims(self.config, self.leases, self.sessions, self.policies, clock=self.clock)
+        return ArticleClaims(self.config, self.leases, self.policies, clock=self.clock)
 
     @_Stage
     def recorder(self) -> OutcomeRecorder:

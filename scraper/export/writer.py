@@ -150,8 +150,8 @@ class PostWriter:
         if not ids:
             return
         try:
-            with leases.sessions.begin() as session:
-                mark_written(session, leases, ids)
+            with leases.writes.begin() as connection:
+                mark_written(connection, leases, ids)
         except BaseException:
             # Not marked: their leases are left to expire (no longer renewed), and then whichever node
             # claims them writes the same bytes again and marks them.

@@ -52,6 +52,13 @@ def rows_by_id(session: Session, ids: Collection[int]) -> list[Feed]:
     return list(session.scalars(select(Feed).where(Feed.id.in_(sorted(ids)))))
 
 
+def names_by_id(connection: Transaction, ids: Collection[int]) -> list[Any]:
+    """(id, url, name) of these feeds: what a claimed article's job needs of its feed, read in Core (the
+    archive path has no use for mapped rows)."""
+    query = select(FEED.id, FEED.url, FEED.name).where(FEED.id.in_(sorted(ids)))
+    return list(connection.execute(query))
+
+
 def ensure_feed_rows(
     session: Session,
     feeds: Iterable[FeedConfig],

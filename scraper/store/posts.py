@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from scraper.store.leases import Leases
+from scraper.store.nodes import Transaction
 from scraper.store.tables import IMPORTED, ArticleStatus, articles
 
 if TYPE_CHECKING:  # the queries are Core (a cron run asks `posts_waiting`); only articles_by_id maps rows
@@ -19,9 +20,10 @@ if TYPE_CHECKING:  # the queries are Core (a cron run asks `posts_waiting`); onl
 Article = articles.c
 
 
-def mark_written(session: Session, leases: Leases, article_ids: list[int]) -> None:
+def mark_written(session: Transaction, leases: Leases, article_ids: list[int]) -> None:
     """The posts of these articles are on disk: marked written, leases released (only while ours: if
-    another node has one now, it writes the post again, the same bytes, and marks it)."""
+    another node has one now, it writes the post again, the same bytes, and marks it). Core: the daemon
+    marks a batch every few articles, on a connection (an ORM session there cost more than the UPDATE)."""
     ids = sorted(article_ids)
     for start in range(0, len(ids), 500):
         session.execute(
