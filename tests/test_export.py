@@ -131,6 +131,15 @@ def test_write_atomic_is_idempotent(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["a.md"]  # no temp file left
 
 
+def test_write_atomic_makes_the_folders_a_post_needs(tmp_path: Path) -> None:
+    """The folder is made only when the temp file finds none (not stat'ed on every post): nested, new."""
+    path = tmp_path / "_posts" / "2024" / "05" / "a.md"
+    assert write_atomic(path, "one") is True
+    assert write_atomic(path.with_name("b.md"), "two") is True
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.md", "b.md"]
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+
+
 def test_post_source_url(tmp_path: Path) -> None:
     path = tmp_path / "a.md"
     path.write_text(render(make_post()), encoding="utf-8")
