@@ -39,6 +39,7 @@ import logging
 import mimetypes
 import os
 import random
+import re
 import ssl
 import stat
 import time
@@ -57,6 +58,7 @@ from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 import httpcore
 import httpx
+from httpx import _urlparse as httpx_urlparse
 
 from scraper import __version__
 from scraper.capture.exchange import OTHER, PAGE, Capture, CaptureRef, Exchange
@@ -351,9 +353,12 @@ class _MergedHeaders:
             merged["User-Agent"] = user_agent
         if not extra:
             return merged
-        merged = merged.copy()
-        merged.update(extra)
-        return merged
+        # What Headers.update does (the client's header of a name `extra` sets dropped, then `extra`'s
+        # added), in one Headers built from the list: update's case-insensitive lookups over every header
+        # cost three times as much (0.07 M instructions a poll).
+        added = [(name.encode("ascii"), value.encode("ascii")) for name, value in extra.items()]  # as httpx
+        replaced = {name.lower() for name, _ in added}
+        return httpx.Headers([*(item for item in merged.raw if item[0].lower() not in replaced), *added])
 
 
 class Fetcher:
@@ -656,6 +661,38 @@ def _scheme_of(url: str) -> str:
     return scheme
 
 
+# A plain web URL: an ASCII host name (no IPv4-looking one), a port, and a path and query of characters
+# httpx leaves as they are (no `%`, no fragment). httpx's own parser (httpx._urlparse.urlparse: 0.1 M
+# instructions, of a 304 poll's 3 M) would only lower-case the host and drop a default port.
+_PLAIN_URL = re.compile(
+    r"(https?)://([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?"
+    r"((?:/[A-Za-z0-9\-._~!$&'()*+,;=:@]*)*)(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?"
+)
+_IPV4_STYLE = re.compile(r"[0-9.]*")  # httpx checks such a host as an IPv4 address: left to it
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_PARSED_URLS = hasattr(httpx_urlparse, "ParseResult")  # else every URL goes to httpx's parser
+
+
+def _request_url(url: str) -> httpx.URL | str:
+    """The URL as httpx.URL(url) parses it, made directly for a plain URL (_PLAIN_URL) whose path has no
+    dot segment to resolve; anything else is given to httpx as the string, to parse (and refuse) itself.
+    tests/test_fetch_urls.py holds the two equal."""
+    match = _PLAIN_URL.fullmatch(url) if _PARSED_URLS and len(url) <= 2048 else None
+    if match is None:
+        return url
+    scheme, host, port, path, query = match.groups()
+    if _IPV4_STYLE.fullmatch(host) or "/." in path:
+        return url
+    number = int(port) if port is not None else None
+    if number is not None and number > 65535:
+        return url
+    if number == _DEFAULT_PORTS[scheme]:
+        number = None
+    parsed = httpx.URL.__new__(httpx.URL)
+    parsed._uri_reference = httpx_urlparse.ParseResult(scheme, "", host.lower(), number, path, query, None)
+    return parsed
+
+
 async def _send(
     client: httpx.AsyncClient, url: str, headers: httpx.Headers, cookies: httpx.Cookies | None
 ) -> httpx.Response:
@@ -663,7 +700,9 @@ async def _send(
     request is what the client's build_request makes of an absolute URL and these headers (already merged
     with the client's: _MergedHeaders), with the client's timeouts; the client has no base URL,
     query parameters or cookies of its own to merge (see _new_client)."""
-    request = httpx.Request("GET", url, headers=headers, extensions={"timeout": client.timeout.as_dict()})
+    request = httpx.Request(
+        "GET", _request_url(url), headers=headers, extensions={"timeout": client.timeout.as_dict()}
+    )
     if cookies is not None:
         cookies.set_cookie_header(request)
     response = await client.send(request, stream=True)
