@@ -83,6 +83,7 @@ from scraper.pools import CleanPool, HostPools, clean_proxy_pool
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
+from scraper.urls import CheckedURL
 
 if TYPE_CHECKING:
     from scraper.config import FeedConfig
@@ -649,10 +650,11 @@ class Fetcher:
 def _scheme_of(url: str) -> str:
     """The URL's scheme, lower case. A web URL is judged as a link is (scraper.sanitize.checked_url),
     whoever gave it (a sitemap index, robots.txt, the command line): a host httpx or the resolver cannot
-    take, an impossible port, was an "internal error" of that fetch, or stopped a whole backfill."""
+    take, an impossible port, was an "internal error" of that fetch, or stopped a whole backfill. A
+    CheckedURL (scraper.urls) passed that check where it entered: checked once, not twice."""
     try:
         scheme = urlsplit(url).scheme.lower()
-        if scheme in ("http", "https"):
+        if scheme in ("http", "https") and type(url) is not CheckedURL:  # else checked where it entered
             checked_url(url)
     except ValueError as exc:  # RefusedValueError is one; "http://[::1" is no URL at all
         raise UnsupportedURLError(

@@ -1,11 +1,19 @@
-"""The fetcher's shortcut past httpx's URL parser gives what httpx.URL gives, or leaves the URL to httpx."""
+"""What the fetcher makes of a URL: its shortcut past httpx's parser gives what httpx.URL gives (or leaves
+the URL to httpx), and a URL checked where it entered (CheckedURL) is not judged again."""
+
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scraper.config import parse_config
+from scraper.errors import UnsupportedURLError
 from scraper.fetch import _request_url
+from scraper.sanitize import checked_url
+from scraper.urls import CheckedURL
 
 PLAIN = [
     "http://feed-1.bench.test:37605/feed/1.xml",
@@ -74,3 +82,42 @@ def test_any_url_is_made_as_httpx_parses_it_or_left_to_httpx(
         assert made == url
         return
     assert made._uri_reference == httpx.URL(url)._uri_reference
+
+
+def test_a_checked_url_is_not_judged_again_by_the_fetcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scraper.fetch as fetch
+
+    judged: list[str] = []
+
+    def counting(url: str, *, allow_file: bool = False) -> str:
+        judged.append(url)
+        return checked_url(url, allow_file=allow_file)
+
+    monkeypatch.setattr(fetch, "checked_url", counting)
+    url = "https://example.org/feed.xml"
+    assert fetch._scheme_of(CheckedURL(url)) == "https" and judged == []
+    assert fetch._scheme_of(url) == "https" and judged == [url]
+    with pytest.raises(UnsupportedURLError, match="port 0"):
+        fetch._scheme_of("https://example.org:0/feed.xml")  # a plain string is judged as before
+
+
+def test_the_poll_stage_marks_a_feed_url_checked_once_and_only_when_the_check_passes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import scraper.poll_stage as poll_stage
+
+    judged: list[str] = []
+
+    def counting(url: str, *, allow_file: bool = False) -> str:
+        judged.append(url)
+        return checked_url(url, allow_file=allow_file)
+
+    monkeypatch.setattr(poll_stage, "checked_url", counting)
+    config = parse_config({"feeds": []}, tmp_path / "scraper.toml", {})
+    stage = poll_stage.PollStage(config, None, None, {}, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    good = "https://example.org/feed.xml"
+    assert type(stage._checked(good)) is CheckedURL and stage._checked(good) == good
+    assert judged == [good]  # the second poll of the feed: not checked again
+    for refused in ("https://example.org:0/feed.xml", "https://a..b/feed.xml", "file:///tmp/feed.xml"):
+        assert type(stage._checked(refused)) is str  # for the fetcher to refuse (or read), as before
+    assert type(stage._checked(" https://example.org/x.xml")) is str  # changed by the check: as it is
