@@ -20,10 +20,12 @@ from scraper.fetch import Fetcher, RequestPolicy
 from scraper.logs import logging_about
 from scraper.poll import PollResult, poll_feed
 from scraper.poll_schedule import FeedTiming, ServerMemory, after_answer, after_deferral, after_failure
+from scraper.sanitize import checked_url
 from scraper.schedule import encode_set
 from scraper.store import feeds as feed_rows
 from scraper.store.leases import Leases
 from scraper.summary import RunSummary
+from scraper.urls import CheckedURL
 
 if TYPE_CHECKING:  # the ORM is loaded only to record a poll that is not a 304 (see _record_poll)
     from sqlalchemy.orm import Session
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # the ORM is loaded only to record a poll that is not a 304 (
 log = logging.getLogger(__name__)
 
 UNCHANGED_BATCH = 500  # 304 answers written per transaction
+MAX_CHECKED_URLS = 100_000  # feed URLs remembered as checked (a feed table's worth; rows come and go)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class PollStage:
         self.policies = policies
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
+        self._checked_urls: dict[str, str] = {}  # see _checked
 
     def feeds_to_poll(
         self,
@@ -99,7 +103,7 @@ class PollStage:
         return [
             FeedState(
                 f.id,
-                f.url,
+                self._checked(f.url),
                 f.name,
                 f.etag,
                 f.last_modified,
@@ -338,6 +342,20 @@ class PollStage:
         row.blocked_until, row.next_poll_at = failed.blocked_until, failed.next_poll_at
         if failed.newly_broken:
             log.error("feed %s: failing since %s, marked broken", feed.name, failed.failing_since.isoformat())
+
+    def _checked(self, url: str) -> str:
+        """The feed's URL as a CheckedURL (scraper.urls) once scraper.sanitize.checked_url passed it as it
+        is: the daemon's stage polls a feed again and again, and the fetcher judged its URL each time.
+        A URL refused (or changed) by the check is given as it is, for the fetcher to refuse as before."""
+        known = self._checked_urls.get(url)
+        if known is None:
+            try:
+                known = CheckedURL(url) if checked_url(url) == url else url
+            except ValueError:  # RefusedValueError, a file URL among them: the fetcher says why
+                known = url
+            if len(self._checked_urls) < MAX_CHECKED_URLS:
+                self._checked_urls[url] = known
+        return known
 
     def _timing(self, url: str) -> FeedTiming:
         return FeedTiming.of(self._feed_config(url), self.config.schedule)

@@ -45,6 +45,16 @@ _TRACKING_NAMES = frozenset(
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class CheckedURL(str):
+    """A URL that scraper.sanitize.checked_url passed, as it returned it, where the URL entered (a feed's
+    URL, checked once by the poll stage that polls it again and again): the fetcher, given one, does
+    not judge it a second time. Its value is the plain string's; only its type says it was checked."""
+
+    __slots__ = ()
+
+
 _UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]")
 
 

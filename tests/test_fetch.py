@@ -4,6 +4,7 @@ import time
 import zlib
 from pathlib import Path
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
@@ -336,3 +337,18 @@ def test_the_feed_key_cookies_is_off_by_default_and_must_be_a_boolean(tmp_path: 
     path.write_text(feeds('cookies = "yes"'), encoding="utf-8")
     with pytest.raises(ConfigError, match="cookies: expected true or false"):
         load_config(path, {})
+
+
+def test_a_requests_headers_are_the_clients_with_its_own_over_them() -> None:
+    from scraper.fetch import _MergedHeaders
+
+    fetcher = Fetcher(HttpConfig())
+    client = fetcher._direct
+    extra = {"accept": "application/rss+xml", "If-None-Match": '"v1"'}
+    merged = _MergedHeaders()(client, "bot/1", extra)
+    expected = httpx.Headers(client.headers)
+    expected["User-Agent"] = "bot/1"
+    expected.update(extra)
+    assert merged.raw == expected.raw
+    assert merged["accept"] == "application/rss+xml" and merged.get_list("accept") == ["application/rss+xml"]
+    assert _MergedHeaders()(client, "bot/1", {})["User-Agent"] == "bot/1"

@@ -1,0 +1,123 @@
+"""What the fetcher makes of a URL: its shortcut past httpx's parser gives what httpx.URL gives (or leaves
+the URL to httpx), and a URL checked where it entered (CheckedURL) is not judged again."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scraper.config import parse_config
+from scraper.errors import UnsupportedURLError
+from scraper.fetch import _request_url
+from scraper.sanitize import checked_url
+from scraper.urls import CheckedURL
+
+PLAIN = [
+    "http://feed-1.bench.test:37605/feed/1.xml",
+    "https://www.Example.ORG/news/2021/story?id=5&x=a:b@c",
+    "http://example.org:80/a",
+    "https://example.org:443",
+    "https://example.org:0443/",
+    "http://example.org:8080",
+    "http://example.org/?",
+    "http://example.org/a;b,c!$'()*+=~_-",
+    "http://xn--fsq.example/",
+]
+LEFT_TO_HTTPX = [
+    "http://127.0.0.1:8080/feed.xml",  # IPv4-looking hosts: httpx checks the address
+    "http://999.1.1.1/",
+    "http://[::1]:8080/",
+    "http://example.org/a/./b",  # dot segments: httpx resolves them
+    "http://example.org/a/../b",
+    "http://example.org/%7Euser",  # percent signs: httpx's quoting decides
+    "http://example.org/a b",
+    "http://example.org/#top",
+    "http://user:pw@example.org/",
+    "HTTP://example.org/",
+    "http://例え.jp/",
+    "http://example.org:99999/",
+    "ftp://example.org/",
+]
+
+
+def same(url: str) -> None:
+    made = _request_url(url)
+    assert isinstance(made, httpx.URL)
+    assert made == httpx.URL(url)
+    assert made._uri_reference == httpx.URL(url)._uri_reference
+    assert made.raw_path == httpx.URL(url).raw_path and made.port == httpx.URL(url).port
+
+
+@pytest.mark.parametrize("url", PLAIN)
+def test_a_plain_url_is_made_as_httpx_parses_it(url: str) -> None:
+    same(url)
+
+
+@pytest.mark.parametrize("url", LEFT_TO_HTTPX)
+def test_any_other_url_is_left_to_httpx(url: str) -> None:
+    assert _request_url(url) == url
+
+
+_label = st.from_regex(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,8}[A-Za-z0-9])?", fullmatch=True)
+_piece = st.text("AZaz09-._~!$&'()*+,;=:@/?%#. ", max_size=30)
+
+
+@given(
+    st.sampled_from(["http", "https"]),
+    st.lists(_label, min_size=1, max_size=4),
+    st.one_of(st.none(), st.integers(0, 99999)),
+    _piece,
+    st.one_of(st.none(), _piece),
+)
+def test_any_url_is_made_as_httpx_parses_it_or_left_to_httpx(
+    scheme: str, labels: list[str], port: int | None, path: str, query: str | None
+) -> None:
+    url = f"{scheme}://{'.'.join(labels)}" + (f":{port}" if port is not None else "") + "/" + path
+    url += f"?{query}" if query is not None else ""
+    made = _request_url(url)
+    if isinstance(made, str):
+        assert made == url
+        return
+    assert made._uri_reference == httpx.URL(url)._uri_reference
+
+
+def test_a_checked_url_is_not_judged_again_by_the_fetcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scraper.fetch as fetch
+
+    judged: list[str] = []
+
+    def counting(url: str, *, allow_file: bool = False) -> str:
+        judged.append(url)
+        return checked_url(url, allow_file=allow_file)
+
+    monkeypatch.setattr(fetch, "checked_url", counting)
+    url = "https://example.org/feed.xml"
+    assert fetch._scheme_of(CheckedURL(url)) == "https" and judged == []
+    assert fetch._scheme_of(url) == "https" and judged == [url]
+    with pytest.raises(UnsupportedURLError, match="port 0"):
+        fetch._scheme_of("https://example.org:0/feed.xml")  # a plain string is judged as before
+
+
+def test_the_poll_stage_marks_a_feed_url_checked_once_and_only_when_the_check_passes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import scraper.poll_stage as poll_stage
+
+    judged: list[str] = []
+
+    def counting(url: str, *, allow_file: bool = False) -> str:
+        judged.append(url)
+        return checked_url(url, allow_file=allow_file)
+
+    monkeypatch.setattr(poll_stage, "checked_url", counting)
+    config = parse_config({"feeds": []}, tmp_path / "scraper.toml", {})
+    stage = poll_stage.PollStage(config, None, None, {}, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    good = "https://example.org/feed.xml"
+    assert type(stage._checked(good)) is CheckedURL and stage._checked(good) == good
+    assert judged == [good]  # the second poll of the feed: not checked again
+    for refused in ("https://example.org:0/feed.xml", "https://a..b/feed.xml", "file:///tmp/feed.xml"):
+        assert type(stage._checked(refused)) is str  # for the fetcher to refuse (or read), as before
+    assert type(stage._checked(" https://example.org/x.xml")) is str  # changed by the check: as it is
