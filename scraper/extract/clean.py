@@ -247,8 +247,9 @@ def drop_junk(
 
 
 # The wrapper of the rest of an article holds this many paragraphs of prose, at least this long each; a
-# teaser or a subscription pitch holds a headline and a line or two.
-REST_PARAGRAPHS = 2
+# teaser holds a linked headline over its line or two (one more paragraph is then needed per headline),
+# and a subscription pitch asks the reader. One is enough: the rest of a short article is one paragraph.
+REST_PARAGRAPHS = 1
 REST_PARAGRAPH_CHARS = 80
 # A paragraph that asks the reader to subscribe or log in is the pitch's, however long it is.
 _ASKS_READER = re.compile(

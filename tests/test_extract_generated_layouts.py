@@ -1,0 +1,42 @@
+"""Layouts the property test of whole pages (test_extract_layouts_property.py) found the finder getting
+wrong, each reduced to the smallest page that shows it; one test per behaviour."""
+
+from __future__ import annotations
+
+from scraper.extract import extract
+from tests.article_pages import URL
+
+ARABIC = (
+    "قدمت الحكومة يوم الثلاثاء مشروع الإصلاح الذي طال انتظاره، بعد أشهر من المفاوضات الصعبة. ويؤكد التقرير"
+    " رقم {n} ذلك بالأرقام الدقيقة."
+)
+ARABIC_MORE = "وبحسب المسؤولين المحليين، ستبدأ الأشغال في الصيف وتستمر قرابة عامين كاملين. "
+FRENCH = (
+    "Le gouvernement a présenté mardi un projet de réforme très attendu, après des mois de négociations."
+    " Le rapport numéro {n} le confirme, chiffres à l'appui."
+)
+FRENCH_MORE = "Selon les élus de la région, les travaux commenceront à l'été et dureront près de deux ans. "
+
+
+def _text(body: str) -> str:
+    return extract(f"<html><body>{body}</body></html>", URL).text
+
+
+def test_the_rest_of_a_short_article_in_a_read_more_wrapper_is_kept() -> None:
+    # one paragraph shown, one behind the click: the wrapper holds prose, no headline, no pitch
+    for sentence, more in ((FRENCH, FRENCH_MORE), (ARABIC, ARABIC_MORE)):
+        first, rest = more + sentence.format(n=1), sentence.format(n=2)
+        wrapper = f"<div class='read-more'><p>{rest}</p></div>"
+        page = f"<article><h1>Title</h1><div class='body'><p>{first}</p>{wrapper}</div></article>"
+        text = _text(page)
+        assert first in text and rest in text
+
+
+def test_a_read_more_wrapper_of_one_teaser_still_goes() -> None:
+    teaser = (
+        "<div class='read-more'><h3><a href='/other-story'>Another story about the council</a></h3>"
+        f"<p>{FRENCH.format(n=9)}</p></div>"
+    )
+    body = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
+    text = _text(f"<article><h1>Title</h1><div class='body'>{body}{teaser}</div></article>")
+    assert FRENCH.format(n=3) in text and "numéro 9" not in text
