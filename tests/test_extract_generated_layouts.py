@@ -40,3 +40,24 @@ def test_a_read_more_wrapper_of_one_teaser_still_goes() -> None:
     body = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
     text = _text(f"<article><h1>Title</h1><div class='body'>{body}{teaser}</div></article>")
     assert FRENCH.format(n=3) in text and "numéro 9" not in text
+
+
+PITCH = "<p>Subscribe to our newsletter and get the news in your inbox.</p>"
+
+
+def test_a_newsletter_pitch_beside_a_short_marked_article_goes() -> None:
+    # a bare <p> after the article joins as a sibling, and a root of the body is kept whole: judged first
+    text = _text(f"<article><h1>Title</h1><section><p>{FRENCH.format(n=1)}</p></section></article>{PITCH}")
+    assert FRENCH.format(n=1) in text and "newsletter" not in text
+
+
+def test_a_short_wrapper_of_a_pitch_and_the_articles_paragraph_keeps_the_paragraph() -> None:
+    # under 200 characters the wrapper reads as one pitch; its paragraphs are judged each instead
+    short = (
+        "Le gouvernement a présenté mardi un projet de réforme très attendu, après des mois de négociations."
+    )
+    for wrapper in ("div class='read-more'", "div", "section"):
+        tag = wrapper.split()[0]
+        body = f"<div class='body'><{wrapper}>{PITCH}<p>{short}</p></{tag}></div>"
+        text = _text(f"<article><h1>Title</h1>{body}</article>")
+        assert short in text and "newsletter" not in text

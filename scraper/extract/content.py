@@ -399,6 +399,8 @@ def _joins(
     prose = _holds_prose(sibling, stats)
     if not (prose or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)):
         return False
+    if _is_stub(sibling, stats.length.get(sibling.mem_id, 0)):
+        return False  # a pitch or a notice beside the body: joined, it is a root the cleaning keeps whole
     if sibling.tag == "p":
         return True
     if reads_as_teasers(*teaser_counts(sibling, site=stats.site), _prose(sibling, stats)):
@@ -647,10 +649,23 @@ def stub_kind(node: LexborNode, length: int) -> int:
     if length <= STUB_MAX_CHARS and (_STUB_LOWERED.match(probe) if text.isascii() else _STUB.match(text)):
         return STUB
     if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
-        return CONSENT
+        return CONSENT if not _holds_other_prose(node) else NOT_STUB
     if _names_sign_up(probe) and _PITCH_ASK.search(text) and _PITCH_WHAT.search(text):
-        return STUB
+        return STUB if not _holds_other_prose(node) else NOT_STUB
     return NOT_STUB
+
+
+def _holds_other_prose(node: LexborNode) -> bool:
+    """Whether a block that reads as a pitch or a notice holds a paragraph that does not: a short
+    article's paragraph beside the pitch in one wrapper. Its paragraphs are then judged each, and only
+    the pitch goes. Asked only of a block already found to pitch (a few a page)."""
+    if node.tag == "p":
+        return False
+    for paragraph in node.css("p"):
+        length = len((paragraph.text() or "").strip())
+        if length >= MIN_PARAGRAPH_CHARS and stub_kind(paragraph, length) == NOT_STUB:
+            return True
+    return False
 
 
 def _cookie_mentions(probe: str) -> int:
