@@ -61,3 +61,12 @@ def test_a_short_wrapper_of_a_pitch_and_the_articles_paragraph_keeps_the_paragra
         body = f"<div class='body'><{wrapper}>{PITCH}<p>{short}</p></{tag}></div>"
         text = _text(f"<article><h1>Title</h1>{body}</article>")
         assert short in text and "newsletter" not in text
+
+
+def test_the_rest_of_a_japanese_article_in_a_read_more_wrapper_is_kept() -> None:
+    # a Japanese paragraph says two sentences in sixty characters: its clause marks count, not its length
+    first = "政府は火曜日、長く待たれていた改革案を発表した。地元当局によると、工事は今年の夏に始まり、およそ二年間続く見込みだという。"
+    rest = "住民は長年、路面電車の本数を増やし、運賃を下げるよう求めてきた。"
+    wrapper = f"<div class='read-more'><p>{rest}</p></div>"
+    text = _text(f"<article><h1>Title</h1><div class='body'><p>{first}</p>{wrapper}</div></article>")
+    assert first in text and rest in text
