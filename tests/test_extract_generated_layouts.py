@@ -70,3 +70,22 @@ def test_the_rest_of_a_japanese_article_in_a_read_more_wrapper_is_kept() -> None
     wrapper = f"<div class='read-more'><p>{rest}</p></div>"
     text = _text(f"<article><h1>Title</h1><div class='body'><p>{first}</p>{wrapper}</div></article>")
     assert first in text and rest in text
+
+
+def test_the_last_section_of_an_article_cut_into_unnamed_divs_is_kept_when_it_is_one_paragraph() -> None:
+    # a section holding one paragraph is judged as the paragraph would be, beside the body
+    chinese = "当地居民多年来一直要求增加公交班次，并降低票价，以方便上下班出行。"
+    for last in (FRENCH.format(n=3), ARABIC.format(n=3), chinese):
+        first = f"<div><p>{FRENCH.format(n=1)}</p><p>{FRENCH.format(n=2)}</p></div>"
+        text = _text(f"<div class='post'><h1>Title</h1>{first}<div><p>{last}</p></div></div>")
+        assert FRENCH.format(n=1) in text and last in text
+
+
+def test_a_label_alone_in_its_box_after_the_article_still_goes() -> None:
+    # a copyright line or a credit in a box of its own: a short line with no clauses
+    body = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
+    line = "Copyright 2026 Example Media. All rights reserved."
+    text = _text(
+        f"<div class='post'><h1>Title</h1><div>{body}</div><div class='notice'><p>{line}</p></div></div>"
+    )
+    assert FRENCH.format(n=3) in text and "Copyright" not in text

@@ -491,13 +491,39 @@ def _sibling_belongs(
         same_class = bool(top_class) and sibling.attributes.get("class") == top_class
         if candidate.score + (threshold if same_class else 0) >= threshold:
             return True
-    if sibling.tag != "p":
-        return False
+    wrapped = sibling.tag != "p"
+    if wrapped:
+        sibling = _sole_paragraph(sibling, stats)
+        if sibling is None:
+            return False
     text = (sibling.text() or "").strip()  # a <p>: no block nests in it
     density = stats.link_density(sibling)
+    if wrapped:  # a sentence or two, not a label in a box of its own (a copyright line, a credit)
+        clauses = stats.clauses.get(sibling.mem_id, 0)
+        return density < 0.25 and (len(text) > 80 or (clauses >= SOLE_PARAGRAPH_CLAUSES and density == 0))
     if len(text) > 80:
         return density < 0.25
     return bool(text) and density == 0 and bool(re.search(r"[.。!！?？]\s*$|[.。]\s", text))
+
+
+_SECTION_TAGS = frozenset({"div", "section"})
+# A short paragraph alone in its section is the article's with this many clause marks (Chinese and
+# Japanese say a sentence in fifty characters).
+SOLE_PARAGRAPH_CLAUSES = 3
+
+
+def _sole_paragraph(wrapper: LexborNode, stats: TextStats) -> LexborNode | None:
+    """The paragraph a `<div>` or `<section>` holds and nothing else (an article cut into sections, its
+    last one a single paragraph): judged as that paragraph would be, beside the body."""
+    if wrapper.tag not in _SECTION_TAGS:
+        return None
+    length = stats.length.get(wrapper.mem_id, 0)
+    if not length:
+        return None
+    paragraphs = wrapper.css("p")
+    if len(paragraphs) != 1 or stats.length.get(paragraphs[0].mem_id, 0) != length:
+        return None
+    return paragraphs[0]
 
 
 def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | None = None) -> None:
