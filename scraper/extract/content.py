@@ -513,17 +513,22 @@ SOLE_PARAGRAPH_CLAUSES = 3
 
 
 def _sole_paragraph(wrapper: LexborNode, stats: TextStats) -> LexborNode | None:
-    """The paragraph a `<div>` or `<section>` holds and nothing else (an article cut into sections, its
-    last one a single paragraph): judged as that paragraph would be, beside the body."""
+    """The paragraph a `<div>` or `<section>` holds and no other text (an article cut into sections, one
+    of them a single paragraph, a picture or a pitch beside it or not): judged as that paragraph is."""
     if wrapper.tag not in _SECTION_TAGS:
         return None
     length = stats.length.get(wrapper.mem_id, 0)
     if not length:
         return None
-    paragraphs = wrapper.css("p")
-    if len(paragraphs) != 1 or stats.length.get(paragraphs[0].mem_id, 0) != length:
-        return None
-    return paragraphs[0]
+    # all its text in paragraphs, and one of them not a pitch or a stub (which the cleaning drops); a
+    # picture's or a banner's own <p> says nothing
+    held, said = 0, []
+    for paragraph in wrapper.css("p"):
+        own = stats.length.get(paragraph.mem_id, 0)
+        held += own
+        if own and not _is_stub(paragraph, own):
+            said.append(paragraph)
+    return said[0] if len(said) == 1 and held == length else None
 
 
 def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | None = None) -> None:
