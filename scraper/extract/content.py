@@ -492,14 +492,13 @@ def _sibling_belongs(
         if candidate.score + (threshold if same_class else 0) >= threshold:
             return True
     wrapped = sibling.tag != "p"
-    if wrapped:
-        sibling = _sole_paragraph(sibling, stats)
-        if sibling is None:
-            return False
-    text = (sibling.text() or "").strip()  # a <p>: no block nests in it
-    density = stats.link_density(sibling)
+    paragraph = _sole_paragraph(sibling, stats) if wrapped else sibling
+    if paragraph is None:
+        return False
+    text = (paragraph.text() or "").strip()  # a <p>: no block nests in it
+    density = stats.link_density(paragraph)
     if wrapped:  # a sentence or two, not a label in a box of its own (a copyright line, a credit)
-        clauses = stats.clauses.get(sibling.mem_id, 0)
+        clauses = stats.clauses.get(paragraph.mem_id, 0)
         return density < 0.25 and (len(text) > 80 or (clauses >= SOLE_PARAGRAPH_CLAUSES and density == 0))
     if len(text) > 80:
         return density < 0.25
