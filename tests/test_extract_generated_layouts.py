@@ -123,3 +123,18 @@ def test_a_section_of_one_paragraph_and_a_pitch_keeps_the_paragraph_only() -> No
         f"<div class='post'><h1>Title</h1><section><p>{ARABIC.format(n=1)}</p>{PITCH}</section>{rest}</div>"
     )
     assert ARABIC.format(n=1) in text and FRENCH.format(n=3) in text and "newsletter" not in text
+
+
+def test_a_section_of_a_heading_and_one_paragraph_is_kept() -> None:
+    first = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
+    last = f"<section><h2>Ce que prévoit le texte</h2><p>{ARABIC.format(n=4)}</p></section>"
+    text = _text(f"<div class='post'><h1>Title</h1><section>{first}</section>{last}</div>")
+    assert "Ce que prévoit le texte" in text and ARABIC.format(n=4) in text
+
+
+def test_a_card_of_a_linked_headline_and_a_summary_beside_the_article_still_goes() -> None:
+    first = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
+    headline = "<h2><a href='/other'>Une autre histoire du jour</a></h2>"
+    card = f"<section>{headline}<p>{ARABIC.format(n=4)}</p></section>"
+    text = _text(f"<div class='post'><h1>Title</h1><section>{first}</section>{card}</div>")
+    assert FRENCH.format(n=3) in text and "autre histoire" not in text and ARABIC.format(n=4) not in text

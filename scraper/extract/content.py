@@ -506,14 +506,16 @@ def _sibling_belongs(
 
 
 _SECTION_TAGS = frozenset({"div", "section"})
+_SECTION_PARTS = "p, h2, h3, h4, h5, h6"
 # A short paragraph alone in its section is the article's with this many clause marks (Chinese and
 # Japanese say a sentence in fifty characters).
 SOLE_PARAGRAPH_CLAUSES = 3
 
 
 def _sole_paragraph(wrapper: LexborNode, stats: TextStats) -> LexborNode | None:
-    """The paragraph a `<div>` or `<section>` holds and no other text (an article cut into sections, one
-    of them a single paragraph, a picture or a pitch beside it or not): judged as that paragraph is."""
+    """The paragraph a `<div>` or `<section>` holds and no other text but its heading (an article cut
+    into sections, one of them a single paragraph, a picture or a pitch beside it or not): judged as
+    that paragraph is."""
     if wrapper.tag not in _SECTION_TAGS:
         return None
     length = stats.length.get(wrapper.mem_id, 0)
@@ -522,11 +524,14 @@ def _sole_paragraph(wrapper: LexborNode, stats: TextStats) -> LexborNode | None:
     # all its text in paragraphs, and one of them not a pitch or a stub (which the cleaning drops); a
     # picture's or a banner's own <p> says nothing
     held, said = 0, []
-    for paragraph in wrapper.css("p"):
-        own = stats.length.get(paragraph.mem_id, 0)
+    for block in wrapper.css(_SECTION_PARTS):
+        own = stats.length.get(block.mem_id, 0)
         held += own
-        if own and not _is_stub(paragraph, own):
-            said.append(paragraph)
+        if block.tag != "p":  # the section's own heading, never a linked headline (a teaser's card)
+            if stats.linked.get(block.mem_id, 0):
+                return None
+        elif own and not _is_stub(block, own):
+            said.append(block)
     return said[0] if len(said) == 1 and held == length else None
 
 
