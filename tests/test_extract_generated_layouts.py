@@ -138,3 +138,14 @@ def test_a_card_of_a_linked_headline_and_a_summary_beside_the_article_still_goes
     card = f"<section>{headline}<p>{ARABIC.format(n=4)}</p></section>"
     text = _text(f"<div class='post'><h1>Title</h1><section>{first}</section>{card}</div>")
     assert FRENCH.format(n=3) in text and "autre histoire" not in text and ARABIC.format(n=4) not in text
+
+
+def test_an_unnamed_cookie_notice_is_never_the_best_block_beside_a_one_paragraph_article() -> None:
+    notice = (
+        "<div><p>We use cookies to improve your experience. By continuing, you accept the use of cookies.</p>"
+    )
+    notice += "<a href='/privacy'>OK</a></div>"
+    text = _text(
+        f"{notice}<div class='post'><h1>Title</h1><section><p>{ARABIC.format(n=1)}</p></section></div>"
+    )
+    assert ARABIC.format(n=1) in text and "cookies" not in text

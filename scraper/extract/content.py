@@ -80,7 +80,9 @@ def find_main_content(
         return [body]
     for candidate in candidates.values():
         candidate.score *= 1 - stats.link_density(candidate.node)
-    ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
+    ranked = _without_notices(sorted(candidates.values(), key=lambda c: c.score, reverse=True), stats)
+    if not ranked:
+        return [body]
     top = (
         _common_ancestor(ranked, candidates)
         or _shared_ancestor(ranked, candidates)
@@ -127,6 +129,19 @@ def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
             candidate.score += points / (1 if level == 0 else level * 2 if level == 1 else level * 3)
             ancestor = parent_of.get(ancestor)
     return candidates
+
+
+def _without_notices(ranked: list[_Candidate], stats: TextStats) -> list[_Candidate]:
+    """`ranked` without the best blocks that are a cookie notice, a pitch or a stub: beside an article
+    of one short paragraph, an unnamed notice outscores it (its wrapper a `<div>`, the article's a
+    `<section>`), and the cleaning then drops all the body holds. Only short blocks at the top are asked."""
+    start = 0
+    while start < len(ranked):
+        node = ranked[start].node
+        if not _is_stub(node, stats.length.get(node.mem_id, 0)):
+            break
+        start += 1
+    return ranked[start:] if start else ranked
 
 
 def _initial_score(node: LexborNode) -> float:
