@@ -149,3 +149,27 @@ def test_an_unnamed_cookie_notice_is_never_the_best_block_beside_a_one_paragraph
         f"{notice}<div class='post'><h1>Title</h1><section><p>{ARABIC.format(n=1)}</p></section></div>"
     )
     assert ARABIC.format(n=1) in text and "cookies" not in text
+
+
+@pytest.mark.parametrize(
+    "pitch",
+    [
+        "Abonnieren Sie unseren Newsletter und erhalten Sie die wichtigsten Nachrichten jeden Morgen.",
+        "Inscrivez-vous à notre newsletter pour recevoir l'essentiel de l'actualité chaque matin.",
+        "Suscríbete a nuestro boletín y recibe las noticias del día en tu correo.",
+        "Подпишитесь на нашу рассылку, чтобы получать главные новости дня.",
+        "订阅我们的新闻邮件，每天早上获取最重要的新闻。",
+    ],
+)
+def test_a_newsletter_pitch_in_another_language_goes(pitch: str) -> None:
+    body = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
+    text = _text(f"<article><h1>Title</h1><div class='body'>{body}<p>{pitch}</p></div></article>")
+    assert FRENCH.format(n=3) in text and pitch not in text
+
+
+def test_an_article_reporting_that_readers_subscribe_keeps_its_sentence() -> None:
+    # the pitch asks and names the newsletter in one short block; a report of subscriptions is longer prose
+    line = "Les abonnés de la newsletter du journal, inscrits depuis 2019, sont plus de deux cent mille."
+    body = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
+    text = _text(f"<article><h1>Title</h1><div class='body'>{body}<p>{line}</p></div></article>")
+    assert line in text

@@ -653,8 +653,18 @@ _STUB = re.compile("(?i)" + _STUB_PHRASES)
 _STUB_LOWERED = re.compile(_STUB_PHRASES)
 STUB_MAX_CHARS = 80
 # A newsletter pitch: asks to subscribe or sign up, and names the newsletter or the inbox.
-_PITCH_ASK = re.compile(r"(?i)\b(?:subscribe|sign up|signup|sign-up|register)\b")
-_PITCH_WHAT = re.compile(r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?)\b")
+# In the languages users archive: "abonnieren"/"abonnez-vous", "inscrivez-vous", "suscríbete",
+# "iscriviti", "assine", "подпишитесь"; Chinese, Japanese and Korean words have no word boundary.
+_PITCH_ASK = re.compile(
+    r"(?i)\b(?:subscribe|sign up|signup|sign-up|register|abonniere\w*|abonnez|abonne-toi|inscrivez|"
+    r"suscr[ií]b\w*|iscriviti|assine|подпиш\w*)\b|订阅|訂閱|購読|登録|구독"
+)
+_PITCH_WHAT = re.compile(
+    r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?|bolet[ií]n|boletim|"
+    r"lettre d'information|рассылк\w*)\b|新闻邮件|電子報|电子报|メールマガジン|メルマガ|뉴스레터"
+)
+# `_PITCH_ASK`'s words in other scripts than Latin, as `_names_sign_up` looks for them.
+_SIGN_UP_WRITTEN = ("подпиш", "订阅", "訂閱", "購読", "登録", "구독")
 PITCH_MAX_CHARS = 200
 # A cookie notice, in the languages users archive: the site says it uses cookies, or asks to accept them,
 # or names its cookie policy. Not "cookie" alone: a recipe says "use a cookie cutter".
@@ -749,7 +759,11 @@ def _asks_to_sign_up(text: str) -> bool:
 
 
 def _names_sign_up(probe: str) -> bool:
-    return "sign" in probe or "subscribe" in probe or "register" in probe
+    if "sign" in probe or "subscribe" in probe or "register" in probe:
+        return True
+    if "abonn" in probe or "inscri" in probe or "suscr" in probe or "iscriv" in probe or "assine" in probe:
+        return True
+    return not probe.isascii() and any(piece in probe for piece in _SIGN_UP_WRITTEN)
 
 
 def _folded(text: str) -> str:
