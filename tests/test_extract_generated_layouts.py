@@ -173,3 +173,33 @@ def test_an_article_reporting_that_readers_subscribe_keeps_its_sentence() -> Non
     body = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
     text = _text(f"<article><h1>Title</h1><div class='body'>{body}<p>{line}</p></div></article>")
     assert line in text
+
+
+JAPANESE = (
+    "政府は火曜日、長く待たれていた改革案を発表した。数か月にわたる交渉の末のことだ。"
+    "第{n}の報告書は、詳しい数字でこれを裏付けている。"
+)
+JAPANESE_MORE = (
+    "地元当局によると、工事は今年の夏に始まり、およそ二年間続く見込みだという。"
+    "住民は長年、路面電車の本数を増やし、運賃を下げるよう求めてきた。"
+)
+
+
+def _japanese_article(lead: str) -> str:
+    # the body's best block is the "read more" wrapper: the lead is a sibling of the body's container
+    rest = "".join(f"<p>{JAPANESE.format(n=n)}</p>" for n in range(2, 11))
+    rest += "".join(f"<p>{JAPANESE.format(n=n)}{JAPANESE_MORE}</p>" for n in range(11, 13))
+    body = f"<div class='body'><p>{JAPANESE.format(n=1)}</p><div class='read-more'>{rest}</div></div>"
+    return f"<article><h1>Title</h1>{lead}{body}</article>"
+
+
+def test_a_short_japanese_lead_named_as_such_is_kept() -> None:
+    # a sentence of thirty-five characters: its clause marks say it is one, not a dateline or a byline
+    lead = "長年待たれていたこの改革は、数十万人の通勤客の日常を変えることになる。"
+    text = _text(_japanese_article(f"<p class='lead'>{lead}</p>"))
+    assert lead in text and text.index(lead) < text.index(JAPANESE.format(n=1))
+
+
+def test_a_short_dateline_in_the_leads_place_still_goes() -> None:
+    text = _text(_japanese_article("<p class='intro'>2026年12月1日 東京発</p>"))
+    assert "東京発" not in text and JAPANESE.format(n=12) in text
