@@ -203,3 +203,16 @@ def test_a_short_japanese_lead_named_as_such_is_kept() -> None:
 def test_a_short_dateline_in_the_leads_place_still_goes() -> None:
     text = _text(_japanese_article("<p class='intro'>2026年12月1日 東京発</p>"))
     assert "東京発" not in text and JAPANESE.format(n=12) in text
+
+
+def test_sections_wrapped_alike_of_prose_with_few_commas_are_kept() -> None:
+    # plain sentences, no commas: fewer clause marks than a sibling's prose needs, but wrapped as the best
+    # block is and a couple of sentences long
+    plain = (
+        "ويطالب السكان منذ سنوات بزيادة عدد الحافلات وخفض أسعار التذاكر إلى وسط المدينة."
+        " ويؤكد التقرير رقم {n}."
+    )
+    first = f"<div><p>{plain.format(n=1)}</p><p>{plain.format(n=2)}</p></div>"
+    second = f"<div><p>{ARABIC.format(n=3)}</p><p>{ARABIC_MORE}{ARABIC.format(n=4)}</p></div>"
+    text = _text(f"<div class='post'><h1>Title</h1>{first}{second}</div>")
+    assert plain.format(n=1) in text and ARABIC.format(n=4) in text

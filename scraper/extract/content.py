@@ -412,7 +412,11 @@ def _joins(
     author's bio is prose too, but scores lower."""
     threshold = max(10.0, top.score * 0.2)
     prose = _holds_prose(sibling, stats)
-    if not (prose or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)):
+    if not (
+        prose
+        or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)
+        or _alike_part(sibling, kind, stats)  # a section wrapped as the best block, of fewer commas
+    ):
         return False
     if _is_stub(sibling, stats.length.get(sibling.mem_id, 0)):
         return False  # a pitch or a notice beside the body: joined, it is a root the cleaning keeps whole
