@@ -216,3 +216,28 @@ def test_sections_wrapped_alike_of_prose_with_few_commas_are_kept() -> None:
     second = f"<div><p>{ARABIC.format(n=3)}</p><p>{ARABIC_MORE}{ARABIC.format(n=4)}</p></div>"
     text = _text(f"<div class='post'><h1>Title</h1>{first}{second}</div>")
     assert plain.format(n=1) in text and ARABIC.format(n=4) in text
+
+
+def test_a_named_box_of_one_paragraph_beside_the_body_still_goes() -> None:
+    # named otherwise than the article's sections: a box of its own ("tell us about a typo")
+    line = (
+        "Pokud jste v článku zaznamenali chybu nebo překlep, dejte nám, prosím, vědět prostřednictvím"
+        " <a href='/form'>kontaktního formuláře</a>. Děkujeme!"
+    )
+    body = "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 4))
+    box = f"<div class='error-report'><p>{line}</p></div>"
+    text = _text(f"<div class='post'><h1>Title</h1><div>{body}</div>{box}</div>")
+    assert FRENCH.format(n=3) in text and "překlep" not in text
+
+
+def test_a_layout_column_wrapped_as_the_articles_beside_it_still_goes() -> None:
+    # the page's columns share a class: the one beside the article holds headings and lists, not paragraphs
+    article = "<section class='column'>" + "".join(f"<p>{FRENCH.format(n=n)}</p>" for n in range(1, 6))
+    modules = "".join(
+        f"<div class='module'><h3>Module {n}</h3><ul><li>Terms and conditions apply to this offer {n}</li>"
+        f"<li>Savings and mortgage rates of partner {n} today</li></ul></div>"
+        for n in range(3)
+    )
+    beside = f"<section class='column'>{modules}</section>"
+    text = _text(f"<div class='page'><h1>Title</h1>{article}</section>{beside}</div>")
+    assert FRENCH.format(n=5) in text and "Module" not in text and "partner" not in text

@@ -415,7 +415,7 @@ def _joins(
     if not (
         prose
         or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)
-        or _alike_part(sibling, kind, stats)  # a section wrapped as the best block, of fewer commas
+        or _alike_prose(sibling, kind, stats)
     ):
         return False
     if _is_stub(sibling, stats.length.get(sibling.mem_id, 0)):
@@ -428,6 +428,17 @@ def _joins(
         return True
     candidate = candidates.get(sibling.mem_id)
     return prose and candidate is not None and candidate.score >= top.score
+
+
+def _alike_prose(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
+    """A section wrapped as the best block is, of paragraphs with hardly a link: a part of the article
+    in plain sentences (fewer commas than `_holds_prose` asks). Not a layout column wrapped alike (its
+    text in headings, lists and links, not paragraphs)."""
+    return (
+        _alike_part(sibling, kind, stats)
+        and stats.link_density(sibling) <= SIBLING_PROSE_DENSITY
+        and _in_paragraphs(sibling, stats)
+    )
 
 
 # After the marked article, an unnamed block of prose at least this share of the article's is more of it
@@ -511,7 +522,11 @@ def _sibling_belongs(
         if candidate.score + (threshold if same_class else 0) >= threshold:
             return True
     wrapped = sibling.tag != "p"
-    paragraph = _sole_paragraph(sibling, stats) if wrapped else sibling
+    # a wrapper named otherwise than the best block is a box of its own (an "error-report" line)
+    named = wrapped and (
+        sibling.attributes.get("id") or sibling.attributes.get("class") not in (None, top_class)
+    )
+    paragraph = None if named else _sole_paragraph(sibling, stats) if wrapped else sibling
     if paragraph is None:
         return False
     text = (paragraph.text() or "").strip()  # a <p>: no block nests in it
