@@ -682,8 +682,6 @@ _PITCH_WHAT = re.compile(
     r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?|bolet[ií]n|boletim|"
     r"lettre d'information|рассылк\w*)\b|新闻邮件|電子報|电子报|メールマガジン|メルマガ|뉴스레터"
 )
-# `_PITCH_ASK`'s words in other scripts than Latin, as `_names_sign_up` looks for them.
-_SIGN_UP_WRITTEN = ("подпиш", "订阅", "訂閱", "購読", "登録", "구독")
 PITCH_MAX_CHARS = 200
 # A cookie notice, in the languages users archive: the site says it uses cookies, or asks to accept them,
 # or names its cookie policy. Not "cookie" alone: a recipe says "use a cookie cutter".
@@ -782,7 +780,16 @@ def _names_sign_up(probe: str) -> bool:
         return True
     if "abonn" in probe or "inscri" in probe or "suscr" in probe or "iscriv" in probe or "assine" in probe:
         return True
-    return not probe.isascii() and any(piece in probe for piece in _SIGN_UP_WRITTEN)
+    if probe.isascii():
+        return False
+    return (
+        "подпиш" in probe
+        or "订阅" in probe
+        or "訂閱" in probe
+        or "購読" in probe
+        or "登録" in probe
+        or ("구독" in probe)
+    )
 
 
 def _folded(text: str) -> str:
