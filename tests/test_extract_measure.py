@@ -12,7 +12,7 @@ from scraper.extract.budget import Budget
 from scraper.extract.measure import CLAUSE, measure
 
 # ASCII text (counted by deleting the marks) and text with CJK marks or other letters (by the pattern).
-MARKS = "ab ,;!?.:-\u00e9\u4e2d\uff0c\u3001\u3002\uff1b\uff01\uff1f"
+MARKS = "ab ,;!?.:-\u00e9\u4e2d\uff0c\u3001\u3002\uff1b\uff01\uff1f\u0628\u060c\u061b\u061f"
 TEXT = st.text(alphabet=st.sampled_from(list(MARKS)), min_size=1)
 
 
@@ -27,3 +27,12 @@ def test_an_elements_clause_marks_are_those_of_the_pattern(text: str) -> None:
     own = text.strip()
     assert stats.direct_clauses.get(paragraph.mem_id, 0) == (len(CLAUSE.findall(own)) if own else 0)
     assert stats.clauses[body.mem_id] == stats.clauses[paragraph.mem_id]
+
+
+def test_arabic_scripts_commas_semicolons_and_question_marks_are_clause_marks() -> None:
+    # Arabic, Persian and Urdu prose has clauses as Latin and CJK prose has; counted as none, a one-paragraph
+    # Arabic article scored below any box with two commas beside it
+    sentence = "قال المسؤولون، بعد أشهر من المحادثات، إن الخطة جاهزة؛ فهل تنفذ العام المقبل؟"
+    body = LexborHTMLParser(f"<body><p>{sentence}</p></body>").body
+    assert body is not None
+    assert measure(body, Budget()).clauses[body.mem_id] == 4

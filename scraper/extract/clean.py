@@ -22,7 +22,7 @@ from scraper.extract.hints import (
     may_hide_rest,
     only_weak_junk,
 )
-from scraper.extract.measure import KNOWN_TAG_IDS, climb_answer, tag_ids
+from scraper.extract.measure import CLAUSE, KNOWN_TAG_IDS, climb_answer, tag_ids
 from scraper.extract.promo import is_promo_link
 from scraper.extract.site import Leads, Site
 
@@ -247,9 +247,12 @@ def drop_junk(
 
 
 # The wrapper of the rest of an article holds this many paragraphs of prose, at least this long each; a
-# teaser or a subscription pitch holds a headline and a line or two.
-REST_PARAGRAPHS = 2
+# teaser holds a linked headline over its line or two (one more paragraph is then needed per headline),
+# and a subscription pitch asks the reader. One is enough: the rest of a short article is one paragraph.
+REST_PARAGRAPHS = 1
 REST_PARAGRAPH_CHARS = 80
+# ... or this many clause marks: Chinese and Japanese say a sentence or two in fewer characters.
+REST_PARAGRAPH_CLAUSES = 3
 # A paragraph that asks the reader to subscribe or log in is the pitch's, however long it is.
 _ASKS_READER = re.compile(
     r"(?i)\b(?:subscribe|subscriber|subscription|sign in|sign up|log in|already a member)\b"
@@ -268,7 +271,7 @@ def holds_rest(node: LexborNode, budget: Budget | None = None) -> bool:
             budget.check()  # nested wrappers of many short paragraphs: each asks of all of them
         text = paragraph.text(True, "", True)  # deep, stripped: positional, no keywords to parse
         if (
-            len(text) >= REST_PARAGRAPH_CHARS
+            (len(text) >= REST_PARAGRAPH_CHARS or len(CLAUSE.findall(text)) >= REST_PARAGRAPH_CLAUSES)
             and link_text_length(paragraph) * 2 < len(text)
             and not _ASKS_READER.search(text)
         ):

@@ -80,7 +80,9 @@ def find_main_content(
         return [body]
     for candidate in candidates.values():
         candidate.score *= 1 - stats.link_density(candidate.node)
-    ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
+    ranked = _without_notices(sorted(candidates.values(), key=lambda c: c.score, reverse=True), stats)
+    if not ranked:
+        return [body]
     top = (
         _common_ancestor(ranked, candidates)
         or _shared_ancestor(ranked, candidates)
@@ -127,6 +129,19 @@ def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
             candidate.score += points / (1 if level == 0 else level * 2 if level == 1 else level * 3)
             ancestor = parent_of.get(ancestor)
     return candidates
+
+
+def _without_notices(ranked: list[_Candidate], stats: TextStats) -> list[_Candidate]:
+    """`ranked` without the best blocks that are a cookie notice, a pitch or a stub: beside an article
+    of one short paragraph, an unnamed notice outscores it (its wrapper a `<div>`, the article's a
+    `<section>`), and the cleaning then drops all the body holds. Only short blocks at the top are asked."""
+    start = 0
+    while start < len(ranked):
+        node = ranked[start].node
+        if not _is_stub(node, stats.length.get(node.mem_id, 0)):
+            break
+        start += 1
+    return ranked[start:] if start else ranked
 
 
 def _initial_score(node: LexborNode) -> float:
@@ -397,8 +412,14 @@ def _joins(
     author's bio is prose too, but scores lower."""
     threshold = max(10.0, top.score * 0.2)
     prose = _holds_prose(sibling, stats)
-    if not (prose or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)):
+    if not (
+        prose
+        or _sibling_belongs(sibling, candidates, threshold, kind[1], stats)
+        or _alike_prose(sibling, kind, stats)
+    ):
         return False
+    if _is_stub(sibling, stats.length.get(sibling.mem_id, 0)):
+        return False  # a pitch or a notice beside the body: joined, it is a root the cleaning keeps whole
     if sibling.tag == "p":
         return True
     if reads_as_teasers(*teaser_counts(sibling, site=stats.site), _prose(sibling, stats)):
@@ -407,6 +428,17 @@ def _joins(
         return True
     candidate = candidates.get(sibling.mem_id)
     return prose and candidate is not None and candidate.score >= top.score
+
+
+def _alike_prose(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
+    """A section wrapped as the best block is, of paragraphs with hardly a link: a part of the article
+    in plain sentences (fewer commas than `_holds_prose` asks). Not a layout column wrapped alike (its
+    text in headings, lists and links, not paragraphs)."""
+    return (
+        _alike_part(sibling, kind, stats)
+        and stats.link_density(sibling) <= SIBLING_PROSE_DENSITY
+        and _in_paragraphs(sibling, stats)
+    )
 
 
 # After the marked article, an unnamed block of prose at least this share of the article's is more of it
@@ -489,13 +521,52 @@ def _sibling_belongs(
         same_class = bool(top_class) and sibling.attributes.get("class") == top_class
         if candidate.score + (threshold if same_class else 0) >= threshold:
             return True
-    if sibling.tag != "p":
+    wrapped = sibling.tag != "p"
+    # a wrapper named otherwise than the best block is a box of its own (an "error-report" line)
+    named = wrapped and (
+        sibling.attributes.get("id") or sibling.attributes.get("class") not in (None, top_class)
+    )
+    paragraph = None if named else _sole_paragraph(sibling, stats) if wrapped else sibling
+    if paragraph is None:
         return False
-    text = (sibling.text() or "").strip()  # a <p>: no block nests in it
-    density = stats.link_density(sibling)
+    text = (paragraph.text() or "").strip()  # a <p>: no block nests in it
+    density = stats.link_density(paragraph)
+    if wrapped:  # a sentence or two, not a label in a box of its own (a copyright line, a credit)
+        clauses = stats.clauses.get(paragraph.mem_id, 0)
+        return density < 0.25 and (len(text) > 80 or (clauses >= SOLE_PARAGRAPH_CLAUSES and density == 0))
     if len(text) > 80:
         return density < 0.25
     return bool(text) and density == 0 and bool(re.search(r"[.。!！?？]\s*$|[.。]\s", text))
+
+
+_SECTION_TAGS = frozenset({"div", "section"})
+_SECTION_PARTS = "p, h2, h3, h4, h5, h6"
+# A short paragraph alone in its section is the article's with this many clause marks (Chinese and
+# Japanese say a sentence in fifty characters).
+SOLE_PARAGRAPH_CLAUSES = 3
+
+
+def _sole_paragraph(wrapper: LexborNode, stats: TextStats) -> LexborNode | None:
+    """The paragraph a `<div>` or `<section>` holds and no other text but its heading (an article cut
+    into sections, one of them a single paragraph, a picture or a pitch beside it or not): judged as
+    that paragraph is."""
+    if wrapper.tag not in _SECTION_TAGS:
+        return None
+    length = stats.length.get(wrapper.mem_id, 0)
+    if not length:
+        return None
+    # all its text in paragraphs, and one of them not a pitch or a stub (which the cleaning drops); a
+    # picture's or a banner's own <p> says nothing
+    held, said = 0, []
+    for block in wrapper.css(_SECTION_PARTS):
+        own = stats.length.get(block.mem_id, 0)
+        held += own
+        if block.tag != "p":  # the section's own heading, never a linked headline (a teaser's card)
+            if stats.linked.get(block.mem_id, 0):
+                return None
+        elif own and not _is_stub(block, own):
+            said.append(block)
+    return said[0] if len(said) == 1 and held == length else None
 
 
 def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | None = None) -> None:
@@ -601,8 +672,16 @@ _STUB = re.compile("(?i)" + _STUB_PHRASES)
 _STUB_LOWERED = re.compile(_STUB_PHRASES)
 STUB_MAX_CHARS = 80
 # A newsletter pitch: asks to subscribe or sign up, and names the newsletter or the inbox.
-_PITCH_ASK = re.compile(r"(?i)\b(?:subscribe|sign up|signup|sign-up|register)\b")
-_PITCH_WHAT = re.compile(r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?)\b")
+# In the languages users archive: "abonnieren"/"abonnez-vous", "inscrivez-vous", "suscríbete",
+# "iscriviti", "assine", "подпишитесь"; Chinese, Japanese and Korean words have no word boundary.
+_PITCH_ASK = re.compile(
+    r"(?i)\b(?:subscribe|sign up|signup|sign-up|register|abonniere\w*|abonnez|abonne-toi|inscrivez|"
+    r"suscr[ií]b\w*|iscriviti|assine|подпиш\w*)\b|订阅|訂閱|購読|登録|구독"
+)
+_PITCH_WHAT = re.compile(
+    r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?|bolet[ií]n|boletim|"
+    r"lettre d'information|рассылк\w*)\b|新闻邮件|電子報|电子报|メールマガジン|メルマガ|뉴스레터"
+)
 PITCH_MAX_CHARS = 200
 # A cookie notice, in the languages users archive: the site says it uses cookies, or asks to accept them,
 # or names its cookie policy. Not "cookie" alone: a recipe says "use a cookie cutter".
@@ -647,10 +726,23 @@ def stub_kind(node: LexborNode, length: int) -> int:
     if length <= STUB_MAX_CHARS and (_STUB_LOWERED.match(probe) if text.isascii() else _STUB.match(text)):
         return STUB
     if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
-        return CONSENT
+        return CONSENT if not _holds_other_prose(node) else NOT_STUB
     if _names_sign_up(probe) and _PITCH_ASK.search(text) and _PITCH_WHAT.search(text):
-        return STUB
+        return STUB if not _holds_other_prose(node) else NOT_STUB
     return NOT_STUB
+
+
+def _holds_other_prose(node: LexborNode) -> bool:
+    """Whether a block that reads as a pitch or a notice holds a paragraph that does not: a short
+    article's paragraph beside the pitch in one wrapper. Its paragraphs are then judged each, and only
+    the pitch goes. Asked only of a block already found to pitch (a few a page)."""
+    if node.tag == "p":
+        return False
+    for paragraph in node.css("p"):
+        length = len((paragraph.text() or "").strip())
+        if length >= MIN_PARAGRAPH_CHARS and stub_kind(paragraph, length) == NOT_STUB:
+            return True
+    return False
 
 
 def _cookie_mentions(probe: str) -> int:
@@ -684,7 +776,20 @@ def _asks_to_sign_up(text: str) -> bool:
 
 
 def _names_sign_up(probe: str) -> bool:
-    return "sign" in probe or "subscribe" in probe or "register" in probe
+    if "sign" in probe or "subscribe" in probe or "register" in probe:
+        return True
+    if "abonn" in probe or "inscri" in probe or "suscr" in probe or "iscriv" in probe or "assine" in probe:
+        return True
+    if probe.isascii():
+        return False
+    return (
+        "подпиш" in probe
+        or "订阅" in probe
+        or "訂閱" in probe
+        or "購読" in probe
+        or "登録" in probe
+        or ("구독" in probe)
+    )
 
 
 def _folded(text: str) -> str:

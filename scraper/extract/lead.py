@@ -21,6 +21,9 @@ from scraper.extract.promo import asks_reader
 # A lead is a sentence or two: shorter is a dateline or a byline, longer a block the finder measured.
 LEAD_MIN_CHARS = 60
 LEAD_MAX_CHARS = 700
+# ... or, as Chinese and Japanese say a sentence in thirty characters, this long with this many clause marks.
+LEAD_MIN_CLAUSED_CHARS = 20
+LEAD_MIN_CLAUSES = 2
 # ... with hardly a link (a row of tags or a "read also" line is links).
 LEAD_MAX_DENSITY = 0.1
 # Blocks that hold something else than the lead between the headline and the body.
@@ -114,8 +117,12 @@ def _leads_beside(stats: TextStats, heading: int, body: int, holder: int) -> lis
 def _is_lead(node: LexborNode, stats: TextStats) -> bool:
     key = node.mem_id
     size = stats.length.get(key, 0)
+    long_enough = size >= LEAD_MIN_CHARS or (
+        size >= LEAD_MIN_CLAUSED_CHARS and stats.clauses.get(key, 0) >= LEAD_MIN_CLAUSES
+    )
     return (
-        LEAD_MIN_CHARS <= size <= LEAD_MAX_CHARS
+        long_enough
+        and size <= LEAD_MAX_CHARS
         and node.tag not in _NOT_LEAD
         and stats.linked.get(key, 0) <= size * LEAD_MAX_DENSITY
         and _reads_as_lead(node)

@@ -16,7 +16,9 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.site import Site
 
-CLAUSE = re.compile(r"[,，、。;；!！?？]")
+# Clause marks: Latin, CJK (full width, ideographic) and Arabic script's own comma, semicolon and question
+# mark (Arabic, Persian, Urdu prose scored as if it had no clauses).
+CLAUSE = re.compile(r"[,，、。;；!！?？،؛؟]")
 ASCII_CLAUSE = b",;!?"  # the marks of CLAUSE in ASCII
 
 
