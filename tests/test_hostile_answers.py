@@ -22,6 +22,7 @@ from sqlalchemy import select
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article
 from tests import hostile
+from tests.conftest import run_cli, write_config
 from tests.daemon_helpers import page
 from tests.hostile import HostileServer
 from tests.test_hostile_status import _status
@@ -81,3 +82,26 @@ def test_a_partial_feed_never_asked_for_fails_its_poll(tmp_path: Path, site: Hos
     text = _status(tmp_path, {"site": site.url("/f.xml")})
     assert articles_of(tmp_path) == {}
     assert "HTTP 206" in text and "partial" in text
+
+
+# --- robots.txt with a byte order mark -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bom", [b"\xef\xbb\xbf", b""])
+def test_a_robots_txt_with_a_byte_order_mark_is_obeyed(
+    tmp_path: Path, site: HostileServer, bom: bytes
+) -> None:
+    robots = bom + b"User-agent: *\nDisallow: /private/\n"
+    site.route("/robots.txt", hostile.respond(200, robots, {"Content-Type": "text/plain"}))
+    site.route(
+        "/f.xml", hostile.respond(200, rss({"no": site.url("/private/a"), "yes": site.url("/a")}), RSS)
+    )
+    site.route("/private/a", hostile.html(page("Private")))
+    site.route("/a", hostile.html(page("Public")))
+    config = write_config(
+        tmp_path, [{"name": "site", "url": site.url("/f.xml")}], http={"respect_robots": True}
+    )
+    run_cli("once", "--config", str(config))
+    articles = articles_of(tmp_path)
+    assert articles["yes"].status == "archived"
+    assert articles["no"].status == "failed" and "disallowed" in (articles["no"].last_error or "")
