@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from scraper.charset import decode
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article
 from tests import hostile
@@ -105,3 +106,42 @@ def test_a_robots_txt_with_a_byte_order_mark_is_obeyed(
     articles = articles_of(tmp_path)
     assert articles["yes"].status == "archived"
     assert articles["no"].status == "failed" and "disallowed" in (articles["no"].last_error or "")
+
+
+# --- UTF-16 without a byte order mark --------------------------------------------------------------------
+
+HTML = "<!doctype html><html><head><title>Cafe</title></head><body><p>Plain text</p></body></html>"
+HTML_NON_ASCII = (
+    "<!doctype html><html><head><title>Café</title></head><body><p>Ünïcödé — 中文</p></body></html>"
+)
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/html", "text/html; charset=utf-16", "text/html; charset=utf-8"]
+)
+def test_a_utf16_or_utf32_page_without_a_bom_decodes_to_its_text(
+    codec: str, content_type: str | None
+) -> None:
+    text, _ = decode(HTML.encode(codec), content_type)
+    assert text == HTML
+
+
+@pytest.mark.parametrize(
+    "body", [b"plain ascii", b"a\x00b", "中文".encode("gb18030") + b"\x00", b"\x00" * 64, b""]
+)
+def test_nul_bytes_alone_are_no_utf16(body: bytes) -> None:
+    _, codec = decode(body, "text/html")
+    assert "utf-16" not in codec and "utf-32" not in codec, codec
+
+
+def test_a_utf16_page_without_a_bom_is_archived_as_its_text(tmp_path: Path, site: HostileServer) -> None:
+    site.route("/f.xml", hostile.respond(200, rss({"u16": site.url("/u16")}), RSS))
+    site.route(
+        "/u16", hostile.respond(200, page("Sixteen").encode("utf-16-be"), {"Content-Type": "text/html"})
+    )
+    config = write_config(tmp_path, [{"name": "site", "url": site.url("/f.xml")}])
+    assert run_cli("once", "--config", str(config)).exit_code == 0
+    (post,) = (tmp_path / "_posts").iterdir()
+    body = post.read_text(encoding="utf-8").split("<div>", 1)[1]
+    assert "&lt;" not in body and "<p>" in body
