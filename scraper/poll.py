@@ -138,9 +138,9 @@ def parse_feed(
     headers = {"content-type": "application/xml; charset=utf-8"}
     import feedparser  # here, not at the top: a run whose feeds all answer 304 never loads it
 
-    parsed = feedparser.parse(
-        data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    from scraper.feed_parser import parse  # feedparser's, with a linear author pattern
+
+    parsed = parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     warning = None
     if parsed.bozo and not isinstance(
         parsed.bozo_exception, (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
