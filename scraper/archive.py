@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scraper.charset import decode_for_parser
-from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate
+from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate, status_text
 from scraper.extract.dates import reconcile
 from scraper.extract.record import Record
 from scraper.extract.rules import RuleBook
@@ -123,7 +123,7 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
     if fate == "transient":
         return ArchiveOutcome(
             ArticleStatus.PENDING,
-            f"HTTP {response.status}"
+            status_text(response.status)
             + retry_after_note(response.status, response.headers, response.retry_after),
             transient=True,
             retry_after=response.retry_after,

@@ -4,7 +4,7 @@ Chinese, Japanese and Korean sources often serve GBK, Big5 or Shift_JIS without 
 wrong thing: most often "iso-8859-1" (a server default) on a GBK page, or a `<meta>` copied from another
 site. The order of trust:
 
-1. a byte-order mark;
+1. a byte-order mark, or the NULs of UTF-16 or UTF-32 without one;
 2. valid UTF-8 with non-ASCII in it, whatever the labels say (that never happens by accident);
 3. the HTTP header, then what the document declares (`<meta charset>`, `http-equiv`, the XML
    declaration), each only if it decodes the bytes cleanly *and* charset-normalizer finds the result
@@ -146,6 +146,9 @@ def _sniff(body: bytes, content_type: str | None) -> tuple[str, bool]:
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return codec, codec == "utf-8-sig" and _valid_utf8(body[len(bom) :])
+    wide = _wide_without_bom(body)
+    if wide is not None:
+        return wide, False
     labels = [charset_from_content_type(content_type), declared_charset(body)]
     if body.isascii():
         found = next(
@@ -165,6 +168,31 @@ def _sniff(body: bytes, content_type: str | None) -> tuple[str, bool]:
         ):
             return normalised, False
     return _guess(body) or "utf-8", False  # a guess of UTF-8 here means bytes that do not decode cleanly
+
+
+def _wide_without_bom(body: bytes) -> str | None:
+    """UTF-32 or UTF-16 without a byte order mark, told by where its NULs stand, as XML's appendix F does.
+
+    Markup is ASCII, so such a page is mostly a NUL beside (UTF-16) or three beside (UTF-32) each ASCII
+    byte: all ASCII to `bytes.isascii`, it read as UTF-8 and its markup became the article's text. A label
+    cannot settle it ("utf-16" names no byte order), the bytes can: UTF-32's top byte is always NUL, and
+    its next one but in the astral planes; UTF-16's high byte is NUL for most characters of a page, its low
+    byte seldom. A body with no NUL in its head (almost every page) costs one scan of 4 KB."""
+    head = body[: _SNIFF_BYTES - _SNIFF_BYTES % 4]
+    if b"\x00" not in head or len(head) < 4:
+        return None
+    units = len(head) // 4
+    head = head[: units * 4]
+    nuls = [head[i::4].count(0) for i in range(4)]
+    for codec, top, next_, low in (("utf-32-le", 3, 2, 0), ("utf-32-be", 0, 1, 3)):
+        if nuls[top] == units and nuls[next_] >= 0.9 * units and nuls[low] < units:
+            return codec if _try(body, codec) is not None else None
+    pairs = units * 2
+    even, odd = nuls[0] + nuls[2], nuls[1] + nuls[3]
+    for codec, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if high >= 0.5 * pairs and low <= 0.1 * pairs:
+            return codec if _try(body, codec) is not None else None
+    return None
 
 
 # Codecs that read every ASCII byte as itself wherever it stands (no escape sequences, as ISO-2022, HZ

@@ -454,6 +454,7 @@ def _check_http(where: str, http: HttpConfig) -> None:
             raise ConfigError(f"{where}: http.{key}: must be at least 1")
     if http.proxy is not None:
         _check_proxy(f"{where}: http.proxy", http.proxy)
+    _check_user_agent(f"{where}: http.user_agent", http.user_agent)
     for i, network in enumerate(http.allow_networks):
         try:
             ipaddress.ip_network(network, strict=False)
@@ -464,9 +465,25 @@ def _check_http(where: str, http: HttpConfig) -> None:
 
 
 def _check_proxy(where_key: str, proxy: str) -> None:
-    parts = urlsplit(proxy)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """An http(s) URL with a host and a port a socket can take: urlsplit raised ValueError on `http://[::1`
+    and on `:99999` (read by `.port`), a traceback at load or at the client's start."""
+    try:
+        parts = urlsplit(proxy)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        usable = False
+    if not usable:
         raise ConfigError(f"{where_key}: a proxy URL such as http://proxy.example:3128, got {proxy!r}")
+
+
+def _check_user_agent(where_key: str, user_agent: str) -> None:
+    """Printable ASCII, as an HTTP client sends a header value: httpx encodes it as ASCII, and a letter
+    past it (`é`, an IDN in the contact URL) failed every command that fetches with a traceback."""
+    if not (user_agent.isascii() and user_agent.isprintable()):
+        raise ConfigError(
+            f"{where_key}: printable ASCII only (it is sent as the User-Agent header; write an IDN "
+            f"contact in its xn-- form), got {user_agent!r}"
+        )
 
 
 def _check_template(where: str, template: str) -> None:
@@ -567,6 +584,8 @@ def _feed_override(at: str, key: str, value: Any) -> Any:
         text = _text(f"{at}.{key}", value)
         if key == "proxy":
             _check_proxy(f"{at}.{key}", text)
+        if key == "user_agent":
+            _check_user_agent(f"{at}.{key}", text)
         return text
     return check_number(f"{at}.{key}", value, whole=kind is int, least=least)
 

@@ -47,14 +47,32 @@ TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522
 # Worth asking again within the same call (a hiccup of the server), before any backoff in the database.
 RETRY_NOW_STATUSES = frozenset({500, 502, 503, 504})
 
+# 206 Partial Content: a part of the body. We never send Range, so a server answering so cuts the page or
+# feed short (a broken cache, say): never the whole answer, and maybe whole on a later try.
+PARTIAL_CONTENT = 206
+
 StatusFate = Literal["ok", "gone", "transient", "permanent"]
 
 
+def is_whole_answer(status: int) -> bool:
+    """A 2xx that is the whole body asked for (every 2xx but 206)."""
+    return 200 <= status < 300 and status != PARTIAL_CONTENT
+
+
+def status_text(status: int) -> str:
+    """An HTTP status as a failure's reason: `HTTP 503`; a 206 says what it is, which few know by number."""
+    if status == PARTIAL_CONTENT:
+        return f"HTTP {status}: partial content, never asked for (the body is cut short)"
+    return f"HTTP {status}"
+
+
 def page_status_fate(status: int) -> StatusFate:
-    """What an article page's HTTP status means: 2xx ok, 404/410 gone, 408/425/429/5xx worth a later
-    try, any other answer a permanent failure."""
-    if 200 <= status < 300:
+    """What an article page's HTTP status means: 2xx ok (but a 206, a part of it), 404/410 gone,
+    206/408/425/429/5xx worth a later try, any other answer a permanent failure."""
+    if is_whole_answer(status):
         return "ok"
+    if status == PARTIAL_CONTENT:
+        return "transient"
     if status in GONE_STATUSES:
         return "gone"
     if status in TRANSIENT_STATUSES or status >= 500:

@@ -75,6 +75,7 @@ from scraper.errors import (
     RobotsUnavailableError,
     UnsupportedEncodingError,
     UnsupportedURLError,
+    is_whole_answer,
 )
 from scraper.hosts import host_key
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
@@ -140,7 +141,8 @@ class Response:
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 300
+        """A whole answer: a 206 (a part of the body, never asked for) is not one."""
+        return is_whole_answer(self.status)
 
     def text(self) -> tuple[str, str]:
         """The body decoded (header, BOM, declaration, then detection); returns (text, codec)."""

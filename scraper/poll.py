@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from scraper.charset import decode
-from scraper.errors import FeedError, feed_status_is_transient
+from scraper.errors import FeedError, feed_status_is_transient, status_text
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.sanitize import (
     MAX_ETAG_CHARS,
@@ -89,7 +89,7 @@ async def poll_feed(
         return PollResult(304, response.final_url, etag, last_modified, max_age=max_age)
     if not response.ok:
         raise FeedError(
-            f"HTTP {response.status}"
+            status_text(response.status)
             + retry_after_note(response.status, response.headers, response.retry_after),
             status=response.status,
             transient=feed_status_is_transient(response.status),
@@ -138,9 +138,9 @@ def parse_feed(
     headers = {"content-type": "application/xml; charset=utf-8"}
     import feedparser  # here, not at the top: a run whose feeds all answer 304 never loads it
 
-    parsed = feedparser.parse(
-        data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    from scraper.feed_parser import parse  # feedparser's, with a linear author pattern
+
+    parsed = parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     warning = None
     if parsed.bozo and not isinstance(
         parsed.bozo_exception, (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from scraper.charset import decode_for_parser
 from scraper.config import Config, FeedConfig
-from scraper.errors import FetchError, HostBlockedError, page_status_fate
+from scraper.errors import FetchError, HostBlockedError, page_status_fate, status_text
 from scraper.extract.record import Record
 from scraper.extract.rules import RuleBook
 from scraper.fetch import Fetcher, RequestPolicy, Response
@@ -116,7 +116,7 @@ async def revisit_article(job: RevisitJob, fetcher: Fetcher, rules: RuleBook) ->
     if fate == "gone":
         return RevisitOutcome(ABSENT, f"HTTP {status}", status, response)
     if fate != "ok":
-        return RevisitOutcome(OUTAGE, f"HTTP {status}", status, response, retry_after=response.retry_after)
+        return RevisitOutcome(OUTAGE, status_text(status), status, response, retry_after=response.retry_after)
     content_type = (response.content_type or "text/html").split(";")[0].strip().lower()
     if not content_type.startswith(_HTML_TYPES):
         return RevisitOutcome(OUTAGE, f"not an HTML page ({content_type})", status, response)

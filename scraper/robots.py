@@ -116,7 +116,8 @@ class RobotsCache:
             return _Entry(None, f"HTTP {status}", now + UNREACHABLE_TTL)
         if status >= 400 or not 200 <= status < 300:
             return _Entry(None, None, now + RULES_TTL)
-        text = answer.body[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")
+        # A byte order mark (Notepad's UTF-8) is no part of the first line: left on, it hid `User-agent`.
+        text = answer.body[:MAX_ROBOTS_BYTES].decode("utf-8-sig", errors="replace")
         from protego import Protego  # a robots.txt with rules to parse (not a 404): only then
 
         return _Entry(Protego.parse(text), None, now + RULES_TTL)

@@ -142,3 +142,39 @@ def test_a_config_path_that_never_ends_is_a_config_error(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="larger than"):
         load_config(big, env={})
     assert load_config(Path("/dev/null"), env={}).feeds == ()
+
+
+# --- values that load but no HTTP client takes (task H, session 16) ---------------------------------------
+# A user agent of non-ASCII letters loaded, then every command that fetches ended in a UnicodeEncodeError
+# traceback (httpx sends header values as ASCII); a proxy URL urlsplit cannot split ("http://[::1") was a
+# ValueError traceback at load, from the file or the environment.
+
+BAD_USER_AGENTS = ["é/1", "scraper/{version} (+https://例え.jp)", "bot\u200b/1"]
+BAD_PROXIES = ["http://[::1", "http://proxy.example:99999", "http://proxy.example:port"]
+
+
+@pytest.mark.parametrize("value", BAD_USER_AGENTS)
+def test_a_user_agent_no_header_can_carry_is_a_config_error(tmp_path: Path, value: str) -> None:
+    for raw in (
+        {"feeds": [FEED], "http": {"user_agent": value}},
+        {"feeds": [{**FEED, "user_agent": value}]},
+    ):
+        with pytest.raises(ConfigError, match=r"user_agent: .*ASCII"):
+            parse_config(raw, None, {})
+    with pytest.raises(ConfigError, match=r"user_agent: .*ASCII"):
+        parse_config({"feeds": [FEED]}, None, {"SCRAPER_HTTP_USER_AGENT": value})
+
+
+@pytest.mark.parametrize("value", BAD_PROXIES)
+def test_a_proxy_url_that_cannot_be_split_is_a_config_error(tmp_path: Path, value: str) -> None:
+    for raw in ({"feeds": [FEED], "http": {"proxy": value}}, {"feeds": [{**FEED, "proxy": value}]}):
+        with pytest.raises(ConfigError, match="proxy"):
+            parse_config(raw, None, {})
+    with pytest.raises(ConfigError, match="proxy"):
+        parse_config({"feeds": [FEED]}, None, {"SCRAPER_HTTP_PROXY": value})
+
+
+def test_a_user_agent_no_header_can_carry_is_one_line_from_the_cli(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [FEED], http={"user_agent": "é/1"})
+    result = run_cli("once", "--config", str(config))
+    assert result.exit_code == 2 and "http.user_agent" in result.output, result.output

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import time
 
+import feedparser
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scraper import feed_parser
 from scraper.backfill.frontier import parse_w3c_datetime
 from scraper.backfill.sitemap import parse_sitemap
 from scraper.errors import FeedError
@@ -100,3 +104,69 @@ def test_a_sitemap_url_dated_past_any_datetime_keeps_its_url_and_its_neighbours(
     )
     sitemap = parse_sitemap(body.encode(), "https://e.test/sitemap.xml")
     assert [url.url for url in sitemap.urls] == ["https://e.test/a", "https://e.test/b", "https://e.test/c"]
+
+
+# --- an author field feedparser's e-mail pattern chokes on (task H, session 16) -----------------------------
+# feedparser looks for an e-mail in an RSS author (author, managingEditor, webMaster, dc:creator,
+# dc:publisher, itunes:owner) with a pattern that backtracks over every start of a run of letters: 8,000
+# letters took 2.4 s, 16,000 took 10 s, a 100 KB author held `scraper once` past two minutes, and the
+# regex holds the GIL, so the daemon's every feed and /healthz stopped with it.
+
+AUTHOR_TAGS = [
+    "author",
+    "managingEditor",
+    "webMaster",
+    "dc:creator xmlns:dc='http://purl.org/dc/elements/1.1/'",
+    "dc:publisher xmlns:dc='http://purl.org/dc/elements/1.1/'",
+]
+
+
+@pytest.mark.parametrize("tag", AUTHOR_TAGS)
+@pytest.mark.parametrize("tail", ["", "@", "@x", "@x."])
+def test_a_huge_author_is_parsed_in_linear_time(tag: str, tail: str) -> None:
+    name = tag.split()[0]
+    author = "a" * 40_000 + tail  # feedparser's own pattern: over a minute each
+    item = f"<item><title>t</title><link>https://example.org/a</link><{tag}>{author}</{name}></item>"
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>{item}</channel></rss>'
+    started = time.process_time()
+    entries, _, _ = parse_feed(body.encode(), "https://example.org/feed", "application/rss+xml")
+    assert time.process_time() - started < 2, "quadratic"
+    assert [entry.link for entry in entries] == ["https://example.org/a"]
+
+
+AUTHORS = [
+    "john@example.org (John Smith)",
+    "John Smith <john.smith+feeds@mail.example.co.uk>",
+    "Jane <jane@[10.0.0.1]>",
+    "x y.z@a.com?subject=hi there",
+    "no mail here",
+    "a@b",
+    "Ann @ann",
+    "o'brien@example.ie (Pat)",
+    "(a@b.cd)",
+]
+
+
+# feedparser 6.0's own pattern (mixin._sync_author_detail), searched unanchored.
+FEEDPARSER_EMAIL = (
+    r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
+    r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?"
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.sampled_from(AUTHORS), st.text(alphabet="ab1.-_+@[]()<> ?=s", max_size=30)))
+def test_the_linear_author_pattern_finds_what_feedparser_s_found(author: str) -> None:
+    theirs = re.search(FEEDPARSER_EMAIL, author)
+    ours = feed_parser._EMAIL.search(author)
+    assert (ours and ours.group(0)) == (theirs and theirs.group(0))
+
+
+def test_feeds_are_parsed_with_the_linear_author_pattern() -> None:
+
+    item = "<item><title>t</title><link>https://example.org/a</link><author>a@b.cd (Ann)</author></item>"
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>{item}</channel></rss>'
+    parse_feed(body.encode(), "https://example.org/feed", "application/rss+xml")
+    assert feedparser.mixin._FeedParserMixin._sync_author_detail is feed_parser._sync_author_detail
+    detail = feed_parser.parse(body.encode()).entries[0].author_detail
+    assert detail == {"name": "Ann", "email": "a@b.cd"}

@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import feedparser
 from sqlalchemy.orm import Session, sessionmaker
 
 from scraper.backfill.frontier import (
@@ -39,6 +38,7 @@ from scraper.backfill.frontier import (
     queue_found,
 )
 from scraper.backfill.source import SourceOption, SourceRun, SourceValue
+from scraper.feed_parser import parse  # feedparser's, with a linear author pattern
 from scraper.fetch import Fetcher, FetchError
 from scraper.poll import FeedError, parse_feed, parser_input
 from scraper.sanitize import checked_url
@@ -71,7 +71,7 @@ class Step:
 
 def feed_links(body: bytes, base_url: str) -> dict[str, str]:
     """The feed-level links by relation (first of each), made absolute."""
-    parsed = feedparser.parse(parser_input(body), sanitize_html=False, resolve_relative_uris=False)
+    parsed = parse(parser_input(body), sanitize_html=False, resolve_relative_uris=False)
     links: dict[str, str] = {}
     for link in parsed.feed.get("links", []):
         rel, href = link.get("rel"), link.get("href")
