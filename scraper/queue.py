@@ -54,25 +54,51 @@ def enqueue_entries(
     skipped: list[str] = []
     duplicates = 0
     candidates: dict[str, tuple[str, FeedEntry]] = {}
-    batch_guids: set[str] = set()
+    batch_guids: dict[str, str] = {}  # each GUID of the chunk: the canonical URL of its first entry
+    shared_guids: set[str] = set()
     for raw in entries:
         checked = checked_entry(raw, now, allow_file=allow_file)
         if isinstance(checked, str):
             skipped.append(checked)
             continue
         entry, key = checked
-        guid = entry.guid or link_of(entry)
-        if key in candidates or guid in batch_guids:
+        if key in candidates:
             duplicates += 1
             continue
+        guid = entry.guid or link_of(entry)
+        first_key = batch_guids.get(guid)
+        if guid in shared_guids or (first_key is not None and first_key != key):
+            # One "GUID" on items of different links in one document identifies none of them (a CMS
+            # that gives every item the site's address): each is known by its link, or all but the
+            # first would be lost, in this poll and every later one.
+            guid = _by_link(guid, key, first_key, candidates, batch_guids, shared_guids)
         candidates[key] = (guid, entry)
-        batch_guids.add(guid)
+        batch_guids.setdefault(guid, key)
         if len(candidates) >= QUEUE_CHUNK:
             duplicates += _insert_new(session, feed_id, candidates, now, new_ids)
-            candidates, batch_guids = {}, set()
+            candidates, batch_guids = {}, {}
     if candidates:
         duplicates += _insert_new(session, feed_id, candidates, now, new_ids)
     return QueueResult(tuple(new_ids), duplicates, tuple(skipped))
+
+
+def _by_link(
+    guid: str,
+    key: str,
+    first_key: str | None,
+    candidates: dict[str, tuple[str, FeedEntry]],
+    batch_guids: dict[str, str],
+    shared_guids: set[str],
+) -> str:
+    """The GUID of an entry whose GUID another entry of the chunk, of another link, has too: its link
+    (`key`), and the first such entry, still a candidate, is re-keyed by its own link the same way."""
+    if guid not in shared_guids:
+        shared_guids.add(guid)
+        if first_key is not None and first_key in candidates:
+            own = fitting_guid(first_key) or first_key
+            candidates[first_key] = (own, candidates[first_key][1])
+            batch_guids.setdefault(own, first_key)
+    return fitting_guid(key) or key
 
 
 # Entries inserted per flush: a huge feed or backfill list is queued a chunk at a time, each chunk's rows

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -51,13 +54,12 @@ def test_duplicates_within_a_batch_across_runs_and_feeds(tmp_path: Path) -> None
         feed_a,
         [
             entry("g1", "https://example.org/1"),
-            entry("g1", "https://example.org/1b"),
             entry("g2", "https://EXAMPLE.org/1#top"),
         ],
         now,
     )
     session.commit()
-    assert len(first.new_ids) == 1 and first.duplicates == 2
+    assert len(first.new_ids) == 1 and first.duplicates == 1
     again = enqueue_entries(session, feed_a, [entry("g1", "https://example.org/changed")], now)
     other_feed = enqueue_entries(session, feed_b, [entry("x", "https://example.org/1?fbclid=1")], now)
     session.commit()
@@ -108,3 +110,75 @@ def test_each_new_id_is_its_own_entrys_on_both_databases(engine: Engine) -> None
         assert len(result.new_ids) == len(links)
         stored = {a.id: (a.canonical_url, a.guid) for a in session.scalars(select(Article))}
         assert [stored[i] for i in result.new_ids] == [(link, f"g{link}") for link in links]
+
+
+def test_a_guid_every_item_shares_identifies_none_each_is_known_by_its_link(tmp_path: Path) -> None:
+    """A CMS that gives every item one "GUID" (the site's address): read as a GUID, all but the first
+    item were duplicates, in this poll and every later one. Repeated on items of different links in one
+    document, it is no GUID: each is known by its link, and what was archived stays archived once."""
+    session, feed_a, _ = setup(tmp_path)
+    now = utcnow()
+    shared = "https://example.org/"
+    first = enqueue_entries(
+        session,
+        feed_a,
+        [entry(shared, f"https://example.org/{n}") for n in (1, 2, 3)]
+        + [entry(shared, "https://example.org/2?utm_source=rss"), entry("own", "https://example.org/4")],
+        now,
+    )
+    session.commit()
+    assert len(first.new_ids) == 4 and first.duplicates == 1
+    later = enqueue_entries(
+        session, feed_a, [entry(shared, f"https://example.org/{n}") for n in (5, 1, 2)], now
+    )
+    session.commit()
+    assert len(later.new_ids) == 1 and later.duplicates == 2
+    urls = sorted(session.scalars(select(Article.canonical_url)).all())
+    assert urls == [f"https://example.org/{n}" for n in (1, 2, 3, 4, 5)]
+    assert session.scalars(select(Article.guid).where(Article.canonical_url.endswith("/4"))).one() == "own"
+
+
+def test_an_item_whose_link_changed_under_its_guid_is_still_the_same_item(tmp_path: Path) -> None:
+    session, feed_a, _ = setup(tmp_path)
+    now = utcnow()
+    enqueue_entries(session, feed_a, [entry("g1", "https://example.org/old-slug")], now)
+    session.commit()
+    moved = enqueue_entries(session, feed_a, [entry("g1", "https://example.org/new-slug")], now)
+    assert moved.new_ids == () and moved.duplicates == 1
+
+
+@pytest.fixture(scope="module")
+def one_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    session, _, _ = setup(tmp_path_factory.mktemp("queue"))
+    yield session
+    session.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.none(), st.sampled_from(["g1", "g2", "https://example.org/a", "https://example.org/"])
+            ),
+            st.sampled_from(["a", "b", "c", "d", "a?utm_source=x", "b#top"]),
+        ),
+        max_size=12,
+    )
+)
+def test_every_link_of_one_document_is_queued_once_whatever_its_guids(
+    one_store: Session, items: list[tuple[str | None, str]]
+) -> None:
+    """Into an empty store, one feed document queues each of its articles (canonical URLs) once: a GUID
+    repeated on other links, or equal to another item's link, loses none of them."""
+    session = one_store
+    feed = Feed(url="https://example.org/feed.xml", name="a", failures_in_row=0)
+    session.add(feed)
+    session.flush()  # a new feed each draw: an empty store for it (its articles rolled back after)
+    entries = [entry(guid, f"https://example.org/{path}") for guid, path in items]
+    result = enqueue_entries(session, feed.id, entries, utcnow())
+    urls = session.scalars(select(Article.canonical_url).where(Article.feed_id == feed.id)).all()
+    expected = {f"https://example.org/{path.split('?')[0].split('#')[0]}" for _, path in items}
+    assert sorted(urls) == sorted(expected)
+    assert len(result.new_ids) == len(expected) and result.duplicates == len(items) - len(expected)
+    session.rollback()
