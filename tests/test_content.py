@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from scraper.charset import decode
 from scraper.extract import extract, html_to_text
-from scraper.extract.content import _PITCH_ASK, _asks_to_sign_up
+from scraper.extract.content import _PITCH_ASK, _PITCH_WHAT, _asks_to_sign_up, _reads_as_pitch
 
 URL = "https://blog.example/2026/how-to"
 
@@ -308,6 +308,23 @@ _FOLDING = st.sampled_from(
 def test_the_cheap_sign_up_test_never_rejects_what_the_pitch_pattern_matches(text: str) -> None:
     if _PITCH_ASK.search(text):
         assert _asks_to_sign_up(text)
+
+
+_ASCII_PITCH_WORDS = st.sampled_from(
+    [
+        "subscribe", "Sign Up", "signup", "sign-up", "REGISTER", "abonnieren", "abonnez", "abonne-toi",
+        "inscrivez", "suscribete", "iscriviti", "assine", "newsletter", "Newsletters", "inbox",
+        "daily email", "e-mail alert", "email alerts", "boletin", "boletim", "lettre d'information",
+        "designs", "resign", "_subscribe", "subscribe2", "re-register", " ", ".", "-", "_", "x", "9",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ASCII_PITCH_WORDS, max_size=8).map("".join))
+def test_ascii_text_reads_as_a_pitch_exactly_as_the_full_patterns_say(text: str) -> None:
+    full = bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
+    assert _reads_as_pitch(text, text.lower()) == full
 
 
 def test_a_page_given_as_bytes_reads_as_its_decoded_text_does() -> None:

@@ -682,6 +682,20 @@ _PITCH_WHAT = re.compile(
     r"(?i)\b(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?|bolet[ií]n|boletim|"
     r"lettre d'information|рассылк\w*)\b|新闻邮件|電子報|电子报|メールマガジン|メルマガ|뉴스레터"
 )
+# The same words for ASCII text, searched in its lowered form: for ASCII, ignoring case is lowering, and
+# a word starts with one of these letters (the look-ahead skips every other position): a third of the
+# instructions of the patterns above, which a short block of plain English reaches whenever it says
+# "sign" or "design".
+_PITCH_ASK_ASCII = re.compile(
+    r"\b(?=[sria])(?:subscribe|sign up|signup|sign-up|register|abonniere\w*|abonnez|abonne-toi|inscrivez|"
+    r"suscrib\w*|iscriviti|assine)\b",
+    re.ASCII,
+)
+_PITCH_WHAT_ASCII = re.compile(
+    r"\b(?=[nidebl])(?:newsletters?|inbox|daily email|e-mail alerts?|email alerts?|boletin|boletim|"
+    r"lettre d'information)\b",
+    re.ASCII,
+)
 PITCH_MAX_CHARS = 200
 # A cookie notice, in the languages users archive: the site says it uses cookies, or asks to accept them,
 # or names its cookie policy. Not "cookie" alone: a recipe says "use a cookie cutter".
@@ -727,9 +741,16 @@ def stub_kind(node: LexborNode, length: int) -> int:
         return STUB
     if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
         return CONSENT if not _holds_other_prose(node) else NOT_STUB
-    if _names_sign_up(probe) and _PITCH_ASK.search(text) and _PITCH_WHAT.search(text):
+    if _names_sign_up(probe) and _reads_as_pitch(text, probe):
         return STUB if not _holds_other_prose(node) else NOT_STUB
     return NOT_STUB
+
+
+def _reads_as_pitch(text: str, probe: str) -> bool:
+    """Whether `text` (lowered: `probe`) asks to sign up and names a newsletter or the inbox."""
+    if text.isascii():
+        return bool(_PITCH_ASK_ASCII.search(probe) and _PITCH_WHAT_ASCII.search(probe))
+    return bool(_PITCH_ASK.search(text) and _PITCH_WHAT.search(text))
 
 
 def _holds_other_prose(node: LexborNode) -> bool:
