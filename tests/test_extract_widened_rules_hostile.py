@@ -175,3 +175,34 @@ def test_a_cookie_notice_of_two_paragraphs_goes_whole() -> None:
     )
     text = _text(f"<article><h1>Title</h1><div class='body'>{_body(EN)}{notice}</div></article>")
     assert EN.format(n=3) in text and "cookie" not in text and "settings" not in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a post in <div> lines: the line with more clause marks scores as the block itself and the"
+    " first line, one plain sentence, is a sibling short of prose (French on main too; Arabic since its"
+    " clause marks count, found by SCRAPER_LAYOUT_EXAMPLES=2000)",
+)
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            "Les habitants réclament depuis des années plus de bus et des billets moins chers vers le centre."
+            " Le rapport numéro 10 le confirme.",
+            "Le gouvernement a présenté mardi un projet de réforme très attendu, après des mois de"
+            " négociations. Selon les élus, les travaux commenceront à l'été et dureront près de deux ans."
+            " Le rapport numéro 11 le confirme.",
+        ),
+        (
+            "ويطالب السكان منذ سنوات بزيادة عدد الحافلات وخفض أسعار التذاكر إلى وسط المدينة."
+            " ويؤكد التقرير رقم 10 ذلك بالأرقام الدقيقة.",
+            AR.format(n=11).replace("الصعبة.", "الصعبة. وبحسب المسؤولين المحليين، ستبدأ الأشغال في الصيف."),
+        ),
+    ],
+    ids=["fr", "ar"],
+)
+def test_a_plain_first_line_of_a_post_in_div_lines_is_kept(first: str, second: str) -> None:
+    page = (
+        f"<div class='post'><h1>Title</h1><div class='txt'><div>{first}</div><div>{second}</div></div></div>"
+    )
+    assert first in _text(page)
