@@ -276,8 +276,25 @@ def holds_rest(node: LexborNode, budget: Budget | None = None) -> bool:
             and not _ASKS_READER.search(text)
         ):
             found += 1
-            if found >= needed:  # read no further: nested wrappers each ask, a walk each would be N x depth
+            # read no further: nested wrappers each ask, a walk each would be N x depth; but one paragraph
+            # beside a link of its own (a button, an offer) is a promotion's unless a second one follows
+            if found >= needed and (found > 1 or not _links_beside_paragraphs(node)):
                 return True
+    return False
+
+
+def _links_beside_paragraphs(node: LexborNode) -> bool:
+    """Whether `node` holds a link outside its paragraphs and outside furniture (a share bar goes anyway):
+    a promotion's button or offer. Asked only of a "read more" box of one paragraph."""
+    for link in node.css("a"):
+        parent = link.parent
+        while parent is not None and parent.mem_id != node.mem_id:
+            attributes = parent.attributes
+            if parent.tag == "p" or junk_names(attributes.get("class"), attributes.get("id")):
+                break
+            parent = parent.parent
+        else:
+            return True
     return False
 
 

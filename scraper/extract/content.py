@@ -531,15 +531,29 @@ def _sibling_belongs(
         return False
     text = (paragraph.text() or "").strip()  # a <p>: no block nests in it
     density = stats.link_density(paragraph)
-    if wrapped:  # a sentence or two, not a label in a box of its own (a copyright line, a credit)
+    if wrapped:
+        # a sentence or two, not a label in a box of its own (a copyright line, a credit); and no link:
+        # a box's one paragraph that links is a teaser, a bio or a notice pointing to its story, its
+        # author's page, its settings (the article's own sections hold more than one paragraph)
         clauses = stats.clauses.get(paragraph.mem_id, 0)
-        return density < 0.25 and (len(text) > 80 or (clauses >= SOLE_PARAGRAPH_CLAUSES and density == 0))
+        return (
+            density == 0
+            and (len(text) > 80 or clauses >= SOLE_PARAGRAPH_CLAUSES)
+            and not _RIGHTS_RESERVED.search(text)
+        )
     if len(text) > 80:
         return density < 0.25
     return bool(text) and density == 0 and bool(re.search(r"[.。!！?？]\s*$|[.。]\s", text))
 
 
 _SECTION_TAGS = frozenset({"div", "section"})
+# A copyright line, in the languages users archive: with its commas it is a sentence long, its words say
+# what it is.
+_RIGHTS_RESERVED = re.compile(
+    r"(?i)©|\bcopyright\b|\ball rights reserved\b|\brechte vorbehalten\b|\bdroits réservés\b|"
+    r"\bderechos reservados\b|\bdiritti riservati\b|\bdireitos reservados\b|\bwszelkie prawa\b|"
+    r"\bвсе права защищены\b|版权所有|版權所有|著作権|無断転載|저작권|الحقوق محفوظة"
+)
 _SECTION_PARTS = "p, h2, h3, h4, h5, h6"
 # A short paragraph alone in its section is the article's with this many clause marks (Chinese and
 # Japanese say a sentence in fifty characters).
