@@ -17,6 +17,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from scraper.store.db import make_engine, session_factory
+from scraper.store.models import Article
 
 Handler = Callable[[socket.socket, "Request"], None]
 
@@ -175,3 +181,13 @@ class HostileServer:
         finally:
             self._server.shutdown()
             self._server.server_close()
+
+
+def articles_of(tmp_path: Path) -> dict[str, Article]:
+    """The articles a run left in `tmp_path`'s archive.db, by GUID (the hostile feeds name each item's
+    case by its GUID)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    with session_factory(engine)() as session:
+        found = {a.guid or "": a for a in session.scalars(select(Article))}
+    engine.dispose()
+    return found

@@ -17,15 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from scraper.charset import decode
-from scraper.store.db import make_engine, session_factory
-from scraper.store.models import Article
 from tests import hostile
 from tests.conftest import run_cli, write_config
 from tests.daemon_helpers import page
-from tests.hostile import HostileServer
+from tests.hostile import HostileServer, articles_of
 from tests.test_hostile_status import _status
 
 RSS = {"Content-Type": "application/rss+xml"}
@@ -44,14 +41,6 @@ def rss(links: dict[str, str]) -> str:
         for guid, link in links.items()
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
-
-
-def articles_of(tmp_path: Path) -> dict[str, Article]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-    with session_factory(engine)() as session:
-        found = {a.guid or "": a for a in session.scalars(select(Article))}
-    engine.dispose()
-    return found
 
 
 # --- 206 Partial Content, never asked for ---------------------------------------------------------------

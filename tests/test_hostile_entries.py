@@ -38,7 +38,7 @@ from scraper.store.models import Article, ArticleStatus, Feed, utcnow
 from scraper.urls import canonical_url
 from tests import hostile
 from tests.conftest import run_cli, write_config
-from tests.hostile import HostileServer
+from tests.hostile import HostileServer, articles_of
 
 PARAGRAPH = "这是一段足够长的正文，用来确认文章被完整地抽取和保存下来。" * 4
 FEED_URL = "http://feeds.test/rss"
@@ -68,14 +68,6 @@ def site() -> Iterator[HostileServer]:
     server = HostileServer("127.0.0.2")
     with server.running():
         yield server
-
-
-def articles_of(tmp_path: Path) -> dict[str, Article]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-    with session_factory(engine)() as session:
-        found = {a.guid or "": a for a in session.scalars(select(Article))}
-    engine.dispose()
-    return found
 
 
 def feeds_of(tmp_path: Path) -> dict[str, Feed]:

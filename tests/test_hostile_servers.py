@@ -24,7 +24,7 @@ from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article, RawPage
 from tests import hostile
 from tests.conftest import run_cli, write_config
-from tests.hostile import HostileServer
+from tests.hostile import HostileServer, articles_of
 
 PARAGRAPH = "这是一段足够长的正文，用来确认文章被完整地抽取和保存下来。" * 4
 PAGE = (
@@ -62,14 +62,6 @@ def rss(items: list[tuple[str, str]]) -> str:
     )
     head = '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
     return f"{head}{body}</channel></rss>"
-
-
-def articles_of(tmp_path: Path) -> dict[str, Article]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-    with session_factory(engine)() as session:
-        found = {a.guid or "": a for a in session.scalars(select(Article))}
-    engine.dispose()
-    return found
 
 
 def test_a_redirect_to_an_unusable_location_fails_that_article_alone(
