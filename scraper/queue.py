@@ -7,6 +7,7 @@ the same story in one feed twice, in two feeds, or already imported from an old 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,8 +55,6 @@ def enqueue_entries(
     skipped: list[str] = []
     duplicates = 0
     candidates: dict[str, tuple[str, FeedEntry]] = {}
-    batch_guids: dict[str, str] = {}  # each GUID of the chunk: the canonical URL of its first entry
-    shared_guids: set[str] = set()
     for raw in entries:
         checked = checked_entry(raw, now, allow_file=allow_file)
         if isinstance(checked, str):
@@ -65,40 +64,31 @@ def enqueue_entries(
         if key in candidates:
             duplicates += 1
             continue
-        guid = entry.guid or link_of(entry)
-        first_key = batch_guids.get(guid)
-        if guid in shared_guids or (first_key is not None and first_key != key):
-            # One "GUID" on items of different links in one document identifies none of them (a CMS
-            # that gives every item the site's address): each is known by its link, or all but the
-            # first would be lost, in this poll and every later one.
-            guid = _by_link(guid, key, first_key, candidates, batch_guids, shared_guids)
-        candidates[key] = (guid, entry)
-        batch_guids.setdefault(guid, key)
+        candidates[key] = (entry.guid or link_of(entry), entry)
         if len(candidates) >= QUEUE_CHUNK:
-            duplicates += _insert_new(session, feed_id, candidates, now, new_ids)
-            candidates, batch_guids = {}, {}
+            duplicates += _insert_new(session, feed_id, _by_link_where_shared(candidates), now, new_ids)
+            candidates = {}
     if candidates:
-        duplicates += _insert_new(session, feed_id, candidates, now, new_ids)
+        duplicates += _insert_new(session, feed_id, _by_link_where_shared(candidates), now, new_ids)
     return QueueResult(tuple(new_ids), duplicates, tuple(skipped))
 
 
-def _by_link(
-    guid: str,
-    key: str,
-    first_key: str | None,
+def _by_link_where_shared(
     candidates: dict[str, tuple[str, FeedEntry]],
-    batch_guids: dict[str, str],
-    shared_guids: set[str],
-) -> str:
-    """The GUID of an entry whose GUID another entry of the chunk, of another link, has too: its link
-    (`key`), and the first such entry, still a candidate, is re-keyed by its own link the same way."""
-    if guid not in shared_guids:
-        shared_guids.add(guid)
-        if first_key is not None and first_key in candidates:
-            own = fitting_guid(first_key) or first_key
-            candidates[first_key] = (own, candidates[first_key][1])
-            batch_guids.setdefault(own, first_key)
-    return fitting_guid(key) or key
+) -> dict[str, tuple[str, FeedEntry]]:
+    """The candidates (by canonical URL), each entry whose GUID another entry of a different link has
+    too given its link as its GUID. One "GUID" on items of different links in one document identifies
+    none of them (a CMS that gives every item the site's address): read as a GUID, all but the first
+    were lost, in this poll and every later one. Repeated until no two share one, as an entry's link can
+    be another's GUID; each round gives at least one entry its own link, so it ends."""
+    while True:
+        holders = Counter(guid for guid, _ in candidates.values())
+        if len(holders) == len(candidates):
+            return candidates
+        candidates = {
+            key: ((fitting_guid(key) or key, entry) if holders[guid] > 1 else (guid, entry))
+            for key, (guid, entry) in candidates.items()
+        }
 
 
 # Entries inserted per flush: a huge feed or backfill list is queued a chunk at a time, each chunk's rows

@@ -154,12 +154,15 @@ def one_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     session.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
         st.tuples(
             st.one_of(
-                st.none(), st.sampled_from(["g1", "g2", "https://example.org/a", "https://example.org/"])
+                st.none(),
+                st.sampled_from(
+                    ["g1", "g2", "https://example.org/", *(f"https://example.org/{p}" for p in "abc")]
+                ),
             ),
             st.sampled_from(["a", "b", "c", "d", "a?utm_source=x", "b#top"]),
         ),
@@ -174,11 +177,14 @@ def test_every_link_of_one_document_is_queued_once_whatever_its_guids(
     session = one_store
     feed = Feed(url="https://example.org/feed.xml", name="a", failures_in_row=0)
     session.add(feed)
-    session.flush()  # a new feed each draw: an empty store for it (its articles rolled back after)
-    entries = [entry(guid, f"https://example.org/{path}") for guid, path in items]
-    result = enqueue_entries(session, feed.id, entries, utcnow())
-    urls = session.scalars(select(Article.canonical_url).where(Article.feed_id == feed.id)).all()
-    expected = {f"https://example.org/{path.split('?')[0].split('#')[0]}" for _, path in items}
-    assert sorted(urls) == sorted(expected)
-    assert len(result.new_ids) == len(expected) and result.duplicates == len(items) - len(expected)
-    session.rollback()
+    session.flush()  # a new feed each draw: an empty store for it (rolled back after)
+    try:
+        entries = [entry(guid, f"https://example.org/{path}") for guid, path in items]
+        result = enqueue_entries(session, feed.id, entries, utcnow())
+        urls = session.scalars(select(Article.canonical_url).where(Article.feed_id == feed.id)).all()
+        expected = {f"https://example.org/{path.split('?')[0].split('#')[0]}" for _, path in items}
+        assert sorted(urls) == sorted(expected)
+        assert len(result.new_ids) == len(expected)
+        assert result.duplicates == len(items) - len(expected)
+    finally:
+        session.rollback()
