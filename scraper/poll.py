@@ -152,6 +152,8 @@ def parse_feed(
             found = _alternate_feed(body, url)
             hint = f"; the page names its feed: {found}" if found else ""
             raise FeedError(f"an HTML page, not a feed{hint}", transient=False)
+        if _looks_like_json_feed(body):
+            raise FeedError("a JSON Feed, which scraper does not read (RSS and Atom only)", transient=False)
         raise FeedError(f"not a feed: {warning or 'no RSS or Atom found'}", transient=False)
     entries = tuple(_entry(raw, url) for raw in parsed.entries)
     if dropped:
@@ -271,6 +273,15 @@ _ALTERNATE = re.compile(
     rb"[^>]*\bhref=[\"']?([^\"' >]+)",
     re.I,
 )
+
+
+def _looks_like_json_feed(body: bytes) -> bool:
+    """A JSON Feed (jsonfeed.org) names its version in its first bytes; feedparser reads only XML, and its
+    error for one was an XML parser's ("syntax error") that did not say what the document was."""
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{") and b"jsonfeed.org/version" in body[:4096]
+
+
 _SKIP_HOURS = re.compile(rb"<skipHours\b[^>]*>(.*?)</skipHours>", re.I | re.S)
 _SKIP_DAYS = re.compile(rb"<skipDays\b[^>]*>(.*?)</skipDays>", re.I | re.S)
 _HOUR = re.compile(rb"<hour\b[^>]*>\s*(\d{1,2})\s*</hour>", re.I)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from scraper.errors import PARTIAL_CONTENT, status_text
+
 if TYPE_CHECKING:
     from protego import Protego
 
@@ -114,6 +116,8 @@ class RobotsCache:
             return _Entry(None, None, now + RULES_TTL)
         if status == 429 or status >= 500:
             return _Entry(None, f"HTTP {status}", now + UNREACHABLE_TTL)
+        if status == PARTIAL_CONTENT:  # never asked for: its rules may be cut short, a Disallow lost
+            return _Entry(None, status_text(status), now + UNREACHABLE_TTL)
         if status >= 400 or not 200 <= status < 300:
             return _Entry(None, None, now + RULES_TTL)
         # A byte order mark (Notepad's UTF-8) is no part of the first line: left on, it hid `User-agent`.

@@ -97,6 +97,24 @@ def test_a_robots_txt_with_a_byte_order_mark_is_obeyed(
     assert articles["no"].status == "failed" and "disallowed" in (articles["no"].last_error or "")
 
 
+def test_a_robots_txt_answered_in_part_is_no_rules_and_nothing_is_fetched_by_it(
+    tmp_path: Path, site: HostileServer
+) -> None:
+    """A 206 (never asked for) robots.txt may be cut before its Disallow lines: read as the rules, it let a
+    forbidden page be fetched. It is a robots.txt not to be had for now: the site's pages wait."""
+    cut = b"User-agent: *\n"  # "Disallow: /private/" cut off
+    site.route("/robots.txt", hostile.respond(206, cut, {"Content-Type": "text/plain"}))
+    site.route("/f.xml", hostile.respond(200, rss({"no": site.url("/private/a")}), RSS))
+    site.route("/private/a", hostile.html(page("Private")))
+    config = write_config(
+        tmp_path, [{"name": "site", "url": site.url("/f.xml")}], http={"respect_robots": True}
+    )
+    run_cli("once", "--config", str(config))
+    article = articles_of(tmp_path)["no"]
+    assert article.status == "pending" and "206" in (article.last_error or "")
+    assert site.hits.get("/private/a", 0) == 0
+
+
 # --- UTF-16 without a byte order mark --------------------------------------------------------------------
 
 HTML = "<!doctype html><html><head><title>Cafe</title></head><body><p>Plain text</p></body></html>"

@@ -166,3 +166,11 @@ def test_a_guid_is_the_link_only_when_it_is_a_web_address(guid: str, expected: s
     (entry,), _, _ = parse_feed(feed.encode(), "https://example.org/feed.xml")
     assert entry.guid == guid
     assert (entry.link.lower() if entry.link else None) == (expected.lower() if expected else None)
+
+
+def test_a_json_feed_is_named_as_such_in_its_error() -> None:
+    body = b'\xef\xbb\xbf {"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": []}'
+    with pytest.raises(FeedError, match="a JSON Feed, which scraper does not read"):
+        parse_feed(body, "https://example.org/feed.json", "application/feed+json")
+    with pytest.raises(FeedError, match="not a feed"):
+        parse_feed(b'{"title": "not a feed at all"}', "https://example.org/x.json", "application/json")
