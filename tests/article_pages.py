@@ -1,5 +1,7 @@
 """Pieces of article pages for the extractor's layout tests: prose long enough to score as an article."""
 
+from scraper.extract import extract
+
 URL = "https://news.example/2026/story"
 
 
@@ -10,3 +12,8 @@ def paragraphs(topic: str, count: int) -> str:
         " words.</p>"
         for n in range(count)
     )
+
+
+def body_text(body: str, head: str = "") -> str:
+    """The plain text the extractor makes of a page of this `body` (and `head`), served from URL."""
+    return extract(f"<html><head>{head}</head><body>{body}</body></html>", URL).text

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.extract import extract
-from tests.article_pages import URL
+from tests.article_pages import body_text as _text
 from tests.article_pages import paragraphs as _paragraphs
 
 # An intro long enough that each short block beside it is under a quarter of it (the thread's limit).
@@ -21,10 +20,6 @@ INTRO = f"<h1>Title</h1>{_paragraphs('Intro', 12)}"
 
 def _line(what: str, n: int) -> str:
     return f"{what} {n}: the mayor said, after the vote, that the plan would go ahead, and crews began work."
-
-
-def _text(body: str) -> str:
-    return extract(f"<html><body>{body}</body></html>", URL).text
 
 
 # Short blocks wrapped alike, each of one paragraph and a label (a time, a speaker, a question), beside

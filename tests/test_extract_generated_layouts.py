@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.extract import extract
-from tests.article_pages import URL
+from tests.article_pages import body_text as _text
 
 ARABIC = (
     "قدمت الحكومة يوم الثلاثاء مشروع الإصلاح الذي طال انتظاره، بعد أشهر من المفاوضات الصعبة. ويؤكد التقرير"
@@ -18,10 +17,6 @@ FRENCH = (
     " Le rapport numéro {n} le confirme, chiffres à l'appui."
 )
 FRENCH_MORE = "Selon les élus de la région, les travaux commenceront à l'été et dureront près de deux ans. "
-
-
-def _text(body: str) -> str:
-    return extract(f"<html><body>{body}</body></html>", URL).text
 
 
 def test_the_rest_of_a_short_article_in_a_read_more_wrapper_is_kept() -> None:

@@ -17,13 +17,10 @@ from scraper.extract import extract
 from scraper.extract.cited import shows_address
 from scraper.extract.site import Site
 from tests.article_pages import URL
+from tests.article_pages import body_text as _text
 from tests.article_pages import paragraphs as _paragraphs
 
 ARTICLE = f"<h1>Title</h1>{_paragraphs('Article', 12)}"
-
-
-def _text(body: str, head: str = "") -> str:
-    return extract(f"<html><head>{head}</head><body>{body}</body></html>", URL).text
 
 
 @pytest.mark.parametrize(

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.extract import extract
-from tests.article_pages import URL
+from tests.article_pages import body_text as _text
 from tests.article_pages import paragraphs as _paragraphs
 
 BODY = _paragraphs("Article", 8)
-
-
-def _text(body: str) -> str:
-    return extract(f"<html><body>{body}</body></html>", URL).text
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.extract import extract
-from tests.article_pages import URL
+from tests.article_pages import body_text as _text
 
 EN = (
     "The council approved the long-awaited transit plan on Tuesday, after months of difficult talks."
@@ -30,10 +29,6 @@ AR = (
     "قدمت الحكومة يوم الثلاثاء مشروع الإصلاح الذي طال انتظاره، بعد أشهر من المفاوضات الصعبة. ويؤكد التقرير"
     " رقم {n} ذلك بالأرقام الدقيقة."
 )
-
-
-def _text(body: str) -> str:
-    return extract(f"<html><body>{body}</body></html>", URL).text
 
 
 def _body(sentence: str, count: int = 3) -> str:
