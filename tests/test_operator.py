@@ -546,15 +546,14 @@ def test_once_stopped_by_a_signal_says_so_in_one_line_with_128_plus_n(
     import subprocess
     import sys
     import threading
-    import time
 
     from werkzeug import Request, Response
 
-    fetching = threading.Event()
+    fetching, stopped = threading.Event(), threading.Event()
 
     def slow(request: Request) -> Response:
         fetching.set()  # (the server's log has a request only once it is answered: too late)
-        time.sleep(6)
+        stopped.wait(30)  # answered once the run is stopped: the server is free for the next run
         return Response(article_page("t", PARAS), content_type="text/html; charset=utf-8")
 
     base = httpserver.url_for("")
@@ -565,9 +564,12 @@ def test_once_stopped_by_a_signal_says_so_in_one_line_with_128_plus_n(
     config = write_config(tmp_path, [{"name": "Site", "url": httpserver.url_for("/feed.xml")}])
     once = [sys.executable, "-m", "scraper", "once", "--config", str(config)]
     process = subprocess.Popen(once, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert fetching.wait(30), "the page was never asked for"
-    process.send_signal(signum)
-    _out, err = process.communicate(timeout=30)
+    try:
+        assert fetching.wait(30), "the page was never asked for"
+        process.send_signal(signum)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        stopped.set()
     assert process.returncode == 128 + signum, err
     (line,) = err.strip().splitlines()
     assert line.startswith(f"scraper: interrupted by {signal.Signals(signum).name}") and "next run" in line
