@@ -249,8 +249,10 @@ class _Judge:
 
     def drops(self, node: LexborNode) -> bool:
         attributes = node.attributes
-        if not junk_names(attributes.get("class"), attributes.get("id")) and _JUDGING.isdisjoint(attributes):
-            return False  # most elements: named like no furniture, nothing else to judge
+        if not attributes or (
+            not junk_names(attributes.get("class"), attributes.get("id")) and _JUDGING.isdisjoint(attributes)
+        ):
+            return False  # most elements: bare, or named like no furniture with nothing else to judge
         if not self._is_junk(node, attributes):
             return False
         if self._now:
