@@ -484,13 +484,23 @@ def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
 
 def _drop_tags(root: LexborNode) -> None:
     """Detach every element of DROP_TAGS: one walk asking each element its tag number (beats a CSS
-    pass, and a third of asking its name); a tag the parser does not number is compared by name."""
+    pass, and a third of asking its name); a tag the parser does not number is compared by name.
+
+    The walk passes over what a dropped element holds: its children are unlinked when the walk meets
+    it (they go with it, and the walk goes on past it), the element itself after the walk (unlinked
+    under the walk, it would end it). A root to drop is unlinked whole, as it was."""
     ids, names = tag_ids(_DROP_TAG_SET)
-    dropped = [
-        node
-        for node in root.traverse()
-        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names)
-    ]
+    root_key = root.mem_id
+    dropped = []
+    for node in root.traverse():
+        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names):
+            dropped.append(node)
+            if node.mem_id == root_key:
+                continue
+            child = node.first_child
+            while child is not None:
+                child.remove(recursive=False)
+                child = node.first_child
     for node in dropped:
         node.remove(recursive=False)
 
