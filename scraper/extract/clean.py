@@ -220,10 +220,10 @@ def drop_junk(
 
 def drop_junk_measured(root: LexborNode, protect: str, budget: Budget) -> TextStats:
     """`drop_junk` (without the caller's selectors) and `measure` of what is left, in one walk: each
-    element is judged as the walk meets it, the elements inside a dropped one are passed over by their
-    parent (no query for the judged elements, no climb to a removed ancestor). The walk cannot go past
-    a node unlinked under it, so the dropped blocks are unlinked after it; the judge answers as if each
-    were gone already (see `_PageWrappers`)."""
+    element is judged as the walk meets it (no query for the judged elements, no climb to a removed
+    ancestor). A dropped element is emptied at once, so the walk never enters it and the blocks judged
+    later see the page without what it held, as if it were gone; the element itself is unlinked after
+    the walk (unlinked under the walk, it would end it)."""
     _drop_tags(root)
     budget.check()
     judge = _Judge(root, protect, budget, at_once=False)
@@ -236,16 +236,17 @@ def drop_junk_measured(root: LexborNode, protect: str, budget: Budget) -> TextSt
 class _Judge:
     """Whether an element goes, asked in page order of every element not inside one gone before.
 
-    `at_once`: the element is unlinked as soon as it is judged junk; otherwise it is kept in `dropped`
-    for the caller to unlink, and the page's text is measured without it all the same."""
+    `at_once`: the element is unlinked as soon as it is judged junk; otherwise it is emptied (but the
+    root, the page itself) and kept in `dropped` for the caller to unlink."""
 
-    __slots__ = ("_budget", "_now", "_page", "_protect", "_wrappers", "dropped")
+    __slots__ = ("_budget", "_now", "_page", "_protect", "_root_key", "_wrappers", "dropped")
 
     def __init__(self, root: LexborNode, protect: str | None, budget: Budget, *, at_once: bool) -> None:
         self._protect, self._budget, self._now = protect, budget, at_once
+        self._root_key = root.mem_id
         self.dropped: list[LexborNode] = []
         self._page = _AskedOnce(root, protect)
-        self._wrappers = _PageWrappers(root, self.dropped)
+        self._wrappers = _PageWrappers(root)
 
     def drops(self, node: LexborNode) -> bool:
         attributes = node.attributes
@@ -259,6 +260,8 @@ class _Judge:
             node.remove(recursive=False)
         else:
             self.dropped.append(node)
+            if node.mem_id != self._root_key:
+                _empty(node)
         return True
 
     def _is_junk(self, node: LexborNode, attributes: dict[str, str | None]) -> bool:
@@ -495,14 +498,19 @@ def _drop_tags(root: LexborNode) -> None:
     for node in root.traverse():
         if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names):
             dropped.append(node)
-            if node.mem_id == root_key:
-                continue
-            child = node.first_child
-            while child is not None:
-                child.remove(recursive=False)
-                child = node.first_child
+            if node.mem_id != root_key:
+                _empty(node)
     for node in dropped:
         node.remove(recursive=False)
+
+
+def _empty(node: LexborNode) -> None:
+    """Unlink the children of `node`, the subtree of each with it: a walk met at `node` goes on past it
+    without entering it (while `node` itself, unlinked under the walk, would end it)."""
+    child = node.first_child
+    while child is not None:
+        child.remove(recursive=False)
+        child = node.first_child
 
 
 def _ancestors_of(nodes: list[LexborNode]) -> set[int]:
@@ -520,21 +528,17 @@ class _PageWrappers:
 
     Measuring text is the costly part, and a block without a paragraph holds no article: the blocks
     holding a paragraph are found once per page (one selector pass and one climb per ancestor), and
-    the page's text is measured once, the first time a block is asked about, without the blocks in
-    `dropped` (judged junk, not unlinked yet). Asked late, the paragraphs found in dropped blocks change
-    no answer: a block asked about is never an ancestor of one dropped before it."""
+    the page's text is measured once, the first time a block is asked about."""
 
-    def __init__(self, root: LexborNode, dropped: list[LexborNode]) -> None:
-        self._root, self._dropped = root, dropped
+    def __init__(self, root: LexborNode) -> None:
+        self._root = root
         self._with_paragraphs: set[int] | None = None
         self._whole = 0
 
     def holds_text(self, node: LexborNode) -> bool:
         if self._with_paragraphs is None:
             self._with_paragraphs = _ancestors_of(self._root.css("p"))
-            # the dropped blocks do not nest (none is judged inside another): their texts do not overlap
-            dropped = sum(len(block.text() or "") for block in self._dropped)
-            self._whole = len(self._root.text() or "") - dropped
+            self._whole = len(self._root.text() or "")
         if node.mem_id not in self._with_paragraphs:
             return False
         return len(node.text() or "") > 0.4 * self._whole
