@@ -8,14 +8,17 @@ from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from scraper.extract import SiteRule, clean_fragment, extract, html_to_text
+from scraper.extract.budget import Budget
 from scraper.extract.clean import (
     clean_fragment_html,
     drop_junk,
+    drop_junk_measured,
     image_source,
     largest_in_srcset,
     safe_url,
     srcset_candidates,
 )
+from scraper.extract.measure import TextStats, measure
 
 PAGE = "https://news.example.com/world/2021/09/29/story.html"
 
@@ -663,3 +666,52 @@ def test_blocks_after_a_removed_one_are_judged_again_and_those_inside_it_are_not
     html = body.html or ""
     assert "council" in html and "takes effect" in html
     assert "sidebar" not in html and "share" not in html and "comments" not in html
+
+
+def _stats_fields(stats: TextStats) -> tuple[object, ...]:
+    """The figures of `stats` by position (two parses of a page number their elements differently)."""
+    at = {key: index for index, key in enumerate(stats.keys)}
+    figures = (stats.length, stats.clauses, stats.linked, stats.direct_length, stats.direct_clauses)
+    return (
+        stats.tags,
+        stats.up,
+        {at[key]: at[parent] for key, parent in stats.parent_of.items()},
+        [{at[key]: value for key, value in figure.items()} for figure in figures],
+        [at[key] for key in stats.node_of],
+    )
+
+
+# A junk-named wrapper holding most of the page's text, asked about after a hidden copy went: the page's text
+# it is weighed against is without the copy's (as when the copy is unlinked at once); hidden and
+# ad blocks, nested junk, a tweet in a share bar, and a hidden root.
+_JUDGED_PAGES = {
+    "wrapper after a dropped copy": (
+        "<body><div style='display:none'><p>" + "A hidden copy of the week. " * 30 + "</p></div>"
+        "<div class='post-meta'><p>" + "The council met on Monday. " * 14 + "</p>"
+        "<div class='share'><a href='/s'>Share</a></div></div><div class='footer-links'>x</div></body>"
+    ),
+    "hidden, ads, nested junk, a tweet": (
+        "<body><div hidden><p>Hidden copy</p></div><div data-ad-slot='1'>Ad</div>"
+        "<div class='comments'><div class='comment'><span class='share'>s</span></div></div>"
+        "<div aria-hidden='true'><span>icon</span></div><div style='visibility:hidden'>v</div>"
+        "<div class='share-bar'><blockquote class='twitter-tweet'><p>Quoted.</p></blockquote></div>"
+        "<article><p class='lead'>The council approved the budget, again.</p></article></body>"
+    ),
+    "a hidden root": (
+        "<body style='display: none'><div class='share'>s</div><p>Text, of the page.</p></body>"
+    ),
+}
+
+
+@pytest.mark.parametrize("page", list(_JUDGED_PAGES.values()), ids=list(_JUDGED_PAGES))
+def test_junk_dropped_in_the_measuring_walk_leaves_the_same_tree_and_stats(page: str) -> None:
+    # the finder judges each element as `measure` meets it and unlinks the junk after the walk: the
+    # same tree and the same figures as dropping the junk first and measuring what is left
+    apart = LexborHTMLParser(page).body
+    together = LexborHTMLParser(page).body
+    assert apart is not None and together is not None
+    drop_junk(apart, protect="h1, article")
+    expected = measure(apart, Budget())
+    stats = drop_junk_measured(together, "h1, article", Budget())
+    assert together.html == apart.html
+    assert _stats_fields(stats) == _stats_fields(expected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.extract.clean import DROP_TAGS, drop_junk
+from scraper.extract.clean import DROP_TAGS, _drop_tags, drop_junk
 from scraper.extract.measure import KNOWN_TAG_IDS, tag_ids
 
 
@@ -28,3 +28,26 @@ def test_drop_junk_drops_every_drop_tag_and_keeps_unknown_elements() -> None:
     left = {node.tag for node in body.traverse()}
     assert left.isdisjoint(DROP_TAGS)
     assert {"my-widget", "p"} <= left
+
+
+def test_a_dropped_element_goes_with_all_it_holds_and_what_follows_it_stays() -> None:
+    # the walk unlinks a dropped element's children as it meets it and goes on past it: nested drop
+    # tags and plain elements inside go with it, the siblings after it are still walked and judged
+    page = LexborHTMLParser(
+        "<body><nav><ul><li><a href='/a'>Home</a><svg><path d='M0'></path></svg></li></ul>menu</nav>"
+        "<p>First.</p><aside><footer>f</footer><div>side</div></aside><div><p>Second.</p>"
+        "<button><span>b</span></button></div><footer></footer></body>"
+    )
+    body = page.body
+    assert body is not None
+    _drop_tags(body)
+    assert body.html == "<body><p>First.</p><div><p>Second.</p></div></body>"
+
+
+def test_a_root_to_drop_is_unlinked_whole() -> None:
+    page = LexborHTMLParser("<body><div><nav><p>Menu</p><aside>a</aside></nav></div></body>")
+    nav = page.css_first("nav")
+    assert nav is not None
+    _drop_tags(nav)
+    assert page.body is not None and page.body.html == "<body><div></div></body>"
+    assert nav.html == "<nav><p>Menu</p></nav>"  # what it held, but the drop tags inside it

@@ -22,7 +22,7 @@ from scraper.extract.hints import (
     may_hide_rest,
     only_weak_junk,
 )
-from scraper.extract.measure import CLAUSE, KNOWN_TAG_IDS, climb_answer, tag_ids
+from scraper.extract.measure import CLAUSE, KNOWN_TAG_IDS, TextStats, climb_answer, measure, tag_ids
 from scraper.extract.promo import is_promo_link
 from scraper.extract.site import Leads, Site
 
@@ -69,6 +69,9 @@ _DROP_TAG_SET = frozenset(DROP_TAGS)
 _JUDGED_BY_ATTRIBUTES = (
     ":is(" + ", ".join(("[class]", "[id]", "[hidden]", "[style]", "[aria-hidden]", *AD_ATTRIBUTES)) + ")"
 )
+# The attributes besides the names that can make a block junk: a block named like no furniture and
+# carrying none of them stays, whatever else it carries (a link's href, data-* of scripts).
+_JUDGING = frozenset({"style", "hidden", "aria-hidden", *AD_ATTRIBUTE_NAMES})
 
 # Elements kept, with the attributes each may carry.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -204,26 +207,74 @@ def drop_junk(
     _drop_tags(root)
     budget.check()
     drop_selected(root, remove)
-    wrappers = _PageWrappers(root)
-    page = _AskedOnce(root, protect)
+    judge = _Judge(root, protect, budget, at_once=True)
     gone = _Detached(root)
     for index, node in enumerate(root.css(_JUDGED_BY_ATTRIBUTES)):
         if not index & CHECK_EVERY:
             budget.check()
-        if gone.inside(node):
+        if gone.pending and gone.inside(node):
             continue  # inside a block already gone: nothing left to change
+        if judge.drops(node):
+            gone.add(node)
+
+
+def drop_junk_measured(root: LexborNode, protect: str, budget: Budget) -> TextStats:
+    """`drop_junk` (without the caller's selectors) and `measure` of what is left, in one walk: each
+    element is judged as the walk meets it (no query for the judged elements, no climb to a removed
+    ancestor). A dropped element is emptied at once, so the walk never enters it and the blocks judged
+    later see the page without what it held, as if it were gone; the element itself is unlinked after
+    the walk (unlinked under the walk, it would end it)."""
+    _drop_tags(root)
+    budget.check()
+    judge = _Judge(root, protect, budget, at_once=False)
+    stats = measure(root, budget, judge.drops)
+    for node in judge.dropped:
+        node.remove(recursive=False)
+    return stats
+
+
+class _Judge:
+    """Whether an element goes, asked in page order of every element not inside one gone before.
+
+    `at_once`: the element is unlinked as soon as it is judged junk; otherwise it is emptied (but the
+    root, the page itself) and kept in `dropped` for the caller to unlink."""
+
+    __slots__ = ("_budget", "_now", "_page", "_protect", "_root_key", "_wrappers", "dropped")
+
+    def __init__(self, root: LexborNode, protect: str | None, budget: Budget, *, at_once: bool) -> None:
+        self._protect, self._budget, self._now = protect, budget, at_once
+        self._root_key = root.mem_id
+        self.dropped: list[LexborNode] = []
+        self._page = _AskedOnce(root, protect)
+        self._wrappers = _PageWrappers(root)
+
+    def drops(self, node: LexborNode) -> bool:
         attributes = node.attributes
-        classes, ident = attributes.get("class"), attributes.get("id")
-        junk = junk_by_name(node, classes, ident, budget)
-        if not junk and len(attributes) == (classes is not None) + (ident is not None):
-            continue  # most blocks: named, not like furniture, and nothing else to judge
+        if not attributes or (
+            not junk_names(attributes.get("class"), attributes.get("id")) and _JUDGING.isdisjoint(attributes)
+        ):
+            return False  # most elements: bare, or named like no furniture with nothing else to judge
+        if not self._is_junk(node, attributes):
+            return False
+        if self._now:
+            node.remove(recursive=False)
+        else:
+            self.dropped.append(node)
+            if node.mem_id != self._root_key:
+                _empty(node)
+        return True
+
+    def _is_junk(self, node: LexborNode, attributes: dict[str, str | None]) -> bool:
+        """Named like furniture, hidden, or an ad slot."""
+        protect, page = self._protect, self._page
+        junk = junk_by_name(node, attributes.get("class"), attributes.get("id"), self._budget)
         style = attributes.get("style")
         display_none = invisible = False
         if style:
             compact = style.replace(" ", "").lower()
             display_none = "display:none" in compact
             invisible = display_none or "visibility:hidden" in compact
-        if (
+        return (
             display_none
             or "hidden" in attributes
             or not AD_ATTRIBUTE_NAMES.isdisjoint(attributes)
@@ -232,18 +283,9 @@ def drop_junk(
             # a display:none one is a copy (print version, template) and goes
             or (
                 (invisible or (junk and not (page.has_posts() and holds_embedded_post(node))))
-                and not (
-                    protect
-                    and (
-                        node.mem_id in page.holders()
-                        # measured only outside what is already gone (nested junk measured once)
-                        or (not gone.inside(node) and wrappers.holds_text(node))
-                    )
-                )
+                and not (protect and (node.mem_id in page.holders() or self._wrappers.holds_text(node)))
             )
-        ):
-            node.remove(recursive=False)
-            gone.add(node)
+        )
 
 
 # The wrapper of the rest of an article holds this many paragraphs of prose, at least this long each; a
@@ -417,20 +459,19 @@ class _Detached:
 
     def __init__(self, root: LexborNode) -> None:
         self._answer: dict[int, bool] = {root.mem_id: False}
-        self._after_removal = False  # whether the nodes met now may be inside the last one removed
+        self.pending = False  # whether the nodes met now may be inside the last one removed
 
     def add(self, node: LexborNode) -> None:
         self._answer[node.mem_id] = True
-        self._after_removal = True
+        self.pending = True
 
     def inside(self, node: LexborNode) -> bool:
-        """Whether `node` (met after the nodes asked before) is inside a removed block."""
-        if not self._after_removal:
-            return False
+        """Whether `node` (met after the nodes asked before) is inside a removed block; asked only
+        while `pending` (the others are not)."""
         # climbed out of the tree without meeting the root: detached
         if climb_answer(node, self._answer, default=True):
             return True
-        self._after_removal = False  # past the removed block: so are the nodes after this one
+        self.pending = False  # past the removed block: so are the nodes after this one
         return False
 
 
@@ -446,15 +487,30 @@ def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
 
 def _drop_tags(root: LexborNode) -> None:
     """Detach every element of DROP_TAGS: one walk asking each element its tag number (beats a CSS
-    pass, and a third of asking its name); a tag the parser does not number is compared by name."""
+    pass, and a third of asking its name); a tag the parser does not number is compared by name.
+
+    The walk passes over what a dropped element holds: its children are unlinked when the walk meets
+    it (they go with it, and the walk goes on past it), the element itself after the walk (unlinked
+    under the walk, it would end it). A root to drop is unlinked whole, as it was."""
     ids, names = tag_ids(_DROP_TAG_SET)
-    dropped = [
-        node
-        for node in root.traverse()
-        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names)
-    ]
+    root_key = root.mem_id
+    dropped = []
+    for node in root.traverse():
+        if (number := node.tag_id) in ids or (number >= KNOWN_TAG_IDS and node.tag in names):
+            dropped.append(node)
+            if node.mem_id != root_key:
+                _empty(node)
     for node in dropped:
         node.remove(recursive=False)
+
+
+def _empty(node: LexborNode) -> None:
+    """Unlink the children of `node`, the subtree of each with it: a walk met at `node` goes on past it
+    without entering it (while `node` itself, unlinked under the walk, would end it)."""
+    child = node.first_child
+    while child is not None:
+        child.remove(recursive=False)
+        child = node.first_child
 
 
 def _ancestors_of(nodes: list[LexborNode]) -> set[int]:

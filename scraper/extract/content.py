@@ -18,10 +18,10 @@ from selectolax.lexbor import LexborNode
 
 from scraper.extract.budget import CHECK_EVERY, Budget
 from scraper.extract.cited import heads_a_part, names_source, shows_address
-from scraper.extract.clean import drop_junk, reads_as_teasers, teaser_counts
+from scraper.extract.clean import drop_junk_measured, reads_as_teasers, teaser_counts
 from scraper.extract.hints import class_weight, holds_embedded_post
 from scraper.extract.lead import with_lead
-from scraper.extract.measure import TextStats, measure, subtree_range
+from scraper.extract.measure import TextStats, subtree_range
 from scraper.extract.site import Site
 from scraper.extract.threads import beside_a_thread, without_threads
 
@@ -72,8 +72,7 @@ def find_main_content(
     long the page says the article is (its JSON-LD articleBody), 0 when it does not say. `site`: the
     page's site, when known: headlines leading to its other stories are teasers, others are not."""
     budget = budget or Budget()
-    drop_junk(body, protect=_HOLDS_ARTICLE, budget=budget)
-    stats = measure(body, budget)
+    stats = drop_junk_measured(body, _HOLDS_ARTICLE, budget)
     stats.site = site
     candidates = _score_paragraphs(stats)
     if not candidates:

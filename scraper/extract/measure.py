@@ -8,6 +8,7 @@ children before parents, costs N.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from itertools import compress
 
@@ -58,9 +59,13 @@ class TextStats:
         return min(1.0, self.linked.get(key, 0) / length) if length else 0.0
 
 
-def measure(root: LexborNode, budget: Budget) -> TextStats:
+def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool] | None = None) -> TextStats:
     """One walk in document order records each element; the sums then run over positions in a list
-    (children come after their parent, so walking the positions backwards sums children first)."""
+    (children come after their parent, so walking the positions backwards sums children first).
+
+    `drops`: asked of each element the walk meets (but those inside one it dropped), whether to leave
+    it and everything inside it out, as if it were not in the tree (the caller unlinks it after the
+    walk, which cannot go on past a node unlinked under it). The root dropped is measured whole."""
     stats = TextStats()
     keys, tags, up = stats.keys, stats.tags, stats.up
     parent_of, node_of = stats.parent_of, stats.node_of
@@ -72,14 +77,27 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
     # bound once: the loop runs for every element of the page
     add_key, add_tag, add_up = keys.append, tags.append, up.append
     add_length, add_clauses = lengths.append, clause_counts.append
+    count = 0  # elements recorded: the next one's position
     for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
         if not index & CHECK_EVERY:
             budget.check()
         key = node.mem_id
+        if index:
+            parent_key = node.parent.mem_id  # type: ignore[union-attr]  # never None below the root
+            parent = position.get(parent_key)
+            if parent is None or (drops is not None and drops(node)):
+                continue  # inside a dropped element, or dropped
+            parent_of[key] = parent_key
+        else:
+            parent = 0
+            if drops is not None and drops(node):
+                drops = None  # nothing inside it is judged again: all of it is gone with it
+        add_up(parent)
         add_key(key)
         add_tag(node.tag)
         node_of[key] = node
-        position[key] = index
+        position[key] = count
+        count += 1
         text = node.text(False, "", True, True)  # deep=False, strip, skip_empty: no keywords to parse
         if text:
             length = direct_length[key] = len(text)
@@ -91,12 +109,6 @@ def measure(root: LexborNode, budget: Budget) -> TextStats:
             length = clauses = 0
         add_length(length)
         add_clauses(clauses)
-        if index:
-            parent = node.parent  # never None below the root
-            parent_key = parent_of[key] = parent.mem_id  # type: ignore[union-attr]
-            add_up(position[parent_key])
-        else:
-            add_up(0)
     _sum_up(stats, up, lengths, clause_counts, position)
     return stats
 
