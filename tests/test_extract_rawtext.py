@@ -118,6 +118,17 @@ def test_what_may_be_text_of_something_else_is_left_as_it_is() -> None:
         assert empty_raw_text(piece.encode()) == (piece.encode(), 0), piece
 
 
+def test_a_script_is_json_ld_by_its_attributes_in_any_case_plus_or_not() -> None:
+    """Attributes with no `+` are not read for `ld+json`; a `+` elsewhere in them changes nothing."""
+    cut = mark()
+    for attributes in ("", ' src="a+b.js"', " data-x=C++", " type=module"):
+        page = f"<script{attributes}>x()</script>".encode()
+        assert empty_raw_text(page) == (f"<script{attributes}>{cut}</script>".encode(), 1), attributes
+    for attributes in (' type="application/ld+json"', " TYPE=APPLICATION/LD+JSON", " type='Ld+Json' async"):
+        page = f'<script{attributes}>{{"a": 1}}</script>'.encode()
+        assert empty_raw_text(page) == (page, 0), attributes
+
+
 def test_the_record_is_the_same_with_the_style_sheets_emptied() -> None:
     body = "<p>The council approved the budget on Tuesday, after a debate that lasted the night.</p>" * 3
     page = (
