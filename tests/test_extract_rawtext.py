@@ -129,6 +129,20 @@ def test_a_script_is_json_ld_by_its_attributes_in_any_case_plus_or_not() -> None
         assert empty_raw_text(page) == (page, 0), attributes
 
 
+def test_a_comment_open_before_a_tag_is_found_by_its_exclamation_mark() -> None:
+    cut = mark()
+    for before, emptied in (
+        ("<p>No comment!</p>", True),  # a `!`, no `<!--`
+        ("<p>none</p>", True),  # no `!` at all: no search for a comment
+        ("<!-- <p>Open, then more! and more!</p> ", False),  # the `<!--` before the last `!`
+        ("<!-- closed! --> <p>then!</p>", True),
+        ("<!--", False),  # its `!` three bytes before the tag
+    ):
+        page = f"{before}<style>s</style>".encode()
+        expected = f"{before}<style>{cut}</style>".encode() if emptied else page
+        assert empty_raw_text(page) == (expected, int(emptied)), before
+
+
 def test_the_record_is_the_same_with_the_style_sheets_emptied() -> None:
     body = "<p>The council approved the budget on Tuesday, after a debate that lasted the night.</p>" * 3
     page = (
