@@ -143,6 +143,34 @@ def test_a_comment_open_before_a_tag_is_found_by_its_exclamation_mark() -> None:
         assert empty_raw_text(page) == (expected, int(emptied)), before
 
 
+def test_a_tag_right_after_a_text_only_start_tag_in_any_case_or_after_another_is_judged_alike() -> None:
+    cut = mark()
+    for before in (
+        "<TITLE>",
+        "<Textarea a=b>",
+        "<xMp>",
+        "<IFRAME>",
+        "<noEmbed>",
+        "<NOFRAMES>",
+        "<PlainText>",
+    ):
+        page = f"{before}<style>s</style>".encode()
+        assert empty_raw_text(page) == (page, 0), before
+    for before in ("<TIME>", "<table>", "<Section>", "<P>", "<nav>", "<i>", "<x-title>", "<b>"):
+        page = f"{before}<style>s</style>".encode()
+        assert empty_raw_text(page) == (f"{before}<style>{cut}</style>".encode(), 1), before
+
+
+def test_only_a_comment_or_cdata_ending_before_a_gt_in_the_text_leaves_it() -> None:
+    cut = mark()
+    for text in ("a > b", "a -> b", "a ]> b", "a !> b", "a -!> b", "a->b]>c!>d"):
+        page = f"<style>{text}</style>".encode()
+        assert empty_raw_text(page) == (f"<style>{cut}</style>".encode(), 1), text
+    for text in ("a --> b", "a ]]> b", "a --!> b", "x > y --> z"):
+        page = f"<style>{text}</style>".encode()
+        assert empty_raw_text(page) == (page, 0), text
+
+
 def test_the_record_is_the_same_with_the_style_sheets_emptied() -> None:
     body = "<p>The council approved the budget on Tuesday, after a debate that lasted the night.</p>" * 3
     page = (

@@ -53,8 +53,10 @@ _OPENER = re.compile(
 _END_TAG = {name: re.compile(rb"</(?i:" + name + rb")[\t\n\f\r />]") for name in (b"style", b"script")}
 # Elements whose content is text up to their end tag, markup-looking or not.
 _TEXT_ONLY = (b"title", b"textarea", b"xmp", b"iframe", b"noembed", b"noframes", b"plaintext", b"script")
+_TEXT_ONLY_FIRST = frozenset(name[0] for name in _TEXT_ONLY)  # most tags before one start otherwise
 # What ends a comment, an escaped script or a CDATA section before a `>` (with `--!`).
 _ENDS_BEFORE_GT = (b"--", b"]]")
+_LAST_BEFORE_GT = frozenset(b"-]!")  # the byte before the `>` of any of them: most `>` have another
 # How far before a tag a comment's start is looked for (`<!--[if IE]>` before a script, or a block
 # of markup commented out): a mark in a comment costs a second parse (35 pages in 349 without).
 _NEAR = 512
@@ -162,7 +164,12 @@ def _outside_markup(data: bytes, at: int, begin: int, end: int) -> bool:
     `--!>`, `]]>`). Each `>` of the text is looked at (memchr): style sheets hold a few (child
     selectors), `--` is common in them."""
     opened = data.rfind(b"<", 0, at)
-    if data.rfind(b">", 0, at) < opened or data[opened + 1 : opened + 10].lower().startswith(_TEXT_ONLY):
+    if data.rfind(b">", 0, at) < opened:
+        return False
+    # Right after a text-only element's start tag? Most tags' first letter is none of theirs: their
+    # name is not copied and lowered (`| 0x20` lowers an ASCII capital and makes no other byte a letter).
+    first = data[opened + 1] | 0x20
+    if first in _TEXT_ONLY_FIRST and data[opened + 1 : opened + 10].lower().startswith(_TEXT_ONLY):
         return False
     near = at - _NEAR if at > _NEAR else 0  # (`max` is a slower call)
     # Most tags have no `!` before them (one memrchr), so no `<!--` to search for (4 bytes, no memchr);
@@ -173,7 +180,9 @@ def _outside_markup(data: bytes, at: int, begin: int, end: int) -> bool:
         return False
     close = data.find(b">", begin, end)
     while close >= 0:
-        if data[close - 2 : close] in _ENDS_BEFORE_GT or data[close - 3 : close] == b"--!":
+        if data[close - 1] in _LAST_BEFORE_GT and (
+            data[close - 2 : close] in _ENDS_BEFORE_GT or data[close - 3 : close] == b"--!"
+        ):
             return False
         close = data.find(b">", close + 1, end)
     return True
