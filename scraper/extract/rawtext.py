@@ -124,8 +124,8 @@ def empty_raw_text(data: bytes, budget: Budget | None = None) -> tuple[bytes, in
         tried += 1
         if budget is not None and not tried & CHECK_EVERY:
             budget.check()
-        at, name = found.start(), found.group(1)
-        resume, begin = found.end(1), found.end(2)  # -1: not a plain tag (`end`: the group not copied)
+        at, resume, begin = found.start(), found.end(1), found.end(2)  # begin -1: not a plain tag
+        name = b"script" if resume - at == 7 else b"style"  # (`<script`: 7 bytes; no group copied)
         if begin >= 0:
             # `ld+json` in the attributes, in any case: most have no `+`, so are not copied and lowered
             # (`find`, not `in`: `bytes in bytes` first tries the operand as a number, an exception).
