@@ -171,6 +171,45 @@ def test_only_a_comment_or_cdata_ending_before_a_gt_in_the_text_leaves_it() -> N
         assert empty_raw_text(page) == (page, 0), text
 
 
+# The start tag pattern as it was before its quantifiers were made possessive.
+_BACKTRACKING_OPENER = re.compile(
+    rb"<(style|script)((?:[\t\n\f\r ]+[a-zA-Z_:][-a-zA-Z0-9_:.]*"
+    rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"[^"]*"|'[^']*'|[^\t\n\f\r "'=<>`]+))?)*"""
+    rb"[\t\n\f\r ]*/?>)?"
+)
+_TAG_BITS = [
+    " ",
+    "\t",
+    "\n",
+    "a",
+    "b:",
+    "-",
+    ".",
+    "_",
+    "1",
+    "=",
+    " = ",
+    "/",
+    '"',
+    "'",
+    '"x"',
+    "'y'",
+    "`",
+    ">",
+    "/>",
+    "<",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["<script", "<style"]), st.lists(st.sampled_from(_TAG_BITS), max_size=16))
+def test_the_possessive_start_tag_pattern_reads_what_backtracking_reads(name: str, bits: list[str]) -> None:
+    tag = (name + "".join(bits)).encode()
+    possessive, backtracking = rawtext._OPENER.match(tag), _BACKTRACKING_OPENER.match(tag)
+    assert possessive is not None and backtracking is not None
+    assert (possessive.span(), possessive.span(2)) == (backtracking.span(), backtracking.span(2))
+
+
 def test_the_record_is_the_same_with_the_style_sheets_emptied() -> None:
     body = "<p>The council approved the budget on Tuesday, after a debate that lasted the night.</p>" * 3
     page = (
