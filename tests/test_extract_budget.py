@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
 from scraper.extract import ExtractError, ExtractionBudgetError, extract
-from scraper.extract.budget import MAX_NESTING, Budget, check_nesting
+from scraper.extract.budget import MAX_NESTING, Budget, check_nesting, more_tags_than
 from scraper.store.db import make_engine, session_factory
 from scraper.store.models import Article
 from tests.conftest import run_cli, write_config
@@ -135,3 +135,24 @@ def test_the_nesting_check_reads_text_and_its_utf8_bytes_alike() -> None:
     shallow = "<div>“quoted” 中文</div>" * (3 * MAX_NESTING)
     check_nesting(shallow, scan_above=0)
     check_nesting(shallow.encode("utf-8"), scan_above=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"<", b"<<<<", b"a", b"<p>", b"text, more text "]), max_size=60),
+    st.integers(min_value=0, max_value=40),
+)
+def test_counting_fewer_bytes_decides_as_the_whole_count(pieces: list[bytes], bound: int) -> None:
+    """Every branch: fewer bytes than the bound, past it in the first round or a later one, the rest
+    left uncounted, and the rest counted whole after the last round."""
+    data = b"".join(pieces)
+    assert more_tags_than(data, bound) == (data.count(b"<") > bound)
+
+
+def test_the_last_bytes_are_counted_only_when_they_could_pass_the_bound() -> None:
+    assert not more_tags_than(b"<" * 10, 10)  # no more bytes than the bound: nothing counted
+    assert not more_tags_than(b"a" * 5 + b"<" * 10, 10)  # none in the head: the rest is not counted
+    assert more_tags_than(b"<" * 11 + b"a" * 10, 10)  # past the bound in the first round
+    assert more_tags_than(b"<" * 5 + b"a" * 100 + b"<" * 6, 10)  # in the third
+    assert not more_tags_than(b"<" * 10 + b"a", 10)  # a `<` in every round: the rest counted whole
+    assert more_tags_than(b"<" * 11, 10)

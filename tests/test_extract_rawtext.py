@@ -118,6 +118,98 @@ def test_what_may_be_text_of_something_else_is_left_as_it_is() -> None:
         assert empty_raw_text(piece.encode()) == (piece.encode(), 0), piece
 
 
+def test_a_script_is_json_ld_by_its_attributes_in_any_case_plus_or_not() -> None:
+    """Attributes with no `+` are not read for `ld+json`; a `+` elsewhere in them changes nothing."""
+    cut = mark()
+    for attributes in ("", ' src="a+b.js"', " data-x=C++", " type=module"):
+        page = f"<script{attributes}>x()</script>".encode()
+        assert empty_raw_text(page) == (f"<script{attributes}>{cut}</script>".encode(), 1), attributes
+    for attributes in (' type="application/ld+json"', " TYPE=APPLICATION/LD+JSON", " type='Ld+Json' async"):
+        page = f'<script{attributes}>{{"a": 1}}</script>'.encode()
+        assert empty_raw_text(page) == (page, 0), attributes
+
+
+def test_a_comment_open_before_a_tag_is_found_by_its_exclamation_mark() -> None:
+    cut = mark()
+    for before, emptied in (
+        ("<p>No comment!</p>", True),  # a `!`, no `<!--`
+        ("<p>none</p>", True),  # no `!` at all: no search for a comment
+        ("<!-- <p>Open, then more! and more!</p> ", False),  # the `<!--` before the last `!`
+        ("<!-- closed! --> <p>then!</p>", True),
+        ("<!--", False),  # its `!` three bytes before the tag
+    ):
+        page = f"{before}<style>s</style>".encode()
+        expected = f"{before}<style>{cut}</style>".encode() if emptied else page
+        assert empty_raw_text(page) == (expected, int(emptied)), before
+
+
+def test_a_tag_right_after_a_text_only_start_tag_in_any_case_or_after_another_is_judged_alike() -> None:
+    cut = mark()
+    for before in (
+        "<TITLE>",
+        "<Textarea a=b>",
+        "<xMp>",
+        "<IFRAME>",
+        "<noEmbed>",
+        "<NOFRAMES>",
+        "<PlainText>",
+    ):
+        page = f"{before}<style>s</style>".encode()
+        assert empty_raw_text(page) == (page, 0), before
+    for before in ("<TIME>", "<table>", "<Section>", "<P>", "<nav>", "<i>", "<x-title>", "<b>"):
+        page = f"{before}<style>s</style>".encode()
+        assert empty_raw_text(page) == (f"{before}<style>{cut}</style>".encode(), 1), before
+
+
+def test_only_a_comment_or_cdata_ending_before_a_gt_in_the_text_leaves_it() -> None:
+    cut = mark()
+    for text in ("a > b", "a -> b", "a ]> b", "a !> b", "a -!> b", "a->b]>c!>d"):
+        page = f"<style>{text}</style>".encode()
+        assert empty_raw_text(page) == (f"<style>{cut}</style>".encode(), 1), text
+    for text in ("a --> b", "a ]]> b", "a --!> b", "x > y --> z"):
+        page = f"<style>{text}</style>".encode()
+        assert empty_raw_text(page) == (page, 0), text
+
+
+# The start tag pattern as it was before its quantifiers were made possessive.
+_BACKTRACKING_OPENER = re.compile(
+    rb"<(style|script)((?:[\t\n\f\r ]+[a-zA-Z_:][-a-zA-Z0-9_:.]*"
+    rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"[^"]*"|'[^']*'|[^\t\n\f\r "'=<>`]+))?)*"""
+    rb"[\t\n\f\r ]*/?>)?"
+)
+_TAG_BITS = [
+    " ",
+    "\t",
+    "\n",
+    "a",
+    "b:",
+    "-",
+    ".",
+    "_",
+    "1",
+    "=",
+    " = ",
+    "/",
+    '"',
+    "'",
+    '"x"',
+    "'y'",
+    "`",
+    ">",
+    "/>",
+    "<",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["<script", "<style"]), st.lists(st.sampled_from(_TAG_BITS), max_size=16))
+def test_the_possessive_start_tag_pattern_reads_what_backtracking_reads(name: str, bits: list[str]) -> None:
+    tag = (name + "".join(bits)).encode()
+    possessive, backtracking = rawtext._OPENER.match(tag), _BACKTRACKING_OPENER.match(tag)
+    assert possessive is not None and backtracking is not None
+    assert (possessive.span(), possessive.span(2)) == (backtracking.span(), backtracking.span(2))
+
+
 def test_the_record_is_the_same_with_the_style_sheets_emptied() -> None:
     body = "<p>The council approved the budget on Tuesday, after a debate that lasted the night.</p>" * 3
     page = (
