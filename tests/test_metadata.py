@@ -329,13 +329,20 @@ def test_a_byline_in_the_body_names_the_author_when_the_head_does_not(body: str)
     ("body", "author"),
     [
         # the strongest kind wins wherever it stands: an author item's name, then the item itself ...
-        ('<p class="byline">By Ann Lee</p><div itemprop="author"><b itemprop="name">Jane Roe</b> (staff)</div>',
-         "Jane Roe"),
-        ('<div class="author">Ann Lee</div><a rel="author">Bob Ray</a><i itemprop="author">Jane Roe</i>',
-         "Jane Roe"),
+        (
+            '<p class="byline">By Ann Lee</p>'
+            '<div itemprop="author"><b itemprop="name">Jane Roe</b> (staff)</div>',
+            "Jane Roe",
+        ),
+        (
+            '<div class="author">Ann Lee</div><a rel="author">Bob Ray</a><i itemprop="author">Jane Roe</i>',
+            "Jane Roe",
+        ),
         # ... then a link marked as the author's (`rel` in any case), then a byline, then an author class
-        ('<div class="author">Ann Lee</div><p class="byline">Bob Ray</p><a REL="Author">Jane Roe</a>',
-         "Jane Roe"),
+        (
+            '<div class="author">Ann Lee</div><p class="byline">Bob Ray</p><a REL="Author">Jane Roe</a>',
+            "Jane Roe",
+        ),
         ('<div class="author">Ann Lee</div><p class="story-byline">Jane Roe</p>', "Jane Roe"),
         # the page itself as the author item: every name in it is the author's
         ('<p class="byline">Ann Lee</p><span itemprop="name">Jane Roe</span>', "Jane Roe"),

@@ -295,7 +295,9 @@ _BYLINE_ELEMENTS = (
 # Matched by every element any of those matches (an author's name is inside an author item), and by a
 # few more ("comment-author"): one test of a class for "author" costs a walk of the page less than four
 # (a substring search each), and `_byline_kind` sets the others aside.
-_ANY_BYLINE_ELEMENT = '[itemprop~="author"], [rel="author"], [class*="byline"], [id*="byline"], [class*="author"]'
+_ANY_BYLINE_ELEMENT = ", ".join(
+    ('[itemprop~="author"]', '[rel="author"]', '[class*="byline"]', '[id*="byline"]', '[class*="author"]')
+)
 # Only words that cannot start a name ("Di Wang", "Von Miller" are names).
 _BY = re.compile(r"(?i)^(?:by|par|por)[\s:]+(?=\w)")
 BYLINE_MAX_CHARS = 100
@@ -353,7 +355,7 @@ def _byline_kind(attributes: dict[str, str | None]) -> int | None:
     None for one that matches none of them."""
     if _has_token(attributes.get("itemprop"), "author"):
         return 1
-    if (attributes.get("rel") or "").lower() == "author":  # `rel` is one of the values HTML compares in any case
+    if (attributes.get("rel") or "").lower() == "author":  # HTML compares `rel` in any case
         return 2
     names = attributes.get("class") or ""
     if "byline" in names or "byline" in (attributes.get("id") or ""):
