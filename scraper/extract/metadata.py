@@ -333,8 +333,8 @@ def _byline_in_body(tree: LexborHTMLParser) -> str | None:
             text = _byline_text(node)
             if text:
                 return text
-    for kind in ranked[1:]:
-        for node in kind:
+    for of_kind in ranked[1:]:
+        for node in of_kind:
             text = _byline_text(node)
             if text:
                 return text
