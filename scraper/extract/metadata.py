@@ -17,10 +17,10 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.clean import PLAIN_ABSOLUTE
 from scraper.extract.dates import EARLIEST_PLAUSIBLE, parse_date
+from scraper.extract.text import tidy_spaces
 
 _ARTICLE_TYPES = re.compile(r"(?i)article|posting|report|news|blog")
 _PAGE_TYPES = re.compile(r"(?i)webpage")
-_SPACES = re.compile(r"\s+")
 
 # Meta names, most specific first.
 _PUBLISHED_META = (
@@ -480,10 +480,11 @@ def _string(value: Any) -> str | None:
 
 
 def _clean(value: str | None) -> str | None:
+    """`value` with any run of white space as one space, or None when nothing else is left."""
     if value is None:
         return None
-    text = _SPACES.sub(" ", value).strip()
-    return text or None
+    text = value.strip()
+    return tidy_spaces(text) if text else None
 
 
 def _first(*values: str | None) -> str | None:
