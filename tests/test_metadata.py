@@ -325,6 +325,46 @@ def test_a_byline_in_the_body_names_the_author_when_the_head_does_not(body: str)
     assert meta(page(body=f"<article>{body}<p>Text of the article.</p></article>")).author == "Jane Roe"
 
 
+@pytest.mark.parametrize(
+    ("body", "author"),
+    [
+        # the strongest kind wins wherever it stands: an author item's name, then the item itself ...
+        (
+            '<p class="byline">By Ann Lee</p>'
+            '<div itemprop="author"><b itemprop="name">Jane Roe</b> (staff)</div>',
+            "Jane Roe",
+        ),
+        (
+            '<div class="author">Ann Lee</div><a rel="author">Bob Ray</a><i itemprop="author">Jane Roe</i>',
+            "Jane Roe",
+        ),
+        # ... then a link marked as the author's (`rel` in any case), then a byline, then an author class
+        (
+            '<div class="author">Ann Lee</div><p class="byline">Bob Ray</p><a REL="Author">Jane Roe</a>',
+            "Jane Roe",
+        ),
+        ('<div class="author">Ann Lee</div><p class="story-byline">Jane Roe</p>', "Jane Roe"),
+        # the page itself as the author item: every name in it is the author's
+        ('<p class="byline">Ann Lee</p><span itemprop="name">Jane Roe</span>', "Jane Roe"),
+    ],
+)
+def test_the_strongest_kind_of_byline_wins_over_an_earlier_weaker_one(body: str, author: str) -> None:
+    attributes = 'itemscope itemprop="author"' if "Jane Roe</span>" in body else ""
+    assert meta(page(body=body, html_attributes=attributes)).author == author
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<div class="comment-author">Jane Roe</div>',  # "author" inside a class word is no byline
+        '<div class="Byline">Jane Roe</div>',  # class values are compared as written
+        '<div class="x\u00a0author">Jane Roe</div>',  # a no-break space does not separate class words
+    ],
+)
+def test_an_element_only_like_a_byline_names_no_author(body: str) -> None:
+    assert meta(page(body=body)).author is None
+
+
 def test_a_long_author_box_is_not_a_byline() -> None:
     bio = (
         "Jane Roe has covered city hall for twenty years; "

@@ -17,10 +17,10 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.clean import PLAIN_ABSOLUTE
 from scraper.extract.dates import EARLIEST_PLAUSIBLE, parse_date
+from scraper.extract.text import tidy_spaces
 
 _ARTICLE_TYPES = re.compile(r"(?i)article|posting|report|news|blog")
 _PAGE_TYPES = re.compile(r"(?i)webpage")
-_SPACES = re.compile(r"\s+")
 
 # Meta names, most specific first.
 _PUBLISHED_META = (
@@ -85,9 +85,9 @@ def read_metadata(tree: LexborHTMLParser, url: str, default_tz: timezone = UTC) 
 
 _TAG = re.compile(r"<[^>]*>")
 
-# What the page declares, found in one walk of the tree: each selector of a list is another walk of the
-# whole page (and another selector to parse), the largest cost of a small page's metadata.
-_DECLARING = 'meta[content], script[type="application/ld+json"], title, link[rel="canonical"][href], h1'
+# What the page declares besides its `<meta>`, `<title>` and `<h1>` elements (those are gathered by tag
+# name, a walk that compares one name per element: a third of a selector's walk of a large page).
+_DECLARING = 'script[type="application/ld+json"], link[rel="canonical"][href]'
 
 
 @dataclass
@@ -102,12 +102,11 @@ class _Declared:
 
     @classmethod
     def scan(cls, tree: LexborHTMLParser) -> _Declared:
-        found = cls([], [], [], [], [])
-        # every selector of the list names another tag, so a node comes once, in document order
-        kinds = {"meta": found.metas, "script": found.scripts, "title": found.titles}
-        kinds |= {"link": found.canonicals, "h1": found.h1s}
-        for node in tree.css(_DECLARING):
-            kinds[node.tag or ""].append(node)
+        """All of them in four walks of the page: a `<meta>` without content is gathered too
+        (`_meta_values` skips it as it skips an empty one)."""
+        found = cls(tree.tags("meta"), [], tree.tags("title"), [], tree.tags("h1"))
+        for node in tree.css(_DECLARING):  # each selector names another tag: document order per kind
+            (found.scripts if node.tag == "script" else found.canonicals).append(node)
         return found
 
 
@@ -122,14 +121,21 @@ def _meta_values(metas: list[LexborNode]) -> dict[str, str]:
     values: dict[str, str] = {}
     for node in metas:
         attributes = node.attributes
-        content = (attributes.get("content") or "").strip()
+        content = attributes.get("content")
+        content = content.strip() if content else None
         if not content:
             continue
-        for key in ("property", "name", "itemprop", "http-equiv"):
-            for name in (attributes.get(key) or "").split():  # property="og:title twitter:title"
-                values.setdefault(name, content)
-                values.setdefault(name.lower(), content)
+        # every name of one element gets its content, so the order of its attributes does not matter
+        for key, names in attributes.items():
+            if names and key in _META_NAMES:
+                for name in names.split():  # property="og:title twitter:title"
+                    values.setdefault(name, content)
+                    values.setdefault(name.lower(), content)
     return values
+
+
+# The attributes that name a `<meta>`.
+_META_NAMES = frozenset({"property", "name", "itemprop", "http-equiv"})
 
 
 def _json_ld_article(scripts: list[LexborNode]) -> dict[str, Any]:
@@ -286,24 +292,89 @@ _BYLINE_ELEMENTS = (
     '[class*="byline"], [id*="byline"]',
     '[class~="author"], [class*="author-name"], [class*="authorname"], [class*="article-author"]',
 )
-# Matched by every element any of those matches (as `_ANY_PUBLISHED_ELEMENT` is for the dates).
-_ANY_BYLINE_ELEMENT = ", ".join(('[itemprop~="author"]', *_BYLINE_ELEMENTS[2:]))
+# Matched by every element any of those matches (an author's name is inside an author item), and by a
+# few more ("comment-author"): one test of a class for "author" costs a walk of the page less than four
+# (a substring search each), and `_byline_kind` sets the others aside.
+_ANY_BYLINE_ELEMENT = ", ".join(
+    ('[itemprop~="author"]', '[rel="author"]', '[class*="byline"]', '[id*="byline"]', '[class*="author"]')
+)
 # Only words that cannot start a name ("Di Wang", "Von Miller" are names).
 _BY = re.compile(r"(?i)^(?:by|par|por)[\s:]+(?=\w)")
 BYLINE_MAX_CHARS = 100
 
 
 def _byline_in_body(tree: LexborHTMLParser) -> str | None:
-    """A short element named as the byline; only pages that declare no author pay for the search."""
+    """A short element named as the byline; only pages that declare no author pay for the search.
+
+    One walk finds every candidate; each is then ranked by the first of `_BYLINE_ELEMENTS` it matches
+    (read from its attributes, as the selectors read them), so the first good one of the strongest kind
+    wins as a walk per kind would find it, without four more walks of the body.
+    """
     body = tree.body
-    if body is None or body.css_first(_ANY_BYLINE_ELEMENT) is None:
+    if body is None:
         return None
-    for selector in _BYLINE_ELEMENTS:
-        for node in body.css(selector):
-            text = _clean(element_text(node))
-            if text and len(text) < BYLINE_MAX_CHARS and _WORD.search(text):
-                return without_by(text)
+    matches = body.css(_ANY_BYLINE_ELEMENT)
+    if not matches:
+        return None
+    ranked: list[list[LexborNode]] = [[] for _ in _BYLINE_ELEMENTS]  # by kind, in document order
+    for node in matches:
+        kind = _byline_kind(node.attributes)
+        if kind is not None:
+            ranked[kind].append(node)
+    # the strongest kind, an author's name inside an author item: looked for under those items (or the
+    # whole body, when the page itself is the author item)
+    html = tree.root
+    if html is not None and _has_token(html.attributes.get("itemprop"), "author"):
+        authors = [body]
+    else:
+        authors = ranked[1]
+    for author in authors:
+        for node in author.css(_BYLINE_ELEMENTS[0]):  # a nested author item's names are found here too
+            text = _byline_text(node)
+            if text:
+                return text
+    for of_kind in ranked[1:]:
+        for node in of_kind:
+            text = _byline_text(node)
+            if text:
+                return text
     return None
+
+
+def _byline_text(node: LexborNode) -> str | None:
+    """The node's text as a byline, or None when it is too long or has no word."""
+    text = _clean(element_text(node))
+    if text and len(text) < BYLINE_MAX_CHARS and _WORD.search(text):
+        return without_by(text)
+    return None
+
+
+def _byline_kind(attributes: dict[str, str | None]) -> int | None:
+    """Which of `_BYLINE_ELEMENTS` (after the first) an element found by `_ANY_BYLINE_ELEMENT` matches
+    first, by the selectors' own tests of its attributes (values compared case-sensitively, but `rel`);
+    None for one that matches none of them."""
+    if _has_token(attributes.get("itemprop"), "author"):
+        return 1
+    if (attributes.get("rel") or "").lower() == "author":  # HTML compares `rel` in any case
+        return 2
+    names = attributes.get("class") or ""
+    if "byline" in names or "byline" in (attributes.get("id") or ""):
+        return 3
+    if _has_token(names, "author") or any(part in names for part in _AUTHOR_CLASS_PARTS):
+        return 4
+    return None
+
+
+_AUTHOR_CLASS_PARTS = ("author-name", "authorname", "article-author")
+
+
+# What separates the words of an attribute for a `~=` selector.
+_CSS_SPACES = re.compile(r"[ \t\n\r\f]+")
+
+
+def _has_token(value: str | None, token: str) -> bool:
+    """Whether `value` holds `token` as a whole word, as `[attribute~="token"]` tests."""
+    return bool(value) and token in _CSS_SPACES.split(value)  # type: ignore[arg-type]
 
 
 def without_by(name: str | None) -> str | None:
@@ -409,10 +480,11 @@ def _string(value: Any) -> str | None:
 
 
 def _clean(value: str | None) -> str | None:
+    """`value` with any run of white space as one space, or None when nothing else is left."""
     if value is None:
         return None
-    text = _SPACES.sub(" ", value).strip()
-    return text or None
+    text = value.strip()
+    return tidy_spaces(text) if text else None
 
 
 def _first(*values: str | None) -> str | None:

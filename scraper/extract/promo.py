@@ -54,7 +54,26 @@ def is_promo_link(link: LexborNode, href: str, page_url: str) -> bool:
     if not target or target == site_of(page_url):
         return False
     picture = " ".join(value or "" for value in image.attributes.values())
-    return bool(_PROMO_WORDS.search(href) or _PROMO_WORDS.search(picture))
+    return reads_as_promo(href) or reads_as_promo(picture)
+
+
+# The words of `_PROMO_WORDS` as they must appear, lowered, in an ASCII text it matches.
+_PROMO_STEMS = (
+    "subscri", "promo", "offer", "paywall", "freemium", "membership", "signup", "sign-up", "newsletter",
+    "checkout", "abo", "suscri", "assinatura", "abbonam", "dingyue", "utm_campaign=",
+)  # fmt: skip
+
+
+def reads_as_promo(text: str) -> bool:
+    """Whether an address or an image's attributes name a promotion (`_PROMO_WORDS`). The pattern,
+    case-insensitive, tries each of its words at every character (a long srcset costs 200k
+    instructions); an ASCII text holding none of them, lowered, cannot match and is not asked it.
+    Other texts are (the pattern folds some non-ASCII letters to ASCII ones: "\u017f" is "s")."""
+    if text.isascii():
+        lowered = text.lower()
+        if not any(stem in lowered for stem in _PROMO_STEMS):
+            return False
+    return bool(_PROMO_WORDS.search(text))
 
 
 def asks_reader(text: str) -> bool:
