@@ -365,6 +365,13 @@ def test_an_element_only_like_a_byline_names_no_author(body: str) -> None:
     assert meta(page(body=body)).author is None
 
 
+def test_an_author_page_with_only_elements_like_a_byline_names_no_author() -> None:
+    # the page as the author item is searched for names only when some element of the body is a byline
+    # (as the selectors' first walk found one): "comment-author" is none
+    body = '<span itemprop="name">Jane Roe</span><div class="comment-author">Ann Lee</div>'
+    assert meta(page(body=body, html_attributes='itemscope itemprop="author"')).author is None
+
+
 def test_a_long_author_box_is_not_a_byline() -> None:
     bio = (
         "Jane Roe has covered city hall for twenty years; "

@@ -321,6 +321,8 @@ def _byline_in_body(tree: LexborHTMLParser) -> str | None:
         kind = _byline_kind(node.attributes)
         if kind is not None:
             ranked[kind].append(node)
+    if not any(ranked):  # only elements like a byline ("comment-author"): no search, even on an author page
+        return None
     # the strongest kind, an author's name inside an author item: looked for under those items (or the
     # whole body, when the page itself is the author item)
     html = tree.root
