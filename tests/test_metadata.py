@@ -372,6 +372,36 @@ def test_an_author_page_with_only_elements_like_a_byline_names_no_author() -> No
     assert meta(page(body=body, html_attributes='itemscope itemprop="author"')).author is None
 
 
+@pytest.mark.parametrize(
+    ("body", "author"),
+    [
+        # an svg or MathML element's `rel` is compared as written: "AUTHOR" there is no author link, so
+        # the earlier byline wins over the author class the element also has
+        (
+            '<p class="byline">Bob Ray</p><svg><a rel="AUTHOR" class="author">Jane Roe</a></svg>',
+            "Bob Ray",
+        ),
+        (
+            '<p class="byline">Bob Ray</p><math><mi rel="Author" class="author">Jane Roe</mi></math>',
+            "Bob Ray",
+        ),
+        # ... even when an HTML element inside it is one (which is)
+        (
+            '<p class="byline">Bob Ray</p><svg><a rel="AUTHOR" class="author"><text>Ann Lee</text>'
+            '<foreignObject><a rel="author" class="x">Jane Roe</a></foreignObject></a></svg>',
+            "Jane Roe",
+        ),
+        (
+            '<p class="byline">Bob Ray</p><svg><a rel="author" class="author">Jane Roe</a></svg>',
+            "Jane Roe",
+        ),
+        ('<p class="byline">Bob Ray</p><a rel="AUTHOR" class="author">Jane Roe</a>', "Jane Roe"),
+    ],
+)
+def test_rel_is_compared_in_any_case_only_on_html_elements(body: str, author: str) -> None:
+    assert meta(page(body=body)).author == author
+
+
 def test_a_long_author_box_is_not_a_byline() -> None:
     bio = (
         "Jane Roe has covered city hall for twenty years; "

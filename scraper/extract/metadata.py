@@ -318,7 +318,7 @@ def _byline_in_body(tree: LexborHTMLParser) -> str | None:
         return None
     ranked: list[list[LexborNode]] = [[] for _ in _BYLINE_ELEMENTS]  # by kind, in document order
     for node in matches:
-        kind = _byline_kind(node.attributes)
+        kind = _byline_kind(node)
         if kind is not None:
             ranked[kind].append(node)
     if not any(ranked):  # only elements like a byline ("comment-author"): no search, even on an author page
@@ -351,13 +351,15 @@ def _byline_text(node: LexborNode) -> str | None:
     return None
 
 
-def _byline_kind(attributes: dict[str, str | None]) -> int | None:
+def _byline_kind(node: LexborNode) -> int | None:
     """Which of `_BYLINE_ELEMENTS` (after the first) an element found by `_ANY_BYLINE_ELEMENT` matches
     first, by the selectors' own tests of its attributes (values compared case-sensitively, but `rel`);
     None for one that matches none of them."""
+    attributes = node.attributes
     if _has_token(attributes.get("itemprop"), "author"):
         return 1
-    if (attributes.get("rel") or "").lower() == "author":  # HTML compares `rel` in any case
+    rel = attributes.get("rel")
+    if rel == "author" or (rel and rel.lower() == "author" and _rel_author_in_any_case(node)):
         return 2
     names = attributes.get("class") or ""
     if "byline" in names or "byline" in (attributes.get("id") or ""):
@@ -365,6 +367,14 @@ def _byline_kind(attributes: dict[str, str | None]) -> int | None:
     if _has_token(names, "author") or any(part in names for part in _AUTHOR_CLASS_PARTS):
         return 4
     return None
+
+
+def _rel_author_in_any_case(node: LexborNode) -> bool:
+    """Whether `[rel="author"]` matches `node`, whose `rel` is "author" in other letters: an HTML
+    element's `rel` is compared in any case, an svg or MathML element's as written (rare: the selector
+    asked of the node, which lists the node itself first when it matches)."""
+    first = node.css_first('[rel="author"]')
+    return first is not None and first.mem_id == node.mem_id
 
 
 _AUTHOR_CLASS_PARTS = ("author-name", "authorname", "article-author")
