@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import and_
 
 from selectolax.lexbor import LexborNode
 
@@ -103,30 +105,44 @@ def find_main_content(
     return nodes
 
 
+# The tags `_score_paragraphs` reads a paragraph in.
+_SCORED_TAGS = PARAGRAPH_TAGS | TEXT_WRAPPER_TAGS
+# What a paragraph gives its parent and grandparent, against what it gives its own block.
+_LEVEL_SHARES = (1, 2, 6)
+
+
 def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
+    """Every paragraph (a `<p>`'s whole text, a wrapper's own lines) gives points to three levels of
+    blocks over it. Read by position from measure's lists, only the positions of paragraph tags with
+    text enough (picked in C): most elements are not asked anything."""
     candidates: dict[int, _Candidate] = {}
-    parent_of, node_of = stats.parent_of, stats.node_of
-    for key, tag in zip(stats.keys, stats.tags, strict=True):
+    keys, tags, up, node_of = stats.keys, stats.tags, stats.up, stats.node_of
+    deep_length, deep_clauses = stats.deep_length, stats.deep_clauses
+    own_length, own_clauses = stats.own_length, stats.own_clauses
+    long_enough = map(MIN_PARAGRAPH_CHARS.__le__, deep_length)  # the whole text: at least the own one's
+    picked = compress(range(len(keys)), map(and_, map(_SCORED_TAGS.__contains__, tags), long_enough))
+    for position in picked:
+        tag = tags[position]
+        ancestor: int | None
         if tag in PARAGRAPH_TAGS:
-            length, clauses = stats.length.get(key, 0), stats.clauses.get(key, 0)
-        elif tag in TEXT_WRAPPER_TAGS:
-            length, clauses = stats.direct_length.get(key, 0), stats.direct_clauses.get(key, 0)
+            length, clauses = deep_length[position], deep_clauses[position]
+            ancestor = up[position] if position else None  # the measured root (the page's body) is the top
         else:
-            continue
+            length, clauses = own_length[position], own_clauses[position]
+            ancestor = position
         if length < MIN_PARAGRAPH_CHARS:
             continue
         points = 1 + clauses + min(length // 100, 3)
-        # climbs by the keys measure() recorded: it stops at the measured root (the page's body)
-        ancestor: int | None = parent_of.get(key) if tag in PARAGRAPH_TAGS else key
-        for level in range(3):
+        for share in _LEVEL_SHARES:
             if ancestor is None:
                 break
-            candidate = candidates.get(ancestor)
+            key = keys[ancestor]
+            candidate = candidates.get(key)
             if candidate is None:
-                node = node_of[ancestor]
-                candidate = candidates[ancestor] = _Candidate(node, _initial_score(node))
-            candidate.score += points / (1 if level == 0 else level * 2 if level == 1 else level * 3)
-            ancestor = parent_of.get(ancestor)
+                node = node_of[key]
+                candidate = candidates[key] = _Candidate(node, _initial_score(node))
+            candidate.score += points / share
+            ancestor = up[ancestor] if ancestor else None
     return candidates
 
 
@@ -587,44 +603,43 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
     named like furniture or made of links, and "READ MORE: <link>" lines between paragraphs.
 
     One pass over what `measure` recorded of `root`'s subtree, children before parents: each block is
-    judged on what its kept children hold (as readability judges innermost first), from counts summed on
+    judged on what its kept children hold (as readability judges innermost first), from figures summed on
     the way up, never by reading a subtree again or asking the parser to walk it; only the blocks judged
-    are asked of the parser.
+    are asked of the parser. The figures are kept by position, packed in one integer each (`_packed`).
     """
     budget = budget or Budget()
-    notices: list[LexborNode] = []
     span = subtree_range(stats, root.mem_id)
-    keys, tags, node_of, parent_of = stats.keys, stats.tags, stats.node_of, stats.parent_of
-    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
-    counts: dict[int, _Counts] = {}
+    start, count = span.start, len(span)
+    tags, up = stats.tags, stats.up
+    own, own_clauses = stats.own_length, stats.own_clauses
+    width = max(stats.length.get(root.mem_id, 0), count).bit_length()  # no sum passes the text or count
+    weights: dict[str | None, int] = {tag: 1 << field * width for tag, field in _COUNTED.items()}
+    mask = (1 << width) - 1
+    clauses_at, linked_at, lines_at = _CLAUSES * width, _LINKED * width, _LINES * width
+    held = [0] * count  # by position from `start`: the figures summed so far
+    keys, node_of, site = stats.keys, stats.node_of, stats.site
     doomed: list[LexborNode] = []
-    for index in reversed(span[1:]):  # the root itself is kept whatever it holds
-        if not index & CHECK_EVERY:
+    notices: list[LexborNode] = []
+    for position in range(start + count - 1, start, -1):  # the root itself is kept whatever it holds
+        if not position & CHECK_EVERY:
             budget.check()
-        key = keys[index]
-        mine = counts.pop(key, None) or _Counts()
-        length = direct_length.get(key)
-        tag = tags[index] or ""
+        tag = tags[position]
+        mine = held[position - start] + weights.get(tag, 0)
+        length = own[position]
         if length:
-            mine.length += length
-            mine.clauses += direct_clauses[key]
+            mine += length + (own_clauses[position] << clauses_at)
             if length >= PROSE_LINE_CHARS and tag in TEXT_WRAPPER_TAGS:
-                mine.lines += length
-        if tag == "a":
-            mine.linked = mine.length
-            mine.links += 1
-        elif tag in _COUNTED:
-            setattr(mine, _COUNTED[tag], getattr(mine, _COUNTED[tag]) + 1)
-        if tag in ("figure", "figcaption"):
-            mine.figures += 1
-        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed, notices, stats.site):
-            continue  # removed: its parent is judged without it
-        parent_id = parent_of[key]
-        held = counts.get(parent_id)
-        if held is None:
-            counts[parent_id] = mine  # the first child's counts become the parent's, no copy needed
-        else:
-            held.add(mine)
+                mine += length << lines_at
+        if tag in _RULED_TAGS:
+            if _judge(node_of[keys[position]], tag, mine, width, doomed, notices, site):
+                continue  # removed: its parent is judged without it
+        elif tag in _STUB_TAGS:
+            if tag == "a":  # all of a link's text is link text
+                mine += ((mine & mask) - ((mine >> linked_at) & mask)) << linked_at
+            if 0 < mine & mask <= PITCH_MAX_CHARS:
+                _judge_stub(node_of[keys[position]], mine & mask, doomed, notices)
+        if mine:
+            held[up[position] - start] += mine
     if notices and not _speaks_of_cookies(root, notices):
         doomed.extend(notices)
     for node in doomed:
@@ -634,39 +649,49 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
 def _judge(
     node: LexborNode,
     tag: str,
-    mine: _Counts,
+    held: int,
+    width: int,
     doomed: list[LexborNode],
     notices: list[LexborNode],
     site: Site | None = None,
 ) -> bool:
     """True when `node` is furniture and removed now; a heading of links, a "read more" line or a stub
     is added to `doomed` (removed after the pass, still counted in its parent), a block that reads as
-    a cookie notice to `notices` (removed after the pass unless the article is about cookies)."""
-    if tag in _JUDGED_TAGS and _looks_like_furniture(node, mine):
+    a cookie notice to `notices` (removed after the pass unless the article is about cookies). `held`:
+    its figures, packed in fields of `width` bits."""
+    if tag in _JUDGED_TAGS and _looks_like_furniture(node, _Counts(held, width)):
         node.remove(recursive=False)
         return True
-    if tag == "p":
-        density = mine.density()
-        if (
-            mine.links
-            and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8))
-            and not shows_address(node, site)
-            and not names_source(node, site)
-        ):
+    mask = (1 << width) - 1
+    length = held & mask
+    if tag == "p" or tag in _HEADINGS:
+        linked = (held >> _LINKED * width) & mask
+        density = min(1.0, linked / length) if length else 0.0
+        if tag == "p":
+            links = (held >> _LINKS * width) & mask
+            if (
+                links
+                and ((length < 200 and density > 0.6) or (links > 1 and density > 0.8))
+                and not shows_address(node, site)
+                and not names_source(node, site)
+            ):
+                doomed.append(node)
+                return False
+        elif class_weight(node) < 0 or (density > 0.33 and not heads_a_part(node, site)):
             doomed.append(node)
             return False
-    elif tag in _HEADINGS and (
-        class_weight(node) < 0 or (mine.density() > 0.33 and not heads_a_part(node, site))
-    ):
-        doomed.append(node)
-        return False
-    if tag in _STUB_TAGS:
-        kind = stub_kind(node, mine.length)
-        if kind == STUB:
-            doomed.append(node)
-        elif kind == CONSENT:
-            notices.append(node)
+    if tag in _STUB_TAGS and 0 < length <= PITCH_MAX_CHARS:
+        _judge_stub(node, length, doomed, notices)
     return False
+
+
+def _judge_stub(node: LexborNode, length: int, doomed: list[LexborNode], notices: list[LexborNode]) -> None:
+    """A stub or a pitch goes after the pass; a cookie notice goes unless the article is about cookies."""
+    kind = stub_kind(node, length)
+    if kind == STUB:
+        doomed.append(node)
+    elif kind == CONSENT:
+        notices.append(node)
 
 
 _STUB_TAGS = frozenset({"p", "div", "span", "a", "li", "strong", "b", "em"})
@@ -836,31 +861,35 @@ def _folded(text: str) -> str:
     return probe
 
 
+# The figures `clean_conditionally` sums for a block, a field each of one integer (`_packed`): text
+# length, clause marks, link text, prose lines written in wrappers (`<div><span>a sentence</span>`), and
+# elements by kind. A field is wide enough for the page's text and its count of elements, so a child's
+# figures join its parent's in one addition, with no object per element.
+_LENGTH, _CLAUSES, _LINKED, _LINES = range(4)
+_LINKS, _PARAGRAPHS, _IMAGES, _ITEMS, _INPUTS, _EMBEDS, _FIGURES = range(4, 11)
+
+
 class _Counts:
-    """What a block holds: text and link text lengths, clause marks, and elements by kind."""
+    """What a block holds, unpacked from its figures for the rules that read many of them."""
 
     __slots__ = (
         "clauses", "embeds", "figures", "images", "inputs", "items", "length", "lines", "linked", "links",
         "paragraphs",
     )  # fmt: skip
 
-    def __init__(self) -> None:
-        self.length = self.clauses = self.linked = self.links = self.paragraphs = 0
-        self.images = self.items = self.inputs = self.embeds = self.figures = 0
-        self.lines = 0  # characters of prose lines written in wrappers (`<div><span>a sentence</span>`)
-
-    def add(self, other: _Counts) -> None:
-        self.length += other.length
-        self.clauses += other.clauses
-        self.linked += other.linked
-        self.links += other.links
-        self.paragraphs += other.paragraphs
-        self.images += other.images
-        self.items += other.items
-        self.inputs += other.inputs
-        self.embeds += other.embeds
-        self.figures += other.figures
-        self.lines += other.lines
+    def __init__(self, held: int = 0, width: int = 1) -> None:
+        mask = (1 << width) - 1
+        self.length = held & mask
+        self.clauses = (held := held >> width) & mask
+        self.linked = (held := held >> width) & mask
+        self.lines = (held := held >> width) & mask
+        self.links = (held := held >> width) & mask
+        self.paragraphs = (held := held >> width) & mask
+        self.images = (held := held >> width) & mask
+        self.items = (held := held >> width) & mask
+        self.inputs = (held := held >> width) & mask
+        self.embeds = (held := held >> width) & mask
+        self.figures = held >> width
 
     def density(self) -> float:
         return min(1.0, self.linked / self.length) if self.length else 0.0
@@ -875,14 +904,17 @@ GALLERY_MIN_LINES = 200
 LINES_MAX_DENSITY = 0.05
 CARDS_ALIKE = 3
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-# The tags `_judge` has a rule for; every other element is only counted.
-_ASKED_TAGS = _JUDGED_TAGS | _HEADINGS | _STUB_TAGS
+# The blocks with a rule of their own; the other asked tags are only asked whether they are a stub.
+_RULED_TAGS = _JUDGED_TAGS | _HEADINGS | {"p"}
+# The elements counted by kind: the field each adds one to.
 _COUNTED = {
-    "p": "paragraphs",
-    "img": "images",
-    "li": "items",
-    **dict.fromkeys(("input", "select", "textarea", "button"), "inputs"),
-    **dict.fromkeys(("iframe", "embed", "object", "video"), "embeds"),
+    "a": _LINKS,
+    "p": _PARAGRAPHS,
+    "img": _IMAGES,
+    "li": _ITEMS,
+    **dict.fromkeys(("input", "select", "textarea", "button"), _INPUTS),
+    **dict.fromkeys(("iframe", "embed", "object", "video"), _EMBEDS),
+    **dict.fromkeys(("figure", "figcaption"), _FIGURES),
 }
 
 

@@ -30,16 +30,21 @@ class TextStats:
     """
 
     __slots__ = (
-        "clauses", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of", "parent_of",
-        "site", "tags", "up",
+        "clauses", "deep_clauses", "deep_length", "keys", "length", "linked", "node_of", "own_clauses",
+        "own_length", "parent_of", "site", "tags", "up",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.length: dict[int, int] = {}
         self.clauses: dict[int, int] = {}
         self.linked: dict[int, int] = {}
-        self.direct_length: dict[int, int] = {}
-        self.direct_clauses: dict[int, int] = {}
+        # by position, as `keys`: each element's own text (its text children's) length and clause marks,
+        # read by the passes that walk the positions (no key looked up per element)
+        self.own_length: list[int] = []
+        self.own_clauses: list[int] = []
+        # ... and its whole text's (`length` and `clauses` by position)
+        self.deep_length: list[int] = []
+        self.deep_clauses: list[int] = []
         # in document order: the elements' keys and tags (each asked of the node once: every
         # question builds a Python object in the parser's binding)
         self.keys: list[int] = []
@@ -52,6 +57,16 @@ class TextStats:
         self.node_of: dict[int, LexborNode] = {}
         # the page's site, where the finder knows it: where a linked heading leads tells a teaser
         self.site: Site | None = None
+
+    @property
+    def direct_length(self) -> dict[int, int]:
+        """`own_length` by key, for the elements with text of their own."""
+        return dict(compress(zip(self.keys, self.own_length, strict=True), self.own_length))
+
+    @property
+    def direct_clauses(self) -> dict[int, int]:
+        """`own_clauses` by key, for the elements with text of their own (0 marks included)."""
+        return dict(compress(zip(self.keys, self.own_clauses, strict=True), self.own_length))
 
     def link_density(self, node: LexborNode) -> float:
         key = node.mem_id
@@ -69,7 +84,6 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
     stats = TextStats()
     keys, tags, up = stats.keys, stats.tags, stats.up
     parent_of, node_of = stats.parent_of, stats.node_of
-    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     position: dict[int, int] = {}
     lengths: list[int] = []
     clause_counts: list[int] = []
@@ -100,16 +114,18 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
         count += 1
         text = node.text(False, "", True, True)  # deep=False, strip, skip_empty: no keywords to parse
         if text:
-            length = direct_length[key] = len(text)
+            length = len(text)
             if text.isascii():  # (known without a read) the ASCII marks deleted in C, no match objects
-                clauses = direct_clauses[key] = length - len(text.encode().translate(None, ASCII_CLAUSE))
+                clauses = length - len(text.encode().translate(None, ASCII_CLAUSE))
             else:
-                clauses = direct_clauses[key] = len(find_clauses(text))
+                clauses = len(find_clauses(text))
         else:
             length = clauses = 0
         add_length(length)
         add_clauses(clauses)
+    stats.own_length, stats.own_clauses = lengths[:], clause_counts[:]  # summed in place below
     _sum_up(stats, up, lengths, clause_counts, position)
+    stats.deep_length, stats.deep_clauses = lengths, clause_counts
     return stats
 
 
@@ -148,12 +164,12 @@ def subtree_range(stats: TextStats, key: int) -> range:
         start = stats.keys.index(key)
     except ValueError:
         return range(0)
-    # the first element after the subtree hangs from an ancestor of the root, which comes before it
+    # the first element after the subtree hangs from an ancestor of the root, which comes before it:
+    # found in C, the positions read lazily from the root's on (a body's blocks are asked one by one)
     up = stats.up
-    end, count = start + 1, len(up)
-    while end < count and up[end] >= start:
-        end += 1
-    return range(start, end)
+    count = len(up)
+    after = range(start + 1, count)
+    return range(start, next(compress(after, map(start.__gt__, map(up.__getitem__, after))), count))
 
 
 def climb_answer(node: LexborNode, answers: dict[int, bool], default: bool) -> bool:
