@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from itertools import compress
-from operator import and_
 
 from selectolax.lexbor import LexborNode
 
@@ -113,15 +112,13 @@ _LEVEL_SHARES = (1, 2, 6)
 
 def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
     """Every paragraph (a `<p>`'s whole text, a wrapper's own lines) gives points to three levels of
-    blocks over it. Read by position from measure's lists, only the positions of paragraph tags with
-    text enough (picked in C): most elements are not asked anything."""
+    blocks over it. Read by position from measure's lists, only at the positions of paragraph tags
+    (picked in C): most elements are not asked anything."""
     candidates: dict[int, _Candidate] = {}
     keys, tags, up, node_of = stats.keys, stats.tags, stats.up, stats.node_of
     deep_length, deep_clauses = stats.deep_length, stats.deep_clauses
     own_length, own_clauses = stats.own_length, stats.own_clauses
-    long_enough = map(MIN_PARAGRAPH_CHARS.__le__, deep_length)  # the whole text: at least the own one's
-    picked = compress(range(len(keys)), map(and_, map(_SCORED_TAGS.__contains__, tags), long_enough))
-    for position in picked:
+    for position in compress(range(len(keys)), map(_SCORED_TAGS.__contains__, tags)):
         tag = tags[position]
         ancestor: int | None
         if tag in PARAGRAPH_TAGS:
@@ -617,6 +614,8 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
     mask = (1 << width) - 1
     clauses_at, linked_at, lines_at = _CLAUSES * width, _LINKED * width, _LINES * width
     held = [0] * count  # by position from `start`: the figures summed so far
+    # by position from `start`: the text length of a block below whose words make no stub (`_judge_stub`)
+    plain = [0] * count
     keys, node_of, site = stats.keys, stats.node_of, stats.site
     doomed: list[LexborNode] = []
     notices: list[LexborNode] = []
@@ -631,41 +630,50 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             if length >= PROSE_LINE_CHARS and tag in TEXT_WRAPPER_TAGS:
                 mine += length << lines_at
         if tag in _RULED_TAGS:
-            if _judge(node_of[keys[position]], tag, mine, width, doomed, notices, site):
+            verdict = _judge(node_of[keys[position]], tag, mine, width, doomed, site)
+            if verdict == _REMOVED:
                 continue  # removed: its parent is judged without it
-        elif tag in _STUB_TAGS:
+            asked = verdict == _KEPT and tag in _STUB_TAGS
+        else:
+            asked = tag in _STUB_TAGS
             if tag == "a":  # all of a link's text is link text
                 mine += ((mine & mask) - ((mine >> linked_at) & mask)) << linked_at
-            if 0 < mine & mask <= PITCH_MAX_CHARS:
-                _judge_stub(node_of[keys[position]], mine & mask, doomed, notices)
+        length = mine & mask
+        index = position - start
+        if (
+            asked
+            and 0 < length <= PITCH_MAX_CHARS
+            and plain[index] != length  # its text is a block's below, whose words make no stub
+            and _judge_stub(node_of[keys[position]], length, doomed, notices)
+        ):
+            plain[index] = length
         if mine:
-            held[up[position] - start] += mine
+            parent = up[position] - start
+            held[parent] += mine
+            if plain[index] == length:  # its text is that block's: no stub either
+                plain[parent] = length
     if notices and not _speaks_of_cookies(root, notices):
         doomed.extend(notices)
     for node in doomed:
         node.remove(recursive=False)
 
 
+# What `_judge` did with a block: kept it (it may still be a stub), removed it, or doomed it.
+_KEPT, _REMOVED, _DOOMED = 0, 1, 2
+
+
 def _judge(
-    node: LexborNode,
-    tag: str,
-    held: int,
-    width: int,
-    doomed: list[LexborNode],
-    notices: list[LexborNode],
-    site: Site | None = None,
-) -> bool:
-    """True when `node` is furniture and removed now; a heading of links, a "read more" line or a stub
-    is added to `doomed` (removed after the pass, still counted in its parent), a block that reads as
-    a cookie notice to `notices` (removed after the pass unless the article is about cookies). `held`:
-    its figures, packed in fields of `width` bits."""
+    node: LexborNode, tag: str, held: int, width: int, doomed: list[LexborNode], site: Site | None
+) -> int:
+    """_REMOVED when `node` is furniture and removed now; _DOOMED for a heading of links or a "read more"
+    line, added to `doomed` (removed after the pass, still counted in its parent); else _KEPT. `held`: its
+    figures, packed in fields of `width` bits."""
     if tag in _JUDGED_TAGS and _looks_like_furniture(node, _Counts(held, width)):
         node.remove(recursive=False)
-        return True
-    mask = (1 << width) - 1
-    length = held & mask
+        return _REMOVED
     if tag == "p" or tag in _HEADINGS:
-        linked = (held >> _LINKED * width) & mask
+        mask = (1 << width) - 1
+        length, linked = held & mask, (held >> _LINKED * width) & mask
         density = min(1.0, linked / length) if length else 0.0
         if tag == "p":
             links = (held >> _LINKS * width) & mask
@@ -676,22 +684,25 @@ def _judge(
                 and not names_source(node, site)
             ):
                 doomed.append(node)
-                return False
+                return _DOOMED
         elif class_weight(node) < 0 or (density > 0.33 and not heads_a_part(node, site)):
             doomed.append(node)
-            return False
-    if tag in _STUB_TAGS and 0 < length <= PITCH_MAX_CHARS:
-        _judge_stub(node, length, doomed, notices)
-    return False
+            return _DOOMED
+    return _KEPT
 
 
-def _judge_stub(node: LexborNode, length: int, doomed: list[LexborNode], notices: list[LexborNode]) -> None:
-    """A stub or a pitch goes after the pass; a cookie notice goes unless the article is about cookies."""
-    kind = stub_kind(node, length)
+def _judge_stub(node: LexborNode, length: int, doomed: list[LexborNode], notices: list[LexborNode]) -> bool:
+    """A stub or a pitch goes after the pass; a cookie notice goes unless the article is about cookies.
+    True when the block's words make no stub (a block of the same text is none either)."""
+    words = _kind_by_words(node, length)
+    if words == NOT_STUB:
+        return True
+    kind = _kind_of_block(node, words)
     if kind == STUB:
         doomed.append(node)
     elif kind == CONSENT:
         notices.append(node)
+    return False
 
 
 _STUB_TAGS = frozenset({"p", "div", "span", "a", "li", "strong", "b", "em"})
@@ -773,15 +784,39 @@ def stub_kind(node: LexborNode, length: int) -> int:
     cookies to track readers" too, and the caller asks the rest of the article before removing it."""
     if not 0 < length <= PITCH_MAX_CHARS:
         return NOT_STUB
+    return _kind_of_block(node, _kind_by_words(node, length))
+
+
+# What a block's words alone make of it (`_kind_by_words`): a pitch is a stub when it holds no other prose.
+_PITCH = 3
+
+
+def _kind_by_words(node: LexborNode, length: int) -> int:
+    """STUB, CONSENT, _PITCH or NOT_STUB by the block's text alone: the same for two blocks of one text."""
     text = (node.text() or "").strip()
     probe = _folded(text)  # lowered once for the cheap looks below
     if length <= STUB_MAX_CHARS and (_STUB_LOWERED.match(probe) if text.isascii() else _STUB.match(text)):
         return STUB
-    if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
-        return CONSENT if not _holds_other_prose(node) else NOT_STUB
+    if _mentions_cookies(probe) and _CONSENT.search(text):
+        return CONSENT
     if _names_sign_up(probe) and _reads_as_pitch(text, probe):
-        return STUB if not _holds_other_prose(node) else NOT_STUB
+        return _PITCH
     return NOT_STUB
+
+
+def _kind_of_block(node: LexborNode, kind: int) -> int:
+    """`stub_kind` of a block its words make `kind`: a notice or a pitch beside other prose is not one."""
+    if kind in (CONSENT, _PITCH):
+        if _holds_other_prose(node):
+            return NOT_STUB
+        return CONSENT if kind == CONSENT else STUB
+    return kind
+
+
+def _mentions_cookies(probe: str) -> bool:
+    """A cheap necessary condition of `_CONSENT` on lowered text (whose other words are ASCII-free
+    only in the scripts the last two are in)."""
+    return "cookie" in probe or (not probe.isascii() and ("クッキー" in probe or "쿠키" in probe))
 
 
 def _reads_as_pitch(text: str, probe: str) -> bool:

@@ -164,12 +164,12 @@ def subtree_range(stats: TextStats, key: int) -> range:
         start = stats.keys.index(key)
     except ValueError:
         return range(0)
-    # the first element after the subtree hangs from an ancestor of the root, which comes before it:
-    # found in C, the positions read lazily from the root's on (a body's blocks are asked one by one)
+    # the first element after the subtree hangs from an ancestor of the root, which comes before it
     up = stats.up
-    count = len(up)
-    after = range(start + 1, count)
-    return range(start, next(compress(after, map(start.__gt__, map(up.__getitem__, after))), count))
+    end, count = start + 1, len(up)
+    while end < count and up[end] >= start:
+        end += 1
+    return range(start, end)
 
 
 def climb_answer(node: LexborNode, answers: dict[int, bool], default: bool) -> bool:
