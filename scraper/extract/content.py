@@ -481,9 +481,7 @@ PART_MIN_CLAUSES = 6
 def _alike_part(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
     if (sibling.tag, sibling.attributes.get("class")) != kind:
         return False
-    return (
-        _prose(sibling, stats) >= PART_MIN_PROSE or stats.clauses.get(sibling.mem_id, 0) >= PART_MIN_CLAUSES
-    )
+    return _prose(sibling, stats) >= PART_MIN_PROSE or stats.clauses_of(sibling.mem_id) >= PART_MIN_CLAUSES
 
 
 # A sibling that holds this much prose (a couple of sentences, several clauses, hardly a link) is text
@@ -499,7 +497,7 @@ def _holds_prose(sibling: LexborNode, stats: TextStats) -> bool:
     more, as readability allows a paragraph."""
     if (
         _prose(sibling, stats) < SIBLING_PROSE_CHARS
-        or stats.clauses.get(sibling.mem_id, 0) < SIBLING_PROSE_CLAUSES
+        or stats.clauses_of(sibling.mem_id) < SIBLING_PROSE_CLAUSES
         or class_weight(sibling) < 0
     ):
         return False
@@ -547,7 +545,7 @@ def _sibling_belongs(
         # a sentence or two, not a label in a box of its own (a copyright line, a credit); and no link:
         # a box's one paragraph that links is a teaser, a bio or a notice pointing to its story, its
         # author's page, its settings (the article's own sections hold more than one paragraph)
-        clauses = stats.clauses.get(paragraph.mem_id, 0)
+        clauses = stats.clauses_of(paragraph.mem_id)
         return (
             density == 0
             and (len(text) > 80 or clauses >= SOLE_PARAGRAPH_CLAUSES)

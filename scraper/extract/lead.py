@@ -118,7 +118,7 @@ def _is_lead(node: LexborNode, stats: TextStats) -> bool:
     key = node.mem_id
     size = stats.length.get(key, 0)
     long_enough = size >= LEAD_MIN_CHARS or (
-        size >= LEAD_MIN_CLAUSED_CHARS and stats.clauses.get(key, 0) >= LEAD_MIN_CLAUSES
+        size >= LEAD_MIN_CLAUSED_CHARS and stats.clauses_of(key) >= LEAD_MIN_CLAUSES
     )
     return (
         long_enough

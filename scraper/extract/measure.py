@@ -30,13 +30,12 @@ class TextStats:
     """
 
     __slots__ = (
-        "clauses", "deep_clauses", "deep_length", "keys", "length", "linked", "node_of", "own_clauses",
-        "own_length", "parent_of", "site", "tags", "up",
+        "deep_clauses", "deep_length", "keys", "length", "linked", "node_of", "own_clauses", "own_length",
+        "parent_of", "position", "site", "tags", "up",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.length: dict[int, int] = {}
-        self.clauses: dict[int, int] = {}
         self.linked: dict[int, int] = {}
         # by position, as `keys`: each element's own text (its text children's) length and clause marks,
         # read by the passes that walk the positions (no key looked up per element)
@@ -45,6 +44,7 @@ class TextStats:
         # ... and its whole text's (`length` and `clauses` by position)
         self.deep_length: list[int] = []
         self.deep_clauses: list[int] = []
+        self.position: dict[int, int] = {}  # by key: the element's position in the lists
         # in document order: the elements' keys and tags (each asked of the node once: every
         # question builds a Python object in the parser's binding)
         self.keys: list[int] = []
@@ -57,6 +57,17 @@ class TextStats:
         self.node_of: dict[int, LexborNode] = {}
         # the page's site, where the finder knows it: where a linked heading leads tells a teaser
         self.site: Site | None = None
+
+    def clauses_of(self, key: int) -> int:
+        """The clause marks of the element `key` (0 for one not measured): read from the list, as the
+        few blocks asked need no dict of every element's."""
+        at = self.position.get(key)
+        return 0 if at is None else self.deep_clauses[at]
+
+    @property
+    def clauses(self) -> dict[int, int]:
+        """`deep_clauses` by key, every measured element's."""
+        return dict(zip(self.keys, self.deep_clauses, strict=True))
 
     @property
     def direct_length(self) -> dict[int, int]:
@@ -125,7 +136,7 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
         add_clauses(clauses)
     stats.own_length, stats.own_clauses = lengths[:], clause_counts[:]  # summed in place below
     _sum_up(stats, up, lengths, clause_counts, position)
-    stats.deep_length, stats.deep_clauses = lengths, clause_counts
+    stats.deep_length, stats.deep_clauses, stats.position = lengths, clause_counts, position
     return stats
 
 
@@ -146,14 +157,13 @@ def _sum_up(
                 linked[index] = own
             if linked[index]:
                 linked[parent] += linked[index]
-    # readers ask `.get(key, 0)`. Length and clauses: every element gets its entry, into a copy of
-    # `position` (the same keys: no resizing as the dict grows, a fifth of building it anew); linked
-    # text: only the links and their ancestors, the few with any
+    # readers ask `.get(key, 0)`. Length: every element gets its entry, into a copy of `position` (the
+    # same keys: no resizing as the dict grows, a fifth of building it anew); linked text: only the
+    # links and their ancestors, the few with any. Clause marks, asked of a few blocks, are read from
+    # their list (`clauses_of`)
     keys = stats.keys
     stats.length = position.copy()
     stats.length.update(zip(keys, lengths, strict=True))
-    stats.clauses = position.copy()
-    stats.clauses.update(zip(keys, clause_counts, strict=True))
     stats.linked = dict(compress(zip(keys, linked, strict=True), linked))
 
 
