@@ -137,7 +137,8 @@ def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
             candidate = candidates.get(key)
             if candidate is None:
                 node = node_of[key]
-                candidate = candidates[key] = _Candidate(node, _initial_score(node))
+                score = TAG_WEIGHT.get(tags[ancestor] or "", 0) + class_weight(node)  # `_initial_score`
+                candidate = candidates[key] = _Candidate(node, score)
             candidate.score += points / share
             ancestor = up[ancestor] if ancestor else None
     return candidates
