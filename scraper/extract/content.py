@@ -344,10 +344,10 @@ def _out_of_thread(top: _Candidate, candidates: dict[int, _Candidate], stats: Te
     wrapped as small blocks beside it: then the article is the child holding most of the prose."""
     prose = _prose(top.node, stats)
     # the article's block scored too: the children of `top` among the candidates, not all its children
-    key, parent_of = top.node.mem_id, stats.parent_of
+    key, parent_key = top.node.mem_id, stats.parent_key
     largest, most = None, 0
     for candidate in candidates.values():
-        if parent_of.get(candidate.node.mem_id) == key:
+        if parent_key(candidate.node.mem_id) == key:
             held = _prose(candidate.node, stats)
             if held > most:
                 largest, most = candidate, held

@@ -31,7 +31,7 @@ class TextStats:
 
     __slots__ = (
         "deep_clauses", "deep_length", "keys", "length", "linked", "node_of", "own_clauses", "own_length",
-        "parent_of", "position", "site", "tags", "up",
+        "position", "site", "tags", "up",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -53,10 +53,21 @@ class TextStats:
         # the run of elements after it whose parents are in it, so a later stage walks a block's subtree
         # without the parser
         self.up: list[int] = []
-        self.parent_of: dict[int, int] = {}  # by key, up to the measured root
         self.node_of: dict[int, LexborNode] = {}
         # the page's site, where the finder knows it: where a linked heading leads tells a teaser
         self.site: Site | None = None
+
+    def parent_key(self, key: int) -> int | None:
+        """The key of the element `key`'s parent, None for the measured root and an element not measured
+        (read from the lists: a climb asks a few blocks, no dict of every element's is needed)."""
+        at = self.position.get(key)
+        return self.keys[self.up[at]] if at else None
+
+    @property
+    def parent_of(self) -> dict[int, int]:
+        """`parent_key` of every measured element but the root, by key."""
+        keys = self.keys
+        return dict(zip(keys[1:], map(keys.__getitem__, self.up[1:]), strict=True))
 
     def clauses_of(self, key: int) -> int:
         """The clause marks of the element `key` (0 for one not measured): read from the list, as the
@@ -94,7 +105,7 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
     walk, which cannot go on past a node unlinked under it). The root dropped is measured whole."""
     stats = TextStats()
     keys, tags, up = stats.keys, stats.tags, stats.up
-    parent_of, node_of = stats.parent_of, stats.node_of
+    node_of = stats.node_of
     position: dict[int, int] = {}
     lengths: list[int] = []
     clause_counts: list[int] = []
@@ -112,7 +123,6 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
             parent = position.get(parent_key)
             if parent is None or (drops is not None and drops(node)):
                 continue  # inside a dropped element, or dropped
-            parent_of[key] = parent_key
         else:
             parent = 0
             if drops is not None and drops(node):
