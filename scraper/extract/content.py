@@ -115,7 +115,7 @@ def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
     blocks over it. Read by position from measure's lists, only at the positions of paragraph tags
     (picked in C): most elements are not asked anything."""
     candidates: dict[int, _Candidate] = {}
-    keys, tags, up, node_of = stats.keys, stats.tags, stats.up, stats.node_of
+    keys, tags, up, nodes = stats.keys, stats.tags, stats.up, stats.nodes
     deep_length, deep_clauses = stats.deep_length, stats.deep_clauses
     own_length, own_clauses = stats.own_length, stats.own_clauses
     for position in compress(range(len(keys)), map(_SCORED_TAGS.__contains__, tags)):
@@ -136,7 +136,7 @@ def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
             key = keys[ancestor]
             candidate = candidates.get(key)
             if candidate is None:
-                node = node_of[key]
+                node = nodes[ancestor]
                 score = TAG_WEIGHT.get(tags[ancestor] or "", 0) + class_weight(node)  # `_initial_score`
                 candidate = candidates[key] = _Candidate(node, score)
             candidate.score += points / share
@@ -615,7 +615,7 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
     held = [0] * count  # by position from `start`: the figures summed so far
     # by position from `start`: the text length of a block below whose words make no stub (`_judge_stub`)
     plain = [0] * count
-    keys, node_of, site = stats.keys, stats.node_of, stats.site
+    nodes, site = stats.nodes, stats.site
     doomed: list[LexborNode] = []
     notices: list[LexborNode] = []
     for position in range(start + count - 1, start, -1):  # the root itself is kept whatever it holds
@@ -629,7 +629,7 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             if length >= PROSE_LINE_CHARS and tag in TEXT_WRAPPER_TAGS:
                 mine += length << lines_at
         if tag in _RULED_TAGS:
-            verdict = _judge(node_of[keys[position]], tag, mine, width, doomed, site)
+            verdict = _judge(nodes[position], tag, mine, width, doomed, site)
             if verdict == _REMOVED:
                 continue  # removed: its parent is judged without it
             asked = verdict == _KEPT and tag in _STUB_TAGS
@@ -643,7 +643,7 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             asked
             and 0 < length <= PITCH_MAX_CHARS
             and plain[index] != length  # its text is a block's below, whose words make no stub
-            and _judge_stub(node_of[keys[position]], length, doomed, notices)
+            and _judge_stub(nodes[position], length, doomed, notices)
         ):
             plain[index] = length
         if mine:

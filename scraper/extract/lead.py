@@ -91,14 +91,14 @@ def _leads_beside(stats: TextStats, heading: int, body: int, holder: int) -> lis
     """The lead blocks beside the body's container: the earlier siblings of the body's first block and of
     its ancestors up to `holder`, after the headline's own block. A block inside the headline's block (a
     header with the title and a deck) is the headline's, not the body's."""
-    parent_key, node_of = stats.parent_key, stats.node_of
+    parent_key, node_of = stats.parent_key, stats.node
     headline_path: set[int] = set()
     key: int | None = heading
     while key is not None and key != holder:
         headline_path.add(key)
         key = parent_key(key)
     levels: list[list[LexborNode]] = []
-    child, parent = node_of[body], parent_key(body)
+    child, parent = node_of(body), parent_key(body)
     while parent is not None:
         level: list[LexborNode] = []
         sibling = child.prev
@@ -109,7 +109,7 @@ def _leads_beside(stats: TextStats, heading: int, body: int, holder: int) -> lis
         levels.append(level[::-1])
         if parent == holder:
             break
-        child, parent = node_of[parent], parent_key(parent)
+        child, parent = node_of(parent), parent_key(parent)
     # an outer level's siblings come before the inner levels' (which are inside its chain block)
     return [lead for level in reversed(levels) for lead in level]
 

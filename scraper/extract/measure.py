@@ -30,7 +30,7 @@ class TextStats:
     """
 
     __slots__ = (
-        "deep_clauses", "deep_length", "keys", "length", "linked", "node_of", "own_clauses", "own_length",
+        "deep_clauses", "deep_length", "keys", "length", "linked", "nodes", "own_clauses", "own_length",
         "position", "site", "tags", "up",
     )  # fmt: skip
 
@@ -53,7 +53,7 @@ class TextStats:
         # the run of elements after it whose parents are in it, so a later stage walks a block's subtree
         # without the parser
         self.up: list[int] = []
-        self.node_of: dict[int, LexborNode] = {}
+        self.nodes: list[LexborNode] = []  # by position
         # the page's site, where the finder knows it: where a linked heading leads tells a teaser
         self.site: Site | None = None
 
@@ -62,6 +62,15 @@ class TextStats:
         (read from the lists: a climb asks a few blocks, no dict of every element's is needed)."""
         at = self.position.get(key)
         return self.keys[self.up[at]] if at else None
+
+    @property
+    def node_of(self) -> dict[int, LexborNode]:
+        """The measured elements by key (`nodes` by position)."""
+        return dict(zip(self.keys, self.nodes, strict=True))
+
+    def node(self, key: int) -> LexborNode:
+        """The measured element `key` (a KeyError for one not measured)."""
+        return self.nodes[self.position[key]]
 
     @property
     def parent_of(self) -> dict[int, int]:
@@ -105,13 +114,12 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
     walk, which cannot go on past a node unlinked under it). The root dropped is measured whole."""
     stats = TextStats()
     keys, tags, up = stats.keys, stats.tags, stats.up
-    node_of = stats.node_of
     position: dict[int, int] = {}
     lengths: list[int] = []
     clause_counts: list[int] = []
     find_clauses = CLAUSE.findall
     # bound once: the loop runs for every element of the page
-    add_key, add_tag, add_up = keys.append, tags.append, up.append
+    add_key, add_tag, add_up, add_node = keys.append, tags.append, up.append, stats.nodes.append
     add_length, add_clauses = lengths.append, clause_counts.append
     count = 0  # elements recorded: the next one's position
     for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
@@ -130,7 +138,7 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
         add_up(parent)
         add_key(key)
         add_tag(node.tag)
-        node_of[key] = node
+        add_node(node)
         position[key] = count
         count += 1
         text = node.text(False, "", True, True)  # deep=False, strip, skip_empty: no keywords to parse
