@@ -78,8 +78,6 @@ def find_main_content(
     candidates = _score_paragraphs(stats)
     if not candidates:
         return [body]
-    for candidate in candidates.values():
-        candidate.score *= 1 - stats.link_density(candidate.node)
     ranked = _without_notices(sorted(candidates.values(), key=lambda c: c.score, reverse=True), stats)
     if not ranked:
         return [body]
@@ -112,8 +110,9 @@ _LEVEL_SHARES = (1, 2, 6)
 
 def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
     """Every paragraph (a `<p>`'s whole text, a wrapper's own lines) gives points to three levels of
-    blocks over it. Read by position from measure's lists, only at the positions of paragraph tags
-    (picked in C): most elements are not asked anything."""
+    blocks over it, and each block's points are then discounted by its link density. Read by position
+    from measure's lists, only at the positions of paragraph tags (picked in C): most elements are not
+    asked anything."""
     candidates: dict[int, _Candidate] = {}
     keys, tags, up, nodes = stats.keys, stats.tags, stats.up, stats.nodes
     deep_length, deep_clauses = stats.deep_length, stats.deep_clauses
@@ -141,6 +140,10 @@ def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
                 candidate = candidates[key] = _Candidate(node, score)
             candidate.score += points / share
             ancestor = up[ancestor] if ancestor else None
+    lengths, linked = stats.length, stats.linked
+    for key, candidate in candidates.items():  # link-heavy blocks discounted (`link_density` by key)
+        if key in linked:  # else no link text: the score stays
+            candidate.score *= 1 - min(1.0, linked[key] / lengths[key])
     return candidates
 
 
