@@ -604,21 +604,21 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
     One pass over what `measure` recorded of `root`'s subtree, children before parents: each block is
     judged on what its kept children hold (as readability judges innermost first), from figures summed on
     the way up, never by reading a subtree again or asking the parser to walk it; only the blocks judged
-    are asked of the parser. The figures are kept by position, packed in one integer each (`_packed`).
+    are asked of the parser. The figures are kept by position, packed in one integer each (`_Counts`'s
+    fields), with no object per element.
     """
     budget = budget or Budget()
     span = subtree_range(stats, root.mem_id)
     start, count = span.start, len(span)
-    tags, up = stats.tags, stats.up
+    tags, up, nodes, site = stats.tags, stats.up, stats.nodes, stats.site
     own, own_clauses = stats.own_length, stats.own_clauses
     width = max(stats.length.get(root.mem_id, 0), count).bit_length()  # no sum passes the text or count
     weights: dict[str | None, int] = {tag: 1 << field * width for tag, field in _COUNTED.items()}
     mask = (1 << width) - 1
     clauses_at, linked_at, lines_at = _CLAUSES * width, _LINKED * width, _LINES * width
-    held = [0] * count  # by position from `start`: the figures summed so far
-    # by position from `start`: the text length of a block below whose words make no stub (`_judge_stub`)
-    plain = [0] * count
-    nodes, site = stats.nodes, stats.site
+    # by position from `start`: the figures summed so far, and the text length of a block below whose
+    # words make no stub (`_judge_stub`)
+    held, plain = [0] * count, [0] * count
     doomed: list[LexborNode] = []
     notices: list[LexborNode] = []
     for position in range(start + count - 1, start, -1):  # the root itself is kept whatever it holds
@@ -654,6 +654,12 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
             held[parent] += mine
             if plain[index] == length:  # its text is that block's: no stub either
                 plain[parent] = length
+    _drop_doomed(root, doomed, notices)
+
+
+def _drop_doomed(root: LexborNode, doomed: list[LexborNode], notices: list[LexborNode]) -> None:
+    """After the pass: the stubs and "read more" lines, and the cookie notices unless the article under
+    `root` speaks of cookies itself."""
     if notices and not _speaks_of_cookies(root, notices):
         doomed.extend(notices)
     for node in doomed:
