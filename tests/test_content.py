@@ -363,3 +363,19 @@ def test_page_bytes_with_their_charset_read_as_the_decoded_text_does() -> None:
             assert record == expected
     broken = page.encode("utf-8").replace("台风".encode(), b"\xff\xfe", 1)
     assert extract(broken, URL, charset="utf-8").title == "\ufffd\ufffd"
+
+
+def test_a_stub_in_inline_wrappers_goes_and_a_plain_line_in_them_stays() -> None:
+    # the stub look reads a wrapper's text only when no block below holding all of it was read: a wrapper
+    # of a plain line is plain too, and a "continue reading" link wrapped the same way still goes
+    article = _paragraphs("first", 4)
+    html = (
+        f"<html><body><article><h1>How to</h1>{article}"
+        "<p><em><b>A short plain line of the article.</b></em></p>"
+        "<p><span><a href='/2026/how-to/full'>Continue reading</a></span></p>"
+        f"{_paragraphs('second', 3)}</article></body></html>"
+    )
+    text = extract(html, URL).text
+    assert "A short plain line of the article." in text
+    assert "Continue reading" not in text
+    assert "second step" in text

@@ -36,3 +36,23 @@ def test_arabic_scripts_commas_semicolons_and_question_marks_are_clause_marks() 
     body = LexborHTMLParser(f"<body><p>{sentence}</p></body>").body
     assert body is not None
     assert measure(body, Budget()).clauses[body.mem_id] == 4
+
+
+def test_the_lists_by_position_agree_with_the_figures_by_key() -> None:
+    body = LexborHTMLParser(
+        "<body><div id='a'>Lead, here.<p>One, two; three.</p><p><a href='/x'>Link</a> text</p></div>"
+        "<section><span>Tail!</span></section></body>"
+    ).body
+    assert body is not None
+    stats = measure(body, Budget())
+    for at, node in enumerate(body.traverse()):
+        key = node.mem_id
+        assert stats.keys[at] == key and stats.node(key).mem_id == key
+        assert stats.nodes[at].mem_id == key
+        assert stats.deep_length[at] == stats.length[key]
+        assert stats.clauses_of(key) == stats.deep_clauses[at] == stats.clauses[key]
+        own = node.text(False, "", True, True)
+        assert stats.own_length[at] == len(own)
+        parent = None if at == 0 else node.parent.mem_id  # type: ignore[union-attr]
+        assert stats.parent_key(key) == parent
+    assert stats.clauses_of(12345) == 0 and stats.parent_key(12345) is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import compress
 
 from selectolax.lexbor import LexborNode
 
@@ -77,8 +78,6 @@ def find_main_content(
     candidates = _score_paragraphs(stats)
     if not candidates:
         return [body]
-    for candidate in candidates.values():
-        candidate.score *= 1 - stats.link_density(candidate.node)
     ranked = _without_notices(sorted(candidates.values(), key=lambda c: c.score, reverse=True), stats)
     if not ranked:
         return [body]
@@ -103,30 +102,48 @@ def find_main_content(
     return nodes
 
 
+# The tags `_score_paragraphs` reads a paragraph in.
+_SCORED_TAGS = PARAGRAPH_TAGS | TEXT_WRAPPER_TAGS
+# What a paragraph gives its parent and grandparent, against what it gives its own block.
+_LEVEL_SHARES = (1, 2, 6)
+
+
 def _score_paragraphs(stats: TextStats) -> dict[int, _Candidate]:
+    """Every paragraph (a `<p>`'s whole text, a wrapper's own lines) gives points to three levels of
+    blocks over it, and each block's points are then discounted by its link density. Read by position
+    from measure's lists, only at the positions of paragraph tags (picked in C): most elements are not
+    asked anything."""
     candidates: dict[int, _Candidate] = {}
-    parent_of, node_of = stats.parent_of, stats.node_of
-    for key, tag in zip(stats.keys, stats.tags, strict=True):
+    keys, tags, up, nodes = stats.keys, stats.tags, stats.up, stats.nodes
+    deep_length, deep_clauses = stats.deep_length, stats.deep_clauses
+    own_length, own_clauses = stats.own_length, stats.own_clauses
+    for position in compress(range(len(keys)), map(_SCORED_TAGS.__contains__, tags)):
+        tag = tags[position]
+        ancestor: int | None
         if tag in PARAGRAPH_TAGS:
-            length, clauses = stats.length.get(key, 0), stats.clauses.get(key, 0)
-        elif tag in TEXT_WRAPPER_TAGS:
-            length, clauses = stats.direct_length.get(key, 0), stats.direct_clauses.get(key, 0)
+            length, clauses = deep_length[position], deep_clauses[position]
+            ancestor = up[position] if position else None  # the measured root (the page's body) is the top
         else:
-            continue
+            length, clauses = own_length[position], own_clauses[position]
+            ancestor = position
         if length < MIN_PARAGRAPH_CHARS:
             continue
         points = 1 + clauses + min(length // 100, 3)
-        # climbs by the keys measure() recorded: it stops at the measured root (the page's body)
-        ancestor: int | None = parent_of.get(key) if tag in PARAGRAPH_TAGS else key
-        for level in range(3):
+        for share in _LEVEL_SHARES:
             if ancestor is None:
                 break
-            candidate = candidates.get(ancestor)
+            key = keys[ancestor]
+            candidate = candidates.get(key)
             if candidate is None:
-                node = node_of[ancestor]
-                candidate = candidates[ancestor] = _Candidate(node, _initial_score(node))
-            candidate.score += points / (1 if level == 0 else level * 2 if level == 1 else level * 3)
-            ancestor = parent_of.get(ancestor)
+                node = nodes[ancestor]
+                score = TAG_WEIGHT.get(tags[ancestor] or "", 0) + class_weight(node)  # `_initial_score`
+                candidate = candidates[key] = _Candidate(node, score)
+            candidate.score += points / share
+            ancestor = up[ancestor] if ancestor else None
+    lengths, linked = stats.length, stats.linked
+    for key, candidate in candidates.items():  # link-heavy blocks discounted (`link_density` by key)
+        if key in linked:  # else no link text: the score stays
+            candidate.score *= 1 - min(1.0, linked[key] / lengths[key])
     return candidates
 
 
@@ -330,10 +347,10 @@ def _out_of_thread(top: _Candidate, candidates: dict[int, _Candidate], stats: Te
     wrapped as small blocks beside it: then the article is the child holding most of the prose."""
     prose = _prose(top.node, stats)
     # the article's block scored too: the children of `top` among the candidates, not all its children
-    key, parent_of = top.node.mem_id, stats.parent_of
+    key, parent_key = top.node.mem_id, stats.parent_key
     largest, most = None, 0
     for candidate in candidates.values():
-        if parent_of.get(candidate.node.mem_id) == key:
+        if parent_key(candidate.node.mem_id) == key:
             held = _prose(candidate.node, stats)
             if held > most:
                 largest, most = candidate, held
@@ -468,9 +485,7 @@ PART_MIN_CLAUSES = 6
 def _alike_part(sibling: LexborNode, kind: tuple[str | None, str | None], stats: TextStats) -> bool:
     if (sibling.tag, sibling.attributes.get("class")) != kind:
         return False
-    return (
-        _prose(sibling, stats) >= PART_MIN_PROSE or stats.clauses.get(sibling.mem_id, 0) >= PART_MIN_CLAUSES
-    )
+    return _prose(sibling, stats) >= PART_MIN_PROSE or stats.clauses_of(sibling.mem_id) >= PART_MIN_CLAUSES
 
 
 # A sibling that holds this much prose (a couple of sentences, several clauses, hardly a link) is text
@@ -486,7 +501,7 @@ def _holds_prose(sibling: LexborNode, stats: TextStats) -> bool:
     more, as readability allows a paragraph."""
     if (
         _prose(sibling, stats) < SIBLING_PROSE_CHARS
-        or stats.clauses.get(sibling.mem_id, 0) < SIBLING_PROSE_CLAUSES
+        or stats.clauses_of(sibling.mem_id) < SIBLING_PROSE_CLAUSES
         or class_weight(sibling) < 0
     ):
         return False
@@ -534,7 +549,7 @@ def _sibling_belongs(
         # a sentence or two, not a label in a box of its own (a copyright line, a credit); and no link:
         # a box's one paragraph that links is a teaser, a bio or a notice pointing to its story, its
         # author's page, its settings (the article's own sections hold more than one paragraph)
-        clauses = stats.clauses.get(paragraph.mem_id, 0)
+        clauses = stats.clauses_of(paragraph.mem_id)
         return (
             density == 0
             and (len(text) > 80 or clauses >= SOLE_PARAGRAPH_CLAUSES)
@@ -587,85 +602,114 @@ def clean_conditionally(root: LexborNode, stats: TextStats, budget: Budget | Non
     named like furniture or made of links, and "READ MORE: <link>" lines between paragraphs.
 
     One pass over what `measure` recorded of `root`'s subtree, children before parents: each block is
-    judged on what its kept children hold (as readability judges innermost first), from counts summed on
+    judged on what its kept children hold (as readability judges innermost first), from figures summed on
     the way up, never by reading a subtree again or asking the parser to walk it; only the blocks judged
-    are asked of the parser.
+    are asked of the parser. The figures are kept by position, packed in one integer each (`_Counts`'s
+    fields), with no object per element.
     """
     budget = budget or Budget()
-    notices: list[LexborNode] = []
     span = subtree_range(stats, root.mem_id)
-    keys, tags, node_of, parent_of = stats.keys, stats.tags, stats.node_of, stats.parent_of
-    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
-    counts: dict[int, _Counts] = {}
+    start, count = span.start, len(span)
+    tags, up, nodes, site = stats.tags, stats.up, stats.nodes, stats.site
+    own, own_clauses = stats.own_length, stats.own_clauses
+    width = max(stats.length.get(root.mem_id, 0), count).bit_length()  # no sum passes the text or count
+    weights: dict[str | None, int] = {tag: 1 << field * width for tag, field in _COUNTED.items()}
+    mask = (1 << width) - 1
+    clauses_at, linked_at, lines_at = _CLAUSES * width, _LINKED * width, _LINES * width
+    # by position from `start`: the figures summed so far, and the text length of a block below whose
+    # words make no stub (`_judge_stub`)
+    held, plain = [0] * count, [0] * count
     doomed: list[LexborNode] = []
-    for index in reversed(span[1:]):  # the root itself is kept whatever it holds
-        if not index & CHECK_EVERY:
+    notices: list[LexborNode] = []
+    for position in range(start + count - 1, start, -1):  # the root itself is kept whatever it holds
+        if not position & CHECK_EVERY:
             budget.check()
-        key = keys[index]
-        mine = counts.pop(key, None) or _Counts()
-        length = direct_length.get(key)
-        tag = tags[index] or ""
+        tag = tags[position]
+        mine = held[position - start] + weights.get(tag, 0)
+        length = own[position]
         if length:
-            mine.length += length
-            mine.clauses += direct_clauses[key]
+            mine += length + (own_clauses[position] << clauses_at)
             if length >= PROSE_LINE_CHARS and tag in TEXT_WRAPPER_TAGS:
-                mine.lines += length
-        if tag == "a":
-            mine.linked = mine.length
-            mine.links += 1
-        elif tag in _COUNTED:
-            setattr(mine, _COUNTED[tag], getattr(mine, _COUNTED[tag]) + 1)
-        if tag in ("figure", "figcaption"):
-            mine.figures += 1
-        if tag in _ASKED_TAGS and _judge(node_of[key], tag, mine, doomed, notices, stats.site):
-            continue  # removed: its parent is judged without it
-        parent_id = parent_of[key]
-        held = counts.get(parent_id)
-        if held is None:
-            counts[parent_id] = mine  # the first child's counts become the parent's, no copy needed
+                mine += length << lines_at
+        if tag in _RULED_TAGS:
+            verdict = _judge(nodes[position], tag, mine, width, doomed, site)
+            if verdict == _REMOVED:
+                continue  # removed: its parent is judged without it
+            asked = verdict == _KEPT and tag in _STUB_TAGS
         else:
-            held.add(mine)
+            asked = tag in _STUB_TAGS
+            if tag == "a":  # all of a link's text is link text
+                mine += ((mine & mask) - ((mine >> linked_at) & mask)) << linked_at
+        length = mine & mask
+        index = position - start
+        if (
+            asked
+            and 0 < length <= PITCH_MAX_CHARS
+            and plain[index] != length  # its text is a block's below, whose words make no stub
+            and _judge_stub(nodes[position], length, doomed, notices)
+        ):
+            plain[index] = length
+        if mine:
+            parent = up[position] - start
+            held[parent] += mine
+            if plain[index] == length:  # its text is that block's: no stub either
+                plain[parent] = length
+    _drop_doomed(root, doomed, notices)
+
+
+def _drop_doomed(root: LexborNode, doomed: list[LexborNode], notices: list[LexborNode]) -> None:
+    """After the pass: the stubs and "read more" lines, and the cookie notices unless the article under
+    `root` speaks of cookies itself."""
     if notices and not _speaks_of_cookies(root, notices):
         doomed.extend(notices)
     for node in doomed:
         node.remove(recursive=False)
 
 
+# What `_judge` did with a block: kept it (it may still be a stub), removed it, or doomed it.
+_KEPT, _REMOVED, _DOOMED = 0, 1, 2
+
+
 def _judge(
-    node: LexborNode,
-    tag: str,
-    mine: _Counts,
-    doomed: list[LexborNode],
-    notices: list[LexborNode],
-    site: Site | None = None,
-) -> bool:
-    """True when `node` is furniture and removed now; a heading of links, a "read more" line or a stub
-    is added to `doomed` (removed after the pass, still counted in its parent), a block that reads as
-    a cookie notice to `notices` (removed after the pass unless the article is about cookies)."""
-    if tag in _JUDGED_TAGS and _looks_like_furniture(node, mine):
+    node: LexborNode, tag: str, held: int, width: int, doomed: list[LexborNode], site: Site | None
+) -> int:
+    """_REMOVED when `node` is furniture and removed now; _DOOMED for a heading of links or a "read more"
+    line, added to `doomed` (removed after the pass, still counted in its parent); else _KEPT. `held`: its
+    figures, packed in fields of `width` bits."""
+    if tag in _JUDGED_TAGS and _looks_like_furniture(node, _Counts(held, width)):
         node.remove(recursive=False)
+        return _REMOVED
+    if tag == "p" or tag in _HEADINGS:
+        mask = (1 << width) - 1
+        length, linked = held & mask, (held >> _LINKED * width) & mask
+        density = min(1.0, linked / length) if length else 0.0
+        if tag == "p":
+            links = (held >> _LINKS * width) & mask
+            if (
+                links
+                and ((length < 200 and density > 0.6) or (links > 1 and density > 0.8))
+                and not shows_address(node, site)
+                and not names_source(node, site)
+            ):
+                doomed.append(node)
+                return _DOOMED
+        elif class_weight(node) < 0 or (density > 0.33 and not heads_a_part(node, site)):
+            doomed.append(node)
+            return _DOOMED
+    return _KEPT
+
+
+def _judge_stub(node: LexborNode, length: int, doomed: list[LexborNode], notices: list[LexborNode]) -> bool:
+    """A stub or a pitch goes after the pass; a cookie notice goes unless the article is about cookies.
+    True when the block's words make no stub (a block of the same text is none either)."""
+    words = _kind_by_words(node, length)
+    if words == NOT_STUB:
         return True
-    if tag == "p":
-        density = mine.density()
-        if (
-            mine.links
-            and ((mine.length < 200 and density > 0.6) or (mine.links > 1 and density > 0.8))
-            and not shows_address(node, site)
-            and not names_source(node, site)
-        ):
-            doomed.append(node)
-            return False
-    elif tag in _HEADINGS and (
-        class_weight(node) < 0 or (mine.density() > 0.33 and not heads_a_part(node, site))
-    ):
+    kind = _kind_of_block(node, words)
+    if kind == STUB:
         doomed.append(node)
-        return False
-    if tag in _STUB_TAGS:
-        kind = stub_kind(node, mine.length)
-        if kind == STUB:
-            doomed.append(node)
-        elif kind == CONSENT:
-            notices.append(node)
+    elif kind == CONSENT:
+        notices.append(node)
     return False
 
 
@@ -748,15 +792,39 @@ def stub_kind(node: LexborNode, length: int) -> int:
     cookies to track readers" too, and the caller asks the rest of the article before removing it."""
     if not 0 < length <= PITCH_MAX_CHARS:
         return NOT_STUB
+    return _kind_of_block(node, _kind_by_words(node, length))
+
+
+# What a block's words alone make of it (`_kind_by_words`): a pitch is a stub when it holds no other prose.
+_PITCH = 3
+
+
+def _kind_by_words(node: LexborNode, length: int) -> int:
+    """STUB, CONSENT, _PITCH or NOT_STUB by the block's text alone: the same for two blocks of one text."""
     text = (node.text() or "").strip()
     probe = _folded(text)  # lowered once for the cheap looks below
     if length <= STUB_MAX_CHARS and (_STUB_LOWERED.match(probe) if text.isascii() else _STUB.match(text)):
         return STUB
-    if ("cookie" in probe or "クッキー" in probe or "쿠키" in probe) and _CONSENT.search(text):
-        return CONSENT if not _holds_other_prose(node) else NOT_STUB
+    if _mentions_cookies(probe) and _CONSENT.search(text):
+        return CONSENT
     if _names_sign_up(probe) and _reads_as_pitch(text, probe):
-        return STUB if not _holds_other_prose(node) else NOT_STUB
+        return _PITCH
     return NOT_STUB
+
+
+def _kind_of_block(node: LexborNode, kind: int) -> int:
+    """`stub_kind` of a block its words make `kind`: a notice or a pitch beside other prose is not one."""
+    if kind in (CONSENT, _PITCH):
+        if _holds_other_prose(node):
+            return NOT_STUB
+        return CONSENT if kind == CONSENT else STUB
+    return kind
+
+
+def _mentions_cookies(probe: str) -> bool:
+    """A cheap necessary condition of `_CONSENT` on lowered text (whose other words are ASCII-free
+    only in the scripts the last two are in)."""
+    return "cookie" in probe or (not probe.isascii() and ("クッキー" in probe or "쿠키" in probe))
 
 
 def _reads_as_pitch(text: str, probe: str) -> bool:
@@ -836,31 +904,35 @@ def _folded(text: str) -> str:
     return probe
 
 
+# The figures `clean_conditionally` sums for a block, a field each of one integer (`_packed`): text
+# length, clause marks, link text, prose lines written in wrappers (`<div><span>a sentence</span>`), and
+# elements by kind. A field is wide enough for the page's text and its count of elements, so a child's
+# figures join its parent's in one addition, with no object per element.
+_LENGTH, _CLAUSES, _LINKED, _LINES = range(4)
+_LINKS, _PARAGRAPHS, _IMAGES, _ITEMS, _INPUTS, _EMBEDS, _FIGURES = range(4, 11)
+
+
 class _Counts:
-    """What a block holds: text and link text lengths, clause marks, and elements by kind."""
+    """What a block holds, unpacked from its figures for the rules that read many of them."""
 
     __slots__ = (
         "clauses", "embeds", "figures", "images", "inputs", "items", "length", "lines", "linked", "links",
         "paragraphs",
     )  # fmt: skip
 
-    def __init__(self) -> None:
-        self.length = self.clauses = self.linked = self.links = self.paragraphs = 0
-        self.images = self.items = self.inputs = self.embeds = self.figures = 0
-        self.lines = 0  # characters of prose lines written in wrappers (`<div><span>a sentence</span>`)
-
-    def add(self, other: _Counts) -> None:
-        self.length += other.length
-        self.clauses += other.clauses
-        self.linked += other.linked
-        self.links += other.links
-        self.paragraphs += other.paragraphs
-        self.images += other.images
-        self.items += other.items
-        self.inputs += other.inputs
-        self.embeds += other.embeds
-        self.figures += other.figures
-        self.lines += other.lines
+    def __init__(self, held: int = 0, width: int = 1) -> None:
+        mask = (1 << width) - 1
+        self.length = held & mask
+        self.clauses = (held := held >> width) & mask
+        self.linked = (held := held >> width) & mask
+        self.lines = (held := held >> width) & mask
+        self.links = (held := held >> width) & mask
+        self.paragraphs = (held := held >> width) & mask
+        self.images = (held := held >> width) & mask
+        self.items = (held := held >> width) & mask
+        self.inputs = (held := held >> width) & mask
+        self.embeds = (held := held >> width) & mask
+        self.figures = held >> width
 
     def density(self) -> float:
         return min(1.0, self.linked / self.length) if self.length else 0.0
@@ -875,14 +947,17 @@ GALLERY_MIN_LINES = 200
 LINES_MAX_DENSITY = 0.05
 CARDS_ALIKE = 3
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-# The tags `_judge` has a rule for; every other element is only counted.
-_ASKED_TAGS = _JUDGED_TAGS | _HEADINGS | _STUB_TAGS
+# The blocks with a rule of their own; the other asked tags are only asked whether they are a stub.
+_RULED_TAGS = _JUDGED_TAGS | _HEADINGS | {"p"}
+# The elements counted by kind: the field each adds one to.
 _COUNTED = {
-    "p": "paragraphs",
-    "img": "images",
-    "li": "items",
-    **dict.fromkeys(("input", "select", "textarea", "button"), "inputs"),
-    **dict.fromkeys(("iframe", "embed", "object", "video"), "embeds"),
+    "a": _LINKS,
+    "p": _PARAGRAPHS,
+    "img": _IMAGES,
+    "li": _ITEMS,
+    **dict.fromkeys(("input", "select", "textarea", "button"), _INPUTS),
+    **dict.fromkeys(("iframe", "embed", "object", "video"), _EMBEDS),
+    **dict.fromkeys(("figure", "figcaption"), _FIGURES),
 }
 
 

@@ -73,16 +73,16 @@ def _headline_before(tags: list[str | None], start: int) -> int | None:
 def _holder(stats: TextStats, heading: int, body: int) -> int | None:
     """The lowest block holding the headline and the body, when it is not the page (a page-wide pair is
     a site's title above some block, not an article's headline above its body)."""
-    parent_of = stats.parent_of
+    parent_key = stats.parent_key
     above: set[int] = set()
     key: int | None = heading
     while key is not None:
         above.add(key)
-        key = parent_of.get(key)
-    key = parent_of.get(body)
+        key = parent_key(key)
+    key = parent_key(body)
     while key is not None and key not in above:
-        key = parent_of.get(key)
-    if key is None or parent_of.get(key) is None:  # the measured root: the page's body
+        key = parent_key(key)
+    if key is None or parent_key(key) is None:  # the measured root: the page's body
         return None
     return key
 
@@ -91,14 +91,14 @@ def _leads_beside(stats: TextStats, heading: int, body: int, holder: int) -> lis
     """The lead blocks beside the body's container: the earlier siblings of the body's first block and of
     its ancestors up to `holder`, after the headline's own block. A block inside the headline's block (a
     header with the title and a deck) is the headline's, not the body's."""
-    parent_of, node_of = stats.parent_of, stats.node_of
+    parent_key, node_of = stats.parent_key, stats.node
     headline_path: set[int] = set()
     key: int | None = heading
     while key is not None and key != holder:
         headline_path.add(key)
-        key = parent_of.get(key)
+        key = parent_key(key)
     levels: list[list[LexborNode]] = []
-    child, parent = node_of[body], parent_of.get(body)
+    child, parent = node_of(body), parent_key(body)
     while parent is not None:
         level: list[LexborNode] = []
         sibling = child.prev
@@ -109,7 +109,7 @@ def _leads_beside(stats: TextStats, heading: int, body: int, holder: int) -> lis
         levels.append(level[::-1])
         if parent == holder:
             break
-        child, parent = node_of[parent], parent_of.get(parent)
+        child, parent = node_of(parent), parent_key(parent)
     # an outer level's siblings come before the inner levels' (which are inside its chain block)
     return [lead for level in reversed(levels) for lead in level]
 
@@ -118,7 +118,7 @@ def _is_lead(node: LexborNode, stats: TextStats) -> bool:
     key = node.mem_id
     size = stats.length.get(key, 0)
     long_enough = size >= LEAD_MIN_CHARS or (
-        size >= LEAD_MIN_CLAUSED_CHARS and stats.clauses.get(key, 0) >= LEAD_MIN_CLAUSES
+        size >= LEAD_MIN_CLAUSED_CHARS and stats.clauses_of(key) >= LEAD_MIN_CLAUSES
     )
     return (
         long_enough

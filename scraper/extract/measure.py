@@ -30,16 +30,21 @@ class TextStats:
     """
 
     __slots__ = (
-        "clauses", "direct_clauses", "direct_length", "keys", "length", "linked", "node_of", "parent_of",
-        "site", "tags", "up",
+        "deep_clauses", "deep_length", "keys", "length", "linked", "nodes", "own_clauses", "own_length",
+        "position", "site", "tags", "up",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.length: dict[int, int] = {}
-        self.clauses: dict[int, int] = {}
         self.linked: dict[int, int] = {}
-        self.direct_length: dict[int, int] = {}
-        self.direct_clauses: dict[int, int] = {}
+        # by position, as `keys`: each element's own text (its text children's) length and clause marks,
+        # read by the passes that walk the positions (no key looked up per element)
+        self.own_length: list[int] = []
+        self.own_clauses: list[int] = []
+        # ... and its whole text's (`length` and `clauses` by position)
+        self.deep_length: list[int] = []
+        self.deep_clauses: list[int] = []
+        self.position: dict[int, int] = {}  # by key: the element's position in the lists
         # in document order: the elements' keys and tags (each asked of the node once: every
         # question builds a Python object in the parser's binding)
         self.keys: list[int] = []
@@ -48,10 +53,51 @@ class TextStats:
         # the run of elements after it whose parents are in it, so a later stage walks a block's subtree
         # without the parser
         self.up: list[int] = []
-        self.parent_of: dict[int, int] = {}  # by key, up to the measured root
-        self.node_of: dict[int, LexborNode] = {}
+        self.nodes: list[LexborNode] = []  # by position
         # the page's site, where the finder knows it: where a linked heading leads tells a teaser
         self.site: Site | None = None
+
+    def parent_key(self, key: int) -> int | None:
+        """The key of the element `key`'s parent, None for the measured root and an element not measured
+        (read from the lists: a climb asks a few blocks, no dict of every element's is needed)."""
+        at = self.position.get(key)
+        return self.keys[self.up[at]] if at else None
+
+    @property
+    def node_of(self) -> dict[int, LexborNode]:
+        """The measured elements by key (`nodes` by position)."""
+        return dict(zip(self.keys, self.nodes, strict=True))
+
+    def node(self, key: int) -> LexborNode:
+        """The measured element `key` (a KeyError for one not measured)."""
+        return self.nodes[self.position[key]]
+
+    @property
+    def parent_of(self) -> dict[int, int]:
+        """`parent_key` of every measured element but the root, by key."""
+        keys = self.keys
+        return dict(zip(keys[1:], map(keys.__getitem__, self.up[1:]), strict=True))
+
+    def clauses_of(self, key: int) -> int:
+        """The clause marks of the element `key` (0 for one not measured): read from the list, as the
+        few blocks asked need no dict of every element's."""
+        at = self.position.get(key)
+        return 0 if at is None else self.deep_clauses[at]
+
+    @property
+    def clauses(self) -> dict[int, int]:
+        """`deep_clauses` by key, every measured element's."""
+        return dict(zip(self.keys, self.deep_clauses, strict=True))
+
+    @property
+    def direct_length(self) -> dict[int, int]:
+        """`own_length` by key, for the elements with text of their own."""
+        return dict(compress(zip(self.keys, self.own_length, strict=True), self.own_length))
+
+    @property
+    def direct_clauses(self) -> dict[int, int]:
+        """`own_clauses` by key, for the elements with text of their own (0 marks included)."""
+        return dict(compress(zip(self.keys, self.own_clauses, strict=True), self.own_length))
 
     def link_density(self, node: LexborNode) -> float:
         key = node.mem_id
@@ -68,14 +114,12 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
     walk, which cannot go on past a node unlinked under it). The root dropped is measured whole."""
     stats = TextStats()
     keys, tags, up = stats.keys, stats.tags, stats.up
-    parent_of, node_of = stats.parent_of, stats.node_of
-    direct_length, direct_clauses = stats.direct_length, stats.direct_clauses
     position: dict[int, int] = {}
     lengths: list[int] = []
     clause_counts: list[int] = []
     find_clauses = CLAUSE.findall
     # bound once: the loop runs for every element of the page
-    add_key, add_tag, add_up = keys.append, tags.append, up.append
+    add_key, add_tag, add_up, add_node = keys.append, tags.append, up.append, stats.nodes.append
     add_length, add_clauses = lengths.append, clause_counts.append
     count = 0  # elements recorded: the next one's position
     for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
@@ -87,7 +131,6 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
             parent = position.get(parent_key)
             if parent is None or (drops is not None and drops(node)):
                 continue  # inside a dropped element, or dropped
-            parent_of[key] = parent_key
         else:
             parent = 0
             if drops is not None and drops(node):
@@ -95,21 +138,23 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
         add_up(parent)
         add_key(key)
         add_tag(node.tag)
-        node_of[key] = node
+        add_node(node)
         position[key] = count
         count += 1
         text = node.text(False, "", True, True)  # deep=False, strip, skip_empty: no keywords to parse
         if text:
-            length = direct_length[key] = len(text)
+            length = len(text)
             if text.isascii():  # (known without a read) the ASCII marks deleted in C, no match objects
-                clauses = direct_clauses[key] = length - len(text.encode().translate(None, ASCII_CLAUSE))
+                clauses = length - len(text.encode().translate(None, ASCII_CLAUSE))
             else:
-                clauses = direct_clauses[key] = len(find_clauses(text))
+                clauses = len(find_clauses(text))
         else:
             length = clauses = 0
         add_length(length)
         add_clauses(clauses)
+    stats.own_length, stats.own_clauses = lengths[:], clause_counts[:]  # summed in place below
     _sum_up(stats, up, lengths, clause_counts, position)
+    stats.deep_length, stats.deep_clauses, stats.position = lengths, clause_counts, position
     return stats
 
 
@@ -130,14 +175,13 @@ def _sum_up(
                 linked[index] = own
             if linked[index]:
                 linked[parent] += linked[index]
-    # readers ask `.get(key, 0)`. Length and clauses: every element gets its entry, into a copy of
-    # `position` (the same keys: no resizing as the dict grows, a fifth of building it anew); linked
-    # text: only the links and their ancestors, the few with any
+    # readers ask `.get(key, 0)`. Length: every element gets its entry, into a copy of `position` (the
+    # same keys: no resizing as the dict grows, a fifth of building it anew); linked text: only the
+    # links and their ancestors, the few with any. Clause marks, asked of a few blocks, are read from
+    # their list (`clauses_of`)
     keys = stats.keys
     stats.length = position.copy()
     stats.length.update(zip(keys, lengths, strict=True))
-    stats.clauses = position.copy()
-    stats.clauses.update(zip(keys, clause_counts, strict=True))
     stats.linked = dict(compress(zip(keys, linked, strict=True), linked))
 
 
