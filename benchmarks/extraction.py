@@ -1,6 +1,6 @@
 """Extraction quality and speed: scraper's extractor beside trafilatura and readability-lxml, in one run.
 
-    python benchmarks/extraction.py [--shared ../shared/benchmarks] [--passes 3] [--only-ours]
+    python benchmarks/extraction.py [--shared ../shared/benchmarks] [--passes 5] [--only-ours]
 
 Every set is scored in the same run: the article-extraction benchmark, Mozilla Readability's test pages
 (readability-pages) and our Chinese labelled set (benchmarks/cjk/). The metric is the article-extraction
@@ -10,8 +10,11 @@ prediction, recall over all pages, F1 of the two means; on the CJK set each Han/
 so a change that only fits the pages it was tried on shows as a gap.
 
 Speed: pages per second of CPU time (this thread's, `time.thread_time`), fastest of `--passes` passes,
-one thread: on a shared machine wall time measures the neighbours too. Compare the ratio between
-extractors of one run ("x"), not figures across runs. Each extractor gets the page as it takes it: ours
+one thread: on a shared machine wall time measures the neighbours too. The extractors take turns, a
+pass each, so each meets the machine in the same states: on this VM the same code ran a set at 269
+and at 347 pages/s minutes apart, and one extractor's passes all in a slow minute, the other's in a
+fast one, moved the ratio by a quarter. Compare the ratio between extractors of one run ("x"), not
+figures across runs. Each extractor gets the page as it takes it: ours
 the stored UTF-8 bytes with their charset (`extract(data, url, charset="utf-8")`), the peers the text;
 no one is timed decoding or encoding the page. `extraction_cost.py` counts instructions instead.
 
@@ -242,14 +245,19 @@ def metadata_accuracy(outputs: list[Output], pages: list[Page]) -> dict[str, flo
     return accuracy
 
 
-def timed(extractor: Callable[[Page], Output], pages: list[Page], passes: int) -> tuple[list[Output], float]:
-    best = float("inf")
-    outputs: list[Output] = []
+def timed_in_turns(
+    extractors: dict[str, Callable[[Page], Output]], pages: list[Page], passes: int
+) -> dict[str, tuple[list[Output], float]]:
+    """Each extractor's outputs and pages per CPU second (its fastest pass), the extractors taking
+    turns a pass each, so that a slow or a fast minute of the machine falls on all of them."""
+    best = dict.fromkeys(extractors, float("inf"))
+    outputs: dict[str, list[Output]] = {}
     for _ in range(max(1, passes)):
-        start = time.thread_time()
-        outputs = [_safe(extractor, page) for page in pages]
-        best = min(best, time.thread_time() - start)
-    return outputs, len(pages) / best if best > 0 else 0.0
+        for name, extractor in extractors.items():
+            start = time.thread_time()
+            outputs[name] = [_safe(extractor, page) for page in pages]
+            best[name] = min(best[name], time.thread_time() - start)
+    return {name: (outputs[name], len(pages) / best[name] if best[name] > 0 else 0.0) for name in extractors}
 
 
 def _safe(extractor: Callable[[Page], Output], page: Page) -> Output:
@@ -266,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="folder of the shared sets")
     parser.add_argument("--cjk-data", type=Path, default=CJK_DATA)
-    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--only-ours", action="store_true", help="skip the peers (for quick tuning)")
     parser.add_argument("--sets", help="comma-separated set names to run (default: all)")
     parser.add_argument("--dump", type=Path, help="write our per-page F1 here, worst first")
@@ -294,13 +302,15 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     meta_rows: list[tuple[str, dict[str, float | None]]] = []
     dump_rows: list[tuple[float, float, float, str, str]] = []
+    installed = {name: extractor for name, extractor in extractors if extractor is not None}
     for data in sets:
         speeds: dict[str, float] = {}
+        runs = timed_in_turns(installed, data.pages, args.passes)
         for name, extractor in extractors:
             if extractor is None:
                 print(f"{data.name:<20}{name:<18} not installed (pip install -e '.[bench]')")
                 continue
-            outputs, speed = timed(extractor, data.pages, args.passes)
+            outputs, speed = runs[name]
             speeds[name] = speed
             pairs = [(o.text, p.truth) for o, p in zip(outputs, data.pages, strict=True)]
             total = score(pairs, data.cjk)
