@@ -29,24 +29,18 @@ suite runs a fixed (derandomized) set, in seconds.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from scraper.extract import extract
 from tests.article_pages import URL
+from tests.hunting import fixed_or_hunting
 
-_HUNT = int(os.environ.get("SCRAPER_LAYOUT_EXAMPLES", "0"))
-LAYOUT_SETTINGS = settings(
-    max_examples=_HUNT or 40,
-    derandomize=not _HUNT,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+LAYOUT_SETTINGS = fixed_or_hunting("SCRAPER_LAYOUT_EXAMPLES", 40)
 
 # Sentences of news prose per script; a paragraph is a few of them and one numbered sentence of its own.
 PROSE = {

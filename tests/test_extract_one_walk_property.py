@@ -16,11 +16,10 @@ draws; the suite runs a fixed (derandomized) set, in seconds.
 
 from __future__ import annotations
 
-import os
 from dataclasses import astuple
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -30,15 +29,10 @@ from scraper.extract.budget import Budget
 from scraper.extract.clean import drop_junk, drop_junk_measured
 from scraper.extract.measure import TextStats, measure
 from tests.article_pages import URL
+from tests.hunting import fixed_or_hunting
 from tests.test_extract_layouts_property import PROSE
 
-_HUNT = int(os.environ.get("SCRAPER_ONE_WALK_EXAMPLES", "0"))
-ONE_WALK_SETTINGS = settings(
-    max_examples=_HUNT or 120,
-    derandomize=not _HUNT,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+ONE_WALK_SETTINGS = fixed_or_hunting("SCRAPER_ONE_WALK_EXAMPLES", 120)
 # the finder's own protection (content._HOLDS_ARTICLE)
 PROTECT = "h1, article, main, [itemprop=articleBody]"
 
