@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -724,12 +725,35 @@ def safe_url(link: str, base: str) -> str | None:
     link = link.strip(_C0_OR_SPACE).replace(" ", "%20")
     if PLAIN_ABSOLUTE.fullmatch(link):  # most links: urljoin would give them back as they are
         return link
+    if link[:1] == "/" and _ROOTED_PATH.fullmatch(link) and "/." not in link:
+        origin = _origin(base)  # (a rooted path: the base's scheme and host before it, as urljoin puts it)
+        if origin is not None:
+            return origin + link
     try:
         absolute = urljoin(base, link)
         scheme = urlsplit(absolute).scheme.lower()
     except ValueError:
         return None
     return absolute if scheme in _SAFE_SCHEMES else None
+
+
+# A path from the site's root that urljoin only puts after the base's scheme and host (the most common
+# relative link, `/wiki/Title`): not `//` (another host), ASCII, no `;params`, query or fragment (urljoin
+# drops an empty one), and no dot segment (`/.` is looked for apart: `/./`, `/../`, a final `/.`).
+_ROOTED_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,=:@%/]*")
+
+
+@lru_cache(maxsize=64)
+def _origin(base: str) -> str | None:
+    """`scheme://host` of an http(s) `base`, as urljoin writes it before a rooted path (the scheme
+    lowered, the host as written); None for any other base, which urljoin joins itself."""
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _is_tracker(src: str, attributes: dict[str, str | None]) -> bool:
