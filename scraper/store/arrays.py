@@ -39,13 +39,18 @@ MAX_COMPILED = 256  # statements kept compiled (each is one per set of columns: 
 
 
 def as_arrays(connection: Connection, rows: Sequence[Mapping[str, Any]], key: str) -> bool:
-    """Whether to write these rows as one statement over arrays: on PostgreSQL, several rows, each once (an
-    UPDATE ... FROM that met a row twice would take one of its values, unsaid which), all with the same
-    keys."""
-    if connection.dialect.name != "postgresql" or len(rows) < 2:
+    """Whether to write these rows as one statement over arrays: on PostgreSQL through psycopg (whose
+    `%(name)b` sends a value in binary), several rows, each once (an UPDATE ... FROM that met a row twice
+    would take one of its values, unsaid which), all with the same keys."""
+    if not on_psycopg(connection) or len(rows) < 2:
         return False
     first = rows[0].keys()
     return len({row[key] for row in rows}) == len(rows) and all(row.keys() == first for row in rows)
+
+
+def on_psycopg(connection: Connection) -> bool:
+    """PostgreSQL through psycopg 3 (make_engine's driver for postgresql:// URLs)."""
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
 
 
 def array_type(column_type: TypeEngine[Any]) -> TypeEngine[Any]:

@@ -80,7 +80,7 @@ def known_keys(
     this feed. On PostgreSQL the lists go as two arrays (`= ANY`), so the statement is the same whatever
     their length: built and parsed once, where an `IN` of each value is a statement of its own."""
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if arrays.on_psycopg(connection):
         values = {"all_keys": list(keys), "all_guids": list(guids), "feed": feed_id}
         return arrays.execute(connection, _known_keys_any(feed_id is None), values)
     return session.execute(
