@@ -40,7 +40,10 @@ is not in them), split by the library that ran them (each shared object's own in
 machine nine tenths are the interpreter's, running Python code, the HTML parser and zlib a few percent),
 then the top C functions by inclusive instructions (`callgrind_annotate --inclusive=yes`). Under CPython
 3.11 Python functions show only as the interpreter's frames: for a split by Python function, `--profile`
-(py-spy) on a run without valgrind. The worker is some fifty times slower under valgrind, so use few
+(py-spy) on a run without valgrind, or `benchmarks/article_parts.py`, which counts each part of the
+archiving (poll, claims, fetch, extract, record, post files) alone. The worker is some fifty times slower
+under valgrind, so what it does so many times a second (the scheduler's ticks, the heartbeat, claims that
+find nothing) weighs that much more per article than at its native rate; and use few
 articles (`--workers 1 --articles 200`); its wall-time and CPU figures mean nothing then, its
 instructions do, within a percent or two from run to run (what the loop does while waiting, and how the
 outcomes batch, follow the wall clock). With `--baseline` and `--rounds`, an A/B by instructions per article.
@@ -352,7 +355,8 @@ def dumped_instructions(pid: int, dump: Path, articles: int) -> float | None:
     files = sorted(dump.parent.glob(f"{dump.name}*"), key=lambda path: path.stat().st_mtime)
     if not files:
         return None
-    match = re.search(r"^(?:summary|totals):\s*(\d+)", files[-1].read_text(errors="replace"), re.M)
+    dumped = files[-1].read_text(errors="replace")  # totals first: see _callgrind._total
+    match = re.search(r"^totals:\s*(\d+)", dumped, re.M) or re.search(r"^summary:\s*(\d+)", dumped, re.M)
     if not match:
         return None
     return int(match.group(1)) / articles

@@ -142,3 +142,121 @@ def test_a_batch_of_outcomes_updates_each_row_with_its_own_values_on_both_backen
         too_long = [{"row_id": ids[1], "new_final_url": "https://x.example/" + "a" * 3000}]
         with pytest.raises(DataError), engine.begin() as connection:
             update_many(connection, ("final_url",), too_long, None, None)
+
+
+def statements_of(engine: Engine) -> tuple[list[tuple[str, bool]], Any]:
+    """The statements the engine runs from now on (text, executemany?), and the listener to remove."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, bool]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
+        seen.append((statement, many))
+
+    event.listen(engine, "before_cursor_execute", note)
+    return seen, note
+
+
+def test_a_batch_of_outcomes_is_one_statement_on_postgresql_and_every_row_gets_its_values(
+    engine: Engine,
+) -> None:
+    """Issue 15: on PostgreSQL a batch of N outcomes is one UPDATE (over arrays of their values) and its
+    raw pages one INSERT, not a statement per row; on SQLite a statement per row as before. Either way
+    every row holds its own values, dates made UTC, and an over-long value in a batch is refused as a
+    row's UPDATE refuses it, never cut short by a cast."""
+    from sqlalchemy import event
+
+    from scraper.store.articles import keep_raw_pages, update_many
+    from scraper.store.models import RawPage
+
+    n = 30
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        ArticleRows(("url", "canonical_url", "host", "status", "discovered_at")).insert(
+            session,
+            [(f"https://b.example/{i}", f"https://b.example/{i}", "b", "pending", NOW) for i in range(n)],
+        )
+    with engine.connect() as connection:
+        ids = list(connection.scalars(select(Article.id).order_by(Article.id)))
+    east = timezone(timedelta(hours=-3))
+    batch = [
+        {
+            "row_id": row_id,
+            "new_status": "archived",
+            "new_title": None if i % 7 == 0 else f'T{i} "q" \\N\t{{a,b}} é',
+            "new_attempts": i,
+            "new_archived_at": datetime(2001, 2, 3, 4, i % 60, tzinfo=east),
+            "new_post_path": f"post-{i}.md",
+        }
+        for i, row_id in enumerate(ids)
+    ]
+    pages = [
+        {
+            "article_id": row_id,
+            "url": f"https://b.example/{i}",
+            "content_type": None if i % 5 == 0 else "text/html",
+            "encoding": "utf-8",
+            "body_zlib": bytes([i, 0, 255]) * i,
+            "fetched_at": NOW,
+            "warc_file": None,
+            "warc_offset": None if i % 2 else 2**40 + i,
+        }
+        for i, row_id in enumerate(ids)
+    ]
+    columns = ("archived_at", "attempts", "post_path", "status", "title")
+    until = NOW + timedelta(minutes=5)
+    seen, note = statements_of(engine)
+    try:
+        with engine.begin() as connection:
+            update_many(connection, columns, batch, "node-1", until)
+            keep_raw_pages(connection, pages, [])
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    writes = [(statement, many) for statement, many in seen if statement.lstrip()[:6] in ("UPDATE", "INSERT")]
+    if engine.dialect.name == "postgresql":
+        assert len(writes) == 2 and not any(many for _, many in writes)
+    else:
+        assert len(writes) == 2 and all(many for _, many in writes)  # each an executemany of n rows
+    wanted = (
+        Article.id,
+        Article.status,
+        Article.title,
+        Article.attempts,
+        Article.archived_at,
+        Article.post_path,
+        Article.lease_owner,
+        Article.lease_expires_at,
+    )
+    with engine.connect() as connection:
+        got = [tuple(row) for row in connection.execute(select(*wanted).order_by(Article.id))]
+        kept = [
+            tuple(row)
+            for row in connection.execute(
+                select(
+                    RawPage.article_id, RawPage.content_type, RawPage.body_zlib, RawPage.warc_offset
+                ).order_by(RawPage.article_id)
+            )
+        ]
+    assert got == [
+        (
+            item["row_id"],
+            "archived",
+            item["new_title"],
+            item["new_attempts"],
+            item["new_archived_at"].astimezone(UTC),
+            item["new_post_path"],
+            "node-1",
+            until,
+        )
+        for item in batch
+    ]
+    assert kept == [(p["article_id"], p["content_type"], p["body_zlib"], p["warc_offset"]) for p in pages]
+    if engine.dialect.name == "postgresql":  # SQLite keeps any length
+        too_long = [
+            {"row_id": ids[0], "new_final_url": "https://x.example/short"},
+            {"row_id": ids[1], "new_final_url": "https://x.example/" + "a" * 3000},
+        ]
+        with pytest.raises(DataError), engine.begin() as connection:
+            update_many(connection, ("final_url",), too_long, None, None)
+        with engine.connect() as connection:  # the batch's transaction rolled back, whole
+            assert connection.scalar(select(Article.final_url).where(Article.id == ids[0])) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,9 +13,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from scraper.poll import FeedEntry
-from scraper.queue import enqueue_entries
+from scraper.queue import checked_entry, enqueue_entries
 from scraper.store.db import make_engine, session_factory, upgrade
-from scraper.store.models import Article, Feed, utcnow
+from scraper.store.models import Article, ArticleStatus, Feed, utcnow
 
 
 def entry(guid: str | None, link: str | None, title: str = "t") -> FeedEntry:
@@ -188,3 +189,67 @@ def test_every_link_of_one_document_is_queued_once_whatever_its_guids(
         assert result.duplicates == len(items) - len(expected)
     finally:
         session.rollback()
+
+
+def test_a_feeds_entries_are_queued_in_one_statement_on_postgresql_as_sqlalchemy_would_insert_them(
+    engine: Engine,
+) -> None:
+    """Issue 15: on PostgreSQL a poll's new entries are one INSERT over arrays of their values, and the
+    search for those already known one query over arrays (the same text whatever their number); on
+    SQLite the statements as before. The rows are those SQLAlchemy's own insert makes: each column's
+    value, the host from the URL (the column's default), the constant defaults; and entries known by URL
+    (in any feed) or by GUID (in this feed, or under no feed for a feed of None) are duplicates."""
+    from sqlalchemy import event
+
+    from scraper.hosts import host_key
+
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        feeds = [Feed(url=f"https://example.org/{name}.xml", name=name, failures_in_row=0) for name in "ab"]
+        session.add_all(feeds)
+        session.flush()
+        feed_a, feed_b = (feed.id for feed in feeds)
+    now = utcnow()
+    links = [f"https://Site{n % 3}.example:8080/{n}?q=é" for n in range(25)]
+    seen: list[tuple[str, bool]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
+        seen.append((statement.lstrip()[:6] + ("unnest" if "unnest(" in statement else ""), many))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with sessions.begin() as session:
+            queued = enqueue_entries(session, feed_a, [entry(f"g{link}", link) for link in links], now)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert len(queued.new_ids) == len(links)
+    if engine.dialect.name == "postgresql":
+        inserts = [kind for kind in seen if kind[0].startswith("INSERT")]
+        assert inserts == [("INSERTunnest", False)]  # one statement, its values as arrays
+    columns = (Article.id, Article.url, Article.host, Article.guid, Article.status, Article.attempts)
+    with sessions() as session:
+        stored = {row.id: tuple(row)[1:] for row in session.execute(select(*columns, Article.revisits))}
+        discovered = set(session.scalars(select(Article.discovered_at)))
+    kept = [checked_entry(entry(f"g{link}", link), now) for link in links]  # the link as stored
+    expected = [
+        (e.link, host_key(e.link or ""), f"g{link}", ArticleStatus.PENDING, 0, 0)
+        for (e, _), link in zip(kept, links, strict=True)
+    ]
+    assert [stored[i] for i in queued.new_ids] == expected
+    assert discovered == {now}
+    with sessions.begin() as session:  # the same URLs again, other GUIDs: known by URL, in any feed
+        again = enqueue_entries(
+            session, feed_b, [entry(f"other{n}", link) for n, link in enumerate(links)], now
+        )
+        by_guid = enqueue_entries(  # known by GUID in feed a only
+            session, feed_a, [entry(f"g{links[0]}", "https://example.org/new-link")], now
+        )
+        elsewhere = enqueue_entries(
+            session, feed_b, [entry(f"g{links[1]}", "https://example.org/other-link")], now
+        )
+        no_feed = enqueue_entries(session, None, [entry("loose", "https://example.org/loose")], now)
+        no_feed_again = enqueue_entries(session, None, [entry("loose", "https://example.org/loose-2")], now)
+    assert again.new_ids == () and again.duplicates == len(links)
+    assert by_guid.new_ids == () and by_guid.duplicates == 1
+    assert len(elsewhere.new_ids) == 1  # a GUID of another feed is not this feed's
+    assert len(no_feed.new_ids) == 1 and no_feed_again.duplicates == 1  # GUIDs under no feed: IS NULL

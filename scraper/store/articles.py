@@ -13,13 +13,16 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     BindParameter,
     ColumnElement,
     Connection,
     Insert,
+    Integer,
     Row,
     Select,
     Table,
+    Text,
     Update,
     bindparam,
     delete,
@@ -30,7 +33,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql import Executable
 
+from scraper.hosts import host_key
+from scraper.store import arrays
 from scraper.store.leases import chunks
 from scraper.store.models import Article, ArticleStatus, RawPage
 from scraper.store.work_due import claimable, due_count, pending_and_due
@@ -71,11 +77,28 @@ def known_keys(
     session: Session, feed_id: int | None, keys: Sequence[str], guids: Sequence[str | None]
 ) -> Iterable[Any]:
     """(canonical_url, guid, feed_id) of the rows holding one of these URLs, or one of these GUIDs in
-    this feed."""
+    this feed. On PostgreSQL the lists go as two arrays (`= ANY`), so the statement is the same whatever
+    their length: built and parsed once, where an `IN` of each value is a statement of its own."""
+    connection = session.connection()
+    if arrays.on_psycopg(connection):
+        values = {"all_keys": list(keys), "all_guids": list(guids), "feed": feed_id}
+        return arrays.execute(connection, _known_keys_any(feed_id is None), values)
     return session.execute(
         select(Article.canonical_url, Article.guid, Article.feed_id).where(
             or_(Article.canonical_url.in_(keys), (Article.feed_id == feed_id) & Article.guid.in_(guids))
         )
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _known_keys_any(no_feed: bool) -> Executable:
+    """`known_keys`' query with its lists as bound arrays; `no_feed`: the GUIDs of rows under no feed (as
+    `feed_id == None` is `IS NULL` in the query it stands for)."""
+    keys = bindparam("all_keys", type_=ARRAY(Text())).cast(ARRAY(Text()))
+    guids = bindparam("all_guids", type_=ARRAY(Text())).cast(ARRAY(Text()))
+    feed = Article.feed_id.is_(None) if no_feed else Article.feed_id == bindparam("feed", type_=Integer())
+    return select(Article.canonical_url, Article.guid, Article.feed_id).where(
+        or_(Article.canonical_url == func.any(keys), feed & (Article.guid == func.any(guids)))
     )
 
 
@@ -119,9 +142,47 @@ def insert_returning_ids(session: Session, rows: Sequence[dict[str, Any]]) -> li
     if not rows:
         return []
     table = cast(Table, Article.__table__)
+    names = tuple(rows[0])
+    if "host" not in names and _constant_defaults(names) is not None:
+        connection = session.connection()
+        if arrays.as_arrays(connection, rows, "canonical_url"):
+            values = {f"all_{name}": [row[name] for row in rows] for name in names}
+            values["all_host"] = [host_key(row.get("url") or "") for row in rows]  # the column's default
+            for name, value in (_constant_defaults(names) or {}).items():
+                values[f"all_{name}"] = [value] * len(rows)
+            found = arrays.execute(connection, _insert_article_arrays(names), values)
+            ids = {url: row_id for row_id, url in cast("Iterable[tuple[int, str]]", found)}
+            return [ids[row["canonical_url"]] for row in rows]
     statement = insert(table).returning(table.c.id, table.c.canonical_url)
     ids = {url: row_id for row_id, url in session.execute(statement, list(rows))}
     return [ids[row["canonical_url"]] for row in rows]
+
+
+@functools.lru_cache(maxsize=8)
+def _constant_defaults(names: tuple[str, ...]) -> dict[str, Any] | None:
+    """The values the article columns not in `names` take by default, when each is a constant (the host,
+    computed from the URL, aside: the caller gives it); None if another default must be computed."""
+    table = cast(Table, Article.__table__)
+    constants: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in names or column.name == "host" or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            return None
+        constants[column.name] = column.default.arg  # type: ignore[attr-defined]
+    return constants
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_article_arrays(names: tuple[str, ...]) -> Insert:
+    """`insert_returning_ids`' statement for several rows on PostgreSQL: INSERT ... SELECT from unnest()
+    of one array per column (scraper.store.arrays), the host and the constant defaults given as arrays too."""
+    table = cast(Table, Article.__table__)
+    every = (*names, "host", *(_constant_defaults(names) or {}))
+    rows = arrays.unnest(table, every)
+    chosen = select(*(rows.c[name] for name in every))
+    inserted = insert(table).from_select(list(every), chosen, include_defaults=False)
+    return inserted.returning(table.c.id, table.c.canonical_url)
 
 
 def reextract_candidates(
@@ -219,34 +280,72 @@ def update_many(
     lease_expires_at: datetime | ColumnElement[datetime] | None,
 ) -> None:
     """One UPDATE for rows changing the same `columns`: each item `row_id` and `new_<column>` values. The
-    lease is released, or (`lease_owner`) kept until `lease_expires_at`."""
-    if lease_owner is None:
-        connection.execute(_update_statement(tuple(columns), False, None), batch)
-        return
+    lease is released, or (`lease_owner`) kept until `lease_expires_at`.
+
+    On PostgreSQL a batch of several rows is one statement over arrays of their values (scraper.store.arrays);
+    elsewhere, and for one row, the statement is run once per row (the driver's executemany)."""
     expression: ColumnElement[datetime] | None = None
-    extra: dict[str, Any] = {"lease_node": lease_owner}
-    if isinstance(lease_expires_at, BindParameter):  # a value (SQLite's clock): bound per row
-        extra["lease_until"] = lease_expires_at.value
-    elif isinstance(lease_expires_at, ColumnElement):  # the database's clock: part of the statement
-        expression = lease_expires_at
-    else:
-        extra["lease_until"] = lease_expires_at
-    statement = _update_statement(tuple(columns), True, expression)
-    connection.execute(statement, [item | extra for item in batch])
+    extra: dict[str, Any] = {}
+    if lease_owner is not None:
+        extra["lease_node"] = lease_owner
+        if isinstance(lease_expires_at, BindParameter):  # a value (SQLite's clock): bound
+            extra["lease_until"] = lease_expires_at.value
+        elif isinstance(lease_expires_at, ColumnElement):  # the database's clock: part of the statement
+            expression = lease_expires_at
+        else:
+            extra["lease_until"] = lease_expires_at
+    keep = lease_owner is not None
+    if arrays.as_arrays(connection, batch, "row_id"):
+        names = tuple(columns)
+        values = {"all_id": [item["row_id"] for item in batch]}
+        values |= {f"all_{name}": [item[f"new_{name}"] for item in batch] for name in names}
+        arrays.execute(connection, _update_arrays(names, keep, expression), values | extra)
+        return
+    statement = _update_statement(tuple(columns), keep, expression)
+    connection.execute(statement, [item | extra for item in batch] if extra else batch)
+
+
+@functools.lru_cache(maxsize=64)
+def _update_arrays(columns: tuple[str, ...], keep_lease: bool, expires: Any) -> Update:
+    """`_update_statement` for a whole batch on PostgreSQL: UPDATE ... FROM unnest(the arrays)."""
+    articles = cast(Table, Article.__table__)
+    rows = arrays.unnest(articles, ("id", *columns))
+    statement = (
+        update(articles).where(articles.c.id == rows.c.id).values({name: rows.c[name] for name in columns})
+    )
+    if not keep_lease:
+        return statement.values(lease_owner=None, lease_expires_at=None)
+    until = bindparam("lease_until", type_=articles.c.lease_expires_at.type) if expires is None else expires
+    return statement.values(lease_owner=bindparam("lease_node"), lease_expires_at=until)
 
 
 def keep_raw_pages(connection: Connection, pages: list[dict[str, Any]], refetched: Sequence[int]) -> None:
-    """Insert these raw pages; `refetched` articles had one before, replaced."""
+    """Insert these raw pages; `refetched` articles had one before, replaced. On PostgreSQL several are
+    one statement over arrays (scraper.store.arrays)."""
     table = cast(Table, RawPage.__table__)
     for chunk in chunks(list(refetched)):
         connection.execute(delete(table).where(table.c.article_id.in_(chunk)))
-    if pages:
-        connection.execute(_insert_pages(), pages)
+    if not pages:
+        return
+    if arrays.as_arrays(connection, pages, "article_id"):
+        names = tuple(pages[0])
+        values = {f"all_{name}": [page[name] for page in pages] for name in names}
+        arrays.execute(connection, _insert_page_arrays(names), values)
+        return
+    connection.execute(_insert_pages(), pages)
 
 
 @functools.cache
 def _insert_pages() -> Insert:
     return insert(cast(Table, RawPage.__table__))
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_page_arrays(names: tuple[str, ...]) -> Insert:
+    """`_insert_pages` for a whole batch on PostgreSQL: INSERT ... SELECT from unnest(the arrays)."""
+    table = cast(Table, RawPage.__table__)
+    rows = arrays.unnest(table, names)
+    return insert(table).from_select(list(names), select(*(rows.c[name] for name in names)))
 
 
 def fail_unstorable(connection: Connection, article_id: int, node_id: str, reason: str) -> bool:

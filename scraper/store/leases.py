@@ -238,18 +238,19 @@ class Leases:
                 self._claims[key] = built
         query, lease = built
         with self.writes.begin() as connection:
-            scanned = list(connection.execute(query, values))
+            # .all(): the driver's fetchall, not a fetchone per row (a claim reads several rows per one taken)
+            scanned = list(connection.execute(query, values).all())
             chosen = pick(scanned) if pick is not None else scanned
             ids = [row.id for row in (chosen if limit is None else chosen[:limit])]
             rows: list[Row[Any]] = []
             for chunk in chunks(ids):
                 chunk_values = {**values, "claim_ids": list(chunk)}
                 if returning:
-                    rows += connection.execute(lease, chunk_values)
+                    rows += connection.execute(lease, chunk_values).all()
                 else:
                     connection.execute(lease, chunk_values)
                     mine = [table.c.id.in_(chunk), table.c.lease_owner == self.node_id]
-                    rows += connection.execute(select(*wanted).where(*mine))
+                    rows += connection.execute(select(*wanted).where(*mine)).all()
         position = {row_id: index for index, row_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row.id])
         with self._lock:

@@ -1,0 +1,122 @@
+"""A batch of rows as one PostgreSQL statement: one array per column, taken apart by unnest().
+
+Written row by row (the driver's executemany), a batch costs per row SQLAlchemy's parameter processing and
+a statement sent and answered; written with a VALUES list or an `IN` of each value, the statement's text
+changes with the batch's length, so it is built, and parsed by the driver, every time. Here the statement
+is one per set of columns, built and compiled once, and each column's values go as one array, sent in
+binary (psycopg's `%(name)b`): an array sent as text is escaped value by value in Python, which for a
+batch of pages cost more than the statements it saved (issue 15).
+
+The values are processed as SQLAlchemy would bind them (an aware date made UTC, a naive one refused:
+scraper.store.tables.UTCDateTime), and strings are cast to text, never to varchar(n): an explicit cast to
+varchar(n) cuts a longer value short, where the assignment to the column refuses it, as a row's own
+statement does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    CursorResult,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    bindparam,
+    func,
+)
+from sqlalchemy.sql import Executable
+from sqlalchemy.types import TypeEngine
+
+MAX_COMPILED = 256  # statements kept compiled (each is one per set of columns: a few dozen at most)
+
+
+def as_arrays(connection: Connection, rows: Sequence[Mapping[str, Any]], key: str) -> bool:
+    """Whether to write these rows as one statement over arrays: on PostgreSQL through psycopg (whose
+    `%(name)b` sends a value in binary), several rows, each once (an UPDATE ... FROM that met a row twice
+    would take one of its values, unsaid which), all with the same keys."""
+    if not on_psycopg(connection) or len(rows) < 2:
+        return False
+    first = rows[0].keys()
+    return len({row[key] for row in rows}) == len(rows) and all(row.keys() == first for row in rows)
+
+
+def on_psycopg(connection: Connection) -> bool:
+    """PostgreSQL through psycopg 3 (make_engine's driver for postgresql:// URLs)."""
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+
+
+def array_type(column_type: TypeEngine[Any]) -> TypeEngine[Any]:
+    """The type of a column's array: its items bound as the column's (strings as text, see the docstring)."""
+    impl = getattr(column_type, "impl", column_type)
+    if isinstance(impl, String | Text):
+        return ARRAY(Text())
+    if isinstance(impl, DateTime | Integer | LargeBinary):
+        return ARRAY(column_type)
+    raise TypeError(f"no array type for {column_type!r}")  # a new kind of column says its own here
+
+
+def unnest(table: Table, names: Sequence[str]) -> Any:
+    """unnest() of one bound array per column (`all_<name>`), as a derived table `batch` of those columns."""
+    arrays = []
+    for name in names:
+        array = array_type(table.c[name].type)
+        arrays.append(bindparam(f"all_{name}", type_=array).cast(array))
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+
+
+_compiled: dict[Executable, tuple[str, dict[str, Any], dict[str, TypeDecorator[Any]]]] = {}
+
+
+def execute(connection: Connection, statement: Executable, values: Mapping[str, Any]) -> CursorResult[Any]:
+    """Run `statement` (built once by the caller, with `unnest`) with these values: `all_<name>` arrays,
+    sent in binary, and scalars. Compiled once per statement, the values processed as their binds'
+    types say (`_process`); the statement's own constants (an interval) as compiled."""
+    known = _compiled.get(statement)
+    if known is None:
+        known = _compile(connection, statement)
+        if len(_compiled) >= MAX_COMPILED:
+            _compiled.clear()
+        _compiled[statement] = known
+    sql, constants, processed = known
+    params = dict(constants)
+    for name, value in values.items():
+        decorator = processed.get(name)
+        if decorator is not None:
+            value = _process(decorator, value, connection)
+        params[name] = value
+    return connection.exec_driver_sql(sql, params)
+
+
+def _compile(
+    connection: Connection, statement: Executable
+) -> tuple[str, dict[str, Any], dict[str, TypeDecorator[Any]]]:
+    """The statement's SQL for the driver (arrays as binary placeholders), the constants it binds, and the
+    binds whose values our types process (their TypeDecorator, for an array its items')."""
+    compiled = statement.compile(dialect=connection.dialect)  # type: ignore[attr-defined]
+    sql = compiled.string
+    constants: dict[str, Any] = {}
+    processed: dict[str, TypeDecorator[Any]] = {}
+    for name, bind in compiled.binds.items():
+        kind = bind.type.item_type if isinstance(bind.type, ARRAY) else bind.type
+        if name.startswith("all_"):
+            sql = sql.replace(f"%({name})s", f"%({name})b")
+        elif not bind.required:  # a value of the statement's own (a NULL, an interval)
+            constants[name] = bind.value
+        if isinstance(kind, TypeDecorator):
+            processed[name] = kind
+    return sql, constants, processed
+
+
+def _process(decorator: TypeDecorator[Any], value: Any, connection: Connection) -> Any:
+    dialect = connection.dialect
+    if isinstance(value, list):
+        return [None if item is None else decorator.process_bind_param(item, dialect) for item in value]
+    return None if value is None else decorator.process_bind_param(value, dialect)
