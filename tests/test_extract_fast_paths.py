@@ -12,8 +12,23 @@ from selectolax.lexbor import LexborHTMLParser
 
 from scraper.extract.budget import Budget
 from scraper.extract.clean import _TRACKER, _is_tracker
-from scraper.extract.content import _STUB, _STUB_LOWERED
+from scraper.extract.content import (
+    _CONSENT,
+    _PITCH,
+    _STUB,
+    _STUB_LOWERED,
+    CONSENT,
+    NOT_STUB,
+    STUB,
+    STUB_MAX_CHARS,
+    _folded,
+    _mentions_cookies,
+    _names_sign_up,
+    _reads_as_pitch,
+    words_kind,
+)
 from scraper.extract.measure import measure, subtree_range
+from tests.hunting import fixed_or_hunting
 
 # Pieces of the tracker words in any case, and what separates them in an address.
 _PIECES = st.sampled_from(
@@ -63,3 +78,37 @@ _STUB_PIECES = st.sampled_from(
 def test_lowered_ascii_text_is_a_stub_exactly_when_the_case_blind_pattern_says(text: str) -> None:
     assert text.isascii()
     assert bool(_STUB_LOWERED.match(text.lower())) == bool(_STUB.match(text))
+
+
+def _words_kind_as_before(text: str, length: int) -> int:
+    """`words_kind` as it was: every text folded, and the looks made by their functions."""
+    probe = _folded(text)
+    if length <= STUB_MAX_CHARS and (_STUB_LOWERED.match(probe) if text.isascii() else _STUB.match(text)):
+        return STUB
+    if _mentions_cookies(probe) and _CONSENT.search(text):
+        return CONSENT
+    if _names_sign_up(probe) and _reads_as_pitch(text, probe):
+        return _PITCH
+    return NOT_STUB
+
+
+# Words of the stub phrases, the cookie notices and the newsletter pitches, near misses, and what
+# surrounds them, in any case and script (a first word after punctuation, a digit or `_`).
+_WORD_PIECES = st.sampled_from(
+    [
+        "Continue reading", "Read more", "read the full story", "Subscribe", "sign in", "Log in", "to",
+        "read", "unlock", "this", "page", "requires", "JavaScript", "Please enable", "enable", "la suite",
+        "Leggi", "tutto", "czytaj dalej", "Weiterlesen", "mehr lesen", "seguir leyendo", "leia mais", "co",
+        "re", "We use cookies", "cookie policy", "accept cookies", "sign up", "newsletter", "inbox",
+        "register", "abonnez", "inscrivez", "suscríbete", "iscriviti", "assine", "screen", "design", " ",
+        ".", "!", "»", "_", "9", "x", "Home", "阅读全文", "订阅", "쿠키", "ſ", "K", "İ", "più", "más",
+    ]
+)  # fmt: skip
+
+
+@fixed_or_hunting("HUNT_WORDS_KIND", 400)
+@given(st.lists(_WORD_PIECES, max_size=8).map("".join), st.integers(min_value=1, max_value=200))
+def test_a_blocks_words_make_the_same_kind_as_before_the_inline_looks(text: str, length: int) -> None:
+    text = text.strip()
+    assert words_kind(text, length) == _words_kind_as_before(text, length)
+    assert words_kind(text, len(text)) == _words_kind_as_before(text, len(text))
