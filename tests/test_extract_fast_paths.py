@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.budget import Budget
-from scraper.extract.clean import _TRACKER, _is_tracker
+from scraper.extract.clean import _TRACKER, _is_tracker, drop_selected
 from scraper.extract.content import (
     _CONSENT,
     _PITCH,
@@ -112,3 +112,41 @@ def test_a_blocks_words_make_the_same_kind_as_before_the_inline_looks(text: str,
     text = text.strip()
     assert words_kind(text, length) == _words_kind_as_before(text, length)
     assert words_kind(text, len(text)) == _words_kind_as_before(text, len(text))
+
+
+def _dropped_in_turn(root: LexborNode, selectors: list[str]) -> None:
+    """`drop_selected` as it was: a query per selector, each on what the ones before left."""
+    for selector in selectors:
+        try:
+            nodes = root.css(selector)
+        except Exception:
+            continue
+        for node in nodes:
+            node.remove(recursive=False)
+
+
+# Nested blocks named as rules name them, and rules' selectors: plain ones (one query for them all) and
+# ones that are not (a pseudo-class, a sibling, an invalid one: a query each).
+_RULED_MARKUP = st.sampled_from(
+    [
+        '<div class="ad">', '<div class="share bar">', '<div id="x">', '<section class="related">',
+        '<p data-x="a,b">', "<p>", "</p>", "</div>", "</section>", "<span>t</span>", "text",
+        '<ul class="ad">', "<li>i</li>", "</ul>",
+    ]
+)  # fmt: skip
+_RULE_SELECTORS = st.sampled_from(
+    [
+        ".ad", "div.share", "#x", ".related p", "section > .ad", "[data-x]", '[data-x="a,b"]', "div *",
+        "span", "p:first-child", ".ad + p", "li:not(.x)", "[data-x=", "..bad", "ul .ad > li",
+    ]
+)  # fmt: skip
+
+
+@fixed_or_hunting("HUNT_DROP_SELECTED", 300)
+@given(st.lists(_RULED_MARKUP, max_size=24).map("".join), st.lists(_RULE_SELECTORS, max_size=6))
+def test_a_rules_selectors_drop_what_they_dropped_in_turn(markup: str, selectors: list[str]) -> None:
+    joined, in_turn = (LexborHTMLParser(f"<body>{markup}</body>").body for _ in range(2))
+    assert joined is not None and in_turn is not None
+    drop_selected(joined, selectors)
+    _dropped_in_turn(in_turn, selectors)
+    assert joined.html == in_turn.html
