@@ -6,10 +6,13 @@ beyond the benchmark's pages.
 
 from __future__ import annotations
 
+from unittest import mock
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from scraper.extract import hints
 from scraper.extract.budget import Budget
 from scraper.extract.clean import _TRACKER, _is_tracker, drop_selected
 from scraper.extract.content import (
@@ -150,3 +153,25 @@ def test_a_rules_selectors_drop_what_they_dropped_in_turn(markup: str, selectors
     drop_selected(joined, selectors)
     _dropped_in_turn(in_turn, selectors)
     assert joined.html == in_turn.html
+
+
+def _junk_names_as_before(classes: str | None, ident: str | None) -> bool:
+    """`hints.junk_names` as it was: the cached functions asked each time."""
+    bits = (hints._class_bits(classes) if classes else 0) | (hints._id_bits(ident) if ident else 0)
+    return bool(bits & hints._NAMED_JUNK_BITS) and not bits & hints._ARTICLE_BITS
+
+
+_NAME_PIECES = st.sampled_from(
+    ["share", "article", "ad", "ads", "-", "_", " ", "body", "read-more", "widget", "tags", "x", "Caption"]
+)
+_NAMES = st.one_of(st.none(), st.lists(_NAME_PIECES, max_size=6).map("".join))
+
+
+@fixed_or_hunting("HUNT_JUNK_NAMES", 300)
+@given(st.lists(st.tuples(_NAMES, _NAMES), max_size=12))
+def test_junk_names_remembered_by_value_say_what_the_cached_functions_say(
+    names: list[tuple[str | None, str | None]],
+) -> None:
+    with mock.patch.object(hints, "_NAMES_KEPT", 4):  # emptied when full, again and again
+        for classes, ident in names:
+            assert hints.junk_names(classes, ident) == _junk_names_as_before(classes, ident)
