@@ -30,7 +30,7 @@ from scraper.extract.content import (
     _reads_as_pitch,
     words_kind,
 )
-from scraper.extract.measure import measure, subtree_range
+from scraper.extract.measure import first_tagged, measure, subtree_range
 from tests.hunting import fixed_or_hunting
 
 # Pieces of the tracker words in any case, and what separates them in an address.
@@ -175,3 +175,34 @@ def test_junk_names_remembered_by_value_say_what_the_cached_functions_say(
     with mock.patch.object(hints, "_NAMES_KEPT", 4):  # emptied when full, again and again
         for classes, ident in names:
             assert hints.junk_names(classes, ident) == _junk_names_as_before(classes, ident)
+
+
+# Markup with the tags looked for (known to the parser or not) early, late or nowhere in a subtree.
+_TAGGED_MARKUP = st.sampled_from(
+    [
+        "<div>", "</div>", "<a href=x>", "</a>", "<img src=i>", "<style>s</style>", "<script>j</script>",
+        "<x-card>", "</x-card>", "<span>t</span>", "<!-- c -->", "text", "<svg><style>v</style></svg>",
+        "<p>", "<b><i><em>", "</em></i></b>",
+    ]
+)  # fmt: skip
+_TAG_QUERIES = st.sampled_from(
+    [
+        (frozenset({"img"}), "img"),
+        (frozenset({"style", "script"}), "style, script"),
+        (frozenset({"x-card"}), "x-card"),
+        (frozenset({"img", "x-card"}), "img, x-card"),
+    ]
+)
+
+
+@fixed_or_hunting("HUNT_FIRST_TAGGED", 300)
+@given(st.lists(_TAGGED_MARKUP, max_size=40).map("".join), _TAG_QUERIES)
+def test_the_first_tagged_element_is_the_css_engines_first_match(
+    markup: str, query: tuple[frozenset[str], str]
+) -> None:
+    names, selector = query
+    body = LexborHTMLParser(f"<body>{markup}</body>").body
+    assert body is not None
+    for node in body.traverse():
+        walked, queried = first_tagged(node, names, selector), node.css_first(selector)
+        assert (walked.mem_id if walked else None) == (queried.mem_id if queried else None)

@@ -23,7 +23,15 @@ from scraper.extract.hints import (
     may_hide_rest,
     only_weak_junk,
 )
-from scraper.extract.measure import CLAUSE, KNOWN_TAG_IDS, TextStats, climb_answer, measure, tag_ids
+from scraper.extract.measure import (
+    CLAUSE,
+    KNOWN_TAG_IDS,
+    TextStats,
+    climb_answer,
+    first_tagged,
+    measure,
+    tag_ids,
+)
 from scraper.extract.promo import is_promo_link
 from scraper.extract.site import Leads, Site
 
@@ -128,6 +136,7 @@ _TRACKER_WORDS = (
     "/beacon", "/track/", "/tracking/", "/1x1.", "spacer.gif", "blank.gif", "facebook.com/tr", "/b.gif",
     "/p.gif",
 )  # fmt: skip
+_IMAGE = frozenset({"img"})
 # Empty elements that are still content.
 _VOID_CONTENT = frozenset({"img", "br", "hr", "td", "th"})
 # Empty elements that make their ancestors content.
@@ -279,7 +288,7 @@ class _Judge:
             display_none
             or "hidden" in attributes
             or not AD_ATTRIBUTE_NAMES.isdisjoint(attributes)
-            or (attributes.get("aria-hidden") == "true" and not node.css_first("img"))
+            or (attributes.get("aria-hidden") == "true" and first_tagged(node, _IMAGE, "img") is None)
             # an invisible block that holds the article is shown by script (WeChat's #js_content);
             # a display:none one is a copy (print version, template) and goes
             or (

@@ -235,3 +235,25 @@ def tag_ids(names: frozenset[str]) -> tuple[frozenset[int], frozenset[str]]:
     numbered = {name: maker.create_node(name).tag_id for name in names}
     known = frozenset(number for number in numbered.values() if number < KNOWN_TAG_IDS)
     return known, frozenset(name for name, number in numbered.items() if number >= KNOWN_TAG_IDS)
+
+
+# Elements a walk asks for their tag number before it hands the question to the CSS engine: a query has a
+# fixed cost (~16k instructions, parsing the selector and setting up its memory), about as much as asking
+# ten elements, but then walks a large subtree in C.
+FIRST_WALK = 12
+
+
+def first_tagged(node: LexborNode, names: frozenset[str], selector: str) -> LexborNode | None:
+    """`node.css_first(selector)` for a `selector` that matches the elements named `names` (`node`
+    itself included), in document order: found by walking the first few elements of a small subtree
+    (a heading, a link), by the query past them or for a name the parser does not number."""
+    ids, unnumbered = tag_ids(names)
+    if not unnumbered:
+        for index, below in enumerate(node.traverse()):  # elements (and comments), `node` first
+            if below.tag_id in ids:
+                return below
+            if index == FIRST_WALK:
+                break
+        else:
+            return None
+    return node.css_first(selector)
