@@ -30,7 +30,7 @@ from scraper.extract.content import (
     _reads_as_pitch,
     words_kind,
 )
-from scraper.extract.measure import first_tagged, measure, subtree_range
+from scraper.extract.measure import KNOWN_TAG_IDS, first_tagged, measure, subtree_range, tag_names
 from tests.hunting import fixed_or_hunting
 
 # Pieces of the tracker words in any case, and what separates them in an address.
@@ -206,3 +206,27 @@ def test_the_first_tagged_element_is_the_css_engines_first_match(
     for node in body.traverse():
         walked, queried = first_tagged(node, names, selector), node.css_first(selector)
         assert (walked.mem_id if walked else None) == (queried.mem_id if queried else None)
+
+
+# Elements of every kind: HTML's, obsolete and unknown ones, SVG's (camel-case names among them) and
+# MathML's, in any case, with text and comments.
+_NAMED_MARKUP = st.sampled_from(
+    [
+        "<div>", "</div>", "<P>", "<Span>t</span>", "<svg>", "</svg>", "<clipPath>", "<foreignObject>",
+        "<linearGradient>", "<a>", "<title>x</title>", "<style>s</style>", "<image>", "<math><mi>x</mi>",
+        "</math>", "<x-card>", "<svg:rect>", "<font>", "<center>", "<marquee>", "<table><tr><td>c",
+        "</table>", "<!-- c -->", "text", "<template><b>t</b></template>", "<selectedcontent>", "<search>",
+    ]
+)  # fmt: skip
+
+
+@fixed_or_hunting("HUNT_TAG_NAMES", 300)
+@given(st.lists(_NAMED_MARKUP, max_size=30).map("".join))
+def test_a_nodes_name_by_its_number_is_its_tag(markup: str) -> None:
+    names = tag_names()
+    tree = LexborHTMLParser(f"<!DOCTYPE html><html><body>{markup}</body></html>")
+    document = tree.root.parent if tree.root is not None else None
+    assert document is not None
+    for node in document.traverse(include_text=True):
+        number = node.tag_id
+        assert ((names[number] if number < KNOWN_TAG_IDS else None) or node.tag) == node.tag

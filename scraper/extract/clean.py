@@ -31,6 +31,7 @@ from scraper.extract.measure import (
     first_tagged,
     measure,
     tag_ids,
+    tag_names,
 )
 from scraper.extract.promo import is_promo_link
 from scraper.extract.site import Leads, Site
@@ -185,12 +186,14 @@ def _clean_root(
         drop_title_heading(root, title)
     root_id = root.mem_id
     lost: list[LexborNode] = []  # figures whose image could not be kept
+    names = tag_names()  # `node.tag` by number, for half its cost
     for index, node in enumerate(list(root.traverse())):
         if not index & CHECK_EVERY:
             budget.check()
         if not index:
             continue  # the root (the walk's first node) is the wrapper, not content
-        tag = node.tag
+        number = node.tag_id
+        tag = (names[number] if number < KNOWN_TAG_IDS else None) or node.tag
         figure = _figure_of(node, root_id) if tag == "img" else None
         if _clean_element(node, url, tag) and figure is not None:
             lost.append(figure)
@@ -824,6 +827,7 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
     """
     holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
     order: list[tuple[LexborNode, int, int, str]] = []
+    names = tag_names()  # `node.tag` by number, for half its cost
     for index, node in enumerate(root.traverse()):  # elements, the root first
         if not index & CHECK_EVERY:
             budget.check()
@@ -831,7 +835,9 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
             continue  # the root stays, whatever it holds
         parent = node.parent  # never None below the root
         key = node.mem_id  # asked once: each question of the parser builds a Python object
-        order.append((node, key, parent.mem_id, node.tag or ""))  # type: ignore[union-attr]
+        number = node.tag_id
+        tag = (names[number] if number < KNOWN_TAG_IDS else None) or node.tag or ""
+        order.append((node, key, parent.mem_id, tag))  # type: ignore[union-attr]
     kept_divs: list[LexborNode] = []  # in reverse document order
     for node, key, parent_id, tag in reversed(order):
         # its own text is read only when nothing inside it holds any (a wrapper's children answer first)
