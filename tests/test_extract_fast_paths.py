@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from unittest import mock
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -111,6 +111,11 @@ _WORD_PIECES = st.sampled_from(
 
 @fixed_or_hunting("HUNT_WORDS_KIND", 400)
 @given(st.lists(_WORD_PIECES, max_size=8).map("".join), st.integers(min_value=1, max_value=200))
+@example("la suite", 8)  # the shortest ASCII texts each look can match
+@example("» Read more", 11)
+@example("Inbox: sign up", 14)
+@example("assine", 6)
+@example(",", 1)
 def test_a_blocks_words_make_the_same_kind_as_before_the_inline_looks(text: str, length: int) -> None:
     text = text.strip()
     assert words_kind(text, length) == _words_kind_as_before(text, length)

@@ -805,6 +805,9 @@ _PITCH = 3
 _STUB_HEADS = frozenset(
     {"co", "ke", "re", "su", "si", "lo", "we", "me", "li", "la", "le", "se", "cz", "th", "pl", "en"}
 )
+# The fewest characters of ASCII text any look below can match: a stub phrase has eight ("la suite"),
+# a cookie notice names "cookie", a pitch asks with a word of six ("assine", "signup") or more.
+_SHORTEST_WORDS = 6
 _ASCII_NOT_WORD = "".join(chr(code) for code in range(128) if not (chr(code).isalnum() or chr(code) == "_"))
 
 
@@ -814,6 +817,8 @@ def words_kind(text: str, length: int) -> int:
     the cheap necessary conditions inline (a function each cost as much as its look: a fifteenth of a
     link-heavy page's instructions went to these looks)."""
     if text.isascii():  # folding is lowering
+        if len(text) < _SHORTEST_WORDS:
+            return NOT_STUB  # a code listing's tokens, a menu's arrows: nothing to look at
         probe = text.lower()
         if length <= STUB_MAX_CHARS:
             start = probe if probe[:1].isalnum() else probe.lstrip(_ASCII_NOT_WORD)
