@@ -370,3 +370,36 @@ def test_a_site_rules_elements_are_read_without_the_style_sheets_and_scripts_in_
         "Jane Doe",
         "2021-09-29 00:00:00+00:00",
     )
+
+
+# Pieces of pages where the parser's mutation events build something: selects, their options and a
+# `<selectedcontent>` copying the selected one, inside and outside a select, beside the article's text.
+_EVENT_PIECES = [
+    "<select>",
+    "</select>",
+    "<select><button><selectedcontent></selectedcontent></button>",
+    "<option>a choice</option>",
+    "<option selected>the chosen one, with a clause.</option>",
+    "<optgroup label=g>",
+    "<selectedcontent>",
+    "</selectedcontent>",
+    "<h1>Headline of the story</h1>",
+    "<p>A paragraph of the article, long enough to be read as prose, with clauses, and more words.</p>",
+    '<div class="content" style="color: red">',
+    "</div>",
+    "<p>",
+    "<datalist><option>d</option></datalist>",
+    "<input list=d>",
+]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_EVENT_PIECES), max_size=14))
+def test_the_record_is_the_same_with_the_parsers_mutation_events(pieces: list[str]) -> None:
+    page = f"<html><head><title>T</title></head><body>{''.join(pieces)}</body></html>".encode()
+    rule = SiteRule("test", body=("div.content",))
+    for used in (None, rule):
+        without = extract(page, "https://news.example/a", used)
+        with mock.patch.object(rawtext, "PARSER_OPTIONS", 0):
+            evented = extract(page, "https://news.example/a", used)
+        assert without == evented

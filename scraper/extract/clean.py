@@ -23,7 +23,16 @@ from scraper.extract.hints import (
     may_hide_rest,
     only_weak_junk,
 )
-from scraper.extract.measure import CLAUSE, KNOWN_TAG_IDS, TextStats, climb_answer, measure, tag_ids
+from scraper.extract.measure import (
+    CLAUSE,
+    KNOWN_TAG_IDS,
+    TextStats,
+    climb_answer,
+    first_tagged,
+    measure,
+    tag_ids,
+    tag_names,
+)
 from scraper.extract.promo import is_promo_link
 from scraper.extract.site import Leads, Site
 
@@ -128,6 +137,7 @@ _TRACKER_WORDS = (
     "/beacon", "/track/", "/tracking/", "/1x1.", "spacer.gif", "blank.gif", "facebook.com/tr", "/b.gif",
     "/p.gif",
 )  # fmt: skip
+_IMAGE = frozenset({"img"})
 # Empty elements that are still content.
 _VOID_CONTENT = frozenset({"img", "br", "hr", "td", "th"})
 # Empty elements that make their ancestors content.
@@ -176,12 +186,14 @@ def _clean_root(
         drop_title_heading(root, title)
     root_id = root.mem_id
     lost: list[LexborNode] = []  # figures whose image could not be kept
+    names = tag_names()  # `node.tag` by number, for half its cost
     for index, node in enumerate(list(root.traverse())):
         if not index & CHECK_EVERY:
             budget.check()
         if not index:
             continue  # the root (the walk's first node) is the wrapper, not content
-        tag = node.tag
+        number = node.tag_id
+        tag = (names[number] if number < KNOWN_TAG_IDS else None) or node.tag
         figure = _figure_of(node, root_id) if tag == "img" else None
         if _clean_element(node, url, tag) and figure is not None:
             lost.append(figure)
@@ -279,7 +291,7 @@ class _Judge:
             display_none
             or "hidden" in attributes
             or not AD_ATTRIBUTE_NAMES.isdisjoint(attributes)
-            or (attributes.get("aria-hidden") == "true" and not node.css_first("img"))
+            or (attributes.get("aria-hidden") == "true" and first_tagged(node, _IMAGE, "img") is None)
             # an invisible block that holds the article is shown by script (WeChat's #js_content);
             # a display:none one is a copy (print version, template) and goes
             or (
@@ -477,6 +489,20 @@ class _Detached:
 
 
 def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
+    """Detach what the caller's selectors match: one query for them all when each is plain (`_joined`),
+    else a query each, in turn (each query has a fixed cost of ~16k instructions: a site's rule lists
+    five or six)."""
+    selectors = tuple(selectors)
+    joined = _joined(selectors) if len(selectors) > 1 else None
+    if joined is not None:
+        try:
+            nodes = root.css(joined)
+        except Exception:  # one of them invalid after all: each alone below
+            pass
+        else:
+            for node in nodes:
+                node.remove(recursive=False)
+            return
     for selector in selectors:
         try:
             nodes = root.css(selector)
@@ -484,6 +510,26 @@ def drop_selected(root: LexborNode, selectors: Iterable[str]) -> None:
             continue
         for node in nodes:
             node.remove(recursive=False)
+
+
+# A plain selector: type, class, id and attribute selectors, joined by descendant or child combinators,
+# no pseudo-class (`:first-child`, `:has()`) and no sibling combinator. Whether it matches an element
+# depends on the element and its ancestors alone, which removing other matches does not change (a
+# match inside a removed one is detached either way): one query for a list of them finds what the
+# queries in turn would, and removing each finds the same tree.
+_IDENT = r"-?[_a-zA-Z][-_a-zA-Z0-9]*"
+_ATTRIBUTE = rf"""\[\s*{_IDENT}\s*(?:[~|^$*]?=\s*(?:{_IDENT}|"[^"\\]*"|'[^'\\]*')\s*(?:[iIsS]\s*)?)?\]"""
+_SIMPLE = rf"(?:\.{_IDENT}|#{_IDENT}|{_ATTRIBUTE})"
+_COMPOUND = rf"(?:(?:{_IDENT}|\*){_SIMPLE}*|{_SIMPLE}+)"
+_PLAIN_SELECTOR = re.compile(rf"\s*{_COMPOUND}(?:(?:\s*>\s*|\s+){_COMPOUND})*\s*")
+
+
+@lru_cache(maxsize=256)
+def _joined(selectors: tuple[str, ...]) -> str | None:
+    """`selectors` as one selector list when there are several and each is plain; else None."""
+    if len(selectors) < 2 or not all(_PLAIN_SELECTOR.fullmatch(selector) for selector in selectors):
+        return None
+    return ", ".join(selectors)
 
 
 def _drop_tags(root: LexborNode) -> None:
@@ -781,6 +827,7 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
     """
     holds: set[int] = set()  # elements with text, an image or a rule somewhere inside
     order: list[tuple[LexborNode, int, int, str]] = []
+    names = tag_names()  # `node.tag` by number, for half its cost
     for index, node in enumerate(root.traverse()):  # elements, the root first
         if not index & CHECK_EVERY:
             budget.check()
@@ -788,7 +835,9 @@ def _remove_empty(root: LexborNode, budget: Budget) -> None:
             continue  # the root stays, whatever it holds
         parent = node.parent  # never None below the root
         key = node.mem_id  # asked once: each question of the parser builds a Python object
-        order.append((node, key, parent.mem_id, node.tag or ""))  # type: ignore[union-attr]
+        number = node.tag_id
+        tag = (names[number] if number < KNOWN_TAG_IDS else None) or node.tag or ""
+        order.append((node, key, parent.mem_id, tag))  # type: ignore[union-attr]
     kept_divs: list[LexborNode] = []  # in reverse document order
     for node, key, parent_id, tag in reversed(order):
         # its own text is read only when nothing inside it holds any (a wrapper's children answer first)

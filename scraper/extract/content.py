@@ -702,7 +702,7 @@ def _judge(
 def _judge_stub(node: LexborNode, length: int, doomed: list[LexborNode], notices: list[LexborNode]) -> bool:
     """A stub or a pitch goes after the pass; a cookie notice goes unless the article is about cookies.
     True when the block's words make no stub (a block of the same text is none either)."""
-    words = _kind_by_words(node, length)
+    words = words_kind((node.text() or "").strip(), length)
     if words == NOT_STUB:
         return True
     kind = _kind_of_block(node, words)
@@ -792,18 +792,48 @@ def stub_kind(node: LexborNode, length: int) -> int:
     cookies to track readers" too, and the caller asks the rest of the article before removing it."""
     if not 0 < length <= PITCH_MAX_CHARS:
         return NOT_STUB
-    return _kind_of_block(node, _kind_by_words(node, length))
+    return _kind_of_block(node, words_kind((node.text() or "").strip(), length))
 
 
-# What a block's words alone make of it (`_kind_by_words`): a pitch is a stub when it holds no other prose.
+# What a block's words alone make of it (`words_kind`): a pitch is a stub when it holds no other prose.
 _PITCH = 3
 
 
-def _kind_by_words(node: LexborNode, length: int) -> int:
-    """STUB, CONSENT, _PITCH or NOT_STUB by the block's text alone: the same for two blocks of one text."""
-    text = (node.text() or "").strip()
+# The first two letters of each stub phrase that lowered ASCII text can hold (`_STUB_PHRASES` after its
+# `^\W*`), and what `\W` is among ASCII characters: a lowered ASCII text whose first word starts
+# otherwise is no stub, and most short blocks (a menu's links) are answered without the pattern.
+_STUB_HEADS = frozenset(
+    {"co", "ke", "re", "su", "si", "lo", "we", "me", "li", "la", "le", "se", "cz", "th", "pl", "en"}
+)
+# The fewest characters of ASCII text any look below can match: a stub phrase has eight ("la suite"),
+# a cookie notice names "cookie", a pitch asks with a word of six ("assine", "signup") or more.
+_SHORTEST_WORDS = 6
+_ASCII_NOT_WORD = "".join(chr(code) for code in range(128) if not (chr(code).isalnum() or chr(code) == "_"))
+
+
+def words_kind(text: str, length: int) -> int:
+    """STUB, CONSENT, _PITCH or NOT_STUB by a block's stripped text alone (`length`: its measured
+    length): the same for two blocks of one text. ASCII text, most blocks, is looked at lowered, with
+    the cheap necessary conditions inline (a function each cost as much as its look: a fifteenth of a
+    link-heavy page's instructions went to these looks)."""
+    if text.isascii():  # folding is lowering
+        if len(text) < _SHORTEST_WORDS:
+            return NOT_STUB  # a code listing's tokens, a menu's arrows: nothing to look at
+        probe = text.lower()
+        if length <= STUB_MAX_CHARS:
+            start = probe if probe[:1].isalnum() else probe.lstrip(_ASCII_NOT_WORD)
+            if start[:2] in _STUB_HEADS and _STUB_LOWERED.match(probe):
+                return STUB
+        if "cookie" in probe and _CONSENT.search(text):
+            return CONSENT
+        # `_names_sign_up`'s words: "scr" is in subscribe, inscri-, suscr- and iscriv-
+        if (
+            "sign" in probe or "scr" in probe or "register" in probe or "abonn" in probe or "assine" in probe
+        ) and _reads_as_pitch(text, probe):
+            return _PITCH
+        return NOT_STUB
     probe = _folded(text)  # lowered once for the cheap looks below
-    if length <= STUB_MAX_CHARS and (_STUB_LOWERED.match(probe) if text.isascii() else _STUB.match(text)):
+    if length <= STUB_MAX_CHARS and _STUB.match(text):
         return STUB
     if _mentions_cookies(probe) and _CONSENT.search(text):
         return CONSENT

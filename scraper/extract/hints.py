@@ -130,11 +130,33 @@ def class_weight(node: LexborNode) -> int:
     return weight + 25 if bits & (1 << ARTICLE_NAME) else weight
 
 
+# `_class_bits` and `_id_bits` of the values `junk_names` met, by value: a dict's `get` costs half a call
+# of the cached functions, and `junk_names` is asked of every element of a page. Bounded as they are.
+_CLASS_BITS: dict[str, int] = {}
+_ID_BITS: dict[str, int] = {}
+_NAMES_KEPT = 1 << 14
+
+
 def junk_names(classes: str | None, ident: str | None) -> bool:
     """Furniture by name: some name says junk and none says article (asked of most elements of a
     page, so the cached look-ups are made here, not through helpers)."""
-    bits = (_class_bits(classes) if classes else 0) | (_id_bits(ident) if ident else 0)
+    bits = 0
+    if classes:
+        bits = _CLASS_BITS.get(classes, -1)
+        if bits < 0:
+            bits = _remembered(_CLASS_BITS, classes, _class_bits(classes))
+    if ident:
+        more = _ID_BITS.get(ident, -1)
+        bits |= more if more >= 0 else _remembered(_ID_BITS, ident, _id_bits(ident))
     return bool(bits & _NAMED_JUNK_BITS) and not bits & _ARTICLE_BITS
+
+
+def _remembered(known: dict[str, int], value: str, bits: int) -> int:
+    """`bits` of `value`, kept in `known` (emptied when full, as a page's names are asked again soon)."""
+    if len(known) >= _NAMES_KEPT:
+        known.clear()
+    known[value] = bits
+    return bits
 
 
 def may_hide_rest(classes: str | None, ident: str | None) -> bool:

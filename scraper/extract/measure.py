@@ -8,6 +8,7 @@ children before parents, costs N.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from itertools import compress
@@ -122,6 +123,7 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
     add_key, add_tag, add_up, add_node = keys.append, tags.append, up.append, stats.nodes.append
     add_length, add_clauses = lengths.append, clause_counts.append
     count = 0  # elements recorded: the next one's position
+    names = tag_names()
     for index, node in enumerate(root.traverse()):  # elements only, the root first; their text read in C
         if not index & CHECK_EVERY:
             budget.check()
@@ -137,7 +139,8 @@ def measure(root: LexborNode, budget: Budget, drops: Callable[[LexborNode], bool
                 drops = None  # nothing inside it is judged again: all of it is gone with it
         add_up(parent)
         add_key(key)
-        add_tag(node.tag)
+        number = node.tag_id  # (`tag_names`: half the cost of `node.tag`)
+        add_tag((names[number] if number < KNOWN_TAG_IDS else None) or node.tag)
         add_node(node)
         position[key] = count
         count += 1
@@ -235,3 +238,64 @@ def tag_ids(names: frozenset[str]) -> tuple[frozenset[int], frozenset[str]]:
     numbered = {name: maker.create_node(name).tag_id for name in names}
     known = frozenset(number for number in numbered.values() if number < KNOWN_TAG_IDS)
     return known, frozenset(name for name, number in numbered.items() if number >= KNOWN_TAG_IDS)
+
+
+# HTML's element names (and some obsolete ones pages still hold): the names `tag_names` looks up.
+_HTML_NAMES = (
+    "a", "abbr", "acronym", "address", "applet", "area", "article", "aside", "audio", "b", "base",
+    "basefont", "bdi", "bdo", "bgsound", "big", "blink", "blockquote", "body", "br", "button", "canvas",
+    "caption", "center", "cite", "code", "col", "colgroup", "data", "datalist", "dd", "del", "details",
+    "dfn", "dialog", "dir", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font",
+    "footer", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup",
+    "hr", "html", "i", "iframe", "img", "input", "ins", "kbd", "label", "legend", "li", "link", "listing",
+    "main", "map", "mark", "marquee", "menu", "meta", "meter", "nav", "nobr", "noembed", "noframes",
+    "noscript", "object", "ol", "optgroup", "option", "output", "p", "param", "picture", "plaintext",
+    "pre", "progress", "q", "rp", "rt", "ruby", "s", "samp", "script", "section", "select", "small",
+    "source", "span", "strike", "strong", "style", "sub", "summary", "sup", "table", "tbody", "td",
+    "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "u", "ul",
+    "var", "video", "wbr", "xmp",
+)  # fmt: skip
+
+
+@cache
+def tag_names() -> tuple[str | None, ...]:
+    """`node.tag` by `node.tag_id`, for the numbers below KNOWN_TAG_IDS whose name is the same in every
+    element: HTML's names (which no namespace spells otherwise: SVG's camel-case names, `clipPath`, are
+    none of them) and the text, comment and document nodes' names; None for the others, whose
+    name is asked of the node. A number and an index cost half of `node.tag`, which makes a string each
+    time: for the walks that ask every node's tag."""
+    names: list[str | None] = [None] * KNOWN_TAG_IDS
+    maker = LexborHTMLParser("<p>text<!-- comment --></p>")
+    paragraph = maker.css_first("p")
+    document = maker.root.parent if maker.root is not None else None
+    for node in (document, *(paragraph.traverse(include_text=True) if paragraph is not None else ())):
+        tag = node.tag if node is not None else None
+        if node is not None and tag is not None and tag.startswith("-"):
+            names[node.tag_id] = tag
+    for name in _HTML_NAMES:
+        number = maker.create_node(name).tag_id
+        if number < KNOWN_TAG_IDS:
+            names[number] = sys.intern(name)
+    return tuple(names)
+
+
+# Elements a walk asks for their tag number before it hands the question to the CSS engine: a query has a
+# fixed cost (~16k instructions, parsing the selector and setting up its memory), about as much as asking
+# ten elements, but then walks a large subtree in C.
+FIRST_WALK = 12
+
+
+def first_tagged(node: LexborNode, names: frozenset[str], selector: str) -> LexborNode | None:
+    """`node.css_first(selector)` for a `selector` that matches the elements named `names` (`node`
+    itself included), in document order: found by walking the first few elements of a small subtree
+    (a heading, a link), by the query past them or for a name the parser does not number."""
+    ids, unnumbered = tag_ids(names)
+    if not unnumbered:
+        for index, below in enumerate(node.traverse()):  # elements (and comments), `node` first
+            if below.tag_id in ids:
+                return below
+            if index == FIRST_WALK:
+                break
+        else:
+            return None
+    return node.css_first(selector)

@@ -17,6 +17,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.clean import PLAIN_ABSOLUTE
 from scraper.extract.dates import EARLIEST_PLAUSIBLE, parse_date
+from scraper.extract.measure import first_tagged
 from scraper.extract.text import tidy_spaces
 
 _ARTICLE_TYPES = re.compile(r"(?i)article|posting|report|news|blog")
@@ -466,12 +467,13 @@ def _absolute(link: str | None, base: str) -> str | None:
 
 # Elements whose text is code, never words of the page (as the text layout skips them).
 _CODE = "style, script"
+_CODE_TAGS = frozenset({"style", "script"})
 
 
 def element_text(node: LexborNode) -> str:
     """The text of `node` without that of the style sheets and scripts inside it (an h1 or an svg
     title may hold one): it is code, and the byte pre-pass may have emptied it (see rawtext)."""
-    if node.css_first(_CODE) is None:  # nearly always: lexbor's own concatenation
+    if first_tagged(node, _CODE_TAGS, _CODE) is None:  # nearly always: lexbor's own concatenation
         return node.text(deep=True)
     parts: list[str] = []
     todo = [node.child] if node.child is not None else []

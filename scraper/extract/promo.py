@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
 
+from scraper.extract.measure import first_tagged
+
 # Where promotions lead and what their banners are called, in the languages of the sites users archive.
 _PROMO_WORDS = re.compile(
     r"(?i)(?:^|[^a-z])(?:subscri\w*|promo\w*|offers?|paywall|freemium|membership|signup|sign-up|"
@@ -28,6 +30,7 @@ _ASKS = re.compile(
 )
 # Two-letter second-level labels of country domains (example.co.uk, example.com.sg): the site is one
 # label further left.
+_IMAGE = frozenset({"img"})
 _SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go"})
 
 
@@ -47,7 +50,7 @@ def is_promo_link(link: LexborNode, href: str, page_url: str) -> bool:
     """An image-only link to another site whose address or picture reads like a promotion."""
     if (link.text() or "").strip():
         return False
-    image = link.css_first("img")
+    image = first_tagged(link, _IMAGE, "img")
     if image is None:
         return False
     target = site_of(href)

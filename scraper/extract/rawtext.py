@@ -36,7 +36,7 @@ import re
 import secrets
 from functools import cache
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser
 
 from scraper.extract.budget import CHECK_EVERY, Budget, check_nesting
 
@@ -65,6 +65,11 @@ _LAST_BEFORE_GT = frozenset(b"-]!")  # the byte before the `>` of any of them: m
 # How far before a tag a comment's start is looked for (`<!--[if IE]>` before a script, or a block
 # of markup commented out): a mark in a comment costs a second parse (35 pages in 349 without).
 _NEAR = 512
+# The parser builds the page without its mutation events: what a browser's DOM runs as elements are
+# inserted (a `<select>`'s selectedness, a `<selectedcontent>` copying its selected option), asked of
+# every element the parse inserts: 3% of the parse. All of that is inside a `<select>`, which the
+# extractor drops with what it holds (`clean.DROP_TAGS`) before it reads the body.
+PARSER_OPTIONS = int(LexborDocumentOptions.WO_EVENTS)
 
 
 @cache
@@ -81,9 +86,9 @@ def parse_page(data: bytes, budget: Budget | None = None) -> LexborHTMLParser:
     Raises ExtractionBudgetError for a page nested too deep (`check_nesting`)."""
     emptied, cuts = empty_raw_text(data, budget)
     check_nesting(emptied)  # the same tags as in `data`, fewer bytes to count
-    tree = LexborHTMLParser(emptied)
+    tree = LexborHTMLParser(emptied, options=PARSER_OPTIONS)
     if cuts and not _unmark(tree, cuts):
-        tree = LexborHTMLParser(data)
+        tree = LexborHTMLParser(data, options=PARSER_OPTIONS)
     return tree
 
 
