@@ -80,7 +80,7 @@ from scraper.errors import (
 from scraper.hosts import host_key
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import CleanPool, HostPools, clean_proxy_pool
+from scraper.pools import CleanPool, HostPools, HostTransport, clean_proxy_pool
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
@@ -420,7 +420,7 @@ class Fetcher:
         """httpx's transport, its pool replaced by a pool per host (scraper.pools) on the guarded backend."""
         # The transport's own pool is replaced below and never carries a request: it gets a context that
         # verifies against no CA at all (cheap to make, and refuses every peer if it were ever used).
-        transport = httpx.AsyncHTTPTransport(
+        transport = HostTransport(
             verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
             limits=self._host_limits,
             trust_env=self.config.trust_env,
