@@ -345,10 +345,10 @@ def test_a_requests_headers_are_the_clients_with_its_own_over_them() -> None:
     fetcher = Fetcher(HttpConfig())
     client = fetcher._direct
     extra = {"accept": "application/rss+xml", "If-None-Match": '"v1"'}
-    merged = _MergedHeaders()(client, "bot/1", extra)
+    merged = httpx.Headers(_MergedHeaders()(client, "bot/1", extra))
     expected = httpx.Headers(client.headers)
     expected["User-Agent"] = "bot/1"
     expected.update(extra)
     assert merged.raw == expected.raw
     assert merged["accept"] == "application/rss+xml" and merged.get_list("accept") == ["application/rss+xml"]
-    assert _MergedHeaders()(client, "bot/1", {})["User-Agent"] == "bot/1"
+    assert httpx.Headers(_MergedHeaders()(client, "bot/1", {}))["User-Agent"] == "bot/1"
