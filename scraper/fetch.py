@@ -615,7 +615,7 @@ class Fetcher:
         """Send; a redirect gives its Location (body unread unless captured), anything else its capped
         body. With `capture_kind`, the exchange is reported to the capture once its body is in. With
         `cookies` (the site's jar, for a feed that keeps them), its cookies are sent and the answer's kept."""
-        started = datetime.now(UTC)
+        started = datetime.now(UTC) if capture_kind else _NOT_CAPTURED
         with _refusals_captured(self.capture, url, capture_kind, started, cap, guarded):
             response = await _send(client, url, headers, cookies)
         raw = _RawBody(cap) if capture_kind else None
@@ -631,7 +631,8 @@ class Fetcher:
                 return response.status_code, response.headers["location"], {}, b"", None
             body = await _read_capped(url, response, cap, raw)
             captured = _report(self.capture, url, capture_kind, started, response, raw, peer)
-            return response.status_code, None, dict(response.headers), body, captured
+            # items(): each name once, repeated ones joined, as dict(headers) gives (one walk, not one a name)
+            return response.status_code, None, dict(response.headers.items()), body, captured
         finally:
             await response.aclose()
 
@@ -654,14 +655,21 @@ class Fetcher:
             raise error(url, verdict.reason or "refused by robots.txt")
 
 
+_NOT_CAPTURED = datetime.min  # an exchange's start, when no capture reads it
+
+
 def _scheme_of(url: str) -> str:
     """The URL's scheme, lower case. A web URL is judged as a link is (scraper.sanitize.checked_url),
     whoever gave it (a sitemap index, robots.txt, the command line): a host httpx or the resolver cannot
     take, an impossible port, was an "internal error" of that fetch, or stopped a whole backfill. A
-    CheckedURL (scraper.urls) passed that check where it entered: checked once, not twice."""
+    CheckedURL (scraper.urls) passed that check where it entered: checked once, not twice, and its
+    scheme is what precedes its first colon (the check found it so, and the URL has no leading space or
+    control character that urlsplit would strip)."""
+    if type(url) is CheckedURL:
+        return url[: url.index(":")].lower()
     try:
         scheme = urlsplit(url).scheme.lower()
-        if scheme in ("http", "https") and type(url) is not CheckedURL:  # else checked where it entered
+        if scheme in ("http", "https"):
             checked_url(url)
     except ValueError as exc:  # RefusedValueError is one; "http://[::1" is no URL at all
         raise UnsupportedURLError(
