@@ -69,6 +69,7 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         self._local_address = local_address
         self._socket_options = socket_options
         self._stream: httpcore.AsyncNetworkStream | None = None
+        self._stream_closed = False
         self._h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=MAX_INCOMPLETE_EVENT_SIZE)
         self._state = NEW
         self._expire_at: float | None = None
@@ -199,10 +200,12 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Closed for good. The stream is kept (closed), so a response still being read when its pool is
+        closed (a drain) ends in the network error a closed connection gives, not in a missing stream."""
         self._state = CLOSED
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.aclose()
+        if self._stream is not None and not self._stream_closed:
+            self._stream_closed = True
+            await self._stream.aclose()
 
     def can_handle_request(self, origin: httpcore.Origin) -> bool:
         return origin == self._origin
@@ -219,7 +222,7 @@ class H11Connection(httpcore.AsyncConnectionInterface):
             return False
         if self._expire_at is not None and time.monotonic() > self._expire_at:
             return True
-        return self._stream is not None and bool(self._stream.get_extra_info("is_readable"))
+        return self._stream is None or bool(self._stream.get_extra_info("is_readable"))
 
     def is_idle(self) -> bool:
         return self._state is IDLE

@@ -273,3 +273,33 @@ def test_https_is_spoken_with_the_certificate_checked_against_the_name(
     assert "CERTIFICATE_VERIFY_FAILED" in wrong_name and "feed.test" not in wrong_name.split("match")[0]
     assert "CERTIFICATE_VERIFY_FAILED" in untrusted
     assert accepted == "1"  # the refused handshakes never got as far; the good connection was kept
+
+
+def test_a_response_read_after_its_pool_closed_fails_as_a_closed_connection_does() -> None:
+    """A drain closes the fetcher's pools under responses still being read: the read then fails with
+    httpcore's network or protocol error (which the fetcher maps), and the socket is closed."""
+
+    async def reply(n: int, head: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        await writer.drain()
+        await asyncio.sleep(0.5)
+        return False
+
+    async def main() -> None:
+        async with Server(reply) as port:
+            connections = pool()
+            response = await connections.handle_async_request(
+                httpcore.Request(
+                    "GET",
+                    f"http://127.0.0.1:{port}/",
+                    headers=[(b"Host", f"127.0.0.1:{port}".encode())],
+                    extensions={"timeout": {"read": 5, "pool": 5}},
+                )
+            )
+            assert response.status == 200
+            await connections.aclose()
+            with pytest.raises((httpcore.RemoteProtocolError, httpcore.ReadError)):
+                await response.aread()
+            assert connections.connections == []
+
+    asyncio.run(main())
