@@ -78,6 +78,7 @@ from scraper.errors import (
     is_whole_answer,
 )
 from scraper.hosts import host_key
+from scraper.http11 import NO_BODY_STATUSES
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
 from scraper.pools import CleanPool, HostPools, HostTransport, clean_proxy_pool
@@ -629,7 +630,10 @@ class Fetcher:
                             break
                     _report(self.capture, url, capture_kind, started, response, raw, peer)
                 return response.status_code, response.headers["location"], {}, b"", None
-            body = await _read_capped(url, response, cap, raw)
+            # A 204 or 304 from a direct connection: its end came with its head (scraper.http11), no byte
+            # to read (a proxy's connection is httpcore's, whose answer must be read to free it).
+            bodiless = guarded and raw is None and response.status_code in NO_BODY_STATUSES
+            body = await _read_capped(url, response, cap, raw, bodiless)
             captured = _report(self.capture, url, capture_kind, started, response, raw, peer)
             # items(): each name once, repeated ones joined, as dict(headers) gives (one walk, not one a name)
             return response.status_code, None, dict(response.headers.items()), body, captured
@@ -826,16 +830,22 @@ def _report(
         return None
 
 
-async def _read_capped(url: str, response: httpx.Response, cap: int, raw: _RawBody | None) -> bytes:
+async def _read_capped(
+    url: str, response: httpx.Response, cap: int, raw: _RawBody | None, bodiless: bool = False
+) -> bytes:
+    """The body, decoded within the cap. `bodiless`: an answer that has none (a 204 or 304 whose end
+    its connection already took), not iterated; its headers are judged all the same, as before (a
+    Content-Encoding the decoder refuses, a Content-Length over the cap)."""
     encoding = response.headers.get("content-encoding", "")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap and not encoding:
         raise BodyTooLargeError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
     decoder = _BodyDecoder(url, encoding, cap)
-    async for chunk in response.aiter_raw():
-        decoder.feed(chunk)
-        if raw is not None:
-            raw.add(chunk)
+    if not bodiless:
+        async for chunk in response.aiter_raw():
+            decoder.feed(chunk)
+            if raw is not None:
+                raw.add(chunk)
     return decoder.finish()
 
 

@@ -34,6 +34,7 @@ from httpcore._ssl import default_ssl_context
 
 READ_NUM_BYTES = 64 * 1024  # httpcore's: one read of the socket
 MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024  # httpcore's: a response's head (or a chunk line) larger fails
+NO_BODY_STATUSES = (204, 304)  # answers that never have a body (RFC 9110 6.4.1), whatever they say
 RETRIES_BACKOFF_FACTOR = 0.5  # httpcore's: between connect attempts, 0, 0.5, 1, 2... seconds
 
 NEW, ACTIVE, IDLE, CLOSED = "NEW", "ACTIVE", "IDLE", "CLOSED"
@@ -98,13 +99,18 @@ class H11Connection(httpcore.AsyncConnectionInterface):
             with contextlib.suppress(httpcore.WriteError):
                 await self._send_request(request, timeouts.get("write"))
             event = await self._receive_head(timeouts.get("read"))
+            first = None
+            if event.status_code in NO_BODY_STATUSES or request.method == b"HEAD":
+                # h11 frames these without a body (RFC 9110 6.4.1): their end is taken now, without a
+                # read, so the response is whole (its connection free again) once closed, read or not
+                first = await self._next_event(timeouts.get("read"))
         except BaseException:
             await self.aclose()
             raise
         return httpcore.Response(
             status=event.status_code,
             headers=event.headers.raw_items(),
-            content=_ResponseBody(self, timeouts.get("read")),
+            content=_ResponseBody(self, timeouts.get("read"), first),
             extensions={
                 "http_version": b"HTTP/" + event.http_version,
                 "reason_phrase": event.reason,
@@ -241,21 +247,25 @@ class _ResponseBody:
     """A response's body as h11 reads it; once read to its end, failed or closed, the connection is
     handed back (or closed: H11Connection._response_closed)."""
 
-    def __init__(self, connection: H11Connection, timeout: float | None) -> None:
+    def __init__(self, connection: H11Connection, timeout: float | None, first: Any = None) -> None:
         self._connection = connection
         self._timeout = timeout
+        self._first = first  # the body's first event, if already taken (a bodiless answer's end)
         self._closed = False
 
     async def __aiter__(self) -> Any:
         connection, timeout = self._connection, self._timeout
+        event, self._first = self._first, None
         try:
             while True:
-                event = await connection._next_event(timeout)
+                if event is None:
+                    event = await connection._next_event(timeout)
                 kind = type(event)
                 if kind is _Data:
                     yield bytes(event.data)
                 elif kind is _EndOfMessage or event is _PAUSED:
                     break
+                event = None
         except BaseException:
             await self.aclose()
             raise

@@ -303,3 +303,44 @@ def test_a_response_read_after_its_pool_closed_fails_as_a_closed_connection_does
             assert connections.connections == []
 
     asyncio.run(main())
+
+
+def test_the_fetchers_304s_are_whole_without_a_read_and_keep_their_connection() -> None:
+    """A 304 (or 204) on a direct connection ends with its head (H11Connection takes its end, the
+    fetcher reads no body): the connection is free again for the next poll of the host; bytes a
+    server sent after it still close it (never the next answer); its headers are still judged (a
+    Content-Encoding the fetcher cannot undo fails the poll, as it did when the empty body was read)."""
+
+    async def reply(n: int, head: bytes, writer: asyncio.StreamWriter) -> bool:
+        if b"/forged" in head:
+            writer.write(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n" + b"HTTP/1.1 200 OK\r\n")
+        elif b"/br" in head:
+            writer.write(b"HTTP/1.1 304 Not Modified\r\nContent-Encoding: br\r\n\r\n")
+        elif b"/204" in head:
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        else:
+            writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n')
+        return True
+
+    async def main() -> tuple[list[tuple[int, bytes, str | None]], int, str, int]:
+        server = Server(reply)
+        async with server as port:
+            config = HttpConfig(allow_private_networks=True, per_host_delay=0, retries=0)
+            async with Fetcher(config) as fetcher:
+                base = f"http://127.0.0.1:{port}"
+                got = []
+                for path in ("/a", "/b", "/204", "/c"):
+                    response = await fetcher.get(base + path, {"If-None-Match": '"v1"'})
+                    got.append((response.status, response.content, response.headers.get("etag")))
+                reused = server.accepted
+                await fetcher.get(base + "/forged")
+                after_forged = await fetcher.get(base + "/d")
+                with pytest.raises(FetchError) as info:
+                    await fetcher.get(base + "/br")
+                return got, reused, info.value.reason, after_forged.status + 1000 * server.accepted
+
+    got, reused, reason, after = asyncio.run(main())
+    assert got == [(304, b"", '"v1"'), (304, b"", '"v1"'), (204, b"", None), (304, b"", '"v1"')]
+    assert reused == 1
+    assert "unsupported Content-Encoding 'br'" in reason
+    assert after == 2304  # the forged bytes closed the connection: the next poll had its own, and a 304
