@@ -16,10 +16,13 @@ stream's `is_readable`), but bytes that came in the same read as the response ar
 buffer, not the socket's; reused, the connection would hand them to the next request as its answer (a
 forged response, in a hostile server's hands).
 
-A CleanConnection also locks with asyncio's own Lock where httpcore uses anyio's: anyio's `acquire`
-ends with a cancel-shielded checkpoint (a cancel scope and a `sleep(0)`, so a trip through the event
-loop) even when the lock was free, and httpcore takes two or three such locks per request. asyncio's
-Lock, free, is taken without yielding; mutual exclusion is the same.
+A CleanPool's direct connections are H11Connections (scraper.http11: connect and HTTP/1.1 in one
+object, on h11, with that rule); CleanConnection, httpcore's connection with the rule added, is left for
+a pool that may speak HTTP/2 and for a proxy's forwarding connection. It locks with asyncio's own Lock
+where httpcore uses anyio's: anyio's `acquire` ends with a cancel-shielded checkpoint (a cancel scope
+and a `sleep(0)`, so a trip through the event loop) even when the lock was free, and httpcore takes two
+or three such locks per request. asyncio's Lock, free, is taken without yielding; mutual exclusion is
+the same.
 """
 
 from __future__ import annotations
