@@ -107,11 +107,11 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         except BaseException:
             await self.aclose()
             raise
-        return httpcore.Response(
-            status=event.status_code,
-            headers=event.headers.raw_items(),
-            content=_ResponseBody(self, timeouts.get("read"), first),
-            extensions={
+        return core_response(
+            event.status_code,
+            event.headers.raw_items(),
+            _ResponseBody(self, timeouts.get("read"), first),
+            {
                 "http_version": b"HTTP/" + event.http_version,
                 "reason_phrase": event.reason,
                 "network_stream": self._stream,
@@ -241,6 +241,42 @@ class H11Connection(httpcore.AsyncConnectionInterface):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} [{self.info()}]>"
+
+
+def core_request(
+    method: bytes,
+    url: httpcore.URL,
+    headers: list[tuple[bytes, bytes]],
+    stream: Any,
+    extensions: dict[str, Any],
+) -> httpcore.Request:
+    """`httpcore.Request(method, url, headers=headers, content=stream, extensions=extensions)` for values
+    already of the kinds its constructor converts to (bytes, an httpcore.URL, (bytes, bytes) pairs, an
+    iterable stream), which it would leave as they are: made without its checks (two `typing` protocol
+    checks and a conversion per header). tests/test_http11.py holds the two equal, attribute for
+    attribute; a request with a `target` extension goes through the constructor."""
+    if "target" in extensions:
+        return httpcore.Request(method, url, headers=headers, content=stream, extensions=extensions)
+    request = httpcore.Request.__new__(httpcore.Request)
+    request.method, request.url, request.headers = method, url, headers
+    request.stream, request.extensions = stream, extensions
+    return request
+
+
+def core_response(
+    status: int, headers: list[tuple[bytes, bytes]], stream: Any, extensions: dict[str, Any]
+) -> httpcore.Response:
+    """`httpcore.Response(status, headers=headers, content=stream, extensions=extensions)` for (bytes,
+    bytes) headers and an async iterable stream, as core_request (tests/test_http11.py)."""
+    response = httpcore.Response.__new__(httpcore.Response)
+    response.status, response.headers, response.stream, response.extensions = (
+        status,
+        headers,
+        stream,
+        extensions,
+    )
+    response._stream_consumed = False
+    return response
 
 
 class _ResponseBody:

@@ -39,7 +39,7 @@ import httpx
 from httpcore._async.http_proxy import AsyncForwardHTTPConnection
 from httpx._transports.default import AsyncResponseStream, map_httpcore_exceptions
 
-from scraper.http11 import H11Connection
+from scraper.http11 import H11Connection, core_request
 
 MAX_HOSTS = 64  # origins whose pools (and idle keep-alive sockets) are kept
 
@@ -124,12 +124,10 @@ class CleanPool(httpcore.AsyncConnectionPool):
                 await unused.aclose()  # assigned, then given up before it connected: not left waiting
             await self._close_connections(self._assign_requests_to_connections())
             raise
-        return httpcore.Response(
-            status=response.status,
-            headers=response.headers,
-            content=_PoolBody(response.stream, pool_request, self),
-            extensions=response.extensions,
-        )
+        # The connection's response, its stream wrapped (httpcore's pool builds another Response around
+        # it, checking its headers a second time): the connection made it for this request alone.
+        response.stream = _PoolBody(response.stream, pool_request, self)
+        return response
 
     async def _close_connections(self, closing: list[httpcore.AsyncConnectionInterface]) -> None:
         """Close what the pool let go (mostly nothing). H11Connections are closed one after the other,
@@ -275,16 +273,17 @@ class HostTransport(httpx.AsyncHTTPTransport):
     """httpx's transport (its pool replaced by HostPools, see scraper.fetch), handing a request over as
     httpx's own does (the same httpcore request, the same response stream, httpcore's errors mapped to
     httpx's by httpx's own map), without what a request that succeeds need not pay there: a context
-    manager around the pool's call and two `typing` protocol checks of the streams."""
+    manager around the pool's call, two `typing` protocol checks of the streams, and the httpcore
+    request's checks of values httpx already made bytes (scraper.http11.core_request)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
+        core = core_request(
+            request.method.encode("ascii"),
+            httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            request.headers.raw,
+            request.stream,
+            request.extensions,
         )
         try:
             response = await self._pool.handle_async_request(core)

@@ -11,14 +11,16 @@ import ssl
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpcore
+import httpx
 import pytest
 
 from scraper.config import HttpConfig
 from scraper.errors import FetchError
 from scraper.fetch import Fetcher
-from scraper.http11 import MAX_INCOMPLETE_EVENT_SIZE
+from scraper.http11 import MAX_INCOMPLETE_EVENT_SIZE, core_request, core_response
 from scraper.pools import CleanPool
 from scraper.streams import AsyncioBackend
 
@@ -344,3 +346,27 @@ def test_the_fetchers_304s_are_whole_without_a_read_and_keep_their_connection() 
     assert reused == 1
     assert "unsupported Content-Encoding 'br'" in reason
     assert after == 2304  # the forged bytes closed the connection: the next poll had its own, and a 304
+
+
+def test_core_request_and_response_are_what_httpcores_constructors_make() -> None:
+    """core_request / core_response skip the constructors' checks of values already of the right kind:
+    attribute for attribute what httpcore builds from the same values (an httpcore that adds or renames
+    one fails here)."""
+    url = httpcore.URL(scheme=b"http", host=b"feed.test", port=8080, target=b"/rss?x=1")
+    headers = [(b"Host", b"feed.test:8080"), (b"Accept", b"*/*"), (b"If-None-Match", b'"v1"')]
+    stream = httpx.ByteStream(b"")  # what httpx hands over
+    extensions = {"timeout": {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}}
+    made = core_request(b"GET", url, headers, stream, extensions)
+    built = httpcore.Request(b"GET", url, headers=headers, content=stream, extensions=extensions)
+    assert type(made) is type(built) and vars(made) == vars(built)
+    targeted = core_request(b"GET", url, headers, stream, {"target": b"/other"})
+    assert targeted.url.target == b"/other"
+
+    async def body() -> Any:
+        yield b"x"
+
+    answer = body()
+    extensions = {"http_version": b"HTTP/1.1", "reason_phrase": b"OK", "network_stream": None}
+    made_response = core_response(304, headers, answer, extensions)
+    built_response = httpcore.Response(304, headers=headers, content=answer, extensions=extensions)
+    assert type(made_response) is type(built_response) and vars(made_response) == vars(built_response)
