@@ -23,6 +23,7 @@ REAL = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal"
 FORGED = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
 CLOSE = "close"  # in an answer: the server closes the connection there, without notice
 HOLD = "hold"  # in an answer: the server says nothing more until the client goes
+DRIP = "drip:"  # in an answer, before text: the text is sent a byte at a time, slowly
 
 Step = bytes | str
 Answer = Sequence[Step]
@@ -50,7 +51,15 @@ class RawServer:
                     if step == HOLD:
                         await reader.read()
                         return
-                    assert isinstance(step, bytes)
+                    if isinstance(step, str) and step.startswith(
+                        DRIP
+                    ):  # the rest of the step, a byte every 0.3 s
+                        for byte in step[len(DRIP) :]:
+                            writer.write(byte.encode("latin-1"))
+                            await writer.drain()
+                            await asyncio.sleep(0.3)
+                        continue
+                    assert isinstance(step, bytes), step
                     writer.write(step)
                     await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -351,3 +360,71 @@ def test_the_guards_kept_verdicts_follow_its_settings() -> None:
     assert guard.allowed("10.1.2.3")
     guard.allow_networks = ()
     assert not guard.allowed("10.1.2.3")
+
+
+def test_many_hosts_each_judged_by_its_own_fetchers_guard() -> None:
+    """150 names (more than the 64 origins whose pools are kept) through one fetcher, every third
+    resolving to 127.0.0.2 (not allowed): each of those is refused every time, the others answered;
+    then a second fetcher, whose settings allow no private address, in the same process, is refused
+    127.0.0.1 although the first one's guard allowed it (verdicts are kept per guard)."""
+    names = {f"h{n}.test": ["127.0.0.2" if n % 3 == 0 else "127.0.0.1"] for n in range(150)}
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return names[host]
+
+    async def main() -> tuple[list[str], str]:
+        server = RawServer([])
+        async with server as port:
+            allowing = HttpConfig(
+                allow_networks=("127.0.0.1/32",), per_host_delay=0, retries=0, trust_env=False
+            )
+            outcomes = []
+            async with Fetcher(allowing, resolver=resolve) as fetcher:
+                for _ in range(2):
+                    for name in names:
+                        try:
+                            response = await fetcher.get(f"http://{name}:{port}/")
+                            outcomes.append(f"{name} {response.status}")
+                        except FetchError as exc:
+                            outcomes.append(f"{name} {type(exc).__name__}")
+            denying = HttpConfig(per_host_delay=0, retries=0, trust_env=False)
+            async with Fetcher(denying, resolver=resolve) as fetcher:
+                try:
+                    await fetcher.get(f"http://h1.test:{port}/")
+                    other = "answered"
+                except FetchError as exc:
+                    other = type(exc).__name__
+            return outcomes, other
+
+    outcomes, other = asyncio.run(main())
+    expected = [f"h{n}.test {'BlockedAddressError' if n % 3 == 0 else 200}" for n in range(150)]
+    assert outcomes == expected * 2
+    assert other == "BlockedAddressError"
+
+
+@pytest.mark.parametrize(
+    "answer", [DRIP + "HTTP/1.1 304 Not Modified\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n"]
+)
+def test_a_server_sending_a_byte_at_a_time_is_cut_off_by_the_whole_requests_timeout(answer: str) -> None:
+    """Each byte comes well within the read timeout; the whole request's timeout still ends it (the
+    head dripped, or a body after a quick head), and the next request is answered on a new connection."""
+    steps: list[Step] = [DRIP + "x" * 40] if not answer.startswith(DRIP) else [answer]
+    if not answer.startswith(DRIP):
+        steps.insert(0, answer.encode())
+
+    async def main() -> tuple[str, str, int]:
+        server = RawServer([steps])
+        async with server as port:
+            config = HttpConfig(
+                allow_private_networks=True, per_host_delay=0, retries=0, timeout=2, read_timeout=1
+            )
+            async with Fetcher(config) as fetcher:
+                with pytest.raises(FetchError) as info:
+                    await fetcher.get(f"http://127.0.0.1:{port}/a")
+                response = await fetcher.get(f"http://127.0.0.1:{port}/b")
+            return info.value.reason, f"{response.status} {response.content!r}", server.accepted
+
+    reason, second, accepted = asyncio.run(main())
+    assert reason == "timed out after 2 s (whole request)"
+    assert second == "200 b'real'"
+    assert accepted == 2
