@@ -78,9 +78,10 @@ from scraper.errors import (
     is_whole_answer,
 )
 from scraper.hosts import host_key
+from scraper.http11 import NO_BODY_STATUSES
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import CleanPool, HostPools, clean_proxy_pool
+from scraper.pools import CleanPool, HostPools, HostTransport, clean_proxy_pool
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
@@ -339,29 +340,34 @@ def _new_client(
     return client
 
 
+RawHeaders = list[tuple[bytes, bytes]]
+
+
 class _MergedHeaders:
     """A request's headers: its client's, its User-Agent the policy's, then `extra` (a poll's validators,
     robots.txt's Accept), as httpx's build_request merges them. The merge without `extra` is made once
     per client and User-Agent (a page fetch has none), not once per request: merging and validating
-    headers was a tenth of sending a request."""
+    headers was a tenth of sending a request. Given as raw pairs: the request's one Headers is built
+    from them with its Host (_build_request)."""
 
     def __init__(self) -> None:
-        self.made: dict[tuple[int, str], httpx.Headers] = {}  # the clients live as long as the Fetcher
+        self.made: dict[tuple[int, str], RawHeaders] = {}  # the clients live as long as the Fetcher
 
-    def __call__(self, client: httpx.AsyncClient, user_agent: str, extra: Mapping[str, str]) -> httpx.Headers:
+    def __call__(self, client: httpx.AsyncClient, user_agent: str, extra: Mapping[str, str]) -> RawHeaders:
         key = (id(client), user_agent)
         merged = self.made.get(key)
         if merged is None:
-            merged = self.made[key] = httpx.Headers(client.headers)
-            merged["User-Agent"] = user_agent
+            headers = httpx.Headers(client.headers)
+            headers["User-Agent"] = user_agent
+            merged = self.made[key] = headers.raw
         if not extra:
             return merged
         # What Headers.update does (the client's header of a name `extra` sets dropped, then `extra`'s
-        # added), in one Headers built from the list: update's case-insensitive lookups over every header
-        # cost three times as much (0.07 M instructions a poll).
+        # added), as a list: update's case-insensitive lookups over every header cost three times as
+        # much (0.07 M instructions a poll).
         added = [(name.encode("ascii"), value.encode("ascii")) for name, value in extra.items()]  # as httpx
         replaced = {name.lower() for name, _ in added}
-        return httpx.Headers([*(item for item in merged.raw if item[0].lower() not in replaced), *added])
+        return [*(item for item in merged if item[0].lower() not in replaced), *added]
 
 
 class Fetcher:
@@ -420,7 +426,7 @@ class Fetcher:
         """httpx's transport, its pool replaced by a pool per host (scraper.pools) on the guarded backend."""
         # The transport's own pool is replaced below and never carries a request: it gets a context that
         # verifies against no CA at all (cheap to make, and refuses every peer if it were ever used).
-        transport = httpx.AsyncHTTPTransport(
+        transport = HostTransport(
             verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
             limits=self._host_limits,
             trust_env=self.config.trust_env,
@@ -601,7 +607,7 @@ class Fetcher:
         self,
         client: httpx.AsyncClient,
         url: str,
-        headers: httpx.Headers,
+        headers: RawHeaders,
         cap: int,
         capture_kind: str | None,
         guarded: bool,
@@ -610,7 +616,7 @@ class Fetcher:
         """Send; a redirect gives its Location (body unread unless captured), anything else its capped
         body. With `capture_kind`, the exchange is reported to the capture once its body is in. With
         `cookies` (the site's jar, for a feed that keeps them), its cookies are sent and the answer's kept."""
-        started = datetime.now(UTC)
+        started = datetime.now(UTC) if capture_kind else _NOT_CAPTURED
         with _refusals_captured(self.capture, url, capture_kind, started, cap, guarded):
             response = await _send(client, url, headers, cookies)
         raw = _RawBody(cap) if capture_kind else None
@@ -624,9 +630,13 @@ class Fetcher:
                             break
                     _report(self.capture, url, capture_kind, started, response, raw, peer)
                 return response.status_code, response.headers["location"], {}, b"", None
-            body = await _read_capped(url, response, cap, raw)
+            # A 204 or 304 from a direct connection: its end came with its head (scraper.http11), no byte
+            # to read (a proxy's connection is httpcore's, whose answer must be read to free it).
+            bodiless = guarded and raw is None and response.status_code in NO_BODY_STATUSES
+            body = await _read_capped(url, response, cap, raw, bodiless)
             captured = _report(self.capture, url, capture_kind, started, response, raw, peer)
-            return response.status_code, None, dict(response.headers), body, captured
+            # items(): each name once, repeated ones joined, as dict(headers) gives (one walk, not one a name)
+            return response.status_code, None, dict(response.headers.items()), body, captured
         finally:
             await response.aclose()
 
@@ -649,14 +659,21 @@ class Fetcher:
             raise error(url, verdict.reason or "refused by robots.txt")
 
 
+_NOT_CAPTURED = datetime.min  # an exchange's start, when no capture reads it
+
+
 def _scheme_of(url: str) -> str:
     """The URL's scheme, lower case. A web URL is judged as a link is (scraper.sanitize.checked_url),
     whoever gave it (a sitemap index, robots.txt, the command line): a host httpx or the resolver cannot
     take, an impossible port, was an "internal error" of that fetch, or stopped a whole backfill. A
-    CheckedURL (scraper.urls) passed that check where it entered: checked once, not twice."""
+    CheckedURL (scraper.urls) passed that check where it entered: checked once, not twice, and its
+    scheme is what precedes its first colon (the check found it so, and the URL has no leading space or
+    control character that urlsplit would strip)."""
+    if type(url) is CheckedURL:
+        return url[: url.index(":")].lower()
     try:
         scheme = urlsplit(url).scheme.lower()
-        if scheme in ("http", "https") and type(url) is not CheckedURL:  # else checked where it entered
+        if scheme in ("http", "https"):
             checked_url(url)
     except ValueError as exc:  # RefusedValueError is one; "http://[::1" is no URL at all
         raise UnsupportedURLError(
@@ -697,16 +714,33 @@ def _request_url(url: str) -> httpx.URL | str:
     return parsed
 
 
+def _build_request(client: httpx.AsyncClient, url: str, headers: RawHeaders) -> httpx.Request:
+    """The GET that `httpx.Request("GET", url, headers=headers, extensions=<the client's timeouts>)`
+    makes, built with one Headers instead of three: httpx copies the headers given, then (no body)
+    looks up Host and the body's headers and builds them again with Host first. Here Host goes first
+    as httpx puts it (the URL's netloc, unless the headers name a Host), and the empty body is given as
+    the stream httpx would make. tests/test_fetch_urls.py holds the two equal."""
+    target = _request_url(url)
+    parsed = target if isinstance(target, httpx.URL) else httpx.URL(target)
+    if parsed.host and not any(name.lower() == b"host" for name, _ in headers):
+        headers = [(b"Host", parsed.netloc), *headers]
+    return httpx.Request(
+        "GET",
+        parsed,
+        headers=httpx.Headers(headers),
+        stream=httpx.ByteStream(b""),
+        extensions={"timeout": client.timeout.as_dict()},
+    )
+
+
 async def _send(
-    client: httpx.AsyncClient, url: str, headers: httpx.Headers, cookies: httpx.Cookies | None
+    client: httpx.AsyncClient, url: str, headers: RawHeaders, cookies: httpx.Cookies | None
 ) -> httpx.Response:
     """GET, streamed; with `cookies` (a site's jar), its cookies sent and the answer's kept in it. The
     request is what the client's build_request makes of an absolute URL and these headers (already merged
     with the client's: _MergedHeaders), with the client's timeouts; the client has no base URL,
     query parameters or cookies of its own to merge (see _new_client)."""
-    request = httpx.Request(
-        "GET", _request_url(url), headers=headers, extensions={"timeout": client.timeout.as_dict()}
-    )
+    request = _build_request(client, url, headers)
     if cookies is not None:
         cookies.set_cookie_header(request)
     response = await client.send(request, stream=True)
@@ -796,16 +830,22 @@ def _report(
         return None
 
 
-async def _read_capped(url: str, response: httpx.Response, cap: int, raw: _RawBody | None) -> bytes:
+async def _read_capped(
+    url: str, response: httpx.Response, cap: int, raw: _RawBody | None, bodiless: bool = False
+) -> bytes:
+    """The body, decoded within the cap. `bodiless`: an answer that has none (a 204 or 304 whose end
+    its connection already took), not iterated; its headers are judged all the same, as before (a
+    Content-Encoding the decoder refuses, a Content-Length over the cap)."""
     encoding = response.headers.get("content-encoding", "")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap and not encoding:
         raise BodyTooLargeError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
     decoder = _BodyDecoder(url, encoding, cap)
-    async for chunk in response.aiter_raw():
-        decoder.feed(chunk)
-        if raw is not None:
-            raw.add(chunk)
+    if not bodiless:
+        async for chunk in response.aiter_raw():
+            decoder.feed(chunk)
+            if raw is not None:
+                raw.add(chunk)
     return decoder.finish()
 
 

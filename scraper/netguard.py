@@ -26,6 +26,7 @@ from scraper.streams import AsyncioBackend
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+MAX_VERDICTS = 4096  # addresses whose verdict an AddressGuard keeps
 
 _net = ipaddress.ip_network
 
@@ -92,6 +93,13 @@ def _last_32_bits(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
 
 
+def _may_be_literal(host: str) -> bool:
+    """Whether the host could be an IP address as `ipaddress.ip_address` reads one: IPv6 has a colon,
+    IPv4 is digits and dots. Anything else is a name, told so without the two parses and the exception
+    that ip_address takes to refuse it."""
+    return ":" in host or host.replace(".", "").isdigit()
+
+
 async def system_resolver(host: str, port: int) -> list[str]:
     """The system's resolver (getaddrinfo, in a thread), addresses in its order, without duplicates."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -111,12 +119,22 @@ class AddressGuard:
         self.allow_private = allow_private
         self.allow_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks)
         self._resolver = resolver or system_resolver
+        self._verdicts: dict[str, bool] = {}
 
     def allowed(self, address: str) -> bool:
+        """Whether the address may be connected to. The verdict depends on the address and the settings
+        alone, so it is kept (up to MAX_VERDICTS addresses, then forgotten together): a run that polls
+        a thousand feeds on a few addresses parses and judges each address once, not per connect."""
         if self.allow_private:
             return True
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        return is_public(ip) or any(ip in network for network in self.allow_networks)
+        verdict = self._verdicts.get(address)
+        if verdict is None:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+            verdict = is_public(ip) or any(ip in network for network in self.allow_networks)
+            if len(self._verdicts) >= MAX_VERDICTS:
+                self._verdicts.clear()
+            self._verdicts[address] = verdict
+        return verdict
 
     async def resolve(self, host: str, port: int) -> list[str]:
         """The addresses to connect to; raises BlockedAddressError if any of them is not allowed.
@@ -125,10 +143,14 @@ class AddressGuard:
         exactly what a rebinding attack looks like.
         """
         host = host.strip("[]")
-        try:
-            ipaddress.ip_address(host.split("%", 1)[0])
-            addresses = [host]
-        except ValueError:
+        literal = host.split("%", 1)[0]
+        if _may_be_literal(literal):
+            try:
+                ipaddress.ip_address(literal)
+                addresses = [host]
+            except ValueError:
+                addresses = await self._resolver(host, port)
+        else:
             addresses = await self._resolver(host, port)
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}: no addresses")

@@ -16,23 +16,30 @@ stream's `is_readable`), but bytes that came in the same read as the response ar
 buffer, not the socket's; reused, the connection would hand them to the next request as its answer (a
 forged response, in a hostile server's hands).
 
-A CleanConnection also locks with asyncio's own Lock where httpcore uses anyio's: anyio's `acquire`
-ends with a cancel-shielded checkpoint (a cancel scope and a `sleep(0)`, so a trip through the event
-loop) even when the lock was free, and httpcore takes two or three such locks per request. asyncio's
-Lock, free, is taken without yielding; mutual exclusion is the same.
+A CleanPool's direct connections are H11Connections (scraper.http11: connect and HTTP/1.1 in one
+object, on h11, with that rule); CleanConnection, httpcore's connection with the rule added, is left for
+a pool that may speak HTTP/2 and for a proxy's forwarding connection. It locks with asyncio's own Lock
+where httpcore uses anyio's: anyio's `acquire` ends with a cancel-shielded checkpoint (a cancel scope
+and a `sleep(0)`, so a trip through the event loop) even when the lock was free, and httpcore takes two
+or three such locks per request. asyncio's Lock, free, is taken without yielding; mutual exclusion is
+the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from itertools import islice
 from types import TracebackType
 from typing import Any
 
 import httpcore
+import httpx
 from httpcore._async.http_proxy import AsyncForwardHTTPConnection
+from httpx._transports.default import AsyncResponseStream, map_httpcore_exceptions
+
+from scraper.http11 import H11Connection, core_request
 
 MAX_HOSTS = 64  # origins whose pools (and idle keep-alive sockets) are kept
 
@@ -83,18 +90,75 @@ class CleanConnection(httpcore.AsyncHTTPConnection):
 
 
 class CleanPool(httpcore.AsyncConnectionPool):
-    """httpcore's pool whose direct connections are CleanConnections (a proxied client's pool is a
-    CleanProxy)."""
+    """httpcore's pool whose direct connections are H11Connections (scraper.http11: HTTP/1.1, and the
+    same rule: nothing may follow an answer on a kept connection), or CleanConnections for a pool that
+    may speak HTTP/2 (a proxied client's pool is a CleanProxy).
+
+    A request is queued, given a connection and handed back as httpcore's pool does it (its own
+    `_assign_requests_to_connections` decides), on asyncio's primitives: a request that has to wait for
+    a connection waits on a future (httpcore's pool makes an anyio event per request, waited in a cancel
+    scope, and detects the async library on each), and its response's close and the connections' close
+    take no anyio cancel shield (what they await, H11Connection's close, never suspends)."""
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        scheme = request.url.scheme
+        if scheme not in (b"http", b"https", b"ws", b"wss"):
+            return await super().handle_async_request(request)  # refused there, with httpcore's words
+        timeout = request.extensions.get("timeout", {}).get("pool")
+        pool_request = _PoolRequest(request)
+        self._requests.append(pool_request)  # type: ignore[arg-type]  # duck-typed as httpcore's
+        try:
+            while True:
+                await self._close_connections(self._assign_requests_to_connections())
+                connection = await pool_request.wait_for_connection(timeout)
+                try:
+                    response = await connection.handle_async_request(request)
+                except httpcore.ConnectionNotAvailable:  # taken meanwhile: queued again
+                    pool_request.clear_connection()
+                else:
+                    break
+        except BaseException:
+            self._requests.remove(pool_request)  # type: ignore[arg-type]
+            unused = pool_request.connection
+            if isinstance(unused, H11Connection) and unused.is_new():
+                await unused.aclose()  # assigned, then given up before it connected: not left waiting
+            await self._close_connections(self._assign_requests_to_connections())
+            raise
+        # The connection's response, its stream wrapped (httpcore's pool builds another Response around
+        # it, checking its headers a second time): the connection made it for this request alone.
+        response.stream = _PoolBody(response.stream, pool_request, self)
+        return response
 
     async def _close_connections(self, closing: list[httpcore.AsyncConnectionInterface]) -> None:
-        """httpcore calls this twice per request, mostly with nothing to close, and its version opens
-        an anyio cancel scope (shielded) each time: opened here only when there is something to close."""
-        if closing:
+        """Close what the pool let go (mostly nothing). H11Connections are closed one after the other,
+        each to the end even if the task is cancelled meanwhile; anything else under httpcore's shield."""
+        if not closing:
+            return
+        if not all(type(connection) is H11Connection for connection in closing):
             await super()._close_connections(closing)
+            return
+        cancelled: BaseException | None = None
+        for connection in closing:
+            try:
+                await connection.aclose()
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+        if cancelled is not None:
+            raise cancelled
 
     def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
         if self._proxy is not None:
             return super().create_connection(origin)
+        if self._http1 and not self._http2 and self._uds is None:
+            return H11Connection(
+                origin,
+                network_backend=self._network_backend,
+                ssl_context=self._ssl_context,
+                keepalive_expiry=self._keepalive_expiry,
+                retries=self._retries,
+                local_address=self._local_address,
+                socket_options=self._socket_options,
+            )
         return CleanConnection(
             origin=origin,
             ssl_context=self._ssl_context,
@@ -107,6 +171,76 @@ class CleanPool(httpcore.AsyncConnectionPool):
             network_backend=self._network_backend,
             socket_options=self._socket_options,
         )
+
+
+class _PoolRequest:
+    """A request in a CleanPool's queue (httpcore's AsyncPoolRequest): the connection it was given, and
+    a future made only if it has to wait for one."""
+
+    __slots__ = ("_waiter", "connection", "request")
+
+    def __init__(self, request: httpcore.Request) -> None:
+        self.request = request
+        self.connection: httpcore.AsyncConnectionInterface | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def assign_to_connection(self, connection: httpcore.AsyncConnectionInterface | None) -> None:
+        self.connection = connection
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def clear_connection(self) -> None:
+        self.connection = None
+
+    def is_queued(self) -> bool:
+        return self.connection is None
+
+    async def wait_for_connection(self, timeout: float | None) -> httpcore.AsyncConnectionInterface:
+        """The connection, once assigned; PoolTimeout after `timeout` seconds (None: no limit)."""
+        if self.connection is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._waiter
+            except TimeoutError:
+                if self.connection is None:
+                    raise httpcore.PoolTimeout(f"no connection within {timeout:g} s") from None
+            finally:
+                self._waiter = None
+        assert self.connection is not None
+        return self.connection
+
+
+class _PoolBody:
+    """A response's stream in a CleanPool (httpcore's PoolByteStream): once read, failed or closed, its
+    request leaves the queue and the connections are reassigned."""
+
+    def __init__(self, stream: Any, pool_request: _PoolRequest, pool: CleanPool) -> None:
+        self._stream = stream
+        self._pool_request = pool_request
+        self._pool = pool
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._stream, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            pool = self._pool
+            pool._requests.remove(self._pool_request)  # type: ignore[arg-type]
+            await pool._close_connections(pool._assign_requests_to_connections())
 
 
 class CleanProxy(httpcore.AsyncHTTPProxy):
@@ -133,6 +267,35 @@ def clean_proxy_pool(pool: object) -> None:
     object keeps every setting. A SOCKS proxy's pool is left as it is."""
     if type(pool) is httpcore.AsyncHTTPProxy:
         pool.__class__ = CleanProxy
+
+
+class HostTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport (its pool replaced by HostPools, see scraper.fetch), handing a request over as
+    httpx's own does (the same httpcore request, the same response stream, httpcore's errors mapped to
+    httpx's by httpx's own map), without what a request that succeeds need not pay there: a context
+    manager around the pool's call, two `typing` protocol checks of the streams, and the httpcore
+    request's checks of values httpx already made bytes (scraper.http11.core_request)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        core = core_request(
+            request.method.encode("ascii"),
+            httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            request.headers.raw,
+            request.stream,
+            request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core)
+        except Exception:
+            with map_httpcore_exceptions():  # raises its httpx counterpart (or itself, if none)
+                raise
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=AsyncResponseStream(response.stream),  # type: ignore[arg-type]
+            extensions=response.extensions,
+        )
 
 
 class HostPools:

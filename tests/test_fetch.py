@@ -345,10 +345,35 @@ def test_a_requests_headers_are_the_clients_with_its_own_over_them() -> None:
     fetcher = Fetcher(HttpConfig())
     client = fetcher._direct
     extra = {"accept": "application/rss+xml", "If-None-Match": '"v1"'}
-    merged = _MergedHeaders()(client, "bot/1", extra)
+    merged = httpx.Headers(_MergedHeaders()(client, "bot/1", extra))
     expected = httpx.Headers(client.headers)
     expected["User-Agent"] = "bot/1"
     expected.update(extra)
     assert merged.raw == expected.raw
     assert merged["accept"] == "application/rss+xml" and merged.get_list("accept") == ["application/rss+xml"]
-    assert _MergedHeaders()(client, "bot/1", {})["User-Agent"] == "bot/1"
+    assert httpx.Headers(_MergedHeaders()(client, "bot/1", {}))["User-Agent"] == "bot/1"
+
+
+def test_an_answers_headers_are_read_once_each_repeated_ones_joined() -> None:
+    """The fetcher takes an answer's headers as `dict(headers.items())`: what `dict(headers)` gives (a
+    name once, lower case, its repeated values joined by ", "), in one walk of the list."""
+    raw = [
+        (b"ETag", b'"v1"'),
+        (b"Set-Cookie", b"a=1"),
+        (b"set-cookie", b"b=2"),
+        (b"Content-Type", b"application/rss+xml; charset=utf-8"),
+        (b"X-Caf\xe9", b"caf\xe9"),
+        (b"x-a", b""),
+    ]
+    ascii_only = [item for item in raw if item[0].isascii() and item[1].isascii()]
+    for headers in (httpx.Headers(ascii_only), httpx.Headers(raw)):  # the second decoded as Latin-1
+        assert dict(headers.items()) == dict(headers)
+    assert dict(httpx.Headers(raw).items())["set-cookie"] == "a=1, b=2"
+
+
+def test_a_feed_url_checked_where_it_entered_gives_its_scheme_as_urlsplit_does() -> None:
+    from scraper.fetch import _scheme_of
+    from scraper.urls import CheckedURL
+
+    for url in ("http://a.example/x", "HTTPS://a.example:8443/x?y=1", "Http://a.example"):
+        assert _scheme_of(CheckedURL(url)) == _scheme_of(url) == url.split(":", 1)[0].lower()

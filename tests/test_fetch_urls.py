@@ -1,6 +1,7 @@
 """What the fetcher makes of a URL: its shortcut past httpx's parser gives what httpx.URL gives (or leaves
 the URL to httpx), and a URL checked where it entered (CheckedURL) is not judged again."""
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper.config import parse_config
+from scraper.config import HttpConfig, parse_config
 from scraper.errors import UnsupportedURLError
-from scraper.fetch import _request_url
+from scraper.fetch import Fetcher, _build_request, _MergedHeaders, _request_url
 from scraper.sanitize import checked_url
 from scraper.urls import CheckedURL
 
@@ -82,6 +83,38 @@ def test_any_url_is_made_as_httpx_parses_it_or_left_to_httpx(
         assert made == url
         return
     assert made._uri_reference == httpx.URL(url)._uri_reference
+
+
+EXTRAS = [
+    {},
+    {"Accept": "application/rss+xml", "If-None-Match": '"v1"', "If-Modified-Since": "Tue, 01 Dec 2026"},
+    {"accept": "text/plain, */*;q=0.5"},
+    {"Host": "other.example"},  # a Host of the caller's: httpx adds none, nor does _build_request
+]
+
+
+@pytest.mark.parametrize("extra", EXTRAS)
+@pytest.mark.parametrize("url", PLAIN + LEFT_TO_HTTPX[:-1] + ["http://[::1/", "http://a..b/"])
+def test_a_request_is_built_as_httpx_builds_it(url: str, extra: dict[str, str]) -> None:
+    """_build_request's GET against httpx.Request's of the same URL, headers and extensions: the same
+    method, URL, headers (Host first), body, and extensions; or the same refusal."""
+    client = Fetcher(HttpConfig())._direct
+    headers = _MergedHeaders()(client, "bot/1", extra)
+    try:
+        expected = httpx.Request(
+            "GET", url, headers=httpx.Headers(headers), extensions={"timeout": client.timeout.as_dict()}
+        )
+    except httpx.InvalidURL as exc:
+        with pytest.raises(httpx.InvalidURL, match=re.escape(str(exc))):
+            _build_request(client, url, headers)
+        return
+    made = _build_request(client, url, headers)
+    assert made.method == expected.method
+    assert made.url == expected.url and made.url.raw_path == expected.url.raw_path
+    assert made.headers.raw == expected.headers.raw
+    assert made.headers.encoding == expected.headers.encoding
+    assert b"".join(made.stream) == b"".join(expected.stream) == b""  # type: ignore[arg-type]
+    assert made.extensions == expected.extensions
 
 
 def test_a_checked_url_is_not_judged_again_by_the_fetcher(monkeypatch: pytest.MonkeyPatch) -> None:

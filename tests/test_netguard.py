@@ -2,6 +2,7 @@
 
 import asyncio
 import http.server
+import ipaddress
 import shutil
 import ssl
 import subprocess
@@ -9,12 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
+from scraper import netguard
 from scraper.config import HttpConfig
 from scraper.fetch import BlockedAddressError, Fetcher, FetchError
-from scraper.netguard import AddressGuard, is_public
+from scraper.netguard import AddressGuard, _may_be_literal, is_public
 from tests.local_servers import handler_server
 
 
@@ -139,3 +143,38 @@ def test_https_through_the_guard_checks_the_certificate_against_the_name(
     with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED") as info:
         fetch(f"https://other.test:{port}/x", table)
     assert not info.value.retry_now
+
+
+@given(
+    st.one_of(
+        st.ip_addresses().map(str), st.text("0123456789.:abcdefxn-%١", max_size=24), st.text(max_size=12)
+    )
+)
+def test_a_host_taken_for_a_name_is_never_an_ip_literal(host: str) -> None:
+    """The guard asks the resolver about a host it reads as a name without trying ipaddress on it
+    (_may_be_literal): nothing ipaddress takes as an address may be read as a name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return
+    assert _may_be_literal(host)
+
+
+def test_the_guard_keeps_its_verdicts_and_they_are_the_same() -> None:
+    guard = AddressGuard(allow_networks=("10.1.0.0/16",))
+    addresses = ["93.184.215.14", "10.1.2.3", "10.2.0.1", "127.0.0.1", "fe80::1%eth0", "2606:4700:4700::1111"]
+    first = [guard.allowed(a) for a in addresses]
+    assert first == [True, True, False, False, False, True]
+    assert [guard.allowed(a) for a in addresses] == first
+    assert guard._verdicts == dict(zip(addresses, first, strict=True))
+    with pytest.raises(ValueError):  # not an address: refused, as before, and nothing kept for it
+        guard.allowed("not-an-address")
+    assert "not-an-address" not in guard._verdicts
+
+
+def test_the_guards_kept_verdicts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netguard, "MAX_VERDICTS", 3)
+    guard = AddressGuard()
+    for n in range(10):
+        assert guard.allowed(f"93.184.215.{n}")
+        assert len(guard._verdicts) <= 3

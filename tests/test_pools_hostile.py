@@ -18,6 +18,7 @@ from httpcore._async.http_proxy import AsyncForwardHTTPConnection
 from scraper.config import HttpConfig
 from scraper.errors import FetchError
 from scraper.fetch import Fetcher
+from scraper.http11 import H11Connection
 from scraper.pools import CleanConnection, CleanPool, CleanProxy, HostPools
 from scraper.streams import AsyncioBackend
 
@@ -361,24 +362,32 @@ def test_a_proxied_fetch_never_takes_bytes_left_after_an_answer_for_the_next_ans
 
 
 def test_the_httpcore_internals_clean_connection_reads_are_where_it_expects() -> None:
-    """CleanConnection reaches into httpcore (`_connect`, `_request_lock`, `_connect_failed`, the HTTP/1.1
-    connection's `_h11_state` and `_state_lock`, the pool's `_close_connections` and `_proxy`, the HTTP
-    proxy's `_proxy_url` and its forwarding connection's `_connection`): after one request, each
-    is there and of the kind it replaces, so an httpcore that renamed one fails here, not silently."""
+    """CleanConnection (a proxy's forwarding connection, scraper.pools) reaches into httpcore
+    (`_connect`, `_request_lock`, `_connect_failed`, the HTTP/1.1 connection's `_h11_state` and
+    `_state_lock`, the pool's `_close_connections` and `_proxy`, the HTTP proxy's `_proxy_url` and its
+    forwarding connection's `_connection`): after one request, each is there and of the kind it replaces,
+    so an httpcore that renamed one fails here, not silently. A CleanPool's direct connections are
+    H11Connections (scraper.http11), whose h11 connection is read the same way."""
 
     async def main() -> None:
         server = Server([])
         async with server as port, CleanPool(network_backend=AsyncioBackend()) as pool:
             assert await _request(pool, port, "/a") == (200, b"ok")
-            (connection,) = pool.connections
-            assert isinstance(connection, CleanConnection)
-            assert callable(connection._connect)
-            assert isinstance(connection._request_lock, asyncio.Lock)
-            assert connection._connect_failed is False
-            inner = connection._connection
-            assert isinstance(inner, httpcore.AsyncHTTP11Connection)
-            assert isinstance(inner._state_lock, asyncio.Lock)
-            assert inner._h11_state.trailing_data == (bytearray(), False)
+            (direct,) = pool.connections
+            assert isinstance(direct, H11Connection)
+            assert direct._h11.trailing_data == (bytearray(), False)
+            origin = httpcore.Origin(b"http", b"127.0.0.1", port)
+            async with CleanConnection(origin=origin, network_backend=AsyncioBackend()) as connection:
+                response = await connection.handle_async_request(_get("127.0.0.1", port, "/b"))
+                assert await response.aread() == b"ok"
+                await response.aclose()
+                assert callable(connection._connect)
+                assert isinstance(connection._request_lock, asyncio.Lock)
+                assert connection._connect_failed is False
+                inner = connection._connection
+                assert isinstance(inner, httpcore.AsyncHTTP11Connection)
+                assert isinstance(inner._state_lock, asyncio.Lock)
+                assert inner._h11_state.trailing_data == (bytearray(), False)
             assert callable(httpcore.AsyncConnectionPool._close_connections)
             assert pool._proxy is None
             proxy = CleanProxy(proxy_url=f"http://127.0.0.1:{port}")
