@@ -489,11 +489,12 @@ def _check_user_agent(where_key: str, user_agent: str) -> None:
 def _check_template(where: str, template: str) -> None:
     """`export.template` names a registered export target. The names are the composition root's table
     (scraper.compose.EXPORT_TARGETS), so a new target is allowed where it is registered; imported here,
-    not at the top, because compose imports this module."""
-    from scraper.compose import export_target
+    not at the top, because compose imports this module. Only the name is checked: the target's module
+    loads when a post is written."""
+    from scraper.compose import check_target_name
 
     try:
-        export_target(template)
+        check_target_name(template)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 

@@ -14,14 +14,16 @@ import hashlib
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import idna
 
 from scraper import errors
 from scraper.errors import RefusedValueError
-from scraper.extract.dates import plausible
-from scraper.extract.record import Record
+
+if TYPE_CHECKING:
+    from scraper.extract.record import Record
 
 MAX_URL_CHARS = 2048  # the URL columns' width
 MAX_GUID_CHARS = 2048
@@ -224,6 +226,10 @@ def plausible_date(when: datetime | None, now: datetime | None = None) -> dateti
     tomorrow or later), else None: the article then takes the date it was found."""
     if when is None:
         return None
+    # Imported here: the fetcher and the poller import this module, and a run with nothing new parses no
+    # date (the date parser's patterns are compiled at its import).
+    from scraper.extract.dates import plausible
+
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when if plausible(when, now) else None

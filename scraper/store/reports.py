@@ -15,7 +15,7 @@ from scraper.store.nodes import Transaction
 from scraper.store.tables import ArticleStatus, articles, capture_failures, feeds
 from scraper.store.work_due import due_count
 
-# Core columns: these are read-only reports of plain rows (a cron run asks `enabled_feeds`; no ORM needed).
+# Core columns: these are read-only reports of plain rows (no ORM needed).
 Article = articles.c
 Feed = feeds.c
 
@@ -33,11 +33,6 @@ class FeedHealth:
     feeds: list[Row[Any]]  # whole rows of the feeds table
     counts: dict[tuple[int | None, str], int]
     reasons: Sequence[Any]  # rows of (feed_id, status, last_error, count)
-
-
-def enabled_feeds(session: Transaction) -> list[Row[Any]]:
-    """The enabled feeds' rows, by name (what `scraper once` would poll, before it decides which are due)."""
-    return list(session.execute(select(feeds).where(Feed.enabled.is_(True)).order_by(Feed.name)))
 
 
 def feed_health(session: Transaction) -> FeedHealth:
