@@ -11,7 +11,6 @@ Environment overrides: `SCRAPER_<SECTION>_<KEY>` for every scalar key of a secti
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import logging
 import math
@@ -443,6 +442,8 @@ def _warn_unknown_env(env: Mapping[str, str]) -> None:
             continue
         if upper.startswith(f"{ENV_PREFIX}TEST_"):  # the test suite's own settings
             continue
+        import difflib  # here: only a misspelt variable needs it
+
         near = difflib.get_close_matches(upper, sorted(known | OTHER_ENV), n=1)
         hint = f" (did you mean {near[0]}?)" if near else ""
         log.warning("environment: %s is not a setting and is ignored%s", key, hint)
