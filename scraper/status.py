@@ -17,14 +17,13 @@ from sqlalchemy import Engine
 from scraper.due import FeedTiming, PollTiming, poll_timing
 from scraper.schedule import decode_set
 from scraper.store.feeds import enabled_feeds
-from scraper.store.nodes import NodeReport, node_reports
 from scraper.store.posts import posts_waiting
 from scraper.store.tables import ArticleStatus, utcnow
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from scraper.store.reports import FeedHealth, RevisitCounts
+    from scraper.store.reports import FeedHealth, NodeReport, RevisitCounts
 
 # rich and the report queries (scraper.store.reports) are loaded by the report functions, not here:
 # `scraper once` imports this module for skipped_feeds alone. The report reads Core rows through one
@@ -100,7 +99,7 @@ def feed_status_report(
     from rich.text import Text
 
     from scraper.capture.report import capture_failure_lines
-    from scraper.store.reports import feed_health, feed_names, revisit_counts
+    from scraper.store.reports import feed_health, feed_names, node_reports, revisit_counts
 
     now = now or utcnow()
     intervals = intervals or {}
