@@ -34,7 +34,7 @@ from scraper.fetch import Fetcher, RequestPolicy, Response
 from scraper.sanitize import storable_record
 from scraper.schedule import retry_after_note
 from scraper.selectors import selector_missed
-from scraper.store.models import ArticleStatus
+from scraper.store.tables import ArticleStatus
 
 log = logging.getLogger(__name__)
 

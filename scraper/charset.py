@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -52,9 +53,21 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
-_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I)
+
+# The patterns read a body's labels: compiled when a body is first decoded (a run of 304s decodes none).
+@cache
+def _header_charset() -> re.Pattern[str]:
+    return re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+
+
+@cache
+def _declarations() -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """An XML declaration's encoding, and an HTML `<meta>` charset."""
+    return (
+        re.compile(rb"^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I),
+        re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I),
+    )
+
 
 # How far into the document a declaration is looked for (the HTML spec says 1024; real pages are sloppier).
 _SNIFF_BYTES = 4096
@@ -77,14 +90,15 @@ def normalise_label(label: str | None) -> str | None:
 def charset_from_content_type(content_type: str | None) -> str | None:
     if not content_type:
         return None
-    match = _HEADER_CHARSET.search(content_type)
+    match = _header_charset().search(content_type)
     return match.group(1) if match else None
 
 
 def declared_charset(body: bytes) -> str | None:
     """The charset the document itself declares in its first bytes."""
     head = body[:_SNIFF_BYTES]
-    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    xml_encoding, meta_charset = _declarations()
+    match = xml_encoding.search(head) or meta_charset.search(head)
     return match.group(1).decode("ascii", "replace") if match else None
 
 

@@ -133,11 +133,11 @@ def _config_path(given: Path | None) -> Path | None:
 
 def _load(config_path: Path | None) -> Config:
     from scraper.config import ConfigError, load_config
-    from scraper.extract.rules import RuleBook, RuleError
+    from scraper.extract.rules import RuleError, user_rules
 
     try:
         config = load_config(_config_path(config_path))
-        RuleBook.load(config.rules)  # a broken [[rules]] table is a config error, found before any work
+        user_rules(config.rules)  # a broken [[rules]] table is a config error, found before any work
     except (ConfigError, RuleError) as exc:
         _fail(f"config error: {exc}", EXIT_BAD_CONFIG)
     return config

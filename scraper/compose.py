@@ -18,9 +18,10 @@ A new target or source is its module and one `register_*` call (a built-in sourc
 
 Nothing here is imported before a command asks for it: the config's check of `[export] template` imports
 this module, and `scraper status` or a `once` with nothing new must not pay for the fetcher, the pipeline
-or the backfill sources. So the stages are imported inside the functions that build them, and the work
-sources (which pull in the backfill machinery) are registered when the table is first read
-(`_builtin_sources`).
+or the backfill sources. So the stages are imported inside the functions that build them, and both tables
+are made when first read (`_builtin_targets`, `_builtin_sources`): the built-in target's module (the
+renderer, the sanitizer's and the date parser's patterns under it) loads when a post is to be written,
+not for the config's check, which needs only the names (`check_target_name`).
 """
 
 from __future__ import annotations
@@ -29,31 +30,35 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from functools import partial
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from scraper.errors import ConfigError
-from scraper.export import jekyll
-from scraper.export.target import ExportTarget
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from scraper.backfill.source import WorkSource
     from scraper.config import Config
+    from scraper.export.target import ExportTarget
     from scraper.export.writer import PostWriter
     from scraper.fetch import Fetcher, RequestHook
     from scraper.outcome_recorder import OutcomeHook
     from scraper.pipeline import Pipeline
     from scraper.store.leases import Leases
 
-EXPORT_TARGETS: dict[str, ExportTarget] = {}
-# WORK_SOURCES, by option key: made by _builtin_sources when first read (module __getattr__ below).
+# EXPORT_TARGETS, by name, and WORK_SOURCES, by option key: made by _builtin_targets and _builtin_sources
+# when first read (module __getattr__ below).
+EXPORT_TARGETS: dict[str, ExportTarget]
 WORK_SOURCES: dict[str, WorkSource]
+# The built-in export targets' names, in the table's order, and the module exposing each one's `TARGET`
+# (tests/test_extension_points.py holds the names equal to the targets').
+BUILTIN_TARGETS = {"jekyll": "scraper.export.jekyll"}
 
 
 def register_target(target: ExportTarget) -> None:
     """Make `target.name` a value of `[export] template` (replacing a target of that name)."""
-    EXPORT_TARGETS[target.name] = target
+    _export_targets()[target.name] = target
 
 
 def register_source(source: WorkSource) -> None:
@@ -62,7 +67,16 @@ def register_source(source: WorkSource) -> None:
     _work_sources()[source.option.key] = source
 
 
-register_target(jekyll.TARGET)
+def _builtin_targets() -> dict[str, ExportTarget]:
+    """The built-in export targets, by name."""
+    return {name: import_module(module).TARGET for name, module in BUILTIN_TARGETS.items()}
+
+
+def _export_targets() -> dict[str, ExportTarget]:
+    table = globals().get("EXPORT_TARGETS")
+    if table is None:
+        table = globals()["EXPORT_TARGETS"] = _builtin_targets()
+    return table
 
 
 def _builtin_sources() -> dict[str, WorkSource]:
@@ -83,7 +97,9 @@ def _work_sources() -> dict[str, WorkSource]:
 
 
 def __getattr__(name: str) -> Any:
-    """`compose.WORK_SOURCES`, made on first reading (PEP 562)."""
+    """`compose.EXPORT_TARGETS` and `compose.WORK_SOURCES`, made on first reading (PEP 562)."""
+    if name == "EXPORT_TARGETS":
+        return _export_targets()
     if name == "WORK_SOURCES":
         return _work_sources()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -91,11 +107,18 @@ def __getattr__(name: str) -> Any:
 
 def export_target(name: str) -> ExportTarget:
     """The registered target of that name; a ConfigError naming the known ones otherwise."""
-    try:
-        return EXPORT_TARGETS[name]
-    except KeyError:
-        known = ", ".join(repr(known) for known in EXPORT_TARGETS)
-        raise ConfigError(f"export.template: unknown template {name!r} (known: {known})") from None
+    check_target_name(name)
+    return _export_targets()[name]
+
+
+def check_target_name(name: str) -> None:
+    """A ConfigError naming the known targets unless `name` is one: the table's names, or the built-in
+    ones while the table is not made yet (no target module is imported for this)."""
+    table = globals().get("EXPORT_TARGETS")
+    names = list(BUILTIN_TARGETS if table is None else table)
+    if name not in names:
+        known = ", ".join(repr(known) for known in names)
+        raise ConfigError(f"export.template: unknown template {name!r} (known: {known})")
 
 
 def work_sources() -> dict[str, WorkSource]:

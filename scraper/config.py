@@ -11,7 +11,6 @@ Environment overrides: `SCRAPER_<SECTION>_<KEY>` for every scalar key of a secti
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import logging
 import math
@@ -443,6 +442,8 @@ def _warn_unknown_env(env: Mapping[str, str]) -> None:
             continue
         if upper.startswith(f"{ENV_PREFIX}TEST_"):  # the test suite's own settings
             continue
+        import difflib  # here: only a misspelt variable needs it
+
         near = difflib.get_close_matches(upper, sorted(known | OTHER_ENV), n=1)
         hint = f" (did you mean {near[0]}?)" if near else ""
         log.warning("environment: %s is not a setting and is ignored%s", key, hint)
@@ -489,11 +490,12 @@ def _check_user_agent(where_key: str, user_agent: str) -> None:
 def _check_template(where: str, template: str) -> None:
     """`export.template` names a registered export target. The names are the composition root's table
     (scraper.compose.EXPORT_TARGETS), so a new target is allowed where it is registered; imported here,
-    not at the top, because compose imports this module."""
-    from scraper.compose import export_target
+    not at the top, because compose imports this module. Only the name is checked: the target's module
+    loads when a post is written."""
+    from scraper.compose import check_target_name
 
     try:
-        export_target(template)
+        check_target_name(template)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 

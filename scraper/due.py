@@ -116,9 +116,14 @@ def _until(when: datetime, now: datetime) -> str:
     return f"in {minutes}m {seconds}s" if minutes else f"in {seconds}s"
 
 
+def plain_settings(*parts: Any) -> list[Any]:
+    """The parts as config_fingerprint digests them (a dataclass as its dict): settings shared by many
+    fingerprints (every feed's with the same [http] and [schedule]) are made plain once, not per feed."""
+    return [asdict(part) if hasattr(part, "__dataclass_fields__") else part for part in parts]
+
+
 def config_fingerprint(*parts: Any) -> str:
     """A digest of settings (dataclasses): equal settings, equal digest, across processes and versions
-    of Python (sorted JSON, not `hash()`)."""
-    plain = [asdict(part) if hasattr(part, "__dataclass_fields__") else part for part in parts]
-    text = json.dumps(plain, sort_keys=True, default=str, ensure_ascii=False)
+    of Python (sorted JSON, not `hash()`). A part already made plain (`plain_settings`) counts the same."""
+    text = json.dumps(plain_settings(*parts), sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

@@ -50,6 +50,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import formatdate
+from functools import cached_property
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import TracebackType
@@ -61,7 +62,6 @@ import httpx
 from httpx import _urlparse as httpx_urlparse
 
 from scraper import __version__
-from scraper.capture.exchange import OTHER, PAGE, Capture, CaptureRef, Exchange
 from scraper.charset import decode
 from scraper.config import HttpConfig
 from scraper.errors import (
@@ -82,13 +82,14 @@ from scraper.http11 import NO_BODY_STATUSES
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
 from scraper.pools import CleanPool, HostPools, HostTransport, clean_proxy_pool
-from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
 from scraper.urls import CheckedURL
 
 if TYPE_CHECKING:
+    from scraper.capture.exchange import Capture, CaptureRef
     from scraper.config import FeedConfig
+    from scraper.robots import RobotsAnswer, RobotsCache
 
 log = logging.getLogger(__name__)
 DEFAULT_429_WAIT = 60.0  # a 429 without Retry-After still means "not now"
@@ -399,7 +400,6 @@ class Fetcher:
             resolver=resolver,
         )
         self.politeness = Politeness(config.concurrency, max_wait=config.max_retry_wait)
-        self.robots = RobotsCache()
         env = os.environ if env is None else env
         self._env_proxies = _environment_proxies(env) if config.trust_env else {}
         self._limits = httpx.Limits(
@@ -421,6 +421,14 @@ class Fetcher:
         self._rng = random.Random()
         self.closed = False  # set by aclose: no fetch under way starts another try after it
         self._headers = _MergedHeaders()
+
+    @cached_property
+    def robots(self) -> RobotsCache:
+        """The robots.txt answers of this Fetcher, made when an article page first asks: a run that only
+        polls feeds never loads scraper.robots."""
+        from scraper.robots import RobotsCache
+
+        return RobotsCache()
 
     def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
         """httpx's transport, its pool replaced by a pool per host (scraper.pools) on the guarded backend."""
@@ -517,9 +525,7 @@ class Fetcher:
         attempt = 0
         while True:
             try:
-                response = await self._follow(
-                    url, headers or {}, policy, check_robots, cap, PAGE if check_robots else OTHER
-                )
+                response = await self._follow(url, headers or {}, policy, check_robots, cap)
             except FetchError as exc:
                 if not (exc.retry_now and self._may_retry(attempt)):
                     raise
@@ -555,9 +561,9 @@ class Fetcher:
         policy: RequestPolicy,
         check_robots: bool,
         cap: int,
-        kind: str,
     ) -> Response:
-        """One try: every redirect hop, each in its host's politeness slot, all under one deadline."""
+        """One try: every redirect hop, each in its host's politeness slot, all under one deadline. An
+        article page (`check_robots`) is captured as a PAGE, anything else as OTHER."""
         loop = asyncio.get_running_loop()
         remaining = self.config.timeout
         seen = {url}
@@ -571,7 +577,8 @@ class Fetcher:
                 await self._check_robots(current, policy)
             client, guarded = self._client_for(parts, policy)
             request_headers = self._headers(client, policy.user_agent, headers)
-            capture_kind, jar = kind if self.capture else None, self.cookies.jar(current, policy)
+            capture_kind = _capture_kind(check_robots) if self.capture else None
+            jar = self.cookies.jar(current, policy)
             try:
                 if not guarded:
                     await self.guard.check_before_proxy(host, parts.port or _default_port(parts.scheme))
@@ -641,6 +648,8 @@ class Fetcher:
             await response.aclose()
 
     async def _check_robots(self, url: str, policy: RequestPolicy) -> None:
+        from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer
+
         async def fetch(robots: str) -> RobotsAnswer:
             try:
                 response = await self.get(
@@ -660,6 +669,13 @@ class Fetcher:
 
 
 _NOT_CAPTURED = datetime.min  # an exchange's start, when no capture reads it
+
+
+def _capture_kind(page: bool) -> str:
+    """What a capture records a fetch as (scraper.capture.exchange, imported when there is a capture)."""
+    from scraper.capture.exchange import OTHER, PAGE
+
+    return PAGE if page else OTHER
 
 
 def _scheme_of(url: str) -> str:
@@ -805,6 +821,8 @@ def _report(
     Its failure costs the capture, never the fetch."""
     if capture is None or kind is None or raw is None:
         return None
+    from scraper.capture.exchange import Exchange
+
     try:
         request = response.request
         return capture(

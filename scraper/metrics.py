@@ -23,9 +23,9 @@ from scraper.fetch import RequestHook, Response
 from scraper.pipeline import RunSummary
 from scraper.revisit_report import RevisitCollector
 from scraper.store.leases import Leases
-from scraper.store.models import ArticleStatus, utcnow
 from scraper.store.posts import posts_waiting
 from scraper.store.reports import archive_gauges
+from scraper.store.tables import ArticleStatus, utcnow
 
 log = logging.getLogger(__name__)
 

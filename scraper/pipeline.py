@@ -35,9 +35,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from scraper.config import Config, FeedConfig
-from scraper.due import config_fingerprint
+from scraper.due import config_fingerprint, plain_settings
 from scraper.errors import ScraperError
-from scraper.extract.rules import RuleBook
+from scraper.extract.rules import RuleBook, user_rules
 from scraper.fetch import Fetcher, RequestPolicy
 from scraper.folder_stamps import nothing_to_adopt, restamp_export_folder
 from scraper.poll import PollResult
@@ -111,12 +111,15 @@ class Pipeline:
         self.writes = engine.execution_options(sqlite_begin="IMMEDIATE")
         self._building = threading.RLock()  # the stages built on first use (_Stage)
         self.fetcher = fetcher
-        self.rules = RuleBook.load(config.rules)
+        # A broken [[rules]] table is refused here (a reload keeps the running pipeline); the book, with the
+        # built-in rules read from the package, is made when a page is first extracted (`rules`).
+        self._user_rules = user_rules(config.rules)
         if writer is not None:
             self.writer = writer
         self.clock = clock
         self.on_outcome = on_outcome
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
+        self._shared_settings = plain_settings(config.http, config.schedule)  # in every feed's fingerprint
         self.leases = leases or Leases(
             engine, ttl=config.cluster.lease_seconds, heartbeat=config.cluster.heartbeat
         )
@@ -133,6 +136,10 @@ class Pipeline:
         from scraper.store.db import session_factory
 
         return session_factory(self.writes)
+
+    @_Stage
+    def rules(self) -> RuleBook:
+        return RuleBook.of(self._user_rules)
 
     @_Stage
     def writer(self) -> PostWriter:
@@ -254,7 +261,7 @@ class Pipeline:
             feed_rows.sync_feed_rows(connection, self.config.feeds, self._fingerprint)
 
     def _fingerprint(self, feed: FeedConfig) -> str:
-        return config_fingerprint(feed, self.config.http, self.config.schedule)
+        return config_fingerprint(feed, *self._shared_settings)
 
     def adopt_existing_posts(self) -> int:
         """Import the export folder's posts the database does not know, before any poll (post_import).

@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -166,13 +167,19 @@ def parse_feed(
 # feedparser keeps a whole document's entries in memory, several kB each (100k entries: over 700 MB),
 # so a document is cut to this many before it is parsed. A feed lists its newest first.
 MAX_ENTRIES_PER_DOCUMENT = 10_000
-_ENTRY_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>", re.I)
+# The patterns of this module read a feed's body: compiled when a body is first read (cached getters), so
+# a run whose feeds all answer 304 compiles none.
+
+
+@cache
+def _entry_end() -> re.Pattern[bytes]:
+    return re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>", re.I)
 
 
 def _first_entries(data: bytes, limit: int) -> tuple[bytes, int]:
     """The document with only its first `limit` entries (what follows the last entry kept, so it stays
     well-formed), and how many were dropped."""
-    ends = [match.end() for match in _ENTRY_END.finditer(data)]
+    ends = [match.end() for match in _entry_end().finditer(data)]
     if len(ends) <= limit:
         return data, 0
     return data[: ends[limit - 1]] + data[ends[-1] :], len(ends) - limit
@@ -184,10 +191,12 @@ def parser_input(body: bytes, content_type: str | None = None) -> bytes:
     into characters it then fails to encode, failing the whole document."""
     text, _ = decode(body, content_type)
     text = defuse_char_refs(storable_text(text) or "")
-    return _XML_DECLARED_ENCODING.sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
+    return _xml_declared_encoding().sub(r"\1utf-8\2", text, count=1).encode("utf-8", errors="replace")
 
 
-_XML_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
+@cache
+def _xml_declared_encoding() -> re.Pattern[str]:
+    return re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
 
 
 def _entry(raw: Any, feed_url: str) -> FeedEntry:
@@ -268,11 +277,13 @@ def _ttl(feed: Any) -> int | None:
     return clamped_int(feed.get("ttl"), 0, MAX_TTL_MINUTES) or None
 
 
-_ALTERNATE = re.compile(
-    rb"<link\b(?=[^>]*\brel=[\"']?alternate)(?=[^>]*\btype=[\"']?application/(?:rss|atom)\+xml)"
-    rb"[^>]*\bhref=[\"']?([^\"' >]+)",
-    re.I,
-)
+@cache
+def _alternate() -> re.Pattern[bytes]:
+    return re.compile(
+        rb"<link\b(?=[^>]*\brel=[\"']?alternate)(?=[^>]*\btype=[\"']?application/(?:rss|atom)\+xml)"
+        rb"[^>]*\bhref=[\"']?([^\"' >]+)",
+        re.I,
+    )
 
 
 def _looks_like_json_feed(body: bytes) -> bool:
@@ -282,15 +293,20 @@ def _looks_like_json_feed(body: bytes) -> bool:
     return head.startswith(b"{") and b"jsonfeed.org/version" in body[:4096]
 
 
-_SKIP_HOURS = re.compile(rb"<skipHours\b[^>]*>(.*?)</skipHours>", re.I | re.S)
-_SKIP_DAYS = re.compile(rb"<skipDays\b[^>]*>(.*?)</skipDays>", re.I | re.S)
-_HOUR = re.compile(rb"<hour\b[^>]*>\s*(\d{1,2})\s*</hour>", re.I)
-_DAY = re.compile(rb"<day\b[^>]*>\s*([A-Za-z]+)\s*</day>", re.I)
+@cache
+def _skips() -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
+    """The skipHours and skipDays blocks, and an hour and a day in them."""
+    return (
+        re.compile(rb"<skipHours\b[^>]*>(.*?)</skipHours>", re.I | re.S),
+        re.compile(rb"<skipDays\b[^>]*>(.*?)</skipDays>", re.I | re.S),
+        re.compile(rb"<hour\b[^>]*>\s*(\d{1,2})\s*</hour>", re.I),
+        re.compile(rb"<day\b[^>]*>\s*([A-Za-z]+)\s*</day>", re.I),
+    )
 
 
 def _alternate_feed(body: bytes, url: str) -> str | None:
     """The feed an HTML page links to (`<link rel="alternate" type="application/rss+xml">`), if any."""
-    match = _ALTERNATE.search(body[:65536])
+    match = _alternate().search(body[:65536])
     return urljoin(url, match.group(1).decode("ascii", "replace")) if match else None
 
 
@@ -302,11 +318,12 @@ def parse_skips(body: bytes) -> tuple[frozenset[int], frozenset[int]]:
     head = body[:65536]
     hours: set[int] = set()
     days: set[int] = set()
-    block = _SKIP_HOURS.search(head)
+    skip_hours, skip_days, hour, day = _skips()
+    block = skip_hours.search(head)
     if block:
-        hours = {int(h) % 24 for h in _HOUR.findall(block.group(1)) if int(h) <= 24}
-    block = _SKIP_DAYS.search(head)
+        hours = {int(h) % 24 for h in hour.findall(block.group(1)) if int(h) <= 24}
+    block = skip_days.search(head)
     if block:
-        names = [d.decode("ascii").lower() for d in _DAY.findall(block.group(1))]
+        names = [d.decode("ascii").lower() for d in day.findall(block.group(1))]
         days = {DAY_NAMES.index(n) for n in names if n in DAY_NAMES}
     return frozenset(hours), frozenset(days)

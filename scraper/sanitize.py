@@ -14,14 +14,17 @@ import hashlib
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import idna
 
 from scraper import errors
 from scraper.errors import RefusedValueError
-from scraper.extract.dates import plausible
-from scraper.extract.record import Record
+
+if TYPE_CHECKING:
+    from scraper.extract.record import Record
 
 MAX_URL_CHARS = 2048  # the URL columns' width
 MAX_GUID_CHARS = 2048
@@ -33,8 +36,16 @@ WEB_SCHEMES = ("http", "https")
 # Characters no URL holds as written: controls, spaces, DEL, and what only a hostile document puts there.
 _NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u2028\u2029]")
 _URL_WHITESPACE = re.compile("[\t\n\r]")
-# A numeric character reference in XML/HTML text, with or without its semicolon.
-_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+
+# The patterns only a document's values need (its text, references, numbers, dates) are compiled when first
+# used, by the cached getters below: the fetcher and the poller import this module, and a run whose feeds
+# all answer 304 reads no document.
+
+
+@cache
+def _char_ref() -> re.Pattern[str]:
+    """A numeric character reference in XML/HTML text, with or without its semicolon."""
+    return re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 
 
 def storable_text(text: str | None) -> str | None:
@@ -48,11 +59,13 @@ def one_line(text: str | None) -> str | None:
     the CSI, is valid XML); None when nothing is left. Storable too."""
     if text is None:
         return None
-    text = " ".join(_CONTROLS.sub("", storable_text(text) or "").split())
+    text = " ".join(_controls().sub("", storable_text(text) or "").split())
     return text or None
 
 
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tabs and line breaks are spaces
+@cache
+def _controls() -> re.Pattern[str]:
+    return re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tabs and line breaks are spaces
 
 
 def valid_code_point(value: int) -> bool:
@@ -71,7 +84,7 @@ def defuse_char_refs(text: str) -> str:
         value = int(digits, 16 if match.group(1) else 10)
         return match.group(0) if valid_code_point(value) else "&#xFFFD;"
 
-    return _CHAR_REF.sub(one, text)
+    return _char_ref().sub(one, text)
 
 
 def defuse_char_ref_bytes(data: bytes) -> bytes:
@@ -82,10 +95,14 @@ def defuse_char_ref_bytes(data: bytes) -> bytes:
     def one(match: re.Match[bytes]) -> bytes:
         return defuse_char_refs(match.group(0).decode("ascii")).encode("ascii")
 
-    return _CHAR_REF_BYTES.sub(one, data)
+    return _char_ref_bytes().sub(one, data)
 
 
-_CHAR_REF_BYTES = re.compile(rb"&#(?:[xX][0-9a-fA-F]+|[0-9]+);?")
+@cache
+def _char_ref_bytes() -> re.Pattern[bytes]:
+    return re.compile(rb"&#(?:[xX][0-9a-fA-F]+|[0-9]+);?")
+
+
 MAX_LASTMOD_CHARS = 64  # the document journal's lastmod column
 
 
@@ -209,14 +226,16 @@ _CHARSET_LABEL = re.compile(rf"^{_TOKEN}{{1,40}}\Z")
 def clamped_int(value: object, low: int, high: int) -> int | None:
     """An integer a server sent (a ttl, a count), within [low, high]; None if it is not one."""
     text = str(value).strip() if value is not None else ""
-    if not _INTEGER.match(text):
+    if not _integer().match(text):
         return None
     if len(text.lstrip("+-")) > 18:  # past any bound we use, and int() of thousands of digits is refused
         return low if text.startswith("-") else high
     return min(high, max(low, int(text)))
 
 
-_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+@cache
+def _integer() -> re.Pattern[str]:
+    return re.compile(r"^[+-]?[0-9]+$")
 
 
 def plausible_date(when: datetime | None, now: datetime | None = None) -> datetime | None:
@@ -224,6 +243,10 @@ def plausible_date(when: datetime | None, now: datetime | None = None) -> dateti
     tomorrow or later), else None: the article then takes the date it was found."""
     if when is None:
         return None
+    # Imported here: the fetcher and the poller import this module, and a run with nothing new parses no
+    # date (the date parser's patterns are compiled at its import).
+    from scraper.extract.dates import plausible
+
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when if plausible(when, now) else None
@@ -236,7 +259,7 @@ def names_that_day(written: str | None, parsed: datetime) -> bool:
     year, `-0001` the year 2000, an offset of +9999 five days back. Other formats are the parser's."""
     if not written:
         return True
-    iso, rfc = _ISO_DAY.search(written), _RFC_DAY.search(written)
+    iso, rfc = _iso_day().search(written), _rfc_day().search(written)
     if iso:
         sign, year, month, day, hour, minute = iso.groups()
     elif rfc:
@@ -253,8 +276,16 @@ def names_that_day(written: str | None, parsed: datetime) -> bool:
     return abs((parsed.astimezone(UTC).date() - named.date()).days) <= 1
 
 
-_ISO_DAY = re.compile(r"(?<![\d])(-?)(\d{4,})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2}))?")
-_RFC_DAY = re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(-?)(\d{4,})(?:\s+(\d{1,2}):(\d{1,2}))?")
+@cache
+def _iso_day() -> re.Pattern[str]:
+    return re.compile(r"(?<![\d])(-?)(\d{4,})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2}))?")
+
+
+@cache
+def _rfc_day() -> re.Pattern[str]:
+    return re.compile(r"\b(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(-?)(\d{4,})(?:\s+(\d{1,2}):(\d{1,2}))?")
+
+
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
 

@@ -16,24 +16,18 @@ from sqlalchemy import Engine
 
 from scraper.due import FeedTiming, PollTiming, poll_timing
 from scraper.schedule import decode_set
-from scraper.store.nodes import NodeReport, node_reports
+from scraper.store.feeds import enabled_feeds
 from scraper.store.posts import posts_waiting
-from scraper.store.reports import (
-    FeedHealth,
-    RevisitCounts,
-    enabled_feeds,
-    feed_health,
-    feed_names,
-    revisit_counts,
-)
 from scraper.store.tables import ArticleStatus, utcnow
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-# rich is loaded by the report functions, not here: `scraper once` imports this module for skipped_feeds
-# alone. The report reads Core rows through one connection: `status` never loads the ORM (its import was
-# most of the command's start-up).
+    from scraper.store.reports import FeedHealth, NodeReport, RevisitCounts
+
+# rich and the report queries (scraper.store.reports) are loaded by the report functions, not here:
+# `scraper once` imports this module for skipped_feeds alone. The report reads Core rows through one
+# connection: `status` never loads the ORM (its import was most of the command's start-up).
 
 REASONS_SHOWN = 5
 
@@ -105,6 +99,7 @@ def feed_status_report(
     from rich.text import Text
 
     from scraper.capture.report import capture_failure_lines
+    from scraper.store.reports import feed_health, feed_names, node_reports, revisit_counts
 
     now = now or utcnow()
     intervals = intervals or {}

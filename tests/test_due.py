@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 
 from scraper.config import parse_config
-from scraper.due import FeedTiming, config_fingerprint, describe, poll_timing
+from scraper.due import FeedTiming, config_fingerprint, describe, plain_settings, poll_timing
 from scraper.pipeline import Pipeline
 from scraper.status import feed_timing
 from scraper.store.db import make_engine, upgrade
@@ -88,6 +88,16 @@ def test_fingerprint_changes_with_any_key_and_only_then() -> None:
     for change in ({"interval": 60}, {"selector": "article"}, {"url": "https://example.org/other.xml"}):
         other = parse_config({"feeds": [{**raw["feeds"][0], **change}]}, None, {})
         assert config_fingerprint(other.feeds[0], other.http) != config_fingerprint(one.feeds[0], one.http)
+
+
+def test_settings_made_plain_once_give_the_same_fingerprint() -> None:
+    """The feed sync makes [http] and [schedule] plain once for all its feeds (plain_settings): the digest
+    is the one of the dataclasses themselves, so no row's fingerprint moves (and no feed falls due)."""
+    config = parse_config({"feeds": [{"name": "f", "url": "https://example.org/feed.xml"}]}, None, {})
+    feed, shared = config.feeds[0], (config.http, config.schedule)
+    digest = config_fingerprint(feed, *shared)
+    assert config_fingerprint(feed, *plain_settings(*shared)) == digest
+    assert config_fingerprint(*plain_settings(feed, *shared)) == digest
 
 
 moments = st.one_of(

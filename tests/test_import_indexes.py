@@ -126,7 +126,7 @@ def test_the_partial_indexes_queries_still_use_them(sqlite_engine: Engine) -> No
         )
         assert "ix_articles_lease_owner" in " ".join(
             str(row) for row in held
-        )  # scraper.store.nodes.node_reports' count, by hand
+        )  # scraper.store.reports.node_reports' count, by hand
 
 
 def test_the_migration_keeps_an_existing_archives_rows(tmp_path: Path) -> None:

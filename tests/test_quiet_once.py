@@ -26,7 +26,9 @@ from tests.test_cli import _loaded, _modules_loaded_by
 
 # What a run with nothing new must not import: the ORM and the mapped classes, the archive and export
 # stages, the export folder's walker (YAML), filelock (the SQLite run lock is a flock), and on SQLite the
-# PostgreSQL dialect.
+# PostgreSQL dialect; nor what only a written post, a fetched page or a capture needs: the export target
+# (its module, the post's dataclasses, the date parser and the record under the sanitizer), robots.txt's
+# cache, the capture's exchange, and the status command's report queries.
 NOT_ON_A_QUIET_RUN = (
     "sqlalchemy.orm",
     "sqlalchemy.dialects.postgresql",
@@ -41,6 +43,13 @@ NOT_ON_A_QUIET_RUN = (
     "filelock",
     "charset_normalizer",  # nothing to decode in a 304
     "protego",  # robots.txt answered 404: no rules to parse
+    "scraper.export.jekyll",
+    "scraper.export.target",
+    "scraper.extract.dates",
+    "scraper.extract.record",
+    "scraper.robots",
+    "scraper.capture.exchange",
+    "scraper.store.reports",
 )
 
 
@@ -105,7 +114,8 @@ def _config(folder: Path, port: int) -> Path:
 def test_once_with_nothing_new_imports_no_orm_and_still_polls(tmp_path: Path, site: int) -> None:
     config = _config(tmp_path, site)
     first = _modules_loaded_by("once", "--config", str(config))  # new work: the ORM's stages do it
-    assert {"sqlalchemy.orm", "scraper.work_loop", "scraper.export.writer"} <= first
+    assert {"sqlalchemy.orm", "scraper.work_loop", "scraper.export.writer", "scraper.export.jekyll"} <= first
+    assert "scraper.robots" in first  # its pages asked robots.txt
     assert len(list((tmp_path / "_posts").rglob("*.md"))) == 2
     # The second run finds a folder never stamped (the first made it): it walks it once, and stamps it.
     assert "scraper.post_adopt" in _modules_loaded_by("once", "--config", str(config))

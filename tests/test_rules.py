@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.config import load_config
+from scraper.config import Config, load_config
 from scraper.extract import RuleBook, RuleError, SiteRule, extract
-from scraper.extract.rules import builtin_rules, rule_from_table
+from scraper.extract.rules import builtin_rules, rule_from_table, user_rules
+from scraper.pipeline import Pipeline
+from scraper.store.db import make_engine
 from tests.conftest import write_config
 
 BUILTIN_NAMES = {
@@ -160,6 +162,37 @@ def test_bad_rules_are_refused_naming_the_rule_and_key(table: dict[str, object],
     assert "[[rules]] #1" in str(caught.value)
     if "name" in table and str(table["name"]).strip():
         assert repr(table["name"]) in str(caught.value)
+
+
+def test_user_rules_refuse_what_the_book_refuses_without_reading_the_built_in_rules() -> None:
+    """The config's check (`user_rules`, before any work) says what RuleBook.load says of a broken
+    table, word for word, and gives the rules the book puts first."""
+    table = {"name": "x", "body": 3}
+    with pytest.raises(RuleError) as checked:
+        user_rules([{"name": "ok", "domains": ["example.org"]}, table])
+    with pytest.raises(RuleError) as loaded:
+        RuleBook.load([{"name": "ok", "domains": ["example.org"]}, table])
+    assert str(checked.value) == str(loaded.value) and "[[rules]] #2 'x'" in str(checked.value)
+    mine = {"name": "cna", "domains": ["cna.com.tw"], "body": ".article-body"}
+    assert RuleBook.of(user_rules([mine])).rules == RuleBook.load([mine]).rules
+
+
+def test_a_pipeline_refuses_broken_rules_when_made_and_reads_the_built_in_ones_when_first_asked(
+    tmp_path: Path,
+) -> None:
+    """A reload keeps the running pipeline when the new one refuses its [[rules]] (scraper.daemon), so
+    the refusal is the constructor's; the built-in rules are read when a page is first extracted, not
+    by a run that polls and finds nothing new."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    with pytest.raises(RuleError, match=r"\[\[rules\]\] #1 'x'"):
+        Pipeline(Config(path=None, rules=({"name": "x", "body": 3},)), engine, None)  # type: ignore[arg-type]
+    mine = {"name": "mine", "domains": ["example.org"], "body": "main"}
+    builtin_rules.cache_clear()
+    pipeline = Pipeline(Config(path=None, rules=(mine,)), engine, None)  # type: ignore[arg-type]
+    assert builtin_rules.cache_info().currsize == 0
+    assert pipeline.rules.rules == RuleBook.load([mine]).rules and pipeline.rules is pipeline.rules
+    assert pipeline.rules.rule_for("https://example.org/a") == rule_from_table(mine)
+    engine.dispose()
 
 
 def test_rules_from_a_config_file(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scraper import __version__
-from scraper.capture.exchange import OTHER, PAGE, Capture, CaptureRef, Exchange
 
 if TYPE_CHECKING:
+    from scraper.capture.exchange import OTHER, PAGE, Capture, CaptureRef, Exchange
     from scraper.capture.writer import WarcWriter
     from scraper.config import Config
 
@@ -47,11 +47,19 @@ def capture_for(config: Config) -> WarcWriter | None:
     )
 
 
+_EXCHANGE_NAMES = frozenset({"OTHER", "PAGE", "Capture", "CaptureRef", "Exchange"})
+
+
 def __getattr__(name: str) -> Any:
-    """`WarcWriter` (and warcio under it) is imported when first asked for, not by every importer of
-    scraper.capture.exchange (the fetcher): a run without `[warc]` never loads it (PEP 562)."""
+    """`WarcWriter` (and warcio under it) is imported when first asked for, and so are the names of
+    scraper.capture.exchange: a run without `[warc]` loads neither (it imports this package for
+    `capture_for`, PEP 562)."""
     if name == "WarcWriter":
         from scraper.capture.writer import WarcWriter
 
         return WarcWriter
+    if name in _EXCHANGE_NAMES:
+        from scraper.capture import exchange
+
+        return getattr(exchange, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -73,6 +73,12 @@ def rule_from_table(table: Mapping[str, Any], where: str = "rule") -> SiteRule:
     return SiteRule(name=name.strip(), timezone=timezone, **values)
 
 
+def user_rules(extra: Iterable[Mapping[str, Any]]) -> list[SiteRule]:
+    """The config's `[[rules]]` tables as rules; a RuleError naming the rule and the key for a broken one.
+    What a config is checked with before any work: the built-in rules are not read for it."""
+    return [rule_from_table(table, f"[[rules]] #{i + 1}") for i, table in enumerate(extra)]
+
+
 def _strings(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -96,9 +102,13 @@ class RuleBook:
 
     @classmethod
     def load(cls, extra: Iterable[Mapping[str, Any]] = ()) -> RuleBook:
-        users = [rule_from_table(table, f"[[rules]] #{i + 1}") for i, table in enumerate(extra)]
+        return cls.of(user_rules(extra))
+
+    @classmethod
+    def of(cls, users: Sequence[SiteRule]) -> RuleBook:
+        """The user rules first, then the built-in ones they do not replace (by name)."""
         replaced = {rule.name for rule in users}
-        return cls(users + [rule for rule in builtin_rules() if rule.name not in replaced])
+        return cls([*users, *(rule for rule in builtin_rules() if rule.name not in replaced)])
 
     def rule_for(self, url: str) -> SiteRule | None:
         """The first rule (in the book's order) that matches `url`, as `SiteRule.matches` says: a

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, bindparam, insert, or_, select, update
 
 from scraper.config import FeedConfig
 from scraper.store.nodes import Transaction
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from scraper.store.models import Feed
 
 FEED = feeds_table.c
+
+
+def enabled_feeds(connection: Transaction) -> list[Row[Any]]:
+    """The enabled feeds' rows, by name (what `scraper once` would poll, before it decides which are due)."""
+    return list(connection.execute(select(feeds_table).where(FEED.enabled.is_(True)).order_by(FEED.name)))
 
 
 def pollable(

@@ -16,7 +16,6 @@ import functools
 import os
 import secrets
 import socket
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Union, cast
 
@@ -128,58 +127,3 @@ def _running(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
-
-
-# --- for `scraper status` ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NodeReport:
-    id: str
-    command: str
-    started_at: datetime | None
-    last_seen_at: datetime | None
-    live: bool
-    feeds: int  # unexpired leases held, by kind
-    articles: int
-    documents: int
-    stopped: bool = False  # stopped cleanly (its work handed back)
-
-
-def node_reports(session: Transaction, engine: Engine, lease_seconds: float) -> list[NodeReport]:
-    """Every node in the table, and every owner of an unexpired lease (a row may be missing: pruned, or a
-    program that claims without registering), with what each holds now."""
-    now = sql_now(engine)
-    held: dict[str, list[int]] = {}
-    models: tuple[Any, ...] = (tables.feeds.c, tables.articles.c, tables.backfill_documents.c)
-    for index, model in enumerate(models):
-        counts = session.execute(
-            select(model.lease_owner, func.count())
-            .where(model.lease_owner.is_not(None), model.lease_expires_at >= now)
-            .group_by(model.lease_owner)
-        )
-        for owner, count in counts:
-            held.setdefault(owner, [0, 0, 0])[index] = count
-    live_since = utcnow() - timedelta(seconds=lease_seconds)
-    if engine.dialect.name == "postgresql":  # compare with the database's clock, as the heartbeats do
-        live_since = session.scalar(select(sql_now(engine, -lease_seconds))) or live_since
-    reports = []
-    for node in session.execute(select(tables.nodes).order_by(Node.started_at, Node.id)):
-        feeds, articles, documents = held.pop(node.id, [0, 0, 0])
-        live = node.last_seen_at >= live_since and node.stopped_at is None
-        reports.append(
-            NodeReport(
-                node.id,
-                node.command,
-                node.started_at,
-                node.last_seen_at,
-                live,
-                feeds,
-                articles,
-                documents,
-                stopped=node.stopped_at is not None,
-            )
-        )
-    for owner, (feeds, articles, documents) in sorted(held.items()):
-        reports.append(NodeReport(owner, "?", None, None, True, feeds, articles, documents))
-    return reports

@@ -1,23 +1,26 @@
-"""What the archive holds, for the people and tools that read it: `scraper status`, the metrics, and any
-future reader (a web page, an API). Read-only queries; each returns plain rows.
+"""What the archive holds, and which nodes work on it, for the people and tools that read it: `scraper
+status`, the metrics, and any future reader (a web page, an API). Read-only queries; each returns plain rows.
+Loaded by those readers only: a node's own statements (scraper.store.nodes, leases) need none of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, literal_column, select
+from sqlalchemy import Connection, Engine, Row, func, literal_column, select
 
-from scraper.store.nodes import Transaction
-from scraper.store.tables import ArticleStatus, articles, capture_failures, feeds
+from scraper.store import tables
+from scraper.store.nodes import Transaction, sql_now
+from scraper.store.tables import ArticleStatus, articles, capture_failures, feeds, utcnow
 from scraper.store.work_due import due_count
 
-# Core columns: these are read-only reports of plain rows (a cron run asks `enabled_feeds`; no ORM needed).
+# Core columns: these are read-only reports of plain rows (no ORM needed).
 Article = articles.c
 Feed = feeds.c
+Node = tables.nodes.c
 
 COUNTED_STATUSES = (ArticleStatus.ARCHIVED, ArticleStatus.PENDING, ArticleStatus.GONE, ArticleStatus.FAILED)
 REASON_STATUSES = frozenset(
@@ -33,11 +36,6 @@ class FeedHealth:
     feeds: list[Row[Any]]  # whole rows of the feeds table
     counts: dict[tuple[int | None, str], int]
     reasons: Sequence[Any]  # rows of (feed_id, status, last_error, count)
-
-
-def enabled_feeds(session: Transaction) -> list[Row[Any]]:
-    """The enabled feeds' rows, by name (what `scraper once` would poll, before it decides which are due)."""
-    return list(session.execute(select(feeds).where(Feed.enabled.is_(True)).order_by(Feed.name)))
 
 
 def feed_health(session: Transaction) -> FeedHealth:
@@ -148,3 +146,58 @@ def capture_failure_rows(connection: Transaction, shown: int) -> tuple[int, list
         .limit(shown)
     )
     return count, [(row.at, row.url, row.reason) for row in rows]
+
+
+# --- the nodes, for `scraper status` ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    id: str
+    command: str
+    started_at: datetime | None
+    last_seen_at: datetime | None
+    live: bool
+    feeds: int  # unexpired leases held, by kind
+    articles: int
+    documents: int
+    stopped: bool = False  # stopped cleanly (its work handed back)
+
+
+def node_reports(session: Transaction, engine: Engine, lease_seconds: float) -> list[NodeReport]:
+    """Every node in the table, and every owner of an unexpired lease (a row may be missing: pruned, or a
+    program that claims without registering), with what each holds now."""
+    now = sql_now(engine)
+    held: dict[str, list[int]] = {}
+    models: tuple[Any, ...] = (tables.feeds.c, tables.articles.c, tables.backfill_documents.c)
+    for index, model in enumerate(models):
+        counts = session.execute(
+            select(model.lease_owner, func.count())
+            .where(model.lease_owner.is_not(None), model.lease_expires_at >= now)
+            .group_by(model.lease_owner)
+        )
+        for owner, count in counts:
+            held.setdefault(owner, [0, 0, 0])[index] = count
+    live_since = utcnow() - timedelta(seconds=lease_seconds)
+    if engine.dialect.name == "postgresql":  # compare with the database's clock, as the heartbeats do
+        live_since = session.scalar(select(sql_now(engine, -lease_seconds))) or live_since
+    reports = []
+    for node in session.execute(select(tables.nodes).order_by(Node.started_at, Node.id)):
+        feeds, articles, documents = held.pop(node.id, [0, 0, 0])
+        live = node.last_seen_at >= live_since and node.stopped_at is None
+        reports.append(
+            NodeReport(
+                node.id,
+                node.command,
+                node.started_at,
+                node.last_seen_at,
+                live,
+                feeds,
+                articles,
+                documents,
+                stopped=node.stopped_at is not None,
+            )
+        )
+    for owner, (feeds, articles, documents) in sorted(held.items()):
+        reports.append(NodeReport(owner, "?", None, None, True, feeds, articles, documents))
+    return reports
