@@ -25,6 +25,7 @@ from scraper.errors import BlockedAddressError
 from scraper.streams import AsyncioBackend
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 MAX_VERDICTS = 4096  # addresses whose verdict an AddressGuard keeps
 
@@ -116,10 +117,20 @@ class AddressGuard:
         allow_networks: Iterable[str] = (),
         resolver: Resolver | None = None,
     ) -> None:
+        self._verdicts: dict[str, bool] = {}
         self.allow_private = allow_private
         self.allow_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks)
         self._resolver = resolver or system_resolver
-        self._verdicts: dict[str, bool] = {}
+
+    @property
+    def allow_networks(self) -> tuple[IPNetwork, ...]:
+        return self._allow_networks
+
+    @allow_networks.setter
+    def allow_networks(self, networks: tuple[IPNetwork, ...]) -> None:
+        """Kept verdicts were judged under the networks before: forgotten with them."""
+        self._allow_networks = networks
+        self._verdicts.clear()
 
     def allowed(self, address: str) -> bool:
         """Whether the address may be connected to. The verdict depends on the address and the settings
