@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 MAX_URL_CHARS = 2048  # the URL columns' width
 MAX_GUID_CHARS = 2048
+MAX_GUID_BYTES = 2048  # in UTF-8: PostgreSQL's B-tree entries stop at 2,704 bytes
 MAX_LANG_CHARS = 32
 MAX_ETAG_CHARS = 1024  # the validator columns' widths (feeds.etag, articles.page_etag)
 MAX_LAST_MODIFIED_CHARS = 128
@@ -290,13 +291,22 @@ _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 
 
 def fitting_guid(guid: str | None) -> str | None:
-    """A GUID that fits its column; a longer one keeps its head and a hash of the whole, so two long GUIDs
-    sharing a head stay two."""
+    """A GUID that fits its column and its index; a longer one keeps its head and a hash of the whole, so
+    two long GUIDs sharing a head stay two.
+
+    By characters (the column's width) and by UTF-8 bytes: PostgreSQL refuses a B-tree entry over 2,704
+    bytes, and 2,000 CJK characters are 6,000 (the INSERT then failed the whole poll, every time). An
+    ASCII GUID is as before; a longer non-ASCII one is still found by its link, so it is not queued twice."""
     guid = storable_text(guid)
-    if guid is None or len(guid) <= MAX_GUID_CHARS:
+    if guid is None or (
+        len(guid) <= MAX_GUID_CHARS and (guid.isascii() or len(guid.encode("utf-8")) <= MAX_GUID_BYTES)
+    ):
         return guid
-    digest = hashlib.sha256(guid.encode("utf-8")).hexdigest()
-    return f"{guid[: MAX_GUID_CHARS - len(digest) - 1]}#{digest}"
+    encoded = guid.encode("utf-8")
+    digest = hashlib.sha256(encoded).hexdigest()
+    room = min(MAX_GUID_CHARS, MAX_GUID_BYTES) - len(digest) - 1
+    head = encoded[:room].decode("utf-8", "ignore")[:room]  # whole characters only
+    return f"{head}#{digest}"
 
 
 def storable_record(record: Record) -> Record:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from scraper.config import FeedConfig
@@ -260,3 +260,50 @@ def test_a_batch_of_outcomes_is_one_statement_on_postgresql_and_every_row_gets_i
             update_many(connection, ("final_url",), too_long, None, None)
         with engine.connect() as connection:  # the batch's transaction rolled back, whole
             assert connection.scalar(select(Article.final_url).where(Article.id == ids[0])) is None
+
+
+def test_a_batch_over_the_byte_bound_is_written_row_by_row_and_whole(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement is one message, and PostgreSQL drops the connection on one over 1 GB (64 outcomes of
+    10 MB pages come near): a batch whose text and bytes pass scraper.store.arrays.MAX_BATCH_BYTES goes
+    row by row, each row stored; one under it stays one statement. Non-ASCII text counts 4 a character."""
+    from scraper.store import arrays
+    from scraper.store.articles import keep_raw_pages
+
+    assert arrays.batch_bytes([{"a": "x" * 10, "b": b"yy", "c": 5}, {"a": "é" * 3, "b": None}]) == 10 + 2 + 12
+    monkeypatch.setattr(arrays, "MAX_BATCH_BYTES", 1000)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        ArticleRows(("url", "canonical_url", "host", "status", "discovered_at")).insert(
+            session,
+            [(f"https://c.example/{i}", f"https://c.example/{i}", "c", "pending", NOW) for i in range(6)],
+        )
+    with engine.connect() as connection:
+        ids = list(connection.scalars(select(Article.id).order_by(Article.id)))
+
+    def page(row_id: int, size: int) -> dict[str, Any]:
+        return {
+            "article_id": row_id, "url": f"https://c.example/{row_id}", "content_type": "text/html",
+            "encoding": "utf-8", "body_zlib": b"z" * size, "fetched_at": NOW, "warc_file": None,
+            "warc_offset": None,
+        }  # fmt: skip
+
+    big, small = [page(i, 600) for i in ids[:3]], [page(i, 100) for i in ids[3:]]
+    seen, note = statements_of(engine)
+    try:
+        with engine.begin() as connection:
+            keep_raw_pages(connection, big, [])
+            keep_raw_pages(connection, small, [])
+    finally:
+        from sqlalchemy import event
+
+        event.remove(engine, "before_cursor_execute", note)
+    inserts = [many for statement, many in seen if statement.lstrip().upper().startswith("INSERT")]
+    if engine.dialect.name == "postgresql":
+        assert inserts == [True, False]  # the big batch row by row (executemany), the small one statement
+    with engine.connect() as connection:
+        from scraper.store.models import RawPage
+
+        sizes = dict(connection.execute(select(RawPage.article_id, func.length(RawPage.body_zlib))).all())
+    assert sizes == {i: 600 for i in ids[:3]} | {i: 100 for i in ids[3:]}

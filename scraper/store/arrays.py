@@ -32,20 +32,43 @@ from sqlalchemy import (
     bindparam,
     func,
 )
+from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeEngine
 
 MAX_COMPILED = 256  # statements kept compiled (each is one per set of columns: a few dozen at most)
+MAX_BATCH_BYTES = 32 * 1024 * 1024  # a batch's text and bytes over this are written row by row
 
 
 def as_arrays(connection: Connection, rows: Sequence[Mapping[str, Any]], key: str) -> bool:
     """Whether to write these rows as one statement over arrays: on PostgreSQL through psycopg (whose
     `%(name)b` sends a value in binary), several rows, each once (an UPDATE ... FROM that met a row twice
-    would take one of its values, unsaid which), all with the same keys."""
+    would take one of its values, unsaid which), all with the same keys, and their text and bytes at most
+    MAX_BATCH_BYTES together (`batch_bytes`)."""
     if not on_psycopg(connection) or len(rows) < 2:
         return False
     first = rows[0].keys()
-    return len({row[key] for row in rows}) == len(rows) and all(row.keys() == first for row in rows)
+    return (
+        len({row[key] for row in rows}) == len(rows)
+        and all(row.keys() == first for row in rows)
+        and batch_bytes(rows) <= MAX_BATCH_BYTES
+    )
+
+
+def batch_bytes(rows: Sequence[Mapping[str, Any]]) -> int:
+    """At least the bytes the rows' text and binary values take on the wire (text as UTF-8: a non-ASCII
+    character counted as 4). A statement is one message, and PostgreSQL drops the connection on a message
+    over 1 GB: 64 outcomes of 10 MB pages (a page's record is its text and its HTML, the raw page beside
+    it) come near, and the whole batch would fail where row by row each is stored. Row by row also keeps a
+    batch's memory at one row's copies, not the whole batch's twice over."""
+    total = 0
+    for row in rows:
+        for value in row.values():
+            if isinstance(value, bytes):
+                total += len(value)
+            elif isinstance(value, str):
+                total += len(value) if value.isascii() else 4 * len(value)
+    return total
 
 
 def on_psycopg(connection: Connection) -> bool:
@@ -116,7 +139,14 @@ def _compile(
 
 
 def _process(decorator: TypeDecorator[Any], value: Any, connection: Connection) -> Any:
+    """The value as the bind's type makes it; a value it refuses (a naive date, a date before year 1
+    once made UTC) raises StatementError, as the same row's own statement would through SQLAlchemy."""
     dialect = connection.dialect
-    if isinstance(value, list):
-        return [None if item is None else decorator.process_bind_param(item, dialect) for item in value]
-    return None if value is None else decorator.process_bind_param(value, dialect)
+    try:
+        if isinstance(value, list):
+            return [None if item is None else decorator.process_bind_param(item, dialect) for item in value]
+        return None if value is None else decorator.process_bind_param(value, dialect)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise StatementError(
+            f"({type(exc).__module__}.{type(exc).__name__}) {exc}", None, None, exc
+        ) from None
