@@ -6,9 +6,7 @@ Fetcher (its FetchError)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -212,21 +210,6 @@ def test_the_fetcher_gets_a_chunked_body_and_reuses_its_connection_and_fails_cle
     assert bodies == [b"ok", b"ok"]
     assert accepted == 1
     assert reason.startswith("RemoteProtocolError")
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for feed.test and 127.0.0.1 (openssl)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed: cannot make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    command = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=feed.test"
-    command += " -addext subjectAltName=DNS:feed.test"
-    subprocess.run(
-        [*command.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
-    )
-    return cert, key
 
 
 def test_https_is_spoken_with_the_certificate_checked_against_the_name(
