@@ -27,7 +27,7 @@ not for the config's check, which needs only the names (`check_target_name`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from importlib import import_module
@@ -73,9 +73,14 @@ def _builtin_targets() -> dict[str, ExportTarget]:
 
 
 def _export_targets() -> dict[str, ExportTarget]:
-    table = globals().get("EXPORT_TARGETS")
+    return _made_on_first_read("EXPORT_TARGETS", _builtin_targets)
+
+
+def _made_on_first_read(name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The module's table `name`, built by `build` the first time it is asked for (then kept)."""
+    table = globals().get(name)
     if table is None:
-        table = globals()["EXPORT_TARGETS"] = _builtin_targets()
+        table = globals()[name] = build()
     return table
 
 
@@ -90,10 +95,7 @@ def _builtin_sources() -> dict[str, WorkSource]:
 
 
 def _work_sources() -> dict[str, WorkSource]:
-    table = globals().get("WORK_SOURCES")
-    if table is None:
-        table = globals()["WORK_SOURCES"] = _builtin_sources()
-    return table
+    return _made_on_first_read("WORK_SOURCES", _builtin_sources)
 
 
 def __getattr__(name: str) -> Any:
