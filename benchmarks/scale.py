@@ -207,6 +207,7 @@ class Measured:
     busy: float  # CPU cores busy (every process on the machine) while the articles were archived
     worker_cpu_ms: float  # the workers' CPU per article, whole processes (start-up included)
     archiving_cpu_ms: float  # the workers' CPU per article from publishing to the last archived
+    startup_cpu: float  # CPU seconds of one worker (the mean) from its start to publishing
     connections: int  # TCP connections the server accepted (feeds and pages), from publishing to the end
     instructions: float | None = None  # with --callgrind: the first worker's per article it archived
 
@@ -289,6 +290,7 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: 
             busy * (os.cpu_count() or 1),
             whole_cpu / total * 1000,
             worker_cpu / total * 1000,
+            workers_before / workers,
             int(connections),
             instructions,
         )
@@ -453,7 +455,7 @@ def main() -> None:
     print(
         f"{'code':>4} {'workers':>7} {'steady/s':>9} {'whole/s':>8} {'bound':>6} {'of bound':>9} "
         f"{'speed-up':>9} {'posts done':>11} {'CPU busy':>10} {'worker CPU/article':>19} "
-        f"{'(archiving)':>12} {'connections':>12}"
+        f"{'(archiving)':>12} {'start-up':>9} {'connections':>12}"
     )
     one: dict[str, float] = {}  # each code's last single-worker steady rate: the speed-up's base
     for measured in results:
@@ -467,6 +469,7 @@ def main() -> None:
             f"{bound:>6.0f} {measured.steady / bound:>8.0%} {speedup:>9} {measured.posts_after:>10.1f}s "
             f"{measured.busy:>4.2f} of {cores} {measured.worker_cpu_ms:>16.2f} ms "
             f"{measured.archiving_cpu_ms:>9.2f} ms "
+            f"{measured.startup_cpu:>7.2f} s "
             f"{measured.connections:>12}"
             + (f"  ({measured.refetched} pages fetched twice)" if measured.refetched else "")
             + (f"  {measured.instructions:,.0f} instructions/article" if measured.instructions else "")
