@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -48,6 +48,10 @@ JOB_COLUMNS = (
 )
 
 
+# What a job takes of its feed: policy, name, local, content source, selector, remove, first revisit.
+_FeedFacts = tuple[RequestPolicy | None, str, bool, str, str | None, tuple[str, ...], timedelta | None]
+
+
 class ArticleClaims:
     def __init__(
         self,
@@ -64,7 +68,9 @@ class ArticleClaims:
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self.revisit_schedules = feed_schedules(config)
         self._feed_rows: dict[int, Row[Any]] = {}  # (id, url, name) by id, for the jobs of claimed articles
+        self._feed_facts: dict[int | None, _FeedFacts] = {}  # see _facts_of
         self._empty_beyond: tuple[frozenset[str], float] | None = None  # see _nothing_beyond
+        self._postgresql = leases.engine.dialect.name == "postgresql"
 
     def claim_jobs(
         self,
@@ -102,7 +108,7 @@ class ArticleClaims:
             wanted = limit - len(articles)
             claimed = self.leases.claim(
                 "article",
-                article_rows.claimable_bound(*shape),
+                article_rows.claimable_bound(*shape, self._postgresql),
                 order_by=[Article.id],
                 limit=wanted,
                 scan=wanted * CLAIM_SCAN,
@@ -143,20 +149,40 @@ class ArticleClaims:
         limits += [feed.per_host_concurrency for feed in self.config.feeds if feed.per_host_concurrency]
         return CLAIMS_PER_HOST_SLOT * max(1, max(limits) // max(1, self.leases.live_nodes))
 
-    def _job(self, article: Row[Any], feed: Row[Any] | None) -> ArticleJob:
-        feed_config = self.feeds_by_url.get(feed.url) if feed else None
+    def _job(self, article: Any, feed: Row[Any] | None) -> ArticleJob:
+        """The job of a claimed article (a named tuple of JOB_COLUMNS) of this feed."""
+        facts = self._feed_facts.get(article.feed_id)
+        if facts is None:
+            facts = self._facts_of(feed)
+            if feed is not None or article.feed_id is None:  # a feed row not read (yet): not kept
+                self._feed_facts[article.feed_id] = facts
+        policy, feed_name, local, content_source, selector, remove, first_revisit = facts
         return ArticleJob(
-            policy=self.policies.get(feed.url) if feed else None,
+            policy=policy,
             article_id=article.id,
             url=article.url,
-            feed_name=feed.name if feed else "",
-            feed_is_local=bool(feed and feed.url.startswith("file:")),
-            content_source=feed_config.content if feed_config else "page",
-            selector=feed_config.selector if feed_config else None,
-            remove=feed_config.remove if feed_config else (),
+            feed_name=feed_name,
+            feed_is_local=local,
+            content_source=content_source,
+            selector=selector,
+            remove=remove,
             entry_title=article.entry_title,
             entry_author=article.entry_author,
             entry_published=article.entry_published_at,
             entry_content=article.entry_content,
-            first_revisit=next(iter(self.revisit_schedules(feed.url if feed else None)), None),
+            first_revisit=first_revisit,
+        )
+
+    def _facts_of(self, feed: Row[Any] | None) -> _FeedFacts:
+        """What a job takes of its feed (its row and its config), the same for each of its articles: made
+        once per feed (a pipeline's config does not change; a new config comes with new claims)."""
+        feed_config = self.feeds_by_url.get(feed.url) if feed else None
+        return (
+            self.policies.get(feed.url) if feed else None,
+            feed.name if feed else "",
+            bool(feed and feed.url.startswith("file:")),
+            feed_config.content if feed_config else "page",
+            feed_config.selector if feed_config else None,
+            feed_config.remove if feed_config else (),
+            next(iter(self.revisit_schedules(feed.url if feed else None)), None),
         )

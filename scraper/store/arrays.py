@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    ColumnElement,
     Connection,
     CursorResult,
     DateTime,
@@ -84,6 +85,21 @@ def array_type(column_type: TypeEngine[Any]) -> TypeEngine[Any]:
     if isinstance(impl, DateTime | Integer | LargeBinary):
         return ARRAY(column_type)
     raise TypeError(f"no array type for {column_type!r}")  # a new kind of column says its own here
+
+
+def in_list(column: Any, name: str, *, postgresql: bool, negate: bool = False) -> ColumnElement[bool]:
+    """`column IN (...)` (`NOT IN` with `negate`) of a list bound at execution as `name`. On PostgreSQL
+    `column = ANY(:name)` (`<> ALL`), the list one array: the statement's text is then the same whatever
+    the list's length, so SQLAlchemy renders no placeholder per value on each execution, psycopg converts
+    the query once, and the server prepares it after a few runs; an expanding IN is a new statement for
+    each length of list (a claim's ids, a batch's). Elsewhere (SQLite) the expanding IN. The list must
+    hold no NULL (where IN and = ANY, NOT IN and <> ALL, agree)."""
+    if not postgresql:
+        values = bindparam(name, expanding=True, type_=column.type)
+        return column.not_in(values) if negate else column.in_(values)
+    array = array_type(column.type)  # strings as text[]: a cast to varchar(n)[] would cut one short
+    bound = bindparam(name, type_=array).cast(array)
+    return column != func.all(bound) if negate else column == func.any(bound)
 
 
 def unnest(table: Table, names: Sequence[str]) -> Any:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Connection,
     Insert,
     Integer,
-    Row,
     Select,
     Table,
     Text,
@@ -39,6 +38,7 @@ from scraper.hosts import host_key
 from scraper.store import arrays
 from scraper.store.leases import chunks
 from scraper.store.models import Article, ArticleStatus, RawPage
+from scraper.store.plain_rows import named_rows
 from scraper.store.work_due import claimable, due_count, pending_and_due
 
 # claimable, due_count and pending_and_due are defined with the other conditions of what is due (work_due)
@@ -46,19 +46,22 @@ __all__ = ["claimable", "claimable_bound", "claimable_params", "due_count", "pen
 
 
 @functools.lru_cache(maxsize=8)
-def claimable_bound(left_out: bool, excluded: bool) -> tuple[ColumnElement[bool], ...]:
+def claimable_bound(
+    left_out: bool, excluded: bool, postgresql: bool = False
+) -> tuple[ColumnElement[bool], ...]:
     """`claimable` with bound values (`claimable_params`), built once per shape (with or without hosts
-    left out, ids excluded), so that a claim's statement is built once and kept (scraper.store.leases)."""
+    left out, ids excluded), so that a claim's statement is built once and kept (scraper.store.leases).
+    On PostgreSQL the lists are arrays (scraper.store.arrays.in_list): one statement whatever their length."""
     due = bindparam("claim_now", type_=Article.next_attempt_at.type)
     where = [
         Article.status == ArticleStatus.PENDING,
         or_(Article.next_attempt_at.is_(None), Article.next_attempt_at <= due),
     ]
     if left_out:
-        hosts = bindparam("claim_left_out", expanding=True, type_=Article.host.type)
-        where.append(or_(Article.host.is_(None), Article.host.not_in(hosts)))
+        hosts = arrays.in_list(Article.host, "claim_left_out", postgresql=postgresql, negate=True)
+        where.append(or_(Article.host.is_(None), hosts))
     if excluded:
-        where.append(Article.id.not_in(bindparam("claim_excluded", expanding=True)))
+        where.append(arrays.in_list(Article.id, "claim_excluded", postgresql=postgresql, negate=True))
     return tuple(where)
 
 
@@ -232,12 +235,13 @@ def with_pages(session: Session, ids: Sequence[int]) -> Iterable[Article]:
 
 def lock_mine(
     connection: Connection, ids: Sequence[int], node_id: str, columns: Sequence[Any]
-) -> dict[int, Row[Any]]:
-    """Of these articles, those still leased to this node, locked and read (`columns`), by id."""
-    rows: dict[int, Row[Any]] = {}
-    statement = _lock_mine_statement(tuple(columns))
+) -> dict[int, Any]:
+    """Of these articles, those still leased to this node, locked and read (`columns`, as named tuples:
+    scraper.store.plain_rows), by id."""
+    rows: dict[int, Any] = {}
+    statement = _lock_mine_statement(tuple(columns), connection.dialect.name == "postgresql")
     for chunk in chunks(sorted(set(ids))):
-        for row in connection.execute(statement, {"ids": list(chunk), "node": node_id}):
+        for row in named_rows(connection.execute(statement, {"ids": list(chunk), "node": node_id})):
             rows[row.id] = row
     return rows
 
@@ -247,10 +251,11 @@ def lock_mine(
 
 
 @functools.lru_cache(maxsize=32)
-def _lock_mine_statement(columns: tuple[Any, ...]) -> Select[Any]:
+def _lock_mine_statement(columns: tuple[Any, ...], postgresql: bool) -> Select[Any]:
+    ids = arrays.in_list(Article.id, "ids", postgresql=postgresql)
     return (
         select(*columns)
-        .where(Article.id.in_(bindparam("ids", expanding=True)), Article.lease_owner == bindparam("node"))
+        .where(ids, Article.lease_owner == bindparam("node"))
         .order_by(Article.id)  # locks taken in id order, as the heartbeat takes them
         .with_for_update()
     )

@@ -39,7 +39,6 @@ from sqlalchemy import (
     CursorResult,
     Engine,
     Result,
-    Row,
     Select,
     Table,
     Update,
@@ -49,8 +48,9 @@ from sqlalchemy import (
     update,
 )
 
-from scraper.store import nodes, tables
+from scraper.store import arrays, nodes, tables
 from scraper.store.nodes import Transaction
+from scraper.store.plain_rows import named_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -210,15 +210,16 @@ class Leases:
         columns: Sequence[Any] | None = None,
         params: Mapping[str, Any] | None = None,
         shape: Hashable | None = None,
-    ) -> list[Row[Any]]:
+    ) -> list[Any]:
         """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows, as
-        plain rows of `columns` (default: all) in claim order.
+        named tuples of `columns` (default: all) in claim order.
 
-        `scan` rows are read (default `limit`), only their id and the `pick_by` columns, and `pick` chooses
-        among them which to claim (how articles are spread over hosts). Without `pick`, the rows are locked
-        as read (FOR UPDATE SKIP LOCKED); with it, only those chosen are, as the lease is written (see
-        `claim_statements`), so a claim may read many rows without a lock on each. The lease is written
-        and the rows read back in one statement (UPDATE ... RETURNING): Core rows, not ORM objects.
+        `scan` rows are read (default `limit`), only their id and the `pick_by` columns (named tuples too),
+        and `pick` chooses among them which to claim (how articles are spread over hosts). Without `pick`,
+        the rows are locked as read (FOR UPDATE SKIP LOCKED); with it, only those chosen are, as the lease
+        is written (see `claim_statements`), so a claim may read many rows without a lock on each. The
+        lease is written and the rows read back in one statement (UPDATE ... RETURNING): Core rows (named
+        tuples, scraper.store.plain_rows), not ORM objects.
 
         `where` may hold bound parameters, their values in `params`. A `shape` stands for `where`,
         `order_by`, `pick_by` and `columns` (the same shape, the same statements): on PostgreSQL the
@@ -238,19 +239,20 @@ class Leases:
                 self._claims[key] = built
         query, lease = built
         with self.writes.begin() as connection:
-            # .all(): the driver's fetchall, not a fetchone per row (a claim reads several rows per one taken)
-            scanned = list(connection.execute(query, values).all())
+            # Named tuples (scraper.store.plain_rows), fetched at once (the driver's fetchall, not a fetchone
+            # per row): a claim reads several rows per one taken, and `pick` looks at each.
+            scanned = named_rows(connection.execute(query, values))
             chosen = pick(scanned) if pick is not None else scanned
             ids = [row.id for row in (chosen if limit is None else chosen[:limit])]
-            rows: list[Row[Any]] = []
+            rows: list[Any] = []
             for chunk in chunks(ids):
                 chunk_values = {**values, "claim_ids": list(chunk)}
                 if returning:
-                    rows += connection.execute(lease, chunk_values).all()
+                    rows += named_rows(connection.execute(lease, chunk_values))
                 else:
                     connection.execute(lease, chunk_values)
                     mine = [table.c.id.in_(chunk), table.c.lease_owner == self.node_id]
-                    rows += connection.execute(select(*wanted).where(*mine)).all()
+                    rows += named_rows(connection.execute(select(*wanted).where(*mine)))
         position = {row_id: index for index, row_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row.id])
         with self._lock:
@@ -400,7 +402,7 @@ def claim_statements(
     query = select(table.c.id, *pick_by).where(*where).order_by(*order_by)
     if scan is not None:
         query = query.limit(bindparam("claim_scan"))
-    chosen = table.c.id.in_(bindparam("claim_ids", expanding=True))
+    chosen = arrays.in_list(table.c.id, "claim_ids", postgresql=leases.engine.dialect.name == "postgresql")
     if lock_chosen:
         free = select(table.c.id).where(chosen, *where).order_by(table.c.id)
         chosen = table.c.id.in_(free.with_for_update(skip_locked=True))
