@@ -102,6 +102,8 @@ def storable_text(text: str) -> str:
     """`text` as every database and encoder takes it: NUL dropped, lone surrogates as U+FFFD. Here, at the
     root, because an error's message is stored as its unit's reason and may quote a hostile feed;
     scraper.sanitize applies it to every other value from outside."""
+    if text.isascii() and "\x00" not in text:  # no surrogate in ASCII: a post's body skips the scan
+        return text
     return _UNSTORABLE.sub(lambda m: "" if m.group(0) == "\x00" else "\ufffd", text)
 
 

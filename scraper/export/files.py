@@ -7,15 +7,17 @@ mtimes and git alone.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import errno
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
 _FROM_LINE = re.compile(r"^from:\s*(.+?)\s*$", re.M)
 TEMP_NAME_CHARS = 40  # of the post's name, in its temp file's name
-# Our temp files, by write_atomic's naming: `.` + the post's name (cut) + `.` + mkstemp's 8 + `.tmp`.
+# Our temp files, by write_atomic's naming: `.` + the post's name (cut) + `.` + 8 random + `.tmp`.
 _OUR_TEMP = re.compile(rf"^\.[^/]{{1,{TEMP_NAME_CHARS}}}\.[a-z0-9_]{{8}}\.tmp$")
 STALE_TEMP_SECONDS = 60.0  # older than any write in progress (another node may share the folder)
 
@@ -23,28 +25,46 @@ STALE_TEMP_SECONDS = 60.0  # older than any write in progress (another node may 
 def write_atomic(path: Path, text: str) -> bool:
     """Write `text` to `path` unless it already holds exactly that; returns whether it wrote."""
     data = text.encode("utf-8")
+    target = os.fspath(path)
     try:
-        if path.read_bytes() == data:
-            return False
+        with open(target, "rb") as handle:
+            if handle.read() == data:
+                return False
     except FileNotFoundError:
         pass
-    prefix = f".{path.name[:TEMP_NAME_CHARS]}."
+    fd, tmp = _temp_file(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
-    except FileNotFoundError:  # a new folder (a post's first of its year, say): made only then
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            os.fchmod(fd, 0o644)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
     return True
+
+
+def _temp_file(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, opened for writing, and its name: `.` + the post's name (cut) + `.` + 8
+    random characters + `.tmp` (as `tempfile.mkstemp` would name it, which `remove_stale_temp_files`
+    knows), made only by us (O_EXCL), private until written (0600). A post's first folder is made here."""
+    prefix = os.path.join(os.fspath(path.parent), f".{path.name[:TEMP_NAME_CHARS]}.")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = f"{prefix}{base64.b32encode(os.urandom(5)).decode('ascii').lower()}.tmp"
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:  # another writer's, by chance: the next name
+            continue
+        except FileNotFoundError:  # a new folder (a post's first of its year, say): made only then
+            path.parent.mkdir(parents=True, exist_ok=True)
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", prefix)
 
 
 def post_source_url(path: Path) -> str | None:
