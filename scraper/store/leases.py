@@ -214,12 +214,11 @@ class Leases:
         """Claim up to `limit` rows of `kind` matching `where` whose lease is free; returns the rows, as
         named tuples of `columns` (default: all) in claim order.
 
-        `scan` rows are read (default `limit`), only their id and the `pick_by` columns (named tuples too),
-        and `pick` chooses among them which to claim (how articles are spread over hosts). Without `pick`,
-        the rows are locked as read (FOR UPDATE SKIP LOCKED); with it, only those chosen are, as the lease
-        is written (see `claim_statements`), so a claim may read many rows without a lock on each. The
-        lease is written and the rows read back in one statement (UPDATE ... RETURNING): Core rows (named
-        tuples, scraper.store.plain_rows), not ORM objects.
+        `scan` rows are read (default `limit`), only their id and the `pick_by` columns, and `pick` chooses
+        among them which to claim (how articles are spread over hosts). Without `pick`, the rows are locked
+        as read (FOR UPDATE SKIP LOCKED); with it, only those chosen are, as the lease is written (see
+        `claim_statements`), so a claim may read many rows without a lock on each. The lease is written
+        and the rows read back in one statement (UPDATE ... RETURNING): named tuples, not ORM objects.
 
         `where` may hold bound parameters, their values in `params`. A `shape` stands for `where`,
         `order_by`, `pick_by` and `columns` (the same shape, the same statements): on PostgreSQL the
@@ -239,8 +238,7 @@ class Leases:
                 self._claims[key] = built
         query, lease = built
         with self.writes.begin() as connection:
-            # Named tuples (scraper.store.plain_rows), fetched at once (the driver's fetchall, not a fetchone
-            # per row): a claim reads several rows per one taken, and `pick` looks at each.
+            # All at once (the driver's fetchall), as named tuples (scraper.store.plain_rows): pick reads each
             scanned = named_rows(connection.execute(query, values))
             chosen = pick(scanned) if pick is not None else scanned
             ids = [row.id for row in (chosen if limit is None else chosen[:limit])]
