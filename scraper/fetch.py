@@ -61,7 +61,7 @@ import httpcore
 import httpx
 from httpx import _urlparse as httpx_urlparse
 
-from scraper import __version__
+from scraper import __version__, client_send
 from scraper.charset import decode
 from scraper.config import HttpConfig
 from scraper.errors import (
@@ -759,7 +759,7 @@ async def _send(
     request = _build_request(client, url, headers)
     if cookies is not None:
         cookies.set_cookie_header(request)
-    response = await client.send(request, stream=True)
+    response = await client_send.send(client, request)  # client.send(request, stream=True)
     if cookies is not None:
         keep_answer_cookies(cookies, response)
     return response

@@ -25,11 +25,14 @@ from __future__ import annotations
 import contextlib
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from itertools import count
 from typing import Any
 
 import h11
 import httpcore
+from h11._headers import Headers as _H11Headers
+from h11._headers import normalize_and_validate
 from httpcore._ssl import default_ssl_context
 
 READ_NUM_BYTES = 64 * 1024  # httpcore's: one read of the socket
@@ -46,6 +49,7 @@ _NEED_DATA = h11.NEED_DATA
 _PAUSED = h11.PAUSED
 _DONE = h11.DONE
 _SEND_RESPONSE = h11.SEND_RESPONSE
+MAX_VALIDATED_HEADERS = 256  # distinct request header lists whose h11 validation is kept
 
 
 class H11Connection(httpcore.AsyncConnectionInterface):
@@ -110,7 +114,7 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         return core_response(
             event.status_code,
             event.headers.raw_items(),
-            _ResponseBody(self, timeouts.get("read"), first),
+            ResponseBody(self, timeouts.get("read"), first),
             {
                 "http_version": b"HTTP/" + event.http_version,
                 "reason_phrase": event.reason,
@@ -157,7 +161,11 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         connection = self._h11
         try:
             pending = connection.send(
-                h11.Request(method=request.method, target=request.url.target, headers=request.headers)
+                h11.Request(
+                    method=request.method,
+                    target=request.url.target,
+                    headers=validated_headers(request.headers),
+                )
             )
         except h11.LocalProtocolError as exc:
             raise httpcore.LocalProtocolError(exc) from exc
@@ -243,6 +251,29 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         return f"<{type(self).__name__} [{self.info()}]>"
 
 
+_VALIDATED: dict[tuple[tuple[bytes, bytes], ...], _H11Headers] = {}
+
+
+def validated_headers(headers: list[tuple[bytes, bytes]]) -> _H11Headers:
+    """h11's validation of a request's headers (h11._headers.normalize_and_validate: every name and
+    value matched against the grammar, Content-Length and Transfer-Encoding checked), kept per distinct
+    header list: a page fetch sends its host's same few headers each time, and the regular expressions
+    were a twentieth of a GET. The result depends on the headers alone (a list refused is refused every
+    time: not kept), and h11 never changes a request's Headers. Kept up to MAX_VALIDATED_HEADERS lists
+    (a poll's validators make each feed's its own), then forgotten together."""
+    key = tuple(headers)
+    try:
+        made = _VALIDATED.get(key)
+    except TypeError:  # an unhashable value (a bytearray): validated, not kept
+        return normalize_and_validate(key)
+    if made is None:
+        made = normalize_and_validate(key)
+        if len(_VALIDATED) >= MAX_VALIDATED_HEADERS:
+            _VALIDATED.clear()
+        _VALIDATED[key] = made
+    return made
+
+
 def core_request(
     method: bytes,
     url: httpcore.URL,
@@ -279,15 +310,19 @@ def core_response(
     return response
 
 
-class _ResponseBody:
+class ResponseBody:
     """A response's body as h11 reads it; once read to its end, failed or closed, the connection is
-    handed back (or closed: H11Connection._response_closed)."""
+    handed back (or closed: H11Connection._response_closed), then `on_closed` is awaited (its pool's
+    bookkeeping, scraper.pools: set there rather than wrapping this stream in another)."""
+
+    __slots__ = ("_closed", "_connection", "_first", "_timeout", "on_closed")
 
     def __init__(self, connection: H11Connection, timeout: float | None, first: Any = None) -> None:
         self._connection = connection
         self._timeout = timeout
         self._first = first  # the body's first event, if already taken (a bodiless answer's end)
         self._closed = False
+        self.on_closed: Callable[[], Awaitable[None]] | None = None
 
     async def __aiter__(self) -> Any:
         connection, timeout = self._connection, self._timeout
@@ -309,4 +344,8 @@ class _ResponseBody:
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
-            await self._connection._response_closed()
+            try:
+                await self._connection._response_closed()
+            finally:
+                if self.on_closed is not None:
+                    await self.on_closed()
