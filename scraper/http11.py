@@ -265,9 +265,9 @@ def validated_headers(headers: list[tuple[bytes, bytes]]) -> _H11Headers:
     try:
         made = _VALIDATED.get(key)
     except TypeError:  # an unhashable value (a bytearray): validated, not kept
-        return normalize_and_validate(key)
+        return normalize_and_validate(headers)
     if made is None:
-        made = normalize_and_validate(key)
+        made = normalize_and_validate(headers)
         if len(_VALIDATED) >= MAX_VALIDATED_HEADERS:
             _VALIDATED.clear()
         _VALIDATED[key] = made

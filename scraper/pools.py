@@ -28,8 +28,8 @@ the same.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from functools import partial
