@@ -705,7 +705,11 @@ _PLAIN_URL = re.compile(
     r"(https?)://([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?"
     r"((?:/[A-Za-z0-9\-._~!$&'()*+,;=:@]*)*)(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?"
 )
-_IPV4_STYLE = re.compile(r"[0-9.]*")  # httpx checks such a host as an IPv4 address: left to it
+_IPV4_STYLE = re.compile(r"[0-9.]*")  # httpx checks such a host as an IPv4 address: left to it, unless
+# it is one as ipaddress.IPv4Address reads it (four decimal octets up to 255, no leading zero), which
+# httpx keeps as it is written.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PARSED_URLS = hasattr(httpx_urlparse, "ParseResult")  # else every URL goes to httpx's parser
 
@@ -718,7 +722,7 @@ def _request_url(url: str) -> httpx.URL | str:
     if match is None:
         return url
     scheme, host, port, path, query = match.groups()
-    if _IPV4_STYLE.fullmatch(host) or "/." in path:
+    if (_IPV4_STYLE.fullmatch(host) and not _IPV4.fullmatch(host)) or "/." in path:
         return url
     number = int(port) if port is not None else None
     if number is not None and number > 65535:
