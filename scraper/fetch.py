@@ -624,8 +624,11 @@ class Fetcher:
         body. With `capture_kind`, the exchange is reported to the capture once its body is in. With
         `cookies` (the site's jar, for a feed that keeps them), its cookies are sent and the answer's kept."""
         started = datetime.now(UTC) if capture_kind else _NOT_CAPTURED
-        with _refusals_captured(self.capture, url, capture_kind, started, cap, guarded):
+        if capture_kind is None:
             response = await _send(client, url, headers, cookies)
+        else:
+            with _refusals_captured(self.capture, url, capture_kind, started, cap, guarded):
+                response = await _send(client, url, headers, cookies)
         raw = _RawBody(cap) if capture_kind else None
         peer = _peer_address(response) if capture_kind and guarded else None  # gone once the body is read
         try:

@@ -327,9 +327,12 @@ class HostBody(httpx.AsyncByteStream):
         self._response, self._start = response, start
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with map_httpcore_exceptions():
+        try:
             async for part in self._stream:
                 yield part
+        except Exception:  # mapped as httpx's `with map_httpcore_exceptions()` maps it, made on failure only
+            with map_httpcore_exceptions():
+                raise
 
     async def aclose(self) -> None:
         if self._response is not None:
