@@ -81,7 +81,7 @@ from scraper.hosts import host_key
 from scraper.http11 import NO_BODY_STATUSES
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import CleanPool, HostPools, HostTransport, clean_proxy_pool
+from scraper.pools import CleanPool, HostPools, HostTransport, byte_headers, clean_proxy_pool
 from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
 from scraper.urls import CheckedURL
@@ -750,7 +750,7 @@ def _build_request(client: httpx.AsyncClient, url: str, headers: RawHeaders) -> 
     return httpx.Request(
         "GET",
         parsed,
-        headers=httpx.Headers(headers),
+        headers=byte_headers(headers),
         stream=httpx.ByteStream(b""),
         extensions={"timeout": client.timeout.as_dict()},
     )

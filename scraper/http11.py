@@ -176,16 +176,19 @@ class H11Connection(httpcore.AsyncConnectionInterface):
                 pending = b""
         await self._stream.write(pending + connection.send(_EndOfMessage()), timeout)
 
-    async def _next_event(self, timeout: float | None) -> Any:
-        """h11's next event, reading the socket as long as it needs more bytes."""
+    async def _next_event(self, timeout: float | None, read_first: bool = False) -> Any:
+        """h11's next event, reading the socket as long as it needs more bytes. `read_first`: h11 holds
+        no byte (the first read of an answer), so its first answer would be NEED_DATA: read at once."""
         connection = self._h11
         while True:
-            try:
-                event = connection.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise httpcore.RemoteProtocolError(exc) from exc
-            if event is not _NEED_DATA:
-                return event
+            if not read_first:
+                try:
+                    event = connection.next_event()
+                except h11.RemoteProtocolError as exc:
+                    raise httpcore.RemoteProtocolError(exc) from exc
+                if event is not _NEED_DATA:
+                    return event
+            read_first = False
             assert self._stream is not None
             data = await self._stream.read(READ_NUM_BYTES, timeout)
             if not data and connection.their_state is _SEND_RESPONSE:
@@ -193,9 +196,14 @@ class H11Connection(httpcore.AsyncConnectionInterface):
             connection.receive_data(data)
 
     async def _receive_head(self, timeout: float | None) -> Any:
-        """The response (a 1xx other than 101 skipped, as httpcore does)."""
+        """The response (a 1xx other than 101 skipped, as httpcore does). Its first bytes are read before
+        h11 is asked: a request is sent only on a connection whose parser holds nothing (a new one, or
+        one kept because nothing followed its last answer: _response_closed), so h11 could only answer
+        NEED_DATA."""
+        read_first = not any(self._h11.trailing_data)
         while True:
-            event = await self._next_event(timeout)
+            event = await self._next_event(timeout, read_first)
+            read_first = False
             kind = type(event)
             if kind is _Response or (kind is _Informational and event.status_code == 101):
                 return event

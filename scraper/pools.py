@@ -304,10 +304,25 @@ class HostTransport(httpx.AsyncHTTPTransport):
                 raise
         return httpx.Response(
             status_code=response.status,
-            headers=response.headers,
+            headers=byte_headers(response.headers),
             stream=HostBody(response.stream),
             extensions=response.extensions,
         )
+
+
+def byte_headers(pairs: list[tuple[bytes, bytes]]) -> httpx.Headers:
+    """`httpx.Headers(pairs)` for (bytes, bytes) pairs (an answer's head as h11 or httpcore read it, a
+    request's merged headers), made without its per-header conversions, which leave bytes as they are:
+    the same name, its lower case, the same value, no encoding yet. Pairs of any other kind go to
+    httpx.Headers. tests/test_client_send.py holds the two equal."""
+    made: list[tuple[bytes, bytes, bytes]] = []
+    for name, value in pairs:
+        if type(name) is not bytes or type(value) is not bytes:
+            return httpx.Headers(pairs)
+        made.append((name, name.lower(), value))
+    headers = httpx.Headers()
+    headers._list = made
+    return headers
 
 
 class HostBody(httpx.AsyncByteStream):

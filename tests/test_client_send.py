@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from scraper import client_send
 from scraper.config import HttpConfig
 from scraper.fetch import Fetcher, _new_client
-from scraper.pools import HostBody
+from scraper.pools import HostBody, byte_headers
 
 STATUSES = [200, 204, 301, 302, 303, 304, 307, 308, 404, 429, 500]
 LOCATIONS = [
@@ -156,3 +156,28 @@ def test_the_fetchers_own_transport_answers_as_through_httpx_send(httpserver: HT
     assert outcomes[0::2] == outcomes[1::2]
     assert outcomes[0][2] == b"<p>hi</p>"
     assert outcomes[2][4] == httpserver.url_for("/page")
+
+
+_header_bytes = st.binary(max_size=10)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(_header_bytes, _header_bytes),
+            st.tuples(st.text(max_size=5), _header_bytes),  # not bytes: left to httpx.Headers
+        ),
+        max_size=6,
+    )
+)
+def test_byte_headers_are_what_httpx_headers_makes(pairs: list[tuple[Any, bytes]]) -> None:
+    try:
+        expected = httpx.Headers(pairs)
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            byte_headers(pairs)
+        return
+    made = byte_headers(pairs)
+    assert made._list == expected._list
+    assert made.raw == expected.raw and made.encoding == expected.encoding
+    assert dict(made.items()) == dict(expected.items())
