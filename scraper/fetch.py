@@ -81,7 +81,7 @@ from scraper.hosts import host_key
 from scraper.http11 import NO_BODY_STATUSES
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import CleanPool, HostPools, HostTransport, byte_headers, clean_proxy_pool
+from scraper.pools import CleanPool, HostBody, HostPools, HostTransport, byte_headers, clean_proxy_pool
 from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
 from scraper.urls import CheckedURL
@@ -866,11 +866,35 @@ async def _read_capped(
     if declared.isdigit() and int(declared) > cap and not encoding:
         raise BodyTooLargeError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
     decoder = _BodyDecoder(url, encoding, cap)
-    if not bodiless:
+    if bodiless:
+        return decoder.finish()
+    if type(response.stream) is not HostBody:
         async for chunk in response.aiter_raw():
             decoder.feed(chunk)
             if raw is not None:
                 raw.add(chunk)
+        return decoder.finish()
+    # The guarded transport's stream, read as response.aiter_raw() reads it (its checks, its count, an
+    # error naming its request, the empty chunks skipped, the response closed at the end) without its
+    # generator, request context and chunker around each body.
+    if response.is_stream_consumed:
+        raise httpx.StreamConsumed()
+    if response.is_closed:
+        raise httpx.StreamClosed()
+    response.is_stream_consumed = True
+    response._num_bytes_downloaded = 0
+    try:
+        async for chunk in response.stream:
+            response._num_bytes_downloaded += len(chunk)
+            if chunk:
+                decoder.feed(chunk)
+                if raw is not None:
+                    raw.add(chunk)
+    except httpx.RequestError as exc:
+        if response._request is not None:
+            exc.request = response._request
+        raise
+    await response.aclose()
     return decoder.finish()
 
 

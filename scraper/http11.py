@@ -31,6 +31,7 @@ from typing import Any
 
 import h11
 import httpcore
+import httpx
 from h11._headers import Headers as _H11Headers
 from h11._headers import normalize_and_validate
 from httpcore._ssl import default_ssl_context
@@ -170,10 +171,17 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         except h11.LocalProtocolError as exc:
             raise httpcore.LocalProtocolError(exc) from exc
         assert self._stream is not None and pending is not None
-        async for chunk in request.stream:  # type: ignore[union-attr]
-            if chunk:
-                await self._stream.write(pending + connection.send(h11.Data(data=chunk)), timeout)
+        stream = request.stream
+        if type(stream) is httpx.ByteStream and type(stream._stream) is bytes:
+            # httpx's body in one piece (a GET's b""): the one chunk its async generator would yield
+            if stream._stream:
+                await self._stream.write(pending + connection.send(h11.Data(data=stream._stream)), timeout)
                 pending = b""
+        else:
+            async for chunk in stream:  # type: ignore[union-attr]
+                if chunk:
+                    await self._stream.write(pending + connection.send(h11.Data(data=chunk)), timeout)
+                    pending = b""
         await self._stream.write(pending + connection.send(_EndOfMessage()), timeout)
 
     async def _next_event(self, timeout: float | None, read_first: bool = False) -> Any:
