@@ -342,6 +342,7 @@ def _new_client(
 
 
 RawHeaders = list[tuple[bytes, bytes]]
+MAX_MERGED_EXTRA = 256  # header merges with extra headers kept (_MergedHeaders)
 
 
 class _MergedHeaders:
@@ -353,8 +354,12 @@ class _MergedHeaders:
 
     def __init__(self) -> None:
         self.made: dict[tuple[int, str], RawHeaders] = {}  # the clients live as long as the Fetcher
+        # With `extra`: kept per client, User-Agent and extra headers (an article page's one Accept),
+        # up to MAX_MERGED_EXTRA (a poll's validators make each feed's its own), then forgotten together.
+        self.made_extra: dict[tuple[int, str, tuple[tuple[str, str], ...]], RawHeaders] = {}
 
     def __call__(self, client: httpx.AsyncClient, user_agent: str, extra: Mapping[str, str]) -> RawHeaders:
+        """The merged headers (a list shared by every request asking the same: never changed)."""
         key = (id(client), user_agent)
         merged = self.made.get(key)
         if merged is None:
@@ -363,12 +368,20 @@ class _MergedHeaders:
             merged = self.made[key] = headers.raw
         if not extra:
             return merged
+        extra_key = (*key, tuple(extra.items()))
+        kept = self.made_extra.get(extra_key)
+        if kept is not None:
+            return kept
         # What Headers.update does (the client's header of a name `extra` sets dropped, then `extra`'s
         # added), as a list: update's case-insensitive lookups over every header cost three times as
         # much (0.07 M instructions a poll).
         added = [(name.encode("ascii"), value.encode("ascii")) for name, value in extra.items()]  # as httpx
         replaced = {name.lower() for name, _ in added}
-        return [*(item for item in merged if item[0].lower() not in replaced), *added]
+        made = [*(item for item in merged if item[0].lower() not in replaced), *added]
+        if len(self.made_extra) >= MAX_MERGED_EXTRA:
+            self.made_extra.clear()
+        self.made_extra[extra_key] = made
+        return made
 
 
 class Fetcher:

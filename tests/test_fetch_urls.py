@@ -178,3 +178,21 @@ def test_the_poll_stage_marks_a_feed_url_checked_once_and_only_when_the_check_pa
     for refused in ("https://example.org:0/feed.xml", "https://a..b/feed.xml", "file:///tmp/feed.xml"):
         assert type(stage._checked(refused)) is str  # for the fetcher to refuse (or read), as before
     assert type(stage._checked(" https://example.org/x.xml")) is str  # changed by the check: as it is
+
+
+_header_name = st.sampled_from(["Accept", "accept", "If-None-Match", "User-Agent", "Accept-Encoding", "X-A"])
+
+
+@given(
+    st.lists(st.dictionaries(_header_name, st.sampled_from(["a", "*/*", '"v1"', ""]), max_size=3), max_size=6)
+)
+def test_merged_headers_kept_or_not_are_httpxs_merge(extras: list[dict[str, str]]) -> None:
+    """_MergedHeaders, asked again and again (its kept merges), gives what httpx's Headers.update makes
+    of the client's headers (their User-Agent the policy's) and `extra`."""
+    client = Fetcher(HttpConfig())._direct
+    merged = _MergedHeaders()
+    for extra in [*extras, *extras]:
+        expected = httpx.Headers(client.headers)
+        expected["User-Agent"] = "bot/1"
+        expected.update(extra)
+        assert merged(client, "bot/1", extra) == expected.raw
