@@ -888,8 +888,8 @@ async def _read_capped(
                 raw.add(chunk)
         return decoder.finish()
     # The guarded transport's stream, read as response.aiter_raw() reads it (its checks, its count, an
-    # error naming its request, the empty chunks skipped, the response closed at the end) without its
-    # generator, request context and chunker around each body.
+    # error naming its request, the empty chunks skipped, the response closed at the end as
+    # response.aclose() closes it) without its generator, request contexts and chunker around each body.
     if response.is_stream_consumed:
         raise httpx.StreamConsumed()
     if response.is_closed:
@@ -903,11 +903,12 @@ async def _read_capped(
                 decoder.feed(chunk)
                 if raw is not None:
                     raw.add(chunk)
+        response.is_closed = True
+        await response.stream.aclose()
     except httpx.RequestError as exc:
         if response._request is not None:
             exc.request = response._request
         raise
-    await response.aclose()
     return decoder.finish()
 
 

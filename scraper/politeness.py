@@ -134,13 +134,24 @@ class Politeness:
         return state
 
     async def _leave(self, state: _Host) -> None:
-        """The host's in-flight place given back, its waiters woken."""
+        """The host's in-flight place given back, its waiters woken. With none waiting (`waiting` counts
+        them from before their wait until they hold the condition again), taking the condition's lock
+        (free: no one holds it across an await) and notifying nobody would change nothing: skipped."""
+        if not state.waiting:
+            state.in_flight -= 1
+            return
         async with state.changed:
             state.in_flight -= 1
             state.changed.notify_all()
 
     async def _reserve(self, host: str, state: _Host, concurrency: int, delay: float) -> float:
-        """Take an in-flight place at the host and book a start time; returns that time."""
+        """Take an in-flight place at the host and book a start time; returns that time. A request that
+        finds its place free and no one waiting takes it at once, as the loop's first turn would, without
+        the condition's lock (free then: see _leave)."""
+        if not state.waiting:
+            now = self._clock()
+            if state.blocked_until - now <= 0 and state.in_flight < concurrency:
+                return self._book(state, now, delay)
         async with state.changed:
             while True:
                 now = self._clock()
@@ -156,10 +167,14 @@ class Politeness:
                         await asyncio.wait_for(state.changed.wait(), blocked if blocked > 0 else None)
                 finally:
                     state.waiting -= 1
-            start = max(now, state.last_start + max(delay, state.min_delay * max(1, self.share)))
-            state.last_start = start
-            state.in_flight += 1
-            return start
+            return self._book(state, now, delay)
+
+    def _book(self, state: _Host, now: float, delay: float) -> float:
+        """The host's place taken, a start time booked (`delay` after the last, at the least)."""
+        start = max(now, state.last_start + max(delay, state.min_delay * max(1, self.share)))
+        state.last_start = start
+        state.in_flight += 1
+        return start
 
     async def _wait_out_block(self, host: str, state: _Host) -> None:
         """A block may have been set while this request waited for its start time."""

@@ -4,6 +4,8 @@ import asyncio
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scraper.errors import HostBlockedError
 from scraper.politeness import Politeness
@@ -171,3 +173,47 @@ def test_a_slot_left_any_way_gives_its_places_back(where: str) -> None:
 async def _enter(politeness: Politeness, host: str, delay: float) -> None:
     async with politeness.slot(host, 1, delay):
         raise AssertionError("never let in")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a.example", "b.example"]), st.integers(1, 3), st.sampled_from([0, 0.5])),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.integers(0, 3), min_size=12, max_size=12),
+)
+def test_the_uncontended_shortcut_is_the_conditions_path(
+    requests: list[tuple[str, int, float]], holds: list[int]
+) -> None:
+    """A place taken and given back without the host's condition when no one waits for it: the same
+    starts, in the same order, at the same (virtual) times, as when every request takes the condition
+    (`waiting` counted from 1000: the shortcuts never apply)."""
+
+    def run(waiting_from: int) -> list[tuple[int, str, float]]:
+        now = [0.0]
+        log: list[tuple[int, str, float]] = []
+
+        async def sleep(seconds: float) -> None:
+            now[0] += seconds
+            await asyncio.sleep(0)
+
+        async def one(n: int, host: str, concurrency: int, delay: float) -> None:
+            async with politeness.slot(host, concurrency, delay):
+                log.append((n, "in", now[0]))
+                for _ in range(holds[n]):
+                    await asyncio.sleep(0)
+            log.append((n, "out", now[0]))
+
+        async def main() -> None:
+            await asyncio.gather(*(one(n, *request) for n, request in enumerate(requests)))
+
+        politeness = Politeness(3, clock=lambda: now[0], sleep=sleep)
+        for host in ("a.example", "b.example"):
+            politeness._host(host).waiting = waiting_from
+        asyncio.run(main())
+        assert all(politeness.in_flight(host) == 0 for host in ("a.example", "b.example"))
+        return log
+
+    assert run(0) == run(1000)
