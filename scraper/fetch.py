@@ -347,9 +347,9 @@ MAX_MERGED_EXTRA = 256  # header merges with extra headers kept (_MergedHeaders)
 
 class _MergedHeaders:
     """A request's headers: its client's, its User-Agent the policy's, then `extra` (a poll's validators,
-    robots.txt's Accept), as httpx's build_request merges them. The merge without `extra` is made once
-    per client and User-Agent (a page fetch has none), not once per request: merging and validating
-    headers was a tenth of sending a request. Given as raw pairs: the request's one Headers is built
+    robots.txt's Accept, an article page's Accept), as httpx's build_request merges them. Each merge is
+    made once per client, User-Agent and `extra`, not once per request: merging and validating headers
+    was a tenth of sending a request. Given as raw pairs: the request's one Headers is built
     from them with its Host (_build_request)."""
 
     def __init__(self) -> None:
