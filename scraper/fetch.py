@@ -793,15 +793,29 @@ MAX_JAR_BYTES = 16 * 1024  # all of a site's cookies: most servers refuse reques
 def keep_answer_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
     """Keep an answer's cookies in the site's jar, within browsers' limits: a site (or a hostile answer)
     sending thousands of cookies, or huge ones, would otherwise grow the jar for the whole run and the
-    Cookie header sent back on every request to it without bound."""
+    Cookie header sent back on every request to it without bound. A cookie that could not be sent back
+    (_sendable) is not kept."""
     cookies.extract_cookies(response)
     kept = total = 0
     for cookie in list(cookies.jar):
         size = len(cookie.name) + len(cookie.value or "")
-        if size > MAX_COOKIE_BYTES or kept >= MAX_COOKIES or total + size > MAX_JAR_BYTES:
+        if (
+            size > MAX_COOKIE_BYTES
+            or kept >= MAX_COOKIES
+            or total + size > MAX_JAR_BYTES
+            or not _sendable(cookie.name + (cookie.value or ""))
+        ):
             cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
         else:
             kept, total = kept + 1, total + size
+
+
+def _sendable(text: str) -> bool:
+    """Whether a cookie's name and value can go back in a Cookie header: ASCII, as httpx encodes the
+    header once the request's other headers are ASCII. A byte past ASCII (Latin-1 as the jar decodes it)
+    failed every later request to the site with UnicodeEncodeError (an "internal error"): one answer
+    poisoned the site's jar for the run."""
+    return text.isascii()
 
 
 async def _capture_refused(
@@ -933,7 +947,10 @@ def check_location(response: httpx.Response) -> None:
     location = response.headers["location"]
     try:
         checked_url(urljoin(str(request_url), location.strip()))  # the URL as written (８０ is no port)
-        httpx.URL(str(request_url.join(httpx.URL(location))))  # and as httpx builds the next request
+        target = httpx.URL(location)  # and as httpx builds the next request (_redirect_url):
+        if target.scheme and not target.host:  # `http:b` given the request's host (InvalidURL there)
+            target = target.copy_with(host=request_url.host)
+        httpx.URL(str(request_url.join(target)))
     except (httpx.InvalidURL, ValueError) as exc:  # RefusedValueError is a ValueError
         reason = f"redirect to an unusable URL: {exc} ({_shown(location)})"  # a Location may be huge
         raise RedirectError(str(request_url), reason) from None

@@ -1240,4 +1240,16 @@ EXPECTED: dict[str, dict[str, Any]] = {
                                      ('/p2', []),
                                      ('/p3', []),
                                      ('/p4', []),
-                                     ('/p5', [])]}}
+                                     ('/p5', [])]},
+ '302-scheme-without-host': {'outcomes': [('raised', 'InvalidURL')], 'connections': 1, 'sent': [('/a', [])]},
+ '302-https-scheme-without-host': {'outcomes': [('RedirectError',
+                                                 'redirect to an unusable URL: URL without a host: https:b'
+                                                 ' (https:b)',
+                                                 False)],
+                                   'connections': 1,
+                                   'sent': [('/a', [])]},
+ 'cookie-latin-1': {'outcomes': [(200, b'ok', 2, 'http://127.0.0.1:PORT/a', None),
+                                 ('raised', 'UnicodeEncodeError'),
+                                 ('raised', 'UnicodeEncodeError')],
+                    'connections': 1,
+                    'sent': [('/a', [])]}}
