@@ -61,7 +61,7 @@ import httpcore
 import httpx
 from httpx import _urlparse as httpx_urlparse
 
-from scraper import __version__
+from scraper import __version__, client_send
 from scraper.charset import decode
 from scraper.config import HttpConfig
 from scraper.errors import (
@@ -81,7 +81,7 @@ from scraper.hosts import host_key
 from scraper.http11 import NO_BODY_STATUSES
 from scraper.netguard import AddressGuard, GuardedBackend, Resolver
 from scraper.politeness import Politeness
-from scraper.pools import CleanPool, HostPools, HostTransport, clean_proxy_pool
+from scraper.pools import CleanPool, HostBody, HostPools, HostTransport, byte_headers, clean_proxy_pool
 from scraper.sanitize import RefusedValueError, _shown, checked_url, media_type
 from scraper.schedule import parse_retry_after
 from scraper.urls import CheckedURL
@@ -342,19 +342,24 @@ def _new_client(
 
 
 RawHeaders = list[tuple[bytes, bytes]]
+MAX_MERGED_EXTRA = 256  # header merges with extra headers kept (_MergedHeaders)
 
 
 class _MergedHeaders:
     """A request's headers: its client's, its User-Agent the policy's, then `extra` (a poll's validators,
-    robots.txt's Accept), as httpx's build_request merges them. The merge without `extra` is made once
-    per client and User-Agent (a page fetch has none), not once per request: merging and validating
-    headers was a tenth of sending a request. Given as raw pairs: the request's one Headers is built
+    robots.txt's Accept, an article page's Accept), as httpx's build_request merges them. Each merge is
+    made once per client, User-Agent and `extra`, not once per request: merging and validating headers
+    was a tenth of sending a request. Given as raw pairs: the request's one Headers is built
     from them with its Host (_build_request)."""
 
     def __init__(self) -> None:
         self.made: dict[tuple[int, str], RawHeaders] = {}  # the clients live as long as the Fetcher
+        # With `extra`: kept per client, User-Agent and extra headers (an article page's one Accept),
+        # up to MAX_MERGED_EXTRA (a poll's validators make each feed's its own), then forgotten together.
+        self.made_extra: dict[tuple[int, str, tuple[tuple[str, str], ...]], RawHeaders] = {}
 
     def __call__(self, client: httpx.AsyncClient, user_agent: str, extra: Mapping[str, str]) -> RawHeaders:
+        """The merged headers (a list shared by every request asking the same: never changed)."""
         key = (id(client), user_agent)
         merged = self.made.get(key)
         if merged is None:
@@ -363,12 +368,20 @@ class _MergedHeaders:
             merged = self.made[key] = headers.raw
         if not extra:
             return merged
+        extra_key = (*key, tuple(extra.items()))
+        kept = self.made_extra.get(extra_key)
+        if kept is not None:
+            return kept
         # What Headers.update does (the client's header of a name `extra` sets dropped, then `extra`'s
         # added), as a list: update's case-insensitive lookups over every header cost three times as
         # much (0.07 M instructions a poll).
         added = [(name.encode("ascii"), value.encode("ascii")) for name, value in extra.items()]  # as httpx
         replaced = {name.lower() for name, _ in added}
-        return [*(item for item in merged if item[0].lower() not in replaced), *added]
+        made = [*(item for item in merged if item[0].lower() not in replaced), *added]
+        if len(self.made_extra) >= MAX_MERGED_EXTRA:
+            self.made_extra.clear()
+        self.made_extra[extra_key] = made
+        return made
 
 
 class Fetcher:
@@ -624,8 +637,11 @@ class Fetcher:
         body. With `capture_kind`, the exchange is reported to the capture once its body is in. With
         `cookies` (the site's jar, for a feed that keeps them), its cookies are sent and the answer's kept."""
         started = datetime.now(UTC) if capture_kind else _NOT_CAPTURED
-        with _refusals_captured(self.capture, url, capture_kind, started, cap, guarded):
+        if capture_kind is None:
             response = await _send(client, url, headers, cookies)
+        else:
+            with _refusals_captured(self.capture, url, capture_kind, started, cap, guarded):
+                response = await _send(client, url, headers, cookies)
         raw = _RawBody(cap) if capture_kind else None
         peer = _peer_address(response) if capture_kind and guarded else None  # gone once the body is read
         try:
@@ -705,7 +721,11 @@ _PLAIN_URL = re.compile(
     r"(https?)://([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?"
     r"((?:/[A-Za-z0-9\-._~!$&'()*+,;=:@]*)*)(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?"
 )
-_IPV4_STYLE = re.compile(r"[0-9.]*")  # httpx checks such a host as an IPv4 address: left to it
+_IPV4_STYLE = re.compile(r"[0-9.]*")  # httpx checks such a host as an IPv4 address: left to it, unless
+# it is one as ipaddress.IPv4Address reads it (four decimal octets up to 255, no leading zero), which
+# httpx keeps as it is written.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PARSED_URLS = hasattr(httpx_urlparse, "ParseResult")  # else every URL goes to httpx's parser
 
@@ -718,7 +738,7 @@ def _request_url(url: str) -> httpx.URL | str:
     if match is None:
         return url
     scheme, host, port, path, query = match.groups()
-    if _IPV4_STYLE.fullmatch(host) or "/." in path:
+    if (_IPV4_STYLE.fullmatch(host) and not _IPV4.fullmatch(host)) or "/." in path:
         return url
     number = int(port) if port is not None else None
     if number is not None and number > 65535:
@@ -743,7 +763,7 @@ def _build_request(client: httpx.AsyncClient, url: str, headers: RawHeaders) -> 
     return httpx.Request(
         "GET",
         parsed,
-        headers=httpx.Headers(headers),
+        headers=byte_headers(headers),
         stream=httpx.ByteStream(b""),
         extensions={"timeout": client.timeout.as_dict()},
     )
@@ -759,7 +779,7 @@ async def _send(
     request = _build_request(client, url, headers)
     if cookies is not None:
         cookies.set_cookie_header(request)
-    response = await client.send(request, stream=True)
+    response = await client_send.send(client, request)  # client.send(request, stream=True)
     if cookies is not None:
         keep_answer_cookies(cookies, response)
     return response
@@ -773,15 +793,29 @@ MAX_JAR_BYTES = 16 * 1024  # all of a site's cookies: most servers refuse reques
 def keep_answer_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
     """Keep an answer's cookies in the site's jar, within browsers' limits: a site (or a hostile answer)
     sending thousands of cookies, or huge ones, would otherwise grow the jar for the whole run and the
-    Cookie header sent back on every request to it without bound."""
+    Cookie header sent back on every request to it without bound. A cookie that could not be sent back
+    (_sendable) is not kept."""
     cookies.extract_cookies(response)
     kept = total = 0
     for cookie in list(cookies.jar):
         size = len(cookie.name) + len(cookie.value or "")
-        if size > MAX_COOKIE_BYTES or kept >= MAX_COOKIES or total + size > MAX_JAR_BYTES:
+        if (
+            size > MAX_COOKIE_BYTES
+            or kept >= MAX_COOKIES
+            or total + size > MAX_JAR_BYTES
+            or not _sendable(cookie.name + (cookie.value or ""))
+        ):
             cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
         else:
             kept, total = kept + 1, total + size
+
+
+def _sendable(text: str) -> bool:
+    """Whether a cookie's name and value can go back in a Cookie header: ASCII, as httpx encodes the
+    header once the request's other headers are ASCII. A byte past ASCII (Latin-1 as the jar decodes it)
+    failed every later request to the site with UnicodeEncodeError (an "internal error"): one answer
+    poisoned the site's jar for the run."""
+    return text.isascii()
 
 
 async def _capture_refused(
@@ -859,11 +893,36 @@ async def _read_capped(
     if declared.isdigit() and int(declared) > cap and not encoding:
         raise BodyTooLargeError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
     decoder = _BodyDecoder(url, encoding, cap)
-    if not bodiless:
+    if bodiless:
+        return decoder.finish()
+    if type(response.stream) is not HostBody:
         async for chunk in response.aiter_raw():
             decoder.feed(chunk)
             if raw is not None:
                 raw.add(chunk)
+        return decoder.finish()
+    # The guarded transport's stream, read as response.aiter_raw() reads it (its checks, its count, an
+    # error naming its request, the empty chunks skipped, the response closed at the end as
+    # response.aclose() closes it) without its generator, request contexts and chunker around each body.
+    if response.is_stream_consumed:
+        raise httpx.StreamConsumed()
+    if response.is_closed:
+        raise httpx.StreamClosed()
+    response.is_stream_consumed = True
+    response._num_bytes_downloaded = 0
+    try:
+        async for chunk in response.stream:
+            response._num_bytes_downloaded += len(chunk)
+            if chunk:
+                decoder.feed(chunk)
+                if raw is not None:
+                    raw.add(chunk)
+        response.is_closed = True
+        await response.stream.aclose()
+    except httpx.RequestError as exc:
+        if response._request is not None:
+            exc.request = response._request
+        raise
     return decoder.finish()
 
 
@@ -888,7 +947,10 @@ def check_location(response: httpx.Response) -> None:
     location = response.headers["location"]
     try:
         checked_url(urljoin(str(request_url), location.strip()))  # the URL as written (８０ is no port)
-        httpx.URL(str(request_url.join(httpx.URL(location))))  # and as httpx builds the next request
+        target = httpx.URL(location)  # and as httpx builds the next request (_redirect_url):
+        if target.scheme and not target.host:  # `http:b` given the request's host (InvalidURL there)
+            target = target.copy_with(host=request_url.host)
+        httpx.URL(str(request_url.join(target)))
     except (httpx.InvalidURL, ValueError) as exc:  # RefusedValueError is a ValueError
         reason = f"redirect to an unusable URL: {exc} ({_shown(location)})"  # a Location may be huge
         raise RedirectError(str(request_url), reason) from None

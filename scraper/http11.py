@@ -22,14 +22,17 @@ and HTTP/1.1 only: a pool that may speak HTTP/2 keeps httpcore's connection.
 
 from __future__ import annotations
 
-import contextlib
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from itertools import count
 from typing import Any
 
 import h11
 import httpcore
+import httpx
+from h11._headers import Headers as _H11Headers
+from h11._headers import normalize_and_validate
 from httpcore._ssl import default_ssl_context
 
 READ_NUM_BYTES = 64 * 1024  # httpcore's: one read of the socket
@@ -46,6 +49,7 @@ _NEED_DATA = h11.NEED_DATA
 _PAUSED = h11.PAUSED
 _DONE = h11.DONE
 _SEND_RESPONSE = h11.SEND_RESPONSE
+MAX_VALIDATED_HEADERS = 256  # distinct request header lists whose h11 validation is kept
 
 
 class H11Connection(httpcore.AsyncConnectionInterface):
@@ -95,9 +99,12 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         self._request_count += 1
         timeouts = request.extensions.get("timeout", {})
         try:
-            # as httpcore: a server that closed early may still have answered; read it
-            with contextlib.suppress(httpcore.WriteError):
+            # as httpcore: a server that closed early may still have answered; read it (not with
+            # contextlib.suppress: an object and three calls per request)
+            try:  # noqa: SIM105
                 await self._send_request(request, timeouts.get("write"))
+            except httpcore.WriteError:
+                pass
             event = await self._receive_head(timeouts.get("read"))
             first = None
             if event.status_code in NO_BODY_STATUSES or request.method == b"HEAD":
@@ -110,7 +117,7 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         return core_response(
             event.status_code,
             event.headers.raw_items(),
-            _ResponseBody(self, timeouts.get("read"), first),
+            ResponseBody(self, timeouts.get("read"), first),
             {
                 "http_version": b"HTTP/" + event.http_version,
                 "reason_phrase": event.reason,
@@ -157,27 +164,41 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         connection = self._h11
         try:
             pending = connection.send(
-                h11.Request(method=request.method, target=request.url.target, headers=request.headers)
+                h11.Request(
+                    method=request.method,
+                    target=request.url.target,
+                    headers=validated_headers(request.headers),
+                )
             )
         except h11.LocalProtocolError as exc:
             raise httpcore.LocalProtocolError(exc) from exc
         assert self._stream is not None and pending is not None
-        async for chunk in request.stream:  # type: ignore[union-attr]
-            if chunk:
-                await self._stream.write(pending + connection.send(h11.Data(data=chunk)), timeout)
+        stream = request.stream
+        if type(stream) is httpx.ByteStream and type(stream._stream) is bytes:
+            # httpx's body in one piece (a GET's b""): the one chunk its async generator would yield
+            if stream._stream:
+                await self._stream.write(pending + connection.send(h11.Data(data=stream._stream)), timeout)
                 pending = b""
+        else:
+            async for chunk in stream:  # type: ignore[union-attr]
+                if chunk:
+                    await self._stream.write(pending + connection.send(h11.Data(data=chunk)), timeout)
+                    pending = b""
         await self._stream.write(pending + connection.send(_EndOfMessage()), timeout)
 
-    async def _next_event(self, timeout: float | None) -> Any:
-        """h11's next event, reading the socket as long as it needs more bytes."""
+    async def _next_event(self, timeout: float | None, read_first: bool = False) -> Any:
+        """h11's next event, reading the socket as long as it needs more bytes. `read_first`: h11 holds
+        no byte (the first read of an answer), so its first answer would be NEED_DATA: read at once."""
         connection = self._h11
         while True:
-            try:
-                event = connection.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise httpcore.RemoteProtocolError(exc) from exc
-            if event is not _NEED_DATA:
-                return event
+            if not read_first:
+                try:
+                    event = connection.next_event()
+                except h11.RemoteProtocolError as exc:
+                    raise httpcore.RemoteProtocolError(exc) from exc
+                if event is not _NEED_DATA:
+                    return event
+            read_first = False
             assert self._stream is not None
             data = await self._stream.read(READ_NUM_BYTES, timeout)
             if not data and connection.their_state is _SEND_RESPONSE:
@@ -185,9 +206,14 @@ class H11Connection(httpcore.AsyncConnectionInterface):
             connection.receive_data(data)
 
     async def _receive_head(self, timeout: float | None) -> Any:
-        """The response (a 1xx other than 101 skipped, as httpcore does)."""
+        """The response (a 1xx other than 101 skipped, as httpcore does). Its first bytes are read before
+        h11 is asked: a request is sent only on a connection whose parser holds nothing (a new one, or
+        one kept because nothing followed its last answer: _response_closed), so h11 could only answer
+        NEED_DATA."""
+        read_first = not any(self._h11.trailing_data)
         while True:
-            event = await self._next_event(timeout)
+            event = await self._next_event(timeout, read_first)
+            read_first = False
             kind = type(event)
             if kind is _Response or (kind is _Informational and event.status_code == 101):
                 return event
@@ -243,6 +269,29 @@ class H11Connection(httpcore.AsyncConnectionInterface):
         return f"<{type(self).__name__} [{self.info()}]>"
 
 
+_VALIDATED: dict[tuple[tuple[bytes, bytes], ...], _H11Headers] = {}
+
+
+def validated_headers(headers: list[tuple[bytes, bytes]]) -> _H11Headers:
+    """h11's validation of a request's headers (h11._headers.normalize_and_validate: every name and
+    value matched against the grammar, Content-Length and Transfer-Encoding checked), kept per distinct
+    header list: a page fetch sends its host's same few headers each time, and the regular expressions
+    were a twentieth of a GET. The result depends on the headers alone (a list refused is refused every
+    time: not kept), and h11 never changes a request's Headers. Kept up to MAX_VALIDATED_HEADERS lists
+    (a poll's validators make each feed's its own), then forgotten together."""
+    key = tuple(headers)
+    try:
+        made = _VALIDATED.get(key)
+    except TypeError:  # an unhashable value (a bytearray): validated, not kept
+        return normalize_and_validate(headers)
+    if made is None:
+        made = normalize_and_validate(headers)
+        if len(_VALIDATED) >= MAX_VALIDATED_HEADERS:
+            _VALIDATED.clear()
+        _VALIDATED[key] = made
+    return made
+
+
 def core_request(
     method: bytes,
     url: httpcore.URL,
@@ -279,15 +328,19 @@ def core_response(
     return response
 
 
-class _ResponseBody:
+class ResponseBody:
     """A response's body as h11 reads it; once read to its end, failed or closed, the connection is
-    handed back (or closed: H11Connection._response_closed)."""
+    handed back (or closed: H11Connection._response_closed), then `on_closed` is awaited (its pool's
+    bookkeeping, scraper.pools: set there rather than wrapping this stream in another)."""
+
+    __slots__ = ("_closed", "_connection", "_first", "_timeout", "on_closed")
 
     def __init__(self, connection: H11Connection, timeout: float | None, first: Any = None) -> None:
         self._connection = connection
         self._timeout = timeout
         self._first = first  # the body's first event, if already taken (a bodiless answer's end)
         self._closed = False
+        self.on_closed: Callable[[], Awaitable[None]] | None = None
 
     async def __aiter__(self) -> Any:
         connection, timeout = self._connection, self._timeout
@@ -309,4 +362,8 @@ class _ResponseBody:
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
-            await self._connection._response_closed()
+            try:
+                await self._connection._response_closed()
+            finally:
+                if self.on_closed is not None:
+                    await self.on_closed()

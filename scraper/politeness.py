@@ -28,9 +28,9 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from scraper.errors import HostBlockedError
 
@@ -109,9 +109,14 @@ class Politeness:
         state = self._hosts.get(self.key(host))
         return state.in_flight if state else 0
 
-    @asynccontextmanager
-    async def slot(self, host: str, concurrency: int, delay: float) -> AsyncIterator[None]:
-        """Wait for a turn at `host`, then hold it (and a global slot) for the request's duration."""
+    def slot(self, host: str, concurrency: int, delay: float) -> _Slot:
+        """Wait for a turn at `host`, then hold it (and a global slot) for the request's duration:
+        `async with politeness.slot(host, concurrency, delay):`."""
+        return _Slot(self, host, concurrency, delay)
+
+    async def _enter(self, host: str, concurrency: int, delay: float) -> _Host:
+        """A slot's start: the host's turn, its start time waited for, a block waited out (or refused),
+        then a global slot. Returns the host's state (the place in it is given back by _leave)."""
         state = self._host(host)
         share = max(1, self.share)
         start = await self._reserve(host, state, max(1, concurrency // share), delay * share)
@@ -122,15 +127,31 @@ class Politeness:
             await self._wait_out_block(host, state)
             if self._global is None:
                 self._global = asyncio.Semaphore(self.global_concurrency)
-            async with self._global:
-                yield
-        finally:
-            async with state.changed:
-                state.in_flight -= 1
-                state.changed.notify_all()
+            await self._global.acquire()
+        except BaseException:
+            await self._leave(state)
+            raise
+        return state
+
+    async def _leave(self, state: _Host) -> None:
+        """The host's in-flight place given back, its waiters woken. With none waiting (`waiting` counts
+        them from before their wait until they hold the condition again), taking the condition's lock
+        (free: no one holds it across an await) and notifying nobody would change nothing: skipped."""
+        if not state.waiting:
+            state.in_flight -= 1
+            return
+        async with state.changed:
+            state.in_flight -= 1
+            state.changed.notify_all()
 
     async def _reserve(self, host: str, state: _Host, concurrency: int, delay: float) -> float:
-        """Take an in-flight place at the host and book a start time; returns that time."""
+        """Take an in-flight place at the host and book a start time; returns that time. A request that
+        finds its place free and no one waiting takes it at once, as the loop's first turn would, without
+        the condition's lock (free then: see _leave)."""
+        if not state.waiting:
+            now = self._clock()
+            if state.blocked_until - now <= 0 and state.in_flight < concurrency:
+                return self._book(state, now, delay)
         async with state.changed:
             while True:
                 now = self._clock()
@@ -146,10 +167,14 @@ class Politeness:
                         await asyncio.wait_for(state.changed.wait(), blocked if blocked > 0 else None)
                 finally:
                     state.waiting -= 1
-            start = max(now, state.last_start + max(delay, state.min_delay * max(1, self.share)))
-            state.last_start = start
-            state.in_flight += 1
-            return start
+            return self._book(state, now, delay)
+
+    def _book(self, state: _Host, now: float, delay: float) -> float:
+        """The host's place taken, a start time booked (`delay` after the last, at the least)."""
+        start = max(now, state.last_start + max(delay, state.min_delay * max(1, self.share)))
+        state.last_start = start
+        state.in_flight += 1
+        return start
 
     async def _wait_out_block(self, host: str, state: _Host) -> None:
         """A block may have been set while this request waited for its start time."""
@@ -158,3 +183,32 @@ class Politeness:
             raise _blocked(host, blocked)
         if blocked > 0:
             await self._sleep(blocked)
+
+
+class _Slot:
+    """One request's turn (Politeness.slot), as an async context manager written out: what the
+    generator-based one did (enter: the host's place, the start time, the block, the global slot; exit:
+    the global slot, then the host's place) without a generator and its context-manager object per
+    request."""
+
+    __slots__ = ("_concurrency", "_delay", "_host", "_politeness", "_state")
+
+    def __init__(self, politeness: Politeness, host: str, concurrency: int, delay: float) -> None:
+        self._politeness = politeness
+        self._host = host
+        self._concurrency = concurrency
+        self._delay = delay
+        self._state: _Host | None = None
+
+    async def __aenter__(self) -> None:
+        self._state = await self._politeness._enter(self._host, self._concurrency, self._delay)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        state, self._state = self._state, None
+        assert state is not None and self._politeness._global is not None
+        try:
+            self._politeness._global.release()
+        finally:
+            await self._politeness._leave(state)

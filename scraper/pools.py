@@ -28,8 +28,11 @@ the same.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from functools import partial
 from itertools import islice
 from types import TracebackType
 from typing import Any
@@ -37,9 +40,9 @@ from typing import Any
 import httpcore
 import httpx
 from httpcore._async.http_proxy import AsyncForwardHTTPConnection
-from httpx._transports.default import AsyncResponseStream, map_httpcore_exceptions
+from httpx._transports.default import map_httpcore_exceptions
 
-from scraper.http11 import H11Connection, core_request
+from scraper.http11 import H11Connection, ResponseBody, core_request
 
 MAX_HOSTS = 64  # origins whose pools (and idle keep-alive sockets) are kept
 
@@ -125,9 +128,20 @@ class CleanPool(httpcore.AsyncConnectionPool):
             await self._close_connections(self._assign_requests_to_connections())
             raise
         # The connection's response, its stream wrapped (httpcore's pool builds another Response around
-        # it, checking its headers a second time): the connection made it for this request alone.
-        response.stream = _PoolBody(response.stream, pool_request, self)
+        # it, checking its headers a second time): the connection made it for this request alone. An
+        # H11Connection's body calls back when closed instead (one stream less to pass each chunk through).
+        stream = response.stream
+        if type(stream) is ResponseBody:
+            stream.on_closed = partial(self._request_done, pool_request)
+        else:
+            response.stream = _PoolBody(stream, pool_request, self)
         return response
+
+    async def _request_done(self, pool_request: _PoolRequest) -> None:
+        """A response read, failed or closed: its request leaves the queue, the connections are
+        reassigned."""
+        self._requests.remove(pool_request)  # type: ignore[arg-type]
+        await self._close_connections(self._assign_requests_to_connections())
 
     async def _close_connections(self, closing: list[httpcore.AsyncConnectionInterface]) -> None:
         """Close what the pool let go (mostly nothing). H11Connections are closed one after the other,
@@ -238,9 +252,7 @@ class _PoolBody:
             if close is not None:
                 await close()
         finally:
-            pool = self._pool
-            pool._requests.remove(self._pool_request)  # type: ignore[arg-type]
-            await pool._close_connections(pool._assign_requests_to_connections())
+            await self._pool._request_done(self._pool_request)
 
 
 class CleanProxy(httpcore.AsyncHTTPProxy):
@@ -292,10 +304,56 @@ class HostTransport(httpx.AsyncHTTPTransport):
                 raise
         return httpx.Response(
             status_code=response.status,
-            headers=response.headers,
-            stream=AsyncResponseStream(response.stream),  # type: ignore[arg-type]
+            headers=byte_headers(response.headers),
+            stream=HostBody(response.stream),
             extensions=response.extensions,
         )
+
+
+def byte_headers(pairs: list[tuple[bytes, bytes]]) -> httpx.Headers:
+    """`httpx.Headers(pairs)` for (bytes, bytes) pairs (an answer's head as h11 or httpcore read it, a
+    request's merged headers), made without its per-header conversions, which leave bytes as they are:
+    the same name, its lower case, the same value, no encoding yet. Pairs of any other kind go to
+    httpx.Headers. tests/test_client_send.py holds the two equal."""
+    made: list[tuple[bytes, bytes, bytes]] = []
+    for name, value in pairs:
+        if type(name) is not bytes or type(value) is not bytes:
+            return httpx.Headers(pairs)
+        made.append((name, name.lower(), value))
+    headers = httpx.Headers()
+    headers._list = made
+    return headers
+
+
+class HostBody(httpx.AsyncByteStream):
+    """A response's body as httpx's transport hands it over (its AsyncResponseStream: httpcore's errors
+    mapped to httpx's), and once `bind` is called (scraper.client_send) the stream httpx's client binds
+    to the response (its BoundAsyncStream: the response's `elapsed` set when closed), in one object: a
+    chunk passes through one stream less."""
+
+    __slots__ = ("_response", "_start", "_stream")
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._response: httpx.Response | None = None
+        self._start = 0.0
+
+    def bind(self, response: httpx.Response, start: float) -> None:
+        self._response, self._start = response, start
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except Exception:  # mapped as httpx's `with map_httpcore_exceptions()` maps it, made on failure only
+            with map_httpcore_exceptions():
+                raise
+
+    async def aclose(self) -> None:
+        if self._response is not None:
+            self._response.elapsed = timedelta(seconds=time.perf_counter() - self._start)
+        if hasattr(self._stream, "aclose"):
+            await self._stream.aclose()
 
 
 class HostPools:

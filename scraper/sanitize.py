@@ -11,6 +11,7 @@ implausible dates are dropped.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -37,6 +38,9 @@ WEB_SCHEMES = ("http", "https")
 # Characters no URL holds as written: controls, spaces, DEL, and what only a hostile document puts there.
 _NOT_IN_URL = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u2028\u2029]")
 _URL_WHITESPACE = re.compile("[\t\n\r]")
+# httpx's test for a host it reads as an IPv4 address (httpx._urlparse.IPv4_STYLE_HOSTNAME), which it
+# then refuses (InvalidURL) unless ipaddress takes it: 0177.0.0.1, 127.000.000.001, 256.1.1.1.
+_HTTPX_IPV4_STYLE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
 
 # The patterns only a document's values need (its text, references, numbers, dates) are compiled when first
 # used, by the cached getters below: the fetcher and the poller import this module, and a run whose feeds
@@ -156,9 +160,20 @@ def checked_url(url: str, *, allow_file: bool = False) -> str:
         raise RefusedValueError(f"URL without a host: {_shown(url)}")
     if port == 0:
         raise RefusedValueError(f"URL with port 0: {_shown(url)}")
+    if _HTTPX_IPV4_STYLE.fullmatch(host) and not _ipv4(host):  # httpx: InvalidURL, which is no FetchError
+        raise RefusedValueError(f"URL host is not a valid IPv4 address: {_shown(url)}")
     if not _resolvable(host):
         raise RefusedValueError(f"URL host is not a valid domain name: {_shown(url)}")
     return url
+
+
+def _ipv4(host: str) -> bool:
+    """Whether ipaddress reads the host as an IPv4 address (four decimal octets, no leading zero)."""
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _resolvable(host: str) -> bool:

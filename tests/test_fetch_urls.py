@@ -26,10 +26,17 @@ PLAIN = [
     "http://example.org/?",
     "http://example.org/a;b,c!$'()*+=~_-",
     "http://xn--fsq.example/",
+    "http://127.0.0.1:8080/feed.xml",  # an IPv4 address as ipaddress reads one: httpx keeps it as written
+    "http://255.255.255.255/",
+    "http://0.0.0.0:80/a",
 ]
 LEFT_TO_HTTPX = [
-    "http://127.0.0.1:8080/feed.xml",  # IPv4-looking hosts: httpx checks the address
-    "http://999.1.1.1/",
+    "http://999.1.1.1/",  # other IPv4-looking hosts: httpx checks the address
+    "http://01.2.3.4/",
+    "http://1.2.3/",
+    "http://1.2.3.4.5/",
+    "http://256.0.0.1/",
+    "http://1234/",
     "http://[::1]:8080/",
     "http://example.org/a/./b",  # dot segments: httpx resolves them
     "http://example.org/a/../b",
@@ -78,6 +85,23 @@ def test_any_url_is_made_as_httpx_parses_it_or_left_to_httpx(
 ) -> None:
     url = f"{scheme}://{'.'.join(labels)}" + (f":{port}" if port is not None else "") + "/" + path
     url += f"?{query}" if query is not None else ""
+    made = _request_url(url)
+    if isinstance(made, str):
+        assert made == url
+        return
+    assert made._uri_reference == httpx.URL(url)._uri_reference
+
+
+_octet = st.one_of(st.integers(0, 300).map(str), st.from_regex(r"[0-9]{1,4}", fullmatch=True))
+
+
+@given(st.lists(_octet, min_size=1, max_size=5), st.sampled_from(["", ":8080", ":80"]))
+def test_an_ipv4_looking_host_is_made_as_httpx_parses_it_or_left_to_httpx(
+    octets: list[str], port: str
+) -> None:
+    """Hosts of digits and dots: made directly only when httpx would keep them as written (a valid
+    IPv4 address); httpx's own refusal (InvalidURL) or reading stays with httpx."""
+    url = f"http://{'.'.join(octets)}{port}/a?b"
     made = _request_url(url)
     if isinstance(made, str):
         assert made == url
@@ -154,3 +178,21 @@ def test_the_poll_stage_marks_a_feed_url_checked_once_and_only_when_the_check_pa
     for refused in ("https://example.org:0/feed.xml", "https://a..b/feed.xml", "file:///tmp/feed.xml"):
         assert type(stage._checked(refused)) is str  # for the fetcher to refuse (or read), as before
     assert type(stage._checked(" https://example.org/x.xml")) is str  # changed by the check: as it is
+
+
+_header_name = st.sampled_from(["Accept", "accept", "If-None-Match", "User-Agent", "Accept-Encoding", "X-A"])
+
+
+@given(
+    st.lists(st.dictionaries(_header_name, st.sampled_from(["a", "*/*", '"v1"', ""]), max_size=3), max_size=6)
+)
+def test_merged_headers_kept_or_not_are_httpxs_merge(extras: list[dict[str, str]]) -> None:
+    """_MergedHeaders, asked again and again (its kept merges), gives what httpx's Headers.update makes
+    of the client's headers (their User-Agent the policy's) and `extra`."""
+    client = Fetcher(HttpConfig())._direct
+    merged = _MergedHeaders()
+    for extra in [*extras, *extras]:
+        expected = httpx.Headers(client.headers)
+        expected["User-Agent"] = "bot/1"
+        expected.update(extra)
+        assert merged(client, "bot/1", extra) == expected.raw

@@ -7,6 +7,7 @@ follows it, or httpx and the socket layer fail on it as "internal error".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,7 @@ BAD_LOCATIONS = {
     "port-fullwidth": "http://127.0.0.2:８０/x",
     "bracket": "http://[::1",
     "octal": "http://0177.0.0.1/",
+    "scheme-without-host": "http:b",  # httpx's redirect builder raised InvalidURL (an internal error)
     "nul": "http://127.0.0.2/a\x01b",
     "long": "/x?" + "a" * 3000,
 }
@@ -196,10 +198,12 @@ def test_a_host_no_dns_name_can_be_is_refused_not_retried(parts: list[str]) -> N
     # A label over 63 octets or a name over 253 never resolves: retrying it eight times helps no one.
     host = ".".join(parts)
     fits = all(len(part) <= 63 for part in parts) and len(host) <= 253
+    # Four digit runs that are no IPv4 address (0.0.0.00): httpx refuses the URL, so the check does.
+    no_address = re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", host) is not None
     try:
         checked_url(f"http://{host}/x")
     except RefusedValueError as exc:
-        assert not fits and "domain name" in str(exc), exc
+        assert (not fits and "domain name" in str(exc)) or (no_address and "IPv4 address" in str(exc)), exc
     else:
         assert fits, host
 

@@ -4,6 +4,8 @@ import asyncio
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scraper.errors import HostBlockedError
 from scraper.politeness import Politeness
@@ -112,3 +114,106 @@ def test_live_nodes_share_each_hosts_limits() -> None:
     politeness.share = 3
     _, peak, _ = asyncio.run(crowd(politeness, ["c.example"] * 3, 2, 0, 0.02))
     assert peak["c.example"] == 1
+
+
+@pytest.mark.parametrize("where", ["body", "host turn", "start time", "global slot", "block"])
+def test_a_slot_left_any_way_gives_its_places_back(where: str) -> None:
+    """However a request leaves its slot (its body raising, cancelled while waiting for the host's turn,
+    for its start time or for a global slot, refused by a block), the host's in-flight count and the
+    global slots are as before: the next requests are neither held nor let through beyond the limits."""
+
+    async def run() -> None:
+        politeness = Politeness(global_concurrency=1, max_wait=0.01)
+        holder_in, holder_out = asyncio.Event(), asyncio.Event()
+
+        async def holder(host: str) -> None:  # keeps the host's one place (or the one global slot)
+            async with politeness.slot(host, 1, 0):
+                holder_in.set()
+                await holder_out.wait()
+
+        if where == "body":
+            with pytest.raises(RuntimeError):
+                async with politeness.slot("a.example", 1, 0):
+                    raise RuntimeError("the request failed")
+        elif where == "block":
+            politeness.block("a.example", 5)
+            with pytest.raises(HostBlockedError):
+                async with politeness.slot("a.example", 1, 0):
+                    pass
+            politeness._hosts["a.example"].blocked_until = 0.0  # the block over
+        else:
+            other = {"host turn": "a.example", "global slot": "b.example"}.get(where)
+            held = asyncio.create_task(holder(other)) if other else None
+            if held is not None:
+                await holder_in.wait()
+            delay = 5.0 if where == "start time" else 0
+            if where == "start time":  # a first request sets the host's last start: the next waits
+                async with politeness.slot("a.example", 1, delay):
+                    pass
+            waiting = asyncio.create_task(_enter(politeness, "a.example", delay))
+            await asyncio.sleep(0.02)
+            assert not waiting.done()
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            holder_out.set()
+            if held is not None:
+                await held
+        assert politeness.in_flight("a.example") == 0
+        assert politeness.in_flight("b.example") == 0
+        assert politeness._global is None or politeness._global._value == 1
+        if where != "start time":  # (a start time booked stays booked, cancelled or not)
+            async with asyncio.timeout(1):  # and the host takes a request at once
+                async with politeness.slot("a.example", 1, 0):
+                    assert politeness.in_flight("a.example") == 1
+
+    asyncio.run(run())
+
+
+async def _enter(politeness: Politeness, host: str, delay: float) -> None:
+    async with politeness.slot(host, 1, delay):
+        raise AssertionError("never let in")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a.example", "b.example"]), st.integers(1, 3), st.sampled_from([0, 0.5])),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.integers(0, 3), min_size=12, max_size=12),
+)
+def test_the_uncontended_shortcut_is_the_conditions_path(
+    requests: list[tuple[str, int, float]], holds: list[int]
+) -> None:
+    """A place taken and given back without the host's condition when no one waits for it: the same
+    starts, in the same order, at the same (virtual) times, as when every request takes the condition
+    (`waiting` counted from 1000: the shortcuts never apply)."""
+
+    def run(waiting_from: int) -> list[tuple[int, str, float]]:
+        now = [0.0]
+        log: list[tuple[int, str, float]] = []
+
+        async def sleep(seconds: float) -> None:
+            now[0] += seconds
+            await asyncio.sleep(0)
+
+        async def one(n: int, host: str, concurrency: int, delay: float) -> None:
+            async with politeness.slot(host, concurrency, delay):
+                log.append((n, "in", now[0]))
+                for _ in range(holds[n]):
+                    await asyncio.sleep(0)
+            log.append((n, "out", now[0]))
+
+        async def main() -> None:
+            await asyncio.gather(*(one(n, *request) for n, request in enumerate(requests)))
+
+        politeness = Politeness(3, clock=lambda: now[0], sleep=sleep)
+        for host in ("a.example", "b.example"):
+            politeness._host(host).waiting = waiting_from
+        asyncio.run(main())
+        assert all(politeness.in_flight(host) == 0 for host in ("a.example", "b.example"))
+        return log
+
+    assert run(0) == run(1000)
