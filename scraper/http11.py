@@ -270,6 +270,7 @@ class H11Connection(httpcore.AsyncConnectionInterface):
 
 
 _VALIDATED: dict[tuple[tuple[bytes, bytes], ...], _H11Headers] = {}
+_SECRET_HEADERS = frozenset({b"cookie", b"authorization", b"proxy-authorization"})
 
 
 def validated_headers(headers: list[tuple[bytes, bytes]]) -> _H11Headers:
@@ -278,7 +279,10 @@ def validated_headers(headers: list[tuple[bytes, bytes]]) -> _H11Headers:
     header list: a page fetch sends its host's same few headers each time, and the regular expressions
     were a twentieth of a GET. The result depends on the headers alone (a list refused is refused every
     time: not kept), and h11 never changes a request's Headers. Kept up to MAX_VALIDATED_HEADERS lists
-    (a poll's validators make each feed's its own), then forgotten together."""
+    (a poll's validators make each feed's its own), then forgotten together. A list carrying a secret (a
+    cookie, credentials) is validated each time and never kept: it lives no longer than its request."""
+    if any(name.lower() in _SECRET_HEADERS for name, _ in headers):
+        return normalize_and_validate(headers)
     key = tuple(headers)
     try:
         made = _VALIDATED.get(key)

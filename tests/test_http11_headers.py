@@ -56,6 +56,13 @@ def test_a_refused_list_is_refused_every_time_and_not_kept() -> None:
     assert tuple(bad) not in http11._VALIDATED
 
 
+@pytest.mark.parametrize("name", [b"Cookie", b"cookie", b"AUTHORIZATION", b"Proxy-Authorization"])
+def test_a_list_carrying_a_secret_is_validated_and_never_kept(name: bytes) -> None:
+    headers = [(b"Host", b"example.org"), (name, b"session=s3cret")]
+    assert _kept(headers) == _h11(headers)
+    assert not any(value == b"session=s3cret" for key in http11._VALIDATED for _, value in key)
+
+
 def test_the_kept_lists_are_bounded() -> None:
     for n in range(MAX_VALIDATED_HEADERS * 2 + 3):
         validated_headers([(b"Host", b"example.org"), (b"If-None-Match", f'"{n}"'.encode())])
