@@ -50,7 +50,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -59,13 +59,16 @@ from scraper.compose import new_engine, new_fetcher, new_leases, new_pipeline, o
 from scraper.config import Config, load_config
 from scraper.daemon_jobs import Job, JobRunner
 from scraper.daemon_revisits import spawn_revisits
-from scraper.listener import Listener
 from scraper.logs import logging_about
-from scraper.metrics import Metrics
+from scraper.metrics_off import MetricsOff
 from scraper.pipeline import FeedState, Pipeline, RunSummary
 from scraper.store.db import ping
 from scraper.task_pool import TaskPool
 from scraper.work_loop import ArchiveStage, archive_window, job_host
+
+if TYPE_CHECKING:
+    from scraper.listener import Listener
+    from scraper.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,7 @@ class Daemon:
         self.env = dict(os.environ if env is None else env)
         self.engine = new_engine(config)
         self.leases = new_leases(config, self.engine)
-        self.metrics = Metrics()
+        self.metrics = _metrics(config.daemon.listen)
         self.metrics.add_database(self.engine)
         self.metrics.add_leases(self.leases)
         self.stopping = False
@@ -159,9 +162,9 @@ class Daemon:
         return 0
 
     def _make_pipeline(self, config: Config) -> Pipeline:
-        pipeline = new_pipeline(
-            config, self.engine, self.fetcher, self.leases, on_outcome=[self.metrics.count_outcome]
-        )
+        off = isinstance(self.metrics, MetricsOff)  # nothing counts outcomes: no call per article
+        hooks = [] if off else [self.metrics.count_outcome]
+        pipeline = new_pipeline(config, self.engine, self.fetcher, self.leases, on_outcome=hooks)
         # Tasks of the previous config's pipeline may still be recording through it.
         self._pipelines = [p for p in self._pipelines if p.recorder.busy] + [pipeline]
         return pipeline
@@ -431,13 +434,26 @@ def _posts_trouble(daemon: Daemon) -> list[str]:
     return [f"posts cannot be written to export.dir {daemon.config.export.dir}: {failure}"] if failure else []
 
 
+def _metrics(listen: str) -> Metrics | MetricsOff:
+    """The daemon's metrics: Prometheus's, read by the listener's /metrics; none without a listener (no
+    reader: scraper.metrics_off), so a worker without one neither imports nor feeds them."""
+    if not listen:
+        return MetricsOff()
+    from scraper.metrics import Metrics
+
+    return Metrics()
+
+
 def _listener(
-    listen: str, metrics: Metrics, health: Callable[[], tuple[bool, dict[str, Any]]]
+    listen: str, metrics: Metrics | MetricsOff, health: Callable[[], tuple[bool, dict[str, Any]]]
 ) -> Listener | None:
     """The health and metrics listener, started; None when `[daemon] listen` is empty."""
     if not listen:
         log.info("health and metrics listener off ([daemon] listen is empty)")
         return None
+    from scraper.listener import Listener
+
+    assert not isinstance(metrics, MetricsOff)  # a listener's daemon counts (`_metrics`)
     try:
         listener = Listener(listen, metrics.registry, health)
     except OSError as exc:

@@ -16,15 +16,17 @@ import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
-from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from scraper.metrics_off import Series
 
 log = logging.getLogger("scraper.daemon")
 
@@ -36,7 +38,7 @@ DRY_CLAIM_SECONDS = 1.0
 
 
 class JobRunner:
-    def __init__(self, tick: float, errors: Counter, stopping: Callable[[], bool]) -> None:
+    def __init__(self, tick: float, errors: Series, stopping: Callable[[], bool]) -> None:
         self.tick = tick
         self.errors = errors  # unexpected errors, labelled by job
         self.stopping = stopping

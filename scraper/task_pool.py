@@ -8,12 +8,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from scraper.metrics import Metrics
-from scraper.store.leases import Leases
+if TYPE_CHECKING:
+    from scraper.metrics import Metrics
+    from scraper.metrics_off import MetricsOff
+    from scraper.store.leases import Leases
 
 log = logging.getLogger("scraper.daemon")
 
@@ -23,7 +25,7 @@ COOL_DOWN_SECONDS = 300.0
 
 
 class TaskPool:
-    def __init__(self, metrics: Metrics, leases: Leases) -> None:
+    def __init__(self, metrics: Metrics | MetricsOff, leases: Leases) -> None:
         self.metrics = metrics
         self.leases = leases
         self.tasks: set[asyncio.Task[None]] = set()

@@ -36,9 +36,13 @@ except SystemExit:
 """
 
 # Not before the first poll: Alembic (the archive is at head: one query says so), the terminal UI and
-# httpx's command line, the WARC writer, the backfill, the import and the history.
+# httpx's command line, the WARC writer, the backfill, the import and the history; and, with no listener
+# (`[daemon] listen = ""`), neither Prometheus's client nor the listener (scraper.metrics_off).
 NOT_BEFORE_THE_FIRST_POLL = (
     "alembic",
+    "prometheus_client",
+    "scraper.listener",
+    "scraper.revisit_report",
     "rich",
     "pygments",
     "warcio",
@@ -48,6 +52,49 @@ NOT_BEFORE_THE_FIRST_POLL = (
     "scraper.capture.writer",
     "scraper.export.rewrite",
 )
+
+
+def test_metrics_off_answers_every_call_the_daemon_makes_on_metrics() -> None:
+    """`MetricsOff` stands in for `Metrics` without a listener: every public method and series of the one
+    is on the other (a counter added to Metrics and used by the daemon must be added there too), and each
+    series takes the calls the daemon makes, keeping nothing."""
+    from scraper.metrics import Metrics
+    from scraper.metrics_off import MetricsOff
+
+    real, off = Metrics(), MetricsOff()
+    wanted = {name for name in vars(real) if not name.startswith("_")} - {"registry"}
+    wanted |= {name for name in vars(Metrics) if not name.startswith("_")}
+    assert wanted <= set(dir(off)), sorted(wanted - set(dir(off)))
+    for name in vars(real):
+        if not name.startswith("_") and name != "registry":
+            series = getattr(off, name).labels("x", "y")
+            series.inc()
+            series.inc(2)
+            series.dec()
+            series.observe(0.5)
+    assert off.request_hook(lambda: ()) is None  # the fetcher then times nothing
+
+
+def test_a_daemon_counts_only_when_it_has_a_listener(tmp_path: Path) -> None:
+    """With a listener the daemon feeds Prometheus's metrics (its /metrics reads them); without one it
+    counts nothing, and gives the pipeline no outcome hook to call."""
+    from scraper.config import load_config
+    from scraper.daemon import Daemon
+    from scraper.metrics import Metrics
+    from scraper.metrics_off import MetricsOff
+
+    for listen, kind in (("127.0.0.1:0", Metrics), ("", MetricsOff)):
+        config = tmp_path / "scraper.toml"
+        config.write_text(
+            f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
+            f'[daemon]\nlisten = "{listen}"\n',
+            encoding="utf-8",
+        )
+        daemon = Daemon(load_config(config, env={}))
+        try:
+            assert type(daemon.metrics) is kind
+        finally:
+            daemon.engine.dispose()
 
 
 def test_run_loads_no_migrations_nor_tools_of_other_commands_before_its_first_poll(tmp_path: Path) -> None:
@@ -65,6 +112,7 @@ def test_run_loads_no_migrations_nor_tools_of_other_commands_before_its_first_po
     assert {"scraper.daemon", "scraper.daemon_jobs", "httpx", "sqlalchemy"} <= modules  # it started
     early = _loaded(modules, *NOT_BEFORE_THE_FIRST_POLL)
     assert not early, sorted(early)
+    assert "scraper.metrics" not in modules and "scraper.metrics_off" in modules
 
 
 # `scraper once` as main() runs it, reporting the collector's state when the command's work begins
