@@ -31,6 +31,8 @@ async def spawn_revisits(
     never more revisits than the share of `capacity`; when there is none, the room. Start each as a task;
     returns how many."""
     work = pipeline.revisits
+    if work is None:  # [revisit] is off
+        return 0
     limit = room
     if len(in_flight) > len(revisiting):  # new work in hand: revisits keep to their share
         limit = min(room, max(1, int(capacity * work.share)) - len(revisiting))
@@ -51,7 +53,9 @@ async def spawn_revisits(
 
 
 async def _revisit_one(pipeline: Pipeline, tasks: TaskPool, job: RevisitJob) -> None:
-    await tasks.guarded("article", job.article_id, pipeline.revisits.run(job, RunSummary()))
+    work = pipeline.revisits
+    assert work is not None  # it claimed the job
+    await tasks.guarded("article", job.article_id, work.run(job, RunSummary()))
 
 
 def _done(in_flight: MutableMapping[int, str], revisiting: set[int], article_id: int) -> None:

@@ -166,7 +166,11 @@ class Pipeline:
         )
 
     @_Stage
-    def revisits(self) -> RevisitWork:
+    def revisits(self) -> RevisitWork | None:
+        """The revisits' claims and runs; None when `[revisit]` is off (then nothing claims a revisit, and
+        their modules, the recorder's and the verdicts', are never imported: tests/test_run_start.py)."""
+        if not self.config.revisit.enabled:
+            return None
         return self._revisit_work(self.policies)
 
     @_Stage

@@ -26,6 +26,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.claims import ArticleClaims
@@ -34,10 +35,12 @@ from scraper.fetch import Fetcher
 from scraper.hosts import host_key, spread_over_hosts
 from scraper.logs import logging_about
 from scraper.outcome_recorder import OutcomeRecorder
-from scraper.revisit_work import RevisitWork
 from scraper.store.leases import Leases
 from scraper.store.models import ArticleStatus
 from scraper.summary import RunSummary
+
+if TYPE_CHECKING:
+    from scraper.revisit_work import RevisitWork
 
 log = logging.getLogger(__name__)
 

@@ -54,6 +54,61 @@ NOT_BEFORE_THE_FIRST_POLL = (
 )
 
 
+# The daemon as `scraper run` starts it, stopped once its first archive job has claimed (nothing: the feed
+# is never polled), printing the modules loaded by then.
+_FIRST_ARCHIVE_CLAIM = """
+import sys
+sys.argv = ["scraper", *sys.argv[1:]]
+from scraper.cli import _skip_httpx_command_line, main
+_skip_httpx_command_line()
+from scraper.daemon import Daemon
+
+archive_due = Daemon._archive_due
+
+async def first_claim(self):
+    await archive_due(self)
+    print("\\nLOADED " + " ".join(sorted(name for name, module in sys.modules.items() if module)))
+    self.stop("the first archive claim")
+
+async def no_poll(self):
+    pass
+
+Daemon._poll_due = no_poll  # nothing fetched
+Daemon._archive_due = first_claim
+try:
+    main()
+except SystemExit:
+    pass
+"""
+
+REVISITS = (
+    "scraper.revisit_work",
+    "scraper.revisit_recorder",
+    "scraper.revisit_outcomes",
+    "scraper.revisions",
+)
+
+
+@pytest.mark.parametrize("revisits", [False, True])
+def test_run_without_revisits_never_loads_their_work(tmp_path: Path, revisits: bool) -> None:
+    """`[revisit] enabled = false`: the archive job claims no revisit, and the revisits' claims, runs,
+    recorder and verdicts are not even imported (they are with revisits on: the check sees them)."""
+    config = tmp_path / "scraper.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
+        f'[daemon]\nlisten = ""\n[revisit]\nenabled = {str(revisits).lower()}\n'
+        '[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
+        encoding="utf-8",
+    )
+    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
+    done = _scraper_in_a_process(_FIRST_ARCHIVE_CLAIM, tmp_path, "run", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED "))
+    modules = set(line.split()[1:])
+    assert {"scraper.work_loop", "scraper.claims"} <= modules  # it claimed
+    assert (set(REVISITS) <= modules) is revisits and (not set(REVISITS) & modules) is (not revisits)
+
+
 def test_metrics_off_answers_every_call_the_daemon_makes_on_metrics() -> None:
     """`MetricsOff` stands in for `Metrics` without a listener: every public method and series of the one
     is on the other (a counter added to Metrics and used by the daemon must be added there too), and each
