@@ -268,7 +268,9 @@ class Daemon:
             self.leases.release("feed", [feed.id for feed in claimed])
             return
         self._more_polls_due = len(claimed) == room
-        self.jobs.claimed("poll", len(claimed))
+        next_due = pipeline.polls.next_due  # known on PostgreSQL: rest until then, not claim every tick
+        due_in = None if next_due is None else (next_due - pipeline.clock()).total_seconds()
+        self.jobs.claimed("poll", len(claimed), due_in)
         for feed in claimed:
             self._feeds_in_flight.add(feed.id)
             self.tasks.spawn(self._poll_one(pipeline, feed), partial(self._feeds_in_flight.discard, feed.id))
@@ -331,6 +333,9 @@ class Daemon:
         with logging_about(feed=feed.name, feed_url=feed.url):
             if not await self.tasks.guarded("feed", feed.id, pipeline.poll_feeds([feed], summary)):
                 return
+        due = pipeline.polls.take_recorded_due()  # the poll job rests until the feed falls due again
+        if due is not None:
+            self.jobs.due_by("poll", (due - pipeline.clock()).total_seconds())
         self.metrics.count_poll(feed.name, summary)
         if summary.new_entries:
             self.wake("archive")

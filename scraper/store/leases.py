@@ -370,6 +370,11 @@ class Leases:
             )
         )
 
+    def hold(self, kind: str, keys: Iterable[int]) -> None:
+        """Renew these from now on (claimed by the caller's own statement)."""
+        with self._lock:
+            self._held[kind].update(keys)
+
     def forget(self, kind: str, keys: Iterable[int]) -> None:
         """Stop renewing these (released by the caller's own statement)."""
         with self._lock:
