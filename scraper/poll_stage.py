@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from scraper.config import Config, FeedConfig
@@ -30,6 +31,7 @@ from scraper.summary import RunSummary
 from scraper.urls import CheckedURL
 
 if TYPE_CHECKING:  # the ORM is loaded only to record a poll that is not a 304 (see _record_poll)
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
     from scraper.store.models import Feed
@@ -83,13 +85,16 @@ class PollStage:
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self._checked_urls: dict[str, str] = {}  # see _checked
-        # The claim and the 304s' write as single statements, each committed alone (PostgreSQL only).
-        engine = leases.engine
-        self._statements = feed_polls.autocommit(engine) if feed_polls.fast(engine) else None
         # When the first feed the last claim left falls due (PostgreSQL's claim says; None: not known).
         self.next_due: datetime | None = None
         self._recorded_due: datetime | None = None  # see take_recorded_due
         self._due_lock = threading.Lock()  # polls are recorded in worker threads too
+
+    @cached_property
+    def _statements(self) -> Engine | None:
+        """The claim and the 304s' write as single statements, each committed alone (PostgreSQL only)."""
+        engine = self.leases.engine
+        return feed_polls.autocommit(engine) if feed_polls.fast(engine) else None
 
     def feeds_to_poll(
         self,
