@@ -47,6 +47,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -268,9 +269,7 @@ class Daemon:
             self.leases.release("feed", [feed.id for feed in claimed])
             return
         self._more_polls_due = len(claimed) == room
-        next_due = pipeline.polls.next_due  # known on PostgreSQL: rest until then, not claim every tick
-        due_in = None if next_due is None else (next_due - pipeline.clock()).total_seconds()
-        self.jobs.claimed("poll", len(claimed), due_in)
+        self.jobs.claimed("poll", len(claimed), _due_in(pipeline, pipeline.polls.next_due))  # rest till due
         for feed in claimed:
             self._feeds_in_flight.add(feed.id)
             self.tasks.spawn(self._poll_one(pipeline, feed), partial(self._feeds_in_flight.discard, feed.id))
@@ -333,9 +332,7 @@ class Daemon:
         with logging_about(feed=feed.name, feed_url=feed.url):
             if not await self.tasks.guarded("feed", feed.id, pipeline.poll_feeds([feed], summary)):
                 return
-        due = pipeline.polls.take_recorded_due()  # the poll job rests until the feed falls due again
-        if due is not None:
-            self.jobs.due_by("poll", (due - pipeline.clock()).total_seconds())
+        self.jobs.due_by("poll", _due_in(pipeline, pipeline.polls.recorded_due.take()))  # due again
         self.metrics.count_poll(feed.name, summary)
         if summary.new_entries:
             self.wake("archive")
@@ -380,6 +377,11 @@ class Daemon:
         if kept:
             log.warning("config reload: changes to [%s] take a restart", "], [".join(kept))
         self.wake("poll")
+
+
+def _due_in(pipeline: Pipeline, when: datetime | None) -> float | None:
+    """Seconds from now to `when` (None: not known), by the pipeline's clock."""
+    return None if when is None else (when - pipeline.clock()).total_seconds()
 
 
 def _stamp(path: Path | None) -> tuple[int, int, int] | None:

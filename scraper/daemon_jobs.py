@@ -141,8 +141,11 @@ class JobRunner:
             rest = 0.0 if found else DRY_CLAIM_SECONDS
         self._dry_until[job_id] = time.monotonic() + rest if rest else 0.0
 
-    def due_by(self, job_id: str, seconds: float) -> None:
-        """Something falls due for the job in `seconds`: a rest (`claimed`) ends then at the latest."""
+    def due_by(self, job_id: str, seconds: float | None) -> None:
+        """Something falls due for the job in `seconds` (None: nothing): a rest (`claimed`) ends then at
+        the latest."""
+        if seconds is None:
+            return
         until = time.monotonic() + max(seconds, 0.0)
         if self._dry_until.get(job_id, 0.0) > until:
             self._dry_until[job_id] = until

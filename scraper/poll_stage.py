@@ -66,6 +66,31 @@ def _unchanged(feed: FeedState, result: PollResult | ScraperError | None) -> boo
     return isinstance(result, PollResult) and result.not_modified and feed.snapshot
 
 
+class RecordedDue:
+    """When the first of the feeds recorded since the last `take` falls due again. The daemon's poll job,
+    resting until its claim's `next_due`, wakes for these too: the feeds it was polling were not in that
+    claim's count. Polls are recorded in worker threads too: a lock."""
+
+    def __init__(self) -> None:
+        self._due: datetime | None = None
+        self._lock = threading.Lock()
+
+    def note(self, next_poll_at: datetime | None, blocked_until: datetime | None) -> None:
+        """A feed's poll was recorded: it falls due again at the later of these."""
+        due = max(filter(None, (next_poll_at, blocked_until)), default=None)
+        if due is None:
+            return
+        with self._lock:
+            if self._due is None or due < self._due:
+                self._due = due
+
+    def take(self) -> datetime | None:
+        """The earliest noted since the last call (None: none was), forgotten."""
+        with self._lock:
+            due, self._due = self._due, None
+        return due
+
+
 class PollStage:
     """Polls feeds with the shared fetcher and records the results through the node's leases."""
 
@@ -87,8 +112,7 @@ class PollStage:
         self._checked_urls: dict[str, str] = {}  # see _checked
         # When the first feed the last claim left falls due (PostgreSQL's claim says; None: not known).
         self.next_due: datetime | None = None
-        self._recorded_due: datetime | None = None  # see take_recorded_due
-        self._due_lock = threading.Lock()  # polls are recorded in worker threads too
+        self.recorded_due = RecordedDue()  # the feeds recorded: when each falls due again
 
     @cached_property
     def _statements(self) -> Engine | None:
@@ -231,7 +255,7 @@ class PollStage:
             result.max_age,
             ServerMemory(feed.ttl_minutes, feed.skip_hours, feed.skip_days),
         )
-        self._scheduled(schedule.next_poll_at, schedule.blocked_until)
+        self.recorded_due.note(schedule.next_poll_at, schedule.blocked_until)
         # The rest of the row's update is the same for every 304 (scraper.store.feed_polls.UNCHANGED_SAME).
         return {
             "id": feed.id,
@@ -268,7 +292,7 @@ class PollStage:
         finally:
             self.leases.forget("feed", [feed.id])
         if row is not None:
-            self._scheduled(row.next_poll_at, row.blocked_until)
+            self.recorded_due.note(row.next_poll_at, row.blocked_until)
 
     def _record_poll(
         self, feed: FeedState, result: PollResult | ScraperError, summary: RunSummary
@@ -294,27 +318,10 @@ class PollStage:
             interval = timing.current_interval(row.poll_interval)
             row.poll_interval = interval
             if isinstance(result, ScraperError):
-                self._record_poll_failure(feed, row, result, summary, now, timing, interval)
+                _record_poll_failure(feed, row, result, summary, now, timing, interval)
                 return row
             self._record_answer(feed, row, result, summary, now, timing, session)
             return row
-
-    def _scheduled(self, next_poll_at: datetime | None, blocked_until: datetime | None) -> None:
-        """A feed's poll was recorded: it falls due again at the later of these (`take_recorded_due`)."""
-        due = max(filter(None, (next_poll_at, blocked_until)), default=None)
-        if due is None:
-            return
-        with self._due_lock:
-            if self._recorded_due is None or due < self._recorded_due:
-                self._recorded_due = due
-
-    def take_recorded_due(self) -> datetime | None:
-        """When the first of the feeds recorded since the last call falls due again (None: none was).
-        The daemon's poll job, resting until the claim's `next_due`, wakes for these too: the feeds it
-        was polling were not in that claim's count."""
-        with self._due_lock:
-            due, self._recorded_due = self._recorded_due, None
-        return due
 
     def _record_answer(
         self,
@@ -361,45 +368,6 @@ class PollStage:
             schedule.blocked_until,
             schedule.next_poll_at,
         )
-
-    def _record_poll_failure(
-        self,
-        feed: FeedState,
-        row: Feed,
-        error: ScraperError,
-        summary: RunSummary,
-        now: datetime,
-        timing: FeedTiming,
-        interval: int,
-    ) -> None:
-        """The failure and its backoff (scraper.poll_schedule.after_failure) on the feed's row."""
-        summary.feeds_failed += 1
-        summary.errors.append(f"feed {feed.name}: {error}")
-        log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, error)
-        row.last_status = error.status
-        if error.ours:  # our own settings refused it: not the site's failure, no backoff
-            row.last_error, row.last_error_at = str(error), now
-            row.blocked_until, row.next_poll_at = None, now + timedelta(seconds=interval)
-            return
-        failed = after_failure(
-            timing,
-            interval,
-            row.failures_in_row,
-            row.failing_since,
-            row.broken,
-            now,
-            transient=error.transient,
-            retry_after=error.retry_after,
-        )
-        row.failures_in_row, row.failing_since, row.broken = (
-            failed.failures_in_row,
-            failed.failing_since,
-            failed.broken,
-        )
-        row.last_error, row.last_error_at = str(error), now
-        row.blocked_until, row.next_poll_at = failed.blocked_until, failed.next_poll_at
-        if failed.newly_broken:
-            log.error("feed %s: failing since %s, marked broken", feed.name, failed.failing_since.isoformat())
 
     def _checked(self, url: str) -> str:
         """The feed's URL as a CheckedURL (scraper.urls) once scraper.sanitize.checked_url passed it as it
@@ -452,3 +420,42 @@ def _queue_entries(
         queued.duplicates,
     )
     return new_entries
+
+
+def _record_poll_failure(
+    feed: FeedState,
+    row: Feed,
+    error: ScraperError,
+    summary: RunSummary,
+    now: datetime,
+    timing: FeedTiming,
+    interval: int,
+) -> None:
+    """The failure and its backoff (scraper.poll_schedule.after_failure) on the feed's row."""
+    summary.feeds_failed += 1
+    summary.errors.append(f"feed {feed.name}: {error}")
+    log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, error)
+    row.last_status = error.status
+    if error.ours:  # our own settings refused it: not the site's failure, no backoff
+        row.last_error, row.last_error_at = str(error), now
+        row.blocked_until, row.next_poll_at = None, now + timedelta(seconds=interval)
+        return
+    failed = after_failure(
+        timing,
+        interval,
+        row.failures_in_row,
+        row.failing_since,
+        row.broken,
+        now,
+        transient=error.transient,
+        retry_after=error.retry_after,
+    )
+    row.failures_in_row, row.failing_since, row.broken = (
+        failed.failures_in_row,
+        failed.failing_since,
+        failed.broken,
+    )
+    row.last_error, row.last_error_at = str(error), now
+    row.blocked_until, row.next_poll_at = failed.blocked_until, failed.next_poll_at
+    if failed.newly_broken:
+        log.error("feed %s: failing since %s, marked broken", feed.name, failed.failing_since.isoformat())

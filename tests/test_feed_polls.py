@@ -133,10 +133,10 @@ def test_any_mix_of_answers_records_each_feed_once_its_claim_released(
     assert pipeline.leases.lost == len(lost)
     assert summary.feeds_failed == kept["error"] and summary.feeds_deferred == kept["deferred"]
     assert summary.feeds_polled - summary.feeds_not_modified == kept["200"]
-    recorded_due = pipeline.polls.take_recorded_due()
+    recorded_due = pipeline.polls.recorded_due.take()
     if kept:  # what the poll job, resting, wakes for (the feeds of this round were not in its claim)
         assert recorded_due is not None and recorded_due > datetime.now(UTC)
-    assert pipeline.polls.take_recorded_due() is None  # taken once
+    assert pipeline.polls.recorded_due.take() is None  # taken once
 
 
 # --- the 304s' single statement writes what the generic path writes ------------------------------------
