@@ -14,11 +14,13 @@ it (the jobs: scraper.daemon_jobs; the tasks they start: scraper.task_pool):
 Each runs every `[daemon] tick_seconds`, and is woken at once when there is news for it (a poll queued new
 entries, or a fetch ended: archive). A poll or archive claim that found nothing is not repeated by the tick
 for a second (`daemon_jobs.DRY_CLAIM_SECONDS`; a wake claims at once), so an idle node with a short tick does
-not pay a claim transaction per job per tick. The jobs do not do the work themselves: each feed poll
-and each article fetch is a task of its own, so a slow page never holds up the others, the queue is read in
-small batches (memory stays flat whatever the backlog), and each task names its feed or article on every
-log line (scraper.logs). A fifth job, `heartbeat`, renews this node's leases every
-`[cluster] heartbeat_seconds` and counts the live nodes.
+not pay a claim transaction per job per tick. On PostgreSQL the poll's claim also says when the next feed
+falls due (scraper.store.feed_polls), and the ticks rest until then (at most `LONGEST_REST_SECONDS`), or
+until a feed this node just polled falls due again, whichever is first. The jobs do not do the work
+themselves: each feed poll and each article fetch is a task of its own, so a slow page never holds up
+the others, the queue is read in small batches (memory stays flat whatever the backlog), and each task
+names its feed or article on every log line (scraper.logs). A fifth job, `heartbeat`, renews this node's
+leases every `[cluster] heartbeat_seconds` and counts the live nodes.
 
 Every unit is claimed before its task starts (scraper.store.leases): on PostgreSQL several daemons share
 the work, each feed poll, article and post done by one of them; on SQLite the run lock keeps one daemon.
