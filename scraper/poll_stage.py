@@ -255,7 +255,6 @@ class PollStage:
             result.max_age,
             ServerMemory(feed.ttl_minutes, feed.skip_hours, feed.skip_days),
         )
-        self.recorded_due.note(schedule.next_poll_at, schedule.blocked_until)
         # The rest of the row's update is the same for every 304 (scraper.store.feed_polls.UNCHANGED_SAME).
         return {
             "id": feed.id,
@@ -271,6 +270,8 @@ class PollStage:
         if not batch:
             return
         ids = [cast(int, values["id"]) for values in batch]
+        first = min(batch, key=lambda values: cast(datetime, values["next_poll_at"]))
+        self.recorded_due.note(cast(datetime, first["next_poll_at"]), None)  # never before blocked_until
         node = self.leases.node_id
         if self._statements is not None:  # one statement, committed alone
             with self._statements.connect() as connection:

@@ -75,6 +75,7 @@ POLL_COLUMNS = (
 # the same for every 304: answered now (last_success_at = last_polled_at), no failure, the lease released.
 UNCHANGED_COLUMNS = ("last_polled_at", "last_status", "poll_interval", "blocked_until", "next_poll_at")
 UNCHANGED_SAME = {"failures_in_row": 0, "failing_since": None, "broken": False}
+_RELEASED = UNCHANGED_SAME | {"lease_owner": None, "lease_expires_at": None}
 
 
 def fast(connection: Connection | Engine) -> bool:
@@ -196,10 +197,11 @@ def write_unchanged(connection: Transaction, batch: Sequence[Mapping[str, Any]],
 
 
 def unchanged_row(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Every column a 304 writes, from its UNCHANGED_COLUMNS (for `feeds.write_rows`)."""
-    row = {"id": values["id"], **{name: values[name] for name in UNCHANGED_COLUMNS}}
+    """Every column a 304 writes, from its `id` and UNCHANGED_COLUMNS (for `feeds.write_rows`)."""
+    row = dict(values)
     row["last_success_at"] = values["last_polled_at"]
-    return row | UNCHANGED_SAME | {"lease_owner": None, "lease_expires_at": None}
+    row.update(_RELEASED)
+    return row
 
 
 @functools.lru_cache(maxsize=1)
