@@ -14,11 +14,13 @@ it (the jobs: scraper.daemon_jobs; the tasks they start: scraper.task_pool):
 Each runs every `[daemon] tick_seconds`, and is woken at once when there is news for it (a poll queued new
 entries, or a fetch ended: archive). A poll or archive claim that found nothing is not repeated by the tick
 for a second (`daemon_jobs.DRY_CLAIM_SECONDS`; a wake claims at once), so an idle node with a short tick does
-not pay a claim transaction per job per tick. The jobs do not do the work themselves: each feed poll
-and each article fetch is a task of its own, so a slow page never holds up the others, the queue is read in
-small batches (memory stays flat whatever the backlog), and each task names its feed or article on every
-log line (scraper.logs). A fifth job, `heartbeat`, renews this node's leases every
-`[cluster] heartbeat_seconds` and counts the live nodes.
+not pay a claim transaction per job per tick. On PostgreSQL the poll's claim also says when the next feed
+falls due (scraper.store.feed_polls), and the ticks rest until then (at most `LONGEST_REST_SECONDS`), or
+until a feed this node just polled falls due again, whichever is first. The jobs do not do the work
+themselves: each feed poll and each article fetch is a task of its own, so a slow page never holds up
+the others, the queue is read in small batches (memory stays flat whatever the backlog), and each task
+names its feed or article on every log line (scraper.logs). A fifth job, `heartbeat`, renews this node's
+leases every `[cluster] heartbeat_seconds` and counts the live nodes.
 
 Every unit is claimed before its task starts (scraper.store.leases): on PostgreSQL several daemons share
 the work, each feed poll, article and post done by one of them; on SQLite the run lock keeps one daemon.
@@ -47,6 +49,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -271,7 +274,7 @@ class Daemon:
             self.leases.release("feed", [feed.id for feed in claimed])
             return
         self._more_polls_due = len(claimed) == room
-        self.jobs.claimed("poll", len(claimed))
+        self.jobs.claimed("poll", len(claimed), _due_in(pipeline, pipeline.polls.next_due))  # rest till due
         for feed in claimed:
             self._feeds_in_flight.add(feed.id)
             self.tasks.spawn(self._poll_one(pipeline, feed), partial(self._feeds_in_flight.discard, feed.id))
@@ -334,6 +337,7 @@ class Daemon:
         with logging_about(feed=feed.name, feed_url=feed.url):
             if not await self.tasks.guarded("feed", feed.id, pipeline.poll_feeds([feed], summary)):
                 return
+        self.jobs.due_by("poll", _due_in(pipeline, pipeline.polls.recorded_due.take()))  # due again
         self.metrics.count_poll(feed.name, summary)
         if summary.new_entries:
             self.wake("archive")
@@ -378,6 +382,11 @@ class Daemon:
         if kept:
             log.warning("config reload: changes to [%s] take a restart", "], [".join(kept))
         self.wake("poll")
+
+
+def _due_in(pipeline: Pipeline, when: datetime | None) -> float | None:
+    """Seconds from now to `when` (None: not known), by the pipeline's clock."""
+    return None if when is None else (when - pipeline.clock()).total_seconds()
 
 
 def _stamp(path: Path | None) -> tuple[int, int, int] | None:

@@ -35,6 +35,9 @@ Job = Callable[[], Coroutine[Any, Any, None]]
 # A claiming job (poll, archive) whose claim found nothing does not claim again on a tick for this long (a
 # wake claims at once): with a short tick, an idle node would pay a claim transaction per job every tick.
 DRY_CLAIM_SECONDS = 1.0
+# A claim that says when its next unit falls due (the poll's, on PostgreSQL) rests until then, but at most
+# this long: what another node gives back (a clean stop releases its claims) is taken up this late at most.
+LONGEST_REST_SECONDS = 5.0
 
 
 class JobRunner:
@@ -129,9 +132,25 @@ class JobRunner:
             return False
         return time.monotonic() < self._dry_until.get(job_id, 0.0)
 
-    def claimed(self, job_id: str, found: int) -> None:
-        """What the job's claim found: nothing makes the next ticks rest (`resting`)."""
-        self._dry_until[job_id] = 0.0 if found else time.monotonic() + DRY_CLAIM_SECONDS
+    def claimed(self, job_id: str, found: int, due_in: float | None = None) -> None:
+        """What the job's claim found: nothing makes the next ticks rest (`resting`) DRY_CLAIM_SECONDS.
+        `due_in`: the claim also said in how many seconds the first unit it left falls due; the ticks rest
+        until then (at most LONGEST_REST_SECONDS), whatever it found. One due already (found nothing,
+        perhaps another node's claim has it locked this moment) rests DRY_CLAIM_SECONDS."""
+        if due_in is not None and (found or due_in > 0):
+            rest = min(max(due_in, 0.0), LONGEST_REST_SECONDS)
+        else:
+            rest = 0.0 if found else DRY_CLAIM_SECONDS
+        self._dry_until[job_id] = time.monotonic() + rest if rest else 0.0
+
+    def due_by(self, job_id: str, seconds: float | None) -> None:
+        """Something falls due for the job in `seconds` (None: nothing): a rest (`claimed`) ends then at
+        the latest."""
+        if seconds is None:
+            return
+        until = time.monotonic() + max(seconds, 0.0)
+        if self._dry_until.get(job_id, 0.0) > until:
+            self._dry_until[job_id] = until
 
     async def run(self, job_id: str, func: Job) -> None:
         """A job's run: marks the scheduler alive; a database outage is one log line a tick, not a traceback

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
 
 from scraper.config import Config, FeedConfig
 from scraper.errors import FeedError, FetchError, HostBlockedError, ScraperError
@@ -22,12 +24,14 @@ from scraper.poll import PollResult, poll_feed
 from scraper.poll_schedule import FeedTiming, ServerMemory, after_answer, after_deferral, after_failure
 from scraper.sanitize import checked_url
 from scraper.schedule import encode_set
+from scraper.store import feed_polls
 from scraper.store import feeds as feed_rows
 from scraper.store.leases import Leases
 from scraper.summary import RunSummary
 from scraper.urls import CheckedURL
 
 if TYPE_CHECKING:  # the ORM is loaded only to record a poll that is not a 304 (see _record_poll)
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
     from scraper.store.models import Feed
@@ -62,6 +66,31 @@ def _unchanged(feed: FeedState, result: PollResult | ScraperError | None) -> boo
     return isinstance(result, PollResult) and result.not_modified and feed.snapshot
 
 
+class RecordedDue:
+    """When the first of the feeds recorded since the last `take` falls due again. The daemon's poll job,
+    resting until its claim's `next_due`, wakes for these too: the feeds it was polling were not in that
+    claim's count. Polls are recorded in worker threads too: a lock."""
+
+    def __init__(self) -> None:
+        self._due: datetime | None = None
+        self._lock = threading.Lock()
+
+    def note(self, next_poll_at: datetime | None, blocked_until: datetime | None) -> None:
+        """A feed's poll was recorded: it falls due again at the later of these."""
+        due = max(filter(None, (next_poll_at, blocked_until)), default=None)
+        if due is None:
+            return
+        with self._lock:
+            if self._due is None or due < self._due:
+                self._due = due
+
+    def take(self) -> datetime | None:
+        """The earliest noted since the last call (None: none was), forgotten."""
+        with self._lock:
+            due, self._due = self._due, None
+        return due
+
+
 class PollStage:
     """Polls feeds with the shared fetcher and records the results through the node's leases."""
 
@@ -81,6 +110,15 @@ class PollStage:
         self.clock = clock
         self.feeds_by_url = {feed.url: feed for feed in config.feeds}
         self._checked_urls: dict[str, str] = {}  # see _checked
+        # When the first feed the last claim left falls due (PostgreSQL's claim says; None: not known).
+        self.next_due: datetime | None = None
+        self.recorded_due = RecordedDue()  # the feeds recorded: when each falls due again
+
+    @cached_property
+    def _statements(self) -> Engine | None:
+        """The claim and the 304s' write as single statements, each committed alone (PostgreSQL only)."""
+        engine = self.leases.engine
+        return feed_polls.autocommit(engine) if feed_polls.fast(engine) else None
 
     def feeds_to_poll(
         self,
@@ -96,10 +134,30 @@ class PollStage:
 
         The cron job polls every such feed (cron's schedule is its interval); the daemon polls what is due.
         `force` (`once --force`): every enabled feed. scraper.due.poll_timing says why one is not chosen.
+
+        On PostgreSQL the claim also says when the first feed it left (but `exclude_ids`) falls due:
+        `next_due`, which the daemon's poll job sleeps until (None elsewhere, or without `due_only`).
         """
         now = self.clock()
-        where = feed_rows.pollable(now, due_only=due_only, exclude_ids=exclude_ids, force=force)
-        claimed = self.leases.claim("feed", where, order_by=[feed_rows.FEED.id], limit=limit)
+        claimed: Sequence[Any]
+        if self._statements is not None:  # PostgreSQL: one statement, built once (scraper.store.feed_polls)
+            with self._statements.connect() as connection:
+                claim = feed_polls.claim(
+                    connection,
+                    self.leases.node_id,
+                    self.leases.ttl,
+                    now,
+                    due_only=due_only,
+                    force=force,
+                    exclude_ids=exclude_ids,
+                    limit=limit,
+                )
+            claimed, self.next_due = claim.rows, claim.next_due
+            self.leases.hold("feed", [f.id for f in claimed])
+        else:
+            self.next_due = None
+            where = feed_rows.pollable(now, due_only=due_only, exclude_ids=exclude_ids, force=force)
+            claimed = self.leases.claim("feed", where, order_by=[feed_rows.FEED.id], limit=limit)
         return [
             FeedState(
                 f.id,
@@ -197,14 +255,11 @@ class PollStage:
             result.max_age,
             ServerMemory(feed.ttl_minutes, feed.skip_hours, feed.skip_days),
         )
+        # The rest of the row's update is the same for every 304 (scraper.store.feed_polls.UNCHANGED_SAME).
         return {
             "id": feed.id,
             "last_polled_at": now,
             "last_status": result.status,
-            "last_success_at": now,
-            "failures_in_row": 0,
-            "failing_since": None,
-            "broken": False,
             "poll_interval": schedule.interval,
             "blocked_until": schedule.blocked_until,
             "next_poll_at": schedule.next_poll_at,
@@ -215,10 +270,15 @@ class PollStage:
         if not batch:
             return
         ids = [cast(int, values["id"]) for values in batch]
-        with self.leases.writes.begin() as session:  # Core statements: no ORM session needed
-            mine = feed_rows.lock_mine(session, ids, self.leases.node_id)
-            kept = [{**values, "lease_owner": None, "lease_expires_at": None} for values in batch]
-            feed_rows.write_rows(session, [values for values in kept if values["id"] in mine])
+        first = min(batch, key=lambda values: cast(datetime, values["next_poll_at"]))
+        self.recorded_due.note(cast(datetime, first["next_poll_at"]), None)  # never before blocked_until
+        node = self.leases.node_id
+        if self._statements is not None:  # one statement, committed alone
+            with self._statements.connect() as connection:
+                mine = feed_polls.write_unchanged(connection, batch, node)
+        else:
+            with self.leases.writes.begin() as session:  # Core statements: no ORM session needed
+                mine = feed_polls.write_unchanged(session, batch, node)
         self.leases.forget("feed", ids)
         for feed_id in ids:
             if feed_id not in mine:
@@ -229,11 +289,16 @@ class PollStage:
         """Write what a poll found, and when the feed is polled next (see scraper.schedule), if our claim
         on the feed still stands; the claim is released with it."""
         try:
-            self._record_poll(feed, result, summary)
+            row = self._record_poll(feed, result, summary)
         finally:
             self.leases.forget("feed", [feed.id])
+        if row is not None:
+            self.recorded_due.note(row.next_poll_at, row.blocked_until)
 
-    def _record_poll(self, feed: FeedState, result: PollResult | ScraperError, summary: RunSummary) -> None:
+    def _record_poll(
+        self, feed: FeedState, result: PollResult | ScraperError, summary: RunSummary
+    ) -> Feed | None:
+        """The row as written (None: the claim was lost, nothing written)."""
         now = self.clock()
         timing = self._timing(feed.url)
         with self.leases.sessions.begin() as session:
@@ -241,7 +306,7 @@ class PollStage:
             if row is None:
                 summary.lost += 1
                 self.leases.discard("feed", feed.id, f"feed {feed.name}: poll result")
-                return
+                return None
             row.lease_owner, row.lease_expires_at = None, None  # released with the result
             if isinstance(result, HostBlockedError):  # nothing was asked of the server: not a failure
                 summary.feeds_deferred += 1
@@ -249,14 +314,15 @@ class PollStage:
                     timing, now, result.retry_after or 0.0, row.next_poll_at
                 )
                 log.info("feed %s: deferred, %s", feed.name, result.reason)
-                return
+                return row
             row.last_polled_at = now
             interval = timing.current_interval(row.poll_interval)
             row.poll_interval = interval
             if isinstance(result, ScraperError):
-                self._record_poll_failure(feed, row, result, summary, now, timing, interval)
-                return
+                _record_poll_failure(feed, row, result, summary, now, timing, interval)
+                return row
             self._record_answer(feed, row, result, summary, now, timing, session)
+            return row
 
     def _record_answer(
         self,
@@ -303,45 +369,6 @@ class PollStage:
             schedule.blocked_until,
             schedule.next_poll_at,
         )
-
-    def _record_poll_failure(
-        self,
-        feed: FeedState,
-        row: Feed,
-        error: ScraperError,
-        summary: RunSummary,
-        now: datetime,
-        timing: FeedTiming,
-        interval: int,
-    ) -> None:
-        """The failure and its backoff (scraper.poll_schedule.after_failure) on the feed's row."""
-        summary.feeds_failed += 1
-        summary.errors.append(f"feed {feed.name}: {error}")
-        log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, error)
-        row.last_status = error.status
-        if error.ours:  # our own settings refused it: not the site's failure, no backoff
-            row.last_error, row.last_error_at = str(error), now
-            row.blocked_until, row.next_poll_at = None, now + timedelta(seconds=interval)
-            return
-        failed = after_failure(
-            timing,
-            interval,
-            row.failures_in_row,
-            row.failing_since,
-            row.broken,
-            now,
-            transient=error.transient,
-            retry_after=error.retry_after,
-        )
-        row.failures_in_row, row.failing_since, row.broken = (
-            failed.failures_in_row,
-            failed.failing_since,
-            failed.broken,
-        )
-        row.last_error, row.last_error_at = str(error), now
-        row.blocked_until, row.next_poll_at = failed.blocked_until, failed.next_poll_at
-        if failed.newly_broken:
-            log.error("feed %s: failing since %s, marked broken", feed.name, failed.failing_since.isoformat())
 
     def _checked(self, url: str) -> str:
         """The feed's URL as a CheckedURL (scraper.urls) once scraper.sanitize.checked_url passed it as it
@@ -394,3 +421,42 @@ def _queue_entries(
         queued.duplicates,
     )
     return new_entries
+
+
+def _record_poll_failure(
+    feed: FeedState,
+    row: Feed,
+    error: ScraperError,
+    summary: RunSummary,
+    now: datetime,
+    timing: FeedTiming,
+    interval: int,
+) -> None:
+    """The failure and its backoff (scraper.poll_schedule.after_failure) on the feed's row."""
+    summary.feeds_failed += 1
+    summary.errors.append(f"feed {feed.name}: {error}")
+    log.warning("feed %s (%s): poll failed: %s", feed.name, feed.url, error)
+    row.last_status = error.status
+    if error.ours:  # our own settings refused it: not the site's failure, no backoff
+        row.last_error, row.last_error_at = str(error), now
+        row.blocked_until, row.next_poll_at = None, now + timedelta(seconds=interval)
+        return
+    failed = after_failure(
+        timing,
+        interval,
+        row.failures_in_row,
+        row.failing_since,
+        row.broken,
+        now,
+        transient=error.transient,
+        retry_after=error.retry_after,
+    )
+    row.failures_in_row, row.failing_since, row.broken = (
+        failed.failures_in_row,
+        failed.failing_since,
+        failed.broken,
+    )
+    row.last_error, row.last_error_at = str(error), now
+    row.blocked_until, row.next_poll_at = failed.blocked_until, failed.next_poll_at
+    if failed.newly_broken:
+        log.error("feed %s: failing since %s, marked broken", feed.name, failed.failing_since.isoformat())

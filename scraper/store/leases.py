@@ -176,8 +176,7 @@ class Leases:
             free_owners(session, [self.node_id])
             nodes.stopped(session, self.engine, self.node_id)
         with self._lock:
-            for held in self._held.values():
-                held.clear()
+            self._held = {kind: set() for kind in KINDS}
         beats, self._beats = self._beats, None
         if beats is not None:
             beats.shutdown(wait=False)
@@ -253,8 +252,7 @@ class Leases:
                     rows += named_rows(connection.execute(select(*wanted).where(*mine)))
         position = {row_id: index for index, row_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row.id])
-        with self._lock:
-            self._held[kind].update(row.id for row in rows)
+        self.hold(kind, (row.id for row in rows))
         return rows
 
     def claim_one(self, session: Transaction, kind: str, key: int) -> bool:
@@ -266,8 +264,7 @@ class Leases:
             .values(lease_owner=self.node_id, lease_expires_at=nodes.sql_now(self.engine, self.ttl))
         )
         if _rowcount(claimed):
-            with self._lock:
-                self._held[kind].add(key)
+            self.hold(kind, [key])
         return bool(_rowcount(claimed))
 
     # --- while the work runs, and after ---------------------------------------------------------------------
@@ -286,8 +283,7 @@ class Leases:
     def discard(self, kind: str, key: int, what: str) -> None:
         """Log a result thrown away because the lease was lost, and forget the lease."""
         self.lost += 1
-        with self._lock:
-            self._held[kind].discard(key)
+        self.forget(kind, [key])
         log.warning(
             "%s: lease lost (it expired and another node took the work over); this result is discarded",
             what,
@@ -315,8 +311,7 @@ class Leases:
         else:
             with self.writes.begin() as own:
                 run(own)
-        with self._lock:
-            self._held[kind].difference_update(ids)
+        self.forget(kind, ids)
 
     def expiry(self) -> ColumnElement[datetime]:
         """A new expiry, to write with a result when the lease is kept for the unit's next step."""
@@ -369,6 +364,11 @@ class Leases:
                 .with_for_update()
             )
         )
+
+    def hold(self, kind: str, keys: Iterable[int]) -> None:
+        """Renew these from now on (claimed by the caller's own statement)."""
+        with self._lock:
+            self._held[kind].update(keys)
 
     def forget(self, kind: str, keys: Iterable[int]) -> None:
         """Stop renewing these (released by the caller's own statement)."""
