@@ -330,3 +330,41 @@ def test_a_heartbeat_during_a_304_write_finds_no_lease_lost(
     monkeypatch.setattr(feed_polls, "write_unchanged", then_a_heartbeat)
     stage._write_unchanged([unchanged(feed.id, datetime.now(UTC))])
     assert lost == [{}]
+
+
+# --- storable_text and a post's file name on hostile text ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("plain ascii", "plain ascii"),
+        ("nul\x00inside", "nulinside"),
+        ("\x00", ""),
+        ("lone \ud800 high", "lone \ufffd high"),
+        ("lone \udfff low \ud83d", "lone \ufffd low \ufffd"),
+        ("c1 \x85\x9f kept", "c1 \x85\x9f kept"),  # storable: the name and the markup deal with them
+        ("\x7f\x1b ascii controls", "\x7f\x1b ascii controls"),
+    ],
+)
+def test_storable_text_on_hostile_text(text: str, stored: str) -> None:
+    from scraper.errors import storable_text
+
+    assert storable_text(text) == stored
+    assert storable_text(stored) == stored
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["\u202egnp.exe", "a\x00b\x85c", "\ud800\udfff", "/../../etc/passwd", "é" * 80, "\u200d\u200d", "\ufeff"],
+)
+def test_a_hostile_title_names_a_plain_file_in_the_folder(tmp_path: Path, title: str) -> None:
+    from scraper.export import jekyll
+    from scraper.export.target import Post
+
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    name = jekyll.filename(Post(title, "https://x.test/a", "F", when, when, "<p>b</p>"))
+    assert "/" not in name and "\x00" not in name and "\u202e" not in name
+    assert name.startswith("2024-05-01-") and name.endswith(".md") and len(name.encode()) <= 255
+    assert files.write_atomic(tmp_path / name, "body")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
