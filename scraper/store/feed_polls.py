@@ -164,9 +164,12 @@ def _claim_statement(due_only: bool, force: bool, ttl: float) -> CompoundSelect[
     if due_only:  # PostgreSQL's greatest() leaves out NULLs: a NULL next poll is due now
         leased_until = case((FEED.lease_owner.is_not(None), FEED.lease_expires_at))
         due_at = func.greatest(func.coalesce(FEED.next_poll_at, now), FEED.blocked_until, leased_until)
+        # A lease with no end (a hand edit) never comes free (the claim's `lease_expires_at < now()`): as
+        # for greatest(), it is no due time, else the job would wake for it every DRY_CLAIM_SECONDS.
+        ends = or_(FEED.lease_owner.is_(None), FEED.lease_expires_at.is_not(None))
         next_due = (
             select(func.min(due_at))
-            .where(FEED.enabled.is_(True), excluded, FEED.id.not_in(select(chosen.c.id)))
+            .where(FEED.enabled.is_(True), excluded, ends, FEED.id.not_in(select(chosen.c.id)))
             .scalar_subquery()
         )
     return union_all(
@@ -185,6 +188,8 @@ def write_unchanged(connection: Transaction, batch: Sequence[Mapping[str, Any]],
     if not batch:
         return set()
     if isinstance(connection, Connection) and fast(connection):
+        if len({row["id"] for row in batch}) != len(batch):  # an id twice: its last values, as executemany's
+            batch = list({row["id"]: row for row in batch}.values())
         values: dict[str, Any] = {"all_id": [row["id"] for row in batch], "claim_node": node_id}
         for name in UNCHANGED_COLUMNS:
             values[f"all_{name}"] = [row[name] for row in batch]
