@@ -38,6 +38,8 @@ DRY_CLAIM_SECONDS = 1.0
 # A claim that says when its next unit falls due (the poll's, on PostgreSQL) rests until then, but at most
 # this long: what another node gives back (a clean stop releases its claims) is taken up this late at most.
 LONGEST_REST_SECONDS = 5.0
+# How late a tick's run and its claim may be, at most, for a rest of a whole tick still to end by the next.
+REST_SLACK_SECONDS = 0.5
 
 
 class JobRunner:
@@ -130,7 +132,10 @@ class JobRunner:
         if job_id in self._news:
             self._news.discard(job_id)
             return False
-        return time.monotonic() < self._dry_until.get(job_id, 0.0)
+        # A rest ending within REST_SLACK_SECONDS (or half a tick) ends now: it started after its tick's
+        # claim, so one of exactly a tick would otherwise end just after the next tick and skip it.
+        slack = min(self.tick / 2, REST_SLACK_SECONDS)
+        return time.monotonic() + slack < self._dry_until.get(job_id, 0.0)
 
     def claimed(self, job_id: str, found: int, due_in: float | None = None) -> None:
         """What the job's claim found: nothing makes the next ticks rest (`resting`) DRY_CLAIM_SECONDS.

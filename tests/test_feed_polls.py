@@ -311,7 +311,8 @@ def test_the_poll_job_rests_until_the_next_feed_falls_due(monkeypatch: pytest.Mo
             return None
 
         errors = PromCounter("errors", "e", ["job"], registry=CollectorRegistry())
-        runner = JobRunner(3600.0, errors, lambda: False)
+        # A short tick (its half, the slack a rest ends early by, is 0.05 s); the jobs themselves never run
+        runner = JobRunner(0.1, errors, lambda: False)
         runner.start([("poll", job)], job, 3600.0)
         seen = []
         runner.claimed("poll", 3, due_in=2.0)  # found some, the next in 2 s

@@ -268,13 +268,6 @@ def test_write_atomic_replaces_a_symlink_never_writes_through_it(tmp_path: Path)
 # --- the poll job's rest against the ticks ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="left for the lead: a rest of LONGEST_REST_SECONDS that starts after its tick ends just after "
-    "the next tick when tick == LONGEST_REST_SECONDS (the defaults: both 5 s), so an idle node claims "
-    "every other tick and a feed it cannot know of (added by another node's reload, given back by another "
-    "node's clean stop) waits up to LONGEST_REST_SECONDS + tick (10 s), not the 5 s daemon_jobs promises",
-)
 def test_an_idle_poll_job_claims_again_within_the_longest_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ticks every 5 s (the default), each run starting a moment after its tick and its claim taking a
     moment more, every claim finding nothing due for an hour: the job should claim again at most
