@@ -93,18 +93,9 @@ REVISITS = (
 def test_run_without_revisits_never_loads_their_work(tmp_path: Path, revisits: bool) -> None:
     """`[revisit] enabled = false`: the archive job claims no revisit, and the revisits' claims, runs,
     recorder and verdicts are not even imported (they are with revisits on: the check sees them)."""
-    config = tmp_path / "scraper.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
-        f'[daemon]\nlisten = ""\n[revisit]\nenabled = {str(revisits).lower()}\n'
-        '[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
-        encoding="utf-8",
+    modules = _loaded_by_run(
+        _FIRST_ARCHIVE_CLAIM, tmp_path, f"[revisit]\nenabled = {str(revisits).lower()}\n"
     )
-    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
-    done = _scraper_in_a_process(_FIRST_ARCHIVE_CLAIM, tmp_path, "run", "--config", str(config))
-    assert done.returncode == 0, done.stderr
-    line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED "))
-    modules = set(line.split()[1:])
     assert {"scraper.work_loop", "scraper.claims"} <= modules  # it claimed
     assert (set(REVISITS) <= modules) is revisits and (not set(REVISITS) & modules) is (not revisits)
 
@@ -153,17 +144,7 @@ def test_a_daemon_counts_only_when_it_has_a_listener(tmp_path: Path) -> None:
 
 
 def test_run_loads_no_migrations_nor_tools_of_other_commands_before_its_first_poll(tmp_path: Path) -> None:
-    config = tmp_path / "scraper.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "a.db"}"\n[export]\ndir = "{tmp_path / "_posts"}"\n'
-        '[daemon]\nlisten = ""\n[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
-        encoding="utf-8",
-    )
-    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
-    done = _scraper_in_a_process(_FIRST_POLL, tmp_path, "run", "--config", str(config))
-    assert done.returncode == 0, done.stderr
-    line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED "))
-    modules = set(line.split()[1:])
+    modules = _loaded_by_run(_FIRST_POLL, tmp_path)
     assert {"scraper.daemon", "scraper.daemon_jobs", "httpx", "sqlalchemy"} <= modules  # it started
     early = _loaded(modules, *NOT_BEFORE_THE_FIRST_POLL)
     assert not early, sorted(early)
@@ -212,6 +193,23 @@ def test_start_up_is_not_scanned_by_the_collector_and_the_work_is(tmp_path: Path
     assert full_while_starting == 0
     assert while_starting > threshold_after == default  # the interpreter's own, put back
     assert frozen > 10_000  # start-up's objects, out of every later collection
+
+
+def _loaded_by_run(script: str, folder: Path, more_config: str = "") -> set[str]:
+    """The modules a `scraper run` over one feed (SQLite, no listener) has loaded when `script` stops it."""
+    config = folder / "scraper.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{folder / "a.db"}"\n[export]\ndir = "{folder / "_posts"}"\n'
+        '[daemon]\nlisten = ""\n'
+        + more_config
+        + '[[feeds]]\nname = "one"\nurl = "http://127.0.0.1:9/feed.xml"\n',
+        encoding="utf-8",
+    )
+    assert run_cli("db", "upgrade", "--config", str(config)).exit_code == 0
+    done = _scraper_in_a_process(script, folder, "run", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED "))
+    return set(line.split()[1:])
 
 
 def _scraper_in_a_process(script: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
