@@ -30,7 +30,6 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
-    ColumnElement,
     CompoundSelect,
     Connection,
     Engine,
@@ -51,6 +50,7 @@ from sqlalchemy import (
 )
 
 from scraper.store import arrays
+from scraper.store.feeds import lock_mine, pollable, write_rows
 from scraper.store.nodes import Transaction
 from scraper.store.tables import UTCDateTime
 from scraper.store.tables import feeds as feeds_table
@@ -138,12 +138,9 @@ def _claim_statement(due_only: bool, force: bool, ttl: float) -> CompoundSelect[
     from the snapshot the claim started from, the rows claimed left out."""
     now = bindparam("poll_now", type_=UTCDateTime())
     excluded = FEED.id != all_(bindparam("all_exclude", type_=ARRAY(Integer)))
-    where: list[ColumnElement[bool]] = [FEED.enabled.is_(True)]
-    if not force:
-        where.append(or_(FEED.blocked_until.is_(None), FEED.blocked_until <= now))
-    if due_only:
-        where.append(or_(FEED.next_poll_at.is_(None), FEED.next_poll_at <= now))
-    where.append(excluded)
+    # feeds.pollable's conditions, `now` a bound value (one statement for every call), the ids left out
+    # bound as one array instead of its NOT IN list
+    where = [*pollable(now, due_only=due_only, force=force), excluded]
     where.append(or_(FEED.lease_owner.is_(None), FEED.lease_expires_at < func.now()))
     chosen = (
         select(FEED.id)
@@ -194,8 +191,6 @@ def write_unchanged(connection: Transaction, batch: Sequence[Mapping[str, Any]],
         for name in UNCHANGED_COLUMNS:
             values[f"all_{name}"] = [row[name] for row in batch]
         return {row.id for row in arrays.execute(connection, _unchanged_statement(), values)}
-    from scraper.store.feeds import lock_mine, write_rows
-
     mine = lock_mine(connection, [row["id"] for row in batch], node_id)
     write_rows(connection, [unchanged_row(row) for row in batch if row["id"] in mine])
     return mine

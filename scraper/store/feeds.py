@@ -31,7 +31,11 @@ def enabled_feeds(connection: Transaction) -> list[Row[Any]]:
 
 
 def pollable(
-    now: datetime, *, due_only: bool, exclude_ids: Collection[int] = (), force: bool = False
+    now: datetime | ColumnElement[datetime],
+    *,
+    due_only: bool,
+    exclude_ids: Collection[int] = (),
+    force: bool = False,
 ) -> list[ColumnElement[bool]]:
     """Enabled feeds the server lets us poll now (`blocked_until` passed); with `due_only`, only those
     whose `next_poll_at` has come too; with `force` (`once --force`), every enabled feed."""
