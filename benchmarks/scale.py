@@ -21,7 +21,10 @@ system of each whole process, start-up included, read just before it is stopped;
 alone, from publishing to the last archived), and the TCP connections the server accepted (keep-alive at
 work: far fewer than the articles). Checks, as the cluster tests do: every article archived once, one post
 each. Target: 4 workers at least 3.5x one worker on the steady rate, and at most 4 ms of worker CPU per
-article, whole process. Only 127.0.0.0/8 is used.
+article, whole process. Only 127.0.0.0/8 is used. Under the table, the same whole-process CPU per article
+split by thread, user and system apart: the event loop's (fetching, extracting) against the worker
+threads' (the database, feed parsing, post files), from /proc/PID/task; where a system call costs more
+than its Python, this says which side pays.
 
 `--profile DIR` samples each worker with py-spy (a benchmark tool, not a dependency: `pip install py-spy`;
 every thread, idle time left out, so the samples are CPU) into DIR and prints the top items per worker
@@ -209,7 +212,36 @@ class Measured:
     archiving_cpu_ms: float  # the workers' CPU per article from publishing to the last archived
     startup_cpu: float  # CPU seconds of one worker (the mean) from its start to publishing
     connections: int  # TCP connections the server accepted (feeds and pages), from publishing to the end
+    split: ThreadSplit  # the whole workers' CPU per article, by thread and by user or system
     instructions: float | None = None  # with --callgrind: the first worker's per article it archived
+
+
+@dataclass
+class ThreadSplit:
+    """The workers' CPU (whole processes), milliseconds per article: the event loop's thread (the main
+    one: fetching, extracting) against the worker threads (the database, feed parsing, post files), each
+    user and system."""
+
+    loop_user: float = 0.0
+    loop_system: float = 0.0
+    threads_user: float = 0.0
+    threads_system: float = 0.0
+
+    def add(self, pid: int, per: float) -> None:
+        """Add a running process's threads, their CPU seconds times `per`, from /proc (Linux)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended meanwhile: its CPU is in no thread's figure
+                continue
+            user, system = int(fields[11]) / tick * per, int(fields[12]) / tick * per
+            if task.name == str(pid):
+                self.loop_user += user
+                self.loop_system += system
+            else:
+                self.threads_user += user
+                self.threads_system += system
 
 
 def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: bool = False) -> Measured:
@@ -272,6 +304,9 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: 
         wait(lambda: count(engine, POSTS_WRITTEN) >= total, 600 if dump else 120, "posts")
         posts_done = time.time()
         whole_cpu = sum(process_cpu(process.pid) for process in processes)
+        split = ThreadSplit()
+        for process in processes:
+            split.add(process.pid, 1000 / total)
         first, _, requests, connections = (float(x) for x in control(port, "/stats").split())
         with engine.connect() as connection:
             first_post, last_post = connection.execute(text(POSTS_SPAN)).one()
@@ -292,6 +327,7 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: 
             worker_cpu / total * 1000,
             workers_before / workers,
             int(connections),
+            split,
             instructions,
         )
     finally:
@@ -488,6 +524,17 @@ def main() -> None:
         "Worker CPU: user + system of the worker processes, whole (start-up included), and (archiving) "
         "from publishing to the last archived."
     )
+    print(
+        "Worker CPU per article by thread (ms, whole processes): the event loop's thread, user + system; "
+        "the worker threads (database, feed parsing, post files), user + system"
+    )
+    for measured in results:
+        split = measured.split
+        print(
+            f"{measured.code:>4} {measured.workers:>7}   loop {split.loop_user:5.2f} + "
+            f"{split.loop_system:4.2f}   worker threads {split.threads_user:5.2f} + "
+            f"{split.threads_system:4.2f}"
+        )
     if args.profile:
         print_profiles(Path(args.profile), args.workers)
     if args.callgrind:
