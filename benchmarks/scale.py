@@ -2,7 +2,7 @@
 
     python benchmarks/scale.py [--workers 1 2 4] [--articles 2000] [--hosts 40] [--latency 0.05]
                                [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                               [--profile DIR] [--baseline DIR] [--callgrind DIR]
+                               [--profile DIR] [--baseline DIR] [--callgrind DIR] [--folder DIR]
 
 A local server (a separate process, so its CPU is not counted against the workers) answers on `--hosts`
 loopback addresses (127.0.0.10, .11, ...: one "site" each, so per-host politeness applies as it would on the
@@ -250,7 +250,7 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: 
         connection.execute(text(f'create schema "{schema}"'))
     url = f"{args.postgres}?options=-csearch_path%3D{schema}"
     engine = create_engine(url)
-    folder = Path(tempfile.mkdtemp(prefix="scale-"))
+    folder = Path(tempfile.mkdtemp(prefix="scale-", dir=args.folder))
     processes: list[subprocess.Popen[bytes]] = []
     profilers: list[subprocess.Popen[bytes]] = []
     try:
@@ -343,6 +343,38 @@ def run(workers: int, port: int, args: argparse.Namespace, admin: Engine, base: 
         engine.dispose()
         with admin.begin() as connection:
             connection.execute(text(f'drop schema "{schema}" cascade'))
+        args.made.append(folder)  # removed at the end (see `create_cost`)
+
+
+# A post file written (temp file created, written, fsynced, renamed) costs some 0.2 ms of CPU on this VM's
+# disk; past this, file creation in that folder is slow for a reason of the machine's, not the workers'.
+SLOW_CREATE_SECONDS = 0.0005
+
+
+def create_cost(parent: Path, files: int = 200) -> float:
+    """CPU seconds (user + system) of writing one small file as the post writer does, in a new folder under
+    `parent` (which is where the runs' posts go).
+
+    On ext4 without a journal (this VM's root) a new inode is not taken from those freed in the last 5 s
+    (300 s while their inode table is unwritten): each create scans past them, and after a test suite or a
+    benchmark deleted thousands of files in that part of the disk a create costs a millisecond of CPU
+    instead of 20 us, a quarter of a worker's CPU per article. So the runs' folders are removed at the end,
+    not between runs, and this figure is printed beside the results; `--folder` puts them elsewhere."""
+    folder = Path(tempfile.mkdtemp(prefix="scale-probe-", dir=parent))
+    data = b"x" * 3000
+    try:
+        started = time.process_time()
+        for n in range(files):
+            temp = folder / f".{n}.tmp"
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(descriptor, data)
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            os.replace(temp, folder / f"{n}.md")
+        return (time.process_time() - started) / files
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -451,6 +483,11 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30, help="with --callgrind: functions printed")
     parser.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each, alternated")
     parser.add_argument(
+        "--folder",
+        metavar="DIR",
+        help="where each run's folder (config, logs, posts) is made: the temp folder",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get(
             "SCRAPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -472,6 +509,8 @@ def main() -> None:
     port = receive.recv()
     admin = create_engine(args.postgres)
     results = []
+    args.made = []
+    creates = create_cost(Path(args.folder or tempfile.gettempdir()))
     try:
         for _ in range(args.rounds if args.baseline else 1):
             for workers in args.workers:
@@ -481,12 +520,19 @@ def main() -> None:
     finally:
         server.terminate()
         admin.dispose()
+        for folder in args.made:
+            shutil.rmtree(folder, ignore_errors=True)
 
     cores = os.cpu_count()
     print(
         f"{args.articles} articles on {args.hosts} hosts answering after {args.latency * 1000:.0f} ms; "
         f"each worker a `scraper run` with [http] concurrency 4; one PostgreSQL; {cores} CPU cores; "
         f"Python {sys.version.split()[0]}"
+    )
+    print(
+        f"posts folder: {args.folder or tempfile.gettempdir()}, a new file there (created, written, fsynced, "
+        f"renamed) {creates * 1e6:.0f} us of CPU"
+        + (" (SLOW: see --folder)" if creates > SLOW_CREATE_SECONDS else "")
     )
     print(
         f"{'code':>4} {'workers':>7} {'steady/s':>9} {'whole/s':>8} {'bound':>6} {'of bound':>9} "
