@@ -22,7 +22,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from scraper.charset import decode_for_parser
 from scraper.errors import ExtractError, FetchError, HostBlockedError, page_status_fate, status_text
@@ -35,6 +36,9 @@ from scraper.sanitize import storable_record
 from scraper.schedule import retry_after_note
 from scraper.selectors import selector_missed
 from scraper.store.tables import ArticleStatus
+
+if TYPE_CHECKING:
+    from scraper.inline_batch import InlineBatch
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +85,17 @@ class ArchiveOutcome:
     deferred: bool = False  # no request was made (the host is blocked): not an attempt
 
 
-async def archive_article(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) -> ArchiveOutcome:
-    """Never raises for a bad page or server: every failure is an outcome with a reason."""
+async def archive_article(
+    job: ArticleJob, fetcher: Fetcher, rules: RuleBook, pages: InlineBatch | None = None
+) -> ArchiveOutcome:
+    """Never raises for a bad page or server: every failure is an outcome with a reason. `pages`: where a
+    small page is extracted, with the others that arrive with it (scraper.inline_batch); else at once."""
     # Extraction and cleaning run in a worker thread: a page that takes long must not hold the event
     # loop, where the other feeds' fetches and the health answers wait.
     if job.content_source == "feed" and job.entry_content and job.entry_content.strip():
         return await asyncio.to_thread(_from_feed, job, None)
 
-    page = await _fetch_and_extract(job, fetcher, rules)
+    page = await _fetch_and_extract(job, fetcher, rules, pages)
     if job.content_source != "auto" or not job.entry_content:
         return page
     feed_text = await asyncio.to_thread(html_to_text, job.entry_content)
@@ -99,7 +106,9 @@ async def archive_article(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) ->
     return page
 
 
-async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) -> ArchiveOutcome:
+async def _fetch_and_extract(
+    job: ArticleJob, fetcher: Fetcher, rules: RuleBook, pages: InlineBatch | None
+) -> ArchiveOutcome:
     try:
         response = await fetcher.get(
             job.url,
@@ -135,10 +144,13 @@ async def _fetch_and_extract(job: ArticleJob, fetcher: Fetcher, rules: RuleBook)
     if not content_type.startswith(_HTML_TYPES):
         return ArchiveOutcome(ArticleStatus.FAILED, f"not an HTML page ({content_type})", **common)
 
-    if len(response.content) <= INLINE_EXTRACT_BYTES:
-        record, encoding = _decode_and_extract(response, rules, job)
-    else:  # off the event loop: a big page's CPU must not hold up every other fetch and /healthz
+    if len(response.content) > INLINE_EXTRACT_BYTES:
+        # off the event loop: a big page's CPU must not hold up every other fetch and /healthz
         record, encoding = await asyncio.to_thread(_decode_and_extract, response, rules, job)
+    elif pages is not None:
+        record, encoding = await pages.run(partial(_decode_and_extract, response, rules, job))
+    else:
+        record, encoding = _decode_and_extract(response, rules, job)
     if isinstance(record, ExtractError):
         return ArchiveOutcome(
             ArticleStatus.FAILED, str(record), response=response, encoding=encoding, **common

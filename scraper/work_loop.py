@@ -33,6 +33,7 @@ from scraper.claims import ArticleClaims
 from scraper.extract import RuleBook
 from scraper.fetch import Fetcher
 from scraper.hosts import host_key, spread_over_hosts
+from scraper.inline_batch import InlineBatch
 from scraper.logs import logging_about
 from scraper.outcome_recorder import OutcomeRecorder
 from scraper.store.leases import Leases
@@ -62,11 +63,13 @@ def archive_window(concurrency: int) -> int:
 RecordedHook = Callable[[ArticleJob, RunSummary], None]
 
 
-async def archive_one(job: ArticleJob, fetcher: Fetcher, rules: RuleBook) -> ArchiveOutcome:
+async def archive_one(
+    job: ArticleJob, fetcher: Fetcher, rules: RuleBook, pages: InlineBatch | None = None
+) -> ArchiveOutcome:
     """The article's outcome; an exception (a bug) is a failed outcome with its reason, never a raise."""
     try:
         with logging_about(feed=job.feed_name, article=job.url, article_id=job.article_id):
-            return await archive_article(job, fetcher, rules)
+            return await archive_article(job, fetcher, rules, pages)
     except Exception as exc:
         log.exception("article %s: unexpected error", job.url)
         return ArchiveOutcome(ArticleStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
@@ -102,12 +105,13 @@ class ArchiveStage:
         self.window = archive_window(concurrency)
         self.clock = clock
         self.revisits = revisits
+        self.pages = InlineBatch()  # small pages extracted a few at a time (scraper.inline_batch)
 
     async def archive(
         self, job: ArticleJob, summary: RunSummary, on_recorded: RecordedHook | None = None
     ) -> None:
         """Fetch, extract and record one claimed article, counting it in `summary`."""
-        outcome = await archive_one(job, self.fetcher, self.rules)
+        outcome = await archive_one(job, self.fetcher, self.rules, self.pages)
         own = await self.recorder.record(job, outcome)
         summary.merge(own)
         if on_recorded is not None:
