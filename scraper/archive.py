@@ -144,13 +144,7 @@ async def _fetch_and_extract(
     if not content_type.startswith(_HTML_TYPES):
         return ArchiveOutcome(ArticleStatus.FAILED, f"not an HTML page ({content_type})", **common)
 
-    if len(response.content) > INLINE_EXTRACT_BYTES:
-        # off the event loop: a big page's CPU must not hold up every other fetch and /healthz
-        record, encoding = await asyncio.to_thread(_decode_and_extract, response, rules, job)
-    elif pages is not None:
-        record, encoding = await pages.run(partial(_decode_and_extract, response, rules, job))
-    else:
-        record, encoding = _decode_and_extract(response, rules, job)
+    record, encoding = await _extract_page(response, rules, job, pages)
     if isinstance(record, ExtractError):
         return ArchiveOutcome(
             ArticleStatus.FAILED, str(record), response=response, encoding=encoding, **common
@@ -169,6 +163,18 @@ async def _fetch_and_extract(
         extra=extra,
         **common,
     )
+
+
+async def _extract_page(
+    response: Response, rules: RuleBook, job: ArticleJob, pages: InlineBatch | None
+) -> tuple[Record | ExtractError, str]:
+    """`_decode_and_extract` where it belongs: a big page off the event loop (its CPU must not hold up
+    every other fetch and /healthz), a small one on it, with the others of its batch if given."""
+    if len(response.content) > INLINE_EXTRACT_BYTES:
+        return await asyncio.to_thread(_decode_and_extract, response, rules, job)
+    if pages is not None:
+        return await pages.run(partial(_decode_and_extract, response, rules, job))
+    return _decode_and_extract(response, rules, job)
 
 
 def _decode_and_extract(

@@ -12,13 +12,15 @@ article was lower in 13 of 15 pairs: by 0.11 ms (median) in ten, 0.3-0.6 ms in f
 run first in each pair (the same code against itself: within 0.06 ms). A page is recorded at most `wait`
 later; its request slot is free already (the body was read before it waits).
 
-Each piece of work is a plain callable; its result or exception goes to its own caller, and a caller
-cancelled while waiting has its work dropped, not run.
+Each piece of work is a plain callable, run in its caller's context (its log lines name its article); its
+result or exception goes to its own caller, and a caller cancelled while waiting has its work dropped, not
+run. One batch serves one event loop at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,7 +38,7 @@ class InlineBatch:
     def __init__(self, size: int = BATCH_SIZE, wait: float = BATCH_WAIT) -> None:
         self.size = max(1, size)
         self.wait = wait
-        self._queue: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._queue: list[tuple[contextvars.Context, Callable[[], Any], asyncio.Future[Any]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0  # run so far (for the tests and the benchmarks)
@@ -45,16 +47,25 @@ class InlineBatch:
         """`work()`, run in a batch; its result, or its exception."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # the first use, or a new loop (a test's next asyncio.run)
-            self._loop, self._queue, self._timer = loop, [], None
+            self._move_to(loop)
         if self.size == 1:
             return work()
         future: asyncio.Future[Result] = loop.create_future()
-        self._queue.append((work, future))
+        self._queue.append((contextvars.copy_context(), work, future))
         if len(self._queue) >= self.size:
             self._run_queued()
         elif self._timer is None:
             self._timer = loop.call_later(self.wait, self._run_queued)
         return await future
+
+    def _move_to(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve `loop` from now on. What the last loop left queued is dropped: that loop has ended (its
+        futures can no longer be answered); one still running elsewhere is refused."""
+        if self._queue and self._loop is not None and self._loop.is_running():
+            raise RuntimeError("an InlineBatch serves one running event loop at a time")
+        if self._timer is not None:
+            self._timer.cancel()
+        self._loop, self._queue, self._timer = loop, [], None
 
     def _run_queued(self) -> None:
         if self._timer is not None:
@@ -63,16 +74,29 @@ class InlineBatch:
         batch, self._queue = self._queue, []
         if batch:
             self.batches += 1
-        for position, (work, future) in enumerate(batch):
+        for position, (context, work, future) in enumerate(batch):
             if future.done():  # its caller was cancelled while it waited: nobody wants it
                 continue
             try:
-                result = work()
+                result = context.run(work)
+            except StopIteration as exc:  # which a future cannot hold (as a coroutine turns it)
+                _answer(future, error=RuntimeError(f"StopIteration raised: {exc!r}"))
             except Exception as exc:  # this piece's caller gets it; the others run
-                future.set_exception(exc)
+                _answer(future, error=exc)
             except BaseException:  # KeyboardInterrupt, SystemExit: nothing more runs
-                for _, waiting in batch[position:]:
+                for _, _, waiting in batch[position:]:
                     waiting.cancel()
                 raise
             else:
-                future.set_result(result)
+                _answer(future, result)
+
+
+def _answer(future: asyncio.Future[Any], result: Any = None, error: BaseException | None = None) -> None:
+    """Give the caller its result or error, unless it was cancelled meanwhile (while its piece ran: a
+    signal handler can)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

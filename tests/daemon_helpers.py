@@ -168,8 +168,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def post_files(folder: Path) -> dict[str, str]:
+    """The posts written so far: not the writer's temporary files (`.name.xxxxxxxx.tmp`), which a running
+    daemon renames away between the listing and the reading."""
     posts = folder / "_posts"
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(posts.glob("*"))} if posts.exists() else {}
+    found: dict[str, str] = {}
+    for path in sorted(posts.glob("*")) if posts.exists() else []:
+        if path.name.startswith("."):
+            continue
+        try:
+            found[path.name] = path.read_text(encoding="utf-8")
+        except FileNotFoundError:  # removed meanwhile (a post moved by a rename, say)
+            continue
+    return found
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
