@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,6 +29,9 @@ Result = TypeVar("Result")
 
 BATCH_SIZE = 4  # pieces run together at most (a worker's requests in flight, at the cluster's settings)
 BATCH_WAIT = 0.02  # seconds the first piece waits for the others
+# A batch holds the loop about this long at most: the rest of it runs on the loop's next pass, after what
+# came ready meanwhile (other fetches, /healthz), as it did when each page was extracted alone.
+MAX_HOLD_SECONDS = 0.05
 
 
 class InlineBatch:
@@ -39,7 +43,7 @@ class InlineBatch:
         self.size = max(1, size)
         self.wait = wait
         self._queue: list[tuple[contextvars.Context, Callable[[], Any], asyncio.Future[Any]]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None  # the next batch's run, when one is due
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0  # run so far (for the tests and the benchmarks)
 
@@ -52,7 +56,7 @@ class InlineBatch:
             return work()
         future: asyncio.Future[Result] = loop.create_future()
         self._queue.append((contextvars.copy_context(), work, future))
-        if len(self._queue) >= self.size:
+        if sum(not waiting.done() for _, _, waiting in self._queue) >= self.size:
             self._run_queued()
         elif self._timer is None:
             self._timer = loop.call_later(self.wait, self._run_queued)
@@ -74,9 +78,15 @@ class InlineBatch:
         batch, self._queue = self._queue, []
         if batch:
             self.batches += 1
+        started = time.perf_counter()
         for position, (context, work, future) in enumerate(batch):
             if future.done():  # its caller was cancelled while it waited: nobody wants it
                 continue
+            if time.perf_counter() - started > MAX_HOLD_SECONDS and self._loop is not None:
+                self._queue[:0] = batch[position:]  # first in line, on the loop's next pass
+                if self._timer is None:
+                    self._timer = self._loop.call_soon(self._run_queued)
+                return
             try:
                 result = context.run(work)
             except StopIteration as exc:  # which a future cannot hold (as a coroutine turns it)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from scraper import inline_batch
 from scraper.archive import ArchiveOutcome, ArticleJob, archive_article
 from scraper.config import HttpConfig
 from scraper.extract import RuleBook
@@ -146,3 +147,56 @@ def test_pages_fetched_together_are_extracted_together_each_into_its_own_record(
         assert outcome.record is not None and f"page {n}," in outcome.record.text
     assert outcomes[6].status == ArticleStatus.FAILED and "no article text" in (outcomes[6].error or "")
     assert batches < len(jobs)  # not one by one
+
+
+def test_a_slow_batch_lets_the_loop_run_between_its_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_HOLD_SECONDS the rest of a batch waits for the loop's next pass: what came ready meanwhile
+    (another fetch, /healthz) runs first, as it did between pages extracted one at a time."""
+    monkeypatch.setattr(inline_batch, "MAX_HOLD_SECONDS", 0.05)
+    events: list[str] = []
+
+    def slow(name: str) -> Callable[[], str]:
+        def work() -> str:
+            events.append(name)
+            time.sleep(0.03)
+            return name
+
+        return work
+
+    async def main() -> list[str]:
+        batch = InlineBatch(size=4, wait=30.0)
+
+        async def ticker() -> None:
+            while True:
+                events.append("tick")
+                await asyncio.sleep(0)
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        results = await asyncio.gather(*(batch.run(slow(name)) for name in "abcd"))
+        ticking.cancel()
+        return list(results)
+
+    assert asyncio.run(main()) == ["a", "b", "c", "d"]
+    pieces = [event for event in events if event != "tick"]
+    assert pieces == ["a", "b", "c", "d"]
+    between = events[events.index("b") + 1 : events.index("c")]
+    assert "tick" in between  # the loop ran between the two halves of the batch
+
+
+def test_a_cancelled_piece_does_not_count_towards_a_full_batch() -> None:
+    async def main() -> list[str]:
+        batch = InlineBatch(size=2, wait=30.0)
+        ran: list[str] = []
+        gone = asyncio.create_task(batch.run(noting(ran, "gone")))
+        await asyncio.sleep(0)
+        gone.cancel()
+        await asyncio.sleep(0)
+        second = asyncio.create_task(batch.run(noting(ran, "b")))
+        await asyncio.sleep(0.05)
+        assert ran == []  # one live piece of two: the batch waits on
+        await batch.run(noting(ran, "c"))
+        await second
+        return ran
+
+    assert asyncio.run(main()) == ["b", "c"]
