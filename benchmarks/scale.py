@@ -360,19 +360,14 @@ def create_cost(parent: Path, files: int = 200) -> float:
     benchmark deleted thousands of files in that part of the disk a create costs a millisecond of CPU
     instead of 20 us, a quarter of a worker's CPU per article. So the runs' folders are removed at the end,
     not between runs, and this figure is printed beside the results; `--folder` puts them elsewhere."""
+    from scraper.export.files import write_atomic  # the post writer's own: temp file, fsync, rename
+
     folder = Path(tempfile.mkdtemp(prefix="scale-probe-", dir=parent))
-    data = b"x" * 3000
+    text = "x" * 3000
     try:
         started = time.process_time()
         for n in range(files):
-            temp = folder / f".{n}.tmp"
-            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.write(descriptor, data)
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
-            os.replace(temp, folder / f"{n}.md")
+            write_atomic(folder / f"{n}.md", text)
         return (time.process_time() - started) / files
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -20,12 +20,16 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pytest_httpserver import HTTPServer
+from sqlalchemy import select
 from werkzeug import Request
 from werkzeug import Response as WResponse
 
+from scraper.store.db import make_engine, session_factory
+from scraper.store.models import Article
 from tests.conftest import write_config
 from tests.local_servers import httpserver_on
 
@@ -165,6 +169,16 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def statuses(folder: Path) -> dict[str, str]:
+    """Article status by page path without the leading slash ("fast/1")."""
+    engine = make_engine(f"sqlite:///{folder / 'archive.db'}")
+    try:
+        with session_factory(engine)() as session:
+            return {urlsplit(a.url).path[1:]: a.status for a in session.scalars(select(Article))}
+    finally:
+        engine.dispose()
 
 
 def post_files(folder: Path) -> dict[str, str]:

@@ -8,7 +8,6 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -26,6 +25,7 @@ from tests.daemon_helpers import (
     page,
     post_files,
     site_running,
+    statuses,
     wait_for,
 )
 from tests.local_servers import httpserver_on
@@ -36,16 +36,6 @@ from tests.test_import import seed_post
 def site() -> Iterator[Site]:
     with site_running() as running:
         yield running
-
-
-def statuses(folder: Path) -> dict[str, str]:
-    """Article status by page path without the leading slash ("fast/1")."""
-    engine = make_engine(f"sqlite:///{folder / 'archive.db'}")
-    try:
-        with session_factory(engine)() as session:
-            return {urlsplit(a.url).path[1:]: a.status for a in session.scalars(select(Article))}
-    finally:
-        engine.dispose()
 
 
 def test_new_entry_becomes_a_post_within_the_poll_interval(

@@ -29,6 +29,14 @@ def noting(log: list[str], name: str, result: object = None) -> Callable[[], obj
     return work
 
 
+async def queue_and_cancel(batch: InlineBatch, ran: list[str]) -> None:
+    """A piece queued, then its caller cancelled while it waits."""
+    gone = asyncio.create_task(batch.run(noting(ran, "gone")))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+
+
 def test_pieces_that_come_together_run_together_each_caller_getting_its_own_result() -> None:
     async def main() -> tuple[list[object], list[str], int]:
         batch = InlineBatch(size=3, wait=30.0)  # only a full batch runs: no timer in this test
@@ -73,10 +81,7 @@ def test_a_caller_cancelled_while_waiting_has_its_piece_dropped() -> None:
     async def main() -> tuple[list[str], list[object]]:
         batch = InlineBatch(size=3, wait=30.0)
         ran: list[str] = []
-        gone = asyncio.create_task(batch.run(noting(ran, "gone")))
-        await asyncio.sleep(0)
-        gone.cancel()
-        await asyncio.sleep(0)
+        await queue_and_cancel(batch, ran)
         kept = [batch.run(noting(ran, "b")), batch.run(noting(ran, "c"))]
         return ran, list(await asyncio.gather(*kept))
 
@@ -188,10 +193,7 @@ def test_a_cancelled_piece_does_not_count_towards_a_full_batch() -> None:
     async def main() -> list[str]:
         batch = InlineBatch(size=2, wait=30.0)
         ran: list[str] = []
-        gone = asyncio.create_task(batch.run(noting(ran, "gone")))
-        await asyncio.sleep(0)
-        gone.cancel()
-        await asyncio.sleep(0)
+        await queue_and_cancel(batch, ran)
         second = asyncio.create_task(batch.run(noting(ran, "b")))
         await asyncio.sleep(0.05)
         assert ran == []  # one live piece of two: the batch waits on

@@ -8,16 +8,20 @@ import signal
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
 
 from scraper.inline_batch import InlineBatch
-from scraper.store.db import make_engine, session_factory
-from scraper.store.models import Article
 from tests.conftest import run_cli, write_config
-from tests.daemon_helpers import DaemonProcess, Site, daemon_config, post_files, site_running, wait_for
+from tests.daemon_helpers import (
+    DaemonProcess,
+    Site,
+    daemon_config,
+    post_files,
+    site_running,
+    statuses,
+    wait_for,
+)
 
 # --- found by the review, fixed ----------------------------------------------------------------------------
 
@@ -262,15 +266,6 @@ def test_held_a_batch_holds_the_loop_for_about_its_pieces_and_no_more() -> None:
 
 
 # --- held: end to end ------------------------------------------------------------------------------------
-
-
-def statuses(folder: Path) -> dict[str, str]:
-    engine = make_engine(f"sqlite:///{folder / 'archive.db'}")
-    try:
-        with session_factory(engine)() as session:
-            return {urlsplit(a.url).path[1:]: a.status for a in session.scalars(select(Article))}
-    finally:
-        engine.dispose()
 
 
 def publish(site: Site, count: int, start: int = 0) -> None:
